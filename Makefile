@@ -1,0 +1,42 @@
+# The two README commands (make run, make test) and their parts. CMake + Ninja do the building.
+SHELL := /bin/bash
+BUILD_DIR ?= build
+TEST_BUILD_DIR ?= build-test
+PYTHON := /usr/bin/python3
+CMAKE_FLAGS := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
+
+.PHONY: all deps test-deps build build-test run test unit-test api-test clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+test-deps:
+	@scripts/install-deps --test
+
+build: deps
+	@cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Release -DORDERD_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD_DIR)
+
+# Tests run against a build with AddressSanitizer and UndefinedBehaviorSanitizer.
+build-test: test-deps
+	@cmake -S . -B $(TEST_BUILD_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DORDERD_SANITIZE=ON >/dev/null
+	@cmake --build $(TEST_BUILD_DIR)
+
+run: build
+	@mkdir -p var
+	$(BUILD_DIR)/orderd migrate
+	exec $(BUILD_DIR)/orderd serve
+
+test: build-test
+	@$(MAKE) --no-print-directory unit-test api-test
+
+unit-test:
+	ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -j2
+
+api-test:
+	ORDERD_BIN=$(TEST_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q -p no:cacheprovider
+
+clean:
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)

@@ -1,0 +1,254 @@
+#include "app/config.hpp"
+
+#include <toml.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+
+namespace app {
+
+Duration parse_duration(std::string_view text) {
+  std::int64_t amount = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), amount);
+  if (ec != std::errc{} || end == text.data() || amount < 0) throw std::invalid_argument("not a duration");
+  std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  std::int64_t scale = 0;
+  if (unit == "ms") scale = 1;
+  else if (unit == "s") scale = 1000;
+  else if (unit == "m") scale = 60 * 1000;
+  else if (unit == "h") scale = 3600 * 1000;
+  else if (unit == "d") scale = 86400 * 1000;
+  else throw std::invalid_argument("unknown duration unit");
+  if (amount > std::numeric_limits<std::int64_t>::max() / scale) throw std::invalid_argument("duration too long");
+  return Duration(amount * scale);
+}
+
+std::string format_duration(Duration d) {
+  auto ms = d.count();
+  struct Unit {
+    std::int64_t scale;
+    const char* suffix;
+  };
+  for (auto [scale, suffix] : {Unit{86400000, "d"}, Unit{3600000, "h"}, Unit{60000, "m"}, Unit{1000, "s"}}) {
+    if (ms != 0 && ms % scale == 0) return std::to_string(ms / scale) + suffix;
+  }
+  return std::to_string(ms) + "ms";
+}
+
+namespace {
+
+struct Key {
+  std::string name;
+  std::string help;
+  std::function<void(Config&, const std::string&)> set;  // throws std::invalid_argument with the reason
+  std::function<std::string(const Config&)> show;
+};
+
+Key text(std::string name, std::string Config::*member, std::string help,
+         std::vector<std::string> choices = {}) {
+  return {std::move(name), std::move(help),
+          [member, choices](Config& c, const std::string& v) {
+            if (!choices.empty() && std::find(choices.begin(), choices.end(), v) == choices.end()) {
+              std::string allowed;
+              for (const auto& choice : choices) allowed += (allowed.empty() ? "" : ", ") + choice;
+              throw std::invalid_argument("must be one of: " + allowed);
+            }
+            c.*member = v;
+          },
+          [member](const Config& c) { return c.*member; }};
+}
+
+Key duration(std::string name, Duration Config::*member, std::string help, Duration minimum = Duration(1)) {
+  return {std::move(name), std::move(help),
+          [member, minimum](Config& c, const std::string& v) {
+            Duration d{};
+            try {
+              d = parse_duration(v);
+            } catch (const std::invalid_argument&) {
+              throw std::invalid_argument("invalid duration (write e.g. 500ms, 3s, 15m, 2h, 7d)");
+            }
+            if (d < minimum) throw std::invalid_argument("must be at least " + format_duration(minimum));
+            c.*member = d;
+          },
+          [member](const Config& c) { return format_duration(c.*member); }};
+}
+
+Key integer(std::string name, int Config::*member, int low, int high, std::string help) {
+  return {std::move(name), std::move(help),
+          [member, low, high](Config& c, const std::string& v) {
+            int n = 0;
+            auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+            if (ec != std::errc{} || end != v.data() + v.size() || n < low || n > high) {
+              throw std::invalid_argument("must be a whole number from " + std::to_string(low) + " to " +
+                                          std::to_string(high));
+            }
+            c.*member = n;
+          },
+          [member](const Config& c) { return std::to_string(c.*member); }};
+}
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> all = {
+      text("env", &Config::env, "development or production (production requires jwt_secret)",
+           {"development", "production"}),
+      text("listen", &Config::listen, "address and port to serve on, HOST:PORT"),
+      text("database_url", &Config::database_url, "sqlite://PATH or postgresql://USER:PASS@HOST:PORT/DB"),
+      integer("database_pool", &Config::database_pool, 1, 256, "database connections per node"),
+      text("jwt_secret", &Config::jwt_secret, "HMAC key for tokens, at least 32 bytes (random per process in development)"),
+      duration("access_ttl", &Config::access_ttl, "lifetime of access tokens"),
+      duration("refresh_ttl", &Config::refresh_ttl, "lifetime of refresh tokens"),
+      duration("reservation_ttl", &Config::reservation_ttl, "how long an unpaid order holds its stock"),
+      duration("sweep_interval", &Config::sweep_interval, "how often expired reservations are released", Duration(10)),
+      text("payment_gateway", &Config::payment_gateway, "mock, or the URL of an HTTP gateway"),
+      duration("gateway_timeout", &Config::gateway_timeout, "timeout of one gateway call"),
+      text("smtp_url", &Config::smtp_url, "smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT; empty writes .eml files"),
+      text("mail_from", &Config::mail_from, "From address of confirmation emails"),
+      text("mail_dir", &Config::mail_dir, "where .eml files go when no SMTP server is configured"),
+      text("template_dir", &Config::template_dir, "directory with email templates overriding the built-in ones"),
+      text("public_url", &Config::public_url, "base URL for absolute links (pagination); default: from the Host header"),
+      text("shop_name", &Config::shop_name, "the shop's name, used in emails"),
+      text("log_level", &Config::log_level, "trace, debug, info, warn, error, critical or off",
+           {"trace", "debug", "info", "warn", "error", "critical", "off"}),
+      text("log_format", &Config::log_format, "text or json", {"text", "json"}),
+      integer("threads", &Config::threads, 0, 256, "I/O threads (0: one per core)"),
+      integer("workers", &Config::workers, 1, 1024, "worker threads for database and other blocking work"),
+      duration("header_timeout", &Config::header_timeout, "time a client has to send a request's headers"),
+      duration("read_timeout", &Config::read_timeout, "time a client has to send a request's body"),
+      duration("idle_timeout", &Config::idle_timeout, "an idle keep-alive connection is closed after this"),
+      duration("shutdown_timeout", &Config::shutdown_timeout, "time in-flight requests get to finish on SIGTERM"),
+  };
+  return all;
+}
+
+std::string env_name(const std::string& key) {
+  std::string name = "ORDERD_";
+  for (char c : key) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+std::string flag_name(const std::string& key) {
+  std::string name = "--" + key;
+  std::replace(name.begin(), name.end(), '_', '-');
+  return name;
+}
+
+const Key* find_key(std::string_view name) {
+  for (const auto& k : keys()) {
+    if (k.name == name) return &k;
+  }
+  return nullptr;
+}
+
+void apply(Config& config, const Key& key, const std::string& value, const std::string& source) {
+  try {
+    key.set(config, value);
+  } catch (const std::invalid_argument& e) {
+    // Never echo a secret back, even a malformed one.
+    std::string shown = key.name == "jwt_secret" ? "(hidden)" : "\"" + value + "\"";
+    throw ConfigError(source + ": " + shown + ": " + e.what());
+  }
+}
+
+std::string toml_scalar(const toml::value& v) {
+  if (v.is_string()) return v.as_string().str;
+  if (v.is_integer()) return std::to_string(v.as_integer());
+  if (v.is_boolean()) return v.as_boolean() ? "true" : "false";
+  throw std::invalid_argument("must be a string or an integer");
+}
+
+void apply_file(Config& config, const std::string& path) {
+  toml::value root;
+  try {
+    root = toml::parse(path);
+  } catch (const std::exception& e) {
+    throw ConfigError("config file " + path + ": " + e.what());
+  }
+  if (!root.is_table()) throw ConfigError("config file " + path + ": expected key = value lines");
+  for (const auto& [name, value] : root.as_table()) {
+    const Key* key = find_key(name);
+    if (!key) throw ConfigError(path + ": unknown key \"" + name + "\"");
+    std::string text;
+    try {
+      text = toml_scalar(value);
+    } catch (const std::invalid_argument& e) {
+      throw ConfigError(path + ": " + name + ": " + e.what());
+    }
+    apply(config, *key, text, path + ": " + name);
+  }
+}
+
+void validate(const Config& c) {
+  try {
+    (void)c.listen_port();
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("listen: \"" + c.listen + "\": " + e.what());
+  }
+  if (!c.database_url.starts_with("sqlite://") && !c.database_url.starts_with("postgresql://") &&
+      !c.database_url.starts_with("postgres://")) {
+    throw ConfigError("database_url: must start with sqlite:// or postgresql://");
+  }
+  if (c.production() && c.jwt_secret.size() < 32) {
+    throw ConfigError("jwt_secret: production needs a secret of at least 32 bytes (ORDERD_JWT_SECRET)");
+  }
+}
+
+}  // namespace
+
+std::string Config::listen_host() const {
+  auto colon = listen.rfind(':');
+  auto host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return host;
+}
+
+unsigned Config::listen_port() const {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) throw std::invalid_argument("expected HOST:PORT");
+  unsigned port = 0;
+  auto text = std::string_view(listen).substr(colon + 1);
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc{} || end != text.data() + text.size() || port > 65535) {
+    throw std::invalid_argument("port must be a number from 0 to 65535");
+  }
+  return port;
+}
+
+std::vector<KeyInfo> config_keys() {
+  std::vector<KeyInfo> out;
+  Config defaults;
+  for (const auto& k : keys()) out.push_back({k.name, env_name(k.name), flag_name(k.name), k.help, k.show(defaults)});
+  return out;
+}
+
+std::optional<std::string> process_env(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+Config load_config(const std::optional<std::string>& file, const std::map<std::string, std::string>& flags,
+                   const EnvLookup& env) {
+  Config config;
+  if (file) {
+    if (!std::filesystem::exists(*file)) throw ConfigError("config file " + *file + " does not exist");
+    apply_file(config, *file);
+  } else if (std::filesystem::exists("orderd.toml")) {
+    apply_file(config, "orderd.toml");
+  }
+  for (const auto& key : keys()) {
+    auto name = env_name(key.name);
+    if (auto value = env(name)) apply(config, key, *value, name);
+  }
+  for (const auto& [name, value] : flags) {
+    const Key* key = find_key(name);
+    if (!key) throw ConfigError("unknown configuration key \"" + name + "\"");
+    apply(config, *key, value, flag_name(name));
+  }
+  validate(config);
+  return config;
+}
+
+}  // namespace app

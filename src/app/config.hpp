@@ -1,0 +1,77 @@
+#pragma once
+// Configuration: defaults < TOML file < ORDERD_* environment < command-line flags.
+// Every key is declared once in config.cpp (name, help, parser), so the file, the environment,
+// the flags and the README's table can never disagree.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace app {
+
+using Duration = std::chrono::milliseconds;
+
+// "500ms", "3s", "15m", "2h", "7d" (a bare number is not accepted: the unit must be explicit).
+Duration parse_duration(std::string_view text);
+std::string format_duration(Duration d);
+
+struct Config {
+  std::string env = "development";  // development | production
+  std::string listen = "127.0.0.1:8000";
+  std::string database_url = "sqlite://var/orderd.db";
+  int database_pool = 8;
+  std::string jwt_secret;
+  Duration access_ttl = std::chrono::minutes(15);
+  Duration refresh_ttl = std::chrono::hours(24 * 7);
+  Duration reservation_ttl = std::chrono::minutes(15);
+  Duration sweep_interval = std::chrono::seconds(10);
+  std::string payment_gateway = "mock";
+  Duration gateway_timeout = std::chrono::seconds(10);
+  std::string smtp_url;
+  std::string mail_from = "orderd <no-reply@localhost>";
+  std::string mail_dir = "var/mail";
+  std::string template_dir;
+  std::string public_url;
+  std::string shop_name = "orderd shop";
+  std::string log_level = "info";
+  std::string log_format = "text";
+  int threads = 0;  // I/O threads; 0: one per core
+  int workers = 8;  // worker pool for database and other blocking work
+  Duration header_timeout = std::chrono::seconds(10);
+  Duration read_timeout = std::chrono::seconds(30);
+  Duration idle_timeout = std::chrono::seconds(60);
+  Duration shutdown_timeout = std::chrono::seconds(30);
+
+  std::string listen_host() const;
+  unsigned listen_port() const;
+  bool production() const { return env == "production"; }
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct KeyInfo {
+  std::string name;     // TOML key, e.g. access_ttl
+  std::string env;      // ORDERD_ACCESS_TTL
+  std::string flag;     // --access-ttl
+  std::string help;
+  std::string default_value;
+};
+std::vector<KeyInfo> config_keys();
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+std::optional<std::string> process_env(const std::string& name);
+
+// Builds the configuration from its four layers; throws ConfigError naming the offending key.
+// `file`: an explicit --config path (must exist); without it ./orderd.toml is read when present.
+Config load_config(const std::optional<std::string>& file, const std::map<std::string, std::string>& flags,
+                   const EnvLookup& env = process_env);
+
+}  // namespace app

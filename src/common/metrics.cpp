@@ -1,0 +1,62 @@
+#include "common/metrics.hpp"
+
+#include <fmt/format.h>
+
+namespace common {
+
+void Metrics::observe_request(std::string_view method, std::string_view route, int status, double seconds) {
+  auto key = fmt::format(R"(method="{}",route="{}",status="{}")", method, route, status);
+  std::lock_guard lock(mutex_);
+  auto& series = requests_[std::move(key)];
+  ++series.count;
+  series.sum += seconds;
+  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+    if (seconds <= kLatencyBuckets[i]) ++series.buckets[i];
+  }
+}
+
+Counter& Metrics::counter(std::string_view name, std::string_view help, std::string_view labels) {
+  std::lock_guard lock(mutex_);
+  auto it = counters_.find(name);
+  if (it == counters_.end()) it = counters_.emplace(std::string(name), Family{std::string(help), {}}).first;
+  auto& slot = it->second.series[std::string(labels)];
+  if (!slot) slot = std::make_unique<Counter>();
+  return *slot;
+}
+
+void Metrics::gauge(std::string_view name, std::string_view help, std::function<double()> read) {
+  std::lock_guard lock(mutex_);
+  gauges_.insert_or_assign(std::string(name), Gauge{std::string(help), std::move(read)});
+}
+
+std::string Metrics::render() const {
+  std::string out;
+  std::lock_guard lock(mutex_);
+  out += "# HELP orderd_http_requests_total HTTP requests by route and status.\n"
+         "# TYPE orderd_http_requests_total counter\n";
+  for (const auto& [labels, s] : requests_) out += fmt::format("orderd_http_requests_total{{{}}} {}\n", labels, s.count);
+  out += "# HELP orderd_http_request_duration_seconds HTTP request latency.\n"
+         "# TYPE orderd_http_request_duration_seconds histogram\n";
+  for (const auto& [labels, s] : requests_) {
+    for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+      out += fmt::format("orderd_http_request_duration_seconds_bucket{{{},le=\"{}\"}} {}\n", labels, kLatencyBuckets[i],
+                         s.buckets[i]);
+    }
+    out += fmt::format("orderd_http_request_duration_seconds_bucket{{{},le=\"+Inf\"}} {}\n", labels, s.count);
+    out += fmt::format("orderd_http_request_duration_seconds_sum{{{}}} {}\n", labels, s.sum);
+    out += fmt::format("orderd_http_request_duration_seconds_count{{{}}} {}\n", labels, s.count);
+  }
+  for (const auto& [name, family] : counters_) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, family.help, name);
+    for (const auto& [labels, c] : family.series) {
+      if (labels.empty()) out += fmt::format("{} {}\n", name, c->value());
+      else out += fmt::format("{}{{{}}} {}\n", name, labels, c->value());
+    }
+  }
+  for (const auto& [name, g] : gauges_) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, g.help, name, name, g.read());
+  }
+  return out;
+}
+
+}  // namespace common

@@ -1,0 +1,143 @@
+#pragma once
+// The storage interface every domain repository talks to. SQLite implements it now; PostgreSQL
+// implements the same interface (#8). SQL uses $1, $2, ... placeholders in both dialects.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace db {
+
+enum class Dialect { sqlite, postgres };
+
+using Null = std::monostate;
+using Value = std::variant<Null, std::int64_t, std::string>;
+
+// Errors a repository may want to tell apart; anything else is a plain std::runtime_error.
+class Error : public std::runtime_error {
+ public:
+  enum class Kind { unique_violation, check_violation, foreign_key_violation, retryable, other };
+  Error(Kind kind, std::string message, std::string constraint = {})
+      : std::runtime_error(std::move(message)), kind_(kind), constraint_(std::move(constraint)) {}
+  Kind kind() const noexcept { return kind_; }
+  // The name (PostgreSQL) or columns (SQLite) of the violated constraint, when known.
+  const std::string& constraint() const noexcept { return constraint_; }
+
+ private:
+  Kind kind_;
+  std::string constraint_;
+};
+
+class Row {
+ public:
+  explicit Row(const Value* cells) : cells_(cells) {}
+  bool is_null(int column) const { return std::holds_alternative<Null>(cells_[column]); }
+  std::int64_t integer(int column) const;
+  const std::string& text(int column) const;
+  std::optional<std::int64_t> optional_integer(int column) const;
+  std::optional<std::string> optional_text(int column) const;
+
+ private:
+  const Value* cells_;
+};
+
+struct Result {
+  int columns = 0;
+  std::vector<Value> cells;         // row-major
+  std::int64_t affected_rows = 0;   // for INSERT/UPDATE/DELETE
+
+  std::size_t size() const { return columns == 0 ? 0 : cells.size() / static_cast<std::size_t>(columns); }
+  bool empty() const { return size() == 0; }
+  Row operator[](std::size_t row) const { return Row(cells.data() + row * static_cast<std::size_t>(columns)); }
+  std::optional<Row> first() const { return empty() ? std::nullopt : std::optional<Row>((*this)[0]); }
+};
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Runs one statement (prepared once per connection and cached by its text) with bound parameters.
+  virtual Result query(std::string_view sql, std::span<const Value> params) = 0;
+  // Runs a script of several statements without parameters (migrations).
+  virtual void execute_script(std::string_view sql) = 0;
+
+  template <class... Args>
+  Result query(std::string_view sql, const Args&... args) {
+    const Value values[sizeof...(Args) + 1] = {to_value(args)..., Null{}};
+    return query(sql, std::span<const Value>(values, sizeof...(Args)));
+  }
+
+ private:
+  static Value to_value(const Value& v) { return v; }
+  static Value to_value(std::nullopt_t) { return Null{}; }
+  static Value to_value(std::string_view s) { return std::string(s); }
+  static Value to_value(const std::string& s) { return s; }
+  static Value to_value(const char* s) { return std::string(s); }
+  static Value to_value(bool b) { return std::int64_t{b ? 1 : 0}; }
+  template <class T>
+    requires std::is_integral_v<T>
+  static Value to_value(T i) {
+    return static_cast<std::int64_t>(i);
+  }
+  template <class T>
+  static Value to_value(const std::optional<T>& o) {
+    return o ? to_value(*o) : Value(Null{});
+  }
+};
+
+class Database {
+ public:
+  virtual ~Database() = default;
+  virtual Dialect dialect() const noexcept = 0;
+
+  // Runs fn in a write transaction: committed when fn returns, rolled back when it throws.
+  template <class F>
+  auto transaction(F&& fn) {
+    return run_with_result(fn, [this](auto body) { run_transaction(body); });
+  }
+  // Runs fn on a connection in a read-only snapshot.
+  template <class F>
+  auto read(F&& fn) {
+    return run_with_result(fn, [this](auto body) { run_read(body); });
+  }
+
+  // True when the database answers (for /readyz).
+  virtual bool ping() noexcept = 0;
+
+ protected:
+  using Body = std::function<void(Connection&)>;
+  virtual void run_transaction(const Body& body) = 0;
+  virtual void run_read(const Body& body) = 0;
+
+ private:
+  template <class F, class Runner>
+  static auto run_with_result(F& fn, Runner runner) {
+    using R = std::invoke_result_t<F&, Connection&>;
+    if constexpr (std::is_void_v<R>) {
+      runner(Body([&fn](Connection& c) { fn(c); }));
+    } else {
+      std::optional<R> result;
+      runner(Body([&fn, &result](Connection& c) { result.emplace(fn(c)); }));
+      return std::move(*result);
+    }
+  }
+};
+
+struct Options {
+  std::size_t pool_size = 8;
+  std::chrono::milliseconds busy_timeout{5'000};
+};
+
+// Opens the database a URL names: sqlite://relative/path.db, sqlite:///absolute/path.db.
+std::unique_ptr<Database> open(const std::string& url, const Options& options = {});
+
+}  // namespace db

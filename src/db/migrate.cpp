@@ -1,0 +1,38 @@
+#include "db/migrate.hpp"
+
+#include "common/clock.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace db {
+namespace {
+
+constexpr std::string_view kCreateTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version BIGINT PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " applied_at BIGINT NOT NULL)";
+constexpr std::string_view kIsApplied = "SELECT 1 FROM schema_migrations WHERE version = $1";
+constexpr std::string_view kRecord = "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
+
+}  // namespace
+
+int migrate(Database& database, const std::vector<Migration>& migrations) {
+  database.transaction([](Connection& c) { c.execute_script(kCreateTable); });
+  int applied = 0;
+  for (const auto& m : migrations) {
+    bool done = database.transaction([&](Connection& c) {
+      if (!c.query(kIsApplied, m.version).empty()) return false;
+      c.execute_script(m.sql);
+      c.query(kRecord, m.version, m.name, common::now_micros());
+      return true;
+    });
+    if (done) {
+      spdlog::info("applied migration {}", m.name);
+      ++applied;
+    }
+  }
+  return applied;
+}
+
+}  // namespace db

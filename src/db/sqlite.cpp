@@ -1,0 +1,214 @@
+#include "db/sqlite.hpp"
+
+#include <sqlite3.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <unordered_map>
+
+namespace db {
+namespace {
+
+[[noreturn]] void fail(sqlite3* handle, int rc, std::string_view context) {
+  std::string message = std::string(context) + ": " + (handle ? sqlite3_errmsg(handle) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      throw Error(Error::Kind::retryable, message);
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      throw common::Error("unavailable", "The database cannot be written right now");
+    default:
+      break;
+  }
+  switch (rc) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY: {
+      // "UNIQUE constraint failed: users.email" -> constraint "users.email"
+      auto colon = message.rfind(": ");
+      throw Error(Error::Kind::unique_violation, message, colon == std::string::npos ? "" : message.substr(colon + 2));
+    }
+    case SQLITE_CONSTRAINT_CHECK:
+      throw Error(Error::Kind::check_violation, message);
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+      throw Error(Error::Kind::foreign_key_violation, message);
+    default:
+      throw std::runtime_error(message);
+  }
+}
+
+struct Statement {
+  sqlite3_stmt* handle = nullptr;
+  std::vector<int> param_index;  // sqlite parameter i+1 takes params[param_index[i]]
+};
+
+class SqliteConnection final : public Connection {
+ public:
+  SqliteConnection(const std::string& path, std::chrono::milliseconds busy_timeout) {
+    int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) {
+      std::string message = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+      sqlite3_close(db_);
+      throw std::runtime_error("cannot open SQLite database '" + path + "': " + message);
+    }
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout.count()));
+    // WAL: readers never block the writer. synchronous=NORMAL in WAL keeps every commit across a
+    // process crash (kill -9); only an OS crash or power loss may lose the last commits.
+    execute_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  }
+
+  ~SqliteConnection() override {
+    for (auto& [sql, st] : statements_) sqlite3_finalize(st.handle);
+    sqlite3_close(db_);
+  }
+
+  Result query(std::string_view sql, std::span<const Value> params) override {
+    Statement& st = prepare(sql);
+    struct Reset {
+      sqlite3_stmt* h;
+      ~Reset() {
+        sqlite3_reset(h);
+        sqlite3_clear_bindings(h);
+      }
+    } reset{st.handle};
+    for (std::size_t i = 0; i < st.param_index.size(); ++i) {
+      auto index = static_cast<std::size_t>(st.param_index[i]);
+      if (index >= params.size()) throw std::invalid_argument("missing parameter $" + std::to_string(index + 1));
+      bind(st.handle, static_cast<int>(i + 1), params[index]);
+    }
+    Result result;
+    result.columns = sqlite3_column_count(st.handle);
+    for (;;) {
+      int rc = sqlite3_step(st.handle);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) fail(db_, rc, "query failed");
+      for (int c = 0; c < result.columns; ++c) result.cells.push_back(column(st.handle, c));
+    }
+    result.affected_rows = sqlite3_changes64(db_);
+    return result;
+  }
+
+  void execute_script(std::string_view sql) override {
+    std::string text(sql);
+    char* error = nullptr;
+    int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
+    if (rc != SQLITE_OK) {
+      std::string message = error ? error : sqlite3_errstr(rc);
+      sqlite3_free(error);
+      fail(nullptr, rc, message);
+    }
+  }
+
+ private:
+  Statement& prepare(std::string_view sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) return it->second;
+    Statement st;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                &st.handle, nullptr);
+    if (rc != SQLITE_OK) fail(db_, rc, "cannot prepare statement");
+    int count = sqlite3_bind_parameter_count(st.handle);
+    for (int i = 1; i <= count; ++i) {
+      const char* name = sqlite3_bind_parameter_name(st.handle, i);
+      int number = 0;
+      if (name == nullptr || name[0] != '$' ||
+          std::from_chars(name + 1, name + std::strlen(name), number).ec != std::errc{} || number < 1) {
+        sqlite3_finalize(st.handle);
+        throw std::invalid_argument("SQL parameters must be written $1, $2, ...");
+      }
+      st.param_index.push_back(number - 1);
+    }
+    return statements_.emplace(std::string(sql), st).first->second;
+  }
+
+  static void bind(sqlite3_stmt* st, int index, const Value& value) {
+    int rc = SQLITE_OK;
+    if (std::holds_alternative<Null>(value)) rc = sqlite3_bind_null(st, index);
+    else if (const auto* i = std::get_if<std::int64_t>(&value)) rc = sqlite3_bind_int64(st, index, *i);
+    else {
+      const auto& s = std::get<std::string>(value);
+      rc = sqlite3_bind_text64(st, index, s.data(), s.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+    }
+    if (rc != SQLITE_OK) throw std::runtime_error("cannot bind parameter: " + std::string(sqlite3_errstr(rc)));
+  }
+
+  static Value column(sqlite3_stmt* st, int c) {
+    switch (sqlite3_column_type(st, c)) {
+      case SQLITE_NULL: return Null{};
+      case SQLITE_INTEGER: return static_cast<std::int64_t>(sqlite3_column_int64(st, c));
+      default: {
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+        return std::string(text ? text : "", static_cast<std::size_t>(sqlite3_column_bytes(st, c)));
+      }
+    }
+  }
+
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string, Statement, Hash, std::equal_to<>> statements_;
+};
+
+std::string prepare_path(std::string path) {
+  if (path.empty()) throw std::runtime_error("sqlite:// URL needs a file path, e.g. sqlite://var/orderd.db");
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  return path;
+}
+
+// Runs a body between BEGIN and COMMIT, rolling back on any exception.
+void in_transaction(Connection& c, std::string_view begin, const std::function<void(Connection&)>& body) {
+  c.execute_script(begin);
+  try {
+    body(c);
+    c.execute_script("COMMIT");
+  } catch (...) {
+    try {
+      c.execute_script("ROLLBACK");
+    } catch (const std::exception& e) {
+      spdlog::warn("rollback failed: {}", e.what());
+    }
+    throw;
+  }
+}
+
+}  // namespace
+
+SqliteDatabase::SqliteDatabase(std::string path, const Options& options)
+    : path_(prepare_path(std::move(path))),
+      options_(options),
+      pool_([this] { return std::make_unique<SqliteConnection>(path_, options_.busy_timeout); }, options.pool_size,
+            options.busy_timeout) {
+  pool_.acquire();  // open one connection now, so a bad path fails at start-up
+}
+
+bool SqliteDatabase::ping() noexcept {
+  try {
+    auto c = pool_.acquire();
+    c->query("SELECT 1");
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("database ping failed: {}", e.what());
+    return false;
+  }
+}
+
+void SqliteDatabase::run_transaction(const Body& body) {
+  auto c = pool_.acquire();
+  std::lock_guard turn(writer_);
+  in_transaction(*c, "BEGIN IMMEDIATE", body);
+}
+
+void SqliteDatabase::run_read(const Body& body) {
+  auto c = pool_.acquire();
+  in_transaction(*c, "BEGIN", body);
+}
+
+}  // namespace db

@@ -1,0 +1,70 @@
+#include "http/message.hpp"
+
+#include "common/error.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <charconv>
+
+namespace http {
+
+std::string_view to_string(Method m) noexcept {
+  switch (m) {
+    case Method::get: return "GET";
+    case Method::head: return "HEAD";
+    case Method::post: return "POST";
+    case Method::put: return "PUT";
+    case Method::patch: return "PATCH";
+    case Method::del: return "DELETE";
+    case Method::options: return "OPTIONS";
+    case Method::other: break;
+  }
+  return "OTHER";
+}
+
+std::optional<std::string_view> Request::query_param(std::string_view name) const {
+  for (const auto& [k, v] : query) {
+    if (k == name) return std::string_view(v);
+  }
+  return std::nullopt;
+}
+
+std::string_view Request::path_param(std::string_view name) const {
+  for (const auto& [k, v] : path_params) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+std::int64_t Request::id_param(std::string_view name) const {
+  auto text = path_param(name);
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || end != text.data() + text.size() || id <= 0) throw common::Error("not_found", "Not found");
+  return id;
+}
+
+const Principal& Request::user() const {
+  if (!principal) throw common::Error("not_authenticated", "Authentication credentials were not provided");
+  return *principal;
+}
+
+Response json_response(int status, const boost::json::value& body) {
+  Response r;
+  r.status = status;
+  r.body = boost::json::serialize(body);
+  return r;
+}
+
+Response no_content() {
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
+Response error_response(std::string_view code, std::string_view message, const boost::json::object& details) {
+  return json_response(common::status_for(code), boost::json::object{{"code", code}, {"error", message}, {"details", details}});
+}
+
+}  // namespace http

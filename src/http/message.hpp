@@ -1,0 +1,62 @@
+#pragma once
+// orderd's own request and response types: what handlers see. No Beast or Asio in here, so domain
+// code compiles without them; http/server.cpp converts at the edge.
+
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace http {
+
+enum class Method { get, head, post, put, patch, del, options, other };
+std::string_view to_string(Method) noexcept;
+
+// Who made the request, once authentication has run.
+struct Principal {
+  std::int64_t user_id = 0;
+  bool staff = false;
+};
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  Method method = Method::get;
+  std::string path;    // without the query string
+  Params query;        // decoded query parameters, in order
+  Params path_params;  // values of {name} segments of the matched route
+  std::string body;
+  std::string content_type;
+  std::string authorization;
+  std::string host;
+  std::string idempotency_key;
+  std::string remote_address;
+
+  std::string request_id;
+  std::optional<Principal> principal;  // set for routes that require a user
+  boost::json::value json;             // the parsed body, for routes that take JSON
+
+  std::optional<std::string_view> query_param(std::string_view name) const;
+  std::string_view path_param(std::string_view name) const;
+  // The path parameter as a positive id; throws not_found when it is not one.
+  std::int64_t id_param(std::string_view name = "id") const;
+  const Principal& user() const;  // throws not_authenticated when absent
+};
+
+struct Response {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+Response json_response(int status, const boost::json::value& body);
+Response no_content();
+// The contract's error body {"code", "error", "details"} with the status its code maps to.
+Response error_response(std::string_view code, std::string_view message, const boost::json::object& details = {});
+
+}  // namespace http

@@ -1,0 +1,116 @@
+#include "http/router.hpp"
+
+#include "common/error.hpp"
+
+#include <boost/json/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+namespace http {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> segments;
+  if (path.empty() || path.front() != '/') return {std::string_view("\0", 1)};  // matches nothing
+  path.remove_prefix(1);
+  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  while (!path.empty()) {
+    auto slash = path.find('/');
+    segments.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+    if (path.empty()) segments.emplace_back();  // "//" at the end: an empty segment, matches nothing
+  }
+  return segments;
+}
+
+namespace {
+
+bool is_param(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+bool is_json_content_type(std::string_view type) {
+  auto semi = type.find(';');
+  auto base = type.substr(0, semi);
+  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+  constexpr std::string_view kJson = "application/json";
+  return base.size() == kJson.size() && std::equal(base.begin(), base.end(), kJson.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
+
+void decode_json_body(Request& request) {
+  if (!is_json_content_type(request.content_type)) {
+    throw common::Error("unsupported_media_type", "Content-Type must be application/json");
+  }
+  boost::system::error_code ec;
+  request.json = boost::json::parse(request.body, ec);
+  if (ec) throw common::Error("malformed_json", "Request body is not valid JSON: " + ec.message());
+  if (!request.json.is_object()) throw common::Error("validation_error", "Request body must be a JSON object");
+}
+
+}  // namespace
+
+void Router::add(Route route) {
+  if (route.path.empty() || route.path.front() != '/') throw std::invalid_argument("route path must start with /");
+  Compiled compiled;
+  for (auto segment : split_path(route.path)) compiled.segments.emplace_back(segment);
+  routes_.push_back(std::move(route));
+  compiled_.push_back(std::move(compiled));
+}
+
+Router::Match Router::match(Method method, std::string_view path, Params& params) const {
+  auto segments = split_path(path);
+  Match result;
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const auto& pattern = compiled_[i].segments;
+    if (pattern.size() != segments.size()) continue;
+    bool same = true;
+    for (std::size_t s = 0; s < pattern.size() && same; ++s) {
+      same = is_param(pattern[s]) ? !segments[s].empty() : pattern[s] == segments[s];
+    }
+    if (!same) continue;
+    if (routes_[i].method == method) {
+      params.clear();
+      for (std::size_t s = 0; s < pattern.size(); ++s) {
+        if (is_param(pattern[s])) params.emplace_back(pattern[s].substr(1, pattern[s].size() - 2), segments[s]);
+      }
+      result.route = &routes_[i];
+      result.allow.clear();
+      return result;
+    }
+    auto name = to_string(routes_[i].method);
+    if (result.allow.find(name) == std::string::npos) {
+      if (!result.allow.empty()) result.allow += ", ";
+      result.allow += name;
+    }
+  }
+  return result;
+}
+
+Response Router::execute(const Route& route, Request& request) const {
+  try {
+    if (route.access != Access::anyone) {
+      if (!authenticator_) throw std::logic_error("route requires a user but no authenticator is installed");
+      request.principal = authenticator_(request);
+      if (route.access == Access::staff && !request.principal->staff) {
+        throw common::Error("forbidden", "You do not have permission to perform this action");
+      }
+    }
+    if (route.body == Body::json) decode_json_body(request);
+    return route.handler(request);
+  } catch (const common::Error& e) {
+    return error_response(e.code(), e.what(), e.details());
+  } catch (const std::exception& e) {
+    spdlog::error("request {} {} {} failed: {}", request.request_id, to_string(request.method), route.path, e.what());
+  } catch (...) {
+    spdlog::error("request {} {} {} failed with an unknown exception", request.request_id, to_string(request.method),
+                  route.path);
+  }
+  return error_response("internal_error", "Internal server error", {{"request_id", request.request_id}});
+}
+
+}  // namespace http

@@ -1,0 +1,383 @@
+#include "http/server.hpp"
+
+#include "common/metrics.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_set>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace http {
+namespace {
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kMaxConnections = 10'000;
+constexpr std::size_t kMaxLogPath = 200;
+
+Method to_method(bhttp::verb verb) {
+  switch (verb) {
+    case bhttp::verb::get: return Method::get;
+    case bhttp::verb::head: return Method::head;
+    case bhttp::verb::post: return Method::post;
+    case bhttp::verb::put: return Method::put;
+    case bhttp::verb::patch: return Method::patch;
+    case bhttp::verb::delete_: return Method::del;
+    case bhttp::verb::options: return Method::options;
+    default: return Method::other;
+  }
+}
+
+bool is_sane_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.' || c == ':';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return fmt::format("{:016x}", rng());
+}
+
+// Runs `fn` on the worker pool and resumes the awaiting coroutine on its own executor with the result.
+template <class F>
+asio::awaitable<Response> run_on(asio::thread_pool& pool, F fn) {
+  auto initiate = [&pool, &fn](auto handler) {
+    asio::post(pool, [fn = std::move(fn), handler = std::move(handler)]() mutable {
+      Response response = fn();
+      auto executor = asio::get_associated_executor(handler);
+      asio::post(executor, [handler = std::move(handler), response = std::move(response)]() mutable {
+        std::move(handler)(std::move(response));
+      });
+    });
+  };
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(initiate,
+                                                                                       asio::use_awaitable);
+}
+
+struct Connection {
+  beast::tcp_stream* stream;
+  bool idle = true;  // waiting for the next request: may be closed at once on stop
+};
+
+// One I/O thread's world: its io_context and the connections it serves (touched only on that thread).
+struct IoWorker {
+  std::unordered_set<Connection*> connections;
+  asio::io_context ioc{1};
+};
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  const Router& router;
+  common::Metrics& metrics;
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::atomic<bool> stopping{false};
+  std::atomic<std::size_t> live{0};
+
+  asio::thread_pool pool;
+  std::vector<std::unique_ptr<IoWorker>> workers;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::signal_set> signals;
+
+  Impl(ServerOptions o, const Router& r, common::Metrics& m)
+      : options(std::move(o)), router(r), metrics(m), pool(static_cast<std::size_t>(std::max(1, options.worker_threads))) {
+    for (int i = 0; i < std::max(1, options.io_threads); ++i) workers.push_back(std::make_unique<IoWorker>());
+  }
+
+  asio::io_context& main_context() { return workers.front()->ioc; }
+
+  void begin_shutdown() {
+    if (stopping.exchange(true)) return;
+    asio::post(main_context(), [this] {
+      boost::system::error_code ignored;
+      if (acceptor) acceptor->close(ignored);
+      if (signals) signals->cancel(ignored);
+    });
+    for (auto& worker : workers) {
+      asio::post(worker->ioc, [w = worker.get()] {
+        for (auto* c : w->connections) {
+          if (c->idle) c->stream->cancel();
+        }
+      });
+    }
+    std::lock_guard lock(mutex);
+    changed.notify_all();
+  }
+
+  asio::awaitable<void> accept_loop() {
+    for (std::size_t next = 0;; ++next) {
+      auto& worker = *workers[next % workers.size()];
+      auto [ec, socket] = co_await acceptor->async_accept(worker.ioc, use_nothrow);
+      if (ec) {
+        if (stopping || ec == asio::error::operation_aborted) co_return;
+        spdlog::warn("accept failed: {}", ec.message());
+        asio::steady_timer pause(main_context(), std::chrono::milliseconds(50));  // e.g. out of file descriptors
+        co_await pause.async_wait(use_nothrow);
+        continue;
+      }
+      if (live.load() >= kMaxConnections) {
+        spdlog::warn("connection limit {} reached; refusing a connection", kMaxConnections);
+        continue;  // the socket closes as it goes out of scope
+      }
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      ++live;
+      asio::co_spawn(worker.ioc, session(worker, std::move(socket)), asio::detached);
+    }
+  }
+
+  void finish_connection() {
+    if (--live == 0) {
+      std::lock_guard lock(mutex);
+      changed.notify_all();
+    }
+  }
+
+  // Writes a response; the status line, X-Request-Id and keep-alive are set here for every response.
+  asio::awaitable<bool> write(beast::tcp_stream& stream, Response& response, unsigned version, bool keep_alive,
+                              const std::string& request_id) {
+    bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
+    out.set(bhttp::field::server, "orderd");
+    if (!response.content_type.empty()) out.set(bhttp::field::content_type, response.content_type);
+    out.set("X-Request-Id", request_id);
+    for (auto& [name, value] : response.headers) out.set(name, value);
+    out.body() = std::move(response.body);
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    stream.expires_after(options.read_timeout);
+    auto [ec, n] = co_await bhttp::async_write(stream, out, use_nothrow);
+    co_return !ec;
+  }
+
+  // Answers a request that could not be read (too large, not HTTP) and closes the connection politely:
+  // stop sending, then read and discard what the client still sends for a moment, so it sees the answer
+  // instead of a reset.
+  asio::awaitable<void> reject(beast::tcp_stream& stream, std::string_view code, std::string_view message) {
+    auto response = error_response(code, message);
+    auto request_id = new_request_id();
+    if (co_await write(stream, response, 11, false, request_id)) {
+      boost::system::error_code ignored;
+      stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream.expires_after(std::chrono::seconds(2));
+      std::array<char, 16 * 1024> sink;
+      std::size_t drained = 0;
+      while (drained < 8 * options.body_limit) {
+        auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+        if (ec) break;
+        drained += n;
+      }
+    }
+    metrics.observe_request("-", "unparsed", response.status, 0);
+    spdlog::info("- unparsed {} rid={}: {}", response.status, request_id, message);
+  }
+
+  Request to_request(bhttp::request<bhttp::string_body>& in, const std::string& remote) {
+    Request req;
+    req.method = to_method(in.method());
+    auto target = in.target();
+    auto url = boost::urls::parse_origin_form(target);
+    if (url) {
+      req.path = std::string(url->encoded_path());
+      for (auto param : url->params()) req.query.emplace_back(param.key, param.value);
+    } else {
+      req.path = "\x01";  // not a valid origin-form target: matches no route
+    }
+    req.body = std::move(in.body());
+    req.content_type = std::string(in[bhttp::field::content_type]);
+    req.authorization = std::string(in[bhttp::field::authorization]);
+    req.host = std::string(in[bhttp::field::host]);
+    req.idempotency_key = std::string(in["Idempotency-Key"]);
+    req.remote_address = remote;
+    auto id = in["X-Request-Id"];
+    req.request_id = is_sane_request_id(id) ? std::string(id) : new_request_id();
+    return req;
+  }
+
+  asio::awaitable<void> session(IoWorker& worker, tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    Connection self{&stream};
+    worker.connections.insert(&self);
+    struct Leave {
+      Impl* impl;
+      IoWorker& worker;
+      Connection* self;
+      ~Leave() {
+        worker.connections.erase(self);
+        impl->finish_connection();
+      }
+    } leave{this, worker, &self};
+
+    boost::system::error_code endpoint_ec;
+    auto endpoint = stream.socket().remote_endpoint(endpoint_ec);
+    std::string remote = endpoint_ec ? "" : endpoint.address().to_string();
+    beast::flat_buffer buffer;
+
+    while (!stopping) {
+      self.idle = true;
+      if (buffer.size() == 0) {
+        stream.expires_after(options.idle_timeout);
+        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+        if (ec) break;
+        buffer.commit(n);
+      }
+      self.idle = false;
+
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+      parser.body_limit(options.body_limit);
+      stream.expires_after(options.header_timeout);
+      auto [header_ec, header_n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+      if (!header_ec && parser.get()[bhttp::field::expect] == "100-continue") {
+        bhttp::response<bhttp::empty_body> proceed{bhttp::status::continue_, 11};
+        co_await bhttp::async_write(stream, proceed, use_nothrow);
+      }
+      boost::system::error_code ec = header_ec;
+      if (!ec && !parser.is_done()) {
+        stream.expires_after(options.read_timeout);
+        auto [body_ec, body_n] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+        ec = body_ec;
+      }
+      if (ec == bhttp::error::body_limit) {
+        co_await reject(stream, "payload_too_large", "Request body exceeds 1 MiB");
+        co_return;
+      }
+      if (ec == bhttp::error::header_limit) {
+        co_await reject(stream, "payload_too_large", "Request headers are too large");
+        co_return;
+      }
+      if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+        co_await reject(stream, "bad_request", "Malformed HTTP request");
+        co_return;
+      }
+      if (ec) break;  // closed, reset or timed out
+
+      auto started = std::chrono::steady_clock::now();
+      auto& in = parser.get();
+      Request request = to_request(in, remote);
+      Response response;
+      std::string_view route_label = "unmatched";
+      Params params;
+      auto match = router.match(request.method, request.path, params);
+      if (match.route) {
+        route_label = match.route->path;
+        request.path_params = std::move(params);
+        if (match.route->on_io_thread) {
+          response = router.execute(*match.route, request);
+        } else {
+          const Route& route = *match.route;
+          response = co_await run_on(pool, [&] { return router.execute(route, request); });
+        }
+      } else if (!match.allow.empty()) {
+        response = error_response("method_not_allowed", fmt::format("Method {} not allowed", in.method_string()));
+        response.headers.emplace_back("Allow", match.allow);
+      } else {
+        response = error_response("not_found", "Not found");
+      }
+
+      int status = response.status;
+      bool keep_alive = in.keep_alive() && !stopping;
+      bool written = co_await write(stream, response, in.version(), keep_alive, request.request_id);
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      metrics.observe_request(to_string(request.method), route_label, status, seconds);
+      spdlog::info("{} {} {} {} {:.3f}ms rid={} ip={}", to_string(request.method),
+                   std::string_view(request.path).substr(0, kMaxLogPath), route_label, status, seconds * 1000,
+                   request.request_id, remote);
+      if (!written || !keep_alive) break;
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream.close();
+  }
+};
+
+Server::Server(ServerOptions options, const Router& router, common::Metrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), router, metrics)) {}
+
+Server::~Server() = default;
+
+std::uint16_t Server::listen() {
+  auto& ioc = impl_->main_context();
+  auto host = impl_->options.host == "localhost" ? std::string("127.0.0.1") : impl_->options.host;
+  tcp::endpoint endpoint(asio::ip::make_address(host), impl_->options.port);
+  impl_->acceptor.emplace(ioc);
+  impl_->acceptor->open(endpoint.protocol());
+  impl_->acceptor->set_option(asio::socket_base::reuse_address(true));
+  impl_->acceptor->bind(endpoint);
+  impl_->acceptor->listen(asio::socket_base::max_listen_connections);
+  return impl_->acceptor->local_endpoint().port();
+}
+
+void Server::stop() { impl_->begin_shutdown(); }
+
+void Server::run() {
+  auto& impl = *impl_;
+  if (!impl.acceptor) listen();
+  impl.signals.emplace(impl.main_context(), SIGINT, SIGTERM);
+  impl.signals->async_wait([&impl](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    spdlog::info("received signal {}; finishing in-flight requests", signal);
+    impl.begin_shutdown();
+  });
+  asio::co_spawn(impl.main_context(), impl.accept_loop(), asio::detached);
+
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  for (auto& worker : impl.workers) {
+    guards.push_back(asio::make_work_guard(worker->ioc));
+    threads.emplace_back([w = worker.get()] { w->ioc.run(); });
+  }
+
+  std::unique_lock lock(impl.mutex);
+  impl.changed.wait(lock, [&] { return impl.stopping.load(); });
+  if (!impl.changed.wait_for(lock, impl.options.shutdown_timeout, [&] { return impl.live.load() == 0; })) {
+    spdlog::warn("{} connections still open after {} ms; closing them", impl.live.load(),
+                 impl.options.shutdown_timeout.count());
+  }
+  lock.unlock();
+
+  guards.clear();
+  for (auto& worker : impl.workers) worker->ioc.stop();
+  for (auto& t : threads) t.join();
+  impl.pool.join();
+  spdlog::info("server stopped");
+}
+
+}  // namespace http

@@ -1,0 +1,52 @@
+#pragma once
+// The HTTP/1.1 server: Beast + Asio coroutines, one io_context per I/O thread, handlers on a worker
+// pool. Asio and Beast stay inside server.cpp.
+
+#include "http/router.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace common {
+class Metrics;
+}
+
+namespace http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8000;
+  int io_threads = 1;
+  int worker_threads = 4;
+  std::size_t body_limit = 1024 * 1024;
+  std::size_t header_limit = 16 * 1024;
+  std::chrono::milliseconds header_timeout{10'000};   // to receive a request's headers once it has begun
+  std::chrono::milliseconds read_timeout{30'000};     // to receive its body
+  std::chrono::milliseconds idle_timeout{60'000};     // an idle keep-alive connection is closed after this
+  std::chrono::milliseconds shutdown_timeout{30'000}; // in-flight requests get this long to finish on stop
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, const Router& router, common::Metrics& metrics);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listening socket; returns the port (useful when options.port is 0).
+  std::uint16_t listen();
+  // Serves until SIGTERM/SIGINT or stop(), then lets in-flight requests finish and returns.
+  void run();
+  // Begins a graceful stop; safe from any thread.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace http

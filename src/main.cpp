@@ -1,0 +1,47 @@
+// orderd: order processing for online shops. This file only parses the command line.
+
+#include "app/app.hpp"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+  CLI::App cli{"orderd: order processing for online shops"};
+  cli.set_version_flag("--version", std::string("orderd ") + ORDERD_VERSION);
+  cli.require_subcommand(1);
+
+  std::string config_file;
+  std::map<std::string, std::string> flags;
+  auto with_config = [&](CLI::App* command) {
+    command->add_option("--config", config_file, "TOML configuration file (default: ./orderd.toml if present)");
+    for (const auto& key : app::config_keys()) {
+      auto help = key.help + " [" + key.env + (key.default_value.empty() ? "" : ", default " + key.default_value) + "]";
+      command->add_option_function<std::string>(
+          key.flag, [&flags, name = key.name](const std::string& value) { flags[name] = value; }, help);
+    }
+    return command;
+  };
+  auto* serve = with_config(cli.add_subcommand("serve", "Serve the HTTP API (applies pending migrations first)"));
+  auto* migrate = with_config(cli.add_subcommand("migrate", "Apply pending database migrations and exit"));
+
+  CLI11_PARSE(cli, argc, argv);
+
+  app::Config config;
+  try {
+    config = app::load_config(config_file.empty() ? std::nullopt : std::optional(config_file), flags);
+  } catch (const app::ConfigError& e) {
+    std::cerr << "orderd: configuration error: " << e.what() << "\n";
+    return 2;
+  }
+  try {
+    if (serve->parsed()) return app::serve(config);
+    if (migrate->parsed()) return app::migrate(config);
+  } catch (const std::exception& e) {
+    spdlog::critical("orderd: {}", e.what());
+    std::cerr << "orderd: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,206 @@
+"""The HTTP foundation: health, readiness, routing errors, limits, request ids, logs, graceful stop."""
+import json
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, TIMEOUT, Server, assert_error
+
+
+def raw_exchange(server, data: bytes, read_until_close=True) -> bytes:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if not read_until_close:
+                break
+        return b"".join(chunks)
+
+
+def test_healthz_answers_ok(server):
+    r = server.get("/healthz")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert r.json() == {"status": "ok"}
+
+
+def test_trailing_slash_is_optional(server):
+    assert server.get("/healthz/").status_code == 200
+
+
+def test_readyz_checks_the_database(server):
+    r = server.get("/readyz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ready"}
+
+
+def test_unknown_path_is_404_in_the_contract_shape(server):
+    assert_error(server.get("/no/such/route/"), 404, "not_found")
+
+
+def test_known_path_with_other_method_is_405_with_allow(server):
+    r = server.delete("/healthz")
+    assert_error(r, 405, "method_not_allowed")
+    assert r.headers["Allow"] == "GET"
+
+
+def test_body_over_one_mebibyte_is_413(server):
+    r = server.post("/healthz", data=b"x" * (1024 * 1024 + 1), headers={"Content-Type": "application/json"})
+    assert_error(r, 413, "payload_too_large")
+
+
+def test_chunked_body_over_one_mebibyte_is_413(server):
+    def chunks():
+        for _ in range(40):
+            yield b"y" * 65536
+
+    r = server.post("/healthz", data=chunks(), headers={"Content-Type": "application/json"})
+    assert_error(r, 413, "payload_too_large")
+
+
+def test_body_at_the_limit_is_read(server):
+    r = server.post("/healthz", data=b"x" * (1024 * 1024), headers={"Content-Type": "application/json"})
+    assert r.status_code == 405  # read in full, then routed
+
+
+def test_garbage_instead_of_http_is_400(server):
+    reply = raw_exchange(server, b"THIS IS NOT HTTP\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 400"), reply
+    body = json.loads(reply.split(b"\r\n\r\n", 1)[1])
+    assert body["code"] == "bad_request"
+
+
+def test_request_id_is_echoed_when_sane(server):
+    r = server.get("/healthz", headers={"X-Request-Id": "shop-req-42.a_b:c"})
+    assert r.headers["X-Request-Id"] == "shop-req-42.a_b:c"
+
+
+def test_request_id_is_generated_when_missing_or_insane(server):
+    generated = server.get("/healthz").headers["X-Request-Id"]
+    assert generated
+    for insane in ["has spaces", "x" * 200, "semi;colon"]:
+        rid = server.get("/healthz", headers={"X-Request-Id": insane}).headers["X-Request-Id"]
+        assert rid and rid != insane
+
+
+def test_errors_also_carry_the_request_id(server):
+    r = server.get("/nowhere", headers={"X-Request-Id": "trace-404"})
+    assert r.headers["X-Request-Id"] == "trace-404"
+
+
+def test_keep_alive_serves_many_requests_on_one_connection(server):
+    request = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as s:
+        s.sendall(request * 5 + b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    assert data.count(b"HTTP/1.1 200 OK") == 6
+
+
+def test_metrics_count_requests_by_route_and_status(server):
+    server.get("/healthz")
+    server.get("/no/such/thing")
+    text = server.get("/metrics").text
+    assert 'orderd_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert 'orderd_http_requests_total{method="GET",route="unmatched",status="404"}' in text
+    assert "# TYPE orderd_http_request_duration_seconds histogram" in text
+    assert 'orderd_http_request_duration_seconds_bucket{method="GET",route="/healthz",status="200",le="+Inf"}' in text
+
+
+def test_access_log_has_method_route_status_duration_and_request_id(server):
+    server.get("/healthz", headers={"X-Request-Id": "logged-rid-1"})
+    line = next(l for l in server.log_text().splitlines() if "rid=logged-rid-1" in l)
+    assert "GET /healthz /healthz 200" in line
+    assert "ms rid=logged-rid-1" in line
+
+
+def test_json_log_format_writes_one_json_object_per_line(make_server):
+    s = make_server(env={"ORDERD_LOG_FORMAT": "json"})
+    s.get("/healthz", headers={"X-Request-Id": "json-rid"})
+    assert s.stop() == 0
+    lines = [json.loads(l) for l in s.log_text().splitlines() if l.strip()]
+    assert any("json-rid" in l["msg"] for l in lines)
+    assert all({"ts", "level", "msg"} <= set(l) for l in lines)
+
+
+def test_sigterm_finishes_the_request_in_flight_then_exits_zero(make_server):
+    s = make_server()
+    with socket.create_connection(("127.0.0.1", s.port), timeout=TIMEOUT) as conn:
+        conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n")  # request begun, not finished
+        idle = socket.create_connection(("127.0.0.1", s.port), timeout=TIMEOUT)  # an idle keep-alive client
+        s.get("/healthz")  # make sure both connections were accepted
+        s.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + TIMEOUT
+        while "received signal" not in s.log_text():  # the stop has begun: the request is in flight
+            assert time.monotonic() < deadline, s.log_text()
+            time.sleep(0.01)
+        conn.sendall(b"\r\n")
+        reply = b""
+        while chunk := conn.recv(65536):
+            reply += chunk
+        idle.close()
+    assert reply.startswith(b"HTTP/1.1 200 OK"), reply
+    assert b"Connection: close" in reply
+    assert s.proc.wait(timeout=20) == 0
+    assert "server stopped" in s.log_text()
+
+
+def test_sigint_stops_an_idle_server_with_exit_zero(make_server):
+    s = make_server()
+    assert s.stop(signal.SIGINT) == 0
+
+
+def test_invalid_configuration_stops_start_up_naming_the_key(tmp_path):
+    p = subprocess.run([BIN, "serve", "--access-ttl", "15x"], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2
+    assert "--access-ttl" in p.stderr
+    p = subprocess.run([BIN, "serve"], cwd=tmp_path, capture_output=True, text=True, timeout=30,
+                       env={"ORDERD_SWEEP_INTERVAL": "soon", "PATH": "/usr/bin:/bin"})
+    assert p.returncode == 2
+    assert "ORDERD_SWEEP_INTERVAL" in p.stderr
+
+
+def test_production_without_a_secret_refuses_to_start(tmp_path):
+    p = subprocess.run([BIN, "serve"], cwd=tmp_path, capture_output=True, text=True, timeout=30,
+                       env={"ORDERD_ENV": "production", "PATH": "/usr/bin:/bin"})
+    assert p.returncode == 2
+    assert "jwt_secret" in p.stderr
+
+
+def test_config_file_is_read(tmp_path):
+    (tmp_path / "orderd.toml").write_text('listen = "127.0.0.1:0"\nshop_name = "File Shop"\n')
+    s = Server(tmp_path / "w")
+    s.workdir = tmp_path
+    s.env.pop("ORDERD_LISTEN")
+    s.start()
+    assert s.get("/healthz").status_code == 200
+    assert s.stop() == 0
+
+
+def test_version_and_help(tmp_path):
+    v = subprocess.run([BIN, "--version"], capture_output=True, text=True, timeout=30)
+    assert v.returncode == 0 and v.stdout.startswith("orderd ")
+    h = subprocess.run([BIN, "--help"], capture_output=True, text=True, timeout=30)
+    assert h.returncode == 0
+    assert "serve" in h.stdout and "migrate" in h.stdout
+    sh = subprocess.run([BIN, "serve", "--help"], capture_output=True, text=True, timeout=30)
+    assert "ORDERD_DATABASE_URL" in sh.stdout
+
+
+def test_migrate_creates_the_schema_and_is_idempotent(tmp_path):
+    url = f"sqlite://{tmp_path / 'm.db'}"
+    for _ in range(2):
+        p = subprocess.run([BIN, "migrate", "--database-url", url], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+    with sqlite3.connect(tmp_path / "m.db") as c:
+        versions = [v for (v,) in c.execute("SELECT version FROM schema_migrations")]
+    assert versions == sorted(set(versions))

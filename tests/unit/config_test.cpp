@@ -1,0 +1,130 @@
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+using app::Config;
+using app::ConfigError;
+using app::Duration;
+using app::parse_duration;
+using namespace std::chrono_literals;
+
+namespace {
+
+app::EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+std::string message_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(Duration, ParsesEveryUnit) {
+  EXPECT_EQ(parse_duration("500ms"), 500ms);
+  EXPECT_EQ(parse_duration("3s"), 3s);
+  EXPECT_EQ(parse_duration("15m"), 15min);
+  EXPECT_EQ(parse_duration("2h"), 2h);
+  EXPECT_EQ(parse_duration("7d"), Duration(7LL * 24 * 3600 * 1000));
+  EXPECT_EQ(parse_duration("0s"), 0ms);
+}
+
+TEST(Duration, RejectsWhatIsNotADuration) {
+  for (const char* bad : {"", "15", "s", "-3s", "3 s", "3x", "1.5s", "3sec", "99999999999999999999d"}) {
+    EXPECT_THROW(parse_duration(bad), std::invalid_argument) << bad;
+  }
+}
+
+TEST(Duration, FormatsInTheLargestWholeUnit) {
+  EXPECT_EQ(app::format_duration(15min), "15m");
+  EXPECT_EQ(app::format_duration(1500ms), "1500ms");
+  EXPECT_EQ(app::format_duration(Duration(7LL * 86400 * 1000)), "7d");
+}
+
+TEST(Config, DefaultsMatchTheDesign) {
+  Config c = app::load_config(std::nullopt, {}, env_of({}));
+  EXPECT_EQ(c.listen, "127.0.0.1:8000");
+  EXPECT_EQ(c.database_url, "sqlite://var/orderd.db");
+  EXPECT_EQ(c.access_ttl, 15min);
+  EXPECT_EQ(c.refresh_ttl, Duration(7LL * 86400 * 1000));
+  EXPECT_EQ(c.reservation_ttl, 15min);
+  EXPECT_EQ(c.sweep_interval, 10s);
+  EXPECT_EQ(c.payment_gateway, "mock");
+  EXPECT_EQ(c.mail_dir, "var/mail");
+  EXPECT_EQ(c.listen_host(), "127.0.0.1");
+  EXPECT_EQ(c.listen_port(), 8000u);
+}
+
+TEST(Config, LayersFileThenEnvironmentThenFlags) {
+  auto path = std::filesystem::temp_directory_path() / "orderd-config-test.toml";
+  {
+    std::ofstream f(path);
+    f << "listen = \"127.0.0.1:9001\"\naccess_ttl = \"5m\"\nthreads = 3\nshop_name = \"From file\"\n";
+  }
+  Config c = app::load_config(path.string(), {{"threads", "4"}},
+                              env_of({{"ORDERD_ACCESS_TTL", "30s"}, {"ORDERD_THREADS", "2"}}));
+  EXPECT_EQ(c.listen, "127.0.0.1:9001");  // file
+  EXPECT_EQ(c.shop_name, "From file");     // file
+  EXPECT_EQ(c.access_ttl, 30s);            // env beats file
+  EXPECT_EQ(c.threads, 4);                 // flag beats env
+  std::filesystem::remove(path);
+}
+
+TEST(Config, InvalidValuesNameTheirKey) {
+  EXPECT_NE(message_of([] { app::load_config(std::nullopt, {}, env_of({{"ORDERD_ACCESS_TTL", "15x"}})); })
+                .find("ORDERD_ACCESS_TTL"),
+            std::string::npos);
+  EXPECT_NE(message_of([] { app::load_config(std::nullopt, {{"threads", "many"}}, env_of({})); }).find("--threads"),
+            std::string::npos);
+  EXPECT_NE(message_of([] { app::load_config(std::nullopt, {}, env_of({{"ORDERD_LOG_FORMAT", "xml"}})); })
+                .find("ORDERD_LOG_FORMAT"),
+            std::string::npos);
+  EXPECT_NE(message_of([] { app::load_config(std::nullopt, {}, env_of({{"ORDERD_LISTEN", "nowhere"}})); })
+                .find("listen"),
+            std::string::npos);
+  EXPECT_NE(message_of([] { app::load_config("/nonexistent/orderd.toml", {}, env_of({})); }).find("does not exist"),
+            std::string::npos);
+}
+
+TEST(Config, UnknownFileKeysAreRejected) {
+  auto path = std::filesystem::temp_directory_path() / "orderd-config-unknown.toml";
+  {
+    std::ofstream f(path);
+    f << "lisen = \"127.0.0.1:1\"\n";
+  }
+  EXPECT_NE(message_of([&] { app::load_config(path.string(), {}, env_of({})); }).find("lisen"), std::string::npos);
+  std::filesystem::remove(path);
+}
+
+TEST(Config, ProductionRequiresAStrongSecretAndNeverEchoesIt) {
+  EXPECT_THROW(app::load_config(std::nullopt, {}, env_of({{"ORDERD_ENV", "production"}})), ConfigError);
+  auto msg = message_of([] {
+    app::load_config(std::nullopt, {}, env_of({{"ORDERD_ENV", "production"}, {"ORDERD_JWT_SECRET", "short-secret"}}));
+  });
+  EXPECT_NE(msg.find("jwt_secret"), std::string::npos);
+  EXPECT_EQ(msg.find("short-secret"), std::string::npos);
+  Config ok = app::load_config(
+      std::nullopt, {},
+      env_of({{"ORDERD_ENV", "production"}, {"ORDERD_JWT_SECRET", "0123456789abcdef0123456789abcdef"}}));
+  EXPECT_TRUE(ok.production());
+}
+
+TEST(Config, EveryKeyHasAnEnvironmentNameAndAFlag) {
+  for (const auto& key : app::config_keys()) {
+    EXPECT_EQ(key.env.rfind("ORDERD_", 0), 0u) << key.name;
+    EXPECT_EQ(key.flag.rfind("--", 0), 0u) << key.name;
+    EXPECT_FALSE(key.help.empty()) << key.name;
+  }
+}

@@ -1,0 +1,134 @@
+#include "common/clock.hpp"
+#include "db/database.hpp"
+#include "db/migrate.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <thread>
+
+namespace {
+
+class SqliteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("orderd-db-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    database_ = db::open("sqlite://" + (dir_ / "sub" / "test.db").string());
+  }
+  void TearDown() override {
+    database_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::filesystem::path dir_;
+  std::unique_ptr<db::Database> database_;
+};
+
+const std::vector<db::Migration> kMigrations = {
+    {1, "001_items", "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+                     " qty BIGINT NOT NULL CHECK (qty >= 0));"},
+    {2, "002_index", "CREATE INDEX items_qty ON items (qty);"},
+};
+
+}  // namespace
+
+TEST_F(SqliteTest, MigrationsApplyOnceAndInOrder) {
+  EXPECT_EQ(db::migrate(*database_, kMigrations), 2);
+  EXPECT_EQ(db::migrate(*database_, kMigrations), 0);
+  auto versions = database_->read([](db::Connection& c) {
+    return c.query("SELECT version, name FROM schema_migrations ORDER BY version");
+  });
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[0].integer(0), 1);
+  EXPECT_EQ(versions[1].text(1), "002_index");
+}
+
+TEST_F(SqliteTest, AFailingMigrationLeavesNothingBehind) {
+  std::vector<db::Migration> broken = {{1, "001_broken", "CREATE TABLE a (id INTEGER); CREATE TABLE oops ("}};
+  EXPECT_ANY_THROW(db::migrate(*database_, broken));
+  auto tables = database_->read(
+      [](db::Connection& c) { return c.query("SELECT name FROM sqlite_master WHERE name = 'a'"); });
+  EXPECT_TRUE(tables.empty());
+}
+
+TEST_F(SqliteTest, TransactionsCommitOrRollBackAsAWhole) {
+  db::migrate(*database_, kMigrations);
+  database_->transaction([](db::Connection& c) { c.query("INSERT INTO items (name, qty) VALUES ($1, $2)", "a", 5); });
+  EXPECT_THROW(database_->transaction([](db::Connection& c) {
+    c.query("UPDATE items SET qty = qty - $1 WHERE name = $2", 2, "a");
+    throw std::runtime_error("changed my mind");
+  }),
+               std::runtime_error);
+  auto qty = database_->read(
+      [](db::Connection& c) { return c.query("SELECT qty FROM items WHERE name = $1", "a")[0].integer(0); });
+  EXPECT_EQ(qty, 5);
+}
+
+TEST_F(SqliteTest, ParametersBindByNumberAndTypesRoundTrip) {
+  db::migrate(*database_, kMigrations);
+  auto r = database_->transaction([](db::Connection& c) {
+    c.query("INSERT INTO items (name, qty) VALUES ($2, $1)", 7, "named by $2");
+    return c.query("SELECT id, name, qty, NULL FROM items WHERE qty = $1 AND name = $2", 7, std::string("named by $2"));
+  });
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_GT(r[0].integer(0), 0);
+  EXPECT_EQ(r[0].text(1), "named by $2");
+  EXPECT_EQ(r[0].integer(2), 7);
+  EXPECT_TRUE(r[0].is_null(3));
+  EXPECT_EQ(r[0].optional_text(3), std::nullopt);
+}
+
+TEST_F(SqliteTest, ConstraintViolationsAreTyped) {
+  db::migrate(*database_, kMigrations);
+  database_->transaction([](db::Connection& c) { c.query("INSERT INTO items (name, qty) VALUES ('x', 1)"); });
+  try {
+    database_->transaction([](db::Connection& c) { c.query("INSERT INTO items (name, qty) VALUES ('x', 2)"); });
+    FAIL();
+  } catch (const db::Error& e) {
+    EXPECT_EQ(e.kind(), db::Error::Kind::unique_violation);
+    EXPECT_EQ(e.constraint(), "items.name");
+  }
+  try {
+    database_->transaction([](db::Connection& c) { c.query("UPDATE items SET qty = -1 WHERE name = 'x'"); });
+    FAIL();
+  } catch (const db::Error& e) {
+    EXPECT_EQ(e.kind(), db::Error::Kind::check_violation);
+  }
+}
+
+TEST_F(SqliteTest, ConcurrentConditionalDecrementsNeverGoNegative) {
+  db::migrate(*database_, kMigrations);
+  database_->transaction([](db::Connection& c) { c.query("INSERT INTO items (name, qty) VALUES ('hot', 50)"); });
+  std::atomic<int> taken{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        auto changed = database_->transaction([](db::Connection& c) {
+          return c.query("UPDATE items SET qty = qty - 1 WHERE name = 'hot' AND qty >= 1").affected_rows;
+        });
+        taken += static_cast<int>(changed);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(taken.load(), 50);
+  auto qty = database_->read([](db::Connection& c) { return c.query("SELECT qty FROM items")[0].integer(0); });
+  EXPECT_EQ(qty, 0);
+}
+
+TEST_F(SqliteTest, PlaceholdersOtherThanNumberedAreRefused) {
+  EXPECT_THROW(database_->read([](db::Connection& c) { c.query("SELECT ?", 1); }), std::invalid_argument);
+}
+
+TEST(Clock, FormatsRfc3339WithMicroseconds) {
+  EXPECT_EQ(common::format_rfc3339(0), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(common::format_rfc3339(1714824000123456), "2024-05-04T12:00:00.123456Z");
+}
+
+TEST(Database, UnknownUrlsAreRefusedClearly) {
+  EXPECT_THROW(db::open("mysql://x"), std::runtime_error);
+  EXPECT_THROW(db::open("sqlite://"), std::runtime_error);
+}

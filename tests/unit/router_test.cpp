@@ -1,0 +1,173 @@
+#include "common/error.hpp"
+#include "http/router.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+using http::Access;
+using http::Body;
+using http::Method;
+using http::Request;
+using http::Response;
+using http::Router;
+
+namespace {
+
+Router sample_router() {
+  Router r;
+  auto ok = [](Request&) { return http::json_response(200, {{"ok", true}}); };
+  r.add({.method = Method::get, .path = "/store/products/", .handler = ok});
+  r.add({.method = Method::post, .path = "/store/products/", .access = Access::staff, .handler = ok});
+  r.add({.method = Method::get, .path = "/store/products/{id}/", .handler = ok});
+  r.add({.method = Method::post, .path = "/store/orders/{id}/cancel/", .handler = ok});
+  r.add({.method = Method::post, .path = "/register/", .body = Body::json, .handler = [](Request& q) {
+           return http::json_response(201, q.json);
+         }});
+  return r;
+}
+
+boost::json::object body_of(const Response& r) { return boost::json::parse(r.body).as_object(); }
+
+}  // namespace
+
+TEST(Router, MatchesWithAndWithoutTrailingSlash) {
+  Router r = sample_router();
+  http::Params params;
+  EXPECT_NE(r.match(Method::get, "/store/products/", params).route, nullptr);
+  EXPECT_NE(r.match(Method::get, "/store/products", params).route, nullptr);
+  EXPECT_EQ(r.match(Method::get, "/store/products//", params).route, nullptr);
+  EXPECT_EQ(r.match(Method::get, "/store", params).route, nullptr);
+  EXPECT_EQ(r.match(Method::get, "", params).route, nullptr);
+}
+
+TEST(Router, ExtractsPathParameters) {
+  Router r = sample_router();
+  http::Params params;
+  auto m = r.match(Method::post, "/store/orders/42/cancel", params);
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->path, "/store/orders/{id}/cancel/");
+  ASSERT_EQ(params.size(), 1u);
+  EXPECT_EQ(params[0].first, "id");
+  EXPECT_EQ(params[0].second, "42");
+}
+
+TEST(Router, ReportsAllowedMethodsForKnownPaths) {
+  Router r = sample_router();
+  http::Params params;
+  auto m = r.match(Method::del, "/store/products/", params);
+  EXPECT_EQ(m.route, nullptr);
+  EXPECT_EQ(m.allow, "GET, POST");
+  auto unknown = r.match(Method::del, "/nowhere/", params);
+  EXPECT_TRUE(unknown.allow.empty());
+}
+
+TEST(Router, IdParameterMustBeAPositiveInteger) {
+  Request q;
+  q.path_params = {{"id", "12"}};
+  EXPECT_EQ(q.id_param(), 12);
+  for (const char* bad : {"0", "-1", "abc", "1e3", "99999999999999999999", ""}) {
+    q.path_params = {{"id", bad}};
+    try {
+      q.id_param();
+      FAIL() << bad;
+    } catch (const common::Error& e) {
+      EXPECT_EQ(e.code(), "not_found");
+    }
+  }
+}
+
+TEST(Router, StaffRoutesRejectAnonymousAndCustomers) {
+  Router r = sample_router();
+  r.set_authenticator([](const Request& q) -> http::Principal {
+    if (q.authorization.empty()) throw common::Error("not_authenticated", "no credentials");
+    return {.user_id = 1, .staff = q.authorization == "staff"};
+  });
+  http::Params params;
+  const auto* route = r.match(Method::post, "/store/products/", params).route;
+  Request anonymous;
+  EXPECT_EQ(r.execute(*route, anonymous).status, 401);
+  Request customer;
+  customer.authorization = "customer";
+  auto forbidden = r.execute(*route, customer);
+  EXPECT_EQ(forbidden.status, 403);
+  EXPECT_EQ(body_of(forbidden).at("code"), "forbidden");
+  Request staff;
+  staff.authorization = "staff";
+  EXPECT_EQ(r.execute(*route, staff).status, 200);
+}
+
+TEST(Router, JsonBodiesAreCheckedBeforeTheHandler) {
+  Router r = sample_router();
+  http::Params params;
+  const auto* route = r.match(Method::post, "/register", params).route;
+  ASSERT_NE(route, nullptr);
+
+  Request wrong_type;
+  wrong_type.content_type = "text/plain";
+  wrong_type.body = "{}";
+  EXPECT_EQ(r.execute(*route, wrong_type).status, 415);
+
+  Request malformed;
+  malformed.content_type = "application/json";
+  malformed.body = "{\"email\": ";
+  auto m = r.execute(*route, malformed);
+  EXPECT_EQ(m.status, 400);
+  EXPECT_EQ(body_of(m).at("code"), "malformed_json");
+
+  Request not_object;
+  not_object.content_type = "application/json; charset=utf-8";
+  not_object.body = "[1, 2]";
+  EXPECT_EQ(body_of(r.execute(*route, not_object)).at("code"), "validation_error");
+
+  Request fine;
+  fine.content_type = "Application/JSON";
+  fine.body = "{\"a\": 1}";
+  EXPECT_EQ(r.execute(*route, fine).status, 201);
+}
+
+TEST(Router, UnexpectedExceptionsBecomeAnOpaque500) {
+  Router r;
+  r.add({.method = Method::get, .path = "/boom", .handler = [](Request&) -> Response {
+           throw std::runtime_error("secret internals: table users");
+         }});
+  http::Params params;
+  Request q;
+  q.request_id = "rid-1";
+  auto res = r.execute(*r.match(Method::get, "/boom", params).route, q);
+  EXPECT_EQ(res.status, 500);
+  EXPECT_EQ(res.body.find("secret"), std::string::npos);
+  auto body = body_of(res);
+  EXPECT_EQ(body.at("code"), "internal_error");
+  EXPECT_EQ(body.at("details").at("request_id"), "rid-1");
+}
+
+TEST(Errors, CodesMapToTheContractsStatuses) {
+  EXPECT_EQ(common::status_for("malformed_json"), 400);
+  EXPECT_EQ(common::status_for("insufficient_stock"), 400);
+  EXPECT_EQ(common::status_for("token_expired"), 401);
+  EXPECT_EQ(common::status_for("card_declined"), 402);
+  EXPECT_EQ(common::status_for("forbidden"), 403);
+  EXPECT_EQ(common::status_for("not_found"), 404);
+  EXPECT_EQ(common::status_for("idempotency_conflict"), 409);
+  EXPECT_EQ(common::status_for("payload_too_large"), 413);
+  EXPECT_EQ(common::status_for("unsupported_media_type"), 415);
+  EXPECT_EQ(common::status_for("too_many_requests"), 429);
+  EXPECT_EQ(common::status_for("payment_gateway_unavailable"), 503);
+  EXPECT_EQ(common::status_for("no_such_code"), 500);
+}
+
+TEST(Errors, FieldErrorsCollectMessagesPerField) {
+  common::FieldErrors errors;
+  EXPECT_NO_THROW(errors.raise_if_any());
+  errors.add("email", "Enter a valid email address.");
+  errors.add("email", "This field is required.");
+  errors.add("password", "This password is too short.");
+  try {
+    errors.raise_if_any();
+    FAIL();
+  } catch (const common::Error& e) {
+    EXPECT_EQ(e.code(), "validation_error");
+    EXPECT_EQ(e.details().at("email").as_array().size(), 2u);
+    EXPECT_EQ(e.details().at("password").as_array().size(), 1u);
+  }
+}
