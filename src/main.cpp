@@ -26,6 +26,22 @@ int main(int argc, char** argv) {
   auto* serve = with_config(cli.add_subcommand("serve", "Serve the HTTP API (applies pending migrations first)"));
   auto* migrate = with_config(cli.add_subcommand("migrate", "Apply pending database migrations and exit"));
 
+  auto* user = cli.add_subcommand("user", "Manage accounts");
+  user->require_subcommand(1);
+  app::NewUserCommand new_user;
+  bool password_stdin = false;
+  auto* user_create = with_config(user->add_subcommand("create", "Create a user; the password is read from stdin"));
+  user_create->add_option("--email", new_user.email, "email address")->required();
+  user_create->add_option("--username", new_user.username, "username")->required();
+  user_create->add_flag("--staff", new_user.staff, "give the user the staff role");
+  user_create->add_flag("--password-stdin", password_stdin,
+                        "read the password from standard input (prompted without echo on a terminal)")
+      ->required();
+  std::string role_email, role;
+  auto* user_role = with_config(user->add_subcommand("set-role", "Make a user staff or customer"));
+  user_role->add_option("email", role_email, "the user's email")->required();
+  user_role->add_option("role", role, "staff or customer")->required()->check(CLI::IsMember({"staff", "customer"}));
+
   CLI11_PARSE(cli, argc, argv);
 
   app::Config config;
@@ -38,6 +54,8 @@ int main(int argc, char** argv) {
   try {
     if (serve->parsed()) return app::serve(config);
     if (migrate->parsed()) return app::migrate(config);
+    if (user_create->parsed()) return app::user_create(config, new_user);
+    if (user_role->parsed()) return app::user_set_role(config, role_email, role);
   } catch (const std::exception& e) {
     spdlog::critical("orderd: {}", e.what());
     std::cerr << "orderd: " << e.what() << "\n";

@@ -1,6 +1,11 @@
 #include "app/app.hpp"
 
 #include "app/logging.hpp"
+#include "auth/password.hpp"
+#include "auth/routes.hpp"
+#include "auth/service.hpp"
+#include "auth/tokens.hpp"
+#include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "db/database.hpp"
 #include "db/migrate.hpp"
@@ -8,13 +13,20 @@
 #include "http/server.hpp"
 #include "ops/routes.hpp"
 
+#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <iostream>
 #include <thread>
 
 namespace app {
 namespace {
+
+using std::chrono::duration_cast;
+using std::chrono::seconds;
 
 std::unique_ptr<db::Database> open_database(const Config& config) {
   db::Options options;
@@ -24,6 +36,24 @@ std::unique_ptr<db::Database> open_database(const Config& config) {
   if (applied > 0) spdlog::info("database migrated ({} migrations applied)", applied);
   return database;
 }
+
+std::string jwt_secret(const Config& config) {
+  if (!config.jwt_secret.empty()) return config.jwt_secret;
+  spdlog::warn("no jwt_secret configured: using a random one for this process (development only); "
+               "tokens will not survive a restart");
+  return auth::random_id() + auth::random_id();
+}
+
+// The accounts module and what it is made of, built the same way for serve and the CLI.
+struct Accounts {
+  explicit Accounts(const Config& config, db::Database& database, std::string secret)
+      : hasher(auth::parse_password_cost(config.password_cost)),
+        signer(std::move(secret), duration_cast<seconds>(config.access_ttl), duration_cast<seconds>(config.refresh_ttl)),
+        service(database, hasher, signer, {.rotate_refresh = config.refresh_rotation == "on"}) {}
+  auth::PasswordHasher hasher;
+  auth::TokenSigner signer;
+  auth::Service service;
+};
 
 http::ServerOptions server_options(const Config& config) {
   http::ServerOptions o;
@@ -38,6 +68,44 @@ http::ServerOptions server_options(const Config& config) {
   return o;
 }
 
+std::string read_line_without_echo(const char* prompt) {
+  std::cerr << prompt << std::flush;
+  termios saved{};
+  tcgetattr(STDIN_FILENO, &saved);
+  termios quiet = saved;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  std::string line;
+  std::getline(std::cin, line);
+  tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+  std::cerr << "\n";
+  return line;
+}
+
+std::string read_password() {
+  if (isatty(STDIN_FILENO)) {
+    auto first = read_line_without_echo("Password: ");
+    if (read_line_without_echo("Password (again): ") != first) throw std::runtime_error("the passwords differ");
+    return first;
+  }
+  std::string line;
+  std::getline(std::cin, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+// Runs a CLI command, turning domain errors into a readable message and exit code 1.
+int report(const std::function<int()>& command) {
+  try {
+    return command();
+  } catch (const common::Error& e) {
+    std::cerr << "orderd: " << e.what();
+    if (!e.details().empty()) std::cerr << " " << boost::json::serialize(e.details());
+    std::cerr << "\n";
+    return 1;
+  }
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -45,9 +113,11 @@ int serve(const Config& config) {
   init_logging(config.log_level, config.log_format);
   auto database = open_database(config);
   common::Metrics metrics;
+  Accounts accounts(config, *database, jwt_secret(config));
 
   http::Router router;
   ops::register_routes(router, *database, metrics);
+  auth::register_routes(router, accounts.service);
 
   http::Server server(server_options(config), router, metrics);
   auto port = server.listen();
@@ -64,6 +134,33 @@ int migrate(const Config& config) {
   int applied = db::migrate(*database);
   spdlog::info("{} migrations applied; schema is up to date", applied);
   return 0;
+}
+
+int user_create(const Config& config, const NewUserCommand& command) {
+  init_logging("warn", config.log_format);
+  auto database = open_database(config);
+  Accounts accounts(config, *database, "unused: the CLI issues no tokens");
+  return report([&] {
+    auth::NewUser user{command.email, command.username, read_password(), std::nullopt,
+                       command.staff ? "staff" : "customer"};
+    auto created = accounts.service.register_user(std::move(user));
+    std::cout << "created " << created.role << " user " << created.id << " <" << created.email << ">\n";
+    return 0;
+  });
+}
+
+int user_set_role(const Config& config, const std::string& email, const std::string& role) {
+  init_logging("warn", config.log_format);
+  auto database = open_database(config);
+  Accounts accounts(config, *database, "unused: the CLI issues no tokens");
+  return report([&] {
+    if (!accounts.service.set_role(email, role)) {
+      std::cerr << "orderd: no user with email " << email << "\n";
+      return 1;
+    }
+    std::cout << email << " is now " << role << "\n";
+    return 0;
+  });
 }
 
 }  // namespace app

@@ -3,9 +3,20 @@
 
 #include "app/config.hpp"
 
+#include <string>
+
 namespace app {
 
 int serve(const Config& config);
 int migrate(const Config& config);
+
+struct NewUserCommand {
+  std::string email;
+  std::string username;
+  bool staff = false;
+};
+// Reads the password from standard input (prompting without echo on a terminal).
+int user_create(const Config& config, const NewUserCommand& command);
+int user_set_role(const Config& config, const std::string& email, const std::string& role);
 
 }  // namespace app

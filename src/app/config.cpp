@@ -100,6 +100,12 @@ const std::vector<Key>& keys() {
       text("jwt_secret", &Config::jwt_secret, "HMAC key for tokens, at least 32 bytes (random per process in development)"),
       duration("access_ttl", &Config::access_ttl, "lifetime of access tokens"),
       duration("refresh_ttl", &Config::refresh_ttl, "lifetime of refresh tokens"),
+      text("refresh_rotation", &Config::refresh_rotation,
+           "on: a refresh token works once and its reuse revokes the session; off: the old service's behaviour",
+           {"on", "off"}),
+      text("password_cost", &Config::password_cost,
+           "argon2id cost: moderate (256 MiB, 3 passes), interactive (64 MiB, 2 passes), minimum (tests only)",
+           {"moderate", "interactive", "minimum"}),
       duration("reservation_ttl", &Config::reservation_ttl, "how long an unpaid order holds its stock"),
       duration("sweep_interval", &Config::sweep_interval, "how often expired reservations are released", Duration(10)),
       text("payment_gateway", &Config::payment_gateway, "mock, or the URL of an HTTP gateway"),
@@ -192,6 +198,9 @@ void validate(const Config& c) {
   }
   if (c.production() && c.jwt_secret.size() < 32) {
     throw ConfigError("jwt_secret: production needs a secret of at least 32 bytes (ORDERD_JWT_SECRET)");
+  }
+  if (c.production() && c.password_cost == "minimum") {
+    throw ConfigError("password_cost: minimum is for tests; production needs moderate or interactive");
   }
 }
 

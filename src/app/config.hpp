@@ -28,6 +28,8 @@ struct Config {
   std::string jwt_secret;
   Duration access_ttl = std::chrono::minutes(15);
   Duration refresh_ttl = std::chrono::hours(24 * 7);
+  std::string refresh_rotation = "on";   // on | off (the old service's clients re-use refresh tokens)
+  std::string password_cost = "moderate";  // moderate | interactive | minimum (development only)
   Duration reservation_ttl = std::chrono::minutes(15);
   Duration sweep_interval = std::chrono::seconds(10);
   std::string payment_gateway = "mock";

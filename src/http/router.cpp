@@ -103,7 +103,11 @@ Response Router::execute(const Route& route, Request& request) const {
     if (route.body == Body::json) decode_json_body(request);
     return route.handler(request);
   } catch (const common::Error& e) {
-    return error_response(e.code(), e.what(), e.details());
+    auto response = error_response(e.code(), e.what(), e.details());
+    if (const auto* wait = e.details().if_contains("retry_after"); wait && wait->is_int64()) {
+      response.headers.emplace_back("Retry-After", std::to_string(wait->get_int64()));
+    }
+    return response;
   } catch (const std::exception& e) {
     spdlog::error("request {} {} {} failed: {}", request.request_id, to_string(request.method), route.path, e.what());
   } catch (...) {

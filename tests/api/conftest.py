@@ -34,6 +34,7 @@ class Server:
             "ORDERD_LISTEN": "127.0.0.1:0",
             "ORDERD_THREADS": "2",
             "ORDERD_WORKERS": "4",
+            "ORDERD_PASSWORD_COST": "minimum",
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0",
             **(env or {}),
         }
@@ -143,3 +144,32 @@ def assert_error(response, status, code):
     assert isinstance(body["error"], str) and body["error"]
     assert isinstance(body.get("details", {}), dict)
     return body
+
+
+def register(server, **fields):
+    """Registers a fresh customer; returns (response body, credentials)."""
+    name = unique()
+    creds = {"email": f"{name}@example.com", "username": name, "password": "correct-horse-9", **fields}
+    r = server.post("/register/", json=creds)
+    assert r.status_code == 201, r.text
+    return r.json(), creds
+
+
+def login(server, email, password):
+    r = server.post("/login/", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def customer_token(server):
+    _, creds = register(server)
+    return login(server, creds["email"], creds["password"])["access"]
+
+
+def staff_token(server):
+    name = unique("staff")
+    email = f"{name}@example.com"
+    p = server.cli("user", "create", "--email", email, "--username", name, "--staff", "--password-stdin",
+                   input="staff-password-1\n")
+    assert p.returncode == 0, p.stderr
+    return login(server, email, "staff-password-1")["access"]

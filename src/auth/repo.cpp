@@ -1,0 +1,81 @@
+#include "auth/repo.hpp"
+
+namespace auth::repo {
+namespace {
+
+constexpr std::string_view kUserByEmail =
+    "SELECT id, email, username, phone_number, password_hash, role, is_active FROM users WHERE email = $1";
+constexpr std::string_view kUserById =
+    "SELECT id, email, username, phone_number, password_hash, role, is_active FROM users WHERE id = $1";
+constexpr std::string_view kEmailExists = "SELECT 1 FROM users WHERE email = $1";
+constexpr std::string_view kUsernameExists = "SELECT 1 FROM users WHERE username = $1";
+constexpr std::string_view kInsertUser =
+    "INSERT INTO users (email, username, phone_number, password_hash, role, is_active, created_at)"
+    " VALUES ($1, $2, $3, $4, $5, 1, $6) RETURNING id";
+constexpr std::string_view kSetRole = "UPDATE users SET role = $2 WHERE email = $1";
+
+constexpr std::string_view kInsertRefresh =
+    "INSERT INTO refresh_tokens (jti, family, user_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)";
+constexpr std::string_view kFindRefresh =
+    "SELECT family, user_id, CASE WHEN used_at IS NULL THEN 0 ELSE 1 END,"
+    " CASE WHEN revoked_at IS NULL THEN 0 ELSE 1 END FROM refresh_tokens WHERE jti = $1";
+constexpr std::string_view kMarkUsed =
+    "UPDATE refresh_tokens SET used_at = $2 WHERE jti = $1 AND used_at IS NULL AND revoked_at IS NULL";
+constexpr std::string_view kRevokeFamily =
+    "UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND revoked_at IS NULL";
+constexpr std::string_view kDeleteExpired = "DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at < $2";
+
+std::optional<UserRow> user_from(const db::Result& r) {
+  auto row = r.first();
+  if (!row) return std::nullopt;
+  return UserRow{row->integer(0), row->text(1),         row->text(2),         row->optional_text(3),
+                 row->text(4),    row->text(5),         row->integer(6) != 0};
+}
+
+}  // namespace
+
+std::optional<UserRow> find_user_by_email(db::Connection& c, std::string_view email) {
+  return user_from(c.query(kUserByEmail, email));
+}
+
+std::optional<UserRow> find_user_by_id(db::Connection& c, std::int64_t id) { return user_from(c.query(kUserById, id)); }
+
+bool email_exists(db::Connection& c, std::string_view email) { return !c.query(kEmailExists, email).empty(); }
+
+bool username_exists(db::Connection& c, std::string_view username) {
+  return !c.query(kUsernameExists, username).empty();
+}
+
+std::int64_t insert_user(db::Connection& c, const NewUserRow& u, std::int64_t now) {
+  return c.query(kInsertUser, u.email, u.username, u.phone_number, u.password_hash, u.role, now)[0].integer(0);
+}
+
+bool set_role(db::Connection& c, std::string_view email, std::string_view role) {
+  return c.query(kSetRole, email, role).affected_rows == 1;
+}
+
+void insert_refresh(db::Connection& c, std::string_view jti, std::string_view family, std::int64_t user_id,
+                    std::int64_t expires_at, std::int64_t now) {
+  c.query(kInsertRefresh, jti, family, user_id, expires_at, now);
+}
+
+std::optional<RefreshRow> find_refresh(db::Connection& c, std::string_view jti) {
+  auto r = c.query(kFindRefresh, jti);
+  auto row = r.first();
+  if (!row) return std::nullopt;
+  return RefreshRow{row->text(0), row->integer(1), row->integer(2) != 0, row->integer(3) != 0};
+}
+
+bool mark_refresh_used(db::Connection& c, std::string_view jti, std::int64_t now) {
+  return c.query(kMarkUsed, jti, now).affected_rows == 1;
+}
+
+void revoke_family(db::Connection& c, std::string_view family, std::int64_t now) {
+  c.query(kRevokeFamily, family, now);
+}
+
+void delete_expired_refresh(db::Connection& c, std::int64_t user_id, std::int64_t now) {
+  c.query(kDeleteExpired, user_id, now);
+}
+
+}  // namespace auth::repo

@@ -1,0 +1,53 @@
+#pragma once
+// The users and refresh_tokens tables. Plain SQL, no rules: the service decides.
+
+#include "db/database.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace auth::repo {
+
+struct UserRow {
+  std::int64_t id = 0;
+  std::string email;
+  std::string username;
+  std::optional<std::string> phone_number;
+  std::string password_hash;
+  std::string role;
+  bool active = true;
+};
+
+struct NewUserRow {
+  std::string email;
+  std::string username;
+  std::optional<std::string> phone_number;
+  std::string password_hash;
+  std::string role;
+};
+
+struct RefreshRow {
+  std::string family;
+  std::int64_t user_id = 0;
+  bool used = false;
+  bool revoked = false;
+};
+
+std::optional<UserRow> find_user_by_email(db::Connection& c, std::string_view email);
+std::optional<UserRow> find_user_by_id(db::Connection& c, std::int64_t id);
+bool email_exists(db::Connection& c, std::string_view email);
+bool username_exists(db::Connection& c, std::string_view username);
+std::int64_t insert_user(db::Connection& c, const NewUserRow& user, std::int64_t now);
+bool set_role(db::Connection& c, std::string_view email, std::string_view role);
+
+void insert_refresh(db::Connection& c, std::string_view jti, std::string_view family, std::int64_t user_id,
+                    std::int64_t expires_at, std::int64_t now);
+std::optional<RefreshRow> find_refresh(db::Connection& c, std::string_view jti);
+// Marks a token rotated; false when it already was (or was revoked) — someone else used it first.
+bool mark_refresh_used(db::Connection& c, std::string_view jti, std::int64_t now);
+void revoke_family(db::Connection& c, std::string_view family, std::int64_t now);
+void delete_expired_refresh(db::Connection& c, std::int64_t user_id, std::int64_t now);
+
+}  // namespace auth::repo

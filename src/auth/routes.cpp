@@ -1,0 +1,87 @@
+#include "auth/routes.hpp"
+
+#include "auth/service.hpp"
+#include "common/error.hpp"
+#include "http/fields.hpp"
+#include "http/router.hpp"
+
+
+#include <strings.h>
+
+namespace auth {
+namespace {
+
+using http::Access;
+using http::Body;
+using http::Method;
+using http::Request;
+
+boost::json::value nullable(const std::optional<std::string>& s) {
+  return s ? boost::json::value(*s) : boost::json::value(nullptr);
+}
+
+boost::json::object user_body(const User& u) {
+  return {{"id", u.id}, {"email", u.email}, {"username", u.username}, {"phone_number", nullable(u.phone_number)}};
+}
+
+std::string refresh_field(const Request& q) {
+  http::Fields f(q.json);
+  auto token = f.text("refresh");
+  f.check();
+  return *token;
+}
+
+}  // namespace
+
+void register_routes(http::Router& router, Service& service) {
+  router.set_authenticator([&service](const Request& q) -> http::Principal {
+    std::string_view header = q.authorization;
+    if (header.empty()) throw common::Error("not_authenticated", "Authentication credentials were not provided.");
+    constexpr std::string_view kBearer = "Bearer ";
+    if (header.size() <= kBearer.size() || strncasecmp(header.data(), kBearer.data(), kBearer.size()) != 0) {
+      throw common::Error("not_authenticated", "Authorization header must be 'Bearer <access token>'");
+    }
+    auto claims = service.verify_access(header.substr(kBearer.size()));
+    return {.user_id = claims.user_id, .staff = claims.role == "staff"};
+  });
+
+  router.add({.method = Method::post, .path = "/register/", .body = Body::json, .handler = [&service](Request& q) {
+                http::Fields f(q.json);
+                NewUser user;
+                auto email = f.text("email");
+                auto username = f.text("username");
+                auto password = f.text("password");
+                auto phone = f.text("phone_number", false);
+                f.check();
+                user.email = std::move(*email);
+                user.username = std::move(*username);
+                user.password = std::move(*password);
+                user.phone_number = std::move(phone);
+                return http::json_response(201, user_body(service.register_user(std::move(user))));
+              }});
+
+  router.add({.method = Method::post, .path = "/login/", .body = Body::json, .handler = [&service](Request& q) {
+                http::Fields f(q.json);
+                auto email = f.text("email");
+                auto password = f.text("password");
+                f.check();
+                auto tokens = service.login(*email, *password, q.remote_address);
+                return http::json_response(200, {{"refresh", tokens.refresh}, {"access", tokens.access}});
+              }});
+
+  router.add({.method = Method::post, .path = "/token/refresh/", .body = Body::json, .handler = [&service](Request& q) {
+                auto tokens = service.refresh(refresh_field(q));
+                return http::json_response(200, {{"access", tokens.access}, {"refresh", tokens.refresh}});
+              }});
+
+  router.add({.method = Method::post, .path = "/logout/", .body = Body::json, .handler = [&service](Request& q) {
+                service.logout(refresh_field(q));
+                return http::no_content();
+              }});
+
+  router.add({.method = Method::get, .path = "/user/", .access = Access::user, .handler = [&service](Request& q) {
+                return http::json_response(200, user_body(service.user(q.user().user_id)));
+              }});
+}
+
+}  // namespace auth

@@ -1,0 +1,253 @@
+#include "auth/service.hpp"
+
+#include "auth/repo.hpp"
+#include "common/clock.hpp"
+#include "common/error.hpp"
+
+#include <boost/json/array.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace auth {
+namespace {
+
+constexpr std::size_t kMaxEmail = 254;
+constexpr std::size_t kMaxUsername = 50;
+constexpr std::size_t kMinPassword = 8;
+constexpr std::size_t kMaxPassword = 128;
+
+std::int64_t now_seconds() { return common::now_micros() / 1'000'000; }
+
+std::size_t code_points(std::string_view s) {
+  return static_cast<std::size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+bool valid_domain(std::string_view domain) {
+  int labels = 0;
+  std::string_view last;
+  while (true) {
+    auto dot = domain.find('.');
+    auto label = domain.substr(0, dot);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    if (!std::all_of(label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-'; })) return false;
+    ++labels;
+    last = label;
+    if (dot == std::string_view::npos) break;
+    domain.remove_prefix(dot + 1);
+  }
+  return labels >= 2 && last.size() >= 2 && std::none_of(last.begin(), last.end(), [](char c) {
+           return std::isdigit(static_cast<unsigned char>(c));
+         });
+}
+
+bool valid_email(std::string_view email) {
+  if (email.size() > kMaxEmail) return false;
+  auto at = email.rfind('@');
+  if (at == std::string_view::npos || at == 0) return false;
+  auto local = email.substr(0, at);
+  if (local.size() > 64 || local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) {
+    return false;
+  }
+  constexpr std::string_view kLocalSpecials = "!#$%&'*+/=?^_`{|}~.-";
+  if (!std::all_of(local.begin(), local.end(),
+                   [&](char c) { return is_alnum(c) || kLocalSpecials.find(c) != std::string_view::npos; })) {
+    return false;
+  }
+  return valid_domain(email.substr(at + 1));
+}
+
+bool valid_username(std::string_view u) {
+  constexpr std::string_view kSpecials = "@.+-_";
+  return std::all_of(u.begin(), u.end(), [&](char c) { return is_alnum(c) || kSpecials.find(c) != std::string_view::npos; });
+}
+
+// "+44 20 7946-0958" -> "+442079460958"; nullopt when it is not a plausible E.164 number.
+std::optional<std::string> normalise_phone(std::string_view raw) {
+  std::string out;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '+' && out.empty() && i == raw.find_first_not_of(' ')) out += c;
+    else if (std::isdigit(static_cast<unsigned char>(c))) out += c;
+    else if (c != ' ' && c != '-' && c != '(' && c != ')' && c != '.') return std::nullopt;
+  }
+  auto digits = out.size() - (out.starts_with('+') ? 1 : 0);
+  if (digits < 7 || digits > 15) return std::nullopt;
+  return out;
+}
+
+[[noreturn]] void invalid_credentials() {
+  throw common::Error("invalid_credentials", "No active account found with the given credentials");
+}
+
+[[noreturn]] void too_many(std::int64_t seconds) {
+  throw common::Error("too_many_requests", "Too many failed login attempts; try again later",
+                      {{"retry_after", seconds}});
+}
+
+}  // namespace
+
+void validate_new_user(NewUser& user) {
+  common::FieldErrors errors;
+  user.email = lower(trim(user.email));
+  if (user.email.empty()) errors.add("email", "This field may not be blank.");
+  else if (!valid_email(user.email)) errors.add("email", "Enter a valid email address.");
+
+  if (user.username.empty()) errors.add("username", "This field may not be blank.");
+  else if (user.username.size() > kMaxUsername) errors.add("username", "Ensure this field has no more than 50 characters.");
+  else if (!valid_username(user.username)) {
+    errors.add("username",
+               "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.");
+  }
+
+  const auto& pw = user.password;
+  auto length = code_points(pw);
+  if (length < kMinPassword) errors.add("password", "This password is too short. It must contain at least 8 characters.");
+  if (length > kMaxPassword) errors.add("password", "Ensure this field has no more than 128 characters.");
+  if (!pw.empty() && std::all_of(pw.begin(), pw.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+    errors.add("password", "This password is entirely numeric.");
+  }
+  if (!pw.empty() && lower(pw) == user.email) errors.add("password", "The password is too similar to the email.");
+  if (!pw.empty() && lower(pw) == lower(user.username)) {
+    errors.add("password", "The password is too similar to the username.");
+  }
+
+  if (user.phone_number && trim(*user.phone_number).empty()) user.phone_number.reset();
+  if (user.phone_number) {
+    auto phone = normalise_phone(*user.phone_number);
+    if (!phone) errors.add("phone_number", "Enter a valid phone number, e.g. +14155550123.");
+    else user.phone_number = std::move(*phone);
+  }
+  if (user.role != "customer" && user.role != "staff") errors.add("role", "Must be customer or staff.");
+  errors.raise_if_any();
+}
+
+Service::Service(db::Database& database, PasswordHasher& hasher, const TokenSigner& signer, Settings settings)
+    : database_(database),
+      hasher_(hasher),
+      signer_(signer),
+      settings_(settings),
+      per_email_(settings.failures_per_email, settings.failure_window),
+      per_address_(settings.failures_per_address, settings.failure_window) {}
+
+User Service::register_user(NewUser user) {
+  validate_new_user(user);
+  auto taken = [](const char* code, const char* field, const char* message) {
+    boost::json::object details{{field, boost::json::array{message}}};
+    return common::Error(code, message, std::move(details));
+  };
+  constexpr auto kEmailTaken = "user with this email already exists.";
+  constexpr auto kUsernameTaken = "A user with that username already exists.";
+  database_.read([&](db::Connection& c) {
+    if (repo::email_exists(c, user.email)) throw taken("email_taken", "email", kEmailTaken);
+    if (repo::username_exists(c, user.username)) throw taken("username_taken", "username", kUsernameTaken);
+  });
+  repo::NewUserRow row{user.email, user.username, user.phone_number, hasher_.hash(user.password), user.role};
+  try {
+    auto id = database_.transaction([&](db::Connection& c) { return repo::insert_user(c, row, common::now_micros()); });
+    return User{id, user.email, user.username, user.phone_number, user.role};
+  } catch (const db::Error& e) {
+    // Another registration with the same email or username committed between our check and insert.
+    if (e.kind() != db::Error::Kind::unique_violation) throw;
+    if (e.constraint().find("email") != std::string::npos) throw taken("email_taken", "email", kEmailTaken);
+    throw taken("username_taken", "username", kUsernameTaken);
+  }
+}
+
+Tokens Service::login(std::string_view email_in, std::string_view password, const std::string& client_address) {
+  auto email = lower(trim(email_in));
+  auto email_key = "email:" + email;
+  auto address_key = "addr:" + client_address;
+  if (auto wait = std::max(per_email_.retry_after(email_key), per_address_.retry_after(address_key)); wait > 0) {
+    too_many(wait);
+  }
+  auto user = database_.read([&](db::Connection& c) { return repo::find_user_by_email(c, email); });
+  bool ok = false;
+  if (user) ok = hasher_.verify(password, user->password_hash);
+  else hasher_.spend_equal_time(password);
+  if (!ok || !user->active) {
+    per_email_.record_failure(email_key);
+    per_address_.record_failure(address_key);
+    invalid_credentials();
+  }
+  per_email_.reset(email_key);
+  return database_.transaction([&](db::Connection& c) {
+    repo::delete_expired_refresh(c, user->id, common::now_micros());
+    return issue(user->id, user->role, random_id(), c);
+  });
+}
+
+Tokens Service::issue(std::int64_t user_id, const std::string& role, const std::string& family, db::Connection& c) {
+  auto now = now_seconds();
+  auto refresh = signer_.refresh_token(user_id, family, now);
+  repo::insert_refresh(c, refresh.jti, family, user_id, refresh.expires_at * 1'000'000, common::now_micros());
+  return Tokens{signer_.access_token(user_id, role, now), std::move(refresh.token)};
+}
+
+Tokens Service::refresh(std::string_view token) {
+  auto claims = signer_.verify_refresh(token, now_seconds());
+  enum class Outcome { issued, reused, invalid };
+  Tokens tokens;
+  auto outcome = database_.transaction([&](db::Connection& c) {
+    auto row = repo::find_refresh(c, claims.jti);
+    if (!row || row->revoked || row->user_id != claims.user_id || row->family != claims.family) return Outcome::invalid;
+    auto user = repo::find_user_by_id(c, row->user_id);
+    if (!user || !user->active) return Outcome::invalid;
+    if (!settings_.rotate_refresh) {
+      tokens = {signer_.access_token(user->id, user->role, now_seconds()), std::string(token)};
+      return Outcome::issued;
+    }
+    if (row->used || !repo::mark_refresh_used(c, claims.jti, common::now_micros())) {
+      // A rotated token came back: whoever holds the family may be a thief. End the family.
+      repo::revoke_family(c, row->family, common::now_micros());
+      return Outcome::reused;
+    }
+    tokens = issue(user->id, user->role, row->family, c);
+    return Outcome::issued;
+  });
+  if (outcome == Outcome::reused) throw common::Error("token_invalid", "Token was already used; its session is revoked");
+  if (outcome == Outcome::invalid) throw common::Error("token_invalid", "Token is invalid or revoked");
+  return tokens;
+}
+
+void Service::logout(std::string_view token) {
+  auto claims = signer_.verify_refresh(token, now_seconds());
+  bool known = database_.transaction([&](db::Connection& c) {
+    auto row = repo::find_refresh(c, claims.jti);
+    if (!row || row->user_id != claims.user_id) return false;
+    repo::revoke_family(c, row->family, common::now_micros());
+    return true;
+  });
+  if (!known) throw common::Error("token_invalid", "Token is invalid or revoked");
+}
+
+User Service::user(std::int64_t id) {
+  auto row = database_.read([&](db::Connection& c) { return repo::find_user_by_id(c, id); });
+  if (!row || !row->active) throw common::Error("token_invalid", "User not found or inactive");
+  return User{row->id, row->email, row->username, row->phone_number, row->role};
+}
+
+AccessClaims Service::verify_access(std::string_view token) const { return signer_.verify_access(token, now_seconds()); }
+
+bool Service::set_role(std::string_view email, std::string_view role) {
+  if (role != "customer" && role != "staff") throw common::Error("validation_error", "role must be staff or customer");
+  auto normalised = lower(trim(email));
+  return database_.transaction([&](db::Connection& c) { return repo::set_role(c, normalised, role); });
+}
+
+}  // namespace auth

@@ -1,0 +1,72 @@
+#pragma once
+// Accounts: registration, login with throttling, refresh-token rotation with reuse detection,
+// logout, roles. Knows nothing of HTTP; throws common::Error with the contract's codes.
+
+#include "auth/password.hpp"
+#include "auth/throttle.hpp"
+#include "auth/tokens.hpp"
+#include "db/database.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace auth {
+
+struct NewUser {
+  std::string email;
+  std::string username;
+  std::string password;
+  std::optional<std::string> phone_number;
+  std::string role = "customer";
+};
+
+struct User {
+  std::int64_t id = 0;
+  std::string email;
+  std::string username;
+  std::optional<std::string> phone_number;
+  std::string role;
+};
+
+struct Tokens {
+  std::string access;
+  std::string refresh;
+};
+
+// Checks every rule of a registration and normalises it (email lower-case, phone digits);
+// throws validation_error with the messages per field.
+void validate_new_user(NewUser& user);
+
+class Service {
+ public:
+  struct Settings {
+    bool rotate_refresh = true;
+    int failures_per_email = 5;
+    int failures_per_address = 100;
+    std::chrono::seconds failure_window{15 * 60};
+  };
+
+  Service(db::Database& database, PasswordHasher& hasher, const TokenSigner& signer, Settings settings);
+
+  User register_user(NewUser user);
+  Tokens login(std::string_view email, std::string_view password, const std::string& client_address);
+  Tokens refresh(std::string_view refresh_token);
+  void logout(std::string_view refresh_token);
+  User user(std::int64_t id);
+  AccessClaims verify_access(std::string_view token) const;
+  // For the CLI: false when no user has that email.
+  bool set_role(std::string_view email, std::string_view role);
+
+ private:
+  Tokens issue(std::int64_t user_id, const std::string& role, const std::string& family, db::Connection& c);
+
+  db::Database& database_;
+  PasswordHasher& hasher_;
+  const TokenSigner& signer_;
+  Settings settings_;
+  Throttle per_email_;
+  Throttle per_address_;
+};
+
+}  // namespace auth

@@ -1,0 +1,41 @@
+#include "auth/throttle.hpp"
+
+namespace auth {
+
+Throttle::Throttle(int limit, std::chrono::seconds window, std::size_t max_keys)
+    : limit_(limit), window_(window), max_keys_(max_keys) {}
+
+void Throttle::prune(std::deque<Clock::time_point>& failures, Clock::time_point now) const {
+  while (!failures.empty() && failures.front() + window_ <= now) failures.pop_front();
+}
+
+std::int64_t Throttle::retry_after(const std::string& key, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return 0;
+  prune(it->second, now);
+  if (static_cast<int>(it->second.size()) < limit_) return 0;
+  auto wait = std::chrono::ceil<std::chrono::seconds>(it->second.front() + window_ - now).count();
+  return std::max<std::int64_t>(wait, 1);
+}
+
+void Throttle::record_failure(const std::string& key, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (failures_.size() >= max_keys_ && !failures_.contains(key)) {
+    for (auto it = failures_.begin(); it != failures_.end();) {
+      prune(it->second, now);
+      it = it->second.empty() ? failures_.erase(it) : std::next(it);
+    }
+    if (failures_.size() >= max_keys_) failures_.erase(failures_.begin());
+  }
+  auto& list = failures_[key];
+  list.push_back(now);
+  while (static_cast<int>(list.size()) > limit_) list.pop_front();  // only the newest `limit` matter
+}
+
+void Throttle::reset(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  failures_.erase(key);
+}
+
+}  // namespace auth

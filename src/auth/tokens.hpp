@@ -1,0 +1,49 @@
+#pragma once
+// JWT HS256 access and refresh tokens (libjwt). Decoding is followed by our own checks: the
+// algorithm must be HS256 (never "none"), the "typ" claim the expected one, "exp" in the future.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace auth {
+
+struct AccessClaims {
+  std::int64_t user_id = 0;
+  std::string role;
+};
+
+struct RefreshClaims {
+  std::int64_t user_id = 0;
+  std::string jti;
+  std::string family;
+};
+
+struct IssuedRefresh {
+  std::string token;
+  std::string jti;
+  std::int64_t expires_at = 0;  // seconds since the epoch
+};
+
+class TokenSigner {
+ public:
+  TokenSigner(std::string secret, std::chrono::seconds access_ttl, std::chrono::seconds refresh_ttl);
+
+  std::string access_token(std::int64_t user_id, std::string_view role, std::int64_t now) const;
+  IssuedRefresh refresh_token(std::int64_t user_id, std::string_view family, std::int64_t now) const;
+
+  // Throw common::Error token_invalid or token_expired.
+  AccessClaims verify_access(std::string_view token, std::int64_t now) const;
+  RefreshClaims verify_refresh(std::string_view token, std::int64_t now) const;
+
+ private:
+  std::string secret_;
+  std::chrono::seconds access_ttl_;
+  std::chrono::seconds refresh_ttl_;
+};
+
+// 128 random bits as 32 hex characters (token ids, families, secrets).
+std::string random_id();
+
+}  // namespace auth

@@ -1,0 +1,45 @@
+#include "http/fields.hpp"
+
+namespace http {
+namespace {
+const boost::json::object kEmpty;
+}
+
+Fields::Fields(const boost::json::value& body) : object_(body.is_object() ? body.get_object() : kEmpty) {}
+
+bool Fields::has(std::string_view name) const {
+  const auto* v = object_.if_contains(name);
+  return v != nullptr && !v->is_null();
+}
+
+const boost::json::value* Fields::raw(std::string_view name) const { return object_.if_contains(name); }
+
+std::optional<std::string> Fields::text(std::string_view name, bool required) {
+  const auto* v = object_.if_contains(name);
+  if (v == nullptr || v->is_null()) {
+    if (required) errors_.add(name, "This field is required.");
+    return std::nullopt;
+  }
+  if (!v->is_string()) {
+    errors_.add(name, "Not a valid string.");
+    return std::nullopt;
+  }
+  return std::string(v->get_string());
+}
+
+std::optional<std::int64_t> Fields::integer(std::string_view name, bool required) {
+  const auto* v = object_.if_contains(name);
+  if (v == nullptr || v->is_null()) {
+    if (required) errors_.add(name, "This field is required.");
+    return std::nullopt;
+  }
+  if (v->is_int64()) return v->get_int64();
+  if (v->is_uint64()) {
+    errors_.add(name, "Ensure this value is a reasonable integer.");
+    return std::nullopt;
+  }
+  errors_.add(name, "A valid integer is required.");
+  return std::nullopt;
+}
+
+}  // namespace http

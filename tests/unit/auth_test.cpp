@@ -1,0 +1,114 @@
+#include "auth/password.hpp"
+#include "auth/service.hpp"
+#include "auth/throttle.hpp"
+#include "auth/tokens.hpp"
+#include "common/error.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+std::vector<std::string> failing_fields(auth::NewUser user) {
+  try {
+    auth::validate_new_user(user);
+  } catch (const common::Error& e) {
+    std::vector<std::string> fields;
+    for (const auto& [k, v] : e.details()) fields.emplace_back(k);
+    return fields;
+  }
+  return {};
+}
+
+auth::NewUser valid() { return {"Someone@Example.com ", "someone", "a-good-password", "+1 415 555 0123"}; }
+
+}  // namespace
+
+TEST(Registration, NormalisesEmailAndPhone) {
+  auto user = valid();
+  auth::validate_new_user(user);
+  EXPECT_EQ(user.email, "someone@example.com");
+  EXPECT_EQ(user.phone_number, "+14155550123");
+}
+
+TEST(Registration, EachRuleNamesItsField) {
+  auto with = [](auto change) {
+    auto u = valid();
+    change(u);
+    return failing_fields(u);
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(with([](auto& u) { u.email = "nope"; }), V{"email"});
+  EXPECT_EQ(with([](auto& u) { u.email = "a@localhost"; }), V{"email"});
+  EXPECT_EQ(with([](auto& u) { u.email = ".a@example.com"; }), V{"email"});
+  EXPECT_EQ(with([](auto& u) { u.username = std::string(51, 'u'); }), V{"username"});
+  EXPECT_EQ(with([](auto& u) { u.username = "a/b"; }), V{"username"});
+  EXPECT_EQ(with([](auto& u) { u.password = "short"; }), V{"password"});
+  EXPECT_EQ(with([](auto& u) { u.password = "12345678"; }), V{"password"});
+  EXPECT_EQ(with([](auto& u) { u.password = std::string(129, 'p'); }), V{"password"});
+  EXPECT_EQ(with([](auto& u) { u.password = "SOMEONE"; }), V{"password"});
+  EXPECT_EQ(with([](auto& u) { u.password = "someone@example.com"; }), V{"password"});
+  EXPECT_EQ(with([](auto& u) { u.phone_number = "12"; }), V{"phone_number"});
+  EXPECT_EQ(with([](auto& u) { u.phone_number = "+1 (415) x"; }), V{"phone_number"});
+  EXPECT_TRUE(with([](auto& u) { u.password = std::string(128, 'p'); }).empty());
+  EXPECT_TRUE(with([](auto& u) { u.password = "ééééééé1"; }).empty());  // 8 characters, 15 bytes
+  EXPECT_TRUE(with([](auto& u) { u.username = "a.b+c-d_e@f"; }).empty());
+}
+
+TEST(Throttle, BlocksAfterTheLimitUntilTheWindowPasses) {
+  auth::Throttle t(3, 60s);
+  auto start = auth::Throttle::Clock::now();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(t.retry_after("k", start), 0);
+    t.record_failure("k", start + std::chrono::seconds(i));
+  }
+  EXPECT_EQ(t.retry_after("k", start + 10s), 50);
+  EXPECT_EQ(t.retry_after("other", start + 10s), 0);
+  EXPECT_EQ(t.retry_after("k", start + 60s), 0);  // the first failure left the window
+  t.reset("k");
+  EXPECT_EQ(t.retry_after("k", start + 10s), 0);
+}
+
+TEST(Throttle, KeepsAtMostMaxKeys) {
+  auth::Throttle t(1, 60s, 10);
+  auto now = auth::Throttle::Clock::now();
+  for (int i = 0; i < 1000; ++i) t.record_failure("k" + std::to_string(i), now);
+  int blocked = 0;
+  for (int i = 0; i < 1000; ++i) blocked += t.retry_after("k" + std::to_string(i), now) > 0;
+  EXPECT_LE(blocked, 10);
+  EXPECT_GT(t.retry_after("k999", now), 0);  // the newest is kept
+}
+
+TEST(Tokens, RoundTripAndRejectWrongTypeOrExpiry) {
+  auth::TokenSigner signer(std::string(40, 's'), 60s, 3600s);
+  auto access = signer.access_token(7, "staff", 1000);
+  auto claims = signer.verify_access(access, 1001);
+  EXPECT_EQ(claims.user_id, 7);
+  EXPECT_EQ(claims.role, "staff");
+  auto refresh = signer.refresh_token(7, "fam", 1000);
+  EXPECT_EQ(signer.verify_refresh(refresh.token, 1001).family, "fam");
+  auto code_of = [](auto fn) {
+    try {
+      fn();
+    } catch (const common::Error& e) {
+      return e.code();
+    }
+    return std::string("none");
+  };
+  EXPECT_EQ(code_of([&] { signer.verify_access(refresh.token, 1001); }), "token_invalid");
+  EXPECT_EQ(code_of([&] { signer.verify_refresh(access, 1001); }), "token_invalid");
+  EXPECT_EQ(code_of([&] { signer.verify_access(access, 1060); }), "token_expired");
+  auth::TokenSigner other(std::string(40, 'o'), 60s, 3600s);
+  EXPECT_EQ(code_of([&] { other.verify_access(access, 1001); }), "token_invalid");
+  EXPECT_EQ(code_of([&] { signer.verify_access(std::string(5000, 'a'), 1001); }), "token_invalid");
+}
+
+TEST(Passwords, HashIsArgon2idAndVerifies) {
+  auth::PasswordHasher hasher(auth::PasswordCost::minimum);
+  auto h = hasher.hash("pa55word!");
+  EXPECT_EQ(h.rfind("$argon2id$v=19$", 0), 0u);
+  EXPECT_TRUE(hasher.verify("pa55word!", h));
+  EXPECT_FALSE(hasher.verify("pa55word?", h));
+  EXPECT_NE(hasher.hash("pa55word!"), h);  // salted
+}
