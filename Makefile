@@ -27,6 +27,7 @@ build-test: test-deps
 run: build
 	@mkdir -p var
 	$(BUILD_DIR)/orderd migrate
+	$(BUILD_DIR)/orderd demo-data
 	exec $(BUILD_DIR)/orderd serve
 
 test: build-test

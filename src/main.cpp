@@ -42,6 +42,15 @@ int main(int argc, char** argv) {
   user_role->add_option("email", role_email, "the user's email")->required();
   user_role->add_option("role", role, "staff or customer")->required()->check(CLI::IsMember({"staff", "customer"}));
 
+  auto* product = cli.add_subcommand("product", "Manage the catalogue");
+  product->require_subcommand(1);
+  std::string import_file;
+  auto* product_import = with_config(product->add_subcommand(
+      "import", "Create or update products from FILE.json (an array) or FILE.csv (name,description,price,stock); "
+                "all or nothing"));
+  product_import->add_option("file", import_file, "the .json or .csv file")->required();
+  auto* demo_data = with_config(cli.add_subcommand("demo-data", "Load the demo catalogue (existing products are kept)"));
+
   CLI11_PARSE(cli, argc, argv);
 
   app::Config config;
@@ -56,6 +65,8 @@ int main(int argc, char** argv) {
     if (migrate->parsed()) return app::migrate(config);
     if (user_create->parsed()) return app::user_create(config, new_user);
     if (user_role->parsed()) return app::user_set_role(config, role_email, role);
+    if (product_import->parsed()) return app::product_import(config, import_file);
+    if (demo_data->parsed()) return app::demo_data(config);
   } catch (const std::exception& e) {
     spdlog::critical("orderd: {}", e.what());
     std::cerr << "orderd: " << e.what() << "\n";

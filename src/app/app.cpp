@@ -5,6 +5,9 @@
 #include "auth/routes.hpp"
 #include "auth/service.hpp"
 #include "auth/tokens.hpp"
+#include "catalog/import.hpp"
+#include "catalog/routes.hpp"
+#include "catalog/service.hpp"
 #include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "db/database.hpp"
@@ -19,6 +22,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 #include <thread>
 
@@ -59,6 +64,7 @@ http::ServerOptions server_options(const Config& config) {
   http::ServerOptions o;
   o.host = config.listen_host();
   o.port = static_cast<std::uint16_t>(config.listen_port());
+  o.public_url = config.public_url;
   o.io_threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   o.worker_threads = config.workers;
   o.header_timeout = config.header_timeout;
@@ -106,6 +112,27 @@ int report(const std::function<int()>& command) {
   }
 }
 
+// A one-line progress bar on a terminal; nothing when stderr is a file or a pipe.
+class ProgressBar {
+ public:
+  explicit ProgressBar(std::size_t total) : total_(total), shown_(isatty(STDERR_FILENO) && total > 0) {}
+  void operator()(std::size_t done) {
+    if (!shown_ || (done != total_ && done % 64 != 0)) return;
+    constexpr std::size_t kWidth = 40;
+    auto filled = kWidth * done / total_;
+    std::cerr << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, ' ') << "] " << done << "/"
+              << total_ << (done == total_ ? "\n" : "") << std::flush;
+  }
+
+ private:
+  std::size_t total_;
+  bool shown_;
+};
+
+void print_summary(const catalog::ImportSummary& s) {
+  std::cout << s.created << " created, " << s.updated << " updated, " << s.unchanged << " unchanged\n";
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -118,6 +145,8 @@ int serve(const Config& config) {
   http::Router router;
   ops::register_routes(router, *database, metrics);
   auth::register_routes(router, accounts.service);
+  catalog::Service catalog(*database);
+  catalog::register_routes(router, catalog);
 
   http::Server server(server_options(config), router, metrics);
   auto port = server.listen();
@@ -159,6 +188,45 @@ int user_set_role(const Config& config, const std::string& email, const std::str
       return 1;
     }
     std::cout << email << " is now " << role << "\n";
+    return 0;
+  });
+}
+
+}  // namespace app
+
+namespace app {
+
+int product_import(const Config& config, const std::string& path) {
+  init_logging("warn", config.log_format);
+  return report([&] {
+    auto format = catalog::format_of(path);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      std::cerr << "orderd: cannot read " << path << "\n";
+      return 1;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = catalog::parse_product_file(text.str(), format);
+    if (!parsed.problems.empty()) {
+      for (const auto& p : parsed.problems) std::cerr << path << ": " << p << "\n";
+      std::cerr << "orderd: nothing imported: fix the rows above and run the import again\n";
+      return 1;
+    }
+    auto database = open_database(config);
+    catalog::Service catalog(*database);
+    ProgressBar bar(parsed.products.size());
+    print_summary(catalog.import(parsed.products, true, std::ref(bar)));
+    return 0;
+  });
+}
+
+int demo_data(const Config& config) {
+  init_logging("warn", config.log_format);
+  auto database = open_database(config);
+  catalog::Service catalog(*database);
+  return report([&] {
+    print_summary(catalog.import(catalog::demo_products(), false));
     return 0;
   });
 }

@@ -19,4 +19,9 @@ struct NewUserCommand {
 int user_create(const Config& config, const NewUserCommand& command);
 int user_set_role(const Config& config, const std::string& email, const std::string& role);
 
+// Creates or updates products from a .json or .csv file, all or nothing.
+int product_import(const Config& config, const std::string& path);
+// Loads the demo catalogue; products that exist already are left as they are.
+int demo_data(const Config& config);
+
 }  // namespace app

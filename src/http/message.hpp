@@ -35,6 +35,7 @@ struct Request {
   std::string host;
   std::string idempotency_key;
   std::string remote_address;
+  std::string base_url;  // "http://host:port" for absolute links: public_url, else from the Host header
 
   std::string request_id;
   std::optional<Principal> principal;  // set for routes that require a user

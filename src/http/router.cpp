@@ -1,8 +1,8 @@
 #include "http/router.hpp"
 
 #include "common/error.hpp"
+#include "common/json.hpp"
 
-#include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -47,7 +47,7 @@ void decode_json_body(Request& request) {
     throw common::Error("unsupported_media_type", "Content-Type must be application/json");
   }
   boost::system::error_code ec;
-  request.json = boost::json::parse(request.body, ec);
+  request.json = common::parse_json(request.body, ec);
   if (ec) throw common::Error("malformed_json", "Request body is not valid JSON: " + ec.message());
   if (!request.json.is_object()) throw common::Error("validation_error", "Request body must be a JSON object");
 }

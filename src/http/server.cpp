@@ -24,6 +24,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
@@ -65,6 +66,15 @@ bool is_sane_request_id(std::string_view id) {
     if (!ok) return false;
   }
   return true;
+}
+
+// "http://" + the Host header, when it is a plausible host[:port]; a client's garbage never reaches a link.
+std::string base_url_from_host(std::string_view host) {
+  bool sane = !host.empty() && host.size() <= 255 && std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == ':' || c == '[' || c == ']';
+  });
+  return "http://" + std::string(sane ? host : "localhost");
 }
 
 std::string new_request_id() {
@@ -225,6 +235,7 @@ struct Server::Impl {
     req.host = std::string(in[bhttp::field::host]);
     req.idempotency_key = std::string(in["Idempotency-Key"]);
     req.remote_address = remote;
+    req.base_url = options.public_url.empty() ? base_url_from_host(req.host) : options.public_url;
     auto id = in["X-Request-Id"];
     req.request_id = is_sane_request_id(id) ? std::string(id) : new_request_id();
     return req;

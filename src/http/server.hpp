@@ -20,6 +20,7 @@ namespace http {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8000;
+  std::string public_url;  // base of absolute links (pagination); empty: taken from each request's Host
   int io_threads = 1;
   int worker_threads = 4;
   std::size_t body_limit = 1024 * 1024;

@@ -1,0 +1,85 @@
+#include "catalog/repo.hpp"
+
+namespace catalog::repo {
+namespace {
+
+// Search is a case-insensitive substring of the name, as DRF's SearchFilter does; the pattern's
+// own % and _ are escaped by the caller.
+constexpr std::string_view kCount =
+    "SELECT count(*) FROM products WHERE archived = 0 AND ($1 IS NULL OR lower(name) LIKE $1 ESCAPE '\\')";
+constexpr std::string_view kList =
+    "SELECT id, name, description, price, stock FROM products"
+    " WHERE archived = 0 AND ($1 IS NULL OR lower(name) LIKE $1 ESCAPE '\\') ORDER BY id LIMIT $2 OFFSET $3";
+constexpr std::string_view kFind =
+    "SELECT id, name, description, price, stock FROM products WHERE id = $1 AND archived = 0";
+constexpr std::string_view kFindByName =
+    "SELECT id, name, description, price, stock FROM products WHERE name = $1 AND archived = 0";
+constexpr std::string_view kInsert =
+    "INSERT INTO products (name, description, price, stock, archived, created_at, updated_at)"
+    " VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id";
+constexpr std::string_view kUpdate =
+    "UPDATE products SET name = $2, description = $3, price = $4, stock = $5, updated_at = $6 WHERE id = $1";
+constexpr std::string_view kHasOrders = "SELECT 1 FROM order_items WHERE product_id = $1 LIMIT 1";
+constexpr std::string_view kArchive = "UPDATE products SET archived = 1, updated_at = $2 WHERE id = $1";
+constexpr std::string_view kDelete = "DELETE FROM products WHERE id = $1";
+
+std::optional<std::string> like_pattern(const std::optional<std::string>& search) {
+  if (!search) return std::nullopt;
+  std::string pattern = "%";
+  for (char c : *search) {
+    char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lower == '%' || lower == '_' || lower == '\\') pattern += '\\';
+    pattern += lower;
+  }
+  return pattern + "%";
+}
+
+ProductRow product(const db::Row& r) {
+  return {r.integer(0), r.text(1), r.text(2), r.integer(3), r.integer(4)};
+}
+
+std::vector<ProductRow> products(const db::Result& result) {
+  std::vector<ProductRow> out;
+  out.reserve(result.size());
+  for (std::size_t i = 0; i < result.size(); ++i) out.push_back(product(result[i]));
+  return out;
+}
+
+}  // namespace
+
+std::int64_t count_active(db::Connection& c, const std::optional<std::string>& search) {
+  return c.query(kCount, like_pattern(search))[0].integer(0);
+}
+
+std::vector<ProductRow> list_active(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
+                                    std::int64_t offset) {
+  return products(c.query(kList, like_pattern(search), limit, offset));
+}
+
+std::optional<ProductRow> find_active(db::Connection& c, std::int64_t id) {
+  auto r = c.query(kFind, id);
+  if (r.empty()) return std::nullopt;
+  return product(r[0]);
+}
+
+std::optional<ProductRow> find_active_by_name(db::Connection& c, std::string_view name) {
+  auto r = c.query(kFindByName, name);
+  if (r.empty()) return std::nullopt;
+  return product(r[0]);
+}
+
+std::int64_t insert(db::Connection& c, const ProductFields& p, std::int64_t now) {
+  return c.query(kInsert, p.name, p.description, p.price, p.stock, now)[0].integer(0);
+}
+
+void update(db::Connection& c, std::int64_t id, const ProductFields& p, std::int64_t now) {
+  c.query(kUpdate, id, p.name, p.description, p.price, p.stock, now);
+}
+
+bool has_orders(db::Connection& c, std::int64_t id) { return !c.query(kHasOrders, id).empty(); }
+
+void archive(db::Connection& c, std::int64_t id, std::int64_t now) { c.query(kArchive, id, now); }
+
+void erase(db::Connection& c, std::int64_t id) { c.query(kDelete, id); }
+
+}  // namespace catalog::repo

@@ -1,0 +1,80 @@
+#pragma once
+// The catalogue: products with price and stock, listed to signed-in users, changed by staff, imported
+// in bulk by the CLI. Knows nothing of HTTP; throws common::Error with the contract's codes.
+
+#include "catalog/repo.hpp"
+#include "common/error.hpp"
+#include "common/money.hpp"
+#include "db/database.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace catalog {
+
+struct Product {
+  std::int64_t id = 0;
+  std::string name;
+  std::string description;
+  common::Money price;
+  std::int64_t stock = 0;
+};
+
+// The fields of a create (all present) or a partial update (those present).
+struct ProductChange {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<common::Money> price;
+  std::optional<std::int64_t> stock;
+};
+
+constexpr std::size_t kMaxNameLength = 200;
+constexpr std::size_t kMaxDescriptionLength = 10'000;
+constexpr std::int64_t kMaxStock = 1'000'000'000;
+
+// Reads a product body (JSON, or a CSV row turned into JSON) field by field, recording DRF-style
+// messages into `errors`. With `partial` (PATCH) absent fields stay unset; otherwise name, price and
+// stock are required and description defaults to "".
+ProductChange product_change_from_json(const boost::json::object& body, bool partial, common::FieldErrors& errors);
+
+boost::json::object to_json(const Product& p);
+
+struct ProductPage {
+  std::int64_t count = 0;
+  std::vector<Product> products;
+};
+
+struct ImportSummary {
+  std::int64_t created = 0;
+  std::int64_t updated = 0;
+  std::int64_t unchanged = 0;
+};
+
+class Service {
+ public:
+  explicit Service(db::Database& database) : database_(database) {}
+
+  // `page_offset` is called with the count and returns the offset of the page to read.
+  ProductPage list(const std::optional<std::string>& search, std::int64_t limit,
+                   const std::function<std::int64_t(std::int64_t)>& page_offset);
+  Product get(std::int64_t id);
+  Product create(const ProductChange& change);
+  Product update(std::int64_t id, const ProductChange& change);
+  // Deletes the product, or archives it when orders refer to it (they keep showing it).
+  void remove(std::int64_t id);
+  // Creates products by name, all in one transaction: every product or none. Products that exist
+  // already are updated with the given fields, or left as they are without `update_existing` (demo
+  // data, which must not reset a running shop's stock). `progress` hears how many rows are done.
+  ImportSummary import(const std::vector<ProductChange>& products, bool update_existing,
+                       const std::function<void(std::size_t)>& progress = {});
+
+ private:
+  db::Database& database_;
+};
+
+}  // namespace catalog

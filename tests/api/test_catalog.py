@@ -1,0 +1,253 @@
+"""Catalogue: product routes, who may call them, pagination, exact money, the import and demo CLIs."""
+import json
+import sqlite3
+
+import pytest
+
+from conftest import assert_error, customer_token, staff_token, unique
+
+
+@pytest.fixture(scope="module")
+def staff(server):
+    return staff_token(server)
+
+
+@pytest.fixture(scope="module")
+def customer(server):
+    return customer_token(server)
+
+
+def new_product(server, staff, **fields):
+    body = {"name": unique("p"), "description": "d", "price": "10.00", "stock": 5, **fields}
+    r = server.post("/store/products/", token=staff, json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+def test_create_returns_the_product_body(server, staff):
+    name = unique("p")
+    r = server.post("/store/products/", token=staff,
+                    json={"name": name, "description": "A thing", "price": 130, "stock": 7})
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert set(body) == {"id", "name", "description", "price", "stock"}
+    assert body["name"] == name and body["price"] == "130.00" and body["stock"] == 7
+
+
+def test_detail_and_list_for_a_customer(server, staff, customer):
+    p = new_product(server, staff)
+    r = server.get(f"/store/products/{p['id']}/", token=customer)
+    assert r.status_code == 200 and r.json() == p
+    r = server.get(f"/store/products/{p['id']}", token=customer)  # without the trailing slash
+    assert r.status_code == 200
+    r = server.get("/store/products/", token=customer, params={"search": p["name"]})
+    assert r.status_code == 200
+    assert r.json()["results"] == [p]
+
+
+def test_search_is_a_case_insensitive_substring_and_escapes_wildcards(server, staff, customer):
+    tag = unique("Srch")
+    a = new_product(server, staff, name=f"Blue {tag} mug")
+    new_product(server, staff, name=f"Red {tag}_x")
+    r = server.get("/store/products/", token=customer, params={"search": f"blue {tag.lower()}"})
+    assert [p["id"] for p in r.json()["results"]] == [a["id"]]
+    r = server.get("/store/products/", token=customer, params={"search": f"{tag}%"})
+    assert r.json()["count"] == 0
+
+
+def test_unknown_product_is_404(server, customer):
+    assert_error(server.get("/store/products/999999999/", token=customer), 404, "not_found")
+    assert_error(server.get("/store/products/abc/", token=customer), 404, "not_found")
+
+
+# --- who may call what ---------------------------------------------------------------------------
+
+def test_anonymous_callers_get_401_everywhere(server, staff):
+    p = new_product(server, staff)
+    for method, path in [("GET", "/store/products/"), ("GET", f"/store/products/{p['id']}/"),
+                         ("POST", "/store/products/"), ("PUT", f"/store/products/{p['id']}/"),
+                         ("PATCH", f"/store/products/{p['id']}/"), ("DELETE", f"/store/products/{p['id']}/")]:
+        assert_error(server.request(method, path, json={}), 401, "not_authenticated")
+
+
+def test_customers_cannot_change_products(server, staff, customer):
+    p = new_product(server, staff)
+    body = {"name": "hijack", "description": "", "price": "0.01", "stock": 0}
+    assert_error(server.post("/store/products/", token=customer, json=body), 403, "forbidden")
+    assert_error(server.put(f"/store/products/{p['id']}/", token=customer, json=body), 403, "forbidden")
+    assert_error(server.patch(f"/store/products/{p['id']}/", token=customer, json={"price": "0.01"}), 403, "forbidden")
+    assert_error(server.delete(f"/store/products/{p['id']}/", token=customer), 403, "forbidden")
+    assert server.get(f"/store/products/{p['id']}/", token=customer).json() == p
+
+
+# --- changing ------------------------------------------------------------------------------------
+
+def test_put_replaces_and_patch_changes_only_what_it_names(server, staff):
+    p = new_product(server, staff)
+    r = server.put(f"/store/products/{p['id']}/", token=staff,
+                   json={"name": p["name"] + "-2", "description": "new", "price": "12.5", "stock": 9})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"id": p["id"], "name": p["name"] + "-2", "description": "new", "price": "12.50", "stock": 9}
+    r = server.patch(f"/store/products/{p['id']}/", token=staff, json={"stock": 3})
+    assert r.json() == {"id": p["id"], "name": p["name"] + "-2", "description": "new", "price": "12.50", "stock": 3}
+
+
+def test_put_needs_every_field(server, staff):
+    p = new_product(server, staff)
+    body = assert_error(server.put(f"/store/products/{p['id']}/", token=staff, json={"stock": 1}), 400,
+                        "validation_error")
+    assert set(body["details"]) == {"name", "price"}
+
+
+def test_delete_without_orders_removes_the_product(server, staff, customer):
+    p = new_product(server, staff)
+    r = server.delete(f"/store/products/{p['id']}/", token=staff)
+    assert r.status_code == 204 and r.content == b""
+    assert_error(server.get(f"/store/products/{p['id']}/", token=customer), 404, "not_found")
+    assert_error(server.delete(f"/store/products/{p['id']}/", token=staff), 404, "not_found")
+
+
+def test_duplicate_names_are_a_field_error(server, staff):
+    p = new_product(server, staff)
+    body = assert_error(server.post("/store/products/", token=staff,
+                                    json={"name": p["name"], "price": 1, "stock": 1}), 400, "validation_error")
+    assert body["details"] == {"name": ["product with this name already exists."]}
+    other = new_product(server, staff)
+    body = assert_error(server.patch(f"/store/products/{other['id']}/", token=staff, json={"name": p["name"]}), 400,
+                        "validation_error")
+    assert "name" in body["details"]
+
+
+@pytest.mark.parametrize("field,value", [
+    ("name", ""), ("name", "   "), ("name", 12), ("name", None), ("name", "x" * 201),
+    ("description", 5), ("description", "x" * 10001),
+    ("price", -1), ("price", "-0.01"), ("price", "1.234"), ("price", 0.001), ("price", "NaN"), ("price", "abc"),
+    ("price", "1e3"), ("price", 10 ** 30), ("price", "10000000000"), ("price", True), ("price", [1]),
+    ("stock", -1), ("stock", 1.5), ("stock", "3"), ("stock", 10 ** 12), ("stock", 2 ** 64), ("stock", None),
+])
+def test_each_validation_rule(server, staff, field, value):
+    body = {"name": unique("v"), "description": "", "price": "1.00", "stock": 1, field: value}
+    r = server.post("/store/products/", token=staff, json=body)
+    err = assert_error(r, 400, "validation_error")
+    assert list(err["details"]) == [field], err
+
+
+@pytest.mark.parametrize("sent,stored", [
+    (130, "130.00"), ("130", "130.00"), (130.0, "130.00"), ("130.00", "130.00"), (0.1, "0.10"), (0.2, "0.20"),
+    ("0.05", "0.05"), (0, "0.00"), ("999999999.99", "999999999.99"), (1000000000, "1000000000.00"),
+])
+def test_money_round_trips_exactly(server, staff, sent, stored):
+    assert new_product(server, staff, price=sent)["price"] == stored
+
+
+def test_a_float_artefact_is_refused_not_rounded(server, staff):
+    # 0.1 + 0.2 computed in binary floating point by a client: three decimals and more.
+    r = server.post("/store/products/", token=staff,
+                    data='{"name": "%s", "price": 0.30000000000000004, "stock": 1}' % unique("f"),
+                    headers={"Content-Type": "application/json"})
+    err = assert_error(r, 400, "validation_error")
+    assert err["details"] == {"price": ["Ensure that there are no more than 2 decimal places."]}
+
+
+# --- pagination ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("items", [0, 1, 10, 11, 23])
+def test_pagination_arithmetic(make_server, items):
+    s = make_server()
+    staff = staff_token(s)
+    ids = [new_product(s, staff, name=f"item {i:03}")["id"] for i in range(items)]
+    pages = max(1, -(-items // 10))
+    seen = []
+    for page in range(1, pages + 1):
+        r = s.get("/store/products/", token=staff, params={"page": page})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["count"] == items
+        assert len(body["results"]) == min(10, items - (page - 1) * 10)
+        base = f"{s.base}/store/products/"
+        assert body["next"] == (f"{base}?page={page + 1}" if page < pages else None)
+        assert body["previous"] == (None if page == 1 else base if page == 2 else f"{base}?page={page - 1}")
+        seen += [p["id"] for p in body["results"]]
+    assert seen == ids  # ordered by id, nothing lost or repeated
+    assert_error(s.get("/store/products/", token=staff, params={"page": pages + 1}), 404, "not_found")
+    for bad in ["0", "-1", "x", "1.5"]:
+        assert_error(s.get("/store/products/", token=staff, params={"page": bad}), 404, "not_found")
+
+
+def test_page_size_is_capped_and_links_keep_the_query(make_server):
+    s = make_server(env={"ORDERD_PUBLIC_URL": "https://shop.example/api"})
+    staff = staff_token(s)
+    for i in range(23):
+        new_product(s, staff, name=f"thing {i:03}")
+    body = s.get("/store/products/", token=staff, params={"page_size": 5, "search": "thing"}).json()
+    assert len(body["results"]) == 5
+    assert body["next"] == "https://shop.example/api/store/products/?page_size=5&search=thing&page=2"
+    assert len(s.get("/store/products/", token=staff, params={"page_size": 1000}).json()["results"]) == 23
+    assert len(s.get("/store/products/", token=staff, params={"page_size": "x"}).json()["results"]) == 10
+    last = s.get("/store/products/", token=staff, params={"page": "last", "page_size": 10}).json()
+    assert len(last["results"]) == 3 and last["next"] is None
+
+
+# --- the CLI -------------------------------------------------------------------------------------
+
+def test_import_json_and_csv_upsert_by_name(make_server, tmp_path):
+    s = make_server()
+    staff = staff_token(s)
+    products = tmp_path / "p.json"
+    products.write_text(json.dumps([{"name": "Kettle", "description": "1 l", "price": 59.9, "stock": 3},
+                                    {"name": "Mug", "price": "12", "stock": 10}], indent=2))
+    p = s.cli("product", "import", str(products))
+    assert p.returncode == 0, p.stderr
+    assert "2 created, 0 updated" in p.stdout
+    csv = tmp_path / "p.csv"
+    csv.write_text('name,description,price,stock\r\nMug,"Big, blue ""mug""",13.50,4\r\nPlate,,2,1\r\n')
+    p = s.cli("product", "import", str(csv))
+    assert p.returncode == 0, p.stderr
+    assert "1 created, 1 updated" in p.stdout
+    listed = {x["name"]: x for x in s.get("/store/products/", token=staff).json()["results"]}
+    assert listed["Kettle"]["price"] == "59.90"
+    assert listed["Mug"] == {**listed["Mug"], "description": 'Big, blue "mug"', "price": "13.50", "stock": 4}
+    assert listed["Plate"]["stock"] == 1
+
+
+def test_a_bad_row_imports_nothing_and_names_its_line(make_server, tmp_path):
+    s = make_server()
+    staff = staff_token(s)
+    csv = tmp_path / "bad.csv"
+    csv.write_text("name,description,price,stock\nGood,,1.00,1\nBad,,1.234,1\nWorse,,2,-5\n")
+    p = s.cli("product", "import", str(csv))
+    assert p.returncode == 1
+    assert "line 3: price" in p.stderr and "line 4: stock" in p.stderr
+    assert s.get("/store/products/", token=staff).json()["count"] == 0
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text('[\n  {"name": "A", "price": 1, "stock": 1},\n  {"name": "", "price": 1, "stock": 1}\n]\n')
+    p = s.cli("product", "import", str(bad_json))
+    assert p.returncode == 1 and "line 3: name" in p.stderr
+    assert s.get("/store/products/", token=staff).json()["count"] == 0
+    p = s.cli("product", "import", str(tmp_path / "p.txt"))
+    assert p.returncode == 1
+
+
+def test_demo_data_is_idempotent_and_keeps_stock(make_server):
+    s = make_server()
+    staff = staff_token(s)
+    assert s.cli("demo-data").returncode == 0
+    first = s.get("/store/products/", token=staff).json()
+    assert first["count"] >= 5
+    pid = first["results"][0]["id"]
+    s.patch(f"/store/products/{pid}/", token=staff, json={"stock": 1})
+    p = s.cli("demo-data")
+    assert p.returncode == 0 and "0 created" in p.stdout
+    again = s.get("/store/products/", token=staff).json()
+    assert again["count"] == first["count"]
+    assert again["results"][0]["stock"] == 1
+
+
+def test_stock_cannot_go_negative_even_in_sql(make_server):
+    s = make_server()
+    staff = staff_token(s)
+    p = new_product(s, staff)
+    with sqlite3.connect(s.db_path) as db, pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE products SET stock = -1 WHERE id = ?", (p["id"],))
