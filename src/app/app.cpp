@@ -9,12 +9,17 @@
 #include "catalog/routes.hpp"
 #include "catalog/service.hpp"
 #include "common/error.hpp"
+#include "common/clock.hpp"
 #include "common/metrics.hpp"
+#include "common/periodic.hpp"
 #include "db/database.hpp"
 #include "db/migrate.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "idempotency/store.hpp"
 #include "ops/routes.hpp"
+#include "orders/routes.hpp"
+#include "orders/service.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -147,13 +152,27 @@ int serve(const Config& config) {
   auth::register_routes(router, accounts.service);
   catalog::Service catalog(*database);
   catalog::register_routes(router, catalog);
+  idempotency::Store keys(*database);
+  orders::Service orders(*database, metrics,
+                         {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl)});
+  orders::register_routes(router, orders, keys);
+
+  // Returns the stock of unpaid orders whose reservation ran out, and forgets old idempotency keys.
+  common::Periodic sweeper("reservation sweeper", config.sweep_interval, [&] {
+    auto now = common::now_micros();
+    while (orders.expire_overdue(now) > 0) {
+    }
+    keys.purge(now);
+  });
 
   http::Server server(server_options(config), router, metrics);
   auto port = server.listen();
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   spdlog::info("orderd {} listening on {}:{} ({} environment, ready in {:.1f} ms)", ORDERD_VERSION,
                config.listen_host(), port, config.env, ms);
+  sweeper.start();
   server.run();
+  sweeper.stop();
   return 0;
 }
 

@@ -1,0 +1,40 @@
+#include "common/periodic.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace common {
+
+Periodic::Periodic(std::string name, std::chrono::milliseconds interval, std::function<void()> task)
+    : name_(std::move(name)), interval_(interval), task_(std::move(task)) {}
+
+void Periodic::start() {
+  std::lock_guard lock(mutex_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Periodic::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Periodic::loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    try {
+      task_();
+    } catch (const std::exception& e) {
+      spdlog::error("{} failed: {} (trying again in {} ms)", name_, e.what(), interval_.count());
+    }
+    lock.lock();
+    wake_.wait_for(lock, interval_, [this] { return stopping_; });
+  }
+}
+
+}  // namespace common

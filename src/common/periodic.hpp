@@ -1,0 +1,36 @@
+#pragma once
+// A background task run every `interval` on its own thread (the reservation sweeper, the payment
+// reconciler). A run that throws is logged and tried again at the next tick; stop() returns promptly.
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace common {
+
+class Periodic {
+ public:
+  Periodic(std::string name, std::chrono::milliseconds interval, std::function<void()> task);
+  ~Periodic() { stop(); }
+  Periodic(const Periodic&) = delete;
+  Periodic& operator=(const Periodic&) = delete;
+
+  void start();  // runs the task once right away, then every interval
+  void stop();
+
+ private:
+  void loop();
+
+  std::string name_;
+  std::chrono::milliseconds interval_;
+  std::function<void()> task_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace common

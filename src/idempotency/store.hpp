@@ -1,0 +1,46 @@
+#pragma once
+// Idempotency-Key for POST routes: the same key from the same user with the same request returns
+// the first response again without doing the work twice; with another request it is 409
+// idempotency_conflict. The first request claims the key (a committed row) before it works, so a
+// concurrent duplicate finds the claim and waits for the stored response instead of repeating it.
+// The response is written in the same transaction as the work whenever the work commits one, so an
+// order cannot exist without the answer its key replays.
+
+#include "db/database.hpp"
+#include "http/message.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace idempotency {
+
+class Store {
+ public:
+  struct Settings {
+    std::chrono::milliseconds wait{10'000};  // how long a duplicate waits for the first request
+    std::chrono::hours keep{24};             // keys are remembered at least this long
+  };
+
+  // Stores `response` as the claimed key's answer, inside the caller's transaction.
+  using Finish = std::function<void(db::Connection&, const http::Response&)>;
+  // The work: returns the response; calls `finish` inside its own committing transaction when it has
+  // one (otherwise the store saves the response after the work returns).
+  using Work = std::function<http::Response(const Finish& finish)>;
+
+  Store(db::Database& database, Settings settings) : database_(database), settings_(settings) {}
+  explicit Store(db::Database& database) : Store(database, Settings{}) {}
+
+  // Runs `work` for a request, or replays; without an Idempotency-Key header, simply runs it.
+  http::Response run(const http::Request& request, const Work& work);
+
+  // Forgets keys older than `keep`; returns how many.
+  std::int64_t purge(std::int64_t now_micros);
+
+ private:
+  db::Database& database_;
+  Settings settings_;
+};
+
+}  // namespace idempotency

@@ -1,0 +1,124 @@
+#include "orders/repo.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace orders::repo {
+namespace {
+
+constexpr std::string_view kProductById =
+    "SELECT id, name, price, stock FROM products WHERE id = $1 AND archived = 0";
+constexpr std::string_view kProductByName =
+    "SELECT id, name, price, stock FROM products WHERE name = $1 AND archived = 0";
+// The guard `stock >= $2` makes the check and the decrement one step: no other buyer can slip in
+// between, on SQLite (one writer) or PostgreSQL (the row is locked by the update).
+constexpr std::string_view kTakeStock =
+    "UPDATE products SET stock = stock - $2 WHERE id = $1 AND archived = 0 AND stock >= $2";
+constexpr std::string_view kReturnStock = "UPDATE products SET stock = stock + $2 WHERE id = $1";
+constexpr std::string_view kInsertOrder =
+    "INSERT INTO orders (user_id, status, total_amount, created_at, expires_at, updated_at)"
+    " VALUES ($1, 'pending_payment', $2, $3, $4, $3) RETURNING id";
+constexpr std::string_view kInsertItem =
+    "INSERT INTO order_items (order_id, product_id, product, price, quantity) VALUES ($1, $2, $3, $4, $5)";
+constexpr std::string_view kFind =
+    "SELECT o.id, o.user_id, u.username, o.status, o.total_amount, o.created_at, o.expires_at"
+    " FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1";
+constexpr std::string_view kItems =
+    "SELECT order_id, product_id, product, price, quantity FROM order_items WHERE order_id = $1 ORDER BY id";
+constexpr std::string_view kCount =
+    "SELECT count(*) FROM orders WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2)";
+constexpr std::string_view kList =
+    "SELECT o.id, o.user_id, u.username, o.status, o.total_amount, o.created_at, o.expires_at"
+    " FROM orders o JOIN users u ON u.id = o.user_id"
+    " WHERE ($1 IS NULL OR o.user_id = $1) AND ($2 IS NULL OR o.status = $2)"
+    " ORDER BY o.id DESC LIMIT $3 OFFSET $4";
+constexpr std::string_view kItemsOfPage =
+    "SELECT order_id, product_id, product, price, quantity FROM order_items WHERE order_id IN"
+    " (SELECT id FROM orders WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2)"
+    "  ORDER BY id DESC LIMIT $3 OFFSET $4)"
+    " ORDER BY id";
+constexpr std::string_view kLeavePending =
+    "UPDATE orders SET status = $2, updated_at = $3"
+    " WHERE id = $1 AND status = 'pending_payment' AND ($4 IS NULL OR expires_at <= $4)";
+constexpr std::string_view kOverdue =
+    "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at <= $1 ORDER BY expires_at LIMIT $2";
+
+std::optional<ProductRef> product(const db::Result& r) {
+  if (r.empty()) return std::nullopt;
+  return ProductRef{r[0].integer(0), r[0].text(1), r[0].integer(2), r[0].integer(3)};
+}
+
+OrderRow order(const db::Row& r) {
+  return {r.integer(0), r.integer(1), r.text(2), r.text(3), r.integer(4), r.integer(5), r.integer(6), {}};
+}
+
+ItemRow item(const db::Row& r) { return {r.integer(0), r.integer(1), r.text(2), r.integer(3), r.integer(4)}; }
+
+}  // namespace
+
+std::optional<ProductRef> product_by_id(db::Connection& c, std::int64_t id) { return product(c.query(kProductById, id)); }
+
+std::optional<ProductRef> product_by_name(db::Connection& c, std::string_view name) {
+  return product(c.query(kProductByName, name));
+}
+
+bool take_stock(db::Connection& c, std::int64_t product_id, std::int64_t quantity) {
+  return c.query(kTakeStock, product_id, quantity).affected_rows == 1;
+}
+
+void return_stock(db::Connection& c, std::int64_t product_id, std::int64_t quantity) {
+  c.query(kReturnStock, product_id, quantity);
+}
+
+std::int64_t insert_order(db::Connection& c, std::int64_t user_id, std::int64_t total, std::int64_t now,
+                          std::int64_t expires_at) {
+  return c.query(kInsertOrder, user_id, total, now, expires_at)[0].integer(0);
+}
+
+void insert_item(db::Connection& c, std::int64_t order_id, const ItemRow& i) {
+  c.query(kInsertItem, order_id, i.product_id, i.product, i.price, i.quantity);
+}
+
+std::optional<OrderRow> find(db::Connection& c, std::int64_t id) {
+  auto r = c.query(kFind, id);
+  if (r.empty()) return std::nullopt;
+  auto o = order(r[0]);
+  auto items = c.query(kItems, id);
+  for (std::size_t i = 0; i < items.size(); ++i) o.items.push_back(item(items[i]));
+  return o;
+}
+
+std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status) {
+  return c.query(kCount, user_id, status)[0].integer(0);
+}
+
+std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_id,
+                           const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset) {
+  auto rows = c.query(kList, user_id, status, limit, offset);
+  std::vector<OrderRow> out;
+  std::unordered_map<std::int64_t, std::size_t> index;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    out.push_back(order(rows[i]));
+    index[out.back().id] = i;
+  }
+  auto items = c.query(kItemsOfPage, user_id, status, limit, offset);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto it = item(items[i]);
+    if (auto found = index.find(it.order_id); found != index.end()) out[found->second].items.push_back(std::move(it));
+  }
+  return out;
+}
+
+bool leave_pending(db::Connection& c, std::int64_t id, std::string_view status, std::int64_t now,
+                   std::optional<std::int64_t> overdue_at) {
+  return c.query(kLeavePending, id, status, now, overdue_at).affected_rows == 1;
+}
+
+std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int64_t limit) {
+  auto r = c.query(kOverdue, now, limit);
+  std::vector<std::int64_t> ids;
+  for (std::size_t i = 0; i < r.size(); ++i) ids.push_back(r[i].integer(0));
+  return ids;
+}
+
+}  // namespace orders::repo

@@ -1,0 +1,61 @@
+#pragma once
+// The orders and order_items tables, and the stock moves that go with them. Plain SQL, no rules.
+
+#include "db/database.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace orders::repo {
+
+struct ProductRef {
+  std::int64_t id = 0;
+  std::string name;
+  std::int64_t price = 0;
+  std::int64_t stock = 0;
+};
+
+struct ItemRow {
+  std::int64_t order_id = 0;
+  std::int64_t product_id = 0;
+  std::string product;
+  std::int64_t price = 0;
+  std::int64_t quantity = 0;
+};
+
+struct OrderRow {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::string customer;  // the user's username
+  std::string status;
+  std::int64_t total_amount = 0;
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;
+  std::vector<ItemRow> items;
+};
+
+std::optional<ProductRef> product_by_id(db::Connection& c, std::int64_t id);
+std::optional<ProductRef> product_by_name(db::Connection& c, std::string_view name);
+// Takes `quantity` from the product's stock if it has that much; false (and nothing changed) if not.
+bool take_stock(db::Connection& c, std::int64_t product_id, std::int64_t quantity);
+void return_stock(db::Connection& c, std::int64_t product_id, std::int64_t quantity);
+
+std::int64_t insert_order(db::Connection& c, std::int64_t user_id, std::int64_t total, std::int64_t now,
+                          std::int64_t expires_at);
+void insert_item(db::Connection& c, std::int64_t order_id, const ItemRow& item);
+
+std::optional<OrderRow> find(db::Connection& c, std::int64_t id);
+// Orders newest first with their items; `user_id` empty means every user's, `status` empty every status.
+std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status);
+std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_id,
+                           const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset);
+
+// Moves an order from pending_payment to `status`; false when it was not pending (someone else
+// settled it first). `overdue_at`: only when it expired by then (the sweeper's guard).
+bool leave_pending(db::Connection& c, std::int64_t id, std::string_view status, std::int64_t now,
+                   std::optional<std::int64_t> overdue_at = std::nullopt);
+std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int64_t limit);
+
+}  // namespace orders::repo

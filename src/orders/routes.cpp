@@ -1,0 +1,58 @@
+#include "orders/routes.hpp"
+
+#include "http/pagination.hpp"
+#include "http/router.hpp"
+#include "idempotency/store.hpp"
+#include "orders/service.hpp"
+
+#include <boost/json/array.hpp>
+
+namespace orders {
+namespace {
+
+using http::Access;
+using http::Body;
+using http::Method;
+using http::Request;
+
+http::Response page_of_orders(Service& service, const Request& q, std::optional<std::int64_t> user_id,
+                              std::optional<std::string> status) {
+  http::Page page(q);
+  auto found = service.list(user_id, status, page.size(), [&](std::int64_t count) { return page.offset(count); });
+  boost::json::array results;
+  for (const auto& o : found.orders) results.push_back(to_json(o));
+  return http::json_response(200, page.body(found.count, std::move(results)));
+}
+
+}  // namespace
+
+void register_routes(http::Router& router, Service& service, idempotency::Store& keys) {
+  router.add({.method = Method::post, .path = "/store/place_order/", .access = Access::user, .body = Body::json,
+              .handler = [&service, &keys](Request& q) {
+                auto items = items_from_json(q.json.get_object());
+                return keys.run(q, [&](const idempotency::Store::Finish& finish) {
+                  auto order = service.place(q.user().user_id, items, [&](db::Connection& c, const Order& o) {
+                    finish(c, http::json_response(201, to_json(o)));
+                  });
+                  return http::json_response(201, to_json(order));
+                });
+              }});
+  router.add({.method = Method::get, .path = "/store/orders/", .access = Access::user, .handler = [&service](Request& q) {
+                return page_of_orders(service, q, q.user().user_id, std::nullopt);
+              }});
+  router.add({.method = Method::get, .path = "/store/orders/{id}/", .access = Access::user,
+              .handler = [&service](Request& q) {
+                return http::json_response(200, to_json(service.get(q.id_param(), q.user().user_id)));
+              }});
+  router.add({.method = Method::post, .path = "/store/orders/{id}/cancel/", .access = Access::user,
+              .handler = [&service](Request& q) {
+                return http::json_response(200, to_json(service.cancel(q.id_param(), q.user().user_id)));
+              }});
+  router.add({.method = Method::get, .path = "/admin/orders/", .access = Access::staff, .handler = [&service](Request& q) {
+                std::optional<std::string> status;
+                if (auto s = q.query_param("status"); s && !s->empty()) status = std::string(*s);
+                return page_of_orders(service, q, std::nullopt, status);
+              }});
+}
+
+}  // namespace orders

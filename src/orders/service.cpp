@@ -1,0 +1,248 @@
+#include "orders/service.hpp"
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "orders/repo.hpp"
+
+#include <boost/json/array.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+namespace orders {
+namespace {
+
+constexpr std::string_view kOrderStatuses[] = {"pending_payment", "paid", "cancelled", "expired"};
+
+[[noreturn]] void not_found() { throw common::Error("not_found", "Not found."); }
+
+Order from_row(repo::OrderRow&& row) {
+  Order o{row.id,         row.user_id,   std::move(row.customer), std::move(row.status),
+          common::Money::from_minor(row.total_amount), row.created_at, row.expires_at, {}};
+  for (auto& i : row.items) {
+    o.items.push_back({i.product_id, std::move(i.product), common::Money::from_minor(i.price), i.quantity});
+  }
+  return o;
+}
+
+// Checks one element of "items"; records its problems into `errors` (empty when it is fine).
+ItemRequest item_from_json(const boost::json::value& value, boost::json::object& errors) {
+  ItemRequest item;
+  auto add = [&](std::string_view field, std::string_view message) {
+    auto* list = errors.if_contains(field);
+    if (list == nullptr) list = &(errors[field] = boost::json::array{});
+    list->as_array().emplace_back(message);
+  };
+  if (!value.is_object()) {
+    add("non_field_errors", "Invalid data. Expected a dictionary.");
+    return item;
+  }
+  const auto& object = value.get_object();
+  const auto* name = object.if_contains("productName");
+  const auto* id = object.if_contains("product_id");
+  if (name && name->is_null()) name = nullptr;
+  if (id && id->is_null()) id = nullptr;
+  if (name && id) add("non_field_errors", "Give either productName or product_id, not both.");
+  else if (!name && !id) add("productName", "This field is required (or give product_id).");
+  else if (name) {
+    if (!name->is_string()) add("productName", "Not a valid string.");
+    else if (name->get_string().empty()) add("productName", "This field may not be blank.");
+    else item.product_name = std::string(name->get_string());
+  } else if (!id->is_int64() || id->get_int64() < 1) {
+    add("product_id", "A valid product id is required.");
+  } else {
+    item.product_id = id->get_int64();
+  }
+  const auto* quantity = object.if_contains("quantity");
+  if (quantity == nullptr || quantity->is_null()) add("quantity", "This field is required.");
+  else if (!quantity->is_int64() && !quantity->is_uint64()) add("quantity", "A valid integer is required.");
+  else if (quantity->is_uint64() || quantity->get_int64() > kMaxQuantity) {
+    add("quantity", "Ensure this value is less than or equal to 10000.");
+  } else if (quantity->get_int64() < 1) {
+    add("quantity", "Ensure this value is greater than or equal to 1.");
+  } else {
+    item.quantity = quantity->get_int64();
+  }
+  return item;
+}
+
+[[noreturn]] void invalid_items(boost::json::value details_items, std::string message) {
+  throw common::Error("validation_error", std::move(message), {{"items", std::move(details_items)}});
+}
+
+}  // namespace
+
+std::vector<ItemRequest> items_from_json(const boost::json::object& body) {
+  const auto* items = body.if_contains("items");
+  if (items == nullptr || items->is_null() || (items->is_array() && items->get_array().empty())) {
+    throw common::Error("empty_items", "An order needs at least one item", {{"items", boost::json::array{"This list may not be empty."}}});
+  }
+  if (!items->is_array()) invalid_items(boost::json::array{"Expected a list of items."}, "items must be a list");
+  const auto& array = items->get_array();
+  if (array.size() > kMaxLines) {
+    invalid_items(boost::json::array{"Ensure this list has no more than 100 items."}, "Too many items in one order");
+  }
+  std::vector<ItemRequest> out;
+  boost::json::array details;
+  bool bad = false;
+  for (const auto& element : array) {
+    boost::json::object errors;
+    out.push_back(item_from_json(element, errors));
+    bad = bad || !errors.empty();
+    details.push_back(std::move(errors));
+  }
+  if (bad) invalid_items(std::move(details), "Invalid items");
+  return out;
+}
+
+boost::json::object to_json(const Order& o) {
+  boost::json::array items;
+  for (const auto& i : o.items) {
+    items.push_back({{"product_id", i.product_id},
+                     {"product", i.product},
+                     {"price", i.price.to_string()},
+                     {"quantity", i.quantity},
+                     {"totalprice", i.total().to_string()}});
+  }
+  return {{"id", o.id},
+          {"customer", o.customer},
+          {"total_amount", o.total_amount.to_string()},
+          {"paid", o.paid()},
+          {"status", o.status},
+          {"created_at", common::format_rfc3339(o.created_at)},
+          {"expires_at", common::format_rfc3339(o.expires_at)},
+          {"items", std::move(items)}};
+}
+
+Service::Service(db::Database& database, common::Metrics& metrics, Settings settings)
+    : database_(database),
+      settings_(settings),
+      placed_(metrics.counter("orderd_orders_placed_total", "Orders placed.")),
+      rejected_unknown_(metrics.counter("orderd_orders_rejected_total", "Orders refused, by reason.",
+                                        R"(reason="unknown_product")")),
+      rejected_stock_(metrics.counter("orderd_orders_rejected_total", "Orders refused, by reason.",
+                                      R"(reason="insufficient_stock")")),
+      cancelled_(metrics.counter("orderd_orders_cancelled_total", "Orders cancelled by their customer.")),
+      expired_(metrics.counter("orderd_orders_expired_total", "Unpaid orders whose reservation ran out.")) {}
+
+Order Service::place(std::int64_t user_id, const std::vector<ItemRequest>& requested, const BeforeCommit& before_commit) {
+  try {
+    return database_.transaction([&](db::Connection& c) {
+      // Resolve every line first, merging lines that name the same product.
+      std::map<std::int64_t, Item> lines;  // by product id: stock is taken in id order
+      for (const auto& r : requested) {
+        auto product = r.product_id ? repo::product_by_id(c, *r.product_id) : repo::product_by_name(c, *r.product_name);
+        if (!product) {
+          auto label = r.product_name ? "'" + *r.product_name + "'" : "with id " + std::to_string(*r.product_id);
+          boost::json::object details{{"product", r.product_name ? boost::json::value(*r.product_name) : nullptr}};
+          if (r.product_id) details["product_id"] = *r.product_id;
+          throw common::Error("unknown_product", "Product " + label + " does not exist", std::move(details));
+        }
+        auto [line, fresh] = lines.try_emplace(product->id, Item{product->id, product->name,
+                                                                  common::Money::from_minor(product->price), 0});
+        line->second.quantity += r.quantity;
+        if (line->second.quantity > kMaxQuantity) {
+          throw common::Error("validation_error", "At most 10000 of one product per order",
+                              {{"items", boost::json::array{"Ensure the quantity of '" + product->name +
+                                                            "' is at most 10000 in total."}}});
+        }
+      }
+      common::Money total;
+      for (const auto& [id, line] : lines) {
+        if (!repo::take_stock(c, id, line.quantity)) {
+          auto now = repo::product_by_id(c, id);
+          auto available = now ? now->stock : 0;
+          throw common::Error("insufficient_stock", "Insufficient stock for product '" + line.product + "'",
+                              {{"product", line.product},
+                               {"product_id", id},
+                               {"requested", line.quantity},
+                               {"available", available}});
+        }
+        total += line.total();
+      }
+      auto now = common::now_micros();
+      auto expires = now + settings_.reservation_ttl.count();
+      auto order_id = repo::insert_order(c, user_id, total.minor(), now, expires);
+      for (const auto& [id, line] : lines) {
+        repo::insert_item(c, order_id, {order_id, id, line.product, line.price.minor(), line.quantity});
+      }
+      auto order = load(c, order_id);
+      if (before_commit) before_commit(c, order);
+      return order;
+    });
+  } catch (const common::Error& e) {
+    if (e.code() == "unknown_product") rejected_unknown_.add();
+    if (e.code() == "insufficient_stock") rejected_stock_.add();
+    throw;
+  }
+}
+
+Order Service::load(db::Connection& c, std::int64_t order_id) {
+  auto row = repo::find(c, order_id);
+  if (!row) not_found();
+  return from_row(std::move(*row));
+}
+
+Order Service::get(std::int64_t order_id, std::int64_t user_id, bool staff) {
+  auto order = database_.read([&](db::Connection& c) { return load(c, order_id); });
+  if (order.user_id != user_id && !staff) not_found();
+  return order;
+}
+
+OrderPage Service::list(std::optional<std::int64_t> user_id, const std::optional<std::string>& status,
+                        std::int64_t limit, const std::function<std::int64_t(std::int64_t)>& page_offset) {
+  if (status && std::find(std::begin(kOrderStatuses), std::end(kOrderStatuses), *status) == std::end(kOrderStatuses)) {
+    throw common::Error("validation_error", "Unknown status",
+                        {{"status", boost::json::array{"Select a valid choice: pending_payment, paid, cancelled, expired."}}});
+  }
+  return database_.read([&](db::Connection& c) {
+    OrderPage page;
+    page.count = repo::count(c, user_id, status);
+    auto offset = page_offset(page.count);
+    for (auto& row : repo::list(c, user_id, status, limit, offset)) page.orders.push_back(from_row(std::move(row)));
+    return page;
+  });
+}
+
+Order Service::cancel(std::int64_t order_id, std::int64_t user_id) {
+  enum class Outcome { cancelled, not_pending };
+  Order order;
+  auto outcome = database_.transaction([&](db::Connection& c) {
+    order = load(c, order_id);
+    if (order.user_id != user_id) not_found();
+    if (!repo::leave_pending(c, order_id, "cancelled", common::now_micros())) return Outcome::not_pending;
+    for (const auto& item : order.items) repo::return_stock(c, item.product_id, item.quantity);
+    order.status = "cancelled";
+    return Outcome::cancelled;
+  });
+  if (outcome == Outcome::not_pending) {
+    throw common::Error("order_not_payable", "Order " + std::to_string(order_id) + " is " + order.status + " and cannot be cancelled",
+                        {{"status", order.status}});
+  }
+  cancelled_.add();
+  return order;
+}
+
+int Service::expire_overdue(std::int64_t now, int batch) {
+  auto ids = database_.read([&](db::Connection& c) { return repo::overdue(c, now, batch); });
+  int expired = 0;
+  for (auto id : ids) {
+    // One transaction per order, guarded by status and expiry: if the customer paid or cancelled in
+    // the meantime, or another node expired it first, nothing happens and no stock moves twice.
+    bool done = database_.transaction([&](db::Connection& c) {
+      if (!repo::leave_pending(c, id, "expired", common::now_micros(), now)) return false;
+      auto row = repo::find(c, id);
+      for (const auto& item : row->items) repo::return_stock(c, item.product_id, item.quantity);
+      return true;
+    });
+    if (done) {
+      ++expired;
+      expired_.add();
+    }
+  }
+  if (expired > 0) spdlog::info("released the stock of {} expired orders", expired);
+  return expired;
+}
+
+}  // namespace orders

@@ -1,0 +1,93 @@
+#pragma once
+// Orders: placement that takes stock all or nothing, reservations that expire, cancellation, and the
+// queries behind the order routes. Knows nothing of HTTP; throws common::Error with the contract's codes.
+
+#include "common/metrics.hpp"
+#include "common/money.hpp"
+#include "db/database.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace orders {
+
+constexpr std::int64_t kMaxQuantity = 10'000;
+constexpr std::size_t kMaxLines = 100;
+
+// One requested line: a product by name or by id, and how many.
+struct ItemRequest {
+  std::optional<std::string> product_name;
+  std::optional<std::int64_t> product_id;
+  std::int64_t quantity = 0;
+};
+
+// Reads the place_order body {"items": [{"productName" | "product_id", "quantity"}, ...]}: 400
+// empty_items for a missing or empty list, validation_error with DRF-style per-item details otherwise.
+std::vector<ItemRequest> items_from_json(const boost::json::object& body);
+
+struct Item {
+  std::int64_t product_id = 0;
+  std::string product;
+  common::Money price;
+  std::int64_t quantity = 0;
+  common::Money total() const { return price.times(quantity); }
+};
+
+struct Order {
+  std::int64_t id = 0;
+  std::int64_t user_id = 0;
+  std::string customer;
+  std::string status;  // pending_payment, paid, cancelled, expired
+  common::Money total_amount;
+  std::int64_t created_at = 0;  // microseconds since the epoch
+  std::int64_t expires_at = 0;
+  std::vector<Item> items;
+  bool paid() const { return status == "paid"; }
+};
+
+boost::json::object to_json(const Order& order);
+
+struct OrderPage {
+  std::int64_t count = 0;
+  std::vector<Order> orders;
+};
+
+class Service {
+ public:
+  struct Settings {
+    std::chrono::microseconds reservation_ttl = std::chrono::minutes(15);
+  };
+  // Runs inside the placing transaction, after the order is written: whatever must commit with it.
+  using BeforeCommit = std::function<void(db::Connection&, const Order&)>;
+
+  Service(db::Database& database, common::Metrics& metrics, Settings settings);
+
+  Order place(std::int64_t user_id, const std::vector<ItemRequest>& items, const BeforeCommit& before_commit = {});
+  // The order when `user_id` owns it (or `staff`); 404 otherwise, never revealing that it exists.
+  Order get(std::int64_t order_id, std::int64_t user_id, bool staff = false);
+  OrderPage list(std::optional<std::int64_t> user_id, const std::optional<std::string>& status, std::int64_t limit,
+                 const std::function<std::int64_t(std::int64_t)>& page_offset);
+  // Cancels an unpaid order of its owner and returns its stock; 409 order_not_payable otherwise.
+  Order cancel(std::int64_t order_id, std::int64_t user_id);
+  // Expires the unpaid orders whose reservation ran out, returning their stock; returns how many.
+  int expire_overdue(std::int64_t now, int batch = 100);
+
+ private:
+  Order load(db::Connection& c, std::int64_t order_id);
+
+  db::Database& database_;
+  Settings settings_;
+  common::Counter& placed_;
+  common::Counter& rejected_unknown_;
+  common::Counter& rejected_stock_;
+  common::Counter& cancelled_;
+  common::Counter& expired_;
+};
+
+}  // namespace orders
