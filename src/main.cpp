@@ -42,7 +42,25 @@ int main(int argc, char** argv) {
   user_role->add_option("email", role_email, "the user's email")->required();
   user_role->add_option("role", role, "staff or customer")->required()->check(CLI::IsMember({"staff", "customer"}));
 
+  app::MockGatewayCommand gateway;
+  auto* mock_gateway = cli.add_subcommand("mock-gateway", "Serve a mock payment gateway (docs/payment-gateway.md)");
+  mock_gateway->add_option("--listen", gateway.listen, "HOST:PORT to listen on; port 0 picks a free one")
+      ->capture_default_str();
+  mock_gateway->add_option("--latency", gateway.latency, "delay added to every charge, e.g. 200ms")
+      ->capture_default_str();
+  mock_gateway->add_option("--log-level", gateway.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  mock_gateway->add_option("--log-format", gateway.log_format, "text or json")->capture_default_str();
+
   CLI11_PARSE(cli, argc, argv);
+
+  if (mock_gateway->parsed()) {
+    try {
+      return app::mock_gateway(gateway);
+    } catch (const std::exception& e) {
+      std::cerr << "orderd mock-gateway: " << e.what() << "\n";
+      return 2;
+    }
+  }
 
   app::Config config;
   try {

@@ -12,6 +12,8 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "ops/routes.hpp"
+#include "payments/mock_gateway.hpp"
+#include "payments/mock_server.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -161,6 +163,36 @@ int user_set_role(const Config& config, const std::string& email, const std::str
     std::cout << email << " is now " << role << "\n";
     return 0;
   });
+}
+
+int mock_gateway(const MockGatewayCommand& command) {
+  init_logging(command.log_level, command.log_format);
+  Config where;  // only for its HOST:PORT parsing
+  where.listen = command.listen;
+  http::ServerOptions options;
+  try {
+    options.host = where.listen_host();
+    options.port = static_cast<std::uint16_t>(where.listen_port());
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("--listen \"" + command.listen + "\": " + e.what());
+  }
+  options.io_threads = 1;
+  options.worker_threads = 8;  // charges sleep through --latency on these
+  options.shutdown_timeout = std::chrono::seconds(5);
+
+  payments::MockGateway::Options gateway_options;
+  gateway_options.latency = parse_duration(command.latency);
+  payments::MockGateway gateway(gateway_options);
+  http::Router router;
+  payments::register_mock_gateway_routes(router, gateway);
+  common::Metrics metrics;  // the server wants one; the mock exposes no /metrics
+
+  http::Server server(options, router, metrics);
+  auto port = server.listen();
+  spdlog::info("mock-gateway listening on {}:{} (latency {})", options.host, port,
+               format_duration(gateway_options.latency));
+  server.run();
+  return 0;
 }
 
 }  // namespace app

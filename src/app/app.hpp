@@ -19,4 +19,14 @@ struct NewUserCommand {
 int user_create(const Config& config, const NewUserCommand& command);
 int user_set_role(const Config& config, const std::string& email, const std::string& role);
 
+struct MockGatewayCommand {
+  std::string listen = "127.0.0.1:8100";  // port 0 picks a free one
+  std::string latency = "0ms";             // a duration, added to every charge
+  std::string log_level = "info";
+  std::string log_format = "text";
+};
+// Serves the payment gateway protocol (docs/payment-gateway.md) with the mock's test cards until
+// SIGTERM/SIGINT. Prints "mock-gateway listening on HOST:PORT" once it accepts connections.
+int mock_gateway(const MockGatewayCommand& command);
+
 }  // namespace app
