@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include <optional>
+#include <vector>
 #include <stdexcept>
 
 namespace asio = boost::asio;
@@ -73,16 +74,24 @@ asio::awaitable<void> exchange(Call& call, const std::string& host, const std::s
   auto executor = co_await asio::this_coro::executor;
   auto& out = call.result;
 
-  // A name lookup has no timeout of its own: cancel it at the deadline.
-  call.resolve_guard.expires_at(deadline);
-  call.resolve_guard.async_wait([&call](boost::system::error_code ec) {
-    if (!ec) call.resolver.cancel();
-  });
-  auto [resolve_ec, endpoints] = co_await call.resolver.async_resolve(host, port, use_nothrow);
-  call.resolve_guard.cancel();
-  if (resolve_ec) {
-    out.failure = "cannot resolve the gateway host: " + resolve_ec.message();
-    co_return;
+  std::vector<tcp::endpoint> endpoints;
+  boost::system::error_code literal_ec;
+  auto literal = asio::ip::make_address(host, literal_ec);
+  if (!literal_ec) {
+    endpoints.emplace_back(literal, static_cast<unsigned short>(std::stoul(port)));
+  } else {
+    // A name lookup has no timeout of its own: cancel it at the deadline.
+    call.resolve_guard.expires_at(deadline);
+    call.resolve_guard.async_wait([&call](boost::system::error_code ec) {
+      if (!ec) call.resolver.cancel();
+    });
+    auto [resolve_ec, results] = co_await call.resolver.async_resolve(host, port, use_nothrow);
+    call.resolve_guard.cancel();
+    if (resolve_ec) {
+      out.failure = "cannot resolve the gateway host: " + resolve_ec.message();
+      co_return;
+    }
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
   }
 
   for (int attempt = 0;; ++attempt) {
@@ -221,6 +230,10 @@ HttpGateway::HttpGateway(const std::string& url, std::chrono::milliseconds timeo
   }
   host_ = std::string(parsed->host_address());
   port_ = parsed->has_port() ? std::string(parsed->port()) : "80";
+  if (port_.empty() || port_.size() > 5 || port_.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port_) == 0 || std::stoul(port_) > 65535) {
+    throw std::invalid_argument("the payment gateway URL has an invalid port");
+  }
   prefix_ = std::string(parsed->encoded_path());
   while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();
 }

@@ -269,7 +269,8 @@ TEST(MakeGateway, ChoosesBySetting) {
   EXPECT_NE(payments::make_gateway("http://127.0.0.1:9", 1s), nullptr);
   EXPECT_NE(payments::make_gateway("http://gateway.internal/prefix/", 1s), nullptr);
   for (const char* bad : {"", "Mock", "https://pay.example.com", "ftp://x", "http://", "127.0.0.1:9",
-                          "http://u:secret@host:1", "http://host:1/?q=1"}) {
+                          "http://u:secret@host:1", "http://host:1/?q=1", "http://host:0", "http://host:65536",
+                          "http://host:/"}) {
     EXPECT_THROW(payments::make_gateway(bad, 1s), std::invalid_argument) << bad;
   }
   try {
@@ -455,6 +456,14 @@ TEST(HttpGateway, ANotFoundFromAWrongUrlIsNotTakenForNeverCharged) {
   payments::HttpGateway gateway(server.url(), 5s);
   EXPECT_EQ(gateway.lookup("anything").status, LookupStatus::unavailable);
   EXPECT_EQ(gateway.charge(charge("x", "4242424242424242")).outcome, Outcome::error);  // 404: not charged
+}
+
+TEST(HttpGateway, ResolvesHostNames) {
+  MockGatewayServer server;
+  auto url = server.url();
+  url.replace(url.find("127.0.0.1"), 9, "localhost");
+  payments::HttpGateway gateway(url, 5s);
+  EXPECT_EQ(gateway.charge(charge("by-name", "4242424242424242")).outcome, Outcome::approved);
 }
 
 TEST(HttpGateway, AGatewayThatIsDownIsAnErrorWithinTheTimeout) {
