@@ -56,9 +56,12 @@ int main(int argc, char** argv) {
   if (mock_gateway->parsed()) {
     try {
       return app::mock_gateway(gateway);
-    } catch (const std::exception& e) {
+    } catch (const app::ConfigError& e) {
       std::cerr << "orderd mock-gateway: " << e.what() << "\n";
       return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "orderd mock-gateway: " << e.what() << "\n";
+      return 1;
     }
   }
 

@@ -181,7 +181,11 @@ int mock_gateway(const MockGatewayCommand& command) {
   options.shutdown_timeout = std::chrono::seconds(5);
 
   payments::MockGateway::Options gateway_options;
-  gateway_options.latency = parse_duration(command.latency);
+  try {
+    gateway_options.latency = parse_duration(command.latency);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("--latency \"" + command.latency + "\": " + e.what() + " (e.g. 200ms)");
+  }
   payments::MockGateway gateway(gateway_options);
   http::Router router;
   payments::register_mock_gateway_routes(router, gateway);

@@ -155,7 +155,9 @@ def test_latency_delays_each_charge(tmp_path):
         assert gateway.stop() == 0
 
 
-def test_a_bad_listen_address_is_refused(tmp_path):
-    p = subprocess.run([BIN, "mock-gateway", "--listen", "nowhere"], capture_output=True, text=True, timeout=30)
-    assert p.returncode != 0
-    assert "--listen" in p.stderr
+@pytest.mark.parametrize("flag,value", [("--listen", "nowhere"), ("--listen", "127.0.0.1:99999"),
+                                        ("--latency", "200"), ("--latency", "soon")])
+def test_bad_flags_are_refused_with_exit_code_2(flag, value):
+    p = subprocess.run([BIN, "mock-gateway", flag, value], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2, p.stderr
+    assert flag in p.stderr
