@@ -51,7 +51,28 @@ int main(int argc, char** argv) {
   product_import->add_option("file", import_file, "the .json or .csv file")->required();
   auto* demo_data = with_config(cli.add_subcommand("demo-data", "Load the demo catalogue (existing products are kept)"));
 
+  app::MockGatewayCommand gateway;
+  auto* mock_gateway = cli.add_subcommand("mock-gateway", "Serve a mock payment gateway (docs/payment-gateway.md)");
+  mock_gateway->add_option("--listen", gateway.listen, "HOST:PORT to listen on; port 0 picks a free one")
+      ->capture_default_str();
+  mock_gateway->add_option("--latency", gateway.latency, "delay added to every charge, e.g. 200ms")
+      ->capture_default_str();
+  mock_gateway->add_option("--log-level", gateway.log_level, "trace, debug, info, warn, error")->capture_default_str();
+  mock_gateway->add_option("--log-format", gateway.log_format, "text or json")->capture_default_str();
+
   CLI11_PARSE(cli, argc, argv);
+
+  if (mock_gateway->parsed()) {
+    try {
+      return app::mock_gateway(gateway);
+    } catch (const app::ConfigError& e) {
+      std::cerr << "orderd mock-gateway: " << e.what() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "orderd mock-gateway: " << e.what() << "\n";
+      return 1;
+    }
+  }
 
   app::Config config;
   try {

@@ -20,6 +20,11 @@
 #include "ops/routes.hpp"
 #include "orders/routes.hpp"
 #include "orders/service.hpp"
+#include "payments/gateway.hpp"
+#include "payments/mock_gateway.hpp"
+#include "payments/routes.hpp"
+#include "payments/service.hpp"
+#include "payments/mock_server.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -156,6 +161,10 @@ int serve(const Config& config) {
   orders::Service orders(*database, metrics,
                          {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl)});
   orders::register_routes(router, orders, keys);
+  auto gateway = payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics);
+  payments::Service payments(*database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout},
+                             {});
+  payments::register_routes(router, payments, keys);
 
   // Returns the stock of unpaid orders whose reservation ran out, and forgets old idempotency keys.
   common::Periodic sweeper("reservation sweeper", config.sweep_interval, [&] {
@@ -165,13 +174,19 @@ int serve(const Config& config) {
     keys.purge(now);
   });
 
+  // Settles payments whose charge outcome was lost (a crash, a timeout) by asking the gateway.
+  common::Periodic reconciler("payment reconciler", config.gateway_timeout,
+                              [&] { payments.reconcile(common::now_micros()); });
+
   http::Server server(server_options(config), router, metrics);
   auto port = server.listen();
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   spdlog::info("orderd {} listening on {}:{} ({} environment, ready in {:.1f} ms)", ORDERD_VERSION,
                config.listen_host(), port, config.env, ms);
   sweeper.start();
+  reconciler.start();
   server.run();
+  reconciler.stop();
   sweeper.stop();
   return 0;
 }
@@ -209,6 +224,40 @@ int user_set_role(const Config& config, const std::string& email, const std::str
     std::cout << email << " is now " << role << "\n";
     return 0;
   });
+}
+
+int mock_gateway(const MockGatewayCommand& command) {
+  init_logging(command.log_level, command.log_format);
+  Config where;  // only for its HOST:PORT parsing
+  where.listen = command.listen;
+  http::ServerOptions options;
+  try {
+    options.host = where.listen_host();
+    options.port = static_cast<std::uint16_t>(where.listen_port());
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("--listen \"" + command.listen + "\": " + e.what());
+  }
+  options.io_threads = 1;
+  options.worker_threads = 8;  // charges sleep through --latency on these
+  options.shutdown_timeout = std::chrono::seconds(5);
+
+  payments::MockGateway::Options gateway_options;
+  try {
+    gateway_options.latency = parse_duration(command.latency);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError("--latency \"" + command.latency + "\": " + e.what() + " (e.g. 200ms)");
+  }
+  payments::MockGateway gateway(gateway_options);
+  http::Router router;
+  payments::register_mock_gateway_routes(router, gateway);
+  common::Metrics metrics;  // the server wants one; the mock exposes no /metrics
+
+  http::Server server(options, router, metrics);
+  auto port = server.listen();
+  spdlog::info("mock-gateway listening on {}:{} (latency {})", options.host, port,
+               format_duration(gateway_options.latency));
+  server.run();
+  return 0;
 }
 
 }  // namespace app

@@ -24,4 +24,14 @@ int product_import(const Config& config, const std::string& path);
 // Loads the demo catalogue; products that exist already are left as they are.
 int demo_data(const Config& config);
 
+struct MockGatewayCommand {
+  std::string listen = "127.0.0.1:8100";  // port 0 picks a free one
+  std::string latency = "0ms";             // a duration, added to every charge
+  std::string log_level = "info";
+  std::string log_format = "text";
+};
+// Serves the payment gateway protocol (docs/payment-gateway.md) with the mock's test cards until
+// SIGTERM/SIGINT. Prints "mock-gateway listening on HOST:PORT" once it accepts connections.
+int mock_gateway(const MockGatewayCommand& command);
+
 }  // namespace app

@@ -2,7 +2,25 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace common {
+
+Histogram::Histogram(std::span<const double> upper_bounds)
+    : bounds_(upper_bounds.begin(), upper_bounds.end()),
+      counts_(std::make_unique<std::atomic<std::uint64_t>[]>(bounds_.size() + 1)) {}
+
+void Histogram::observe(double value) noexcept {
+  auto bucket = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
+  counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(value, std::memory_order_relaxed);
+}
+
+std::vector<std::uint64_t> Histogram::bucket_counts() const {
+  std::vector<std::uint64_t> counts(bounds_.size() + 1);
+  for (std::size_t i = 0; i < counts.size(); ++i) counts[i] = counts_[i].load(std::memory_order_relaxed);
+  return counts;
+}
 
 void Metrics::observe_request(std::string_view method, std::string_view route, int status, double seconds) {
   auto key = fmt::format(R"(method="{}",route="{}",status="{}")", method, route, status);
@@ -21,6 +39,20 @@ Counter& Metrics::counter(std::string_view name, std::string_view help, std::str
   if (it == counters_.end()) it = counters_.emplace(std::string(name), Family{std::string(help), {}}).first;
   auto& slot = it->second.series[std::string(labels)];
   if (!slot) slot = std::make_unique<Counter>();
+  return *slot;
+}
+
+Histogram& Metrics::histogram(std::string_view name, std::string_view help, std::string_view labels,
+                              std::span<const double> buckets) {
+  std::lock_guard lock(mutex_);
+  auto it = histograms_.find(name);
+  if (it == histograms_.end()) {
+    HistogramFamily family{std::string(help), std::vector<double>(buckets.begin(), buckets.end()), {}};
+    std::sort(family.buckets.begin(), family.buckets.end());
+    it = histograms_.emplace(std::string(name), std::move(family)).first;
+  }
+  auto& slot = it->second.series[std::string(labels)];
+  if (!slot) slot = std::make_unique<Histogram>(it->second.buckets);
   return *slot;
 }
 
@@ -51,6 +83,22 @@ std::string Metrics::render() const {
     for (const auto& [labels, c] : family.series) {
       if (labels.empty()) out += fmt::format("{} {}\n", name, c->value());
       else out += fmt::format("{}{{{}}} {}\n", name, labels, c->value());
+    }
+  }
+  for (const auto& [name, family] : histograms_) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, family.help, name);
+    for (const auto& [labels, h] : family.series) {
+      auto prefix = labels.empty() ? std::string() : labels + ",";
+      auto braces = labels.empty() ? std::string() : "{" + labels + "}";
+      auto counts = h->bucket_counts();
+      std::uint64_t cumulative = 0;
+      for (std::size_t i = 0; i < family.buckets.size(); ++i) {
+        cumulative += counts[i];
+        out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name, prefix, family.buckets[i], cumulative);
+      }
+      cumulative += counts.back();
+      out += fmt::format("{}_bucket{{{}le=\"+Inf\"}} {}\n", name, prefix, cumulative);
+      out += fmt::format("{}_sum{} {}\n{}_count{} {}\n", name, braces, h->sum(), name, braces, cumulative);
     }
   }
   for (const auto& [name, g] : gauges_) {

@@ -25,6 +25,8 @@ class Fields {
   const boost::json::value* raw(std::string_view name) const;
 
   void error(std::string_view name, std::string_view message) { errors_.add(name, message); }
+  // For checks that live elsewhere and record into FieldErrors themselves (payments::parse_card).
+  common::FieldErrors& errors() { return errors_; }
   bool ok() const { return errors_.empty(); }
   // Throws validation_error when any field failed.
   void check() const { errors_.raise_if_any(); }

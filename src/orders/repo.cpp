@@ -39,9 +39,16 @@ constexpr std::string_view kItemsOfPage =
     " ORDER BY id";
 constexpr std::string_view kLeavePending =
     "UPDATE orders SET status = $2, updated_at = $3"
-    " WHERE id = $1 AND status = 'pending_payment' AND ($4 IS NULL OR expires_at <= $4)";
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND ($4 IS NULL OR expires_at <= $4)";
+constexpr std::string_view kBeginPayment =
+    "UPDATE orders SET payment_in_flight = 1, updated_at = $2"
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at > $2";
+constexpr std::string_view kEndPayment =
+    "UPDATE orders SET payment_in_flight = 0, status = CASE WHEN $2 = 1 THEN 'paid' ELSE status END, updated_at = $3"
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 1";
 constexpr std::string_view kOverdue =
-    "SELECT id FROM orders WHERE status = 'pending_payment' AND expires_at <= $1 ORDER BY expires_at LIMIT $2";
+    "SELECT id FROM orders WHERE status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $1"
+    " ORDER BY expires_at LIMIT $2";
 
 std::optional<ProductRef> product(const db::Result& r) {
   if (r.empty()) return std::nullopt;
@@ -112,6 +119,14 @@ std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_i
 bool leave_pending(db::Connection& c, std::int64_t id, std::string_view status, std::int64_t now,
                    std::optional<std::int64_t> overdue_at) {
   return c.query(kLeavePending, id, status, now, overdue_at).affected_rows == 1;
+}
+
+bool begin_payment(db::Connection& c, std::int64_t id, std::int64_t now) {
+  return c.query(kBeginPayment, id, now).affected_rows == 1;
+}
+
+bool end_payment(db::Connection& c, std::int64_t id, bool paid, std::int64_t now) {
+  return c.query(kEndPayment, id, paid, now).affected_rows == 1;
 }
 
 std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int64_t limit) {

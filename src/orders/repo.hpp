@@ -52,10 +52,17 @@ std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const
 std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_id,
                            const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset);
 
-// Moves an order from pending_payment to `status`; false when it was not pending (someone else
-// settled it first). `overdue_at`: only when it expired by then (the sweeper's guard).
+// Moves an order from pending_payment to cancelled or expired; false when it was not pending or a
+// payment is in flight (someone else settled it first). `overdue_at`: only when it expired by then
+// (the sweeper's guard).
 bool leave_pending(db::Connection& c, std::int64_t id, std::string_view status, std::int64_t now,
                    std::optional<std::int64_t> overdue_at = std::nullopt);
+// Marks a pending order as having a charge with the gateway; false when it is not pending, has run
+// out of time, or another payment is in flight.
+bool begin_payment(db::Connection& c, std::int64_t id, std::int64_t now);
+// Ends the charge: `paid` moves the order to paid, otherwise it is payable (or expirable) again.
+// Returns false when the order was not in flight.
+bool end_payment(db::Connection& c, std::int64_t id, bool paid, std::int64_t now);
 std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int64_t limit);
 
 }  // namespace orders::repo

@@ -217,11 +217,20 @@ Order Service::cancel(std::int64_t order_id, std::int64_t user_id) {
     return Outcome::cancelled;
   });
   if (outcome == Outcome::not_pending) {
-    throw common::Error("order_not_payable", "Order " + std::to_string(order_id) + " is " + order.status + " and cannot be cancelled",
+    auto why = order.status == "pending_payment" ? std::string("being paid right now") : order.status;
+    throw common::Error("order_not_payable", "Order " + std::to_string(order_id) + " is " + why + " and cannot be cancelled",
                         {{"status", order.status}});
   }
   cancelled_.add();
   return order;
+}
+
+bool Service::begin_payment(db::Connection& c, std::int64_t order_id) {
+  return repo::begin_payment(c, order_id, common::now_micros());
+}
+
+bool Service::end_payment(db::Connection& c, std::int64_t order_id, bool paid) {
+  return repo::end_payment(c, order_id, paid, common::now_micros());
 }
 
 int Service::expire_overdue(std::int64_t now, int batch) {

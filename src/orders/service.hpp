@@ -78,8 +78,15 @@ class Service {
   // Expires the unpaid orders whose reservation ran out, returning their stock; returns how many.
   int expire_overdue(std::int64_t now, int batch = 100);
 
+  // For the payment service, inside its own transactions.
+  Order load(db::Connection& c, std::int64_t order_id);  // 404 when it does not exist
+  // Holds a pending, unexpired order while its charge is with the gateway (no cancel, no expiry);
+  // false when it is not payable or another payment holds it.
+  bool begin_payment(db::Connection& c, std::int64_t order_id);
+  // Releases the hold: paid, or payable again. False when the order was not held.
+  bool end_payment(db::Connection& c, std::int64_t order_id, bool paid);
+
  private:
-  Order load(db::Connection& c, std::int64_t order_id);
 
   db::Database& database_;
   Settings settings_;

@@ -44,12 +44,15 @@ class Server:
         self.http = requests.Session()
 
     def start(self):
+        """Starts (or restarts) the process and waits for it to listen."""
         self.log = open(self.log_path, "ab")
+        offset = self.log.tell()  # on a restart, only this run's lines count
+        self.http = requests.Session()
         self.proc = subprocess.Popen([BIN, "serve", *self.args], cwd=self.workdir, env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            match = re.search(rb"listening on [^ ]+:(\d+)", self.log_path.read_bytes())
+            match = re.search(rb"listening on [^ ]+:(\d+)", self.log_path.read_bytes()[offset:])
             if match:
                 self.port = int(match.group(1))
                 return self
@@ -173,3 +176,79 @@ def staff_token(server):
                    input="staff-password-1\n")
     assert p.returncode == 0, p.stderr
     return login(server, email, "staff-password-1")["access"]
+
+
+class MockGateway:
+    """One `orderd mock-gateway` process on a free loopback port (docs/payment-gateway.md)."""
+
+    def __init__(self, workdir: pathlib.Path, args=()):
+        self.workdir = workdir
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = workdir / "mock-gateway.log"
+        self.args = list(args)
+        self.proc = None
+        self.port = None
+        self.http = requests.Session()
+
+    def start(self, port=0):
+        """Starts the gateway on `port` (0: a free one) and waits for it to listen."""
+        self.log = open(self.log_path, "ab")
+        offset = self.log.tell()
+        self.http = requests.Session()
+        self.proc = subprocess.Popen([BIN, "mock-gateway", "--listen", f"127.0.0.1:{port}", *self.args], cwd=self.workdir,
+                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     env={**os.environ, "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0"})
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            match = re.search(rb"mock-gateway listening on [^ ]+:(\d+)", self.log_path.read_bytes()[offset:])
+            if match:
+                self.port = int(match.group(1))
+                return self
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mock-gateway exited with {self.proc.returncode}:\n{self.log_text()}")
+            time.sleep(0.02)
+        self.proc.kill()
+        raise RuntimeError(f"mock-gateway did not start:\n{self.log_text()}")
+
+    def stop(self, timeout=20):
+        """Stops the gateway with SIGTERM and returns its exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait(timeout=timeout)
+        self.http.close()
+        self.log.close()
+        return code
+
+    def log_text(self):
+        return self.log_path.read_text(errors="replace")
+
+    @property
+    def url(self):
+        """What ORDERD_PAYMENT_GATEWAY should be set to."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def charge(self, key, number="4242424242424242", amount=13000, exp_month=12, exp_year=2099, cvc="123", **kw):
+        body = {"amount": amount, "currency": "usd", "description": "test",
+                "card": {"number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc}}
+        headers = {"Idempotency-Key": key} if key is not None else {}
+        kw.setdefault("timeout", TIMEOUT)
+        return self.http.post(self.url + "/v1/charges", json=body, headers=headers, **kw)
+
+    def find(self, key, **kw):
+        kw.setdefault("timeout", TIMEOUT)
+        return self.http.get(self.url + "/v1/charges/" + requests.utils.quote(key, safe=""), **kw)
+
+
+@pytest.fixture
+def mock_gateway(tmp_path):
+    """A running mock payment gateway; stopped (and checked to exit 0) after the test."""
+    gateway = MockGateway(tmp_path / "mock-gateway").start()
+    yield gateway
+    code = gateway.stop()
+    assert code == 0, f"mock-gateway exited with {code}:\n{gateway.log_text()[-4000:]}"

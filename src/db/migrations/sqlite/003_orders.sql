@@ -6,7 +6,10 @@ CREATE TABLE orders (
   total_amount BIGINT  NOT NULL CHECK (total_amount >= 0),
   created_at   BIGINT  NOT NULL,
   expires_at   BIGINT  NOT NULL,                  -- when an unpaid order gives its stock back
-  updated_at   BIGINT  NOT NULL
+  updated_at   BIGINT  NOT NULL,
+  -- Set while a charge is with the payment gateway: the order may not be cancelled or expired then,
+  -- since its customer may already have paid. Cleared when the payment settles or is reconciled.
+  payment_in_flight INTEGER NOT NULL DEFAULT 0 CHECK (payment_in_flight IN (0, 1))
 );
 CREATE INDEX orders_user ON orders (user_id, id);
 CREATE INDEX orders_status ON orders (status, id);

@@ -1,0 +1,100 @@
+#pragma once
+// The payment gateway as the payment service sees it: charge a card under an idempotency key, and look a
+// key up again when a charge's outcome was lost. No Beast or Asio in here.
+//
+// Implementations: MockGateway (in-process, the default), HttpGateway (JSON over HTTP to a gateway
+// speaking docs/payment-gateway.md, e.g. `orderd mock-gateway`). make_gateway() picks one from the
+// `payment_gateway` setting.
+//
+// Card data passes through here and nowhere else: no implementation logs or keeps a card number,
+// expiry or CVC; only brand and last four digits may leave this module.
+
+#include "common/error.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace common {
+class Metrics;
+}
+
+namespace payments {
+
+struct Card {
+  std::string number;  // digits only
+  int exp_month = 0;   // 1-12
+  int exp_year = 0;    // four digits
+  std::string cvc;
+};
+
+// Format checks for the make_payment body: card number 12-19 digits (spaces and dashes allowed and
+// stripped), expiry "MM/YY" with a real month, CVC 3-4 digits. Records DRF-style messages into `errors`
+// under the field names card_number, expiry_date and cvv; returns the Card when all three are valid.
+// A past expiry or a failing Luhn check is not a format error: the gateway declines those (402).
+std::optional<Card> parse_card(std::string_view number, std::string_view expiry, std::string_view cvv,
+                               common::FieldErrors& errors);
+
+// "visa", "mastercard", "amex", "discover" or "unknown", from the number's prefix.
+std::string card_brand(std::string_view digits);
+// The last four digits: all that may be stored or logged of a card number.
+std::string last4(std::string_view digits);
+
+struct ChargeRequest {
+  std::string idempotency_key;  // 1-255 printable characters; the same key never charges twice
+  std::int64_t amount_minor = 0;
+  std::string currency = "usd";
+  Card card;
+  std::string description;
+};
+
+enum class Outcome {
+  approved,
+  declined,  // the card was refused; decline_code says why. Not charged.
+  error,     // the gateway says it did not charge (processing error, conflict, rejected request): try later
+  unknown,   // timeout or connection lost after sending: the card may have been charged; reconcile with lookup()
+};
+std::string_view to_string(Outcome) noexcept;
+
+struct ChargeResult {
+  Outcome outcome = Outcome::error;
+  std::string reference;     // the gateway's charge id ("ch_..."), when it gave one
+  // declined: card_declined, incorrect_number, insufficient_funds, expired_card, incorrect_cvc.
+  // error: processing_error, idempotency_conflict, or empty when the gateway could not be reached.
+  std::string decline_code;
+  std::string message;       // for logs and people; never contains card data
+};
+
+enum class LookupStatus {
+  approved,     // the key was charged: reference is the charge id
+  declined,     // the key was declined (nothing charged)
+  not_found,    // the gateway never charged this key
+  unavailable,  // no answer: ask again later
+};
+std::string_view to_string(LookupStatus) noexcept;
+
+struct LookupResult {
+  LookupStatus status = LookupStatus::unavailable;
+  std::string reference;
+  std::string decline_code;
+};
+
+class Gateway {
+ public:
+  virtual ~Gateway() = default;
+  // Blocking; call it on a worker thread. Never throws for gateway trouble: that is Outcome::error/unknown.
+  virtual ChargeResult charge(const ChargeRequest& request) = 0;
+  // What the gateway knows of a key, to settle a payment whose charge() ended `unknown`.
+  virtual LookupResult lookup(const std::string& idempotency_key) = 0;
+};
+
+// "mock" -> MockGateway; "http://host:port" -> HttpGateway (the whole of one call, retries included,
+// is bounded by `timeout`). Anything else throws std::invalid_argument. With `metrics`, every call is
+// timed into orderd_gateway_request_duration_seconds{gateway, operation, outcome}.
+std::unique_ptr<Gateway> make_gateway(const std::string& setting, std::chrono::milliseconds timeout,
+                                      common::Metrics* metrics = nullptr);
+
+}  // namespace payments

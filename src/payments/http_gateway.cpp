@@ -1,0 +1,283 @@
+#include "payments/http_gateway.hpp"
+
+#include "payments/mock_rules.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+#include <vector>
+#include <stdexcept>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+
+namespace payments {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr int kConnectRetries = 2;
+constexpr std::chrono::milliseconds kRetryPause{100};  // doubled for the second retry
+constexpr std::size_t kReplyLimit = 64 * 1024;
+constexpr std::string_view kUserAgent = "orderd/" ORDERD_VERSION;
+
+struct Reply {
+  int status = 0;
+  std::string body;
+};
+
+// What one exchange came to. `sent` turns true once the request may have reached the gateway: from then
+// on a failure means "maybe charged", never "not charged".
+struct Exchange {
+  std::optional<Reply> reply;
+  bool sent = false;
+  std::string failure;  // why there is no reply (for the log and the result's message)
+};
+
+bool retryable_connect_error(const boost::system::error_code& ec) {
+  return ec == asio::error::connection_refused || ec == asio::error::connection_reset ||
+         ec == asio::error::connection_aborted;
+}
+
+// Everything one call needs lives here, on the calling thread's stack, and outlives ioc.run(): a
+// late timer handler can never touch a destroyed resolver.
+struct Call {
+  asio::io_context ioc{1};
+  tcp::resolver resolver{ioc};
+  asio::steady_timer resolve_guard{ioc};
+  Exchange result;
+};
+
+asio::awaitable<void> exchange(Call& call, const std::string& host, const std::string& port,
+                               bhttp::request<bhttp::string_body>& request, Clock::time_point deadline) {
+  auto executor = co_await asio::this_coro::executor;
+  auto& out = call.result;
+
+  std::vector<tcp::endpoint> endpoints;
+  boost::system::error_code literal_ec;
+  auto literal = asio::ip::make_address(host, literal_ec);
+  if (!literal_ec) {
+    endpoints.emplace_back(literal, static_cast<unsigned short>(std::stoul(port)));
+  } else {
+    // A name lookup has no timeout of its own: cancel it at the deadline.
+    call.resolve_guard.expires_at(deadline);
+    call.resolve_guard.async_wait([&call](boost::system::error_code ec) {
+      if (!ec) call.resolver.cancel();
+    });
+    auto [resolve_ec, results] = co_await call.resolver.async_resolve(host, port, use_nothrow);
+    call.resolve_guard.cancel();
+    if (resolve_ec) {
+      out.failure = "cannot resolve the gateway host: " + resolve_ec.message();
+      co_return;
+    }
+    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  }
+
+  for (int attempt = 0;; ++attempt) {
+    beast::tcp_stream stream(executor);
+    stream.expires_at(deadline);
+    auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, use_nothrow);
+    if (connect_ec) {
+      auto pause = kRetryPause * (1 << attempt);
+      if (retryable_connect_error(connect_ec) && attempt < kConnectRetries && Clock::now() + pause < deadline) {
+        spdlog::warn("payment gateway {}:{}: {}; retrying in {} ms", host, port, connect_ec.message(), pause.count());
+        asio::steady_timer wait(executor, pause);
+        co_await wait.async_wait(use_nothrow);
+        continue;
+      }
+      out.failure = "cannot connect to the gateway: " + connect_ec.message();
+      co_return;
+    }
+
+    out.sent = true;
+    auto [write_ec, written] = co_await bhttp::async_write(stream, request, use_nothrow);
+    if (write_ec) {
+      out.failure = "connection lost while sending: " + write_ec.message();
+      co_return;
+    }
+    beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(kReplyLimit);
+    auto [read_ec, read] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+    if (read_ec) {
+      out.failure = read_ec == beast::error::timeout ? "no answer before the timeout"
+                                                    : "connection lost while waiting: " + read_ec.message();
+      co_return;
+    }
+    out.reply = Reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    co_return;
+  }
+}
+
+// Runs one request to completion (or to the deadline) on a private io_context on this thread.
+Exchange perform(const std::string& host, const std::string& port, bhttp::request<bhttp::string_body>& request,
+                 std::chrono::milliseconds timeout) {
+  Call call;
+  auto deadline = Clock::now() + timeout;
+  asio::co_spawn(call.ioc, exchange(call, host, port, request, deadline), [&call](std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      call.result.failure = std::string("gateway call failed: ") + e.what();
+    }
+  });
+  call.ioc.run();
+  return std::move(call.result);
+}
+
+bhttp::request<bhttp::string_body> make_request(bhttp::verb verb, const std::string& target, const std::string& host,
+                                                const std::string& port) {
+  bhttp::request<bhttp::string_body> request{verb, target, 11};
+  request.set(bhttp::field::host, host + ":" + port);
+  request.set(bhttp::field::user_agent, kUserAgent);
+  request.set(bhttp::field::accept, "application/json");
+  request.keep_alive(false);
+  return request;
+}
+
+// The reply's JSON object, or an empty one when the body is not a JSON object.
+json::object reply_object(const Reply& reply) {
+  boost::system::error_code ec;
+  auto value = json::parse(reply.body, ec);
+  if (ec || !value.is_object()) return {};
+  return std::move(value.as_object());
+}
+
+std::string text_of(const json::object& body, std::string_view name) {
+  const auto* v = body.if_contains(name);
+  return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+ChargeResult interpret_charge(const Exchange& exchange) {
+  if (!exchange.reply) {
+    if (exchange.sent) return {Outcome::unknown, "", "", "Payment gateway outcome unknown: " + exchange.failure};
+    return {Outcome::error, "", "", "Payment gateway unavailable: " + exchange.failure};
+  }
+  const auto& reply = *exchange.reply;
+  auto body = reply_object(reply);
+  auto id = text_of(body, "id");
+  auto code = text_of(body, "decline_code");
+  auto message = text_of(body, "message");
+  if (reply.status == 200) {
+    if (text_of(body, "status") == "succeeded" && !id.empty()) return {Outcome::approved, id, "", "Payment approved."};
+    return {Outcome::unknown, id, "", "The gateway answered 200 without a succeeded charge"};
+  }
+  if (reply.status == 402) {
+    return {Outcome::declined, id, code.empty() ? "card_declined" : code,
+            message.empty() ? "Your card was declined." : message};
+  }
+  if (reply.status == 409) {
+    return {Outcome::error, "", "idempotency_conflict", "The gateway saw this idempotency key with another request"};
+  }
+  if (reply.status >= 500) {
+    return {Outcome::error, "", code, "Payment gateway error (HTTP " + std::to_string(reply.status) + ")" +
+                                          (message.empty() ? "" : ": " + message)};
+  }
+  // Any other status: the gateway refused the request as such (nothing charged). Its body is not
+  // repeated here, in case it quotes what we sent.
+  return {Outcome::error, "", "", "The payment gateway rejected the request (HTTP " + std::to_string(reply.status) +
+                                      (text_of(body, "code").empty() ? "" : ", " + text_of(body, "code")) + ")"};
+}
+
+LookupResult interpret_lookup(const Exchange& exchange) {
+  if (!exchange.reply) return {LookupStatus::unavailable, "", ""};
+  auto body = reply_object(*exchange.reply);
+  switch (exchange.reply->status) {
+    case 200:
+      if (text_of(body, "status") == "succeeded") return {LookupStatus::approved, text_of(body, "id"), ""};
+      break;
+    case 402: return {LookupStatus::declined, text_of(body, "id"), text_of(body, "decline_code")};
+    case 404:
+      // Only the protocol's own answer counts as "never charged": a 404 from a wrong URL must not.
+      if (text_of(body, "code") == "charge_not_found") return {LookupStatus::not_found, "", ""};
+      break;
+    default: break;
+  }
+  return {LookupStatus::unavailable, "", ""};
+}
+
+}  // namespace
+
+HttpGateway::HttpGateway(const std::string& url, std::chrono::milliseconds timeout) : timeout_(timeout) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed || parsed->scheme() != "http" || parsed->host_address().empty() || parsed->has_query() ||
+      parsed->has_fragment() || parsed->has_userinfo()) {
+    throw std::invalid_argument("the payment gateway URL must look like http://host:port");
+  }
+  host_ = std::string(parsed->host_address());
+  port_ = parsed->has_port() ? std::string(parsed->port()) : "80";
+  if (port_.empty() || port_.size() > 5 || port_.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port_) == 0 || std::stoul(port_) > 65535) {
+    throw std::invalid_argument("the payment gateway URL has an invalid port");
+  }
+  prefix_ = std::string(parsed->encoded_path());
+  while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();
+}
+
+ChargeResult HttpGateway::charge(const ChargeRequest& charge) {
+  if (!valid_idempotency_key(charge.idempotency_key)) {
+    return {Outcome::error, "", "", "An idempotency key of 1-255 printable characters is required."};
+  }
+  auto request = make_request(bhttp::verb::post, prefix_ + "/v1/charges", host_, port_);
+  request.set("Idempotency-Key", charge.idempotency_key);
+  request.set(bhttp::field::content_type, "application/json");
+  request.body() = json::serialize(json::object{
+      {"amount", charge.amount_minor},
+      {"currency", charge.currency},
+      {"card",
+       {{"number", charge.card.number},
+        {"exp_month", charge.card.exp_month},
+        {"exp_year", charge.card.exp_year},
+        {"cvc", charge.card.cvc}}},
+      {"description", charge.description},
+  });
+  request.prepare_payload();
+
+  auto exchange = perform(host_, port_, request, timeout_);
+  sodium_memzero(request.body().data(), request.body().size());  // the card leaves no copy behind
+  auto result = interpret_charge(exchange);
+  if (result.outcome == Outcome::error || result.outcome == Outcome::unknown) {
+    spdlog::warn("payment gateway charge key={}: {}: {}", charge.idempotency_key, to_string(result.outcome),
+                 result.message);
+  }
+  return result;
+}
+
+LookupResult HttpGateway::lookup(const std::string& idempotency_key) {
+  if (!valid_idempotency_key(idempotency_key)) return {LookupStatus::not_found, "", ""};
+  auto target = prefix_ + "/v1/charges/" + boost::urls::encode(idempotency_key, boost::urls::unreserved_chars);
+  auto request = make_request(bhttp::verb::get, target, host_, port_);
+  auto exchange = perform(host_, port_, request, timeout_);
+  auto result = interpret_lookup(exchange);
+  if (result.status == LookupStatus::unavailable) {
+    spdlog::warn("payment gateway lookup key={}: unavailable: {}", idempotency_key,
+                 exchange.reply ? "HTTP " + std::to_string(exchange.reply->status) : exchange.failure);
+  }
+  return result;
+}
+
+}  // namespace payments

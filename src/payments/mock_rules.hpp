@@ -1,0 +1,34 @@
+#pragma once
+// How the mock gateway judges a card: the one place both the in-process MockGateway and the
+// `orderd mock-gateway` server take their answers from (Stripe's test card numbers).
+
+#include "payments/gateway.hpp"
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace payments {
+
+bool luhn_valid(std::string_view digits);
+
+struct Verdict {
+  Outcome outcome = Outcome::approved;  // approved, declined, or error (processing error: not charged)
+  std::string decline_code;             // empty when approved
+  std::string message;
+};
+
+// Luhn failure -> incorrect_number; the test cards below; an expiry month before `today`'s month ->
+// expired_card; every other Luhn-valid number approves.
+//   4242424242424242 approves            4000000000000069 expired_card
+//   4000000000000002 card_declined       4000000000000127 incorrect_cvc
+//   4000000000009995 insufficient_funds  4000000000000119 processing error (retryable)
+Verdict judge(const Card& card, std::chrono::year_month today);
+
+// The current month in UTC.
+std::chrono::year_month current_month();
+
+// 1-255 printable ASCII characters, as the contract asks of Idempotency-Key headers.
+bool valid_idempotency_key(std::string_view key);
+
+}  // namespace payments

@@ -1,0 +1,141 @@
+#include "payments/mock_server.hpp"
+
+#include "common/error.hpp"
+#include "http/fields.hpp"
+#include "payments/mock_rules.hpp"
+
+#include <boost/url/pct_string_view.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace payments {
+namespace {
+
+namespace json = boost::json;
+
+bool digits_between(std::string_view text, std::size_t low, std::size_t high) {
+  return text.size() >= low && text.size() <= high && text.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+bool valid_currency(std::string_view code) {
+  return code.size() == 3 && code.find_first_not_of("abcdefghijklmnopqrstuvwxyz") == std::string_view::npos;
+}
+
+// The charge request as the protocol defines it; every field problem is reported at once (400).
+ChargeRequest read_charge(const http::Request& request) {
+  if (!valid_idempotency_key(request.idempotency_key)) {
+    throw common::Error("validation_error", "The Idempotency-Key header must be 1-255 printable characters",
+                        {{"Idempotency-Key", json::array{"Required: 1-255 printable characters."}}});
+  }
+  ChargeRequest charge;
+  charge.idempotency_key = request.idempotency_key;
+
+  http::Fields fields(request.json);
+  if (auto amount = fields.integer("amount")) {
+    if (*amount <= 0) fields.error("amount", "Ensure this value is a positive number of minor units.");
+    charge.amount_minor = *amount;
+  }
+  if (auto currency = fields.text("currency")) {
+    if (!valid_currency(*currency)) fields.error("currency", "Enter a three-letter lowercase ISO 4217 code.");
+    charge.currency = *currency;
+  }
+  charge.description = fields.text("description", false).value_or("");
+
+  const auto* card = fields.raw("card");
+  if (card == nullptr || !card->is_object()) {
+    fields.error("card", "An object {number, exp_month, exp_year, cvc} is required.");
+  } else {
+    // Messages name the problem, never the value: this is card data.
+    http::Fields card_fields(*card);
+    if (auto number = card_fields.text("number")) {
+      if (!digits_between(*number, 12, 19)) card_fields.error("number", "Enter 12 to 19 digits.");
+      charge.card.number = std::move(*number);
+    }
+    if (auto month = card_fields.integer("exp_month")) {
+      if (*month < 1 || *month > 12) card_fields.error("exp_month", "Enter a month from 1 to 12.");
+      charge.card.exp_month = static_cast<int>(std::clamp<std::int64_t>(*month, 0, 13));
+    }
+    if (auto year = card_fields.integer("exp_year")) {
+      if (*year < 1000 || *year > 9999) card_fields.error("exp_year", "Enter a four-digit year.");
+      charge.card.exp_year = static_cast<int>(std::clamp<std::int64_t>(*year, 0, 9999));
+    }
+    if (auto cvc = card_fields.text("cvc")) {
+      if (!digits_between(*cvc, 3, 4)) card_fields.error("cvc", "Enter 3 or 4 digits.");
+      charge.card.cvc = std::move(*cvc);
+    }
+    try {
+      card_fields.check();
+    } catch (const common::Error& e) {
+      for (const auto& [name, messages] : e.details()) {
+        for (const auto& message : messages.as_array()) fields.error("card." + std::string(name), message.as_string());
+      }
+    }
+  }
+  fields.check();
+  return charge;
+}
+
+http::Response charge_response(const ChargeResult& result, std::int64_t amount, std::string_view currency,
+                               std::string_view brand, std::string_view last_digits) {
+  if (result.outcome == Outcome::approved) {
+    return http::json_response(200, {{"id", result.reference},
+                                     {"status", "succeeded"},
+                                     {"amount", amount},
+                                     {"currency", currency},
+                                     {"card", {{"brand", brand}, {"last4", last_digits}}}});
+  }
+  return http::json_response(402, {{"id", result.reference},
+                                   {"status", "failed"},
+                                   {"decline_code", result.decline_code},
+                                   {"message", result.message}});
+}
+
+http::Response create_charge(MockGateway& gateway, http::Request& request) {
+  auto charge = read_charge(request);
+  auto result = gateway.charge(charge);
+  switch (result.outcome) {
+    case Outcome::approved:
+    case Outcome::declined:
+      return charge_response(result, charge.amount_minor, charge.currency, card_brand(charge.card.number),
+                             last4(charge.card.number));
+    case Outcome::error:
+      if (result.decline_code == "idempotency_conflict") throw common::Error("idempotency_conflict", result.message);
+      if (result.decline_code == "processing_error") {
+        return http::json_response(503, {{"status", "failed"},
+                                         {"decline_code", result.decline_code},
+                                         {"message", result.message}});
+      }
+      throw common::Error("bad_request", result.message);
+    case Outcome::unknown: break;  // the in-process mock always knows
+  }
+  throw std::logic_error("the mock gateway returned an unknown outcome");
+}
+
+http::Response find_charge(MockGateway& gateway, http::Request& request) {
+  // The router matches the encoded path: the key arrives percent-encoded.
+  auto encoded = boost::urls::make_pct_string_view(request.path_param("idempotency_key"));
+  std::optional<StoredCharge> stored;
+  if (encoded) stored = gateway.find(encoded->decode());
+  if (!stored) {
+    return http::json_response(404, {{"code", "charge_not_found"},
+                                     {"error", "No charge was made with this idempotency key"},
+                                     {"details", json::object{}}});
+  }
+  return charge_response(stored->result, stored->amount_minor, stored->currency, stored->brand, stored->last4);
+}
+
+}  // namespace
+
+void register_mock_gateway_routes(http::Router& router, MockGateway& gateway) {
+  using http::Method;
+  router.add({.method = Method::post,
+              .path = "/v1/charges",
+              .body = http::Body::json,
+              .handler = [&gateway](http::Request& r) { return create_charge(gateway, r); }});
+  router.add({.method = Method::get,
+              .path = "/v1/charges/{idempotency_key}",
+              .handler = [&gateway](http::Request& r) { return find_charge(gateway, r); }});
+}
+
+}  // namespace payments

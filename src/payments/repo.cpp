@@ -1,0 +1,51 @@
+#include "payments/repo.hpp"
+
+namespace payments::repo {
+namespace {
+
+constexpr std::string_view kInsert =
+    "INSERT INTO payments (order_id, user_id, amount, status, idempotency_key, card_brand, card_last4, created_at,"
+    " updated_at) VALUES ($1, $2, $3, 'processing', $4, $5, $6, $7, $7) RETURNING id";
+constexpr std::string_view kSettle =
+    "UPDATE payments SET status = $2, gateway_reference = $3, decline_code = $4, updated_at = $5"
+    " WHERE id = $1 AND status = 'processing'";
+constexpr std::string_view kColumns =
+    "SELECT id, order_id, user_id, amount, status, idempotency_key, gateway_reference, decline_code, card_brand,"
+    " card_last4, created_at FROM payments ";
+constexpr std::string_view kStale = "WHERE status = 'processing' AND updated_at < $1 ORDER BY updated_at LIMIT $2";
+constexpr std::string_view kForOrder = "WHERE order_id = $1 ORDER BY id";
+
+std::vector<PaymentRow> rows(const db::Result& r) {
+  std::vector<PaymentRow> out;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    auto row = r[i];
+    out.push_back({row.integer(0), row.integer(1), row.integer(2), row.integer(3), row.text(4), row.text(5),
+                   row.optional_text(6), row.optional_text(7), row.text(8), row.text(9), row.integer(10)});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::int64_t insert_processing(db::Connection& c, const NewPayment& p, std::int64_t now) {
+  return c.query(kInsert, p.order_id, p.user_id, p.amount, p.idempotency_key, p.card_brand, p.card_last4, now)[0]
+      .integer(0);
+}
+
+bool settle(db::Connection& c, std::int64_t id, std::string_view status, const std::string& reference,
+            const std::string& decline_code, std::int64_t now) {
+  auto optional = [](const std::string& s) { return s.empty() ? std::optional<std::string>() : s; };
+  return c.query(kSettle, id, status, optional(reference), optional(decline_code), now).affected_rows == 1;
+}
+
+std::vector<PaymentRow> stale_processing(db::Connection& c, std::int64_t before, std::int64_t limit) {
+  static const std::string sql = std::string(kColumns) + std::string(kStale);
+  return rows(c.query(sql, before, limit));
+}
+
+std::vector<PaymentRow> for_order(db::Connection& c, std::int64_t order_id) {
+  static const std::string sql = std::string(kColumns) + std::string(kForOrder);
+  return rows(c.query(sql, order_id));
+}
+
+}  // namespace payments::repo

@@ -1,0 +1,46 @@
+#pragma once
+// The payments table. Plain SQL, no rules: the service decides.
+
+#include "db/database.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace payments::repo {
+
+struct NewPayment {
+  std::int64_t order_id = 0;
+  std::int64_t user_id = 0;
+  std::int64_t amount = 0;
+  std::string idempotency_key;
+  std::string card_brand;
+  std::string card_last4;
+};
+
+struct PaymentRow {
+  std::int64_t id = 0;
+  std::int64_t order_id = 0;
+  std::int64_t user_id = 0;
+  std::int64_t amount = 0;
+  std::string status;
+  std::string idempotency_key;
+  std::optional<std::string> gateway_reference;
+  std::optional<std::string> decline_code;
+  std::string card_brand;
+  std::string card_last4;
+  std::int64_t created_at = 0;
+};
+
+// Inserts a `processing` payment; throws db::Error unique_violation when the order already has a
+// processing or succeeded one.
+std::int64_t insert_processing(db::Connection& c, const NewPayment& p, std::int64_t now);
+// Moves a processing payment to succeeded or failed; false when it was no longer processing.
+bool settle(db::Connection& c, std::int64_t id, std::string_view status, const std::string& reference,
+            const std::string& decline_code, std::int64_t now);
+// Processing payments last touched before `before`, oldest first.
+std::vector<PaymentRow> stale_processing(db::Connection& c, std::int64_t before, std::int64_t limit);
+std::vector<PaymentRow> for_order(db::Connection& c, std::int64_t order_id);
+
+}  // namespace payments::repo

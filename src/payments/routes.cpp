@@ -1,0 +1,89 @@
+#include "payments/routes.hpp"
+
+#include "common/clock.hpp"
+#include "http/fields.hpp"
+#include "http/router.hpp"
+#include "idempotency/store.hpp"
+#include "payments/service.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace payments {
+namespace {
+
+using http::Access;
+using http::Body;
+using http::Method;
+using http::Request;
+
+// Old clients may send the card number or CVC as a JSON number; DRF's CharField took those too.
+std::optional<std::string> digits_field(http::Fields& f, std::string_view name) {
+  const auto* v = f.raw(name);
+  if (v && v->is_int64() && v->get_int64() >= 0) return std::to_string(v->get_int64());
+  return f.text(name);
+}
+
+PaymentRequest request_from(const Request& q) {
+  http::Fields f(q.json);
+  PaymentRequest request;
+  auto order_id = f.integer("order_id");
+  std::optional<common::Money> amount;
+  if (const auto* v = f.raw("amount"); v == nullptr || v->is_null()) {
+    f.error("amount", "This field is required.");
+  } else {
+    std::string message;
+    amount = common::money_from_json(*v, message);
+    if (!amount) f.error("amount", message);
+  }
+  auto number = digits_field(f, "card_number");
+  auto expiry = f.text("expiry_date");
+  auto cvv = digits_field(f, "cvv");
+  std::optional<Card> card;
+  if (number && expiry && cvv) card = parse_card(*number, *expiry, *cvv, f.errors());  // never echoes the number
+  if (order_id && *order_id < 1) f.error("order_id", "A valid order id is required.");
+  f.check();
+  request.order_id = *order_id;
+  request.amount = *amount;
+  request.card = std::move(*card);
+  return request;
+}
+
+// The old service's success body. Its order_data carried money as JSON numbers with two decimals
+// (130.00), which Boost.JSON cannot write from an exact value, so those few literals are written
+// from the integer minor units as text; strings still go through the JSON serializer.
+std::string success_body(const orders::Order& o) {
+  auto text = [](std::string_view s) { return boost::json::serialize(boost::json::string(s)); };
+  std::string body = R"({"message":"Payment successful","order_data":{"order_id":)" + std::to_string(o.id) +
+                     R"(,"total_amount":)" + o.total_amount.to_string() + R"(,"created_at":)" +
+                     text(common::format_rfc3339(o.created_at)) + R"(,"items":[)";
+  for (std::size_t i = 0; i < o.items.size(); ++i) {
+    const auto& item = o.items[i];
+    if (i > 0) body += ',';
+    body += R"({"product":)" + text(item.product) + R"(,"price":)" + item.price.to_string() +
+            R"(,"quantity":)" + std::to_string(item.quantity) + R"(,"totalprice":)" + item.total().to_string() + "}";
+  }
+  return body + "]}}";
+}
+
+http::Response success(const orders::Order& o) {
+  http::Response r;
+  r.body = success_body(o);
+  return r;
+}
+
+}  // namespace
+
+void register_routes(http::Router& router, Service& service, idempotency::Store& keys) {
+  router.add({.method = Method::post, .path = "/store/make_payment/", .access = Access::user, .body = Body::json,
+              .handler = [&service, &keys](Request& q) {
+                auto request = request_from(q);
+                return keys.run(q, [&](const idempotency::Store::Finish& finish) {
+                  auto order = service.pay(q.user().user_id, request, [&](db::Connection& c, const orders::Order& o) {
+                    finish(c, success(o));
+                  });
+                  return success(order);
+                });
+              }});
+}
+
+}  // namespace payments

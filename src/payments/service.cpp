@@ -1,0 +1,172 @@
+#include "payments/service.hpp"
+
+#include "common/clock.hpp"
+#include "common/error.hpp"
+#include "payments/repo.hpp"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+namespace payments {
+namespace {
+
+// A fresh idempotency key for one payment attempt: the gateway charges it at most once.
+std::string new_key(std::int64_t order_id) {
+  unsigned char bytes[12];
+  randombytes_buf(bytes, sizeof bytes);
+  char hex[sizeof bytes * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, bytes, sizeof bytes);
+  return "order-" + std::to_string(order_id) + "-" + hex;
+}
+
+[[noreturn]] void not_payable(const orders::Order& order, std::string_view why) {
+  throw common::Error("order_not_payable", "Order " + std::to_string(order.id) + " " + std::string(why),
+                      {{"status", order.status}});
+}
+
+std::string decline_message(std::string_view code) {
+  if (code == "incorrect_number") return "Your card number is incorrect.";
+  if (code == "insufficient_funds") return "Your card has insufficient funds.";
+  if (code == "expired_card") return "Your card has expired.";
+  if (code == "incorrect_cvc") return "Your card's security code is incorrect.";
+  return "Your card was declined.";
+}
+
+}  // namespace
+
+struct Service::Claim {
+  std::int64_t payment_id = 0;
+  std::string key;
+};
+
+Service::Service(db::Database& database, orders::Service& orders, Gateway& gateway, common::Metrics& metrics,
+                 Settings settings, OnPaid on_paid)
+    : database_(database),
+      orders_(orders),
+      gateway_(gateway),
+      metrics_(metrics),
+      settings_(settings),
+      on_paid_(std::move(on_paid)) {}
+
+common::Counter& Service::outcome_counter(std::string_view outcome) {
+  return metrics_.counter("orderd_payments_total", "Payment attempts by outcome.",
+                          "outcome=\"" + std::string(outcome) + "\"");
+}
+
+Service::Claim Service::claim(std::int64_t user_id, const PaymentRequest& request) {
+  try {
+    return database_.transaction([&](db::Connection& c) {
+      auto order = orders_.load(c, request.order_id);
+      if (order.user_id != user_id) throw common::Error("not_found", "Not found.");
+      if (order.paid()) {
+        throw common::Error("order_already_paid", "Order " + std::to_string(order.id) + " is already paid");
+      }
+      if (order.status != "pending_payment") not_payable(order, "is " + order.status + " and can no longer be paid");
+      if (request.amount != order.total_amount) {
+        throw common::Error("amount_mismatch",
+                            "Amount " + request.amount.to_string() + " does not match the order total " +
+                                order.total_amount.to_string(),
+                            {{"amount", request.amount.to_string()}, {"total_amount", order.total_amount.to_string()}});
+      }
+      if (order.expires_at <= common::now_micros()) not_payable(order, "has expired: its reservation ran out");
+      if (!orders_.begin_payment(c, order.id)) not_payable(order, "is being paid right now");
+      Claim claim{0, new_key(order.id)};
+      claim.payment_id = repo::insert_processing(
+          c, {order.id, user_id, order.total_amount.minor(), claim.key, card_brand(request.card.number),
+              last4(request.card.number)},
+          common::now_micros());
+      return claim;
+    });
+  } catch (const db::Error& e) {
+    // The partial unique index: another payment of this order is live. (begin_payment already
+    // refuses that; the index is the last line should the two ever disagree.)
+    if (e.kind() != db::Error::Kind::unique_violation) throw;
+    throw common::Error("order_not_payable", "Order " + std::to_string(request.order_id) + " is being paid right now");
+  }
+}
+
+orders::Order Service::settle(std::int64_t payment_id, std::int64_t order_id, bool succeeded,
+                              const std::string& reference, const std::string& decline_code,
+                              const OnPaid& before_commit) {
+  return database_.transaction([&](db::Connection& c) {
+    auto now = common::now_micros();
+    if (!repo::settle(c, payment_id, succeeded ? "succeeded" : "failed", reference, decline_code, now)) {
+      // Someone else (the reconciler of another node) settled it first: report what is true now.
+      return orders_.load(c, order_id);
+    }
+    if (!orders_.end_payment(c, order_id, succeeded)) {
+      spdlog::error("payment {} of order {} settled as {} but the order was not held for it", payment_id, order_id,
+                    succeeded ? "succeeded" : "failed");
+    }
+    auto order = orders_.load(c, order_id);
+    if (succeeded && order.paid()) {
+      if (on_paid_) on_paid_(c, order);
+      if (before_commit) before_commit(c, order);
+    }
+    return order;
+  });
+}
+
+orders::Order Service::pay(std::int64_t user_id, const PaymentRequest& request, const OnPaid& before_commit) {
+  auto claimed = claim(user_id, request);
+  ChargeRequest charge{claimed.key, request.amount.minor(), "usd", request.card,
+                       "orderd order " + std::to_string(request.order_id)};
+  auto result = gateway_.charge(charge);
+  outcome_counter(to_string(result.outcome)).add();
+
+  switch (result.outcome) {
+    case Outcome::approved:
+      spdlog::info("order {} paid: payment {} charge {}", request.order_id, claimed.payment_id, result.reference);
+      return settle(claimed.payment_id, request.order_id, true, result.reference, "", before_commit);
+    case Outcome::declined: {
+      settle(claimed.payment_id, request.order_id, false, result.reference, result.decline_code, {});
+      auto code = result.decline_code.empty() ? std::string("card_declined") : result.decline_code;
+      if (common::status_for(code) != 402) code = "card_declined";
+      throw common::Error(code, decline_message(code));
+    }
+    case Outcome::error:
+      spdlog::warn("payment {} of order {}: the gateway did not charge: {}", claimed.payment_id, request.order_id,
+                   result.message);
+      settle(claimed.payment_id, request.order_id, false, result.reference,
+             result.decline_code.empty() ? "gateway_error" : result.decline_code, {});
+      throw common::Error("payment_gateway_unavailable",
+                          "The payment gateway could not process the payment; nothing was charged, try again later");
+    case Outcome::unknown:
+      break;
+  }
+  spdlog::warn("payment {} of order {}: outcome unknown ({}); it will be reconciled with the gateway",
+               claimed.payment_id, request.order_id, result.message);
+  throw common::Error("payment_gateway_unavailable",
+                      "The payment gateway did not answer; the payment will be checked and settled shortly");
+}
+
+int Service::reconcile(std::int64_t now_micros, int batch) {
+  auto cutoff = now_micros - std::chrono::duration_cast<std::chrono::microseconds>(settings_.reconcile_after).count();
+  auto stale = database_.read([&](db::Connection& c) { return repo::stale_processing(c, cutoff, batch); });
+  int settled = 0;
+  for (const auto& p : stale) {
+    auto found = gateway_.lookup(p.idempotency_key);
+    switch (found.status) {
+      case LookupStatus::unavailable:
+        spdlog::warn("reconciling payment {} of order {}: the gateway is unavailable; trying later", p.id, p.order_id);
+        continue;
+      case LookupStatus::approved:
+        settle(p.id, p.order_id, true, found.reference, "", {});
+        outcome_counter("reconciled_succeeded").add();
+        break;
+      case LookupStatus::declined:
+        settle(p.id, p.order_id, false, found.reference, found.decline_code, {});
+        outcome_counter("reconciled_failed").add();
+        break;
+      case LookupStatus::not_found:
+        settle(p.id, p.order_id, false, "", "not_charged", {});
+        outcome_counter("reconciled_failed").add();
+        break;
+    }
+    spdlog::info("reconciled payment {} of order {}: {}", p.id, p.order_id, to_string(found.status));
+    ++settled;
+  }
+  return settled;
+}
+
+}  // namespace payments

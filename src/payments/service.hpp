@@ -1,0 +1,65 @@
+#pragma once
+// Paying for an order in three steps, so that no database lock is held during the network call:
+//   1. claim: in a transaction, check owner, status and amount, hold the order and insert a
+//      `processing` payment (the partial unique index allows one live payment per order);
+//   2. charge the card through the gateway under the payment's own idempotency key;
+//   3. settle: in a transaction, mark the payment and the order paid (and queue the confirmation
+//      email with them), or mark the payment failed so the order is payable again.
+// A charge whose outcome is unknown (timeout, lost connection) stays `processing`, its order held,
+// until reconcile() asks the gateway about its key: never guessed, never charged twice.
+
+#include "common/metrics.hpp"
+#include "common/money.hpp"
+#include "db/database.hpp"
+#include "orders/service.hpp"
+#include "payments/gateway.hpp"
+
+#include <chrono>
+#include <functional>
+
+namespace payments {
+
+struct PaymentRequest {
+  std::int64_t order_id = 0;
+  common::Money amount;
+  Card card;
+};
+
+class Service {
+ public:
+  // Runs inside the settling transaction of a successful payment, with the order as paid.
+  using OnPaid = std::function<void(db::Connection&, const orders::Order&)>;
+  struct Settings {
+    // A processing payment older than this is asked about at the gateway (at least the longest a
+    // charge call can take, so the reconciler never races a call still under way).
+    std::chrono::milliseconds reconcile_after{30'000};
+  };
+
+  Service(db::Database& database, orders::Service& orders, Gateway& gateway, common::Metrics& metrics,
+          Settings settings, OnPaid on_paid);
+
+  // Charges the order's total; returns the paid order. Errors: 404 not_found (not the caller's),
+  // 400 amount_mismatch, 409 order_already_paid / order_not_payable, 402 card codes, 503
+  // payment_gateway_unavailable. `before_commit` runs in the settling transaction too.
+  orders::Order pay(std::int64_t user_id, const PaymentRequest& request, const OnPaid& before_commit = {});
+
+  // Settles the payments whose charge outcome was lost, by asking the gateway; returns how many.
+  int reconcile(std::int64_t now_micros, int batch = 50);
+
+ private:
+  struct Claim;
+  Claim claim(std::int64_t user_id, const PaymentRequest& request);
+  // Applies a final outcome to a processing payment; returns the order as it now is.
+  orders::Order settle(std::int64_t payment_id, std::int64_t order_id, bool succeeded, const std::string& reference,
+                       const std::string& decline_code, const OnPaid& before_commit);
+  common::Counter& outcome_counter(std::string_view outcome);
+
+  db::Database& database_;
+  orders::Service& orders_;
+  Gateway& gateway_;
+  common::Metrics& metrics_;
+  Settings settings_;
+  OnPaid on_paid_;
+};
+
+}  // namespace payments

@@ -1,0 +1,285 @@
+"""Payments: the old success body, every card outcome, at most one charge per order, idempotency,
+the HTTP gateway (up, down, back), reconciliation after a lost answer, and no card data anywhere."""
+import concurrent.futures
+import re
+import socket
+import sqlite3
+import time
+
+import pytest
+
+from conftest import MockGateway, assert_error, customer_token, staff_token, unique
+
+GOOD = "4242424242424242"
+
+
+@pytest.fixture(scope="module")
+def staff(server):
+    return staff_token(server)
+
+
+@pytest.fixture
+def customer(server):
+    return customer_token(server)
+
+
+def new_order(server, staff, token, price="50.00", quantity=2, stock=100):
+    p = server.post("/store/products/", token=staff,
+                    json={"name": unique("P"), "price": price, "stock": stock}).json()
+    r = server.post("/store/place_order/", token=token, json={"items": [{"product_id": p["id"], "quantity": quantity}]})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def pay(server, token, order, number=GOOD, amount=None, expiry="12/34", cvv="123", **kw):
+    body = {"order_id": order["id"], "amount": order["total_amount"] if amount is None else amount,
+            "card_number": number, "expiry_date": expiry, "cvv": cvv}
+    return server.post("/store/make_payment/", token=token, json=body, **kw)
+
+
+def status_of(server, token, order):
+    return server.get(f"/store/orders/{order['id']}/", token=token).json()["status"]
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+# --- success -------------------------------------------------------------------------------------
+
+def test_success_body_keeps_the_old_numbers(server, staff, customer):
+    order = new_order(server, staff, customer, price="50.00", quantity=2)
+    r = pay(server, customer, order)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["message"] == "Payment successful"
+    data = body["order_data"]
+    assert data["order_id"] == order["id"] and data["created_at"] == order["created_at"]
+    assert data["total_amount"] == 100.0
+    assert data["items"] == [{"product": order["items"][0]["product"], "price": 50.0, "quantity": 2,
+                              "totalprice": 100.0}]
+    # Numbers, written with exactly two decimals as the old service did.
+    assert '"total_amount":100.00' in r.text and '"price":50.00' in r.text and '"totalprice":100.00' in r.text
+    again = server.get(f"/store/orders/{order['id']}/", token=customer).json()
+    assert again["status"] == "paid" and again["paid"] is True
+
+
+def test_small_amounts_keep_two_decimals(server, staff, customer):
+    order = new_order(server, staff, customer, price="0.10", quantity=3)
+    r = pay(server, customer, order, amount=0.3)
+    assert r.status_code == 200, r.text
+    assert '"total_amount":0.30' in r.text and '"price":0.10' in r.text
+
+
+@pytest.mark.parametrize("amount", ["130.00", 130, 130.0, "130"])
+def test_amount_forms(server, staff, customer, amount):
+    order = new_order(server, staff, customer, price="65.00", quantity=2)
+    assert pay(server, customer, order, amount=amount).status_code == 200
+
+
+def test_amount_must_match_exactly(server, staff, customer):
+    order = new_order(server, staff, customer, price="65.00", quantity=2)
+    assert_error(pay(server, customer, order, amount="129.99"), 400, "amount_mismatch")
+    assert_error(pay(server, customer, order, amount="130.01"), 400, "amount_mismatch")
+    assert status_of(server, customer, order) == "pending_payment"
+
+
+# --- card outcomes -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("number,code", [
+    ("4000000000000002", "card_declined"),
+    ("4000000000009995", "insufficient_funds"),
+    ("4000000000000069", "expired_card"),
+    ("4000000000000127", "incorrect_cvc"),
+    ("4242424242424241", "incorrect_number"),
+])
+def test_declines_leave_the_order_payable(server, staff, customer, number, code):
+    order = new_order(server, staff, customer)
+    assert_error(pay(server, customer, order, number=number), 402, code)
+    assert status_of(server, customer, order) == "pending_payment"
+    assert pay(server, customer, order).status_code == 200  # pay after a decline
+    assert status_of(server, customer, order) == "paid"
+
+
+def test_a_past_expiry_is_expired_card(server, staff, customer):
+    order = new_order(server, staff, customer)
+    assert_error(pay(server, customer, order, expiry="01/20"), 402, "expired_card")
+
+
+def test_processing_error_is_503_and_nothing_is_charged(server, staff, customer):
+    order = new_order(server, staff, customer)
+    assert_error(pay(server, customer, order, number="4000000000000119"), 503, "payment_gateway_unavailable")
+    assert status_of(server, customer, order) == "pending_payment"
+    assert pay(server, customer, order).status_code == 200
+
+
+@pytest.mark.parametrize("field,value", [
+    ("card_number", "4242"), ("card_number", "4242 4242 4242 4242 4242"), ("card_number", "4242x42424242424"),
+    ("card_number", ""), ("card_number", None), ("expiry_date", "13/30"), ("expiry_date", "00/30"),
+    ("expiry_date", "1230"), ("expiry_date", "12/3"), ("expiry_date", None), ("cvv", "12"), ("cvv", "12345"),
+    ("cvv", "abc"), ("cvv", None), ("order_id", "1"), ("order_id", 1.5), ("order_id", None), ("amount", "1.234"),
+    ("amount", -1), ("amount", "abc"), ("amount", None),
+])
+def test_bad_input(server, staff, customer, field, value):
+    order = new_order(server, staff, customer)
+    body = {"order_id": order["id"], "amount": order["total_amount"], "card_number": GOOD, "expiry_date": "12/34",
+            "cvv": "123", field: value}
+    err = assert_error(server.post("/store/make_payment/", token=customer, json=body), 400, "validation_error")
+    assert field in err["details"], err
+    assert GOOD not in str(err)
+    assert status_of(server, customer, order) == "pending_payment"
+
+
+def test_spaced_and_dashed_numbers_and_numeric_cvv_are_accepted(server, staff, customer):
+    order = new_order(server, staff, customer)
+    assert pay(server, customer, order, number="4242-4242 4242-4242", cvv=123).status_code == 200
+
+
+# --- whose order, which state --------------------------------------------------------------------
+
+def test_others_and_unknown_orders_are_not_found(server, staff, customer):
+    order = new_order(server, staff, customer)
+    other = customer_token(server)
+    assert_error(pay(server, other, order), 404, "not_found")
+    assert_error(pay(server, customer, {"id": 99999999, "total_amount": "1.00"}), 404, "not_found")
+    assert status_of(server, customer, order) == "pending_payment"
+    assert_error(server.post("/store/make_payment/", json={}), 401, "not_authenticated")
+
+
+def test_cancelled_and_paid_orders_cannot_be_paid(server, staff, customer):
+    order = new_order(server, staff, customer)
+    server.post(f"/store/orders/{order['id']}/cancel/", token=customer)
+    assert_error(pay(server, customer, order), 409, "order_not_payable")
+    paid = new_order(server, staff, customer)
+    assert pay(server, customer, paid).status_code == 200
+    assert_error(pay(server, customer, paid), 409, "order_already_paid")
+    assert_error(server.post(f"/store/orders/{paid['id']}/cancel/", token=customer), 409, "order_not_payable")
+
+
+def test_expired_orders_cannot_be_paid(make_server):
+    s = make_server(env={"ORDERD_RESERVATION_TTL": "500ms", "ORDERD_SWEEP_INTERVAL": "100ms"})
+    staff, customer = staff_token(s), customer_token(s)
+    order = new_order(s, staff, customer)
+    wait_until(lambda: status_of(s, customer, order) == "expired")
+    assert_error(pay(s, customer, order), 409, "order_not_payable")
+
+
+def test_twenty_concurrent_payments_charge_once(server, staff, customer):
+    order = new_order(server, staff, customer)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(lambda _: pay(server, customer, order), range(20)))
+    codes = sorted(r.status_code for r in responses)
+    assert codes.count(200) == 1, [r.text for r in responses]
+    assert codes.count(409) == 19, codes
+    with sqlite3.connect(server.db_path) as db:
+        rows = db.execute("SELECT status FROM payments WHERE order_id = ?", (order["id"],)).fetchall()
+    assert [r[0] for r in rows] == ["succeeded"]
+
+
+def test_idempotent_replay(server, staff, customer):
+    order = new_order(server, staff, customer)
+    key = {"Idempotency-Key": unique("pay")}
+    first = pay(server, customer, order, headers=key)
+    second = pay(server, customer, order, headers=key)
+    assert first.status_code == second.status_code == 200
+    assert first.text == second.text
+    assert_error(pay(server, customer, order, amount="1.00", headers=key), 409, "idempotency_conflict")
+    with sqlite3.connect(server.db_path) as db:
+        assert db.execute("SELECT count(*) FROM payments WHERE order_id = ?", (order["id"],)).fetchone()[0] == 1
+
+
+def test_metrics_count_payments_by_outcome(server, staff, customer):
+    pay(server, customer, new_order(server, staff, customer))
+    pay(server, customer, new_order(server, staff, customer), number="4000000000000002")
+    text = server.get("/metrics").text
+    assert re.search(r'orderd_payments_total\{outcome="approved"\} [1-9]', text)
+    assert re.search(r'orderd_payments_total\{outcome="declined"\} [1-9]', text)
+    assert "orderd_gateway_request_duration_seconds_bucket" in text
+
+
+# --- the HTTP gateway ----------------------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_through_the_http_mock_gateway(make_server, mock_gateway):
+    s = make_server(env={"ORDERD_PAYMENT_GATEWAY": mock_gateway.url, "ORDERD_GATEWAY_TIMEOUT": "3s"})
+    staff, customer = staff_token(s), customer_token(s)
+    declined = new_order(s, staff, customer)
+    assert_error(pay(s, customer, declined, number="4000000000000002"), 402, "card_declined")
+    order = new_order(s, staff, customer)
+    assert pay(s, customer, order).status_code == 200
+    with sqlite3.connect(s.db_path) as db:
+        key, ref, brand, last4 = db.execute(
+            "SELECT idempotency_key, gateway_reference, card_brand, card_last4 FROM payments"
+            " WHERE order_id = ? AND status = 'succeeded'", (order["id"],)).fetchone()
+    assert (brand, last4) == ("visa", "4242")
+    found = mock_gateway.find(key).json()
+    assert found["status"] == "succeeded" and found["id"] == ref
+
+
+def test_gateway_down_then_back(tmp_path, make_server):
+    port = free_port()
+    s = make_server(env={"ORDERD_PAYMENT_GATEWAY": f"http://127.0.0.1:{port}", "ORDERD_GATEWAY_TIMEOUT": "2s"})
+    staff, customer = staff_token(s), customer_token(s)
+    order = new_order(s, staff, customer)
+    started = time.monotonic()
+    assert_error(pay(s, customer, order), 503, "payment_gateway_unavailable")
+    assert time.monotonic() - started < 5
+    assert status_of(s, customer, order) == "pending_payment"
+    gateway = MockGateway(tmp_path / "gw").start(port=port)
+    try:
+        assert pay(s, customer, order).status_code == 200
+        assert status_of(s, customer, order) == "paid"
+    finally:
+        gateway.stop()
+
+
+def test_a_lost_answer_is_reconciled_after_a_restart(tmp_path, make_server):
+    # The gateway charges, then answers only after orderd's timeout: the outcome is unknown.
+    gateway = MockGateway(tmp_path / "gw", args=["--latency", "2s"]).start()
+    try:
+        env = {"ORDERD_PAYMENT_GATEWAY": gateway.url, "ORDERD_GATEWAY_TIMEOUT": "500ms"}
+        s = make_server(env=env, name="node")
+        staff, customer = staff_token(s), customer_token(s)
+        order = new_order(s, staff, customer)
+        assert_error(pay(s, customer, order), 503, "payment_gateway_unavailable")
+        assert status_of(s, customer, order) == "pending_payment"
+        # A second attempt cannot charge again while the first one's outcome is unknown.
+        assert_error(pay(s, customer, order), 409, "order_not_payable")
+        assert_error(s.post(f"/store/orders/{order['id']}/cancel/", token=customer), 409, "order_not_payable")
+        assert s.stop() == 0
+        s.start()
+        wait_until(lambda: status_of(s, customer, order) == "paid")
+        with sqlite3.connect(s.db_path) as db:
+            rows = db.execute("SELECT status FROM payments WHERE order_id = ?", (order["id"],)).fetchall()
+        assert [r[0] for r in rows] == ["succeeded"]
+        assert 'outcome="reconciled_succeeded"' in s.get("/metrics").text
+    finally:
+        gateway.stop()
+
+
+# --- card data stays out -------------------------------------------------------------------------
+
+def test_no_card_number_in_any_database_file_or_log(make_server):
+    s = make_server(env={"ORDERD_LOG_LEVEL": "trace"})
+    staff, customer = staff_token(s), customer_token(s)
+    numbers = [GOOD, "4000000000000002", "4000000000009995", "4242424242424241"]
+    for number in numbers:
+        pay(s, customer, new_order(s, staff, customer), number=number, cvv="987")
+    pay(s, customer, new_order(s, staff, customer), number="4242 4242 4242 4242", expiry="13/99")
+    assert s.stop() == 0
+    blobs = [p.read_bytes() for p in s.workdir.iterdir() if p.name.startswith("orderd.db")]
+    blobs.append(s.log_path.read_bytes())
+    assert len(blobs) >= 2
+    for blob in blobs:
+        for number in numbers + ["4242 4242 4242 4242"]:
+            assert number.encode() not in blob
