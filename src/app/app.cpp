@@ -11,6 +11,10 @@
 #include "db/migrate.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
+#include "notify/mailer.hpp"
+#include "notify/routes.hpp"
+#include "notify/templates.hpp"
+#include "notify/worker.hpp"
 #include "ops/routes.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -53,6 +57,24 @@ struct Accounts {
   auth::PasswordHasher hasher;
   auth::TokenSigner signer;
   auth::Service service;
+};
+
+// Confirmation emails: checked templates, the mailer the configuration names, and the outbox worker.
+// Templates load first, so a broken one stops start-up with a message naming its file.
+struct Emails {
+  Emails(const Config& config, db::Database& database, common::Metrics& metrics)
+      : templates(notify::Templates::load(config.template_dir, config.shop_name)),
+        mailer(notify::make_mailer(config.smtp_url, config.mail_dir)),
+        worker(database, templates, *mailer, metrics,
+               {.mail_from = config.mail_from,
+                .max_attempts = config.mail_max_attempts,
+                .retry_cap = config.mail_retry_cap}) {
+    spdlog::info("email: {} (templates: {}, {}, {})", mailer->describe(), templates.subject_source(),
+                 templates.html_source(), templates.text_source());
+  }
+  notify::Templates templates;
+  std::unique_ptr<notify::Mailer> mailer;
+  notify::OutboxWorker worker;  // stops (and joins) when Emails goes out of scope
 };
 
 http::ServerOptions server_options(const Config& config) {
@@ -114,17 +136,21 @@ int serve(const Config& config) {
   auto database = open_database(config);
   common::Metrics metrics;
   Accounts accounts(config, *database, jwt_secret(config));
+  Emails email(config, *database, metrics);
 
   http::Router router;
   ops::register_routes(router, *database, metrics);
   auth::register_routes(router, accounts.service);
+  notify::register_routes(router, *database, email.worker, config.public_url);
 
   http::Server server(server_options(config), router, metrics);
   auto port = server.listen();
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   spdlog::info("orderd {} listening on {}:{} ({} environment, ready in {:.1f} ms)", ORDERD_VERSION,
                config.listen_host(), port, config.env, ms);
+  email.worker.start();
   server.run();
+  email.worker.stop();
   return 0;
 }
 
