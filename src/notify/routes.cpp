@@ -8,7 +8,9 @@
 #include "notify/outbox.hpp"
 #include "notify/worker.hpp"
 
+#include <algorithm>
 #include <array>
+#include <optional>
 
 namespace notify {
 namespace {
