@@ -17,6 +17,11 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "idempotency/store.hpp"
+#include "notify/mailer.hpp"
+#include "notify/outbox.hpp"
+#include "notify/routes.hpp"
+#include "notify/templates.hpp"
+#include "notify/worker.hpp"
 #include "ops/routes.hpp"
 #include "orders/routes.hpp"
 #include "orders/service.hpp"
@@ -69,6 +74,41 @@ struct Accounts {
   auth::TokenSigner signer;
   auth::Service service;
 };
+
+// Confirmation emails: checked templates, the mailer the configuration names, and the outbox worker.
+// Templates load first, so a broken one stops start-up with a message naming its file.
+struct Emails {
+  Emails(const Config& config, db::Database& database, common::Metrics& metrics)
+      : templates(notify::Templates::load(config.template_dir, config.shop_name)),
+        mailer(notify::make_mailer(config.smtp_url, config.mail_dir)),
+        worker(database, templates, *mailer, metrics,
+               {.mail_from = config.mail_from,
+                .max_attempts = config.mail_max_attempts,
+                .retry_cap = config.mail_retry_cap}) {
+    spdlog::info("email: {} (templates: {}, {}, {})", mailer->describe(), templates.subject_source(),
+                 templates.html_source(), templates.text_source());
+  }
+  notify::Templates templates;
+  std::unique_ptr<notify::Mailer> mailer;
+  notify::OutboxWorker worker;  // stops (and joins) when Emails goes out of scope
+};
+
+// The confirmation template's context (the contract's "Confirmation email"): money as the API writes it.
+boost::json::object confirmation_context(const orders::Order& order) {
+  boost::json::array items;
+  for (const auto& item : order.items) {
+    items.push_back({{"product", item.product},
+                     {"price", item.price.to_string()},
+                     {"quantity", item.quantity},
+                     {"totalprice", item.total().to_string()}});
+  }
+  return {{"order_id", order.id},
+          {"created_at", common::format_rfc3339(order.created_at)},
+          {"customer", order.customer},
+          {"email", order.email},
+          {"total_amount", order.total_amount.to_string()},
+          {"items", std::move(items)}};
+}
 
 http::ServerOptions server_options(const Config& config) {
   http::ServerOptions o;
@@ -151,6 +191,7 @@ int serve(const Config& config) {
   auto database = open_database(config);
   common::Metrics metrics;
   Accounts accounts(config, *database, jwt_secret(config));
+  Emails email(config, *database, metrics);
 
   http::Router router;
   ops::register_routes(router, *database, metrics);
@@ -162,8 +203,15 @@ int serve(const Config& config) {
                          {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl)});
   orders::register_routes(router, orders, keys);
   auto gateway = payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics);
+  // The confirmation email is queued in the same transaction that marks the order paid. Waking the
+  // worker from inside it is safe: on SQLite its claim waits for this commit (one writer at a time),
+  // elsewhere it finds the row at its next poll.
+  auto queue_confirmation = [&](db::Connection& c, const orders::Order& order) {
+    notify::enqueue_order_confirmation(c, order.id, order.email, confirmation_context(order));
+    email.worker.wake();
+  };
   payments::Service payments(*database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout},
-                             {});
+                             queue_confirmation);
   payments::register_routes(router, payments, keys);
 
   // Returns the stock of unpaid orders whose reservation ran out, and forgets old idempotency keys.
@@ -177,6 +225,7 @@ int serve(const Config& config) {
   // Settles payments whose charge outcome was lost (a crash, a timeout) by asking the gateway.
   common::Periodic reconciler("payment reconciler", config.gateway_timeout,
                               [&] { payments.reconcile(common::now_micros()); });
+  notify::register_routes(router, *database, email.worker);
 
   http::Server server(server_options(config), router, metrics);
   auto port = server.listen();
@@ -185,7 +234,9 @@ int serve(const Config& config) {
                config.listen_host(), port, config.env, ms);
   sweeper.start();
   reconciler.start();
+  email.worker.start();
   server.run();
+  email.worker.stop();
   reconciler.stop();
   sweeper.stop();
   return 0;

@@ -38,6 +38,8 @@ struct Config {
   std::string mail_from = "orderd <no-reply@localhost>";
   std::string mail_dir = "var/mail";
   std::string template_dir;
+  int mail_max_attempts = 10;  // then an email is 'failed' (staff can resend it)
+  Duration mail_retry_cap = std::chrono::seconds(30);  // longest wait between two delivery attempts
   std::string public_url;
   std::string shop_name = "orderd shop";
   std::string log_level = "info";

@@ -21,14 +21,14 @@ constexpr std::string_view kInsertOrder =
 constexpr std::string_view kInsertItem =
     "INSERT INTO order_items (order_id, product_id, product, price, quantity) VALUES ($1, $2, $3, $4, $5)";
 constexpr std::string_view kFind =
-    "SELECT o.id, o.user_id, u.username, o.status, o.total_amount, o.created_at, o.expires_at"
+    "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at"
     " FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1";
 constexpr std::string_view kItems =
     "SELECT order_id, product_id, product, price, quantity FROM order_items WHERE order_id = $1 ORDER BY id";
 constexpr std::string_view kCount =
     "SELECT count(*) FROM orders WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2)";
 constexpr std::string_view kList =
-    "SELECT o.id, o.user_id, u.username, o.status, o.total_amount, o.created_at, o.expires_at"
+    "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at"
     " FROM orders o JOIN users u ON u.id = o.user_id"
     " WHERE ($1 IS NULL OR o.user_id = $1) AND ($2 IS NULL OR o.status = $2)"
     " ORDER BY o.id DESC LIMIT $3 OFFSET $4";
@@ -56,7 +56,7 @@ std::optional<ProductRef> product(const db::Result& r) {
 }
 
 OrderRow order(const db::Row& r) {
-  return {r.integer(0), r.integer(1), r.text(2), r.text(3), r.integer(4), r.integer(5), r.integer(6), {}};
+  return {r.integer(0), r.integer(1), r.text(2), r.text(3), r.text(4), r.integer(5), r.integer(6), r.integer(7), {}};
 }
 
 ItemRow item(const db::Row& r) { return {r.integer(0), r.integer(1), r.text(2), r.integer(3), r.integer(4)}; }

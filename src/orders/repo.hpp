@@ -29,6 +29,7 @@ struct OrderRow {
   std::int64_t id = 0;
   std::int64_t user_id = 0;
   std::string customer;  // the user's username
+  std::string email;     // and address, for the confirmation email
   std::string status;
   std::int64_t total_amount = 0;
   std::int64_t created_at = 0;

@@ -18,8 +18,9 @@ constexpr std::string_view kOrderStatuses[] = {"pending_payment", "paid", "cance
 [[noreturn]] void not_found() { throw common::Error("not_found", "Not found."); }
 
 Order from_row(repo::OrderRow&& row) {
-  Order o{row.id,         row.user_id,   std::move(row.customer), std::move(row.status),
-          common::Money::from_minor(row.total_amount), row.created_at, row.expires_at, {}};
+  Order o{row.id,          row.user_id,   std::move(row.customer),
+          std::move(row.email), std::move(row.status), common::Money::from_minor(row.total_amount),
+          row.created_at,       row.expires_at, {}};
   for (auto& i : row.items) {
     o.items.push_back({i.product_id, std::move(i.product), common::Money::from_minor(i.price), i.quantity});
   }

@@ -42,7 +42,8 @@ struct Item {
 struct Order {
   std::int64_t id = 0;
   std::int64_t user_id = 0;
-  std::string customer;
+  std::string customer;  // username
+  std::string email;
   std::string status;  // pending_payment, paid, cancelled, expired
   common::Money total_amount;
   std::int64_t created_at = 0;  // microseconds since the epoch

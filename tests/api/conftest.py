@@ -136,6 +136,17 @@ def make_server(tmp_path):
         s.stop()
 
 
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) collecting what it receives: sink.url for
+    ORDERD_SMTP_URL, sink.wait_for(n), sink.stop() / sink.start() on the same port."""
+    from smtp_sink import SmtpSink  # here, so the other tests run without python3-aiosmtpd
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
 def unique(prefix="u"):
     return f"{prefix}{uuid.uuid4().hex[:12]}"
 

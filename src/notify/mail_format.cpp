@@ -1,0 +1,133 @@
+#include "notify/mail_format.hpp"
+
+#include <fmt/format.h>
+#include <sodium.h>
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+namespace notify::mail_format {
+namespace {
+
+bool is_ascii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+std::string base64(std::string_view data) {
+  std::string out(sodium_base64_ENCODED_LEN(data.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);  // the terminating NUL
+  return out;
+}
+
+void require_one_line(std::string_view field, std::string_view value) {
+  if (value.find_first_of("\r\n") != std::string_view::npos) {
+    throw std::invalid_argument(std::string(field) + " must not contain a line break");
+  }
+}
+
+std::string trim(std::string_view s) {
+  auto begin = s.find_first_not_of(" \t");
+  if (begin == std::string_view::npos) return {};
+  auto end = s.find_last_not_of(" \t");
+  return std::string(s.substr(begin, end - begin + 1));
+}
+
+}  // namespace
+
+std::string rfc5322_date(std::int64_t micros) {
+  using namespace std::chrono;
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  sys_time<microseconds> t{microseconds{micros}};
+  auto day = floor<days>(t);
+  year_month_day ymd{day};
+  weekday wd{day};
+  hh_mm_ss hms{floor<seconds>(t - day)};
+  return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000", kDays[wd.c_encoding()],
+                     static_cast<unsigned>(ymd.day()), kMonths[static_cast<unsigned>(ymd.month()) - 1],
+                     static_cast<int>(ymd.year()), hms.hours().count(), hms.minutes().count(), hms.seconds().count());
+}
+
+std::string encode_header_text(std::string_view text) {
+  if (is_ascii(text)) return std::string(text);
+  // "=?UTF-8?B?" + base64 + "?=" is 12 + 4*ceil(n/3) characters; 45 bytes give 72 <= 75 (RFC 2047).
+  constexpr std::size_t kChunk = 45;
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = std::min(pos + kChunk, text.size());
+    // Back off to the start of a UTF-8 sequence (continuation bytes are 10xxxxxx).
+    while (end < text.size() && end > pos + 1 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    if (!out.empty()) out += ' ';
+    out += "=?UTF-8?B?" + base64(text.substr(pos, end - pos)) + "?=";
+    pos = end;
+  }
+  return out;
+}
+
+std::string address_of(std::string_view mailbox) {
+  auto open = mailbox.rfind('<');
+  auto close = mailbox.rfind('>');
+  if (open != std::string_view::npos && close != std::string_view::npos && close > open) {
+    return trim(mailbox.substr(open + 1, close - open - 1));
+  }
+  return trim(mailbox);
+}
+
+std::string domain_of(std::string_view mailbox) {
+  auto address = address_of(mailbox);
+  auto at = address.rfind('@');
+  if (at == std::string::npos || at + 1 == address.size()) return "localhost";
+  return address.substr(at + 1);
+}
+
+std::string encode_mailbox(std::string_view mailbox) {
+  auto open = mailbox.rfind('<');
+  if (open == std::string_view::npos || is_ascii(mailbox)) return trim(mailbox);
+  auto name = trim(mailbox.substr(0, open));
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+  return encode_header_text(name) + " <" + address_of(mailbox) + ">";
+}
+
+std::vector<std::string> header_lines(const Email& email, std::int64_t now_micros) {
+  require_one_line("From", email.from);
+  require_one_line("To", email.to);
+  require_one_line("Subject", email.subject);
+  require_one_line("Message-ID", email.message_id);
+  if (address_of(email.from).find('@') == std::string::npos) throw std::invalid_argument("From has no address");
+  if (address_of(email.to).find('@') == std::string::npos) throw std::invalid_argument("To has no address");
+  return {"From: " + encode_mailbox(email.from),
+          "To: " + encode_mailbox(email.to),
+          "Subject: " + encode_header_text(email.subject),
+          "Date: " + rfc5322_date(now_micros),
+          "Message-ID: " + email.message_id,
+          "MIME-Version: 1.0"};
+}
+
+std::string base64_lines(std::string_view data) {
+  auto encoded = base64(data);
+  std::string out;
+  for (std::size_t pos = 0; pos < encoded.size(); pos += 76) out += encoded.substr(pos, 76) + "\r\n";
+  return out;
+}
+
+std::string file_message(const Email& email, std::int64_t now_micros, std::string_view boundary) {
+  std::string out;
+  for (const auto& line : header_lines(email, now_micros)) out += line + "\r\n";
+  out += fmt::format("Content-Type: multipart/alternative; boundary=\"{}\"\r\n\r\n", boundary);
+  auto part = [&](std::string_view type, std::string_view body) {
+    out += fmt::format("--{}\r\nContent-Type: {}; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+                       boundary, type);
+    out += base64_lines(body);
+  };
+  part("text/plain", email.text);
+  part("text/html", email.html);
+  out += fmt::format("--{}--\r\n", boundary);
+  return out;
+}
+
+}  // namespace notify::mail_format

@@ -1,0 +1,40 @@
+#pragma once
+// The pieces of an Internet message both mailers share: header lines (RFC 5322 dates, RFC 2047
+// encoded words for non-ASCII text) and, for the file mailer, the whole message. No encoding is
+// written here by hand: base64 comes from libsodium.
+
+#include "notify/mailer.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace notify::mail_format {
+
+// "Sat, 04 May 2024 12:00:00 +0000"
+std::string rfc5322_date(std::int64_t micros);
+
+// ASCII text unchanged; otherwise RFC 2047 encoded words (=?UTF-8?B?...?=), each at most 75
+// characters and never splitting a UTF-8 sequence.
+std::string encode_header_text(std::string_view text);
+
+// "Name <addr>" -> "addr"; a bare address is returned as is.
+std::string address_of(std::string_view mailbox);
+// The part after '@' of the mailbox's address ("localhost" when there is none).
+std::string domain_of(std::string_view mailbox);
+// The mailbox with a non-ASCII display name encoded: "=?UTF-8?B?...?= <addr>".
+std::string encode_mailbox(std::string_view mailbox);
+
+// From, To, Subject, Date, Message-ID, MIME-Version: the top-level headers of both mailers.
+// Throws std::invalid_argument when a field holds a line break (header injection) or no address.
+std::vector<std::string> header_lines(const Email& email, std::int64_t now_micros);
+
+// Base64 in lines of 76 characters, each ending in CRLF (RFC 2045).
+std::string base64_lines(std::string_view data);
+
+// The complete message as the file mailer writes it: header_lines, then a multipart/alternative
+// body with `boundary`, text/plain then text/html, both UTF-8 and base64.
+std::string file_message(const Email& email, std::int64_t now_micros, std::string_view boundary);
+
+}  // namespace notify::mail_format

@@ -1,0 +1,69 @@
+#pragma once
+// Delivery of one rendered email: over SMTP (libcurl, its MIME API builds the message) or, without a
+// mail server, as an .eml file a shop can open. Both send the same headers and the same two parts
+// (multipart/alternative: text/plain then text/html, UTF-8, base64).
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace notify {
+
+struct Email {
+  std::string from;        // "Shop <no-reply@shop.example>" (the display name may be UTF-8)
+  std::string to;          // "customer@example.com"
+  std::string subject;     // UTF-8, one line
+  std::string html;
+  std::string text;
+  std::string message_id;  // "<...@...>", see notify::message_id
+};
+
+class Mailer {
+ public:
+  virtual ~Mailer() = default;
+  // Delivers the message or throws std::runtime_error saying why (never with a password in it).
+  virtual void send(const Email& email) = 0;
+  // Where mail goes, for the start-up log line (passwords masked).
+  virtual std::string describe() const = 0;
+};
+
+struct SmtpTimeouts {
+  std::chrono::milliseconds connect{10'000};
+  std::chrono::milliseconds total{30'000};  // a hanging server cannot hold the worker longer than this
+};
+
+// smtp://HOST:PORT: plain SMTP that upgrades with STARTTLS when the server offers it (opportunistic);
+// with a user and password in the URL, STARTTLS is required so credentials never travel in clear.
+// smtps://USER:PASS@HOST:465: TLS from the first byte. Certificates are verified in both cases.
+class SmtpMailer final : public Mailer {
+ public:
+  explicit SmtpMailer(std::string url, SmtpTimeouts timeouts = {});
+  void send(const Email& email) override;
+  std::string describe() const override;
+
+ private:
+  std::string url_;
+  SmtpTimeouts timeouts_;
+  bool require_tls_ = false;
+};
+
+// Writes each message as DIR/<message id>.eml (to a temporary name, then renamed, so a reader never
+// sees half a file). Resending a message replaces its file.
+class FileMailer final : public Mailer {
+ public:
+  explicit FileMailer(std::string dir);
+  void send(const Email& email) override;
+  std::string describe() const override;
+
+ private:
+  std::string dir_;
+};
+
+// SmtpMailer for a non-empty smtp_url, else FileMailer into mail_dir. Throws on an unusable URL.
+std::unique_ptr<Mailer> make_mailer(const std::string& smtp_url, const std::string& mail_dir);
+
+// The URL with its password replaced by "***", for logs and errors.
+std::string mask_password(std::string_view url);
+
+}  // namespace notify

@@ -1,0 +1,176 @@
+#include "notify/outbox.hpp"
+
+#include "common/clock.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+namespace notify {
+namespace {
+
+// ON CONFLICT DO NOTHING: the settle of an order may run twice (a retry after a lost response);
+// UNIQUE (kind, order_id) keeps one confirmation. Both SQLite and PostgreSQL accept this form.
+constexpr std::string_view kEnqueue =
+    "INSERT INTO outbox (kind, order_id, recipient, payload, status, attempts, next_attempt_at, created_at)"
+    " VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)"
+    " ON CONFLICT (kind, order_id) DO NOTHING RETURNING id";
+
+// The claim: one UPDATE that picks due rows and leases them, so two workers (threads or nodes)
+// never hold the same row. A row is due when it is pending and its time has come, or when it is
+// 'sending' but its lease ran out (the worker that claimed it died or hung). attempts + 1 both counts
+// the try and fences the claim: the marks below only apply to the attempts value they were given.
+//
+// SQLite serialises writers (BEGIN IMMEDIATE), so the subquery and the update cannot interleave with
+// another claim. PostgreSQL (#8) needs the subquery's rows locked, and skipping rows another node
+// has locked keeps nodes from queueing behind each other: kClaimDuePostgres, same shape plus
+// FOR UPDATE SKIP LOCKED.
+constexpr std::string_view kClaimDueSqlite =
+    "UPDATE outbox SET status = 'sending', locked_until = $2, attempts = attempts + 1"
+    " WHERE id IN (SELECT id FROM outbox"
+    "              WHERE (status = 'pending' AND next_attempt_at <= $1)"
+    "                 OR (status = 'sending' AND locked_until <= $1)"
+    "              ORDER BY next_attempt_at, id LIMIT $3)"
+    " RETURNING id, kind, recipient, payload, attempts, created_at";
+constexpr std::string_view kClaimDuePostgres =
+    "UPDATE outbox SET status = 'sending', locked_until = $2, attempts = attempts + 1"
+    " WHERE id IN (SELECT id FROM outbox"
+    "              WHERE (status = 'pending' AND next_attempt_at <= $1)"
+    "                 OR (status = 'sending' AND locked_until <= $1)"
+    "              ORDER BY next_attempt_at, id LIMIT $3"
+    "              FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, kind, recipient, payload, attempts, created_at";
+
+constexpr std::string_view kMarkSent =
+    "UPDATE outbox SET status = 'sent', sent_at = $3, locked_until = NULL"
+    " WHERE id = $1 AND status = 'sending' AND attempts = $2";
+constexpr std::string_view kScheduleRetry =
+    "UPDATE outbox SET status = 'pending', next_attempt_at = $3, locked_until = NULL, last_error = $4"
+    " WHERE id = $1 AND status = 'sending' AND attempts = $2";
+constexpr std::string_view kMarkFailed =
+    "UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $3"
+    " WHERE id = $1 AND status = 'sending' AND attempts = $2";
+
+constexpr std::string_view kRelease =
+    "UPDATE outbox SET status = 'pending', next_attempt_at = $3, locked_until = NULL, attempts = attempts - 1"
+    " WHERE id = $1 AND status = 'sending' AND attempts = $2";
+
+// $1 IS NULL: one statement for "all statuses" and "one status", so the SQL stays a constant.
+constexpr std::string_view kCount = "SELECT COUNT(*) FROM outbox WHERE ($1 IS NULL OR status = $1)";
+constexpr std::string_view kList =
+    "SELECT id, kind, order_id, recipient, status, attempts, last_error, created_at, sent_at, next_attempt_at"
+    " FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY id DESC LIMIT $2 OFFSET $3";
+constexpr std::string_view kFind =
+    "SELECT id, kind, order_id, recipient, status, attempts, last_error, created_at, sent_at, next_attempt_at"
+    " FROM outbox WHERE id = $1";
+constexpr std::string_view kResend =
+    "UPDATE outbox SET status = 'pending', next_attempt_at = $2, attempts = 0, locked_until = NULL, sent_at = NULL"
+    " WHERE id = $1 AND status IN ('pending', 'sent', 'failed')";
+constexpr std::string_view kQueueStats =
+    "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status IN ('pending', 'sending')";
+
+EmailRow email_row(const db::Row& r) {
+  return EmailRow{r.integer(0),          r.text(1),    r.optional_integer(2), r.text(3),
+                  r.text(4),             r.integer(5), r.optional_text(6),    r.integer(7),
+                  r.optional_integer(8), r.integer(9)};
+}
+
+boost::json::value optional_time(const std::optional<std::int64_t>& micros) {
+  if (!micros) return nullptr;
+  return boost::json::value(common::format_rfc3339(*micros));
+}
+
+}  // namespace
+
+std::optional<std::int64_t> enqueue_order_confirmation(db::Connection& c, std::int64_t order_id,
+                                                       const std::string& recipient,
+                                                       const boost::json::object& context) {
+  auto r = c.query(kEnqueue, kOrderConfirmation, order_id, recipient, boost::json::serialize(context),
+                   common::now_micros());
+  if (auto row = r.first()) return row->integer(0);
+  return std::nullopt;
+}
+
+std::vector<ClaimedEmail> claim_due(db::Connection& c, db::Dialect dialect, std::int64_t now,
+                                    std::int64_t lease_until, int limit) {
+  auto r = c.query(dialect == db::Dialect::postgres ? kClaimDuePostgres : kClaimDueSqlite, now, lease_until, limit);
+  std::vector<ClaimedEmail> claimed;
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    auto row = r[i];
+    claimed.push_back({row.integer(0), row.text(1), row.text(2), row.text(3), row.integer(4), row.integer(5)});
+  }
+  // RETURNING gives no order guarantee; send oldest first.
+  std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return claimed;
+}
+
+bool mark_sent(db::Connection& c, const ClaimedEmail& e, std::int64_t now) {
+  return c.query(kMarkSent, e.id, e.attempts, now).affected_rows == 1;
+}
+
+bool schedule_retry(db::Connection& c, const ClaimedEmail& e, std::int64_t next_attempt_at, std::string_view error) {
+  return c.query(kScheduleRetry, e.id, e.attempts, next_attempt_at, error).affected_rows == 1;
+}
+
+bool mark_failed(db::Connection& c, const ClaimedEmail& e, std::string_view error) {
+  return c.query(kMarkFailed, e.id, e.attempts, error).affected_rows == 1;
+}
+
+bool release(db::Connection& c, const ClaimedEmail& e, std::int64_t now) {
+  return c.query(kRelease, e.id, e.attempts, now).affected_rows == 1;
+}
+
+std::chrono::milliseconds retry_delay(std::int64_t attempts, std::chrono::milliseconds cap) {
+  using std::chrono::milliseconds;
+  milliseconds delay{1000};
+  for (std::int64_t i = 1; i < attempts && delay < cap; ++i) delay *= 2;
+  return std::min(delay, cap);
+}
+
+std::string message_id(std::int64_t id, std::int64_t created_at, std::string_view domain) {
+  return "<orderd.outbox." + std::to_string(id) + "." + std::to_string(created_at) + "@" +
+         std::string(domain.empty() ? "localhost" : domain) + ">";
+}
+
+boost::json::object to_json(const EmailRow& row) {
+  return {{"id", row.id},
+          {"kind", row.kind},
+          {"order_id", row.order_id ? boost::json::value(*row.order_id) : boost::json::value(nullptr)},
+          {"recipient", row.recipient},
+          {"status", row.status},
+          {"attempts", row.attempts},
+          {"last_error", row.last_error ? boost::json::value(*row.last_error) : boost::json::value(nullptr)},
+          {"created_at", common::format_rfc3339(row.created_at)},
+          {"sent_at", optional_time(row.sent_at)},
+          {"next_attempt_at", common::format_rfc3339(row.next_attempt_at)}};
+}
+
+std::int64_t count_emails(db::Connection& c, const std::optional<std::string>& status) {
+  return c.query(kCount, status)[0].integer(0);
+}
+
+std::vector<EmailRow> list_emails(db::Connection& c, const std::optional<std::string>& status, std::int64_t limit,
+                                  std::int64_t offset) {
+  auto r = c.query(kList, status, limit, offset);
+  std::vector<EmailRow> rows;
+  for (std::size_t i = 0; i < r.size(); ++i) rows.push_back(email_row(r[i]));
+  return rows;
+}
+
+std::optional<EmailRow> find_email(db::Connection& c, std::int64_t id) {
+  auto r = c.query(kFind, id);
+  if (auto row = r.first()) return email_row(*row);
+  return std::nullopt;
+}
+
+std::optional<EmailRow> resend(db::Connection& c, std::int64_t id, std::int64_t now) {
+  c.query(kResend, id, now);
+  return find_email(c, id);
+}
+
+QueueStats queue_stats(db::Connection& c) {
+  auto r = c.query(kQueueStats);
+  return {r[0].integer(0), r[0].optional_integer(1)};
+}
+
+}  // namespace notify

@@ -1,0 +1,97 @@
+#pragma once
+// The email outbox: rows written inside the transaction that causes a message, delivered later by
+// notify::OutboxWorker. These functions run on a connection the caller's transaction provides.
+//
+// Delivery is at-least-once: a crash between the SMTP server accepting a message and mark_sent()
+// committing sends it again after the lease expires. Every message carries a Message-ID derived
+// from its row (message_id()), so receivers can recognise the repeat.
+
+#include "db/database.hpp"
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace notify {
+
+inline constexpr std::string_view kOrderConfirmation = "order_confirmation";
+
+// Queues the confirmation email of a paid order. Call it inside the transaction that marks the order
+// paid, so the email exists exactly when the payment does. `context` is the template context of the
+// contract (order_id, created_at, customer, email, total_amount, items); shop_name is added when the
+// message is rendered. A second call for the same order is ignored (UNIQUE (kind, order_id)), so a
+// retried settle cannot queue two confirmations. Returns the row id, or nullopt when already queued.
+std::optional<std::int64_t> enqueue_order_confirmation(db::Connection& c, std::int64_t order_id,
+                                                       const std::string& recipient,
+                                                       const boost::json::object& context);
+
+// A row the worker has claimed.
+struct ClaimedEmail {
+  std::int64_t id = 0;
+  std::string kind;
+  std::string recipient;
+  std::string payload;  // JSON template context
+  std::int64_t attempts = 0;  // including this one; also the fencing token for the marks below
+  std::int64_t created_at = 0;
+};
+
+// Claims up to `limit` due rows (pending and due, or `sending` with an expired lease) for this worker:
+// status 'sending', locked_until = lease_until, attempts + 1. Run it in its own short transaction.
+std::vector<ClaimedEmail> claim_due(db::Connection& c, db::Dialect dialect, std::int64_t now,
+                                    std::int64_t lease_until, int limit);
+
+// The outcome of a send. Each only applies while the row is still the claim we made (status
+// 'sending' and the same attempts), so a worker whose lease expired cannot overwrite a newer claim.
+// They return false when the claim was lost.
+bool mark_sent(db::Connection& c, const ClaimedEmail& e, std::int64_t now);
+bool schedule_retry(db::Connection& c, const ClaimedEmail& e, std::int64_t next_attempt_at, std::string_view error);
+bool mark_failed(db::Connection& c, const ClaimedEmail& e, std::string_view error);
+// Gives back a claimed row that was not attempted (the worker is stopping): pending, due now, and
+// the attempt it was charged is returned.
+bool release(db::Connection& c, const ClaimedEmail& e, std::int64_t now);
+
+// Capped exponential backoff after `attempts` failed attempts: 1 s, 2 s, 4 s, ... up to `cap`.
+std::chrono::milliseconds retry_delay(std::int64_t attempts, std::chrono::milliseconds cap);
+
+// The Message-ID of a row: stable across retries of that row, distinct across databases that
+// reuse ids (it includes the creation time). `domain` is the right-hand side, e.g. the From domain.
+std::string message_id(std::int64_t id, std::int64_t created_at, std::string_view domain);
+
+// What staff see of a row (GET /admin/emails/).
+struct EmailRow {
+  std::int64_t id = 0;
+  std::string kind;
+  std::optional<std::int64_t> order_id;
+  std::string recipient;
+  std::string status;
+  std::int64_t attempts = 0;
+  std::optional<std::string> last_error;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> sent_at;
+  std::int64_t next_attempt_at = 0;
+};
+boost::json::object to_json(const EmailRow& row);
+
+// Rows newest first, optionally only one status.
+std::int64_t count_emails(db::Connection& c, const std::optional<std::string>& status);
+std::vector<EmailRow> list_emails(db::Connection& c, const std::optional<std::string>& status, std::int64_t limit,
+                                  std::int64_t offset);
+std::optional<EmailRow> find_email(db::Connection& c, std::int64_t id);
+
+// Makes a row due now with a fresh attempt budget: a sent or failed row goes back to pending, a
+// pending one is brought forward; a row being sent right now is left alone. nullopt: no such row.
+std::optional<EmailRow> resend(db::Connection& c, std::int64_t id, std::int64_t now);
+
+// Undelivered rows (pending + sending) and the creation time of the oldest, for the gauges.
+struct QueueStats {
+  std::int64_t depth = 0;
+  std::optional<std::int64_t> oldest_created_at;
+};
+QueueStats queue_stats(db::Connection& c);
+
+}  // namespace notify

@@ -1,0 +1,67 @@
+#pragma once
+// The confirmation email's Mustache templates (kainjow mustache): a subject, an HTML body and a
+// plain-text body. Each is read from the configured template directory when the file exists there,
+// else the built-in default compiled from templates/email/. Templates are checked when loaded, so a
+// broken one stops start-up instead of the first paid order.
+
+#include <boost/json/object.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace notify {
+
+// A template that does not parse, fails to render or names a variable outside the contract's
+// context. The message starts with the file it came from.
+class TemplateError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct RenderedEmail {
+  std::string subject;  // one line: line breaks in the rendered subject become spaces
+  std::string html;
+  std::string text;
+};
+
+class Templates {
+ public:
+  static constexpr std::string_view kSubjectFile = "order_confirmation.subject.mustache";
+  static constexpr std::string_view kHtmlFile = "order_confirmation.html.mustache";
+  static constexpr std::string_view kTextFile = "order_confirmation.txt.mustache";
+
+  // Loads and checks the three templates; `template_dir` may be empty (built-in defaults only).
+  // Throws TemplateError naming the file.
+  static Templates load(const std::string& template_dir, std::string shop_name);
+
+  // Renders the contract's context (order_id, created_at, customer, email, total_amount, items) plus
+  // shop_name. HTML values are HTML-escaped; subject and text are not. Throws TemplateError.
+  RenderedEmail render(const boost::json::object& context) const;
+
+  // A complete context as the contract describes it, for checks and previews.
+  static boost::json::object sample_context();
+
+  // Where each template came from: a path, or "built-in NAME".
+  const std::string& subject_source() const { return subject_.source; }
+  const std::string& html_source() const { return html_.source; }
+  const std::string& text_source() const { return text_.source; }
+
+ private:
+  struct Source {
+    std::string source;  // for messages: the file's path or "built-in NAME"
+    std::string text;
+    bool html_escape = false;
+  };
+  Templates() = default;
+  static std::string render_one(const Source& t, const boost::json::object& context);
+  static void check(const Source& t);
+
+  Source subject_, html_, text_;
+  std::string shop_name_;
+};
+
+// The built-in template of that file name (compiled into the binary), or empty when there is none.
+std::string_view builtin_template(std::string_view file_name);
+
+}  // namespace notify

@@ -1,0 +1,591 @@
+#include "common/clock.hpp"
+#include "common/metrics.hpp"
+#include "db/database.hpp"
+#include "db/migrate.hpp"
+#include "notify/mail_format.hpp"
+#include "notify/mailer.hpp"
+#include "notify/outbox.hpp"
+#include "notify/templates.hpp"
+#include "notify/worker.hpp"
+
+#include <boost/json/parse.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sodium.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+fs::path fresh_dir(const std::string& purpose) {
+  auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  auto dir = fs::temp_directory_path() /
+             ("orderd-notify-" + purpose + "-" + std::to_string(::getpid()) + "-" + info->name());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+boost::json::object contract_context() {
+  auto context = notify::Templates::sample_context();
+  context.erase("shop_name");  // the renderer adds it from configuration
+  return context;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Templates
+
+TEST(EmailTemplates, RenderEveryDetailOfTheOrder) {
+  auto templates = notify::Templates::load("", "Corner Shop");
+  auto email = templates.render(contract_context());
+  EXPECT_EQ(email.subject, "Your Corner Shop order #42 is confirmed");
+  for (const auto* body : {&email.html, &email.text}) {
+    for (const char* detail : {"#42", "2024-05-04T12:00:00.123456Z", "example_user", "customer@example.com",
+                               "Product A", "Product B", "50.00", "30.00", "100.00", "130.00", "Corner Shop"}) {
+      EXPECT_THAT(*body, HasSubstr(detail));
+    }
+  }
+  EXPECT_THAT(email.text, HasSubstr("2 x 50.00 = 100.00"));
+  EXPECT_THAT(email.text, HasSubstr("Total: 130.00"));
+  EXPECT_THAT(email.html, HasSubstr(">2</td>"));
+  EXPECT_THAT(email.html, Not(HasSubstr("http")));  // no external resources
+}
+
+TEST(EmailTemplates, EscapeHtmlInTheHtmlBodyOnly) {
+  auto templates = notify::Templates::load("", "Salt & Pepper");
+  auto context = contract_context();
+  context["items"].as_array()[0].as_object()["product"] = "Fish & Chips <b>";
+  auto email = templates.render(context);
+  EXPECT_THAT(email.html, HasSubstr("Fish &amp; Chips &lt;b&gt;"));
+  EXPECT_THAT(email.html, HasSubstr("Salt &amp; Pepper"));
+  EXPECT_THAT(email.html, Not(HasSubstr("<b>")));
+  EXPECT_THAT(email.text, HasSubstr("Fish & Chips <b>"));
+  EXPECT_EQ(email.subject, "Your Salt & Pepper order #42 is confirmed");
+}
+
+TEST(EmailTemplates, ADirectoryOverridesFileByFile) {
+  auto dir = fresh_dir("templates");
+  write_file(dir / "order_confirmation.subject.mustache", "Order {{order_id}}\nfrom {{shop_name}}\n");
+  auto templates = notify::Templates::load(dir.string(), "Shop");
+  EXPECT_EQ(templates.subject_source(), (dir / "order_confirmation.subject.mustache").string());
+  EXPECT_EQ(templates.html_source(), "built-in order_confirmation.html.mustache");
+  EXPECT_EQ(templates.text_source(), "built-in order_confirmation.txt.mustache");
+  auto email = templates.render(contract_context());
+  EXPECT_EQ(email.subject, "Order 42 from Shop");  // one header line
+  EXPECT_THAT(email.html, HasSubstr("Product A"));
+  fs::remove_all(dir);
+}
+
+void expect_rejected(const std::string& file, const std::string& text, const std::string& reason) {
+  auto dir = fresh_dir("broken");
+  write_file(dir / file, text);
+  try {
+    (void)notify::Templates::load(dir.string(), "Shop");
+    ADD_FAILURE() << file << " was accepted: " << text;
+  } catch (const notify::TemplateError& e) {
+    EXPECT_THAT(e.what(), HasSubstr((dir / file).string()));
+    EXPECT_THAT(e.what(), HasSubstr(reason));
+  }
+  fs::remove_all(dir);
+}
+
+TEST(EmailTemplates, ASyntaxErrorIsRejectedNamingTheFile) {
+  expect_rejected("order_confirmation.html.mustache", "<ul>{{#items}}<li>{{product}}</li></ul>", "Unclosed section");
+  expect_rejected("order_confirmation.txt.mustache", "{{/items}}", "items");
+  expect_rejected("order_confirmation.subject.mustache", "Order {{order_id", "Unclosed tag");
+}
+
+TEST(EmailTemplates, AnUnknownVariableIsRejectedNamingTheFile) {
+  expect_rejected("order_confirmation.subject.mustache", "Order {{order_number}}", "{{order_number}}");
+  expect_rejected("order_confirmation.html.mustache", "{{#items}}{{product}} {{unit_price}}{{/items}}",
+                  "{{unit_price}}");
+  expect_rejected("order_confirmation.txt.mustache", "{{^items}}{{nothing_here}}{{/items}}", "{{nothing_here}}");
+  expect_rejected("order_confirmation.txt.mustache", "{{product}}", "{{product}}");  // only inside items
+  expect_rejected("order_confirmation.txt.mustache", "{{> footer}}", "footer");
+}
+
+TEST(EmailTemplates, AnEmptySubjectIsRejected) {
+  expect_rejected("order_confirmation.subject.mustache", "{{#items}}{{/items}}\n", "empty subject");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message format
+
+std::string decode_words(const std::string& header) {
+  std::string out;
+  std::istringstream words(header);
+  std::string word;
+  while (words >> word) {
+    EXPECT_LE(word.size(), 75u) << word;
+    EXPECT_TRUE(word.starts_with("=?UTF-8?B?") && word.ends_with("?=")) << word;
+    auto b64 = word.substr(10, word.size() - 12);
+    std::string bin(b64.size(), '\0');
+    std::size_t len = 0;
+    EXPECT_EQ(sodium_base642bin(reinterpret_cast<unsigned char*>(bin.data()), bin.size(), b64.data(), b64.size(),
+                                nullptr, &len, nullptr, sodium_base64_VARIANT_ORIGINAL),
+              0);
+    bin.resize(len);
+    // Each word must hold whole characters: it must not end inside a UTF-8 sequence.
+    if (!bin.empty()) {
+      std::size_t i = bin.size() - 1;
+      while (i > 0 && (static_cast<unsigned char>(bin[i]) & 0xC0) == 0x80) --i;
+      auto lead = static_cast<unsigned char>(bin[i]);
+      std::size_t need = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+      EXPECT_EQ(bin.size() - i, need) << "a word ends inside a character";
+    }
+    out += bin;
+  }
+  return out;
+}
+
+TEST(MailFormat, NonAsciiHeadersBecomeEncodedWordsOfWholeCharacters) {
+  EXPECT_EQ(notify::mail_format::encode_header_text("Your order #42"), "Your order #42");
+  std::string subject = "Bestätigung Ihrer Bestellung #42 – Café Crème ✓ – ünïcödé everywhere, again and again";
+  auto encoded = notify::mail_format::encode_header_text(subject);
+  EXPECT_THAT(encoded, Not(HasSubstr("\n")));
+  EXPECT_EQ(decode_words(encoded), subject);
+}
+
+TEST(MailFormat, MailboxesAndDates) {
+  using namespace notify::mail_format;
+  EXPECT_EQ(address_of("orderd <no-reply@shop.example>"), "no-reply@shop.example");
+  EXPECT_EQ(address_of("buyer@example.com"), "buyer@example.com");
+  EXPECT_EQ(domain_of("orderd <no-reply@shop.example>"), "shop.example");
+  EXPECT_EQ(encode_mailbox("Shop <a@b.c>"), "Shop <a@b.c>");
+  EXPECT_THAT(encode_mailbox("Café <a@b.c>"), ::testing::MatchesRegex("=\\?UTF-8\\?B\\?.*\\?= <a@b.c>"));
+  EXPECT_EQ(rfc5322_date(1714824000LL * 1000000 + 123456), "Sat, 04 May 2024 12:00:00 +0000");
+}
+
+TEST(MailFormat, HeadersRefuseLineBreaks) {
+  notify::Email email{"Shop <a@b.c>", "buyer@example.com", "Hi\r\nBcc: victim@example.com", "", "", "<1@b.c>"};
+  EXPECT_THROW(notify::mail_format::header_lines(email, 0), std::invalid_argument);
+  email.subject = "Hi";
+  email.to = "not an address";
+  EXPECT_THROW(notify::mail_format::header_lines(email, 0), std::invalid_argument);
+}
+
+TEST(MailFormat, PasswordsAreMaskedAndMessageIdsNameTheRow) {
+  EXPECT_EQ(notify::mask_password("smtps://user:s3cret@mail.example:465"), "smtps://user:***@mail.example:465");
+  EXPECT_EQ(notify::mask_password("smtp://127.0.0.1:2525"), "smtp://127.0.0.1:2525");
+  EXPECT_EQ(notify::message_id(7, 1714824000000000, "shop.example"), "<orderd.outbox.7.1714824000000000@shop.example>");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mailers
+
+notify::Email sample_email() {
+  return {"Café Shop <shop@example.com>", "buyer@example.com", "Bestellung #42 – Café ✓",
+          "<p>Fish &amp; Chips: 130.00 €</p>", "Fish & Chips: 130.00 €\n", "<orderd.outbox.1.2@example.com>"};
+}
+
+TEST(FileMailer, WritesOneCompleteEmlFilePerMessage) {
+  auto dir = fresh_dir("mail");
+  notify::FileMailer mailer((dir / "sub").string());
+  mailer.send(sample_email());
+  mailer.send(sample_email());  // the same message again replaces its file
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir / "sub")) files.push_back(entry.path());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0].filename(), "orderd.outbox.1.2@example.com.eml");
+  auto eml = read_file(files[0]);
+  EXPECT_THAT(eml, HasSubstr("Subject: =?UTF-8?B?"));
+  EXPECT_THAT(eml, HasSubstr("To: buyer@example.com\r\n"));
+  EXPECT_THAT(eml, HasSubstr("Message-ID: <orderd.outbox.1.2@example.com>\r\n"));
+  EXPECT_THAT(eml, HasSubstr("MIME-Version: 1.0\r\n"));
+  EXPECT_THAT(eml, HasSubstr("Content-Type: multipart/alternative; boundary="));
+  auto text_at = eml.find("Content-Type: text/plain; charset=UTF-8");
+  auto html_at = eml.find("Content-Type: text/html; charset=UTF-8");
+  ASSERT_NE(text_at, std::string::npos);
+  ASSERT_NE(html_at, std::string::npos);
+  EXPECT_LT(text_at, html_at);  // the preferred alternative comes last
+  fs::remove_all(dir);
+}
+
+// tests/api/smtp_sink.py run as a program: a real SMTP server (aiosmtpd) that writes each message it
+// receives, parsed by Python's email package, as DIR/<n>.json.
+class SmtpSinkProcess {
+ public:
+  explicit SmtpSinkProcess(const fs::path& out) : out_(out) {
+    std::string script = std::string(ORDERD_SOURCE_DIR) + "/tests/api/smtp_sink.py";
+    std::string dir = out.string();
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, fds[0]);
+    const char* python = "/usr/bin/python3";
+    char* argv[] = {const_cast<char*>(python), script.data(), dir.data(), nullptr};
+    if (posix_spawn(&pid_, python, &actions, nullptr, argv, environ) != 0) pid_ = 0;
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    FILE* in = ::fdopen(fds[0], "r");
+    if (in == nullptr || std::fscanf(in, "%d", &port_) != 1) port_ = 0;
+    if (in != nullptr) std::fclose(in);
+  }
+  ~SmtpSinkProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  int port() const { return port_; }
+
+  // The n-th received message (1-based), waiting up to 10 s for it.
+  std::optional<boost::json::object> message(int n) const {
+    auto path = out_ / (std::to_string(n) + ".json");
+    for (int i = 0; i < 500 && !fs::exists(path); ++i) std::this_thread::sleep_for(20ms);
+    if (!fs::exists(path)) return std::nullopt;
+    return boost::json::parse(read_file(path)).as_object();
+  }
+
+ private:
+  fs::path out_;
+  pid_t pid_ = 0;
+  int port_ = 0;
+};
+
+TEST(SmtpMailer, DeliversMultipartAlternativeToARealSmtpServer) {
+  auto dir = fresh_dir("smtp");
+  SmtpSinkProcess sink(dir);
+  if (sink.port() == 0) GTEST_SKIP() << "python3-aiosmtpd is not installed (scripts/install-deps --test)";
+  notify::SmtpMailer mailer("smtp://127.0.0.1:" + std::to_string(sink.port()));
+  auto email = sample_email();
+  mailer.send(email);
+  auto got = sink.message(1);
+  ASSERT_TRUE(got) << "the SMTP server received nothing";
+  auto& m = *got;
+  auto field = [&](const char* key) { return m[key].is_string() ? std::string(m[key].as_string()) : "(missing)"; };
+  EXPECT_EQ(field("mail_from"), "shop@example.com");
+  EXPECT_EQ(boost::json::value(m["rcpt_tos"]), boost::json::value(boost::json::array{"buyer@example.com"}));
+  EXPECT_EQ(field("subject"), email.subject);  // RFC 2047 decoded by Python
+  EXPECT_THAT(field("from"), HasSubstr("Café Shop"));
+  EXPECT_EQ(field("to"), "buyer@example.com");
+  EXPECT_EQ(field("message_id"), email.message_id);
+  EXPECT_EQ(field("mime_version"), "1.0");
+  EXPECT_THAT(field("date"), ::testing::MatchesRegex(".*, .* \\+0000"));
+  EXPECT_EQ(field("content_type"), "multipart/alternative");
+  EXPECT_EQ(boost::json::value(m["parts"]), boost::json::value(boost::json::array{"text/plain", "text/html"}));
+  EXPECT_THAT(field("text"), HasSubstr("Fish & Chips: 130.00 €"));
+  EXPECT_THAT(field("html"), HasSubstr("<p>Fish &amp; Chips: 130.00 €</p>"));
+  fs::remove_all(dir);
+}
+
+int unused_port() {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(s);
+  return ntohs(a.sin_port);
+}
+
+TEST(SmtpMailer, FailuresSayWhyWithoutThePassword) {
+  notify::SmtpMailer mailer("smtp://user:s3cret@127.0.0.1:" + std::to_string(unused_port()));
+  try {
+    mailer.send(sample_email());
+    ADD_FAILURE() << "sent to a closed port";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("SMTP smtp://user:***@127.0.0.1:"));
+    EXPECT_THAT(e.what(), Not(HasSubstr("s3cret")));
+  }
+  EXPECT_THAT(mailer.describe(), Not(HasSubstr("s3cret")));
+  EXPECT_THROW(notify::SmtpMailer("http://example.com"), std::invalid_argument);
+}
+
+TEST(SmtpMailer, AServerThatNeverAnswersCannotHoldTheWorker) {
+  // A listening socket nobody accepts from: the TCP handshake completes, the greeting never comes.
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(s, 4), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  notify::SmtpMailer mailer("smtp://127.0.0.1:" + std::to_string(ntohs(a.sin_port)), {.connect = 500ms, .total = 500ms});
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_THROW(mailer.send(sample_email()), std::runtime_error);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  ::close(s);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outbox and worker
+
+TEST(Outbox, BackoffDoublesFromOneSecondUpToTheCap) {
+  std::vector<std::int64_t> seconds;
+  for (int attempts = 1; attempts <= 8; ++attempts) {
+    seconds.push_back(std::chrono::duration_cast<std::chrono::seconds>(notify::retry_delay(attempts, 30s)).count());
+  }
+  EXPECT_EQ(seconds, (std::vector<std::int64_t>{1, 2, 4, 8, 16, 30, 30, 30}));
+  EXPECT_EQ(notify::retry_delay(3, 3s), 3s);
+  EXPECT_EQ(notify::retry_delay(1000, 30s), 30s);
+}
+
+class FakeMailer : public notify::Mailer {
+ public:
+  void send(const notify::Email& email) override {
+    std::lock_guard lock(mutex);
+    if (fail) throw std::runtime_error("451 mailbox busy");
+    sent.push_back(email);
+  }
+  std::string describe() const override { return "fake"; }
+  std::mutex mutex;
+  bool fail = false;
+  std::vector<notify::Email> sent;
+};
+
+class OutboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fresh_dir("outbox");
+    database_ = db::open("sqlite://" + (dir_ / "test.db").string());
+    db::migrate(*database_);
+  }
+  void TearDown() override {
+    database_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::int64_t enqueue(std::int64_t order_id, const std::string& payload_override = {}) {
+    auto id = database_->transaction([&](db::Connection& c) {
+      return notify::enqueue_order_confirmation(c, order_id, "buyer@example.com", contract_context());
+    });
+    if (!payload_override.empty()) sql("UPDATE outbox SET payload = $2 WHERE id = $1", *id, payload_override);
+    return *id;
+  }
+  template <class... Args>
+  db::Result sql(std::string_view text, const Args&... args) {
+    return database_->transaction([&](db::Connection& c) { return c.query(text, args...); });
+  }
+  notify::EmailRow row(std::int64_t id) {
+    return *database_->read([&](db::Connection& c) { return notify::find_email(c, id); });
+  }
+  std::vector<notify::ClaimedEmail> claim(std::int64_t now, std::int64_t lease_until, int limit = 10) {
+    return database_->transaction(
+        [&](db::Connection& c) { return notify::claim_due(c, db::Dialect::sqlite, now, lease_until, limit); });
+  }
+  std::unique_ptr<notify::OutboxWorker> worker(notify::Mailer& mailer, notify::WorkerOptions options = {}) {
+    options.mail_from = "Shop <shop@example.com>";
+    return std::make_unique<notify::OutboxWorker>(*database_, templates_, mailer, metrics_, options);
+  }
+
+  fs::path dir_;
+  std::unique_ptr<db::Database> database_;
+  notify::Templates templates_ = notify::Templates::load("", "Corner Shop");
+  common::Metrics metrics_;
+};
+
+TEST_F(OutboxTest, AnOrderIsConfirmedOnceHoweverOftenItIsQueued) {
+  auto first = database_->transaction([&](db::Connection& c) {
+    return notify::enqueue_order_confirmation(c, 7, "buyer@example.com", contract_context());
+  });
+  auto second = database_->transaction([&](db::Connection& c) {
+    return notify::enqueue_order_confirmation(c, 7, "buyer@example.com", contract_context());
+  });
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(second);
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM outbox")[0].integer(0), 1);
+  auto r = row(*first);
+  EXPECT_EQ(r.status, "pending");
+  EXPECT_EQ(r.kind, "order_confirmation");
+  EXPECT_EQ(r.order_id, 7);
+  EXPECT_EQ(r.attempts, 0);
+}
+
+TEST_F(OutboxTest, ALeasedRowIsNotClaimedAgainUntilItsLeaseExpires) {
+  auto id = enqueue(1);
+  auto now = common::now_micros();
+  auto first = claim(now, now + 60'000'000);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].id, id);
+  EXPECT_EQ(first[0].attempts, 1);
+  EXPECT_EQ(row(id).status, "sending");
+  EXPECT_TRUE(claim(now + 1'000'000, now + 61'000'000).empty());
+  EXPECT_TRUE(claim(now + 59'000'000, now + 119'000'000).empty());
+
+  // The first worker died: after the lease another one takes the row over...
+  auto second = claim(now + 60'000'001, now + 120'000'000);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].attempts, 2);
+  // ...and the first one, if it was only slow, can no longer record an outcome over the new claim.
+  database_->transaction([&](db::Connection& c) {
+    EXPECT_FALSE(notify::mark_sent(c, first[0], now));
+    EXPECT_TRUE(notify::mark_sent(c, second[0], now));
+  });
+  EXPECT_EQ(row(id).status, "sent");
+  EXPECT_EQ(row(id).sent_at, now);
+  EXPECT_TRUE(claim(now + 999'000'000, now + 999'000'001).empty());
+}
+
+TEST_F(OutboxTest, ConcurrentClaimsNeverShareARow) {
+  for (int order = 1; order <= 40; ++order) enqueue(order);
+  std::mutex mutex;
+  std::multiset<std::int64_t> claimed;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&] {
+      for (;;) {
+        auto now = common::now_micros();
+        auto batch = claim(now, now + 60'000'000, 3);
+        if (batch.empty()) return;
+        std::lock_guard lock(mutex);
+        for (const auto& e : batch) claimed.insert(e.id);
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  EXPECT_EQ(claimed.size(), 40u);
+  EXPECT_EQ(std::set<std::int64_t>(claimed.begin(), claimed.end()).size(), 40u);
+}
+
+TEST_F(OutboxTest, TheWorkerSendsDueRowsAndMarksThemSent) {
+  FakeMailer mailer;
+  auto id = enqueue(42);
+  auto w = worker(mailer);
+  EXPECT_EQ(w->run_once(), 1);
+  ASSERT_EQ(mailer.sent.size(), 1u);
+  const auto& email = mailer.sent[0];
+  EXPECT_EQ(email.to, "buyer@example.com");
+  EXPECT_EQ(email.from, "Shop <shop@example.com>");
+  EXPECT_EQ(email.subject, "Your Corner Shop order #42 is confirmed");
+  EXPECT_THAT(email.text, HasSubstr("Total: 130.00"));
+  EXPECT_EQ(email.message_id, notify::message_id(id, row(id).created_at, "example.com"));
+  auto r = row(id);
+  EXPECT_EQ(r.status, "sent");
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_TRUE(r.sent_at);
+  EXPECT_EQ(w->run_once(), 0);
+  auto metrics = metrics_.render();
+  EXPECT_THAT(metrics, HasSubstr("orderd_emails_sent_total 1\n"));
+  EXPECT_THAT(metrics, HasSubstr("orderd_email_queue_depth 0\n"));
+  EXPECT_THAT(metrics, HasSubstr("orderd_email_oldest_pending_age_seconds 0\n"));
+}
+
+TEST_F(OutboxTest, FailuresAreRetriedWithBackoffThenGivenUp) {
+  FakeMailer mailer;
+  mailer.fail = true;
+  auto id = enqueue(1);
+  auto w = worker(mailer, {.max_attempts = 3, .retry_cap = 30s});
+
+  auto before = common::now_micros();
+  EXPECT_EQ(w->run_once(), 1);
+  auto r = row(id);
+  EXPECT_EQ(r.status, "pending");
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(r.last_error, "451 mailbox busy");
+  EXPECT_GE(r.next_attempt_at, before + 1'000'000);  // first retry one second later
+  EXPECT_LE(r.next_attempt_at, common::now_micros() + 1'000'000);
+  EXPECT_EQ(w->run_once(), 0);  // not due yet
+  EXPECT_THAT(metrics_.render(), HasSubstr("orderd_email_queue_depth 1\n"));
+
+  sql("UPDATE outbox SET next_attempt_at = 0 WHERE id = $1", id);
+  before = common::now_micros();
+  EXPECT_EQ(w->run_once(), 1);
+  EXPECT_EQ(row(id).attempts, 2);
+  EXPECT_GE(row(id).next_attempt_at, before + 2'000'000);  // then two
+
+  sql("UPDATE outbox SET next_attempt_at = 0 WHERE id = $1", id);
+  EXPECT_EQ(w->run_once(), 1);
+  r = row(id);
+  EXPECT_EQ(r.status, "failed");
+  EXPECT_EQ(r.attempts, 3);
+  EXPECT_EQ(r.last_error, "451 mailbox busy");
+  EXPECT_EQ(w->run_once(), 0);
+  auto metrics = metrics_.render();
+  EXPECT_THAT(metrics, HasSubstr("orderd_email_send_errors_total 3\n"));
+  EXPECT_THAT(metrics, HasSubstr("orderd_emails_failed_total 1\n"));
+
+  // Staff resend: pending again, due now, a fresh budget; then it goes out.
+  auto resent = database_->transaction([&](db::Connection& c) { return notify::resend(c, id, common::now_micros()); });
+  ASSERT_TRUE(resent);
+  EXPECT_EQ(resent->status, "pending");
+  EXPECT_EQ(resent->attempts, 0);
+  mailer.fail = false;
+  EXPECT_EQ(w->run_once(), 1);
+  EXPECT_EQ(row(id).status, "sent");
+  EXPECT_FALSE(database_->transaction([&](db::Connection& c) { return notify::resend(c, 999, 0); }));
+}
+
+TEST_F(OutboxTest, AnUnrenderableRowFailsAtOnce) {
+  FakeMailer mailer;
+  auto id = enqueue(1, "not json");
+  auto w = worker(mailer);
+  EXPECT_EQ(w->run_once(), 1);
+  EXPECT_TRUE(mailer.sent.empty());
+  EXPECT_EQ(row(id).status, "failed");
+  EXPECT_THAT(*row(id).last_error, HasSubstr("render"));
+}
+
+TEST_F(OutboxTest, TheThreadSendsOnWakeAndStopsPromptly) {
+  FakeMailer mailer;
+  auto w = worker(mailer, {.poll_interval = 60s});
+  w->start();
+  auto id = enqueue(5);
+  w->wake();
+  for (int i = 0; i < 250 && row(id).status != "sent"; ++i) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(row(id).status, "sent");
+  auto started = std::chrono::steady_clock::now();
+  w->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+}
+
+TEST_F(OutboxTest, StaffListsRowsNewestFirstByStatus) {
+  FakeMailer mailer;
+  enqueue(1);
+  auto w = worker(mailer);
+  w->run_once();
+  enqueue(2);
+  enqueue(3);
+  auto [pending, all, sent] = database_->read([](db::Connection& c) {
+    return std::tuple(notify::count_emails(c, "pending"), notify::list_emails(c, std::nullopt, 10, 0),
+                      notify::list_emails(c, "sent", 10, 0));
+  });
+  EXPECT_EQ(pending, 2);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].order_id, 3);
+  ASSERT_EQ(sent.size(), 1u);
+  auto json = notify::to_json(sent[0]);
+  for (const char* key : {"id", "kind", "order_id", "recipient", "status", "attempts", "last_error", "created_at",
+                          "sent_at", "next_attempt_at"}) {
+    EXPECT_TRUE(json.contains(key)) << key;
+  }
+  EXPECT_TRUE(json["sent_at"].is_string());
+  EXPECT_TRUE(json["last_error"].is_null());
+}
+
+}  // namespace
