@@ -51,6 +51,16 @@ int main(int argc, char** argv) {
   product_import->add_option("file", import_file, "the .json or .csv file")->required();
   auto* demo_data = with_config(cli.add_subcommand("demo-data", "Load the demo catalogue (existing products are kept)"));
 
+  auto* email = cli.add_subcommand("email", "Confirmation emails");
+  email->require_subcommand(1);
+  std::int64_t preview_order = 0;
+  bool preview_html = false, preview_text = false;
+  auto* email_preview = with_config(email->add_subcommand(
+      "preview", "Render an order's confirmation email with the configured templates, without sending it"));
+  email_preview->add_option("order_id", preview_order, "the order")->required()->check(CLI::PositiveNumber);
+  auto* html_flag = email_preview->add_flag("--html", preview_html, "only the HTML body");
+  email_preview->add_flag("--text", preview_text, "only the text body")->excludes(html_flag);
+
   app::MockGatewayCommand gateway;
   auto* mock_gateway = cli.add_subcommand("mock-gateway", "Serve a mock payment gateway (docs/payment-gateway.md)");
   mock_gateway->add_option("--listen", gateway.listen, "HOST:PORT to listen on; port 0 picks a free one")
@@ -88,6 +98,10 @@ int main(int argc, char** argv) {
     if (user_role->parsed()) return app::user_set_role(config, role_email, role);
     if (product_import->parsed()) return app::product_import(config, import_file);
     if (demo_data->parsed()) return app::demo_data(config);
+    if (email_preview->parsed()) {
+      auto part = preview_html ? app::PreviewPart::html : preview_text ? app::PreviewPart::text : app::PreviewPart::both;
+      return app::email_preview(config, preview_order, part);
+    }
   } catch (const std::exception& e) {
     spdlog::critical("orderd: {}", e.what());
     std::cerr << "orderd: " << e.what() << "\n";

@@ -350,4 +350,19 @@ int demo_data(const Config& config) {
   });
 }
 
+int email_preview(const Config& config, std::int64_t order_id, PreviewPart part) {
+  init_logging("warn", config.log_format);
+  auto database = open_database(config);
+  common::Metrics metrics;
+  orders::Service orders(*database, metrics, {});
+  return report([&] {
+    auto templates = notify::Templates::load(config.template_dir, config.shop_name);
+    auto email = templates.render(confirmation_context(orders.get(order_id, 0, true)));
+    if (part == PreviewPart::html) std::cout << email.html;
+    else if (part == PreviewPart::text) std::cout << email.text;
+    else std::cout << "Subject: " << email.subject << "\n\n" << email.text;
+    return 0;
+  });
+}
+
 }  // namespace app

@@ -3,6 +3,7 @@
 
 #include "app/config.hpp"
 
+#include <cstdint>
 #include <string>
 
 namespace app {
@@ -23,6 +24,11 @@ int user_set_role(const Config& config, const std::string& email, const std::str
 int product_import(const Config& config, const std::string& path);
 // Loads the demo catalogue; products that exist already are left as they are.
 int demo_data(const Config& config);
+
+// Renders the confirmation email of an order with the configured templates to standard output:
+// the subject and the text body, or only the HTML (`html`) or only the text (`text`).
+enum class PreviewPart { both, html, text };
+int email_preview(const Config& config, std::int64_t order_id, PreviewPart part);
 
 struct MockGatewayCommand {
   std::string listen = "127.0.0.1:8100";  // port 0 picks a free one
