@@ -38,7 +38,7 @@ struct Config {
   std::string mail_from = "orderd <no-reply@localhost>";
   std::string mail_dir = "var/mail";
   std::string template_dir;
-  int mail_max_attempts = 10;  // then an email is 'failed' (staff can resend it)
+  int mail_max_attempts = 500;  // about 4 hours of a mail server down at the 30 s cap; then 'failed'
   Duration mail_retry_cap = std::chrono::seconds(30);  // longest wait between two delivery attempts
   std::string public_url;
   std::string shop_name = "orderd shop";

@@ -80,15 +80,21 @@ def test_a_shops_own_templates(make_server, smtp_sink, tmp_path):
     (templates / "order_confirmation.subject.mustache").write_text("Thanks {{customer}}: {{total_amount}} paid")
     (templates / "order_confirmation.txt.mustache").write_text(
         "{{shop_name}} #{{order_id}}\n{{#items}}- {{product}} {{quantity}}@{{price}}={{totalprice}}\n{{/items}}")
+    (templates / "order_confirmation.html.mustache").write_text(
+        "<p>Dear {{customer}}, order {{order_id}} of {{created_at}}: {{#items}}<b>{{product}}</b>{{/items}}"
+        " total {{total_amount}} ({{email}})</p>")
     s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url, "ORDERD_TEMPLATE_DIR": str(templates)})
     staff, token = staff_token(s), customer_token(s)
-    order = paid_order(s, staff, token, items=(("Soap", "3.20", 2),))
+    order = paid_order(s, staff, token, items=(("Soap <lavender>", "3.20", 2),))
     [mail] = smtp_sink.wait_for(1)
     me = s.get("/user/", token=token).json()
     assert mail.header("Subject") == f"Thanks {me['username']}: 6.40 paid"
-    assert mail.body("plain").startswith(f"orderd shop #{order['id']}\n- Soap")
+    assert mail.body("plain").startswith(f"orderd shop #{order['id']}\n- Soap <lavender>")  # text: not escaped
+    assert "<b>Soap &lt;lavender&gt;" in mail.body("html")  # HTML: escaped
     assert "2@3.20=6.40" in mail.body("plain")
-    assert "6.40" in mail.body("html")  # the HTML body falls back to the built-in template
+    html = mail.body("html")
+    assert html.startswith(f"<p>Dear {me['username']}, order {order['id']} of {order['created_at']}: <b>Soap")
+    assert f"total 6.40 ({me['email']})</p>" in html
 
 
 def test_a_dead_mail_server_never_fails_or_delays_a_payment(make_server, smtp_sink):
