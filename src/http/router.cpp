@@ -2,6 +2,7 @@
 
 #include "common/error.hpp"
 #include "common/json.hpp"
+#include "common/log_context.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -92,10 +93,13 @@ Router::Match Router::match(Method method, std::string_view path, Params& params
 }
 
 Response Router::execute(const Route& route, Request& request) const {
+  common::LogContext log_context{request.request_id, route.path};
+  common::ScopedLogContext in_request(log_context);  // every line logged for this request names it
   try {
     if (route.access != Access::anyone) {
       if (!authenticator_) throw std::logic_error("route requires a user but no authenticator is installed");
       request.principal = authenticator_(request);
+      log_context.user_id = request.principal->user_id;
       if (route.access == Access::staff && !request.principal->staff) {
         throw common::Error("forbidden", "You do not have permission to perform this action");
       }

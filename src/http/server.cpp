@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "common/log_context.hpp"
 #include "common/metrics.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -328,6 +329,9 @@ struct Server::Impl {
       bool written = co_await write(stream, response, in.version(), keep_alive, request.request_id);
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       metrics.observe_request(to_string(request.method), route_label, status, seconds);
+      common::LogContext log_context{request.request_id, route_label,
+                                     request.principal ? request.principal->user_id : 0};
+      common::ScopedLogContext in_request(log_context);
       spdlog::info("{} {} {} {} {:.3f}ms rid={} ip={}", to_string(request.method),
                    std::string_view(request.path).substr(0, kMaxLogPath), route_label, status, seconds * 1000,
                    request.request_id, remote);

@@ -1,6 +1,7 @@
 """Payments: the old success body, every card outcome, at most one charge per order, idempotency,
 the HTTP gateway (up, down, back), reconciliation after a lost answer, and no card data anywhere."""
 import concurrent.futures
+import json
 import re
 import socket
 import sqlite3
@@ -283,3 +284,21 @@ def test_no_card_number_in_any_database_file_or_log(make_server):
     for blob in blobs:
         for number in numbers + ["4242 4242 4242 4242"]:
             assert number.encode() not in blob
+
+
+def test_json_logs_name_the_request_user_and_route_on_every_line(make_server):
+    s = make_server(env={"ORDERD_LOG_FORMAT": "json"})
+    staff, customer = staff_token(s), customer_token(s)
+    me = s.get("/user/", token=customer).json()
+    order = new_order(s, staff, customer)
+    # The processing-error card makes the payment service log a warning inside the request.
+    r = pay(s, customer, order, number="4000000000000119", headers={"X-Request-Id": "pay-rid-1"})
+    assert r.status_code == 503
+    assert s.stop() == 0
+    lines = [json.loads(line) for line in s.log_text().splitlines() if line.startswith("{")]
+    mine = [line for line in lines if line.get("request_id") == "pay-rid-1"]
+    assert len(mine) >= 2, mine  # the service's warning and the access-log line
+    assert any(line["level"] == "warning" and "did not charge" in line["msg"] for line in mine), mine
+    for line in mine:
+        assert line["route"] == "/store/make_payment/" and line["user_id"] == me["id"]
+    assert not any("4000000000000119" in line["msg"] for line in lines)
