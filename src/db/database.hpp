@@ -113,6 +113,12 @@ class Database {
   // True when the database answers (for /readyz).
   virtual bool ping() noexcept = 0;
 
+  struct PoolStats {
+    std::size_t in_use = 0;
+    std::size_t size = 0;  // the most connections the pool opens
+  };
+  virtual PoolStats pool_stats() noexcept = 0;
+
  protected:
   using Body = std::function<void(Connection&)>;
   virtual void run_transaction(const Body& body) = 0;

@@ -40,6 +40,13 @@ class Pool {
     std::unique_ptr<Connection> connection_;
   };
 
+  // Connections lent out right now (for the pool gauge in /metrics).
+  std::size_t in_use() {
+    std::lock_guard lock(mutex_);
+    return open_ - idle_.size();
+  }
+  std::size_t max_size() const noexcept { return max_size_; }
+
   Lease acquire() {
     std::unique_lock lock(mutex_);
     if (!available_.wait_for(lock, wait_timeout_, [&] { return !idle_.empty() || open_ < max_size_; })) {

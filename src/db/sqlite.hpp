@@ -14,6 +14,7 @@ class SqliteDatabase final : public Database {
   SqliteDatabase(std::string path, const Options& options);
   Dialect dialect() const noexcept override { return Dialect::sqlite; }
   bool ping() noexcept override;
+  PoolStats pool_stats() noexcept override { return {pool_.in_use(), pool_.max_size()}; }
 
  protected:
   void run_transaction(const Body& body) override;

@@ -9,6 +9,10 @@ namespace ops {
 
 void register_routes(http::Router& router, db::Database& database, common::Metrics& metrics) {
   using http::Method;
+  metrics.gauge("orderd_db_pool_connections_in_use", "Database connections lent out right now.",
+                [&database] { return static_cast<double>(database.pool_stats().in_use); });
+  metrics.gauge("orderd_db_pool_connections_max", "The most database connections this node opens.",
+                [&database] { return static_cast<double>(database.pool_stats().size); });
   router.add({.method = Method::get,
               .path = "/healthz",
               .handler = [](http::Request&) { return http::json_response(200, {{"status", "ok"}}); },
