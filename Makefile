@@ -5,7 +5,7 @@ TEST_BUILD_DIR ?= build-test
 PYTHON := /usr/bin/python3
 CMAKE_FLAGS := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps test-deps build build-test run test unit-test api-test clean
+.PHONY: all deps test-deps build build-test run test unit-test api-test postman clean
 
 all: build
 
@@ -38,6 +38,10 @@ unit-test:
 
 api-test:
 	ORDERD_BIN=$(TEST_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q -p no:cacheprovider
+
+# The Postman collection is generated from the OpenAPI document the build makes; commit the result.
+postman: build
+	scripts/postman-from-openapi $(BUILD_DIR)/generated/openapi.json > docs/orderd.postman_collection.json
 
 clean:
 	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)

@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   };
   auto* serve = with_config(cli.add_subcommand("serve", "Serve the HTTP API (applies pending migrations first)"));
   auto* migrate = with_config(cli.add_subcommand("migrate", "Apply pending database migrations and exit"));
+  // Hidden (no group): a development aid, not part of the documented command line.
+  auto* routes = with_config(cli.add_subcommand("routes", "Print every route of the HTTP API: METHOD PATH per line"));
+  routes->group("");
 
   auto* user = cli.add_subcommand("user", "Manage accounts");
   user->require_subcommand(1);
@@ -94,6 +97,7 @@ int main(int argc, char** argv) {
   try {
     if (serve->parsed()) return app::serve(config);
     if (migrate->parsed()) return app::migrate(config);
+    if (routes->parsed()) return app::list_routes(config);
     if (user_create->parsed()) return app::user_create(config, new_user);
     if (user_role->parsed()) return app::user_set_role(config, role_email, role);
     if (product_import->parsed()) return app::product_import(config, import_file);

@@ -14,6 +14,7 @@
 #include "common/periodic.hpp"
 #include "db/database.hpp"
 #include "db/migrate.hpp"
+#include "docs/routes.hpp"
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "idempotency/store.hpp"
@@ -183,9 +184,8 @@ void print_summary(const catalog::ImportSummary& s) {
   std::cout << s.created << " created, " << s.updated << " updated, " << s.unchanged << " unchanged\n";
 }
 
-}  // namespace
-
-int serve(const Config& config) {
+// serve, or (routes_only) wire the same modules and print the router's table instead of listening.
+int serve_or_list(const Config& config, bool routes_only) {
   auto started = std::chrono::steady_clock::now();
   init_logging(config.log_level, config.log_format);
   auto database = open_database(config);
@@ -195,6 +195,7 @@ int serve(const Config& config) {
 
   http::Router router;
   ops::register_routes(router, *database, metrics);
+  docs::register_routes(router);
   auth::register_routes(router, accounts.service);
   catalog::Service catalog(*database);
   catalog::register_routes(router, catalog);
@@ -226,6 +227,10 @@ int serve(const Config& config) {
   common::Periodic reconciler("payment reconciler", config.gateway_timeout,
                               [&] { payments.reconcile(common::now_micros()); });
   notify::register_routes(router, *database, email.worker);
+  if (routes_only) {
+    for (const auto& route : router.routes()) std::cout << to_string(route.method) << " " << route.path << "\n";
+    return 0;
+  }
 
   http::Server server(server_options(config), router, metrics);
   auto port = server.listen();
@@ -240,6 +245,20 @@ int serve(const Config& config) {
   reconciler.stop();
   sweeper.stop();
   return 0;
+}
+
+}  // namespace
+
+int serve(const Config& config) { return serve_or_list(config, false); }
+
+int list_routes(const Config& config) {
+  // Nothing is served or stored: a private in-memory database is enough to wire the modules.
+  Config quiet = config;
+  quiet.database_url = "sqlite://:memory:";
+  quiet.database_pool = 1;
+  quiet.log_level = "warn";
+  quiet.jwt_secret = "unused: listing routes issues no tokens";
+  return serve_or_list(quiet, true);
 }
 
 int migrate(const Config& config) {

@@ -9,6 +9,9 @@
 namespace app {
 
 int serve(const Config& config);
+// Prints "METHOD /path/pattern" for every route serve would answer, one per line (for the API docs
+// test: the binary is the authority on what it serves). Uses an in-memory database.
+int list_routes(const Config& config);
 int migrate(const Config& config);
 
 struct NewUserCommand {
