@@ -5,7 +5,7 @@ TEST_BUILD_DIR ?= build-test
 PYTHON := /usr/bin/python3
 CMAKE_FLAGS := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps test-deps build build-test run test unit-test api-test postman clean
+.PHONY: all deps test-deps build build-test run test unit-test api-test postman bench clean
 
 all: build
 
@@ -42,6 +42,12 @@ api-test:
 # The Postman collection is generated from the OpenAPI document the build makes; commit the result.
 postman: build
 	scripts/postman-from-openapi $(BUILD_DIR)/generated/openapi.json > docs/orderd.postman_collection.json
+
+# Throughput and latency of the main routes under wrk (bench/run.py; see docs/benchmarks.md).
+# Parameters: make bench BENCH_ARGS="--duration 30s --connections 128 --scenarios healthz,place_order"
+bench: build
+	@scripts/install-deps --bench
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)

@@ -1,6 +1,7 @@
 #include "orders/repo.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <unordered_map>
 
 namespace orders::repo {
@@ -25,18 +26,42 @@ constexpr std::string_view kFind =
     " FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1";
 constexpr std::string_view kItems =
     "SELECT order_id, product_id, product, price, quantity FROM order_items WHERE order_id = $1 ORDER BY id";
-constexpr std::string_view kCount =
-    "SELECT count(*) FROM orders WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2)";
-constexpr std::string_view kList =
-    "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at"
-    " FROM orders o JOIN users u ON u.id = o.user_id"
-    " WHERE ($1 IS NULL OR o.user_id = $1) AND ($2 IS NULL OR o.status = $2)"
-    " ORDER BY o.id DESC LIMIT $3 OFFSET $4";
-constexpr std::string_view kItemsOfPage =
-    "SELECT order_id, product_id, product, price, quantity FROM order_items WHERE order_id IN"
-    " (SELECT id FROM orders WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2)"
-    "  ORDER BY id DESC LIMIT $3 OFFSET $4)"
-    " ORDER BY id";
+// Listing has three shapes, each with SQL an index can serve: one customer's orders (orders_user),
+// every order with a status (orders_status), every order. A single statement with "$1 IS NULL OR
+// user_id = $1" would make the planner scan the whole table for every customer's page.
+struct ListSql {
+  std::string_view count;
+  std::string_view page;
+  std::string_view items;  // the items of exactly the orders on that page
+};
+#define ORDER_COLUMNS "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at"
+#define ITEM_COLUMNS "SELECT order_id, product_id, product, price, quantity FROM order_items WHERE order_id IN "
+constexpr ListSql kOfUser{
+    "SELECT count(*) FROM orders WHERE user_id = $1",
+    ORDER_COLUMNS " FROM orders o JOIN users u ON u.id = o.user_id WHERE o.user_id = $1"
+                  " ORDER BY o.id DESC LIMIT $2 OFFSET $3",
+    ITEM_COLUMNS "(SELECT id FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
+constexpr ListSql kWithStatus{
+    "SELECT count(*) FROM orders WHERE status = $1",
+    ORDER_COLUMNS " FROM orders o JOIN users u ON u.id = o.user_id WHERE o.status = $1"
+                  " ORDER BY o.id DESC LIMIT $2 OFFSET $3",
+    ITEM_COLUMNS "(SELECT id FROM orders WHERE status = $1 ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
+constexpr ListSql kEvery{
+    "SELECT count(*) FROM orders WHERE $1 IS NULL",
+    ORDER_COLUMNS " FROM orders o JOIN users u ON u.id = o.user_id WHERE $1 IS NULL"
+                  " ORDER BY o.id DESC LIMIT $2 OFFSET $3",
+    ITEM_COLUMNS "(SELECT id FROM orders WHERE $1 IS NULL ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
+#undef ORDER_COLUMNS
+#undef ITEM_COLUMNS
+
+// The statements for a listing and the value of their $1.
+std::pair<const ListSql&, db::Value> list_sql(std::optional<std::int64_t> user_id,
+                                              const std::optional<std::string>& status) {
+  if (user_id && status) throw std::logic_error("orders of one user are listed without a status filter");
+  if (user_id) return {kOfUser, *user_id};
+  if (status) return {kWithStatus, *status};
+  return {kEvery, db::Null{}};
+}
 constexpr std::string_view kLeavePending =
     "UPDATE orders SET status = $2, updated_at = $3"
     " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND ($4 IS NULL OR expires_at <= $4)";
@@ -96,19 +121,21 @@ std::optional<OrderRow> find(db::Connection& c, std::int64_t id) {
 }
 
 std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status) {
-  return c.query(kCount, user_id, status)[0].integer(0);
+  auto [sql, key] = list_sql(user_id, status);
+  return c.query(sql.count, key)[0].integer(0);
 }
 
 std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_id,
                            const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset) {
-  auto rows = c.query(kList, user_id, status, limit, offset);
+  auto [sql, key] = list_sql(user_id, status);
+  auto rows = c.query(sql.page, key, limit, offset);
   std::vector<OrderRow> out;
   std::unordered_map<std::int64_t, std::size_t> index;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     out.push_back(order(rows[i]));
     index[out.back().id] = i;
   }
-  auto items = c.query(kItemsOfPage, user_id, status, limit, offset);
+  auto items = c.query(sql.items, key, limit, offset);
   for (std::size_t i = 0; i < items.size(); ++i) {
     auto it = item(items[i]);
     if (auto found = index.find(it.order_id); found != index.end()) out[found->second].items.push_back(std::move(it));

@@ -48,7 +48,8 @@ std::int64_t insert_order(db::Connection& c, std::int64_t user_id, std::int64_t 
 void insert_item(db::Connection& c, std::int64_t order_id, const ItemRow& item);
 
 std::optional<OrderRow> find(db::Connection& c, std::int64_t id);
-// Orders newest first with their items; `user_id` empty means every user's, `status` empty every status.
+// Orders newest first with their items: one user's (all statuses), or everyone's with `status`, or
+// everyone's.
 std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status);
 std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_id,
                            const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset);

@@ -1,0 +1,24 @@
+-- Shared by the scenarios: the bearer token and a two-item order body over the loaded products.
+local M = {}
+
+M.token = os.getenv("BENCH_TOKEN") or ""
+M.first_product = tonumber(os.getenv("BENCH_FIRST_PRODUCT") or "1")
+M.products = tonumber(os.getenv("BENCH_PRODUCTS") or "100")
+
+function M.authorize()
+  wrk.headers["Authorization"] = "Bearer " .. M.token
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+function M.order_body()
+  local a = M.first_product + math.random(0, M.products - 1)
+  local b = M.first_product + math.random(0, M.products - 1)
+  return string.format('{"items":[{"product_id":%d,"quantity":1},{"product_id":%d,"quantity":1}]}', a, b)
+end
+
+-- Seeds each wrk thread differently, so threads do not order the same products in lockstep.
+function M.seed(thread_id)
+  math.randomseed(os.time() + thread_id * 7919)
+end
+
+return M

@@ -1,0 +1,229 @@
+#!/usr/bin/python3
+"""The benchmark harness behind `make bench`.
+
+Starts the Release binary on loopback with a fresh SQLite database, loads 100 products with ample
+stock and two customers, then runs wrk for each scenario and prints one table (requests/s, p50,
+p99, errors, the server's peak RSS and CPU during the scenario), also written as markdown. After
+the run it checks that no unit of stock was lost or invented: for every product, the initial stock
+equals the current stock plus the quantities held by pending and paid orders.
+
+Only the standard library; wrk from Debian (scripts/install-deps --bench). Loopback only, every
+step bounded in time.
+"""
+import argparse
+import csv
+import json
+import os
+import pathlib
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SCENARIOS = ["healthz", "products", "place_order", "orders", "make_payment", "login"]
+PRODUCTS = 100
+STOCK = 1_000_000_000
+PASSWORD = "bench-password-1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base, method, path, body=None, token=None, timeout=30):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        text = response.read()
+        return json.loads(text) if text else None
+
+
+class Server:
+    def __init__(self, binary, workdir, env):
+        self.binary, self.workdir = binary, workdir
+        self.port = free_port()
+        self.env = {**os.environ, "ORDERD_LISTEN": f"127.0.0.1:{self.port}",
+                    "ORDERD_DATABASE_URL": f"sqlite://{workdir / 'orderd.db'}",
+                    "ORDERD_MAIL_DIR": str(workdir / "mail"), **env}
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args, stdin=None):
+        return subprocess.run([self.binary, *args], env=self.env, cwd=self.workdir, input=stdin, text=True,
+                              capture_output=True, timeout=120, check=True).stdout
+
+    def start(self):
+        """Starts the server; returns milliseconds from spawn to the first answered /healthz."""
+        self.log = open(self.workdir / "orderd.log", "ab")
+        started = time.monotonic()
+        self.proc = subprocess.Popen([self.binary, "serve"], env=self.env, cwd=self.workdir, stdout=self.log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = started + 20
+        while time.monotonic() < deadline:
+            try:
+                call(self.base, "GET", "/healthz", timeout=1)
+                return (time.monotonic() - started) * 1000
+            except OSError:
+                if self.proc.poll() is not None:
+                    sys.exit(f"orderd exited with {self.proc.returncode}; see {self.workdir / 'orderd.log'}")
+                time.sleep(0.002)
+        sys.exit("orderd did not answer /healthz within 20 s")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=60)
+        self.log.close()
+        return code
+
+    def cpu_seconds(self):
+        fields = pathlib.Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+    def reset_peak_rss(self):
+        pathlib.Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
+
+    def peak_rss_mib(self):
+        status = pathlib.Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
+def load(server, workdir):
+    """100 products, a staff user, a buyer (who places and pays) and a reader with 50 orders."""
+    products = workdir / "products.csv"
+    with open(products, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["name", "description", "price", "stock"])
+        for i in range(PRODUCTS):
+            writer.writerow([f"Bench product {i:03}", "for the benchmark", f"{1 + i % 50}.{i % 100:02}", STOCK])
+    server.cli("product", "import", str(products))
+    accounts = {}
+    for name in ["buyer", "reader"]:
+        email = f"{name}@bench.example"
+        call(server.base, "POST", "/register/", {"email": email, "username": name, "password": PASSWORD})
+        accounts[name] = {"email": email, "token": call(server.base, "POST", "/login/",
+                                                        {"email": email, "password": PASSWORD})["access"]}
+    listed = call(server.base, "GET", "/store/products/?page_size=100", token=accounts["buyer"]["token"])
+    first = min(p["id"] for p in listed["results"])
+    for i in range(50):
+        call(server.base, "POST", "/store/place_order/",
+             {"items": [{"product_id": first + i, "quantity": 1}]}, token=accounts["reader"]["token"])
+    return accounts, first
+
+
+def parse_wrk(output):
+    def latency(label):
+        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        errors += sum(int(x) for x in socket_errors.groups())
+    return {"rps": rps, "requests": requests, "p50": latency("50"), "p99": latency("99"), "errors": errors}
+
+
+def run_scenario(server, name, args, env):
+    script = ROOT / "bench" / "lua" / f"{name}.lua"
+    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}", "--latency",
+               "--timeout", "5s", "-s", str(script), server.base]
+    # A short unmeasured run first: connections, caches and the allocator warm up.
+    subprocess.run([*command[:3], f"-d{args.warmup}", *command[4:]], cwd=ROOT, env=env, capture_output=True,
+                   timeout=120, check=True)
+    server.reset_peak_rss()
+    cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=True)
+    cpu = (server.cpu_seconds() - cpu_before) / (time.monotonic() - wall_before) * 100
+    result = parse_wrk(done.stdout)
+    result.update(name=name, rss=server.peak_rss_mib(), cpu=cpu)
+    return result
+
+
+def check_stock(db_path):
+    """Initial stock == current stock + what pending and paid orders hold, for every product."""
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute(
+            "SELECT p.id, p.stock + coalesce((SELECT sum(i.quantity) FROM order_items i JOIN orders o"
+            " ON o.id = i.order_id WHERE i.product_id = p.id AND o.status IN ('pending_payment', 'paid')), 0)"
+            " FROM products p").fetchall()
+        sold_total = db.execute("SELECT coalesce(sum(quantity), 0) FROM order_items").fetchone()[0]
+    wrong = [pid for pid, accounted in rows if accounted != STOCK]
+    return wrong, sold_total
+
+
+def table(results, startup_ms, args, machine):
+    healthz = next((r["rps"] for r in results if r["name"] == "healthz"), None)
+    lines = [f"wrk -t{args.threads} -c{args.connections} -d{args.duration} on loopback; {machine};"
+             f" start-up to first answered /healthz: {startup_ms:.0f} ms", "",
+             "| scenario | requests/s | vs /healthz | p50 ms | p99 ms | errors | peak RSS MiB | server CPU % |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        ratio = f"{r['rps'] / healthz * 100:.0f}%" if healthz else "-"
+        lines.append(f"| {r['name']} | {r['rps']:,.0f} | {ratio} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']}"
+                     f" | {r['rss']:.1f} | {r['cpu']:.0f} |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", default=str(ROOT / "build" / "orderd"))
+    parser.add_argument("--duration", default="15s", help="wrk duration per scenario (default 15s)")
+    parser.add_argument("--warmup", default="2s", help="unmeasured wrk run before each scenario")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "latest.md"))
+    parser.add_argument("--password-cost", default="interactive",
+                        help="argon2id cost for the login scenario (default interactive: 64 MiB per hash)")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args()
+    if os.environ.get("BENCH_DB", "sqlite") != "sqlite":
+        sys.exit("BENCH_DB: only sqlite is supported by this harness so far")
+
+    with tempfile.TemporaryDirectory(prefix="orderd-bench-") as tmp:
+        workdir = pathlib.Path(tmp)
+        server = Server(args.bin, workdir, {"ORDERD_PASSWORD_COST": args.password_cost,
+                                            "ORDERD_RESERVATION_TTL": "24h", "ORDERD_LOG_LEVEL": args.log_level,
+                                            "ORDERD_JWT_SECRET": "bench-secret-0123456789abcdef0123456789"})
+        startup_ms = server.start()
+        accounts, first = load(server, workdir)
+        results = []
+        for name in args.scenarios.split(","):
+            account = accounts["reader" if name == "orders" else "buyer"]
+            env = {**os.environ, "BENCH_TOKEN": account["token"], "BENCH_FIRST_PRODUCT": str(first),
+                   "BENCH_PRODUCTS": str(PRODUCTS), "BENCH_EMAIL": account["email"], "BENCH_PASSWORD": PASSWORD}
+            print(f"bench: {name} ...", file=sys.stderr, flush=True)
+            results.append(run_scenario(server, name, args, env))
+        code = server.stop()
+        wrong, sold = check_stock(workdir / "orderd.db")
+
+    machine = f"{os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}"
+    report = table(results, startup_ms, args, machine)
+    print(report)
+    print(f"\nstock check: {PRODUCTS - len(wrong)}/{PRODUCTS} products add up ({sold:,} units sold);"
+          f" server exit code {code}")
+    out = pathlib.Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(f"{report}\n")
+    if wrong or code != 0 or any(r["errors"] for r in results if r["name"] != "login"):
+        sys.exit("bench: FAILED (lost stock, errors or an unclean exit)")
+
+
+if __name__ == "__main__":
+    main()
