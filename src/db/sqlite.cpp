@@ -181,12 +181,29 @@ void in_transaction(Connection& c, std::string_view begin, const std::function<v
 
 }  // namespace
 
+// One write transaction handed to the writer thread, and its outcome.
+struct SqliteDatabase::Job {
+  const Body* body = nullptr;
+  std::exception_ptr error;
+  bool done = false;
+  std::condition_variable finished;
+};
+
 SqliteDatabase::SqliteDatabase(std::string path, const Options& options)
     : path_(prepare_path(std::move(path))),
       options_(options),
       pool_([this] { return std::make_unique<SqliteConnection>(path_, options_.busy_timeout); }, options.pool_size,
-            options.busy_timeout) {
-  pool_.acquire();  // open one connection now, so a bad path fails at start-up
+            options.busy_timeout),
+      writer_connection_(std::make_unique<SqliteConnection>(path_, options.busy_timeout)),  // a bad path fails here
+      writer_([this] { write_loop(); }) {}
+
+SqliteDatabase::~SqliteDatabase() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopping_ = true;
+  }
+  queued_.notify_all();
+  writer_.join();
 }
 
 bool SqliteDatabase::ping() noexcept {
@@ -201,9 +218,88 @@ bool SqliteDatabase::ping() noexcept {
 }
 
 void SqliteDatabase::run_transaction(const Body& body) {
-  auto c = pool_.acquire();
-  std::lock_guard turn(writer_);
-  in_transaction(*c, "BEGIN IMMEDIATE", body);
+  if (std::this_thread::get_id() == writer_.get_id()) {
+    // A body that opens another write transaction would wait for itself forever.
+    throw std::logic_error("a write transaction cannot be opened inside another one");
+  }
+  Job job;
+  job.body = &body;
+  std::unique_lock lock(queue_mutex_);
+  if (stopping_) throw common::Error("unavailable", "The database is shutting down");
+  queue_.push_back(&job);
+  queued_.notify_one();
+  job.finished.wait(lock, [&] { return job.done; });
+  if (job.error) std::rethrow_exception(job.error);
+}
+
+void SqliteDatabase::write_loop() {
+  constexpr std::size_t kMaxGroup = 64;  // bounds how long the first caller of a group waits
+  std::unique_lock lock(queue_mutex_);
+  for (;;) {
+    queued_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and nothing left to write
+    std::deque<Job*> group;
+    while (!queue_.empty() && group.size() < kMaxGroup) {
+      group.push_back(queue_.front());
+      queue_.pop_front();
+    }
+    lock.unlock();
+    commit_group(group);
+    lock.lock();
+    for (auto* job : group) job->done = true;
+    for (auto* job : group) job->finished.notify_one();
+  }
+}
+
+// Runs a group of bodies in one transaction: each in a savepoint, so a body that throws is rolled
+// back alone and reports its own error; the rest commit together. If the commit itself fails,
+// every body of the group gets that error (none of them was written).
+void SqliteDatabase::commit_group(std::deque<Job*>& group) {
+  auto& c = *writer_connection_;
+  try {
+    c.execute_script("BEGIN IMMEDIATE");
+  } catch (...) {
+    for (auto* job : group) job->error = std::current_exception();
+    return;
+  }
+  bool any_written = false;
+  for (auto* job : group) {
+    try {
+      c.execute_script("SAVEPOINT job");
+      try {
+        (*job->body)(c);
+        c.execute_script("RELEASE job");
+        any_written = true;
+      } catch (...) {
+        job->error = std::current_exception();
+        c.execute_script("ROLLBACK TO job");
+        c.execute_script("RELEASE job");
+      }
+    } catch (...) {
+      // The savepoint machinery itself failed (I/O error): the transaction cannot be trusted.
+      auto failure = std::current_exception();
+      for (auto* j : group) j->error = failure;
+      try {
+        c.execute_script("ROLLBACK");
+      } catch (const std::exception& e) {
+        spdlog::warn("rollback failed: {}", e.what());
+      }
+      return;
+    }
+  }
+  try {
+    c.execute_script(any_written ? "COMMIT" : "ROLLBACK");
+  } catch (...) {
+    auto failure = std::current_exception();
+    for (auto* job : group) {
+      if (!job->error) job->error = failure;
+    }
+    try {
+      c.execute_script("ROLLBACK");
+    } catch (const std::exception&) {
+      // COMMIT failing usually ended the transaction already.
+    }
+  }
 }
 
 void SqliteDatabase::run_read(const Body& body) {
