@@ -25,21 +25,26 @@ constexpr std::string_view kFind =
     " FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1";
 constexpr std::string_view kItems =
     "SELECT order_id, product_id, product, price, quantity FROM order_items WHERE order_id = $1 ORDER BY id";
+// A NULL user or status means "any". The CASTs tell PostgreSQL the parameters' types, which it cannot
+// infer from an IS NULL test alone.
 constexpr std::string_view kCount =
-    "SELECT count(*) FROM orders WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2)";
+    "SELECT count(*) FROM orders"
+    " WHERE (CAST($1 AS BIGINT) IS NULL OR user_id = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)";
 constexpr std::string_view kList =
     "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at"
     " FROM orders o JOIN users u ON u.id = o.user_id"
-    " WHERE ($1 IS NULL OR o.user_id = $1) AND ($2 IS NULL OR o.status = $2)"
+    " WHERE (CAST($1 AS BIGINT) IS NULL OR o.user_id = $1) AND (CAST($2 AS TEXT) IS NULL OR o.status = $2)"
     " ORDER BY o.id DESC LIMIT $3 OFFSET $4";
 constexpr std::string_view kItemsOfPage =
     "SELECT order_id, product_id, product, price, quantity FROM order_items WHERE order_id IN"
-    " (SELECT id FROM orders WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2)"
+    " (SELECT id FROM orders"
+    "  WHERE (CAST($1 AS BIGINT) IS NULL OR user_id = $1) AND (CAST($2 AS TEXT) IS NULL OR status = $2)"
     "  ORDER BY id DESC LIMIT $3 OFFSET $4)"
     " ORDER BY id";
 constexpr std::string_view kLeavePending =
     "UPDATE orders SET status = $2, updated_at = $3"
-    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND ($4 IS NULL OR expires_at <= $4)";
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0"
+    " AND (CAST($4 AS BIGINT) IS NULL OR expires_at <= $4)";
 constexpr std::string_view kBeginPayment =
     "UPDATE orders SET payment_in_flight = 1, updated_at = $2"
     " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at > $2";
@@ -49,6 +54,13 @@ constexpr std::string_view kEndPayment =
 constexpr std::string_view kOverdue =
     "SELECT id FROM orders WHERE status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $1"
     " ORDER BY expires_at LIMIT $2";
+constexpr std::string_view kClaimOverdueSqlite =
+    "SELECT id FROM orders"
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $2";
+constexpr std::string_view kClaimOverduePostgres =
+    "SELECT id FROM orders"
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $2"
+    " FOR UPDATE SKIP LOCKED";
 
 std::optional<ProductRef> product(const db::Result& r) {
   if (r.empty()) return std::nullopt;
@@ -134,6 +146,10 @@ std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int6
   std::vector<std::int64_t> ids;
   for (std::size_t i = 0; i < r.size(); ++i) ids.push_back(r[i].integer(0));
   return ids;
+}
+
+bool claim_overdue(db::Connection& c, db::Dialect dialect, std::int64_t id, std::int64_t now) {
+  return !c.query(dialect == db::Dialect::postgres ? kClaimOverduePostgres : kClaimOverdueSqlite, id, now).empty();
 }
 
 }  // namespace orders::repo
