@@ -25,9 +25,16 @@ struct ClearResult {
 };
 using ResultPtr = std::unique_ptr<PGresult, ClearResult>;
 
+// libpq's messages end in a newline and may span lines ("...failed: Connection refused\n\tIs the
+// server running..."): one line each, for the log.
 std::string trimmed(const char* text) {
-  std::string s = text ? text : "";
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  std::string s;
+  for (const char* p = text ? text : ""; *p != '\0'; ++p) {
+    bool space = *p == '\n' || *p == '\t' || *p == ' ';
+    if (!space) s += *p;
+    else if (!s.empty() && s.back() != ' ') s += ' ';
+  }
+  if (!s.empty() && s.back() == ' ') s.pop_back();
   return s;
 }
 

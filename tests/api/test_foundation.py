@@ -118,7 +118,12 @@ def test_metrics_count_requests_by_route_and_status(server):
 
 def test_access_log_has_method_route_status_duration_and_request_id(server):
     server.get("/healthz", headers={"X-Request-Id": "logged-rid-1"})
-    line = next(l for l in server.log_text().splitlines() if "rid=logged-rid-1" in l)
+    # The access line is written after the response is sent: give it a moment under load.
+    deadline = time.monotonic() + 5
+    while not (lines := [l for l in server.log_text().splitlines() if "rid=logged-rid-1" in l]):
+        assert time.monotonic() < deadline, "no access log line"
+        time.sleep(0.02)
+    line = lines[0]
     assert "GET /healthz /healthz 200" in line
     assert "ms rid=logged-rid-1" in line
 
