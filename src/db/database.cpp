@@ -38,7 +38,7 @@ void Database::run_retrying(void (Database::*run)(const Body&), const Body& body
         spdlog::warn("transaction failed {} times with a retryable error, giving up: {}", attempt, e.what());
         throw common::Error("unavailable", "The database is too busy right now; try again");
       }
-      spdlog::debug("transaction attempt {} failed with a retryable error, retrying: {}", attempt, e.what());
+      spdlog::info("transaction attempt {} failed with a retryable error, running it again: {}", attempt, e.what());
     }
     std::this_thread::sleep_for(backoff(attempt));
   }

@@ -23,7 +23,6 @@ BACKEND = os.environ.get("ORDERD_TEST_DB", "sqlite")
 if BACKEND not in ("sqlite", "postgres"):
     raise RuntimeError(f"ORDERD_TEST_DB must be sqlite or postgres, not {BACKEND!r}")
 
-sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="reads SQLite's files directly")
 postgres_only = pytest.mark.skipif(BACKEND != "postgres", reason="needs PostgreSQL (ORDERD_TEST_DB=postgres)")
 
 _cluster = None
