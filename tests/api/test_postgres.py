@@ -98,3 +98,37 @@ def test_a_concurrent_duplicate_registration_is_409_not_500(make_server):
     codes = sorted(r.status_code for r in responses)
     assert codes == [201] + [409] * 7, [r.text for r in responses]
     assert all(r.json()["code"] == "email_taken" for r in responses if r.status_code == 409)
+
+
+def test_a_deadlock_is_retried_and_the_order_succeeds(make_server):
+    # Another client locks product B, orderd's placement locks A and waits for B, then that client
+    # asks for A: PostgreSQL breaks the cycle by aborting one of them (deadlock_detected, 40P01).
+    # When it is orderd's transaction, orderd runs it again; either way the buyer gets 201.
+    import psycopg2
+
+    s = make_server()
+    staff, token = staff_token(s), customer_token(s)
+    a, b = (s.post("/store/products/", token=staff, json={"name": unique("P"), "price": "1.00", "stock": 5}).json()
+            for _ in range(2))
+    other = psycopg2.connect(s.database_url)
+    try:
+        cur = other.cursor()
+        cur.execute("SELECT stock FROM products WHERE id = %s FOR UPDATE", (b["id"],))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            items = [{"product_id": a["id"], "quantity": 1}, {"product_id": b["id"], "quantity": 1}]
+            placing = pool.submit(s.post, "/store/place_order/", token=token, json={"items": items})
+            wait_until(lambda: s.sql("SELECT count(*) FROM pg_locks WHERE NOT granted") != [(0,)], timeout=10)
+            try:
+                cur.execute("UPDATE products SET stock = stock WHERE id = %s", (a["id"],))
+                other_aborted = False
+            except psycopg2.errors.DeadlockDetected:
+                other_aborted = True
+            time.sleep(0.2)
+            other.rollback()
+            r = placing.result(timeout=30)
+    finally:
+        other.close()
+    assert r.status_code == 201, r.text
+    if not other_aborted:
+        assert "running it again" in s.log_text() and "40P01" in s.log_text()
+    assert [p["stock"] for p in (s.get(f"/store/products/{x['id']}/", token=staff).json() for x in (a, b))] == [4, 4]
