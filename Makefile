@@ -5,7 +5,7 @@ TEST_BUILD_DIR ?= build-test
 PYTHON := /usr/bin/python3
 CMAKE_FLAGS := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps test-deps build build-test run test unit-test api-test postman bench clean
+.PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg postman bench clean
 
 all: build
 
@@ -30,14 +30,19 @@ run: build
 	$(BUILD_DIR)/orderd demo-data
 	exec $(BUILD_DIR)/orderd serve
 
+# The black-box suite runs twice: against SQLite, then against a throwaway PostgreSQL 15 cluster that
+# the harness starts and removes itself (tests/api/pg.py), including the multi-node tests.
 test: build-test
-	@$(MAKE) --no-print-directory unit-test api-test
+	@$(MAKE) --no-print-directory unit-test api-test api-test-pg
 
 unit-test:
 	ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -j2
 
 api-test:
 	ORDERD_BIN=$(TEST_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q -p no:cacheprovider
+
+api-test-pg:
+	ORDERD_TEST_DB=postgres ORDERD_BIN=$(TEST_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q -p no:cacheprovider
 
 # The Postman collection is generated from the OpenAPI document the build makes; commit the result.
 postman: build

@@ -4,12 +4,14 @@ namespace catalog::repo {
 namespace {
 
 // Search is a case-insensitive substring of the name, as DRF's SearchFilter does; the pattern's
-// own % and _ are escaped by the caller.
+// own % and _ are escaped by the caller. No search is a NULL pattern; the CAST tells PostgreSQL the
+// parameter's type, which it cannot infer from an IS NULL test alone.
 constexpr std::string_view kCount =
-    "SELECT count(*) FROM products WHERE archived = 0 AND ($1 IS NULL OR lower(name) LIKE $1 ESCAPE '\\')";
+    "SELECT count(*) FROM products"
+    " WHERE archived = 0 AND (CAST($1 AS TEXT) IS NULL OR lower(name) LIKE $1 ESCAPE '\\')";
 constexpr std::string_view kList =
     "SELECT id, name, description, price, stock FROM products"
-    " WHERE archived = 0 AND ($1 IS NULL OR lower(name) LIKE $1 ESCAPE '\\') ORDER BY id LIMIT $2 OFFSET $3";
+    " WHERE archived = 0 AND (CAST($1 AS TEXT) IS NULL OR lower(name) LIKE $1 ESCAPE '\\') ORDER BY id LIMIT $2 OFFSET $3";
 constexpr std::string_view kFind =
     "SELECT id, name, description, price, stock FROM products WHERE id = $1 AND archived = 0";
 constexpr std::string_view kFindByName =

@@ -1,9 +1,48 @@
 #include "db/database.hpp"
 
 #include "common/error.hpp"
+#include "db/postgres.hpp"
 #include "db/sqlite.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <thread>
+
 namespace db {
+namespace {
+
+// Deadlocks and serialization failures are rare and short-lived: a few quick attempts settle them.
+constexpr int kAttempts = 4;
+constexpr std::chrono::milliseconds kFirstPause{5};
+
+// A pause that grows with each attempt, with jitter so that the transactions that collided do
+// not collide again in lockstep.
+std::chrono::microseconds backoff(int attempt) {
+  thread_local std::minstd_rand random{std::random_device{}()};
+  auto base = std::chrono::duration_cast<std::chrono::microseconds>(kFirstPause) * (1 << (attempt - 1));
+  std::uniform_int_distribution<std::int64_t> jitter(base.count() / 2, base.count() * 3 / 2);
+  return std::chrono::microseconds(jitter(random));
+}
+
+}  // namespace
+
+void Database::run_retrying(void (Database::*run)(const Body&), const Body& body) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      (this->*run)(body);
+      return;
+    } catch (const Error& e) {
+      if (e.kind() != Error::Kind::retryable) throw;
+      if (attempt == kAttempts) {
+        spdlog::warn("transaction failed {} times with a retryable error, giving up: {}", attempt, e.what());
+        throw common::Error("unavailable", "The database is too busy right now; try again");
+      }
+      spdlog::info("transaction attempt {} failed with a retryable error, running it again: {}", attempt, e.what());
+    }
+    std::this_thread::sleep_for(backoff(attempt));
+  }
+}
 
 std::int64_t Row::integer(int column) const {
   if (const auto* v = std::get_if<std::int64_t>(&cells_[column])) return *v;
@@ -29,9 +68,9 @@ std::unique_ptr<Database> open(const std::string& url, const Options& options) {
   constexpr std::string_view kSqlite = "sqlite://";
   if (url.starts_with(kSqlite)) return std::make_unique<SqliteDatabase>(url.substr(kSqlite.size()), options);
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-    throw std::runtime_error("PostgreSQL is not supported by this build yet; use sqlite://PATH");
+    return std::make_unique<PostgresDatabase>(url, options);  // libpq parses the URI itself
   }
-  throw std::runtime_error("unsupported database URL '" + url + "' (expected sqlite://PATH)");
+  throw std::runtime_error("unsupported database URL (expected sqlite://PATH or postgresql://USER@HOST:PORT/DB)");
 }
 
 }  // namespace db

@@ -1,6 +1,6 @@
 #pragma once
-// The storage interface every domain repository talks to. SQLite implements it now; PostgreSQL
-// implements the same interface (#8). SQL uses $1, $2, ... placeholders in both dialects.
+// The storage interface every domain repository talks to, implemented by SQLite (one node) and
+// PostgreSQL (several nodes). SQL uses $1, $2, ... placeholders in both dialects.
 
 #include <chrono>
 #include <cstdint>
@@ -100,14 +100,18 @@ class Database {
   virtual Dialect dialect() const noexcept = 0;
 
   // Runs fn in a write transaction: committed when fn returns, rolled back when it throws.
+  // A transaction that fails with a retryable error (serialization failure, deadlock, busy) is rolled
+  // back and fn runs again from the start, a bounded number of times; after the last attempt the
+  // caller gets common::Error("unavailable") (503), never the raw error. So fn must keep its effects
+  // inside the transaction (or be harmless to repeat) and must not keep state between attempts.
   template <class F>
   auto transaction(F&& fn) {
-    return run_with_result(fn, [this](auto body) { run_transaction(body); });
+    return run_with_result(fn, [this](const Body& body) { run_retrying(&Database::run_transaction, body); });
   }
-  // Runs fn on a connection in a read-only snapshot.
+  // Runs fn on a connection in a read-only snapshot (retried like transaction()).
   template <class F>
   auto read(F&& fn) {
-    return run_with_result(fn, [this](auto body) { run_read(body); });
+    return run_with_result(fn, [this](const Body& body) { run_retrying(&Database::run_read, body); });
   }
 
   // True when the database answers (for /readyz).
@@ -125,6 +129,9 @@ class Database {
   virtual void run_read(const Body& body) = 0;
 
  private:
+  // The one retry loop for retryable errors, whatever the dialect (database.cpp).
+  void run_retrying(void (Database::*run)(const Body&), const Body& body);
+
   template <class F, class Runner>
   static auto run_with_result(F& fn, Runner runner) {
     using R = std::invoke_result_t<F&, Connection&>;
@@ -139,11 +146,13 @@ class Database {
 };
 
 struct Options {
-  std::size_t pool_size = 8;
-  std::chrono::milliseconds busy_timeout{5'000};
+  std::size_t pool_size = 8;                       // connections per process
+  std::chrono::milliseconds busy_timeout{5'000};   // SQLite's lock wait; also the wait for a free connection
+  std::chrono::seconds connect_timeout{5};         // PostgreSQL, unless the URL sets connect_timeout
 };
 
-// Opens the database a URL names: sqlite://relative/path.db, sqlite:///absolute/path.db.
+// Opens the database a URL names: sqlite://relative/path.db, sqlite:///absolute/path.db, or
+// postgresql://user:password@host:port/dbname?sslmode=require (also postgres://; libpq's URI syntax).
 std::unique_ptr<Database> open(const std::string& url, const Options& options = {});
 
 }  // namespace db

@@ -14,14 +14,28 @@ constexpr std::string_view kCreateTable =
     " applied_at BIGINT NOT NULL)";
 constexpr std::string_view kIsApplied = "SELECT 1 FROM schema_migrations WHERE version = $1";
 constexpr std::string_view kRecord = "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
+// PostgreSQL: nodes starting together take turns. The lock is held until the transaction ends, and
+// READ COMMITTED gives the next statement (kIsApplied) a snapshot that sees what the previous holder
+// committed, so each migration is applied once. (Concurrent CREATE TABLE IF NOT EXISTS would also
+// collide on PostgreSQL's catalog without it.) SQLite needs nothing: BEGIN IMMEDIATE already
+// serialises writers.
+constexpr std::string_view kLockPostgres = "SELECT pg_advisory_xact_lock(hashtext('orderd schema migrations'))";
+
+void take_turn(Database& database, Connection& c) {
+  if (database.dialect() == Dialect::postgres) c.execute_script(kLockPostgres);
+}
 
 }  // namespace
 
 int migrate(Database& database, const std::vector<Migration>& migrations) {
-  database.transaction([](Connection& c) { c.execute_script(kCreateTable); });
+  database.transaction([&](Connection& c) {
+    take_turn(database, c);
+    c.execute_script(kCreateTable);
+  });
   int applied = 0;
   for (const auto& m : migrations) {
     bool done = database.transaction([&](Connection& c) {
+      take_turn(database, c);
       if (!c.query(kIsApplied, m.version).empty()) return false;
       c.execute_script(m.sql);
       c.query(kRecord, m.version, m.name, common::now_micros());

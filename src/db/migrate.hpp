@@ -18,7 +18,8 @@ struct Migration {
 const std::vector<Migration>& embedded_migrations(Dialect dialect);
 
 // Applies the migrations not yet recorded; returns how many it applied. Safe to run from several
-// processes at once: each migration is checked and applied inside one write transaction.
+// processes at once: each migration is checked and applied inside one write transaction, on
+// PostgreSQL under an advisory lock.
 int migrate(Database& database, const std::vector<Migration>& migrations);
 inline int migrate(Database& database) { return migrate(database, embedded_migrations(database.dialect())); }
 

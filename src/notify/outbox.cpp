@@ -55,11 +55,13 @@ constexpr std::string_view kRelease =
     "UPDATE outbox SET status = 'pending', next_attempt_at = $3, locked_until = NULL, attempts = attempts - 1"
     " WHERE id = $1 AND status = 'sending' AND attempts = $2";
 
-// $1 IS NULL: one statement for "all statuses" and "one status", so the SQL stays a constant.
-constexpr std::string_view kCount = "SELECT COUNT(*) FROM outbox WHERE ($1 IS NULL OR status = $1)";
+// $1 IS NULL: one statement for "all statuses" and "one status", so the SQL stays a constant. The
+// CAST tells PostgreSQL the parameter's type, which it cannot infer from an IS NULL test alone.
+constexpr std::string_view kCount =
+    "SELECT COUNT(*) FROM outbox WHERE (CAST($1 AS TEXT) IS NULL OR status = $1)";
 constexpr std::string_view kList =
     "SELECT id, kind, order_id, recipient, status, attempts, last_error, created_at, sent_at, next_attempt_at"
-    " FROM outbox WHERE ($1 IS NULL OR status = $1) ORDER BY id DESC LIMIT $2 OFFSET $3";
+    " FROM outbox WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) ORDER BY id DESC LIMIT $2 OFFSET $3";
 constexpr std::string_view kFind =
     "SELECT id, kind, order_id, recipient, status, attempts, last_error, created_at, sent_at, next_attempt_at"
     " FROM outbox WHERE id = $1";

@@ -47,10 +47,10 @@ constexpr ListSql kWithStatus{
                   " ORDER BY o.id DESC LIMIT $2 OFFSET $3",
     ITEM_COLUMNS "(SELECT id FROM orders WHERE status = $1 ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
 constexpr ListSql kEvery{
-    "SELECT count(*) FROM orders WHERE $1 IS NULL",
-    ORDER_COLUMNS " FROM orders o JOIN users u ON u.id = o.user_id WHERE $1 IS NULL"
+    "SELECT count(*) FROM orders WHERE CAST($1 AS TEXT) IS NULL",
+    ORDER_COLUMNS " FROM orders o JOIN users u ON u.id = o.user_id WHERE CAST($1 AS TEXT) IS NULL"
                   " ORDER BY o.id DESC LIMIT $2 OFFSET $3",
-    ITEM_COLUMNS "(SELECT id FROM orders WHERE $1 IS NULL ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
+    ITEM_COLUMNS "(SELECT id FROM orders WHERE CAST($1 AS TEXT) IS NULL ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
 #undef ORDER_COLUMNS
 #undef ITEM_COLUMNS
 
@@ -64,7 +64,8 @@ std::pair<const ListSql&, db::Value> list_sql(std::optional<std::int64_t> user_i
 }
 constexpr std::string_view kLeavePending =
     "UPDATE orders SET status = $2, updated_at = $3"
-    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND ($4 IS NULL OR expires_at <= $4)";
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0"
+    " AND (CAST($4 AS BIGINT) IS NULL OR expires_at <= $4)";
 constexpr std::string_view kBeginPayment =
     "UPDATE orders SET payment_in_flight = 1, updated_at = $2"
     " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at > $2";
@@ -74,6 +75,13 @@ constexpr std::string_view kEndPayment =
 constexpr std::string_view kOverdue =
     "SELECT id FROM orders WHERE status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $1"
     " ORDER BY expires_at LIMIT $2";
+constexpr std::string_view kClaimOverdueSqlite =
+    "SELECT id FROM orders"
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $2";
+constexpr std::string_view kClaimOverduePostgres =
+    "SELECT id FROM orders"
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $2"
+    " FOR UPDATE SKIP LOCKED";
 
 std::optional<ProductRef> product(const db::Result& r) {
   if (r.empty()) return std::nullopt;
@@ -161,6 +169,10 @@ std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int6
   std::vector<std::int64_t> ids;
   for (std::size_t i = 0; i < r.size(); ++i) ids.push_back(r[i].integer(0));
   return ids;
+}
+
+bool claim_overdue(db::Connection& c, db::Dialect dialect, std::int64_t id, std::int64_t now) {
+  return !c.query(dialect == db::Dialect::postgres ? kClaimOverduePostgres : kClaimOverdueSqlite, id, now).empty();
 }
 
 }  // namespace orders::repo

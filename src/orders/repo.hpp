@@ -66,5 +66,10 @@ bool begin_payment(db::Connection& c, std::int64_t id, std::int64_t now);
 // Returns false when the order was not in flight.
 bool end_payment(db::Connection& c, std::int64_t id, bool paid, std::int64_t now);
 std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int64_t limit);
+// The sweeper's claim on one overdue order, first thing in its transaction: true when the order is
+// still overdue and now ours. On PostgreSQL it locks the row and skips it (false) when another
+// transaction holds it (another node's sweeper, a payment being claimed), so nodes never queue
+// behind each other; SQLite's single writer needs no lock.
+bool claim_overdue(db::Connection& c, db::Dialect dialect, std::int64_t id, std::int64_t now);
 
 }  // namespace orders::repo

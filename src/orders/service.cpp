@@ -239,8 +239,10 @@ int Service::expire_overdue(std::int64_t now, int batch) {
   int expired = 0;
   for (auto id : ids) {
     // One transaction per order, guarded by status and expiry: if the customer paid or cancelled in
-    // the meantime, or another node expired it first, nothing happens and no stock moves twice.
+    // the meantime, or another node expired it first, nothing happens and no stock moves twice. On
+    // PostgreSQL the claim also skips an order another transaction holds right now (SKIP LOCKED).
     bool done = database_.transaction([&](db::Connection& c) {
+      if (!repo::claim_overdue(c, database_.dialect(), id, now)) return false;
       if (!repo::leave_pending(c, id, "expired", common::now_micros(), now)) return false;
       auto row = repo::find(c, id);
       for (const auto& item : row->items) repo::return_stock(c, item.product_id, item.quantity);

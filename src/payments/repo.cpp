@@ -1,5 +1,7 @@
 #include "payments/repo.hpp"
 
+#include <algorithm>
+
 namespace payments::repo {
 namespace {
 
@@ -12,7 +14,18 @@ constexpr std::string_view kSettle =
 constexpr std::string_view kColumns =
     "SELECT id, order_id, user_id, amount, status, idempotency_key, gateway_reference, decline_code, card_brand,"
     " card_last4, created_at FROM payments ";
-constexpr std::string_view kStale = "WHERE status = 'processing' AND updated_at < $1 ORDER BY updated_at LIMIT $2";
+constexpr std::string_view kClaimStaleSqlite =
+    "UPDATE payments SET updated_at = $3"
+    " WHERE id IN (SELECT id FROM payments WHERE status = 'processing' AND updated_at < $1"
+    "              ORDER BY updated_at LIMIT $2)"
+    " RETURNING id, order_id, user_id, amount, status, idempotency_key, gateway_reference, decline_code, card_brand,"
+    " card_last4, created_at";
+constexpr std::string_view kClaimStalePostgres =
+    "UPDATE payments SET updated_at = $3"
+    " WHERE id IN (SELECT id FROM payments WHERE status = 'processing' AND updated_at < $1"
+    "              ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, order_id, user_id, amount, status, idempotency_key, gateway_reference, decline_code, card_brand,"
+    " card_last4, created_at";
 constexpr std::string_view kForOrder = "WHERE order_id = $1 ORDER BY id";
 
 std::vector<PaymentRow> rows(const db::Result& r) {
@@ -38,9 +51,13 @@ bool settle(db::Connection& c, std::int64_t id, std::string_view status, const s
   return c.query(kSettle, id, status, optional(reference), optional(decline_code), now).affected_rows == 1;
 }
 
-std::vector<PaymentRow> stale_processing(db::Connection& c, std::int64_t before, std::int64_t limit) {
-  static const std::string sql = std::string(kColumns) + std::string(kStale);
-  return rows(c.query(sql, before, limit));
+std::vector<PaymentRow> claim_stale_processing(db::Connection& c, db::Dialect dialect, std::int64_t before,
+                                               std::int64_t now, std::int64_t limit) {
+  auto claimed = rows(c.query(dialect == db::Dialect::postgres ? kClaimStalePostgres : kClaimStaleSqlite, before,
+                              limit, now));
+  // RETURNING gives no order guarantee; settle the oldest first.
+  std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return claimed;
 }
 
 std::vector<PaymentRow> for_order(db::Connection& c, std::int64_t order_id) {

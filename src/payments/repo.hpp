@@ -39,8 +39,12 @@ std::int64_t insert_processing(db::Connection& c, const NewPayment& p, std::int6
 // Moves a processing payment to succeeded or failed; false when it was no longer processing.
 bool settle(db::Connection& c, std::int64_t id, std::string_view status, const std::string& reference,
             const std::string& decline_code, std::int64_t now);
-// Processing payments last touched before `before`, oldest first.
-std::vector<PaymentRow> stale_processing(db::Connection& c, std::int64_t before, std::int64_t limit);
+// The reconciler's claim: processing payments last touched before `before`, oldest first, touched
+// again (updated_at = now) in the same statement. That touch is a lease: another node's reconciler
+// passes over them until they are stale again, and on PostgreSQL FOR UPDATE SKIP LOCKED keeps two
+// claims running at the same moment from taking the same rows. Run it in a write transaction.
+std::vector<PaymentRow> claim_stale_processing(db::Connection& c, db::Dialect dialect, std::int64_t before,
+                                               std::int64_t now, std::int64_t limit);
 std::vector<PaymentRow> for_order(db::Connection& c, std::int64_t order_id);
 
 }  // namespace payments::repo

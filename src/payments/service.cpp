@@ -142,7 +142,11 @@ orders::Order Service::pay(std::int64_t user_id, const PaymentRequest& request, 
 
 int Service::reconcile(std::int64_t now_micros, int batch) {
   auto cutoff = now_micros - std::chrono::duration_cast<std::chrono::microseconds>(settings_.reconcile_after).count();
-  auto stale = database_.read([&](db::Connection& c) { return repo::stale_processing(c, cutoff, batch); });
+  // Claimed in one short transaction; the gateway is asked outside it (no lock held over the network).
+  // settle() is guarded by the status, so even a lease that ran out cannot settle a payment twice.
+  auto stale = database_.transaction([&](db::Connection& c) {
+    return repo::claim_stale_processing(c, database_.dialect(), cutoff, now_micros, batch);
+  });
   int settled = 0;
   for (const auto& p : stale) {
     auto found = gateway_.lookup(p.idempotency_key);

@@ -1,9 +1,13 @@
 """Black-box harness: starts the real orderd binary on a free loopback port with a temporary
-SQLite database and talks to it over HTTP. Every network call has a timeout."""
+database and talks to it over HTTP. Every network call has a timeout.
+
+The database is a SQLite file per server, or with ORDERD_TEST_DB=postgres a fresh database per
+server in a throwaway PostgreSQL 15 cluster that the harness starts itself (tests/api/pg.py)."""
 import os
 import pathlib
 import re
 import signal
+import sqlite3
 import subprocess
 import time
 import uuid
@@ -15,6 +19,42 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = str(pathlib.Path(os.environ.get("ORDERD_BIN", ROOT / "build-test" / "orderd")).resolve())
 TIMEOUT = 10  # seconds for any single HTTP call
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+BACKEND = os.environ.get("ORDERD_TEST_DB", "sqlite")
+if BACKEND not in ("sqlite", "postgres"):
+    raise RuntimeError(f"ORDERD_TEST_DB must be sqlite or postgres, not {BACKEND!r}")
+
+postgres_only = pytest.mark.skipif(BACKEND != "postgres", reason="needs PostgreSQL (ORDERD_TEST_DB=postgres)")
+
+_cluster = None
+
+
+def pg_cluster():
+    """The session's PostgreSQL cluster, started on first use and stopped when the session ends."""
+    global _cluster
+    if _cluster is None:
+        from pg import PgCluster
+
+        _cluster = PgCluster().start()
+    return _cluster
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _cluster
+    if _cluster is not None:
+        _cluster.stop()
+        _cluster = None
+
+
+class IntegrityError(Exception):
+    """A constraint refused a write made through Server.sql, whichever the database."""
+
+
+def fresh_database_url(workdir):
+    """What a new server's ORDERD_DATABASE_URL is: a new SQLite file or a new PostgreSQL database."""
+    if BACKEND == "postgres":
+        cluster = pg_cluster()
+        return cluster.url(cluster.create_database())
+    return f"sqlite://{workdir / 'orderd.db'}"
 
 
 class Server:
@@ -23,12 +63,13 @@ class Server:
     def __init__(self, workdir: pathlib.Path, env=None, args=()):
         self.workdir = workdir
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.db_path = workdir / "orderd.db"
+        self.db_path = workdir / "orderd.db"  # SQLite only
         self.log_path = workdir / "orderd.log"
+        database_url = (env or {}).get("ORDERD_DATABASE_URL") or fresh_database_url(workdir)
         self.env = {
             **os.environ,
             "ORDERD_ENV": "development",
-            "ORDERD_DATABASE_URL": f"sqlite://{self.db_path}",
+            "ORDERD_DATABASE_URL": database_url,
             "ORDERD_JWT_SECRET": TEST_SECRET,
             "ORDERD_MAIL_DIR": str(workdir / "mail"),
             "ORDERD_LISTEN": "127.0.0.1:0",
@@ -45,11 +86,20 @@ class Server:
 
     def start(self):
         """Starts (or restarts) the process and waits for it to listen."""
+        return self.launch().wait_ready()
+
+    def launch(self):
+        """Starts the process without waiting (several nodes starting at the same moment)."""
         self.log = open(self.log_path, "ab")
-        offset = self.log.tell()  # on a restart, only this run's lines count
+        self.log_offset = self.log.tell()  # on a restart, only this run's lines count
         self.http = requests.Session()
         self.proc = subprocess.Popen([BIN, "serve", *self.args], cwd=self.workdir, env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        return self
+
+    def wait_ready(self):
+        """Waits for a launched process to listen."""
+        offset = self.log_offset
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             match = re.search(rb"listening on [^ ]+:(\d+)", self.log_path.read_bytes()[offset:])
@@ -105,6 +155,49 @@ class Server:
 
     def delete(self, path, **kw):
         return self.request("DELETE", path, **kw)
+
+    @property
+    def database_url(self):
+        return self.env["ORDERD_DATABASE_URL"]
+
+    @property
+    def on_postgres(self):
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    def sql(self, query, params=()):
+        """Runs one statement on this server's database, written with ? placeholders, and returns
+        its rows (a list of tuples). Works on SQLite and PostgreSQL; constraint failures raise
+        IntegrityError."""
+        if self.on_postgres:
+            import psycopg2
+
+            db = psycopg2.connect(self.database_url, connect_timeout=TIMEOUT)
+            try:
+                with db, db.cursor() as cur:
+                    cur.execute(query.replace("%", "%%").replace("?", "%s"), tuple(params))
+                    return cur.fetchall() if cur.description else []
+            except psycopg2.IntegrityError as e:
+                raise IntegrityError(str(e)) from e
+            finally:
+                db.close()
+        db = sqlite3.connect(self.database_url.removeprefix("sqlite://"), timeout=TIMEOUT)
+        try:
+            with db:
+                return db.execute(query, tuple(params)).fetchall()
+        except sqlite3.IntegrityError as e:
+            raise IntegrityError(str(e)) from e
+        finally:
+            db.close()
+
+    def database_bytes(self):
+        """Everything the database holds, as bytes: SQLite's files (database, WAL), or a pg_dump."""
+        if self.on_postgres:
+            from pg import PG_BIN
+
+            dump = subprocess.run([str(PG_BIN / "pg_dump"), "--dbname", self.database_url], capture_output=True,
+                                  timeout=60, check=True)
+            return [dump.stdout]
+        return [p.read_bytes() for p in self.workdir.iterdir() if p.name.startswith("orderd.db")]
 
     def cli(self, *args, input=None, env=None):
         """Runs an orderd subcommand against this server's database."""

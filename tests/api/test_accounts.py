@@ -3,7 +3,6 @@ import base64
 import hashlib
 import hmac
 import json
-import sqlite3
 import time
 
 import pytest
@@ -325,19 +324,17 @@ def test_one_address_is_throttled_after_100_failures(make_server):
 def test_database_holds_argon2id_hashes_and_never_a_password(server):
     password = "very-distinctive-password-" + unique()
     _, creds = register(server, password=password)
-    with sqlite3.connect(server.db_path) as c:
-        (stored,) = c.execute("SELECT password_hash FROM users WHERE email = ?", (creds["email"],)).fetchone()
+    [(stored,)] = server.sql("SELECT password_hash FROM users WHERE email = ?", (creds["email"],))
     assert stored.startswith("$argon2id$v=19$")
-    for f in server.workdir.glob("orderd.db*"):
-        assert password.encode() not in f.read_bytes(), f
+    for blob in server.database_bytes():
+        assert password.encode() not in blob
     assert password not in server.log_text()
 
 
 def test_default_cost_is_libsodium_moderate(make_server):
     s = make_server(env={"ORDERD_PASSWORD_COST": "moderate"})
     _, creds = register(s)
-    with sqlite3.connect(s.db_path) as c:
-        (stored,) = c.execute("SELECT password_hash FROM users").fetchone()
+    [(stored,)] = s.sql("SELECT password_hash FROM users")
     assert stored.startswith("$argon2id$v=19$m=262144,t=3,p=1$")
 
 

@@ -1,10 +1,9 @@
 """Catalogue: product routes, who may call them, pagination, exact money, the import and demo CLIs."""
 import json
-import sqlite3
 
 import pytest
 
-from conftest import assert_error, customer_token, staff_token, unique
+from conftest import IntegrityError, assert_error, customer_token, staff_token, unique
 
 
 @pytest.fixture(scope="module")
@@ -249,5 +248,5 @@ def test_stock_cannot_go_negative_even_in_sql(make_server):
     s = make_server()
     staff = staff_token(s)
     p = new_product(s, staff)
-    with sqlite3.connect(s.db_path) as db, pytest.raises(sqlite3.IntegrityError):
-        db.execute("UPDATE products SET stock = -1 WHERE id = ?", (p["id"],))
+    with pytest.raises(IntegrityError):
+        s.sql("UPDATE products SET stock = -1 WHERE id = ?", (p["id"],))

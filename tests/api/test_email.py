@@ -6,7 +6,6 @@ does: one row in the outbox table, written straight into the server's SQLite dat
 import email
 import email.policy
 import json
-import sqlite3
 import subprocess
 import time
 
@@ -28,12 +27,11 @@ CONTEXT = {
 def queue_confirmation(server, order_id, recipient="buyer@example.com"):
     """What notify::enqueue_order_confirmation writes, inside the settle transaction."""
     now = time.time_ns() // 1000
-    with sqlite3.connect(server.db_path, timeout=10) as db:
-        cur = db.execute(
-            "INSERT INTO outbox (kind, order_id, recipient, payload, status, attempts, next_attempt_at, created_at)"
-            " VALUES ('order_confirmation', ?, ?, ?, 'pending', 0, ?, ?)",
-            (order_id, recipient, json.dumps({**CONTEXT, "order_id": order_id}), now, now))
-        return cur.lastrowid
+    [(row_id,)] = server.sql(
+        "INSERT INTO outbox (kind, order_id, recipient, payload, status, attempts, next_attempt_at, created_at)"
+        " VALUES ('order_confirmation', ?, ?, ?, 'pending', 0, ?, ?) RETURNING id",
+        (order_id, recipient, json.dumps({**CONTEXT, "order_id": order_id}), now, now))
+    return row_id
 
 
 def wait_until(check, timeout=20.0):

@@ -1,7 +1,6 @@
 """Orders: all-or-nothing placement, no overselling under concurrency, ownership, cancel, expiry,
 idempotency keys, the staff view."""
 import concurrent.futures
-import sqlite3
 import time
 
 import pytest
@@ -181,8 +180,7 @@ def test_200_concurrent_buyers_for_10_units(server, staff):
         if r.status_code == 400:
             assert r.json()["code"] == "insufficient_stock"
     assert stock_of(server, staff, a["id"]) == 0
-    with sqlite3.connect(server.db_path) as db:
-        sold = db.execute("SELECT sum(quantity) FROM order_items WHERE product_id = ?", (a["id"],)).fetchone()[0]
+    [(sold,)] = server.sql("SELECT sum(quantity) FROM order_items WHERE product_id = ?", (a["id"],))
     assert sold == 10
 
 
@@ -197,12 +195,10 @@ def test_concurrent_multi_item_orders_never_oversell(server, staff):
     with concurrent.futures.ThreadPoolExecutor(max_workers=30) as pool:
         responses = list(pool.map(buy, range(90)))
     assert all(r.status_code in (201, 400) for r in responses), [r.text for r in responses if r.status_code >= 500]
-    with sqlite3.connect(server.db_path) as db:
-        for p in products:
-            sold = db.execute("SELECT coalesce(sum(quantity), 0) FROM order_items WHERE product_id = ?",
-                              (p["id"],)).fetchone()[0]
-            assert sold + stock_of(server, staff, p["id"]) == 30
-            assert stock_of(server, staff, p["id"]) >= 0
+    for p in products:
+        [(sold,)] = server.sql("SELECT coalesce(sum(quantity), 0) FROM order_items WHERE product_id = ?", (p["id"],))
+        assert sold + stock_of(server, staff, p["id"]) == 30
+        assert stock_of(server, staff, p["id"]) >= 0
 
 
 # --- reading and ownership -----------------------------------------------------------------------

@@ -4,7 +4,6 @@ import concurrent.futures
 import json
 import re
 import socket
-import sqlite3
 import time
 
 import pytest
@@ -177,8 +176,7 @@ def test_twenty_concurrent_payments_charge_once(server, staff, customer):
     codes = sorted(r.status_code for r in responses)
     assert codes.count(200) == 1, [r.text for r in responses]
     assert codes.count(409) == 19, codes
-    with sqlite3.connect(server.db_path) as db:
-        rows = db.execute("SELECT status FROM payments WHERE order_id = ?", (order["id"],)).fetchall()
+    rows = server.sql("SELECT status FROM payments WHERE order_id = ?", (order["id"],))
     assert [r[0] for r in rows] == ["succeeded"]
 
 
@@ -190,8 +188,7 @@ def test_idempotent_replay(server, staff, customer):
     assert first.status_code == second.status_code == 200
     assert first.text == second.text
     assert_error(pay(server, customer, order, amount="1.00", headers=key), 409, "idempotency_conflict")
-    with sqlite3.connect(server.db_path) as db:
-        assert db.execute("SELECT count(*) FROM payments WHERE order_id = ?", (order["id"],)).fetchone()[0] == 1
+    assert server.sql("SELECT count(*) FROM payments WHERE order_id = ?", (order["id"],)) == [(1,)]
 
 
 def test_metrics_count_payments_by_outcome(server, staff, customer):
@@ -218,10 +215,9 @@ def test_through_the_http_mock_gateway(make_server, mock_gateway):
     assert_error(pay(s, customer, declined, number="4000000000000002"), 402, "card_declined")
     order = new_order(s, staff, customer)
     assert pay(s, customer, order).status_code == 200
-    with sqlite3.connect(s.db_path) as db:
-        key, ref, brand, last4 = db.execute(
-            "SELECT idempotency_key, gateway_reference, card_brand, card_last4 FROM payments"
-            " WHERE order_id = ? AND status = 'succeeded'", (order["id"],)).fetchone()
+    [(key, ref, brand, last4)] = s.sql(
+        "SELECT idempotency_key, gateway_reference, card_brand, card_last4 FROM payments"
+        " WHERE order_id = ? AND status = 'succeeded'", (order["id"],))
     assert (brand, last4) == ("visa", "4242")
     found = mock_gateway.find(key).json()
     assert found["status"] == "succeeded" and found["id"] == ref
@@ -260,8 +256,7 @@ def test_a_lost_answer_is_reconciled_after_a_restart(tmp_path, make_server):
         assert s.stop() == 0
         s.start()
         wait_until(lambda: status_of(s, customer, order) == "paid")
-        with sqlite3.connect(s.db_path) as db:
-            rows = db.execute("SELECT status FROM payments WHERE order_id = ?", (order["id"],)).fetchall()
+        rows = s.sql("SELECT status FROM payments WHERE order_id = ?", (order["id"],))
         assert [r[0] for r in rows] == ["succeeded"]
         assert 'outcome="reconciled_succeeded"' in s.get("/metrics").text
     finally:
@@ -278,7 +273,7 @@ def test_no_card_number_in_any_database_file_or_log(make_server):
         pay(s, customer, new_order(s, staff, customer), number=number, cvv="987")
     pay(s, customer, new_order(s, staff, customer), number="4242 4242 4242 4242", expiry="13/99")
     assert s.stop() == 0
-    blobs = [p.read_bytes() for p in s.workdir.iterdir() if p.name.startswith("orderd.db")]
+    blobs = s.database_bytes()
     blobs.append(s.log_path.read_bytes())
     assert len(blobs) >= 2
     for blob in blobs:

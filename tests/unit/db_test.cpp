@@ -1,4 +1,5 @@
 #include "common/clock.hpp"
+#include "common/error.hpp"
 #include "db/database.hpp"
 #include "db/migrate.hpp"
 
@@ -131,4 +132,75 @@ TEST(Clock, FormatsRfc3339WithMicroseconds) {
 TEST(Database, UnknownUrlsAreRefusedClearly) {
   EXPECT_THROW(db::open("mysql://x"), std::runtime_error);
   EXPECT_THROW(db::open("sqlite://"), std::runtime_error);
+}
+
+TEST(Database, PostgresUrlsThatCannotConnectFailWithTheReason) {
+  try {
+    db::open("postgresql://orderd:secret-pw@127.0.0.1:1/none?connect_timeout=2");
+    FAIL() << "expected an exception";
+  } catch (const std::runtime_error& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("cannot connect to PostgreSQL"), std::string::npos) << what;
+    EXPECT_EQ(what.find("secret-pw"), std::string::npos) << what;
+  }
+}
+
+namespace {
+
+// A database whose transactions only count the attempts: the retry loop is the base class's.
+class CountingDatabase final : public db::Database {
+ public:
+  db::Dialect dialect() const noexcept override { return db::Dialect::postgres; }
+  bool ping() noexcept override { return true; }
+  PoolStats pool_stats() noexcept override { return {}; }
+  int attempts = 0;
+
+ protected:
+  void run_transaction(const Body& body) override {
+    ++attempts;
+    body(connection_);
+  }
+  void run_read(const Body& body) override { run_transaction(body); }
+
+ private:
+  struct NoConnection final : db::Connection {
+    db::Result query(std::string_view, std::span<const db::Value>) override { return {}; }
+    void execute_script(std::string_view) override {}
+  } connection_;
+};
+
+db::Error deadlock() { return db::Error(db::Error::Kind::retryable, "deadlock detected [40P01]"); }
+
+}  // namespace
+
+TEST(Database, RetryableFailuresRunTheWholeBodyAgain) {
+  CountingDatabase database;
+  int runs = 0;
+  auto result = database.transaction([&](db::Connection&) {
+    if (++runs < 3) throw deadlock();
+    return runs;
+  });
+  EXPECT_EQ(result, 3);
+  EXPECT_EQ(database.attempts, 3);
+}
+
+TEST(Database, ARetryableFailureThatPersistsIsUnavailableNot500) {
+  CountingDatabase database;
+  try {
+    database.transaction([](db::Connection&) { throw deadlock(); });
+    FAIL() << "expected an exception";
+  } catch (const common::Error& e) {
+    EXPECT_EQ(e.code(), "unavailable");
+    EXPECT_EQ(common::status_for(e.code()), 503);
+  }
+  EXPECT_EQ(database.attempts, 4);
+}
+
+TEST(Database, OtherFailuresAreNotRetried) {
+  CountingDatabase database;
+  EXPECT_THROW(database.read([](db::Connection&) { throw db::Error(db::Error::Kind::unique_violation, "dup"); }),
+               db::Error);
+  EXPECT_THROW(database.transaction([](db::Connection&) { throw common::Error("not_found", "Not found."); }),
+               common::Error);
+  EXPECT_EQ(database.attempts, 2);
 }

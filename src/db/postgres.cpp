@@ -1,0 +1,291 @@
+#include "db/postgres.hpp"
+
+#include "common/error.hpp"
+
+#include <libpq-fe.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <unordered_map>
+
+namespace db {
+namespace {
+
+// Type OIDs of the result columns read as integers (PostgreSQL's pg_type.dat; stable since 7.x).
+constexpr Oid kBoolOid = 16;
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kInt2Oid = 21;
+constexpr Oid kInt4Oid = 23;
+constexpr Oid kOidOid = 26;
+
+constexpr const char* kUnavailable = "The database is not available right now; try again";
+
+struct ClearResult {
+  void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ClearResult>;
+
+// libpq's messages end in a newline and may span lines ("...failed: Connection refused\n\tIs the
+// server running..."): one line each, for the log.
+std::string trimmed(const char* text) {
+  std::string s;
+  for (const char* p = text ? text : ""; *p != '\0'; ++p) {
+    bool space = *p == '\n' || *p == '\t' || *p == ' ';
+    if (!space) s += *p;
+    else if (!s.empty() && s.back() != ' ') s += ' ';
+  }
+  if (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+// SQLSTATE classes that mean "the server is going or gone" (08 connection exception, 57P0x shutdown)
+// as opposed to "this statement is wrong".
+bool connection_lost(std::string_view state) { return state.starts_with("08") || state.starts_with("57P"); }
+// Out of resources (53: too many connections, disk full), cancelled (57014), system errors (58):
+// the statement may well work a moment later.
+bool temporarily_unavailable(std::string_view state) {
+  return state.starts_with("53") || state.starts_with("57") || state.starts_with("58");
+}
+
+// A connection that cannot be opened; the pool turns it into 503 "unavailable", start-up into a message.
+class ConnectFailed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+void log_notice(void*, const char* message) { spdlog::debug("PostgreSQL: {}", trimmed(message)); }
+
+class PostgresConnection final : public Connection {
+ public:
+  PostgresConnection(const std::string& url, std::chrono::seconds connect_timeout) {
+    // expand_dbname: the dbname value is the whole URI. Keywords before it are defaults the URI
+    // may override (its own ?connect_timeout=, ?application_name=).
+    auto timeout = std::to_string(connect_timeout.count());
+    const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+    const char* values[] = {timeout.c_str(), "orderd", url.c_str(), nullptr};
+    conn_ = PQconnectdbParams(keys, values, 1);
+    if (conn_ == nullptr) throw std::bad_alloc();
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      auto message = trimmed(PQerrorMessage(conn_));
+      PQfinish(conn_);
+      throw ConnectFailed(message);
+    }
+    PQsetNoticeProcessor(conn_, log_notice, nullptr);
+  }
+
+  ~PostgresConnection() override { PQfinish(conn_); }
+  PostgresConnection(const PostgresConnection&) = delete;
+  PostgresConnection& operator=(const PostgresConnection&) = delete;
+
+  Result query(std::string_view sql, std::span<const Value> params) override {
+    const Prepared& st = prepare(sql);
+    if (params.size() < static_cast<std::size_t>(st.params)) {
+      throw std::invalid_argument("missing parameter $" + std::to_string(params.size() + 1));
+    }
+    // Text format for every parameter: the server parses it as the type it inferred.
+    std::vector<std::string> numbers(static_cast<std::size_t>(st.params));
+    std::vector<const char*> values(static_cast<std::size_t>(st.params), nullptr);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (const auto* n = std::get_if<std::int64_t>(&params[i])) {
+        numbers[i] = std::to_string(*n);
+        values[i] = numbers[i].c_str();
+      } else if (const auto* s = std::get_if<std::string>(&params[i])) {
+        // PostgreSQL text cannot hold U+0000; libpq would silently cut the value there.
+        if (s->find('\0') != std::string::npos) {
+          throw common::Error("validation_error", "Text may not contain the NUL character (U+0000)");
+        }
+        values[i] = s->c_str();
+      }
+    }
+    ResultPtr r(PQexecPrepared(conn_, st.name.c_str(), st.params, values.data(), nullptr, nullptr, 0));
+    auto status = PQresultStatus(r.get());
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) fail(r.get(), "query failed");
+
+    Result result;
+    result.columns = PQnfields(r.get());
+    int rows = PQntuples(r.get());
+    result.cells.reserve(static_cast<std::size_t>(rows) * static_cast<std::size_t>(result.columns));
+    for (int row = 0; row < rows; ++row) {
+      for (int c = 0; c < result.columns; ++c) result.cells.push_back(cell(r.get(), row, c));
+    }
+    result.affected_rows = integer(PQcmdTuples(r.get()));
+    return result;
+  }
+
+  void execute_script(std::string_view sql) override { exec(std::string(sql)); }
+
+  // COMMIT of a transaction that already failed answers ROLLBACK without an error: report it.
+  void commit() {
+    auto r = exec("COMMIT");
+    if (std::string_view(PQcmdStatus(r.get())) == "ROLLBACK") {
+      throw std::runtime_error("the transaction failed earlier and was rolled back");
+    }
+  }
+
+  // The connection is unusable (the server went away, or it is stuck mid-transaction).
+  bool broken() const noexcept { return broken_ || PQstatus(conn_) != CONNECTION_OK; }
+  bool idle() const noexcept { return PQtransactionStatus(conn_) == PQTRANS_IDLE; }
+
+ private:
+  struct Prepared {
+    std::string name;
+    int params = 0;
+  };
+
+  ResultPtr exec(const std::string& sql) {
+    ResultPtr r(PQexec(conn_, sql.c_str()));
+    auto status = PQresultStatus(r.get());
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(r.get(), "statement failed");
+    return r;
+  }
+
+  // Prepared once per connection (unnamed parameter types: the server infers them from the SQL).
+  const Prepared& prepare(std::string_view sql) {
+    if (auto it = statements_.find(sql); it != statements_.end()) return it->second;
+    std::string text(sql);
+    Prepared st{"orderd_" + std::to_string(++prepared_), 0};
+    ResultPtr p(PQprepare(conn_, st.name.c_str(), text.c_str(), 0, nullptr));
+    if (PQresultStatus(p.get()) != PGRES_COMMAND_OK) fail(p.get(), "cannot prepare statement");
+    ResultPtr d(PQdescribePrepared(conn_, st.name.c_str()));
+    if (PQresultStatus(d.get()) != PGRES_COMMAND_OK) fail(d.get(), "cannot describe statement");
+    st.params = PQnparams(d.get());
+    return statements_.emplace(std::move(text), std::move(st)).first->second;
+  }
+
+  [[noreturn]] void fail(const PGresult* r, std::string_view context) {
+    const char* state_field = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    std::string state = state_field ? state_field : "";
+    std::string message = trimmed(r ? PQresultErrorMessage(r) : nullptr);
+    if (message.empty()) message = trimmed(PQerrorMessage(conn_));
+    if (PQstatus(conn_) != CONNECTION_OK || connection_lost(state)) {
+      broken_ = true;
+      spdlog::warn("PostgreSQL connection lost ({}): {}", state.empty() ? "no SQLSTATE" : state, message);
+      throw common::Error("unavailable", kUnavailable);
+    }
+    if (temporarily_unavailable(state)) {
+      spdlog::warn("PostgreSQL is unavailable ({}): {}", state, message);
+      throw common::Error("unavailable", kUnavailable);
+    }
+    message = std::string(context) + ": " + message + " [" + state + "]";
+    if (state == "23505") {
+      const char* constraint = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+      throw Error(Error::Kind::unique_violation, message, constraint ? constraint : "");
+    }
+    if (state == "23514") throw Error(Error::Kind::check_violation, message);
+    if (state == "23503") throw Error(Error::Kind::foreign_key_violation, message);
+    // serialization_failure, deadlock_detected: the transaction as a whole may simply run again.
+    if (state == "40001" || state == "40P01") throw Error(Error::Kind::retryable, message);
+    throw std::runtime_error(message);
+  }
+
+  static std::int64_t integer(const char* text) {
+    std::int64_t value = 0;
+    std::string_view s(text ? text : "");
+    if (s.empty()) return 0;
+    if (std::from_chars(s.data(), s.data() + s.size(), value).ec != std::errc{}) {
+      throw std::runtime_error("not an integer: " + std::string(s));
+    }
+    return value;
+  }
+
+  static Value cell(const PGresult* r, int row, int c) {
+    if (PQgetisnull(r, row, c)) return Null{};
+    const char* text = PQgetvalue(r, row, c);
+    switch (PQftype(r, c)) {
+      case kInt8Oid:
+      case kInt4Oid:
+      case kInt2Oid:
+      case kOidOid:
+        return integer(text);
+      case kBoolOid:
+        return std::int64_t{text[0] == 't' ? 1 : 0};
+      default:
+        return std::string(text, static_cast<std::size_t>(PQgetlength(r, row, c)));
+    }
+  }
+
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  PGconn* conn_ = nullptr;
+  bool broken_ = false;
+  int prepared_ = 0;
+  std::unordered_map<std::string, Prepared, Hash, std::equal_to<>> statements_;
+};
+
+}  // namespace
+
+PostgresDatabase::PostgresDatabase(std::string url, const Options& options)
+    : url_(std::move(url)),
+      options_(options),
+      pool_(
+          [this]() -> std::unique_ptr<Connection> {
+            try {
+              return std::make_unique<PostgresConnection>(url_, options_.connect_timeout);
+            } catch (const ConnectFailed& e) {
+              spdlog::warn("cannot connect to PostgreSQL: {}", e.what());
+              throw common::Error("unavailable", kUnavailable);
+            }
+          },
+          options.pool_size, options.busy_timeout) {
+  // Connect once now, so that a wrong URL, password or database fails at start-up with libpq's reason.
+  try {
+    PostgresConnection check(url_, options_.connect_timeout);
+  } catch (const ConnectFailed& e) {
+    throw std::runtime_error("cannot connect to PostgreSQL: " + std::string(e.what()));
+  }
+}
+
+bool PostgresDatabase::ping() noexcept {
+  try {
+    read([](Connection& c) { c.query("SELECT 1"); });
+    return true;
+  } catch (const std::exception& e) {
+    spdlog::warn("database ping failed: {}", e.what());
+    return false;
+  }
+}
+
+// READ COMMITTED is enough for orderd's writes: every decision that matters is a conditional UPDATE
+// (stock >= q, status = 'pending_payment', payment_in_flight = 0) that PostgreSQL re-checks on the
+// latest row version after waiting for its lock, or a unique index. See docs/architecture.md.
+void PostgresDatabase::run_transaction(const Body& body) { run("BEGIN ISOLATION LEVEL READ COMMITTED", body); }
+
+// One snapshot for the whole read, so a count and the page it describes agree.
+void PostgresDatabase::run_read(const Body& body) { run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body); }
+
+void PostgresDatabase::run(std::string_view begin, const Body& body) {
+  // A pooled connection may have died while idle (the database restarted). A failed BEGIN has done
+  // nothing, so dropping that connection and trying the next one is safe; a new one is opened once
+  // the idle ones are used up.
+  for (std::size_t stale = 0;; ++stale) {
+    auto lease = pool_.acquire();
+    auto& c = static_cast<PostgresConnection&>(*lease);
+    try {
+      c.execute_script(begin);
+    } catch (...) {
+      if (!c.broken()) throw;
+      lease.discard();
+      if (stale < options_.pool_size) continue;
+      throw;
+    }
+    try {
+      body(c);
+      c.commit();
+      return;
+    } catch (...) {
+      if (!c.broken()) {
+        try {
+          c.execute_script("ROLLBACK");
+        } catch (const std::exception& e) {
+          spdlog::warn("rollback failed: {}", e.what());
+        }
+      }
+      if (c.broken() || !c.idle()) lease.discard();
+      throw;
+    }
+  }
+}
+
+}  // namespace db

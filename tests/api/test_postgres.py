@@ -1,0 +1,134 @@
+"""PostgreSQL specifics of one node: the database going away and coming back, migrations run by
+several processes at once, connection errors at start-up. Runs only with ORDERD_TEST_DB=postgres."""
+import concurrent.futures
+import re
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, Server, assert_error, customer_token, fresh_database_url, postgres_only, staff_token, unique
+from pg import PgCluster
+
+pytestmark = postgres_only
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := predicate():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
+@pytest.fixture
+def own_cluster():
+    """A cluster of its own, for a test that stops and restarts the database server."""
+    cluster = PgCluster().start()
+    yield cluster
+    cluster.stop()
+
+
+def test_while_postgresql_is_down_requests_get_503_and_the_node_recovers_by_itself(tmp_path, own_cluster):
+    url = own_cluster.url(own_cluster.create_database())
+    s = Server(tmp_path / "node", env={"ORDERD_DATABASE_URL": url, "ORDERD_SWEEP_INTERVAL": "100ms"}).start()
+    staff, token = staff_token(s), customer_token(s)
+    p = s.post("/store/products/", token=staff, json={"name": unique("P"), "price": "5.00", "stock": 10}).json()
+    order = {"items": [{"product_id": p["id"], "quantity": 1}]}
+    assert s.post("/store/place_order/", token=token, json=order).status_code == 201
+    assert s.get("/readyz").status_code == 200
+
+    own_cluster.stop_server()
+    assert_error(s.get("/readyz"), 503, "unavailable")
+    assert_error(s.get("/store/products/", token=token), 503, "unavailable")
+    assert_error(s.post("/store/place_order/", token=token, json=order), 503, "unavailable")
+    assert_error(s.post("/login/", json={"email": "nobody@example.com", "password": "whatever-123"}), 503,
+                 "unavailable")
+    assert s.get("/healthz").status_code == 200  # the process itself is fine
+    time.sleep(0.3)  # the sweeper and the outbox worker run into the outage too
+
+    own_cluster.start_server()
+    wait_until(lambda: s.get("/readyz").status_code == 200)
+    assert s.post("/store/place_order/", token=token, json=order).status_code == 201
+    assert s.get(f"/store/products/{p['id']}/", token=token).json()["stock"] == 8
+    assert s.proc.poll() is None
+    assert s.stop() == 0
+    access = [l for l in s.log_text().splitlines() if "rid=" in l]
+    assert access and not [l for l in access if re.search(r" 5(?!03)\d\d [\d.]+ms", l)]  # 503, never 500
+
+
+def test_migrate_from_several_processes_at_once_applies_each_migration_once(tmp_path):
+    url = fresh_database_url(tmp_path)
+
+    def migrate(_):
+        return subprocess.run([BIN, "migrate", "--database-url", url], capture_output=True, text=True, timeout=60)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        runs = list(pool.map(migrate, range(4)))
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    applied = [line for r in runs for line in (r.stdout + r.stderr).splitlines() if "applied migration" in line]
+    s = Server(tmp_path / "check", env={"ORDERD_DATABASE_URL": url})
+    versions = [v for (v,) in s.sql("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == list(range(1, len(versions) + 1)) and len(applied) == len(versions), applied
+    again = migrate(0)
+    assert again.returncode == 0 and "applied migration" not in again.stdout + again.stderr
+
+
+def test_a_database_that_cannot_be_reached_stops_start_up_with_the_reason(tmp_path):
+    url = fresh_database_url(tmp_path).rsplit("/", 1)[0] + "/no_such_database?sslmode=disable"
+    url = url.replace("postgres@", "postgres:secret-password-42@")
+    p = subprocess.run([BIN, "serve"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                       env={"ORDERD_DATABASE_URL": url, "ORDERD_ENV": "development", "ORDERD_LISTEN": "127.0.0.1:0",
+                            "PATH": "/usr/bin:/bin"})
+    assert p.returncode != 0
+    assert "no_such_database" in p.stderr and "does not exist" in p.stderr
+    assert "secret-password-42" not in p.stdout + p.stderr
+    assert "listening" not in p.stderr
+
+
+def test_a_concurrent_duplicate_registration_is_409_not_500(make_server):
+    # Both requests pass the existence check, one insert meets the unique constraint users_email_key.
+    s = make_server()
+    name = unique()
+    bodies = [{"email": f"{name}@example.com", "username": f"{name}{i}", "password": "correct-horse-9"}
+              for i in range(8)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda b: s.post("/register/", json=b), bodies))
+    codes = sorted(r.status_code for r in responses)
+    assert codes == [201] + [409] * 7, [r.text for r in responses]
+    assert all(r.json()["code"] == "email_taken" for r in responses if r.status_code == 409)
+
+
+def test_a_deadlock_is_retried_and_the_order_succeeds(make_server):
+    # Another client locks product B, orderd's placement locks A and waits for B, then that client
+    # asks for A: PostgreSQL breaks the cycle by aborting one of them (deadlock_detected, 40P01).
+    # When it is orderd's transaction, orderd runs it again; either way the buyer gets 201.
+    import psycopg2
+
+    s = make_server()
+    staff, token = staff_token(s), customer_token(s)
+    a, b = (s.post("/store/products/", token=staff, json={"name": unique("P"), "price": "1.00", "stock": 5}).json()
+            for _ in range(2))
+    other = psycopg2.connect(s.database_url)
+    try:
+        cur = other.cursor()
+        cur.execute("SELECT stock FROM products WHERE id = %s FOR UPDATE", (b["id"],))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            items = [{"product_id": a["id"], "quantity": 1}, {"product_id": b["id"], "quantity": 1}]
+            placing = pool.submit(s.post, "/store/place_order/", token=token, json={"items": items})
+            wait_until(lambda: s.sql("SELECT count(*) FROM pg_locks WHERE NOT granted") != [(0,)], timeout=10)
+            try:
+                cur.execute("UPDATE products SET stock = stock WHERE id = %s", (a["id"],))
+                other_aborted = False
+            except psycopg2.errors.DeadlockDetected:
+                other_aborted = True
+            time.sleep(0.2)
+            other.rollback()
+            r = placing.result(timeout=30)
+    finally:
+        other.close()
+    assert r.status_code == 201, r.text
+    if not other_aborted:
+        assert "running it again" in s.log_text() and "40P01" in s.log_text()
+    assert [p["stock"] for p in (s.get(f"/store/products/{x['id']}/", token=staff).json() for x in (a, b))] == [4, 4]
