@@ -52,7 +52,7 @@ RUN apt-sources use \
     && apt-sources restore \
     && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages /usr/local/sbin/apt-sources \
     && groupadd --system --gid 10001 orderd \
-    && useradd --system --uid 10001 --gid orderd --home-dir /var/lib/orderd --no-create-home \
+    && useradd --uid 10001 --gid orderd --home-dir /var/lib/orderd --no-create-home \
          --shell /usr/sbin/nologin orderd \
     && install -d -o orderd -g orderd -m 0750 /var/lib/orderd /var/lib/orderd/mail
 COPY --from=build /src/build/orderd /usr/local/bin/orderd
