@@ -50,6 +50,7 @@ RUN apt-sources use \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
          ca-certificates curl $(cat /tmp/runtime-packages) \
     && apt-sources restore \
+    && apt-get clean \
     && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages /usr/local/sbin/apt-sources \
     && groupadd --system --gid 10001 orderd \
     && useradd --uid 10001 --gid orderd --home-dir /var/lib/orderd --no-create-home \
