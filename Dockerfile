@@ -40,6 +40,8 @@ RUN ldd build/orderd | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' \
           done | head -n1 | cut -d: -f1 | grep . || { echo "no package owns $lib" >&2; exit 1; }; \
         done | sort -u > runtime-packages \
     && echo "runtime packages:" $(cat runtime-packages)
+# Lets scripts/docker-test drop the untagged images earlier builds left (podman image prune --filter).
+LABEL org.opencontainers.image.title=orderd
 
 FROM docker.io/library/debian:bookworm-slim
 ARG APT_SOURCES
@@ -63,6 +65,7 @@ RUN ! ldd /usr/local/bin/orderd | grep 'not found' && /usr/local/bin/orderd --ve
 # Configuration is the ORDERD_* environment (see README "Configuration"). The default is
 # development mode with SQLite in the volume; production needs ORDERD_ENV=production and an
 # ORDERD_JWT_SECRET of at least 32 bytes.
+LABEL org.opencontainers.image.title=orderd
 ENV ORDERD_ENV=development \
     ORDERD_LISTEN=0.0.0.0:8000 \
     ORDERD_DATABASE_URL=sqlite:///var/lib/orderd/orderd.db \
