@@ -1,11 +1,12 @@
 # The two README commands (make run, make test) and their parts. CMake + Ninja do the building.
+# `make docker-test` builds the Docker image with podman and smoke-tests it (README "Docker").
 SHELL := /bin/bash
 BUILD_DIR ?= build
 TEST_BUILD_DIR ?= build-test
 PYTHON := /usr/bin/python3
 CMAKE_FLAGS := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg postman bench clean
+.PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg postman bench docker-test clean
 
 all: build
 
@@ -53,6 +54,9 @@ postman: build
 bench: build
 	@scripts/install-deps --bench
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
+
+docker-test:
+	@scripts/docker-test
 
 clean:
 	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)
