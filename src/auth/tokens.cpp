@@ -40,7 +40,8 @@ std::string encode(const std::string& secret, const std::function<void(jwt_t*)>&
 }
 
 // Verifies signature, algorithm, "typ" and expiry; returns the decoded token for its other claims.
-Jwt decode(const std::string& secret, std::string_view token, std::string_view typ, std::int64_t now) {
+Jwt decode(const std::string& secret, std::string_view token, std::string_view typ, std::int64_t now,
+           std::int64_t* expires_at = nullptr) {
   if (token.empty() || token.size() > kMaxTokenLength) invalid();
   std::string text(token);
   jwt_t* raw = nullptr;
@@ -57,6 +58,7 @@ Jwt decode(const std::string& secret, std::string_view token, std::string_view t
   long exp = jwt_get_grant_int(raw, "exp");
   if (errno != 0) invalid();
   if (exp <= now) throw common::Error("token_expired", "Token has expired");
+  if (expires_at) *expires_at = exp;
   return jwt;
 }
 
@@ -118,9 +120,12 @@ IssuedRefresh TokenSigner::refresh_token(std::int64_t user_id, std::string_view 
 }
 
 AccessClaims TokenSigner::verify_access(std::string_view token, std::int64_t now) const {
-  auto jwt = decode(secret_, token, "access", now);
+  if (auto known = verified_access_.find(token, now)) return *known;
+  std::int64_t expires_at = 0;
+  auto jwt = decode(secret_, token, "access", now, &expires_at);
   AccessClaims claims{subject(jwt.get()), required_text(jwt.get(), "role")};
   if (claims.role != "customer" && claims.role != "staff") invalid();
+  verified_access_.remember(token, claims, expires_at);
   return claims;
 }
 

@@ -2,6 +2,8 @@
 // JWT HS256 access and refresh tokens (libjwt). Decoding is followed by our own checks: the
 // algorithm must be HS256 (never "none"), the "typ" claim the expected one, "exp" in the future.
 
+#include "auth/token_cache.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -41,6 +43,7 @@ class TokenSigner {
   std::string secret_;
   std::chrono::seconds access_ttl_;
   std::chrono::seconds refresh_ttl_;
+  mutable VerifiedTokenCache<AccessClaims> verified_access_;
 };
 
 // 128 random bits as 32 hex characters (token ids, families, secrets).

@@ -112,3 +112,27 @@ TEST(Passwords, HashIsArgon2idAndVerifies) {
   EXPECT_FALSE(hasher.verify("pa55word?", h));
   EXPECT_NE(hasher.hash("pa55word!"), h);  // salted
 }
+
+TEST(TokenCache, RepeatedVerificationGivesTheSameAnswersAsTheFirst) {
+  auth::TokenSigner signer("0123456789abcdef0123456789abcdef", std::chrono::seconds(60), std::chrono::seconds(600));
+  auto token = signer.access_token(42, "staff", 1000);
+  for (int i = 0; i < 3; ++i) {  // the first call verifies, the others come from the cache
+    auto claims = signer.verify_access(token, 1001);
+    EXPECT_EQ(claims.user_id, 42);
+    EXPECT_EQ(claims.role, "staff");
+  }
+  // A cached token still expires on time.
+  try {
+    signer.verify_access(token, 1060);
+    FAIL() << "an expired token was accepted";
+  } catch (const common::Error& e) {
+    EXPECT_EQ(e.code(), "token_expired");
+  }
+  // A token that differs in one character is verified on its own, and refused.
+  auto tampered = token;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  EXPECT_THROW(signer.verify_access(tampered, 1001), common::Error);
+  // A refresh token is not an access token, cached or not.
+  auto refresh = signer.refresh_token(42, "family", 1000);
+  EXPECT_THROW(signer.verify_access(refresh.token, 1001), common::Error);
+}
