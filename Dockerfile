@@ -9,9 +9,13 @@
 # used instead of the base image's during the build (for hosts that reach Debian only through
 # their own mirror; scripts/docker-test passes the host's). The final image keeps its own.
 ARG APT_SOURCES=
+# EXTRA_CA_CERTS (optional): PEM certificates the build stage's npm should trust in addition to
+# node's own (a TLS-inspecting proxy in front of the npm registry). Never part of the final image.
+ARG EXTRA_CA_CERTS=
 
 FROM docker.io/library/debian:bookworm-slim AS build
 ARG APT_SOURCES
+ARG EXTRA_CA_CERTS
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 COPY deploy/apt-sources /usr/local/sbin/apt-sources
@@ -30,7 +34,9 @@ COPY web web
 # The ccache cache mount makes a rebuild after a source change cheap (BuildKit and podman both
 # keep it between builds; it never ends up in an image).
 RUN --mount=type=cache,target=/root/.cache/ccache \
-    cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DORDERD_TESTS=OFF >/dev/null \
+    printf '%s\n' "$EXTRA_CA_CERTS" > /tmp/extra-ca.crt \
+    && export NODE_EXTRA_CA_CERTS=/tmp/extra-ca.crt \
+    && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DORDERD_TESTS=OFF >/dev/null \
     && cmake --build build \
     && strip build/orderd \
     && build/orderd --version
