@@ -165,13 +165,13 @@ std::string prepare_path(std::string path) {
 
 // Runs a body between BEGIN and COMMIT, rolling back on any exception.
 void in_transaction(Connection& c, std::string_view begin, const std::function<void(Connection&)>& body) {
-  c.execute_script(begin);
+  c.query(begin);  // query(): prepared once per connection, unlike execute_script()
   try {
     body(c);
-    c.execute_script("COMMIT");
+    c.query("COMMIT");
   } catch (...) {
     try {
-      c.execute_script("ROLLBACK");
+      c.query("ROLLBACK");
     } catch (const std::exception& e) {
       spdlog::warn("rollback failed: {}", e.what());
     }
@@ -257,7 +257,7 @@ void SqliteDatabase::write_loop() {
 void SqliteDatabase::commit_group(std::deque<Job*>& group) {
   auto& c = *writer_connection_;
   try {
-    c.execute_script("BEGIN IMMEDIATE");
+    c.query("BEGIN IMMEDIATE");
   } catch (...) {
     for (auto* job : group) job->error = std::current_exception();
     return;
@@ -265,15 +265,16 @@ void SqliteDatabase::commit_group(std::deque<Job*>& group) {
   bool any_written = false;
   for (auto* job : group) {
     try {
-      c.execute_script("SAVEPOINT job");
+      // query(), not execute_script(): these run for every job, and query() prepares them once.
+      c.query("SAVEPOINT job");
       try {
         (*job->body)(c);
-        c.execute_script("RELEASE job");
+        c.query("RELEASE job");
         any_written = true;
       } catch (...) {
         job->error = std::current_exception();
-        c.execute_script("ROLLBACK TO job");
-        c.execute_script("RELEASE job");
+        c.query("ROLLBACK TO job");
+        c.query("RELEASE job");
       }
     } catch (...) {
       // The savepoint machinery itself failed (I/O error): the transaction cannot be trusted.
@@ -288,7 +289,7 @@ void SqliteDatabase::commit_group(std::deque<Job*>& group) {
     }
   }
   try {
-    c.execute_script(any_written ? "COMMIT" : "ROLLBACK");
+    c.query(any_written ? "COMMIT" : "ROLLBACK");
   } catch (...) {
     auto failure = std::current_exception();
     for (auto* job : group) {

@@ -26,7 +26,8 @@ class Store {
   // Stores `response` as the claimed key's answer, inside the caller's transaction.
   using Finish = std::function<void(db::Connection&, const http::Response&)>;
   // The work: returns the response; calls `finish` inside its own committing transaction when it has
-  // one (otherwise the store saves the response after the work returns).
+  // one (otherwise the store saves the response after the work returns). Without an Idempotency-Key
+  // `finish` is empty: the work then need not render its response inside the transaction.
   using Work = std::function<http::Response(const Finish& finish)>;
 
   Store(db::Database& database, Settings settings) : database_(database), settings_(settings) {}

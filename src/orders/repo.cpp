@@ -83,6 +83,8 @@ constexpr std::string_view kClaimOverduePostgres =
     " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $2"
     " FOR UPDATE SKIP LOCKED";
 
+constexpr std::string_view kCustomer = "SELECT username, email FROM users WHERE id = $1";
+
 std::optional<ProductRef> product(const db::Result& r) {
   if (r.empty()) return std::nullopt;
   return ProductRef{r[0].integer(0), r[0].text(1), r[0].integer(2), r[0].integer(3)};
@@ -126,6 +128,12 @@ std::optional<OrderRow> find(db::Connection& c, std::int64_t id) {
   auto items = c.query(kItems, id);
   for (std::size_t i = 0; i < items.size(); ++i) o.items.push_back(item(items[i]));
   return o;
+}
+
+Customer customer(db::Connection& c, std::int64_t user_id) {
+  auto r = c.query(kCustomer, user_id);
+  if (r.empty()) throw std::runtime_error("order for an unknown user " + std::to_string(user_id));
+  return {r[0].text(0), r[0].text(1)};
 }
 
 std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status) {

@@ -48,6 +48,12 @@ std::int64_t insert_order(db::Connection& c, std::int64_t user_id, std::int64_t 
 void insert_item(db::Connection& c, std::int64_t order_id, const ItemRow& item);
 
 std::optional<OrderRow> find(db::Connection& c, std::int64_t id);
+
+struct Customer {
+  std::string username;
+  std::string email;
+};
+Customer customer(db::Connection& c, std::int64_t user_id);
 // Orders newest first with their items: one user's (all statuses), or everyone's with `status`, or
 // everyone's.
 std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status);

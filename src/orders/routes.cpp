@@ -31,10 +31,16 @@ void register_routes(http::Router& router, Service& service, idempotency::Store&
               .handler = [&service, &keys](Request& q) {
                 auto items = items_from_json(q.json.get_object());
                 return keys.run(q, [&](const idempotency::Store::Finish& finish) {
-                  auto order = service.place(q.user().user_id, items, [&](db::Connection& c, const Order& o) {
-                    finish(c, http::json_response(201, to_json(o)));
-                  });
-                  return http::json_response(201, to_json(order));
+                  std::optional<http::Response> stored;
+                  Service::BeforeCommit remember;  // only with a key: the writer's time is precious
+                  if (finish) {
+                    remember = [&](db::Connection& c, const Order& o) {
+                      stored = http::json_response(201, to_json(o));
+                      finish(c, *stored);
+                    };
+                  }
+                  auto order = service.place(q.user().user_id, items, remember);
+                  return stored ? std::move(*stored) : http::json_response(201, to_json(order));
                 });
               }});
   router.add({.method = Method::get, .path = "/store/orders/", .access = Access::user, .handler = [&service](Request& q) {

@@ -165,10 +165,15 @@ Order Service::place(std::int64_t user_id, const std::vector<ItemRequest>& reque
       auto now = common::now_micros();
       auto expires = now + settings_.reservation_ttl.count();
       auto order_id = repo::insert_order(c, user_id, total.minor(), now, expires);
-      for (const auto& [id, line] : lines) {
+      // The order as just written, built here rather than read back (this runs on SQLite's single
+      // writer thread, where every statement counts): items in product-id order, as they are read.
+      auto customer = repo::customer(c, user_id);
+      Order order{order_id, user_id, std::move(customer.username), std::move(customer.email), "pending_payment",
+                  total, now, expires, {}};
+      for (auto& [id, line] : lines) {
         repo::insert_item(c, order_id, {order_id, id, line.product, line.price.minor(), line.quantity});
+        order.items.push_back(std::move(line));
       }
-      auto order = load(c, order_id);
       if (before_commit) before_commit(c, order);
       return order;
     });

@@ -78,10 +78,9 @@ void register_routes(http::Router& router, Service& service, idempotency::Store&
               .handler = [&service, &keys](Request& q) {
                 auto request = request_from(q);
                 return keys.run(q, [&](const idempotency::Store::Finish& finish) {
-                  auto order = service.pay(q.user().user_id, request, [&](db::Connection& c, const orders::Order& o) {
-                    finish(c, success(o));
-                  });
-                  return success(order);
+                  Service::OnPaid remember;
+                  if (finish) remember = [&](db::Connection& c, const orders::Order& o) { finish(c, success(o)); };
+                  return success(service.pay(q.user().user_id, request, remember));
                 });
               }});
 }
