@@ -16,9 +16,17 @@ function M.order_body()
   return string.format('{"items":[{"product_id":%d,"quantity":1},{"product_id":%d,"quantity":1}]}', a, b)
 end
 
--- Seeds each wrk thread differently, so threads do not order the same products in lockstep.
-function M.seed(thread_id)
-  math.randomseed(os.time() + thread_id * 7919)
+-- Installs wrk's setup() and init() hooks so that each wrk thread is numbered and seeds its own
+-- random products (threads do not order the same products in lockstep).
+function M.seed_each_thread()
+  local thread_count = 0
+  setup = function(thread)
+    thread_count = thread_count + 1
+    thread:set("thread_id", thread_count)
+  end
+  init = function()
+    math.randomseed(os.time() + (thread_id or 0) * 7919)
+  end
 end
 
 return M

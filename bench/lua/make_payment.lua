@@ -3,18 +3,9 @@
 package.path = "bench/lua/?.lua;" .. package.path
 local common = require("common")
 common.authorize()
-
-local thread_count = 0
-function setup(thread)
-  thread_count = thread_count + 1
-  thread:set("thread_id", thread_count)
-end
+common.seed_each_thread()
 
 local unpaid = {}
-
-function init()
-  common.seed(thread_id or 0)
-end
 
 function request()
   local order = table.remove(unpaid)

@@ -240,6 +240,17 @@ def smtp_sink():
     sink.stop()
 
 
+def wait_until(check, timeout=20.0):
+    """Polls a condition the server makes true in the background (a sweeper, the outbox worker, the
+    reconciler) until it holds, and returns its value; fails with a clear message at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"condition not met within {timeout}s")
+
+
 def unique(prefix="u"):
     return f"{prefix}{uuid.uuid4().hex[:12]}"
 

@@ -6,17 +6,9 @@ import email
 import email.policy
 import time
 
-from conftest import customer_token, staff_token, unique
+from conftest import customer_token, staff_token, unique, wait_until
 
 
-def wait_until(check, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def paid_order(server, staff, token, items=(("Fish & Chips", "50.00", 2), ("Café crème", "30.00", 1))):

@@ -9,7 +9,7 @@ import json
 import subprocess
 import time
 
-from conftest import BIN, assert_error, customer_token, staff_token
+from conftest import BIN, assert_error, customer_token, staff_token, wait_until
 
 CONTEXT = {
     "order_id": 42,
@@ -34,14 +34,6 @@ def queue_confirmation(server, order_id, recipient="buyer@example.com"):
     return row_id
 
 
-def wait_until(check, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def emails(server, token, **params):

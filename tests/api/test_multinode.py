@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import Server, assert_error, fresh_database_url, login, postgres_only, register, staff_token, unique
+from conftest import Server, assert_error, fresh_database_url, login, postgres_only, register, staff_token, unique, wait_until
 
 pytestmark = postgres_only
 
@@ -80,13 +80,6 @@ def at_once(n, call):
         return list(pool.map(run, range(n)))
 
 
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def metric(node, name):

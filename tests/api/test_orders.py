@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import assert_error, customer_token, register, login, staff_token, unique
+from conftest import assert_error, customer_token, login, register, staff_token, unique, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +33,6 @@ def place(server, token, items, **kw):
     return server.post("/store/place_order/", token=token, json={"items": items}, **kw)
 
 
-def wait_until(predicate, timeout=15.0):
-    """Polls a condition the server makes true in the background; fails with a clear message."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 # --- placing -------------------------------------------------------------------------------------

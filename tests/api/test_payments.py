@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import MockGateway, assert_error, customer_token, staff_token, unique
+from conftest import MockGateway, assert_error, customer_token, staff_token, unique, wait_until
 
 GOOD = "4242424242424242"
 
@@ -41,13 +41,6 @@ def status_of(server, token, order):
     return server.get(f"/store/orders/{order['id']}/", token=token).json()["status"]
 
 
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 # --- success -------------------------------------------------------------------------------------

@@ -7,19 +7,12 @@ import time
 
 import pytest
 
-from conftest import BIN, Server, assert_error, customer_token, fresh_database_url, postgres_only, staff_token, unique
+from conftest import BIN, Server, assert_error, customer_token, fresh_database_url, postgres_only, staff_token, unique, wait_until
 from pg import PgCluster
 
 pytestmark = postgres_only
 
 
-def wait_until(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := predicate():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 @pytest.fixture
