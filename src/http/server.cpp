@@ -26,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
@@ -219,6 +220,25 @@ struct Server::Impl {
     spdlog::info("- unparsed {} rid={}: {}", response.status, request_id, message);
   }
 
+  // A response that must not be sent (Delivery::reset or ::silence, for test doubles): reset the
+  // connection at once, or wait, counted as idle so a graceful stop does not wait for it, until the
+  // client gives up.
+  asio::awaitable<void> withhold(beast::tcp_stream& stream, Connection& self, Delivery delivery) {
+    boost::system::error_code ignored;
+    if (delivery == Delivery::reset) {
+      stream.socket().set_option(asio::socket_base::linger(true, 0), ignored);  // close() sends RST
+      stream.socket().close(ignored);
+      co_return;
+    }
+    self.idle = true;
+    stream.expires_after(options.idle_timeout);
+    std::array<char, 4096> sink;
+    for (;;) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+      if (ec) break;
+    }
+  }
+
   Request to_request(bhttp::request<bhttp::string_body>& in, const std::string& remote) {
     Request req;
     req.method = to_method(in.method());
@@ -324,6 +344,13 @@ struct Server::Impl {
         response = error_response("not_found", "Not found");
       }
 
+      if (response.delivery != Delivery::answer) {
+        co_await withhold(stream, self, response.delivery);
+        spdlog::info("{} {} {} no answer ({}) rid={} ip={}", to_string(request.method),
+                     std::string_view(request.path).substr(0, kMaxLogPath), route_label,
+                     response.delivery == Delivery::reset ? "connection reset" : "silence", request.request_id, remote);
+        break;
+      }
       int status = response.status;
       bool keep_alive = in.keep_alive() && !stopping;
       bool written = co_await write(stream, response, in.version(), keep_alive, request.request_id);

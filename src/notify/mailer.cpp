@@ -179,9 +179,9 @@ void FileMailer::send(const Email& email) {
   }
 }
 
-std::unique_ptr<Mailer> make_mailer(const std::string& smtp_url, const std::string& mail_dir) {
+std::unique_ptr<Mailer> make_mailer(const std::string& smtp_url, const std::string& mail_dir, SmtpTimeouts timeouts) {
   if (smtp_url.empty()) return std::make_unique<FileMailer>(mail_dir);
-  return std::make_unique<SmtpMailer>(smtp_url);
+  return std::make_unique<SmtpMailer>(smtp_url, timeouts);
 }
 
 }  // namespace notify

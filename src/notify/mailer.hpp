@@ -61,7 +61,8 @@ class FileMailer final : public Mailer {
 };
 
 // SmtpMailer for a non-empty smtp_url, else FileMailer into mail_dir. Throws on an unusable URL.
-std::unique_ptr<Mailer> make_mailer(const std::string& smtp_url, const std::string& mail_dir);
+std::unique_ptr<Mailer> make_mailer(const std::string& smtp_url, const std::string& mail_dir,
+                                    SmtpTimeouts timeouts = {});
 
 // The URL with its password replaced by "***", for logs and errors.
 std::string mask_password(std::string_view url);
