@@ -91,7 +91,7 @@ struct Emails {
                {.mail_from = config.mail_from,
                 .max_attempts = config.mail_max_attempts,
                 .retry_cap = config.mail_retry_cap,
-                .send_timeout = config.smtp_timeout}) {
+                .send_timeout = 2 * config.smtp_timeout}) {  // see SmtpTimeouts::total
     spdlog::info("email: {} (templates: {}, {}, {})", mailer->describe(), templates.subject_source(),
                  templates.html_source(), templates.text_source());
   }
