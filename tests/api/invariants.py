@@ -81,12 +81,13 @@ def check_invariants(server, initial_stock):
 
 def check_seen(server, seen):
     """Every success a client saw is in the database (a response is only sent after its commit)."""
+    status = dict(server.sql("SELECT id, status FROM orders"))
     for order_id in seen["placed"]:
-        assert server.sql("SELECT COUNT(*) FROM orders WHERE id = ?", (order_id,))[0][0] == 1, order_id
+        assert order_id in status, order_id
     for order_id in seen["paid"]:
-        assert server.sql("SELECT status FROM orders WHERE id = ?", (order_id,)) == [("paid",)], order_id
+        assert status[order_id] == "paid", (order_id, status[order_id])
     for order_id in seen["cancelled"]:
-        assert server.sql("SELECT status FROM orders WHERE id = ?", (order_id,)) == [("cancelled",)], order_id
+        assert status[order_id] == "cancelled", (order_id, status[order_id])
 
 
 class Load:

@@ -13,7 +13,7 @@ import time
 from conftest import BACKEND, MockGateway, Server, customer_token, staff_token
 from invariants import Load, check_invariants, check_seen, make_products, wait_reconciled, wait_until
 
-KILLS = 5
+KILLS = 8
 CLIENTS = 8
 PRODUCTS = 4
 STOCK = 1_000_000
@@ -33,7 +33,7 @@ def crash_under_load(server, gateway=None, seed=12):
         for _ in range(KILLS):
             before = load.successes()
             # Let the load get going (at least a few successes) before a random moment of death.
-            wait_until(lambda: load.successes() >= before + 5, 30, "progress before a kill")
+            wait_until(lambda: load.successes() >= before + 20, 30, "progress before a kill")
             time.sleep(rng.uniform(0.05, 1.0))
             code = server.stop(sig=signal.SIGKILL)
             assert code == -signal.SIGKILL, code
