@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import BACKEND, MockGateway, Server, assert_error, customer_token, postgres_only, staff_token, unique
+from conftest import BACKEND, BIN, MockGateway, Server, assert_error, customer_token, postgres_only, staff_token, unique
 from invariants import GOOD, Load, check_invariants, check_seen, make_products, wait_reconciled, wait_until
 
 
@@ -45,6 +45,34 @@ def confirmations(server, order):
 
 
 # --- the payment gateway -------------------------------------------------------------------------
+
+def test_mock_gateway_fault_flags_as_documented(tmp_path):
+    import requests
+
+    failing = MockGateway(tmp_path / "fail", args=["--fail-status", "503"]).start()
+    try:
+        r = failing.charge("k-fail")
+        assert r.status_code == 503 and r.json()["decline_code"] == "processing_error"
+        assert failing.find("k-fail").json()["code"] == "charge_not_found"
+    finally:
+        assert failing.stop() == 0
+    resetting = MockGateway(tmp_path / "reset", args=["--reset-after-charge"]).start()
+    try:
+        with pytest.raises(requests.ConnectionError):
+            resetting.charge("k-reset")
+        assert resetting.find("k-reset").json()["status"] == "succeeded"  # charged all the same
+    finally:
+        assert resetting.stop() == 0
+    hanging = MockGateway(tmp_path / "hang", args=["--hang"]).start()
+    try:
+        with pytest.raises(requests.ReadTimeout):
+            hanging.charge("k-hang", timeout=0.5)
+        assert hanging.find("k-hang").status_code == 404  # and never charged
+    finally:
+        assert hanging.stop() == 0  # a connection left hanging does not hold up a graceful stop
+    bad = subprocess.run([BIN, "mock-gateway", "--fail-status", "200"], capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "--fail-status" in bad.stderr
+
 
 def test_gateway_answering_500_charges_nothing_and_the_order_stays_payable(tmp_path, make_server):
     gateway = MockGateway(tmp_path / "gw", args=["--fail-status", "500"]).start()
