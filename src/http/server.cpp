@@ -135,6 +135,16 @@ struct Server::Impl {
 
   asio::io_context& main_context() { return workers.front()->ioc; }
 
+  void catch_signals() {
+    if (signals) return;
+    signals.emplace(main_context(), SIGINT, SIGTERM);
+    signals->async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      spdlog::info("received signal {}; finishing in-flight requests", signal);
+      begin_shutdown();
+    });
+  }
+
   void begin_shutdown() {
     if (stopping.exchange(true)) return;
     asio::post(main_context(), [this] {
@@ -384,6 +394,9 @@ std::uint16_t Server::listen() {
   impl_->acceptor->set_option(asio::socket_base::reuse_address(true));
   impl_->acceptor->bind(endpoint);
   impl_->acceptor->listen(asio::socket_base::max_listen_connections);
+  // From here on SIGINT/SIGTERM are caught (and queued until run()): a caller announces that it is
+  // listening right after this, and a signal sent in reply must be a graceful stop, not a kill.
+  impl_->catch_signals();
   return impl_->acceptor->local_endpoint().port();
 }
 
@@ -392,12 +405,6 @@ void Server::stop() { impl_->begin_shutdown(); }
 void Server::run() {
   auto& impl = *impl_;
   if (!impl.acceptor) listen();
-  impl.signals.emplace(impl.main_context(), SIGINT, SIGTERM);
-  impl.signals->async_wait([&impl](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("received signal {}; finishing in-flight requests", signal);
-    impl.begin_shutdown();
-  });
   asio::co_spawn(impl.main_context(), impl.accept_loop(), asio::detached);
 
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;

@@ -94,3 +94,12 @@ def test_kill_9_under_load_with_the_http_gateway_charges_at_most_once(tmp_path):
     finally:
         server.stop()
         assert gateway.stop() == 0
+
+
+def test_a_signal_right_after_listening_is_a_graceful_stop(tmp_path):
+    # orderd announces "listening" and a supervisor may answer with SIGTERM at once: that must be a
+    # clean stop (exit 0), not death by the signal's default action. (It was, now and then: the
+    # handlers were installed only after the background tasks had started.)
+    for i in range(10):
+        s = Server(tmp_path / f"s{i}").start()
+        assert s.stop(signal.SIGTERM if i % 2 else signal.SIGINT) == 0, s.log_text()[-2000:]
