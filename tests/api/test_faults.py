@@ -102,7 +102,7 @@ def test_gateway_timing_out_is_503_in_time_and_the_reconciler_settles_it_from_th
     order = new_order(s, staff, customer)
     started = time.monotonic()
     assert_error(pay(s, customer, order), 503, "payment_gateway_unavailable")
-    assert 1.0 <= time.monotonic() - started < 3.0  # the configured timeout, not the client's
+    assert 1.0 <= time.monotonic() - started < 4.0  # the configured timeout, not the client's
     # Maybe charged: the order is held (a second payment or a cancel cannot slip in) ...
     assert order_row(s, order) == ("pending_payment", 1)
     assert_error(pay(s, customer, order), 409, "order_not_payable")
@@ -164,7 +164,7 @@ def paid_while_mail_fails(make_server, smtp_sink, fault_started, extra_env=None)
     started = time.monotonic()
     r = pay(s, customer, order)
     assert r.status_code == 200, r.text
-    assert time.monotonic() - started < 2.0  # the mail server is not on the payment's path
+    assert time.monotonic() - started < 3.0  # the mail server is not on the payment's path
     assert order_row(s, order) == ("paid", 0)
     wait_until(fault_started, 20, "the fault to bite")
     wait_until(lambda: (row := outbox_row(s, order))[0] == "pending" and row[1] >= 1 and row[2], 20,
