@@ -76,16 +76,18 @@ def test_mock_gateway_fault_flags_as_documented(tmp_path):
 
 def test_gateway_answering_500_charges_nothing_and_the_order_stays_payable(tmp_path, make_server):
     gateway = MockGateway(tmp_path / "gw", args=["--fail-status", "500"]).start()
-    s = make_server(env={"ORDERD_PAYMENT_GATEWAY": gateway.url, "ORDERD_GATEWAY_TIMEOUT": "2s"})
-    staff, customer = staff_token(s), customer_token(s)
-    order = new_order(s, staff, customer)
-    assert_error(pay(s, customer, order), 503, "payment_gateway_unavailable")
-    assert order_row(s, order) == ("pending_payment", 0)  # payable again at once: no hold
-    [(key, status, code, _)] = payments_of(s, order)
-    assert (status, code) == ("failed", "processing_error")
-    assert gateway.find(key).json()["code"] == "charge_not_found"  # nothing charged under that key
-    port = gateway.port
-    assert gateway.stop() == 0
+    try:
+        s = make_server(env={"ORDERD_PAYMENT_GATEWAY": gateway.url, "ORDERD_GATEWAY_TIMEOUT": "2s"})
+        staff, customer = staff_token(s), customer_token(s)
+        order = new_order(s, staff, customer)
+        assert_error(pay(s, customer, order), 503, "payment_gateway_unavailable")
+        assert order_row(s, order) == ("pending_payment", 0)  # payable again at once: no hold
+        [(key, status, code, _)] = payments_of(s, order)
+        assert (status, code) == ("failed", "processing_error")
+        assert gateway.find(key).json()["code"] == "charge_not_found"  # nothing charged under that key
+    finally:
+        port = gateway.port
+        assert gateway.stop() == 0
     healthy = MockGateway(tmp_path / "gw2").start(port=port)
     try:
         assert pay(s, customer, order).status_code == 200
@@ -97,23 +99,25 @@ def test_gateway_answering_500_charges_nothing_and_the_order_stays_payable(tmp_p
 def test_gateway_timing_out_is_503_in_time_and_the_reconciler_settles_it_from_the_key(tmp_path, make_server):
     # --hang: the gateway reads the charge, charges nothing and never answers.
     gateway = MockGateway(tmp_path / "gw", args=["--hang"]).start()
-    s = make_server(env={"ORDERD_PAYMENT_GATEWAY": gateway.url, "ORDERD_GATEWAY_TIMEOUT": "1s"})
-    staff, customer = staff_token(s), customer_token(s)
-    order = new_order(s, staff, customer)
-    started = time.monotonic()
-    assert_error(pay(s, customer, order), 503, "payment_gateway_unavailable")
-    assert 1.0 <= time.monotonic() - started < 4.0  # the configured timeout, not the client's
-    # Maybe charged: the order is held (a second payment or a cancel cannot slip in) ...
-    assert order_row(s, order) == ("pending_payment", 1)
-    assert_error(pay(s, customer, order), 409, "order_not_payable")
-    # ... until the reconciler asks the gateway about the key (after 2 x gateway_timeout): never
-    # charged, so the payment fails and the order is payable again.
-    wait_until(lambda: order_row(s, order) == ("pending_payment", 0), 20, "the hold released")
-    [(key, status, code, _)] = payments_of(s, order)
-    assert (status, code) == ("failed", "not_charged")
-    assert gateway.find(key).status_code == 404
-    port = gateway.port
-    assert gateway.stop() == 0
+    try:
+        s = make_server(env={"ORDERD_PAYMENT_GATEWAY": gateway.url, "ORDERD_GATEWAY_TIMEOUT": "1s"})
+        staff, customer = staff_token(s), customer_token(s)
+        order = new_order(s, staff, customer)
+        started = time.monotonic()
+        assert_error(pay(s, customer, order), 503, "payment_gateway_unavailable")
+        assert 1.0 <= time.monotonic() - started < 4.0  # the configured timeout, not the client's
+        # Maybe charged: the order is held (a second payment or a cancel cannot slip in) ...
+        assert order_row(s, order) == ("pending_payment", 1)
+        assert_error(pay(s, customer, order), 409, "order_not_payable")
+        # ... until the reconciler asks the gateway about the key (after 2 x gateway_timeout): never
+        # charged, so the payment fails and the order is payable again.
+        wait_until(lambda: order_row(s, order) == ("pending_payment", 0), 20, "the hold released")
+        [(key, status, code, _)] = payments_of(s, order)
+        assert (status, code) == ("failed", "not_charged")
+        assert gateway.find(key).status_code == 404
+    finally:
+        port = gateway.port
+        assert gateway.stop() == 0
     healthy = MockGateway(tmp_path / "gw2").start(port=port)
     try:
         assert pay(s, customer, order).status_code == 200
