@@ -70,6 +70,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   mock_gateway->add_option("--latency", gateway.latency, "delay added to every charge, e.g. 200ms")
       ->capture_default_str();
+  mock_gateway->add_option("--fail-status", gateway.fail_status,
+                           "fault: answer every charge with this HTTP status (400-599), charging nothing");
+  mock_gateway->add_flag("--reset-after-charge", gateway.reset_after_charge,
+                         "fault: charge, then reset the connection instead of answering");
+  mock_gateway->add_flag("--hang", gateway.hang, "fault: never answer a charge (and charge nothing)");
   mock_gateway->add_option("--log-level", gateway.log_level, "trace, debug, info, warn, error")->capture_default_str();
   mock_gateway->add_option("--log-format", gateway.log_format, "text or json")->capture_default_str();
 

@@ -76,16 +76,22 @@ struct Accounts {
   auth::Service service;
 };
 
+notify::SmtpTimeouts smtp_timeouts(const Config& config) {
+  return {.connect = std::min<std::chrono::milliseconds>(config.smtp_timeout, std::chrono::seconds(10)),
+          .total = config.smtp_timeout};
+}
+
 // Confirmation emails: checked templates, the mailer the configuration names, and the outbox worker.
 // Templates load first, so a broken one stops start-up with a message naming its file.
 struct Emails {
   Emails(const Config& config, db::Database& database, common::Metrics& metrics)
       : templates(notify::Templates::load(config.template_dir, config.shop_name)),
-        mailer(notify::make_mailer(config.smtp_url, config.mail_dir)),
+        mailer(notify::make_mailer(config.smtp_url, config.mail_dir, smtp_timeouts(config))),
         worker(database, templates, *mailer, metrics,
                {.mail_from = config.mail_from,
                 .max_attempts = config.mail_max_attempts,
-                .retry_cap = config.mail_retry_cap}) {
+                .retry_cap = config.mail_retry_cap,
+                .send_timeout = 2 * config.smtp_timeout}) {  // see SmtpTimeouts::total
     spdlog::info("email: {} (templates: {}, {}, {})", mailer->describe(), templates.subject_source(),
                  templates.html_source(), templates.text_source());
   }
@@ -317,13 +323,22 @@ int mock_gateway(const MockGatewayCommand& command) {
   } catch (const std::invalid_argument& e) {
     throw ConfigError("--latency \"" + command.latency + "\": " + e.what() + " (e.g. 200ms)");
   }
+  if (command.fail_status != 0 && (command.fail_status < 400 || command.fail_status > 599)) {
+    throw ConfigError("--fail-status " + std::to_string(command.fail_status) + ": expected an HTTP status from 400 to 599");
+  }
+  payments::MockFaults faults{.fail_status = command.fail_status,
+                              .reset_after_charge = command.reset_after_charge,
+                              .hang = command.hang};
   payments::MockGateway gateway(gateway_options);
   http::Router router;
-  payments::register_mock_gateway_routes(router, gateway);
+  payments::register_mock_gateway_routes(router, gateway, faults);
   common::Metrics metrics;  // the server wants one; the mock exposes no /metrics
 
   http::Server server(options, router, metrics);
   auto port = server.listen();
+  if (faults.fail_status != 0) spdlog::warn("fault injection: every charge is answered {}", faults.fail_status);
+  if (faults.reset_after_charge) spdlog::warn("fault injection: the connection is reset after each charge");
+  if (faults.hang) spdlog::warn("fault injection: charges are never answered");
   spdlog::info("mock-gateway listening on {}:{} (latency {})", options.host, port,
                format_duration(gateway_options.latency));
   server.run();

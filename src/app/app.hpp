@@ -36,6 +36,9 @@ int email_preview(const Config& config, std::int64_t order_id, PreviewPart part)
 struct MockGatewayCommand {
   std::string listen = "127.0.0.1:8100";  // port 0 picks a free one
   std::string latency = "0ms";             // a duration, added to every charge
+  int fail_status = 0;                      // fault injection (docs/payment-gateway.md); 0: off
+  bool reset_after_charge = false;
+  bool hang = false;
   std::string log_level = "info";
   std::string log_format = "text";
 };

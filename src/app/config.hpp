@@ -35,6 +35,7 @@ struct Config {
   std::string payment_gateway = "mock";
   Duration gateway_timeout = std::chrono::seconds(10);
   std::string smtp_url;
+  Duration smtp_timeout = std::chrono::seconds(30);  // one SMTP delivery, start to end (connecting: at most 10 s)
   std::string mail_from = "orderd <no-reply@localhost>";
   std::string mail_dir = "var/mail";
   std::string template_dir;

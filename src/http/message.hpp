@@ -48,11 +48,20 @@ struct Request {
   const Principal& user() const;  // throws not_authenticated when absent
 };
 
+// How the server ends an exchange. Only test doubles use more than `answer`: the mock gateway's fault
+// flags (docs/payment-gateway.md) make a client see a connection reset or a server that never answers.
+enum class Delivery {
+  answer,   // write the response (the normal case)
+  reset,    // write nothing and reset the connection (TCP RST)
+  silence,  // write nothing; keep the connection open until the client closes it (or the idle timeout)
+};
+
 struct Response {
   int status = 200;
   std::string body;
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
+  Delivery delivery = Delivery::answer;
 };
 
 Response json_response(int status, const boost::json::value& body);

@@ -26,6 +26,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
@@ -134,6 +135,16 @@ struct Server::Impl {
 
   asio::io_context& main_context() { return workers.front()->ioc; }
 
+  void catch_signals() {
+    if (signals) return;
+    signals.emplace(main_context(), SIGINT, SIGTERM);
+    signals->async_wait([this](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      spdlog::info("received signal {}; finishing in-flight requests", signal);
+      begin_shutdown();
+    });
+  }
+
   void begin_shutdown() {
     if (stopping.exchange(true)) return;
     asio::post(main_context(), [this] {
@@ -217,6 +228,25 @@ struct Server::Impl {
     }
     metrics.observe_request("-", "unparsed", response.status, 0);
     spdlog::info("- unparsed {} rid={}: {}", response.status, request_id, message);
+  }
+
+  // A response that must not be sent (Delivery::reset or ::silence, for test doubles): reset the
+  // connection at once, or wait, counted as idle so a graceful stop does not wait for it, until the
+  // client gives up.
+  asio::awaitable<void> withhold(beast::tcp_stream& stream, Connection& self, Delivery delivery) {
+    boost::system::error_code ignored;
+    if (delivery == Delivery::reset) {
+      stream.socket().set_option(asio::socket_base::linger(true, 0), ignored);  // close() sends RST
+      stream.socket().close(ignored);
+      co_return;
+    }
+    self.idle = true;
+    stream.expires_after(options.idle_timeout);
+    std::array<char, 4096> sink;
+    for (;;) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+      if (ec) break;
+    }
   }
 
   Request to_request(bhttp::request<bhttp::string_body>& in, const std::string& remote) {
@@ -324,6 +354,13 @@ struct Server::Impl {
         response = error_response("not_found", "Not found");
       }
 
+      if (response.delivery != Delivery::answer) {
+        co_await withhold(stream, self, response.delivery);
+        spdlog::info("{} {} {} no answer ({}) rid={} ip={}", to_string(request.method),
+                     std::string_view(request.path).substr(0, kMaxLogPath), route_label,
+                     response.delivery == Delivery::reset ? "connection reset" : "silence", request.request_id, remote);
+        break;
+      }
       int status = response.status;
       bool keep_alive = in.keep_alive() && !stopping;
       bool written = co_await write(stream, response, in.version(), keep_alive, request.request_id);
@@ -357,6 +394,9 @@ std::uint16_t Server::listen() {
   impl_->acceptor->set_option(asio::socket_base::reuse_address(true));
   impl_->acceptor->bind(endpoint);
   impl_->acceptor->listen(asio::socket_base::max_listen_connections);
+  // From here on SIGINT/SIGTERM are caught (and queued until run()): a caller announces that it is
+  // listening right after this, and a signal sent in reply must be a graceful stop, not a kill.
+  impl_->catch_signals();
   return impl_->acceptor->local_endpoint().port();
 }
 
@@ -365,12 +405,6 @@ void Server::stop() { impl_->begin_shutdown(); }
 void Server::run() {
   auto& impl = *impl_;
   if (!impl.acceptor) listen();
-  impl.signals.emplace(impl.main_context(), SIGINT, SIGTERM);
-  impl.signals->async_wait([&impl](const boost::system::error_code& ec, int signal) {
-    if (ec) return;
-    spdlog::info("received signal {}; finishing in-flight requests", signal);
-    impl.begin_shutdown();
-  });
   asio::co_spawn(impl.main_context(), impl.accept_loop(), asio::detached);
 
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;

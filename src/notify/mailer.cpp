@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -88,6 +89,11 @@ void write_durably(const std::filesystem::path& path, const std::string& content
   if (::fsync(fd) != 0 || ::close(fd) != 0) fail_io("cannot flush", path);
 }
 
+// Whole seconds (what libcurl takes), rounded up, at least one.
+long response_timeout_seconds(std::chrono::milliseconds total) {
+  return std::max<long>(1, static_cast<long>((total.count() + 999) / 1000));
+}
+
 }  // namespace
 
 std::string mask_password(std::string_view url) {
@@ -136,6 +142,10 @@ void SmtpMailer::send(const Email& email) {
   curl_easy_setopt(h.easy, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(h.easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(timeouts_.connect.count()));
   curl_easy_setopt(h.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeouts_.total.count()));
+  // libcurl (7.88) does not apply CURLOPT_TIMEOUT while it waits for the server's answer to the message
+  // itself, only this per-answer limit (120 s by default): without it a server that takes the message
+  // and never answers holds the worker for two minutes, longer than the outbox lease assumes.
+  curl_easy_setopt(h.easy, CURLOPT_SERVER_RESPONSE_TIMEOUT, response_timeout_seconds(timeouts_.total));
   // smtps:// is TLS from the start; for smtp:// this asks for STARTTLS (required with credentials).
   curl_easy_setopt(h.easy, CURLOPT_USE_SSL, require_tls_ ? static_cast<long>(CURLUSESSL_ALL)
                                                          : static_cast<long>(CURLUSESSL_TRY));
@@ -179,9 +189,9 @@ void FileMailer::send(const Email& email) {
   }
 }
 
-std::unique_ptr<Mailer> make_mailer(const std::string& smtp_url, const std::string& mail_dir) {
+std::unique_ptr<Mailer> make_mailer(const std::string& smtp_url, const std::string& mail_dir, SmtpTimeouts timeouts) {
   if (smtp_url.empty()) return std::make_unique<FileMailer>(mail_dir);
-  return std::make_unique<SmtpMailer>(smtp_url);
+  return std::make_unique<SmtpMailer>(smtp_url, timeouts);
 }
 
 }  // namespace notify

@@ -30,7 +30,10 @@ class Mailer {
 
 struct SmtpTimeouts {
   std::chrono::milliseconds connect{10'000};
-  std::chrono::milliseconds total{30'000};  // a hanging server cannot hold the worker longer than this
+  // The transfer's limit, and also the limit of each wait for one answer of the server: a server that
+  // hangs after taking the message is given up after `total` too, so one delivery takes at most about
+  // twice `total` (libcurl's transfer timeout does not cover that last wait).
+  std::chrono::milliseconds total{30'000};
 };
 
 // smtp://HOST:PORT: plain SMTP that upgrades with STARTTLS when the server offers it (opportunistic);
@@ -61,7 +64,8 @@ class FileMailer final : public Mailer {
 };
 
 // SmtpMailer for a non-empty smtp_url, else FileMailer into mail_dir. Throws on an unusable URL.
-std::unique_ptr<Mailer> make_mailer(const std::string& smtp_url, const std::string& mail_dir);
+std::unique_ptr<Mailer> make_mailer(const std::string& smtp_url, const std::string& mail_dir,
+                                    SmtpTimeouts timeouts = {});
 
 // The URL with its password replaced by "***", for logs and errors.
 std::string mask_password(std::string_view url);

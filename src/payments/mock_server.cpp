@@ -91,14 +91,27 @@ http::Response charge_response(const ChargeResult& result, std::int64_t amount, 
                                    {"message", result.message}});
 }
 
-http::Response create_charge(MockGateway& gateway, http::Request& request) {
+http::Response create_charge(MockGateway& gateway, const MockFaults& faults, http::Request& request) {
   auto charge = read_charge(request);
+  if (faults.hang) {
+    http::Response silent;
+    silent.delivery = http::Delivery::silence;
+    return silent;
+  }
+  if (faults.fail_status != 0) {
+    return http::json_response(faults.fail_status, {{"status", "failed"},
+                                                    {"decline_code", "processing_error"},
+                                                    {"message", "Injected failure (--fail-status): nothing was charged"}});
+  }
   auto result = gateway.charge(charge);
   switch (result.outcome) {
     case Outcome::approved:
-    case Outcome::declined:
-      return charge_response(result, charge.amount_minor, charge.currency, card_brand(charge.card.number),
-                             last4(charge.card.number));
+    case Outcome::declined: {
+      auto response = charge_response(result, charge.amount_minor, charge.currency, card_brand(charge.card.number),
+                                      last4(charge.card.number));
+      if (faults.reset_after_charge) response.delivery = http::Delivery::reset;
+      return response;
+    }
     case Outcome::error:
       if (result.decline_code == "idempotency_conflict") throw common::Error("idempotency_conflict", result.message);
       if (result.decline_code == "processing_error") {
@@ -127,12 +140,12 @@ http::Response find_charge(MockGateway& gateway, http::Request& request) {
 
 }  // namespace
 
-void register_mock_gateway_routes(http::Router& router, MockGateway& gateway) {
+void register_mock_gateway_routes(http::Router& router, MockGateway& gateway, MockFaults faults) {
   using http::Method;
   router.add({.method = Method::post,
               .path = "/v1/charges",
               .body = http::Body::json,
-              .handler = [&gateway](http::Request& r) { return create_charge(gateway, r); }});
+              .handler = [&gateway, faults](http::Request& r) { return create_charge(gateway, faults, r); }});
   router.add({.method = Method::get,
               .path = "/v1/charges/{idempotency_key}",
               .handler = [&gateway](http::Request& r) { return find_charge(gateway, r); }});

@@ -7,7 +7,15 @@
 
 namespace payments {
 
+// Faults the mock can inject into charges, to test how a client copes (docs/payment-gateway.md).
+// Lookups are never affected: they are how the client finds out what happened.
+struct MockFaults {
+  int fail_status = 0;              // answer every charge with this status, charging nothing (0: off)
+  bool reset_after_charge = false;  // charge and remember, then reset the connection instead of answering
+  bool hang = false;                // read the charge, charge nothing and never answer
+};
+
 // POST /v1/charges and GET /v1/charges/{idempotency_key}. `gateway` must outlive the router.
-void register_mock_gateway_routes(http::Router& router, MockGateway& gateway);
+void register_mock_gateway_routes(http::Router& router, MockGateway& gateway, MockFaults faults = {});
 
 }  // namespace payments

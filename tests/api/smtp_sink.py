@@ -6,11 +6,15 @@ As a library (the `smtp_sink` fixture in conftest.py):
     sink.wait_for(1, timeout=10)       # -> list of Received, polls without fixed sleeps
     sink.stop(); sink.start()          # the same port again (a mail server going down and back)
     sink.reject_with = "451 4.3.0 try later"   # answer DATA with an error instead of accepting
+    sink.hang = True                   # take the whole message, then never answer it (until cleared)
+    sink.drop_mid_message = True       # close the connection after the first line of the message
+    sink.hung, sink.dropped            # how many deliveries each fault has swallowed
 
 As a program (used by the C++ unit tests, which need a real server to talk to):
 
     python3 smtp_sink.py DIR           # prints "PORT\n", writes DIR/<n>.json per message, stops on SIGTERM
 """
+import asyncio
 import email
 import email.policy
 import json
@@ -23,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 @dataclass
@@ -65,6 +70,14 @@ class _Handler:
     async def handle_DATA(self, server, session, envelope):
         if self.sink.reject_with:
             return self.sink.reject_with
+        if self.sink.hang:
+            # The message is in, the client waits for its verdict: give none while the fault lasts or
+            # until the client gives up. What was swallowed is refused, never delivered.
+            with self.sink._lock:
+                self.sink.hung += 1
+            while self.sink.hang and server.transport is not None and not server.transport.is_closing():
+                await asyncio.sleep(0.05)
+            return "451 4.3.0 this delivery was hanging; send it again"
         raw = envelope.original_content or envelope.content
         message = email.message_from_bytes(raw, policy=email.policy.default)
         received = Received(envelope.mail_from, list(envelope.rcpt_tos), raw, message)
@@ -73,6 +86,32 @@ class _Handler:
         if self.sink.on_message:
             self.sink.on_message(received)
         return "250 2.0.0 OK"
+
+
+class _SinkSMTP(SMTP):
+    """aiosmtpd's server, plus the fault of a connection dropped in the middle of a message."""
+
+    def __init__(self, handler, sink, **kw):
+        super().__init__(handler, **kw)
+        self.sink = sink
+
+    async def smtp_DATA(self, arg):
+        if not self.sink.drop_mid_message or not self.envelope.rcpt_tos or arg:
+            return await super().smtp_DATA(arg)
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        await self._reader.readuntil(b"\r\n")  # the first line of the message, then the line goes dead
+        with self.sink._lock:
+            self.sink.dropped += 1
+        self.transport.abort()
+
+
+class _Controller(Controller):
+    def __init__(self, sink, **kw):
+        self.sink = sink
+        super().__init__(_Handler(sink), **kw)
+
+    def factory(self):
+        return _SinkSMTP(self.handler, self.sink, **self.SMTP_kwargs)
 
 
 def free_port():
@@ -86,6 +125,10 @@ class SmtpSink:
         self.port = port or free_port()
         self.messages = []
         self.reject_with = None
+        self.hang = False
+        self.drop_mid_message = False
+        self.hung = 0
+        self.dropped = 0
         self.on_message = on_message
         self._lock = threading.Lock()
         self._controller = None
@@ -99,7 +142,7 @@ class SmtpSink:
         deadline = time.monotonic() + 10
         while True:
             try:
-                self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
+                self._controller = _Controller(self, hostname="127.0.0.1", port=self.port)
                 self._controller.start()
                 return self
             except OSError:  # the port is still in TIME_WAIT from the previous run: retry briefly

@@ -114,6 +114,8 @@ def test_restarts_do_not_send_twice(make_server, smtp_sink):
         s.start()
     orders.append(paid_order(s, staff, token, items=(("Ink", "2.00", 1),)))
     mails = smtp_sink.wait_for(4)
+    # The server has the 4th mail; the worker marks its row sent just after (poll, not a race).
+    wait_until(lambda: s.get("/admin/emails/", token=staff, params={"status": "sent"}).json()["count"] == 4)
     staff_view = s.get("/admin/emails/", token=staff, params={"page_size": 100}).json()
     # Each row was claimed once (a second send needs a second claim, which counts an attempt).
     assert staff_view["count"] == 4
