@@ -302,7 +302,7 @@
         "div",
         { class: "stats" },
         stat("Orders today", d.orders_today, `UTC day ${d.date}`, { id: "stat-orders" }),
-        stat("Revenue today", d.revenue_today, `${d.paid_orders_today} orders paid`, { id: "stat-revenue" }),
+        stat("Revenue today", d.revenue_today, `${d.paid_orders_today} ${d.paid_orders_today === 1 ? "order" : "orders"} paid`, { id: "stat-revenue" }),
         stat("Low stock", d.low_stock_count, `products with fewer than ${d.low_stock_below}`,
              { id: "stat-low-stock", class: d.low_stock_count ? "stat alert" : "stat" }),
         stat("Failed emails", d.emails_failed, `${d.emails_pending} waiting to be sent`,
@@ -496,7 +496,7 @@
                 h("tbody", {}, list.results.map((o) =>
                   h("tr", { class: String(o.id) === selected ? "selected" : null, dataset: { id: o.id } },
                     h("td", {}, h("a", { href: `#/orders/${o.id}` }, `#${o.id}`)), h("td", {}, o.customer),
-                    h("td", {}, badge(o.status)), h("td", { class: "num" }, o.total_amount), h("td", {}, when(o.created_at)),
+                    h("td", {}, badge(o.status)), h("td", { class: "num" }, o.total_amount), h("td", { class: "when" }, when(o.created_at)),
                     h("td", { class: "num" }, o.items.reduce((n, i) => n + i.quantity, 0))))),
               )
             : h("p", { class: "empty" }, "No orders match."),
@@ -577,7 +577,8 @@
       h("h1", {}, "Email queue"),
       h(
         "div",
-        { class: preview ? "split" : "split single" },
+        // The queue's table is wide: the preview goes below it rather than beside it.
+        { class: "split stacked" },
         h(
           "div",
           { class: "card" },
@@ -592,7 +593,7 @@
                     h("td", {}, e.id), h("td", {}, e.order_id ? h("a", { href: `#/orders/${e.order_id}` }, `#${e.order_id}`) : "—"),
                     h("td", {}, e.recipient), h("td", {}, badge(e.status)), h("td", { class: "num" }, e.attempts),
                     h("td", { class: "clip error", title: e.last_error || "" }, e.last_error || ""),
-                    h("td", {}, when(e.created_at)),
+                    h("td", { class: "when" }, when(e.created_at)),
                     h("td", { class: "actions" },
                       h("button", { type: "button", onclick: () => { location.hash = `#/emails/${e.id}`; } }, "Preview"),
                       h("button", { type: "button", class: "resend", disabled: e.status === "sending", onclick: () => resend(e) }, "Resend"))))))
@@ -655,7 +656,7 @@
                 return h("tr", { dataset: { id: u.id, username: u.username } },
                   h("td", {}, u.id), h("td", {}, u.username, self ? h("span", { class: "muted" }, " (you)") : null), h("td", {}, u.email),
                   h("td", {}, badge(u.role)), h("td", {}, u.is_active ? badge("active") : badge("inactive")),
-                  h("td", {}, when(u.date_joined)),
+                  h("td", { class: "when" }, when(u.date_joined)),
                   h("td", { class: "actions" },
                     u.role === "staff"
                       ? h("button", { type: "button", disabled: self, onclick: () => change(u, { role: "customer" }, `${u.username} is now a customer.`) }, "Demote")
