@@ -155,6 +155,7 @@ describe("staff console", () => {
     assert.match(message, /This console is for staff/);
     assert.match(message, /403 forbidden/);
     assert.equal(await page.isVisible("#nav"), false);
+    await shot("signin-customer");
   });
 
   it("signs staff in, with the tokens in memory only", async () => {
