@@ -232,6 +232,8 @@
       if (!location.hash || location.hash === "#/") location.hash = "#/dashboard";
       else route();
     } catch (e) {
+      // Signed in but the console could not start (the server failed): leave no session behind.
+      if (session.refresh) await signOut(false);
       if (e instanceof ApiError && e.code === "validation_error") {
         showFieldErrors(form, e);
       } else {
