@@ -6,7 +6,8 @@ TEST_BUILD_DIR ?= build-test
 PYTHON := /usr/bin/python3
 CMAKE_FLAGS := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg postman bench docker-test clean
+.PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg e2e-test screenshots postman bench \
+        docker-test clean
 
 all: build
 
@@ -32,9 +33,10 @@ run: build
 	exec $(BUILD_DIR)/orderd serve
 
 # The black-box suite runs twice: against SQLite, then against a throwaway PostgreSQL 15 cluster that
-# the harness starts and removes itself (tests/api/pg.py), including the multi-node tests.
+# the harness starts and removes itself (tests/api/pg.py), including the multi-node tests. Then the
+# staff console is driven in headless Chromium.
 test: build-test
-	@$(MAKE) --no-print-directory unit-test api-test api-test-pg
+	@$(MAKE) --no-print-directory unit-test api-test api-test-pg e2e-test
 
 unit-test:
 	ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -j2
@@ -44,6 +46,18 @@ api-test:
 
 api-test-pg:
 	ORDERD_TEST_DB=postgres ORDERD_BIN=$(TEST_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q -p no:cacheprovider
+
+# The staff console in a browser (tests/e2e): playwright-core from npm (pinned by
+# tests/e2e/package-lock.json, installed into tests/e2e/node_modules) drives Debian's /usr/bin/chromium
+# against the built binary.
+E2E = npm ci --prefix tests/e2e --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error && \
+      cd tests/e2e && ORDERD_BIN=$(TEST_BUILD_DIR)/orderd node --test --test-concurrency=1 console.test.mjs
+e2e-test:
+	$(E2E)
+
+# The same run, keeping screenshots of the main screens in docs/screenshots (commit them).
+screenshots: build-test
+	SCREENSHOT_DIR=docs/screenshots $(E2E)
 
 # The Postman collection is generated from the OpenAPI document the build makes; commit the result.
 postman: build

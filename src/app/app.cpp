@@ -1,5 +1,6 @@
 #include "app/app.hpp"
 
+#include "admin/routes.hpp"
 #include "app/logging.hpp"
 #include "auth/password.hpp"
 #include "auth/routes.hpp"
@@ -12,6 +13,7 @@
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
 #include "common/periodic.hpp"
+#include "console/routes.hpp"
 #include "db/database.hpp"
 #include "db/migrate.hpp"
 #include "docs/routes.hpp"
@@ -232,7 +234,9 @@ int serve_or_list(const Config& config, bool routes_only) {
   // Settles payments whose charge outcome was lost (a crash, a timeout) by asking the gateway.
   common::Periodic reconciler("payment reconciler", config.gateway_timeout,
                               [&] { payments.reconcile(common::now_micros()); });
-  notify::register_routes(router, *database, email.worker);
+  notify::register_routes(router, *database, email.worker, email.templates);
+  admin::register_routes(router, orders, payments, catalog, *database);
+  console::register_routes(router);
   if (routes_only) {
     for (const auto& route : router.routes()) std::cout << to_string(route.method) << " " << route.path << "\n";
     return 0;

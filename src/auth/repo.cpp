@@ -3,10 +3,21 @@
 namespace auth::repo {
 namespace {
 
-constexpr std::string_view kUserByEmail =
-    "SELECT id, email, username, phone_number, password_hash, role, is_active FROM users WHERE email = $1";
-constexpr std::string_view kUserById =
-    "SELECT id, email, username, phone_number, password_hash, role, is_active FROM users WHERE id = $1";
+#define USER_COLUMNS "SELECT id, email, username, phone_number, password_hash, role, is_active, created_at FROM users"
+constexpr std::string_view kUserByEmail = USER_COLUMNS " WHERE email = $1";
+constexpr std::string_view kUserById = USER_COLUMNS " WHERE id = $1";
+// Staff's user list: $1 a LIKE pattern or NULL (emails are stored lower-cased).
+#define USER_SEARCH \
+  " WHERE (CAST($1 AS TEXT) IS NULL OR lower(username) LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\')"
+constexpr std::string_view kCountUsers = "SELECT count(*) FROM users" USER_SEARCH;
+constexpr std::string_view kListUsers = USER_COLUMNS USER_SEARCH " ORDER BY id LIMIT $2 OFFSET $3";
+#undef USER_SEARCH
+#undef USER_COLUMNS
+constexpr std::string_view kUpdateUser =
+    "UPDATE users SET role = COALESCE(CAST($2 AS TEXT), role), is_active = COALESCE(CAST($3 AS INTEGER), is_active)"
+    " WHERE id = $1";
+constexpr std::string_view kRevokeUserRefresh =
+    "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
 constexpr std::string_view kEmailExists = "SELECT 1 FROM users WHERE email = $1";
 constexpr std::string_view kUsernameExists = "SELECT 1 FROM users WHERE username = $1";
 constexpr std::string_view kInsertUser =
@@ -25,11 +36,26 @@ constexpr std::string_view kRevokeFamily =
     "UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND revoked_at IS NULL";
 constexpr std::string_view kDeleteExpired = "DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at < $2";
 
+UserRow user_row(const db::Row& row) {
+  return UserRow{row.integer(0), row.text(1), row.text(2),          row.optional_text(3),
+                 row.text(4),    row.text(5), row.integer(6) != 0, row.integer(7)};
+}
+
 std::optional<UserRow> user_from(const db::Result& r) {
   auto row = r.first();
   if (!row) return std::nullopt;
-  return UserRow{row->integer(0), row->text(1),         row->text(2),         row->optional_text(3),
-                 row->text(4),    row->text(5),         row->integer(6) != 0};
+  return user_row(*row);
+}
+
+std::optional<std::string> like_pattern(const std::optional<std::string>& search) {
+  if (!search) return std::nullopt;
+  std::string pattern = "%";
+  for (char c : *search) {
+    char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lower == '%' || lower == '_' || lower == '\\') pattern += '\\';
+    pattern += lower;
+  }
+  return pattern + "%";
 }
 
 }  // namespace
@@ -52,6 +78,29 @@ std::int64_t insert_user(db::Connection& c, const NewUserRow& u, std::int64_t no
 
 bool set_role(db::Connection& c, std::string_view email, std::string_view role) {
   return c.query(kSetRole, email, role).affected_rows == 1;
+}
+
+std::int64_t count_users(db::Connection& c, const std::optional<std::string>& search) {
+  return c.query(kCountUsers, like_pattern(search))[0].integer(0);
+}
+
+std::vector<UserRow> list_users(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
+                                std::int64_t offset) {
+  auto r = c.query(kListUsers, like_pattern(search), limit, offset);
+  std::vector<UserRow> out;
+  for (std::size_t i = 0; i < r.size(); ++i) out.push_back(user_row(r[i]));
+  return out;
+}
+
+bool update_user(db::Connection& c, std::int64_t id, const std::optional<std::string>& role,
+                 std::optional<bool> active) {
+  db::Value flag = db::Null{};
+  if (active) flag = std::int64_t{*active ? 1 : 0};
+  return c.query(kUpdateUser, id, role, flag).affected_rows == 1;
+}
+
+void revoke_user_refresh(db::Connection& c, std::int64_t user_id, std::int64_t now) {
+  c.query(kRevokeUserRefresh, user_id, now);
 }
 
 void insert_refresh(db::Connection& c, std::string_view jti, std::string_view family, std::int64_t user_id,

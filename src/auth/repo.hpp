@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace auth::repo {
 
@@ -18,6 +19,7 @@ struct UserRow {
   std::string password_hash;
   std::string role;
   bool active = true;
+  std::int64_t created_at = 0;
 };
 
 struct NewUserRow {
@@ -41,6 +43,15 @@ bool email_exists(db::Connection& c, std::string_view email);
 bool username_exists(db::Connection& c, std::string_view username);
 std::int64_t insert_user(db::Connection& c, const NewUserRow& user, std::int64_t now);
 bool set_role(db::Connection& c, std::string_view email, std::string_view role);
+// Users by id; `search`: the username or email contains it, case-insensitively.
+std::int64_t count_users(db::Connection& c, const std::optional<std::string>& search);
+std::vector<UserRow> list_users(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
+                                std::int64_t offset);
+// Changes the fields given (the others stay); false when there is no such user.
+bool update_user(db::Connection& c, std::int64_t id, const std::optional<std::string>& role,
+                 std::optional<bool> active);
+// Ends every refresh token of a user (deactivation).
+void revoke_user_refresh(db::Connection& c, std::int64_t user_id, std::int64_t now);
 
 void insert_refresh(db::Connection& c, std::string_view jti, std::string_view family, std::int64_t user_id,
                     std::int64_t expires_at, std::int64_t now);

@@ -1,10 +1,13 @@
 #include "auth/routes.hpp"
 
 #include "auth/service.hpp"
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "http/fields.hpp"
+#include "http/pagination.hpp"
 #include "http/router.hpp"
 
+#include <boost/json/array.hpp>
 
 #include <strings.h>
 
@@ -22,6 +25,31 @@ boost::json::value nullable(const std::optional<std::string>& s) {
 
 boost::json::object user_body(const User& u) {
   return {{"id", u.id}, {"email", u.email}, {"username", u.username}, {"phone_number", nullable(u.phone_number)}};
+}
+
+// What staff see of an account (GET /admin/users/).
+boost::json::object staff_user_body(const User& u) {
+  auto body = user_body(u);
+  body["role"] = u.role;
+  body["is_active"] = u.active;
+  body["date_joined"] = common::format_rfc3339(u.created_at);
+  return body;
+}
+
+UserChange change_from(const Request& q) {
+  http::Fields f(q.json);
+  UserChange change;
+  change.role = f.text("role", false);
+  if (change.role && *change.role != "staff" && *change.role != "customer") {
+    f.error("role", "\"" + *change.role + "\" is not a valid choice: staff or customer.");
+  }
+  if (const auto* active = f.raw("is_active"); active && !active->is_null()) {
+    if (active->is_bool()) change.active = active->get_bool();
+    else f.error("is_active", "Must be a valid boolean.");
+  }
+  if (!change.role && !change.active && f.ok()) f.error("non_field_errors", "Give role and/or is_active.");
+  f.check();
+  return change;
 }
 
 std::string refresh_field(const Request& q) {
@@ -77,6 +105,24 @@ void register_routes(http::Router& router, Service& service) {
   router.add({.method = Method::post, .path = "/logout/", .body = Body::json, .handler = [&service](Request& q) {
                 service.logout(refresh_field(q));
                 return http::no_content();
+              }});
+
+  router.add({.method = Method::get, .path = "/admin/users/", .access = Access::staff,
+              .handler = [&service](Request& q) {
+                http::Page page(q);
+                std::optional<std::string> search;
+                if (auto s = q.query_param("search"); s && !s->empty()) search = std::string(*s);
+                auto found = service.list_users(search, page.size(), [&](std::int64_t n) { return page.offset(n); });
+                boost::json::array results;
+                for (const auto& u : found.users) results.push_back(staff_user_body(u));
+                return http::json_response(200, page.body(found.count, std::move(results)));
+              }});
+
+  router.add({.method = Method::patch, .path = "/admin/users/{id}/", .access = Access::staff, .body = Body::json,
+              .handler = [&service](Request& q) {
+                auto id = q.id_param();
+                auto change = change_from(q);
+                return http::json_response(200, staff_user_body(service.update_user(q.user().user_id, id, change)));
               }});
 
   router.add({.method = Method::get, .path = "/user/", .access = Access::user, .handler = [&service](Request& q) {

@@ -160,7 +160,7 @@ User Service::register_user(NewUser user) {
   repo::NewUserRow row{user.email, user.username, user.phone_number, hasher_.hash(user.password), user.role};
   try {
     auto id = database_.transaction([&](db::Connection& c) { return repo::insert_user(c, row, common::now_micros()); });
-    return User{id, user.email, user.username, user.phone_number, user.role};
+    return User{id, user.email, user.username, user.phone_number, user.role, true, common::now_micros()};
   } catch (const db::Error& e) {
     // Another registration with the same email or username committed between our check and insert.
     if (e.kind() != db::Error::Kind::unique_violation) throw;
@@ -239,7 +239,7 @@ void Service::logout(std::string_view token) {
 User Service::user(std::int64_t id) {
   auto row = database_.read([&](db::Connection& c) { return repo::find_user_by_id(c, id); });
   if (!row || !row->active) throw common::Error("token_invalid", "User not found or inactive");
-  return User{row->id, row->email, row->username, row->phone_number, row->role};
+  return User{row->id, row->email, row->username, row->phone_number, row->role, row->active, row->created_at};
 }
 
 AccessClaims Service::verify_access(std::string_view token) const { return signer_.verify_access(token, now_seconds()); }
@@ -248,6 +248,46 @@ bool Service::set_role(std::string_view email, std::string_view role) {
   if (role != "customer" && role != "staff") throw common::Error("validation_error", "role must be staff or customer");
   auto normalised = lower(trim(email));
   return database_.transaction([&](db::Connection& c) { return repo::set_role(c, normalised, role); });
+}
+
+}  // namespace auth
+
+namespace auth {
+
+namespace {
+User from_row(const repo::UserRow& r) {
+  return User{r.id, r.email, r.username, r.phone_number, r.role, r.active, r.created_at};
+}
+}  // namespace
+
+UserPage Service::list_users(const std::optional<std::string>& search, std::int64_t limit,
+                             const std::function<std::int64_t(std::int64_t)>& page_offset) {
+  return database_.read([&](db::Connection& c) {
+    UserPage page;
+    page.count = repo::count_users(c, search);
+    auto offset = page_offset(page.count);
+    for (const auto& row : repo::list_users(c, search, limit, offset)) page.users.push_back(from_row(row));
+    return page;
+  });
+}
+
+User Service::update_user(std::int64_t actor_id, std::int64_t user_id, const UserChange& change) {
+  if (change.role && *change.role != "customer" && *change.role != "staff") {
+    common::FieldErrors errors;
+    errors.add("role", "Must be customer or staff.");
+    errors.raise_if_any();
+  }
+  if (user_id == actor_id && ((change.role && *change.role != "staff") || (change.active && !*change.active))) {
+    throw common::Error("cannot_change_own_account",
+                        "You cannot demote or deactivate your own account; ask another staff member");
+  }
+  auto row = database_.transaction([&](db::Connection& c) {
+    if (!repo::update_user(c, user_id, change.role, change.active)) return std::optional<repo::UserRow>();
+    if (change.active && !*change.active) repo::revoke_user_refresh(c, user_id, common::now_micros());
+    return repo::find_user_by_id(c, user_id);
+  });
+  if (!row) throw common::Error("not_found", "Not found.");
+  return from_row(*row);
 }
 
 }  // namespace auth

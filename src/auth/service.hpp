@@ -8,8 +8,10 @@
 #include "db/database.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace auth {
 
@@ -27,6 +29,19 @@ struct User {
   std::string username;
   std::optional<std::string> phone_number;
   std::string role;
+  bool active = true;
+  std::int64_t created_at = 0;  // microseconds since the epoch
+};
+
+struct UserPage {
+  std::int64_t count = 0;
+  std::vector<User> users;
+};
+
+// A staff change to an account: the fields present change.
+struct UserChange {
+  std::optional<std::string> role;  // "staff" | "customer"
+  std::optional<bool> active;
 };
 
 struct Tokens {
@@ -57,6 +72,15 @@ class Service {
   AccessClaims verify_access(std::string_view token) const;
   // For the CLI: false when no user has that email.
   bool set_role(std::string_view email, std::string_view role);
+
+  // Staff: every account, by id; `search` in the username or email.
+  UserPage list_users(const std::optional<std::string>& search, std::int64_t limit,
+                      const std::function<std::int64_t(std::int64_t)>& page_offset);
+  // Staff: promotes, demotes, deactivates or reactivates an account. Staff cannot demote or
+  // deactivate themselves (409 cannot_change_own_account), so a shop always keeps the staff member
+  // who is signed in. Deactivation ends the account's refresh tokens: login and refresh fail at once,
+  // and access tokens already issued run out within their lifetime. 404 when there is no such user.
+  User update_user(std::int64_t actor_id, std::int64_t user_id, const UserChange& change);
 
  private:
   Tokens issue(std::int64_t user_id, const std::string& role, const std::string& family, db::Connection& c);

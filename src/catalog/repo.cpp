@@ -12,6 +12,11 @@ constexpr std::string_view kCount =
 constexpr std::string_view kList =
     "SELECT id, name, description, price, stock FROM products"
     " WHERE archived = 0 AND (CAST($1 AS TEXT) IS NULL OR lower(name) LIKE $1 ESCAPE '\\') ORDER BY id LIMIT $2 OFFSET $3";
+// The staff dashboard's low-stock list: the emptiest first.
+constexpr std::string_view kCountLowStock = "SELECT count(*) FROM products WHERE archived = 0 AND stock < $1";
+constexpr std::string_view kListLowStock =
+    "SELECT id, name, description, price, stock FROM products WHERE archived = 0 AND stock < $1"
+    " ORDER BY stock, id LIMIT $2";
 constexpr std::string_view kFind =
     "SELECT id, name, description, price, stock FROM products WHERE id = $1 AND archived = 0";
 constexpr std::string_view kFindByName =
@@ -56,6 +61,14 @@ std::int64_t count_active(db::Connection& c, const std::optional<std::string>& s
 std::vector<ProductRow> list_active(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
                                     std::int64_t offset) {
   return products(c.query(kList, like_pattern(search), limit, offset));
+}
+
+std::int64_t count_low_stock(db::Connection& c, std::int64_t below) {
+  return c.query(kCountLowStock, below)[0].integer(0);
+}
+
+std::vector<ProductRow> list_low_stock(db::Connection& c, std::int64_t below, std::int64_t limit) {
+  return products(c.query(kListLowStock, below, limit));
 }
 
 std::optional<ProductRow> find_active(db::Connection& c, std::int64_t id) {

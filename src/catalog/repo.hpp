@@ -28,6 +28,9 @@ struct ProductFields {
 std::int64_t count_active(db::Connection& c, const std::optional<std::string>& search);
 std::vector<ProductRow> list_active(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
                                     std::int64_t offset);
+// Products (not archived) with less than `below` in stock, the emptiest first.
+std::int64_t count_low_stock(db::Connection& c, std::int64_t below);
+std::vector<ProductRow> list_low_stock(db::Connection& c, std::int64_t below, std::int64_t limit);
 std::optional<ProductRow> find_active(db::Connection& c, std::int64_t id);
 std::optional<ProductRow> find_active_by_name(db::Connection& c, std::string_view name);
 std::int64_t insert(db::Connection& c, const ProductFields& p, std::int64_t now);

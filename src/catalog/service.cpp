@@ -109,6 +109,15 @@ ProductPage Service::list(const std::optional<std::string>& search, std::int64_t
   });
 }
 
+ProductPage Service::low_stock(std::int64_t below, std::int64_t limit) {
+  return database_.read([&](db::Connection& c) {
+    ProductPage page;
+    page.count = repo::count_low_stock(c, below);
+    for (const auto& row : repo::list_low_stock(c, below, limit)) page.products.push_back(from_row(row));
+    return page;
+  });
+}
+
 Product Service::get(std::int64_t id) {
   auto row = database_.read([&](db::Connection& c) { return repo::find_active(c, id); });
   if (!row) not_found();

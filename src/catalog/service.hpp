@@ -63,6 +63,8 @@ class Service {
   ProductPage list(const std::optional<std::string>& search, std::int64_t limit,
                    const std::function<std::int64_t(std::int64_t)>& page_offset);
   Product get(std::int64_t id);
+  // Products with less than `below` in stock, the emptiest first: the `limit` first and how many in all.
+  ProductPage low_stock(std::int64_t below, std::int64_t limit);
   Product create(const ProductChange& change);
   Product update(std::int64_t id, const ProductChange& change);
   // Deletes the product, or archives it when orders refer to it (they keep showing it).

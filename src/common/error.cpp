@@ -43,6 +43,8 @@ constexpr std::array kStatuses{
     CodeStatus{"email_taken", 409},
     CodeStatus{"username_taken", 409},
     CodeStatus{"idempotency_conflict", 409},
+    CodeStatus{"cannot_change_own_account", 409},
+    CodeStatus{"email_not_renderable", 409},
     CodeStatus{"payload_too_large", 413},
     CodeStatus{"unsupported_media_type", 415},
     CodeStatus{"too_many_requests", 429},

@@ -65,6 +65,7 @@ constexpr std::string_view kList =
 constexpr std::string_view kFind =
     "SELECT id, kind, order_id, recipient, status, attempts, last_error, created_at, sent_at, next_attempt_at"
     " FROM outbox WHERE id = $1";
+constexpr std::string_view kFindContent = "SELECT kind, recipient, payload FROM outbox WHERE id = $1";
 constexpr std::string_view kResend =
     "UPDATE outbox SET status = 'pending', next_attempt_at = $2, attempts = 0, locked_until = NULL, sent_at = NULL"
     " WHERE id = $1 AND status IN ('pending', 'sent', 'failed')";
@@ -162,6 +163,12 @@ std::vector<EmailRow> list_emails(db::Connection& c, const std::optional<std::st
 std::optional<EmailRow> find_email(db::Connection& c, std::int64_t id) {
   auto r = c.query(kFind, id);
   if (auto row = r.first()) return email_row(*row);
+  return std::nullopt;
+}
+
+std::optional<StoredEmail> find_content(db::Connection& c, std::int64_t id) {
+  auto r = c.query(kFindContent, id);
+  if (auto row = r.first()) return StoredEmail{row->text(0), row->text(1), row->text(2)};
   return std::nullopt;
 }
 

@@ -82,6 +82,13 @@ std::int64_t count_emails(db::Connection& c, const std::optional<std::string>& s
 std::vector<EmailRow> list_emails(db::Connection& c, const std::optional<std::string>& status, std::int64_t limit,
                                   std::int64_t offset);
 std::optional<EmailRow> find_email(db::Connection& c, std::int64_t id);
+// What a row renders from (the staff preview).
+struct StoredEmail {
+  std::string kind;
+  std::string recipient;
+  std::string payload;  // JSON template context
+};
+std::optional<StoredEmail> find_content(db::Connection& c, std::int64_t id);
 
 // Makes a row due now with a fresh attempt budget: a sent or failed row goes back to pending, a
 // pending one is brought forward; a row being sent right now is left alone. nullopt: no such row.

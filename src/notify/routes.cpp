@@ -6,7 +6,10 @@
 #include "http/pagination.hpp"
 #include "http/router.hpp"
 #include "notify/outbox.hpp"
+#include "notify/templates.hpp"
 #include "notify/worker.hpp"
+
+#include <boost/json/parse.hpp>
 
 #include <algorithm>
 #include <array>
@@ -29,7 +32,7 @@ std::optional<std::string> status_filter(const http::Request& request) {
 
 }  // namespace
 
-void register_routes(http::Router& router, db::Database& database, OutboxWorker& worker) {
+void register_routes(http::Router& router, db::Database& database, OutboxWorker& worker, const Templates& templates) {
   using http::Access;
   using http::Method;
 
@@ -59,6 +62,28 @@ void register_routes(http::Router& router, db::Database& database, OutboxWorker&
                 if (!row) throw common::Error("not_found", "Not found");
                 worker.wake();
                 return http::json_response(200, to_json(*row));
+              }});
+
+  router.add({.method = Method::get,
+              .path = "/admin/emails/{id}/preview/",
+              .access = Access::staff,
+              .handler = [&database, &templates](http::Request& request) {
+                auto id = request.id_param();
+                auto stored = database.read([&](db::Connection& c) { return find_content(c, id); });
+                if (!stored) throw common::Error("not_found", "Not found");
+                RenderedEmail rendered;
+                try {
+                  if (stored->kind != kOrderConfirmation) throw TemplateError("no template for kind " + stored->kind);
+                  rendered = templates.render(boost::json::parse(stored->payload).as_object());
+                } catch (const std::exception& e) {
+                  // The worker marks such a row failed; staff see why instead of a bare 500.
+                  throw common::Error("email_not_renderable", std::string("This email cannot be rendered: ") + e.what());
+                }
+                return http::json_response(200, {{"id", id},
+                                                 {"recipient", stored->recipient},
+                                                 {"subject", rendered.subject},
+                                                 {"html", rendered.html},
+                                                 {"text", rendered.text}});
               }});
 }
 

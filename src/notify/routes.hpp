@@ -11,7 +11,9 @@ class Router;
 
 namespace notify {
 class OutboxWorker;
-// Staff routes: GET /admin/emails/?status=pending|sending|sent|failed (paginated) and
-// POST /admin/emails/{id}/resend/. `public_url` builds the pagination links (empty: the Host header).
-void register_routes(http::Router& router, db::Database& database, OutboxWorker& worker);
+class Templates;
+// Staff routes: GET /admin/emails/?status=pending|sending|sent|failed (paginated),
+// POST /admin/emails/{id}/resend/ and GET /admin/emails/{id}/preview/ (the message rendered with the
+// current templates, as the worker would send it now).
+void register_routes(http::Router& router, db::Database& database, OutboxWorker& worker, const Templates& templates);
 }  // namespace notify

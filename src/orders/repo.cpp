@@ -51,8 +51,37 @@ constexpr ListSql kEvery{
     ORDER_COLUMNS " FROM orders o JOIN users u ON u.id = o.user_id WHERE CAST($1 AS TEXT) IS NULL"
                   " ORDER BY o.id DESC LIMIT $2 OFFSET $3",
     ITEM_COLUMNS "(SELECT id FROM orders WHERE CAST($1 AS TEXT) IS NULL ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
+// Staff search by customer (a part of the username or email), optionally with a status:
+// $1 status or NULL, $2 a LIKE pattern, $3 limit, $4 offset. Staff searches are rare and the
+// customers matching a text are not indexable by a prefix index anyway, so the join scans users.
+#define SEARCH_WHERE \
+  " FROM orders o JOIN users u ON u.id = o.user_id WHERE (CAST($1 AS TEXT) IS NULL OR o.status = $1)" \
+  " AND (lower(u.username) LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\')"
+constexpr ListSql kSearch{
+    "SELECT count(*)" SEARCH_WHERE,
+    ORDER_COLUMNS SEARCH_WHERE " ORDER BY o.id DESC LIMIT $3 OFFSET $4",
+    ITEM_COLUMNS "(SELECT o.id" SEARCH_WHERE " ORDER BY o.id DESC LIMIT $3 OFFSET $4) ORDER BY id"};
+#undef SEARCH_WHERE
 #undef ORDER_COLUMNS
 #undef ITEM_COLUMNS
+
+// "Ann" -> "%ann%", with LIKE's own characters escaped (emails are stored lower-cased).
+std::string like_pattern(std::string_view search) {
+  std::string pattern = "%";
+  for (char c : search) {
+    char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lower == '%' || lower == '_' || lower == '\\') pattern += '\\';
+    pattern += lower;
+  }
+  return pattern + "%";
+}
+
+// Today's figures for the staff dashboard. A paid order never changes again, so its updated_at is
+// the moment it was paid: revenue counts the orders paid since $1, whenever they were placed.
+constexpr std::string_view kDaySummary =
+    "SELECT (SELECT count(*) FROM orders WHERE created_at >= $1),"
+    " (SELECT count(*) FROM orders WHERE status = 'paid' AND updated_at >= $1),"
+    " (SELECT CAST(COALESCE(SUM(total_amount), 0) AS BIGINT) FROM orders WHERE status = 'paid' AND updated_at >= $1)";
 
 // The statements for a listing and the value of their $1.
 std::pair<const ListSql&, db::Value> list_sql(std::optional<std::int64_t> user_id,
@@ -136,27 +165,43 @@ Customer customer(db::Connection& c, std::int64_t user_id) {
   return {r[0].text(0), r[0].text(1)};
 }
 
-std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status) {
+std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status,
+                   const std::optional<std::string>& search) {
+  if (search) return c.query(kSearch.count, status, like_pattern(*search))[0].integer(0);
   auto [sql, key] = list_sql(user_id, status);
   return c.query(sql.count, key)[0].integer(0);
 }
 
 std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_id,
-                           const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset) {
-  auto [sql, key] = list_sql(user_id, status);
-  auto rows = c.query(sql.page, key, limit, offset);
+                           const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset,
+                           const std::optional<std::string>& search) {
+  db::Result rows, items;
+  if (search) {
+    if (user_id) throw std::logic_error("orders of one user are not searched");
+    auto pattern = like_pattern(*search);
+    rows = c.query(kSearch.page, status, pattern, limit, offset);
+    items = c.query(kSearch.items, status, pattern, limit, offset);
+  } else {
+    auto [sql, key] = list_sql(user_id, status);
+    rows = c.query(sql.page, key, limit, offset);
+    items = c.query(sql.items, key, limit, offset);
+  }
   std::vector<OrderRow> out;
   std::unordered_map<std::int64_t, std::size_t> index;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     out.push_back(order(rows[i]));
     index[out.back().id] = i;
   }
-  auto items = c.query(sql.items, key, limit, offset);
   for (std::size_t i = 0; i < items.size(); ++i) {
     auto it = item(items[i]);
     if (auto found = index.find(it.order_id); found != index.end()) out[found->second].items.push_back(std::move(it));
   }
   return out;
+}
+
+DaySummary day_summary(db::Connection& c, std::int64_t since) {
+  auto r = c.query(kDaySummary, since);
+  return {r[0].integer(0), r[0].integer(1), r[0].integer(2)};
 }
 
 bool leave_pending(db::Connection& c, std::int64_t id, std::string_view status, std::int64_t now,

@@ -55,10 +55,20 @@ struct Customer {
 };
 Customer customer(db::Connection& c, std::int64_t user_id);
 // Orders newest first with their items: one user's (all statuses), or everyone's with `status`, or
-// everyone's.
-std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status);
+// everyone's; `search` (everyone's only) keeps the orders whose customer's username or email
+// contains it, case-insensitively.
+std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status,
+                   const std::optional<std::string>& search = std::nullopt);
 std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_id,
-                           const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset);
+                           const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset,
+                           const std::optional<std::string>& search = std::nullopt);
+
+struct DaySummary {
+  std::int64_t placed = 0;  // orders created since then
+  std::int64_t paid = 0;    // orders paid since then
+  std::int64_t revenue = 0;  // their total, minor units
+};
+DaySummary day_summary(db::Connection& c, std::int64_t since);
 
 // Moves an order from pending_payment to cancelled or expired; false when it was not pending or a
 // payment is in flight (someone else settled it first). `overdue_at`: only when it expired by then

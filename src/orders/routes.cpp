@@ -16,9 +16,10 @@ using http::Method;
 using http::Request;
 
 http::Response page_of_orders(Service& service, const Request& q, std::optional<std::int64_t> user_id,
-                              std::optional<std::string> status) {
+                              std::optional<std::string> status, std::optional<std::string> search = std::nullopt) {
   http::Page page(q);
-  auto found = service.list(user_id, status, page.size(), [&](std::int64_t count) { return page.offset(count); });
+  auto found =
+      service.list(user_id, status, page.size(), [&](std::int64_t count) { return page.offset(count); }, search);
   boost::json::array results;
   for (const auto& o : found.orders) results.push_back(to_json(o));
   return http::json_response(200, page.body(found.count, std::move(results)));
@@ -55,9 +56,14 @@ void register_routes(http::Router& router, Service& service, idempotency::Store&
                 return http::json_response(200, to_json(service.cancel(q.id_param(), q.user().user_id)));
               }});
   router.add({.method = Method::get, .path = "/admin/orders/", .access = Access::staff, .handler = [&service](Request& q) {
-                std::optional<std::string> status;
+                std::optional<std::string> status, search;
                 if (auto s = q.query_param("status"); s && !s->empty()) status = std::string(*s);
-                return page_of_orders(service, q, std::nullopt, status);
+                if (auto s = q.query_param("search"); s && !s->empty()) search = std::string(*s);
+                return page_of_orders(service, q, std::nullopt, status, search);
+              }});
+  router.add({.method = Method::post, .path = "/admin/orders/{id}/cancel/", .access = Access::staff,
+              .handler = [&service](Request& q) {
+                return http::json_response(200, to_json(service.cancel_by_staff(q.id_param())));
               }});
 }
 

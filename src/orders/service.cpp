@@ -125,6 +125,7 @@ Service::Service(db::Database& database, common::Metrics& metrics, Settings sett
       rejected_stock_(metrics.counter("orderd_orders_rejected_total", "Orders refused, by reason.",
                                       R"(reason="insufficient_stock")")),
       cancelled_(metrics.counter("orderd_orders_cancelled_total", "Orders cancelled by their customer.")),
+      cancelled_by_staff_(metrics.counter("orderd_orders_cancelled_by_staff_total", "Orders cancelled by staff.")),
       expired_(metrics.counter("orderd_orders_expired_total", "Unpaid orders whose reservation ran out.")) {}
 
 Order Service::place(std::int64_t user_id, const std::vector<ItemRequest>& requested, const BeforeCommit& before_commit) {
@@ -197,26 +198,48 @@ Order Service::get(std::int64_t order_id, std::int64_t user_id, bool staff) {
 }
 
 OrderPage Service::list(std::optional<std::int64_t> user_id, const std::optional<std::string>& status,
-                        std::int64_t limit, const std::function<std::int64_t(std::int64_t)>& page_offset) {
+                        std::int64_t limit, const std::function<std::int64_t(std::int64_t)>& page_offset,
+                        const std::optional<std::string>& search) {
   if (status && std::find(std::begin(kOrderStatuses), std::end(kOrderStatuses), *status) == std::end(kOrderStatuses)) {
     throw common::Error("validation_error", "Unknown status",
                         {{"status", boost::json::array{"Select a valid choice: pending_payment, paid, cancelled, expired."}}});
   }
   return database_.read([&](db::Connection& c) {
     OrderPage page;
-    page.count = repo::count(c, user_id, status);
+    page.count = repo::count(c, user_id, status, search);
     auto offset = page_offset(page.count);
-    for (auto& row : repo::list(c, user_id, status, limit, offset)) page.orders.push_back(from_row(std::move(row)));
+    for (auto& row : repo::list(c, user_id, status, limit, offset, search)) {
+      page.orders.push_back(from_row(std::move(row)));
+    }
     return page;
   });
 }
 
 Order Service::cancel(std::int64_t order_id, std::int64_t user_id) {
+  auto order = cancel_as(order_id, user_id);
+  cancelled_.add();
+  return order;
+}
+
+Order Service::cancel_by_staff(std::int64_t order_id) {
+  auto order = cancel_as(order_id, std::nullopt);
+  cancelled_by_staff_.add();
+  return order;
+}
+
+Service::DaySummary Service::summary_since(std::int64_t since) {
+  auto s = database_.read([&](db::Connection& c) { return repo::day_summary(c, since); });
+  return {s.placed, s.paid, common::Money::from_minor(s.revenue)};
+}
+
+// The status guard in leave_pending makes a cancel happen once, whoever asks: a second cancel, an
+// expiry or a payment in flight finds the order no longer pending and returns no stock.
+Order Service::cancel_as(std::int64_t order_id, std::optional<std::int64_t> owner) {
   enum class Outcome { cancelled, not_pending };
   Order order;
   auto outcome = database_.transaction([&](db::Connection& c) {
     order = load(c, order_id);
-    if (order.user_id != user_id) not_found();
+    if (owner && order.user_id != *owner) not_found();
     if (!repo::leave_pending(c, order_id, "cancelled", common::now_micros())) return Outcome::not_pending;
     for (const auto& item : order.items) repo::return_stock(c, item.product_id, item.quantity);
     order.status = "cancelled";
@@ -227,7 +250,6 @@ Order Service::cancel(std::int64_t order_id, std::int64_t user_id) {
     throw common::Error("order_not_payable", "Order " + std::to_string(order_id) + " is " + why + " and cannot be cancelled",
                         {{"status", order.status}});
   }
-  cancelled_.add();
   return order;
 }
 

@@ -72,10 +72,22 @@ class Service {
   Order place(std::int64_t user_id, const std::vector<ItemRequest>& items, const BeforeCommit& before_commit = {});
   // The order when `user_id` owns it (or `staff`); 404 otherwise, never revealing that it exists.
   Order get(std::int64_t order_id, std::int64_t user_id, bool staff = false);
+  // `search` (staff, everyone's orders): the customer's username or email contains it.
   OrderPage list(std::optional<std::int64_t> user_id, const std::optional<std::string>& status, std::int64_t limit,
-                 const std::function<std::int64_t(std::int64_t)>& page_offset);
+                 const std::function<std::int64_t(std::int64_t)>& page_offset,
+                 const std::optional<std::string>& search = std::nullopt);
   // Cancels an unpaid order of its owner and returns its stock; 409 order_not_payable otherwise.
   Order cancel(std::int64_t order_id, std::int64_t user_id);
+  // The same for staff, whoever owns the order (404 only when it does not exist).
+  Order cancel_by_staff(std::int64_t order_id);
+
+  struct DaySummary {
+    std::int64_t placed = 0;
+    std::int64_t paid = 0;
+    common::Money revenue;
+  };
+  // Orders placed, and orders paid with their total, since `since` (microseconds since the epoch).
+  DaySummary summary_since(std::int64_t since);
   // Expires the unpaid orders whose reservation ran out, returning their stock; returns how many.
   int expire_overdue(std::int64_t now, int batch = 100);
 
@@ -88,6 +100,7 @@ class Service {
   bool end_payment(db::Connection& c, std::int64_t order_id, bool paid);
 
  private:
+  Order cancel_as(std::int64_t order_id, std::optional<std::int64_t> owner);
 
   db::Database& database_;
   Settings settings_;
@@ -95,6 +108,7 @@ class Service {
   common::Counter& rejected_unknown_;
   common::Counter& rejected_stock_;
   common::Counter& cancelled_;
+  common::Counter& cancelled_by_staff_;
   common::Counter& expired_;
 };
 

@@ -140,6 +140,30 @@ orders::Order Service::pay(std::int64_t user_id, const PaymentRequest& request, 
                       "The payment gateway did not answer; the payment will be checked and settled shortly");
 }
 
+boost::json::object to_json(const Attempt& a) {
+  auto optional = [](const std::optional<std::string>& s) {
+    return s ? boost::json::value(*s) : boost::json::value(nullptr);
+  };
+  return {{"id", a.id},
+          {"amount", a.amount.to_string()},
+          {"status", a.status},
+          {"card_brand", a.card_brand},
+          {"card_last4", a.card_last4},
+          {"decline_code", optional(a.decline_code)},
+          {"gateway_reference", optional(a.gateway_reference)},
+          {"created_at", common::format_rfc3339(a.created_at)}};
+}
+
+std::vector<Attempt> Service::attempts(std::int64_t order_id) {
+  auto rows = database_.read([&](db::Connection& c) { return repo::for_order(c, order_id); });
+  std::vector<Attempt> out;
+  for (auto& r : rows) {
+    out.push_back({r.id, common::Money::from_minor(r.amount), std::move(r.status), std::move(r.card_brand),
+                   std::move(r.card_last4), std::move(r.decline_code), std::move(r.gateway_reference), r.created_at});
+  }
+  return out;
+}
+
 int Service::reconcile(std::int64_t now_micros, int batch) {
   auto cutoff = now_micros - std::chrono::duration_cast<std::chrono::microseconds>(settings_.reconcile_after).count();
   // Claimed in one short transaction; the gateway is asked outside it (no lock held over the network).

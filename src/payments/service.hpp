@@ -14,10 +14,28 @@
 #include "orders/service.hpp"
 #include "payments/gateway.hpp"
 
+#include <boost/json/object.hpp>
+
 #include <chrono>
 #include <functional>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace payments {
+
+// What staff see of a payment attempt: never the card, only its brand and last four digits.
+struct Attempt {
+  std::int64_t id = 0;
+  common::Money amount;
+  std::string status;  // processing, succeeded, failed
+  std::string card_brand;
+  std::string card_last4;
+  std::optional<std::string> decline_code;
+  std::optional<std::string> gateway_reference;
+  std::int64_t created_at = 0;
+};
+boost::json::object to_json(const Attempt& attempt);
 
 struct PaymentRequest {
   std::int64_t order_id = 0;
@@ -42,6 +60,9 @@ class Service {
   // 400 amount_mismatch, 409 order_already_paid / order_not_payable, 402 card codes, 503
   // payment_gateway_unavailable. `before_commit` runs in the settling transaction too.
   orders::Order pay(std::int64_t user_id, const PaymentRequest& request, const OnPaid& before_commit = {});
+
+  // Every payment attempt of an order, oldest first (staff).
+  std::vector<Attempt> attempts(std::int64_t order_id);
 
   // Settles the payments whose charge outcome was lost, by asking the gateway; returns how many.
   int reconcile(std::int64_t now_micros, int batch = 50);

@@ -145,6 +145,8 @@ def test_real_responses_match_the_documented_schemas(server, spec):
     check(server.get("/openapi.json"), "GET", "/openapi.json")
     check(server.get("/docs"), "GET", "/docs")
     check(server.get("/docs/no-such-file.js"), "GET", "/docs/{file}")
+    check(server.get("/admin/"), "GET", "/admin/")
+    check(server.get("/admin/assets/no-such-file.js"), "GET", "/admin/assets/{file}")
 
     # accounts
     user, creds = register(server)
@@ -246,6 +248,33 @@ def test_real_responses_match_the_documented_schemas(server, spec):
     check(server.post(f"/admin/emails/{email['id']}/resend/", token=staff), "POST", "/admin/emails/{id}/resend/")
     check(server.post("/admin/emails/999999999/resend/", token=staff), "POST", "/admin/emails/{id}/resend/")
     check(server.post(f"/admin/emails/{email['id']}/resend/", token=customer), "POST", "/admin/emails/{id}/resend/")
+    check(server.get(f"/admin/emails/{email['id']}/preview/", token=staff), "GET", "/admin/emails/{id}/preview/")
+    check(server.get("/admin/emails/999999999/preview/", token=staff), "GET", "/admin/emails/{id}/preview/")
+    check(server.get(f"/admin/emails/{email['id']}/preview/", token=customer), "GET", "/admin/emails/{id}/preview/")
+    check(server.get(f"/admin/orders/?search={creds['username'].upper()}&status=paid", token=staff), "GET", "/admin/orders/")
+    check(server.get(f"/admin/orders/{order['id']}/", token=staff), "GET", "/admin/orders/{id}/")
+    check(server.get(f"/admin/orders/{order['id']}/", token=customer), "GET", "/admin/orders/{id}/")
+    check(server.get("/admin/orders/999999999/", token=staff), "GET", "/admin/orders/{id}/")
+    third = check(server.post("/store/place_order/", token=customer, json={"items": [{"product_id": other["id"], "quantity": 1}]}),
+                  "POST", "/store/place_order/").json()
+    check(server.post(f"/admin/orders/{third['id']}/cancel/", token=customer), "POST", "/admin/orders/{id}/cancel/")
+    check(server.post(f"/admin/orders/{third['id']}/cancel/", token=staff), "POST", "/admin/orders/{id}/cancel/")
+    check(server.post(f"/admin/orders/{third['id']}/cancel/", token=staff), "POST", "/admin/orders/{id}/cancel/")
+    check(server.post("/admin/orders/999999999/cancel/", token=staff), "POST", "/admin/orders/{id}/cancel/")
+    check(server.get("/admin/dashboard/", token=staff), "GET", "/admin/dashboard/")
+    check(server.get("/admin/dashboard/"), "GET", "/admin/dashboard/")
+    check(server.get("/admin/dashboard/", token=customer), "GET", "/admin/dashboard/")
+    check(server.get(f"/admin/users/?search={creds['username']}", token=staff), "GET", "/admin/users/")
+    check(server.get("/admin/users/?page=99999", token=staff), "GET", "/admin/users/")
+    check(server.get("/admin/users/", token=customer), "GET", "/admin/users/")
+    check(server.patch(f"/admin/users/{user['id']}/", token=staff, json={"role": "staff"}), "PATCH", "/admin/users/{id}/")
+    check(server.patch(f"/admin/users/{user['id']}/", token=staff, json={"role": "customer", "is_active": True}),
+          "PATCH", "/admin/users/{id}/")
+    check(server.patch(f"/admin/users/{user['id']}/", token=staff, json={"role": "boss"}), "PATCH", "/admin/users/{id}/")
+    check(server.patch("/admin/users/999999999/", token=staff, json={"is_active": False}), "PATCH", "/admin/users/{id}/")
+    check(server.patch(f"/admin/users/{user['id']}/", token=customer, json={"role": "staff"}), "PATCH", "/admin/users/{id}/")
+    me = server.get("/user/", token=staff).json()
+    check(server.patch(f"/admin/users/{me['id']}/", token=staff, json={"is_active": False}), "PATCH", "/admin/users/{id}/")
 
     # removing and signing out
     check(server.delete(f"/store/products/{pid}/", token=customer), "DELETE", "/store/products/{id}/")

@@ -149,6 +149,8 @@ TEST(Errors, CodesMapToTheContractsStatuses) {
   EXPECT_EQ(common::status_for("forbidden"), 403);
   EXPECT_EQ(common::status_for("not_found"), 404);
   EXPECT_EQ(common::status_for("idempotency_conflict"), 409);
+  EXPECT_EQ(common::status_for("cannot_change_own_account"), 409);  // the staff console's users
+  EXPECT_EQ(common::status_for("email_not_renderable"), 409);
   EXPECT_EQ(common::status_for("payload_too_large"), 413);
   EXPECT_EQ(common::status_for("unsupported_media_type"), 415);
   EXPECT_EQ(common::status_for("too_many_requests"), 429);

@@ -1,0 +1,67 @@
+#include "admin/routes.hpp"
+
+#include "catalog/service.hpp"
+#include "common/clock.hpp"
+#include "db/database.hpp"
+#include "http/router.hpp"
+#include "notify/outbox.hpp"
+#include "orders/service.hpp"
+#include "payments/service.hpp"
+
+#include <boost/json/array.hpp>
+
+#include <string>
+
+namespace admin {
+namespace {
+
+constexpr std::int64_t kMicrosPerDay = 86'400'000'000;
+constexpr std::int64_t kLowStockShown = 10;
+
+}  // namespace
+
+void register_routes(http::Router& router, orders::Service& orders, payments::Service& payments,
+                     catalog::Service& catalog, db::Database& database) {
+  using http::Access;
+  using http::Method;
+  using http::Request;
+
+  router.add({.method = Method::get, .path = "/admin/orders/{id}/", .access = Access::staff,
+              .handler = [&orders, &payments](Request& q) {
+                auto order = orders.get(q.id_param(), 0, true);
+                auto body = orders::to_json(order);
+                body["user_id"] = order.user_id;
+                body["email"] = order.email;
+                boost::json::array attempts;
+                for (const auto& a : payments.attempts(order.id)) attempts.push_back(payments::to_json(a));
+                body["payments"] = std::move(attempts);
+                return http::json_response(200, body);
+              }});
+
+  router.add({.method = Method::get, .path = "/admin/dashboard/", .access = Access::staff,
+              .handler = [&orders, &catalog, &database](Request&) {
+                // "Today" is the UTC day, like every timestamp the API writes.
+                auto now = common::now_micros();
+                auto midnight = now - now % kMicrosPerDay;
+                auto today = orders.summary_since(midnight);
+                auto low = catalog.low_stock(kLowStockBelow, kLowStockShown);
+                auto [failed, pending] = database.read([](db::Connection& c) {
+                  return std::pair(notify::count_emails(c, std::string("failed")),
+                                   notify::count_emails(c, std::string("pending")));
+                });
+                boost::json::array low_stock;
+                for (const auto& p : low.products) low_stock.push_back(catalog::to_json(p));
+                return http::json_response(
+                    200, {{"date", common::format_rfc3339(midnight).substr(0, 10)},
+                          {"orders_today", today.placed},
+                          {"paid_orders_today", today.paid},
+                          {"revenue_today", today.revenue.to_string()},
+                          {"low_stock_below", kLowStockBelow},
+                          {"low_stock_count", low.count},
+                          {"low_stock", std::move(low_stock)},
+                          {"emails_failed", failed},
+                          {"emails_pending", pending}});
+              }});
+}
+
+}  // namespace admin

@@ -1,0 +1,338 @@
+// End-to-end test of the staff console (/admin/) in headless Chromium: Debian's /usr/bin/chromium
+// driven by playwright-core. It starts the real orderd binary (ORDERD_BIN, default build-test/orderd)
+// on a free loopback port with a temporary SQLite database, creates a staff user with the CLI, and
+// walks through what shop staff do: sign in, create a product, see an order a customer placed through
+// the API, cancel it and watch the stock come back, look at the email queue and resend an email,
+// promote and demote a user. Access tokens live 8 seconds here, so the console refreshes (and
+// rotates) its tokens several times during the run.
+//
+// SCREENSHOT_DIR=docs/screenshots keeps screenshots of the main screens (make screenshots).
+import { spawn, spawnSync } from "node:child_process";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const BIN = path.resolve(ROOT, process.env.ORDERD_BIN || "build-test/orderd");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const WORK = fs.mkdtempSync(path.join(os.tmpdir(), "orderd-e2e-"));
+const SHOTS = process.env.SCREENSHOT_DIR ? path.resolve(ROOT, process.env.SCREENSHOT_DIR) : path.join(WORK, "shots");
+const STAFF = { email: "alex@shop.example.com", username: "alex", password: "staff-password-1" };
+const CUSTOMER = { email: "sam@example.com", username: "sam_customer", password: "correct-horse-9" };
+const TIMEOUT = 15_000;
+
+const env = {
+  ...process.env,
+  ORDERD_ENV: "development",
+  ORDERD_DATABASE_URL: `sqlite://${path.join(WORK, "orderd.db")}`,
+  ORDERD_JWT_SECRET: "e2e-secret-0123456789abcdef0123456789abcdef",
+  ORDERD_MAIL_DIR: path.join(WORK, "mail"),
+  ORDERD_LISTEN: "127.0.0.1:0",
+  ORDERD_PASSWORD_COST: "minimum",
+  ORDERD_ACCESS_TTL: "8s",
+  ORDERD_SHOP_NAME: "Corner Shop",
+  ASAN_OPTIONS: "detect_leaks=0",
+};
+
+let server;
+let base;
+let context;
+let page;
+
+function cli(args, input) {
+  const p = spawnSync(BIN, args, { cwd: WORK, env, input, encoding: "utf8", timeout: 60_000 });
+  assert.equal(p.status, 0, `orderd ${args.join(" ")}: ${p.stderr}`);
+  return p.stdout;
+}
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const log = fs.openSync(path.join(WORK, "orderd.log"), "a");
+    server = spawn(BIN, ["serve"], { cwd: WORK, env, stdio: ["ignore", "pipe", "pipe"] });
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`orderd did not start:\n${seen}`)), 20_000);
+    const read = (chunk) => {
+      fs.writeSync(log, chunk);
+      seen += chunk.toString();
+      const match = seen.match(/listening on [^ ]+:(\d+)/);
+      if (match && !base) {
+        base = `http://127.0.0.1:${match[1]}`;
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    server.stdout.on("data", read);
+    server.stderr.on("data", read);
+    server.on("exit", (code) => {
+      if (!base) reject(new Error(`orderd exited with ${code}:\n${seen}`));
+    });
+  });
+}
+
+async function http(method, route, body, token) {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const r = await fetch(base + route, { method, headers, body: body && JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT) });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+// A fresh access token each time: they live 8 seconds in this run.
+async function token(who) {
+  const r = await http("POST", "/login/", { email: who.email, password: who.password });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.access;
+}
+
+async function shot(name, options = {}) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await page.evaluate(() => { document.querySelector("#flash").hidden = true; });
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), ...options });
+}
+
+async function signIn(who) {
+  await page.fill("#signin-form [name=email]", who.email);
+  await page.fill("#signin-form [name=password]", who.password);
+  await page.click("#signin-form button[type=submit]");
+}
+
+async function go(view) {
+  await page.click(`#nav a[data-view=${view}]`);
+  await page.waitForSelector(`#nav a[data-view=${view}].active`);
+}
+
+const text = (selector) => page.locator(selector).first().innerText({ timeout: TIMEOUT });
+
+describe("staff console", () => {
+  let refreshes = 0;
+  let product;
+  let order;
+
+  before(async () => {
+    cli(["migrate"]);
+    cli(["demo-data"]);
+    cli(["user", "create", "--email", STAFF.email, "--username", STAFF.username, "--staff", "--password-stdin"], `${STAFF.password}\n`);
+    await startServer();
+    const r = await http("POST", "/register/", CUSTOMER);
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    context = await chromium.launchPersistentContext(path.join(WORK, "profile"), {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      viewport: { width: 1280, height: 800 },
+      timeout: 60_000,
+    });
+    context.setDefaultTimeout(TIMEOUT);
+    page = context.pages()[0] || (await context.newPage());
+    page.on("dialog", (dialog) => dialog.accept());
+    page.on("request", (request) => {
+      if (request.url().endsWith("/token/refresh/")) refreshes += 1;
+    });
+    // Nothing but orderd itself: the page must work offline.
+    await context.route((url) => !url.href.startsWith(base), (route) => route.abort());
+  });
+
+  after(async () => {
+    await context?.close();
+    if (server && server.exitCode === null) {
+      const exited = new Promise((resolve) => server.on("exit", resolve));
+      server.kill("SIGTERM");
+      await exited;
+    }
+    fs.rmSync(WORK, { recursive: true, force: true });
+  });
+
+  it("tells a customer that the console is for staff", async () => {
+    await page.goto(`${base}/admin/`);
+    await signIn(CUSTOMER);
+    await page.waitForSelector("#signin-error[data-forbidden]");
+    const message = await text("#signin-error");
+    assert.match(message, /This console is for staff/);
+    assert.match(message, /403 forbidden/);
+    assert.equal(await page.isVisible("#nav"), false);
+    await shot("signin-customer");
+  });
+
+  it("signs staff in, with the tokens in memory only", async () => {
+    await page.goto(`${base}/admin`); // without the slash too
+    await signIn(STAFF);
+    await page.waitForSelector("#stat-orders");
+    assert.equal(await text("#whoami-name"), STAFF.username);
+    const stored = await page.evaluate(() => localStorage.length + sessionStorage.length + document.cookie.length);
+    assert.equal(stored, 0);
+    assert.equal((await context.cookies()).length, 0);
+  });
+
+  it("shows the API's validation messages next to the fields, then creates a product", async () => {
+    await go("products");
+    await page.click("#new-product");
+    await page.fill("#product-form [name=name]", "Walnut Desk Organizer");
+    await page.fill("#product-form [name=price]", "19.999");
+    await page.fill("#product-form [name=stock]", "-1");
+    await page.click("#product-form button[type=submit]");
+    await page.waitForSelector('.field-error[data-for=price]:not(:empty)');
+    assert.match(await text(".field-error[data-for=price]"), /decimal places|2 decimal/i);
+    assert.match(await text(".field-error[data-for=stock]"), /greater than or equal to 0/);
+
+    await page.fill("#product-form [name=price]", "19.90");
+    await page.fill("#product-form [name=stock]", "5");
+    await page.fill("#product-form [name=description]", "Solid walnut, three compartments.");
+    await page.click("#product-form button[type=submit]");
+    await page.waitForSelector("#flash:has-text('Created Walnut Desk Organizer')");
+    await page.fill("#product-search [name=search]", "walnut");
+    await page.click("#product-search button[type=submit]");
+    const row = page.locator('#products-table tr[data-name="Walnut Desk Organizer"]');
+    await row.waitFor();
+    product = { id: Number(await row.getAttribute("data-id")) };
+    assert.equal(await row.locator(".stock").innerText(), "5");
+  });
+
+  it("edits a product's price and stock", async () => {
+    const row = page.locator('#products-table tr[data-name="Walnut Desk Organizer"]');
+    await row.locator("button", { hasText: "Edit" }).click();
+    await page.waitForSelector("#product-form button:has-text('Save changes')");
+    await page.fill("#product-form [name=price]", "21.50");
+    await page.fill("#product-form [name=stock]", "8");
+    await page.click("#product-form button[type=submit]");
+    await page.waitForSelector("#flash:has-text('Saved Walnut Desk Organizer')");
+    await page.waitForFunction(() => document.querySelector('#products-table tr[data-name="Walnut Desk Organizer"] .stock')?.textContent === "8");
+    const r = await http("GET", `/store/products/${product.id}/`, undefined, await token(STAFF));
+    assert.equal(r.body.price, "21.50");
+    await page.fill("#product-search [name=search]", "");
+    await page.click("#product-search button[type=submit]");
+    await page.waitForSelector('#products-table tr[data-name="Product A"]');
+    await shot("products");
+  });
+
+  it("shows an order a customer placed through the API, and cancelling it returns the stock", async () => {
+    const placed = await http("POST", "/store/place_order/",
+      { items: [{ product_id: product.id, quantity: 3 }, { productName: "Product A", quantity: 1 }] }, await token(CUSTOMER));
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    order = placed.body;
+    let stock = await http("GET", `/store/products/${product.id}/`, undefined, await token(STAFF));
+    assert.equal(stock.body.stock, 5);
+
+    await go("orders");
+    await page.fill("#order-filter [name=search]", "SAM_cust");
+    await page.click("#order-filter button[type=submit]");
+    await page.click(`#orders-table tr[data-id="${order.id}"] a`);
+    await page.waitForSelector("#order-detail");
+    assert.match(await text("#order-detail"), new RegExp(`Order #${order.id}`));
+    assert.match(await text("#order-items"), /Walnut Desk Organizer/);
+    assert.match(await text("#order-detail"), /sam@example\.com/);
+
+    await page.click("#cancel-order");
+    await page.waitForSelector("#flash:has-text('cancelled')");
+    await page.waitForSelector("#order-detail .badge.cancelled");
+    assert.equal(await page.isVisible("#cancel-order"), false);
+    stock = await http("GET", `/store/products/${product.id}/`, undefined, await token(STAFF));
+    assert.equal(stock.body.stock, 8);
+
+    await go("products");
+    await page.fill("#product-search [name=search]", "walnut");
+    await page.click("#product-search button[type=submit]");
+    await page.waitForFunction(() => document.querySelector('#products-table tr[data-name="Walnut Desk Organizer"] .stock')?.textContent === "8");
+  });
+
+  it("shows the payment attempts of a paid order, with brand, last four and outcome", async () => {
+    const customer = await token(CUSTOMER);
+    const placed = await http("POST", "/store/place_order/", { items: [{ product_id: product.id, quantity: 2 }] }, customer);
+    order = placed.body;
+    const card = { order_id: order.id, amount: order.total_amount, expiry_date: "12/30", cvv: "123" };
+    assert.equal((await http("POST", "/store/make_payment/", { ...card, card_number: "4000000000000002" }, customer)).status, 402);
+    assert.equal((await http("POST", "/store/make_payment/", { ...card, card_number: "4242424242424242" }, customer)).status, 200);
+
+    await go("orders");
+    await page.selectOption("#order-filter [name=status]", "paid");
+    await page.fill("#order-filter [name=search]", "");
+    await page.click("#order-filter button[type=submit]");
+    await page.click(`#orders-table tr[data-id="${order.id}"] a`);
+    await page.waitForSelector("#order-payments");
+    const payments = await text("#order-payments");
+    assert.match(payments, /visa ···· 0002/);
+    assert.match(payments, /card declined/);
+    assert.match(payments, /visa ···· 4242/);
+    assert.match(payments, /succeeded/);
+    await shot("orders");
+  });
+
+  it("lists the confirmation email, previews it and resends it", async () => {
+    await go("emails");
+    const row = page.locator(`#emails-table tr[data-order="${order.id}"]`);
+    for (let i = 0; i < 50 && !(await row.locator(".badge.sent").count()); i++) {
+      await page.waitForTimeout(200);
+      await page.click("button:has-text('Refresh')");
+      await page.waitForSelector("#emails-table");
+    }
+    await row.locator(".badge.sent").waitFor();
+    await row.locator("button", { hasText: "Preview" }).click();
+    await page.waitForSelector("#email-preview");
+    assert.match(await text("#preview-subject"), new RegExp(`${order.id}`));
+    const frame = page.frameLocator("#email-preview iframe");
+    await frame.locator("text=Walnut Desk Organizer").first().waitFor();
+
+    await row.locator("button.resend").click();
+    await page.waitForSelector("#flash:has-text('queued again')");
+    // The worker sends it again.
+    for (let i = 0; i < 50; i++) {
+      const r = await http("GET", "/admin/emails/?status=sent", undefined, await token(STAFF));
+      const email = r.body.results.find((e) => e.order_id === order.id);
+      if (email && email.attempts === 1 && email.sent_at) break;
+      await page.waitForTimeout(200);
+    }
+    await page.click("button:has-text('Refresh')");
+    await row.locator(".badge.sent").waitFor();
+    await shot("emails", { fullPage: true });
+  });
+
+  it("promotes and demotes a user; staff cannot demote themselves", async () => {
+    await go("users");
+    const row = page.locator(`#users-table tr[data-username="${CUSTOMER.username}"]`);
+    await row.locator("button", { hasText: "Make staff" }).click();
+    await page.waitForSelector(`#flash:has-text('${CUSTOMER.username} is now staff')`);
+    await row.locator(".badge.staff").waitFor();
+    assert.equal((await http("GET", "/admin/dashboard/", undefined, await token(CUSTOMER))).status, 200);
+    await row.locator("button", { hasText: "Demote" }).click();
+    await row.locator(".badge.customer").waitFor();
+    assert.equal((await http("GET", "/admin/dashboard/", undefined, await token(CUSTOMER))).status, 403);
+
+    const me = page.locator(`#users-table tr[data-username="${STAFF.username}"]`);
+    assert.equal(await me.locator("button", { hasText: "Demote" }).isDisabled(), true);
+    assert.equal(await me.locator("button", { hasText: "Deactivate" }).isDisabled(), true);
+    await shot("users");
+  });
+
+  it("shows today's figures on the dashboard", async () => {
+    const staff = await token(STAFF);
+    const products = await http("GET", "/store/products/?search=Product%20B", undefined, staff);
+    const low = products.body.results[0];
+    assert.equal((await http("PATCH", `/store/products/${low.id}/`, { stock: 3 }, staff)).status, 200);
+    await go("dashboard");
+    assert.equal(await text("#stat-orders .value"), "2");
+    assert.equal(await text("#stat-revenue .value"), "43.00");
+    assert.equal(await text("#stat-low-stock .value"), "1");
+    assert.match(await text("#low-stock"), new RegExp(`${low.name}\\s+${low.price}\\s+3`));
+    await shot("dashboard");
+  });
+
+  it("kept the session alive by refreshing the tokens, and signs out", async () => {
+    // Access tokens live 8 s: past two of their lifetimes the console has refreshed them (rotating
+    // the refresh token each time) and is still signed in.
+    await page.waitForTimeout(17_000);
+    assert.ok(refreshes >= 2, `expected token refreshes, saw ${refreshes}`);
+    await go("orders");
+    await page.waitForSelector("#orders-table");
+    assert.equal(await page.isVisible("#signin"), false);
+
+    const logout = page.waitForResponse((r) => r.url().endsWith("/logout/"));
+    await page.click("#sign-out");
+    assert.equal((await logout).status(), 204);
+    await page.waitForSelector("#signin-form");
+    assert.match(await text("#signin-error"), /signed out/);
+  });
+});

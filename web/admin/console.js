@@ -1,0 +1,690 @@
+// The staff console: a single page over orderd's JSON API. No framework, no build step.
+//
+// Tokens live only in this script's memory (never in localStorage, sessionStorage or cookies), so
+// a reload asks for the password again. The access token is refreshed shortly before it expires
+// and after any 401 token_expired; refresh tokens rotate, so the new one replaces the old, and only
+// one refresh runs at a time (a rotated token presented twice would end the whole session).
+"use strict";
+
+(() => {
+  // --- the API ------------------------------------------------------------------------------------
+
+  // The API's root, relative to this page: "/admin/" -> "/", "/shop/api/admin" -> "/shop/api/".
+  const API_ROOT = location.pathname.replace(/admin\/?$/, "");
+
+  const session = { access: null, refresh: null, user: null, timer: null, refreshing: null };
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      super((body && body.error) || `HTTP ${status}`);
+      this.status = status;
+      this.code = (body && body.code) || "http_error";
+      this.details = (body && body.details) || {};
+    }
+  }
+
+  async function call(method, path, body, token) {
+    const headers = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await fetch(API_ROOT + path.replace(/^\//, ""), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+    });
+    if (response.status === 204) return null;
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    if (!response.ok) throw new ApiError(response.status, data);
+    return data;
+  }
+
+  // A call with the session's access token; one refresh and retry when the token has expired.
+  async function api(method, path, body) {
+    if (!session.access) throw new ApiError(401, { code: "not_authenticated", error: "Not signed in." });
+    try {
+      return await call(method, path, body, session.access);
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 401 || !session.refresh) throw e;
+      await refreshTokens();
+      return call(method, path, body, session.access);
+    }
+  }
+
+  function claims(token) {
+    try {
+      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(atob(part + "=".repeat((4 - (part.length % 4)) % 4)));
+    } catch {
+      return {};
+    }
+  }
+
+  function adopt(tokens) {
+    session.access = tokens.access;
+    if (tokens.refresh) session.refresh = tokens.refresh;
+    clearTimeout(session.timer);
+    const { exp, iat } = claims(tokens.access);
+    if (exp) {
+      // A minute before expiry, or at 80% of a shorter lifetime.
+      const lifetime = exp - (iat || Math.floor(Date.now() / 1000));
+      const lead = Math.min(60, lifetime * 0.2);
+      const wait = Math.max(1, exp - lead - Date.now() / 1000) * 1000;
+      session.timer = setTimeout(() => refreshTokens().catch(() => {}), wait);
+    }
+  }
+
+  function refreshTokens() {
+    if (!session.refreshing) {
+      const token = session.refresh;
+      session.refreshing = call("POST", "token/refresh/", { refresh: token })
+        .then((tokens) => adopt(tokens))
+        .catch((e) => {
+          if (session.refresh === token) endSession("Your session has ended. Please sign in again.");
+          throw e;
+        })
+        .finally(() => {
+          session.refreshing = null;
+        });
+    }
+    return session.refreshing;
+  }
+
+  function endSession(message) {
+    clearTimeout(session.timer);
+    Object.assign(session, { access: null, refresh: null, user: null, timer: null });
+    showSignIn(message);
+  }
+
+  // --- small DOM helpers ----------------------------------------------------------------------------
+
+  // h("td", {class: "num"}, "12") — text is always set as text, never parsed as HTML.
+  function h(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === false || value === null || value === undefined) continue;
+      if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (value === true) node.setAttribute(key, "");
+      else node.setAttribute(key, value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : String(child));
+    }
+    return node;
+  }
+
+  const $ = (selector, root = document) => root.querySelector(selector);
+  const view = () => $("#view");
+
+  let flashTimer = null;
+  function flash(message, bad = false) {
+    const box = $("#flash");
+    box.textContent = message;
+    box.classList.toggle("bad", bad);
+    box.hidden = false;
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(() => {
+      box.hidden = true;
+    }, bad ? 8000 : 4000);
+  }
+
+  function when(timestamp) {
+    if (!timestamp) return "—";
+    return timestamp.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC");
+  }
+
+  const badge = (text, kind = text) => h("span", { class: `badge ${kind}` }, text.replace(/_/g, " "));
+
+  function pager(page, onPage) {
+    const pages = Math.max(1, Math.ceil(page.count / page.size));
+    return h(
+      "div",
+      { class: "pager" },
+      `${page.count} in all · page ${page.number} of ${pages}`,
+      h("button", { type: "button", disabled: !page.previous, onclick: () => onPage(page.number - 1) }, "‹ Previous"),
+      h("button", { type: "button", disabled: !page.next, onclick: () => onPage(page.number + 1) }, "Next ›"),
+    );
+  }
+
+  function query(params) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== "" && v !== null && v !== undefined) q.set(k, v);
+    const text = q.toString();
+    return text ? `?${text}` : "";
+  }
+
+  // Field errors from a validation_error's details next to their inputs; the rest as a message.
+  function showFieldErrors(form, error) {
+    for (const box of form.querySelectorAll(".field-error")) box.textContent = "";
+    for (const input of form.querySelectorAll(".invalid")) input.classList.remove("invalid");
+    const unplaced = [];
+    for (const [field, messages] of Object.entries(error.details || {})) {
+      const box = form.querySelector(`.field-error[data-for="${CSS.escape(field)}"]`);
+      const text = Array.isArray(messages) ? messages.join(" ") : String(messages);
+      if (box) {
+        box.textContent = text;
+        const input = form.querySelector(`[name="${CSS.escape(field)}"]`);
+        if (input) input.classList.add("invalid");
+      } else {
+        unplaced.push(`${field}: ${text}`);
+      }
+    }
+    if (error.code !== "validation_error" || unplaced.length) flash(unplaced.join(" ") || error.message, true);
+  }
+
+  function fail(error) {
+    if (error instanceof ApiError && error.status === 401) return; // endSession has shown the sign-in
+    flash(error.message || String(error), true);
+  }
+
+  // --- signing in and out ---------------------------------------------------------------------------
+
+  function showSignIn(message) {
+    $("#nav").hidden = true;
+    $("#whoami").hidden = true;
+    view().hidden = true;
+    view().replaceChildren();
+    $("#signin").hidden = false;
+    const box = $("#signin-error");
+    box.textContent = message || "";
+    box.hidden = !message;
+    const password = $("#signin-form [name=password]");
+    password.value = "";
+    $("#signin-form [name=email]").focus();
+  }
+
+  async function signIn(event) {
+    event.preventDefault();
+    const form = event.target;
+    const button = form.querySelector("button[type=submit]");
+    const fields = { email: form.email.value.trim(), password: form.password.value };
+    $("#signin-error").hidden = true;
+    button.disabled = true;
+    try {
+      adopt(await call("POST", "login/", fields));
+      session.user = await api("GET", "user/");
+      // The API decides who is staff: a customer's token gets 403 from every staff route.
+      try {
+        await api("GET", "admin/dashboard/");
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 403) {
+          await signOut(false);
+          showForbidden(e);
+          return;
+        }
+        throw e;
+      }
+      form.password.value = "";
+      showForbiddenOff();
+      $("#signin").hidden = true;
+      $("#nav").hidden = false;
+      $("#whoami").hidden = false;
+      $("#whoami-name").textContent = session.user.username;
+      view().hidden = false;
+      if (!location.hash || location.hash === "#/") location.hash = "#/dashboard";
+      else route();
+    } catch (e) {
+      // Signed in but the console could not start (the server failed): leave no session behind.
+      if (session.refresh) await signOut(false);
+      if (e instanceof ApiError && e.code === "validation_error") {
+        showFieldErrors(form, e);
+      } else {
+        const box = $("#signin-error");
+        box.textContent = e.message;
+        box.hidden = false;
+      }
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function showForbidden(error) {
+    showSignIn();
+    const box = $("#signin-error");
+    box.replaceChildren(
+      h("strong", {}, "This console is for staff."),
+      " ",
+      `The API answered: ${error.message} (${error.status} ${error.code}).`,
+    );
+    box.hidden = false;
+    box.dataset.forbidden = "true";
+  }
+
+  function showForbiddenOff() {
+    delete $("#signin-error").dataset.forbidden;
+  }
+
+  async function signOut(show = true) {
+    const refresh = session.refresh;
+    clearTimeout(session.timer);
+    Object.assign(session, { access: null, refresh: null, user: null, timer: null });
+    if (refresh) {
+      try {
+        await call("POST", "logout/", { refresh });
+      } catch {
+        // Already ended (expired, revoked): nothing more to end.
+      }
+    }
+    if (show) showSignIn("You are signed out.");
+  }
+
+  // --- views ----------------------------------------------------------------------------------------
+
+  const views = { dashboard, products, orders, emails, users };
+
+  function route() {
+    if (!session.access) return;
+    const [name, id] = location.hash.replace(/^#\/?/, "").split("/");
+    const render = views[name] || dashboard;
+    for (const link of document.querySelectorAll("#nav a")) {
+      link.classList.toggle("active", link.dataset.view === (views[name] ? name : "dashboard"));
+    }
+    view().replaceChildren(h("p", { class: "muted" }, "Loading…"));
+    render(id).catch(fail);
+  }
+
+  // Dashboard ---------------------------------------------------------------------------------------
+
+  async function dashboard() {
+    const d = await api("GET", "admin/dashboard/");
+    const stat = (label, value, sub, attrs = {}) =>
+      h("div", { class: "stat", ...attrs }, h("div", { class: "label" }, label), h("div", { class: "value" }, value),
+        sub ? h("div", { class: "sub" }, sub) : null);
+    view().replaceChildren(
+      h("h1", {}, "Dashboard"),
+      h(
+        "div",
+        { class: "stats" },
+        stat("Orders today", d.orders_today, `UTC day ${d.date}`, { id: "stat-orders" }),
+        stat("Revenue today", d.revenue_today, `${d.paid_orders_today} ${d.paid_orders_today === 1 ? "order" : "orders"} paid`, { id: "stat-revenue" }),
+        stat("Low stock", d.low_stock_count, `products with fewer than ${d.low_stock_below}`,
+             { id: "stat-low-stock", class: d.low_stock_count ? "stat alert" : "stat" }),
+        stat("Failed emails", d.emails_failed, `${d.emails_pending} waiting to be sent`,
+             { id: "stat-failed-emails", class: d.emails_failed ? "stat alert" : "stat" }),
+      ),
+      h(
+        "div",
+        { class: "card" },
+        h("h2", {}, "Low-stock products"),
+        d.low_stock.length
+          ? h(
+              "table",
+              { id: "low-stock" },
+              h("thead", {}, h("tr", {}, h("th", {}, "Product"), h("th", { class: "num" }, "Price"),
+                h("th", { class: "num" }, "Stock"))),
+              h("tbody", {}, d.low_stock.map((p) => h("tr", {}, h("td", {}, h("a", { href: `#/products/${p.id}` }, p.name)),
+                h("td", { class: "num" }, p.price), h("td", { class: "num" }, p.stock)))),
+            )
+          : h("p", { class: "empty" }, "Every product has enough stock."),
+        d.low_stock_count > d.low_stock.length
+          ? h("p", { class: "muted" }, `and ${d.low_stock_count - d.low_stock.length} more`)
+          : null,
+      ),
+    );
+  }
+
+  // Products ----------------------------------------------------------------------------------------
+
+  const productState = { search: "", page: 1 };
+
+  async function products(selected) {
+    const size = 10;
+    let list;
+    try {
+      list = await api("GET", `store/products/${query({ search: productState.search, page: productState.page, page_size: size })}`);
+    } catch (e) {
+      if (e.status === 404 && productState.page > 1) {
+        productState.page = 1;
+        return products(selected);
+      }
+      throw e;
+    }
+    const editing = selected ? await api("GET", `store/products/${selected}/`).catch(() => null) : null;
+    const search = h("input", { type: "search", name: "search", placeholder: "Search products by name", value: productState.search });
+    const form = productForm(editing);
+    view().replaceChildren(
+      h("h1", {}, "Products"),
+      h(
+        "div",
+        { class: "split" },
+        h(
+          "div",
+          { class: "card" },
+          h(
+            "form",
+            { class: "toolbar", id: "product-search", onsubmit: (e) => {
+              e.preventDefault();
+              productState.search = search.value.trim();
+              productState.page = 1;
+              route();
+            } },
+            search,
+            h("button", { type: "submit" }, "Search"),
+            h("span", { class: "grow" }),
+            h("button", { type: "button", class: "primary", id: "new-product", onclick: () => {
+              location.hash = "#/products";
+              if (!selected) route();
+            } }, "New product"),
+          ),
+          list.results.length
+            ? h(
+                "table",
+                { id: "products-table" },
+                h("thead", {}, h("tr", {}, h("th", {}, "ID"), h("th", {}, "Name"), h("th", {}, "Description"),
+                  h("th", { class: "num" }, "Price"), h("th", { class: "num" }, "Stock"), h("th", {}))),
+                h("tbody", {}, list.results.map((p) =>
+                  h("tr", { class: String(p.id) === selected ? "selected" : null, dataset: { id: p.id, name: p.name } },
+                    h("td", {}, p.id), h("td", {}, p.name), h("td", { class: "clip", title: p.description }, p.description),
+                    h("td", { class: "num" }, p.price), h("td", { class: "num stock" }, p.stock),
+                    h("td", { class: "actions" },
+                      h("button", { type: "button", onclick: () => { location.hash = `#/products/${p.id}`; } }, "Edit"),
+                      h("button", { type: "button", class: "danger", onclick: () => archiveProduct(p) }, "Archive"))))),
+              )
+            : h("p", { class: "empty" }, productState.search ? "No product matches." : "No products yet."),
+          pager({ ...list, number: productState.page, size }, (n) => {
+            productState.page = n;
+            route();
+          }),
+        ),
+        form,
+      ),
+    );
+  }
+
+  function productForm(product) {
+    const field = (name, label, input) =>
+      h("div", { class: name === "description" ? "wide" : null }, h("label", {}, label, input),
+        h("div", { class: "field-error", dataset: { for: name } }));
+    const form = h(
+      "form",
+      { id: "product-form", novalidate: true },
+      h("div", { class: "form-grid" },
+        field("name", "Name", h("input", { name: "name", value: product ? product.name : "", required: true, maxlength: 200 })),
+        field("price", "Price", h("input", { name: "price", value: product ? product.price : "", inputmode: "decimal", placeholder: "0.00" })),
+        field("stock", "Stock", h("input", { name: "stock", value: product ? product.stock : "", inputmode: "numeric", placeholder: "0" })),
+        field("description", "Description", h("textarea", { name: "description" }, product ? product.description : ""))),
+      h("div", { class: "field-error", dataset: { for: "non_field_errors" } }),
+      h("button", { type: "submit", class: "primary" }, product ? "Save changes" : "Create product"),
+      product ? h("button", { type: "button", style: "margin-left:8px", onclick: () => { location.hash = "#/products"; } }, "Cancel") : null,
+    );
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      // Stock goes as a number when it is one, so the API's own messages explain anything else.
+      const stockText = form.stock.value.trim();
+      const body = {
+        name: form.name.value,
+        description: form.description.value,
+        price: form.price.value.trim(),
+        stock: /^-?\d+$/.test(stockText) ? Number(stockText) : stockText,
+      };
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        const saved = product
+          ? await api("PATCH", `store/products/${product.id}/`, body)
+          : await api("POST", "store/products/", body);
+        flash(product ? `Saved ${saved.name}.` : `Created ${saved.name}.`);
+        if (!product) productState.search = "";
+        if (location.hash === `#/products/${saved.id}`) route();
+        else location.hash = `#/products/${saved.id}`;
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) return;
+        showFieldErrors(form, e);
+      } finally {
+        button.disabled = false;
+      }
+    });
+    return h("div", { class: "card" }, h("h2", {}, product ? `Edit product #${product.id}` : "New product"), form);
+  }
+
+  async function archiveProduct(p) {
+    if (!confirm(`Archive "${p.name}"? It leaves the catalogue; orders that contain it keep it.`)) return;
+    try {
+      await api("DELETE", `store/products/${p.id}/`);
+      flash(`Archived ${p.name}.`);
+      location.hash = "#/products";
+      route();
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  // Orders ------------------------------------------------------------------------------------------
+
+  const orderState = { status: "", search: "", page: 1 };
+  const ORDER_STATUSES = ["pending_payment", "paid", "cancelled", "expired"];
+
+  async function orders(selected) {
+    const size = 10;
+    const list = await api("GET", `admin/orders/${query({ status: orderState.status, search: orderState.search, page: orderState.page, page_size: size })}`)
+      .catch((e) => {
+        if (e.status === 404 && orderState.page > 1) {
+          orderState.page = 1;
+          return api("GET", `admin/orders/${query({ status: orderState.status, search: orderState.search, page_size: size })}`);
+        }
+        throw e;
+      });
+    const detail = selected ? await api("GET", `admin/orders/${selected}/`).catch((e) => e) : null;
+    const status = h("select", { name: "status" }, h("option", { value: "" }, "All statuses"),
+      ORDER_STATUSES.map((s) => h("option", { value: s, selected: s === orderState.status }, s.replace(/_/g, " "))));
+    const search = h("input", { type: "search", name: "search", placeholder: "Customer username or email", value: orderState.search });
+    view().replaceChildren(
+      h("h1", {}, "Orders"),
+      h(
+        "div",
+        { class: detail ? "split" : "split single" },
+        h(
+          "div",
+          { class: "card" },
+          h("form", { class: "toolbar", id: "order-filter", onsubmit: (e) => {
+            e.preventDefault();
+            Object.assign(orderState, { status: status.value, search: search.value.trim(), page: 1 });
+            route();
+          } }, status, search, h("button", { type: "submit" }, "Filter")),
+          list.results.length
+            ? h(
+                "table",
+                { id: "orders-table" },
+                h("thead", {}, h("tr", {}, h("th", {}, "Order"), h("th", {}, "Customer"), h("th", {}, "Status"),
+                  h("th", { class: "num" }, "Total"), h("th", {}, "Placed"), h("th", { class: "num" }, "Items"))),
+                h("tbody", {}, list.results.map((o) =>
+                  h("tr", { class: String(o.id) === selected ? "selected" : null, dataset: { id: o.id } },
+                    h("td", {}, h("a", { href: `#/orders/${o.id}` }, `#${o.id}`)), h("td", {}, o.customer),
+                    h("td", {}, badge(o.status)), h("td", { class: "num" }, o.total_amount), h("td", { class: "when" }, when(o.created_at)),
+                    h("td", { class: "num" }, o.items.reduce((n, i) => n + i.quantity, 0))))),
+              )
+            : h("p", { class: "empty" }, "No orders match."),
+          pager({ ...list, number: orderState.page, size }, (n) => {
+            orderState.page = n;
+            route();
+          }),
+        ),
+        detail ? orderDetail(detail) : null,
+      ),
+    );
+  }
+
+  function orderDetail(o) {
+    if (o instanceof Error) return h("div", { class: "card" }, h("p", { class: "error" }, o.message));
+    const cancel = async () => {
+      if (!confirm(`Cancel order #${o.id}? Its stock returns to the catalogue.`)) return;
+      try {
+        await api("POST", `admin/orders/${o.id}/cancel/`);
+        flash(`Order #${o.id} cancelled; its stock is back.`);
+        route();
+      } catch (e) {
+        fail(e);
+      }
+    };
+    return h(
+      "div",
+      { class: "card", id: "order-detail" },
+      h("div", { class: "panel-head" }, h("h2", {}, `Order #${o.id}`), badge(o.status),
+        o.status === "pending_payment" ? h("button", { type: "button", class: "danger", id: "cancel-order", onclick: cancel }, "Cancel order") : null),
+      h("dl", { class: "facts" },
+        h("dt", {}, "Customer"), h("dd", {}, `${o.customer} <${o.email}>`),
+        h("dt", {}, "Placed"), h("dd", {}, when(o.created_at)),
+        o.status === "pending_payment" ? [h("dt", {}, "Reserved until"), h("dd", {}, when(o.expires_at))] : null,
+        h("dt", {}, "Total"), h("dd", {}, o.total_amount)),
+      h("h2", {}, "Items"),
+      h("table", { id: "order-items" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Product"), h("th", { class: "num" }, "Price"), h("th", { class: "num" }, "Qty"),
+          h("th", { class: "num" }, "Line total"))),
+        h("tbody", {}, o.items.map((i) => h("tr", {}, h("td", {}, i.product), h("td", { class: "num" }, i.price),
+          h("td", { class: "num" }, i.quantity), h("td", { class: "num" }, i.totalprice))))),
+      h("h2", { style: "margin-top:16px" }, "Payment attempts"),
+      o.payments.length
+        ? h("table", { id: "order-payments" },
+            h("thead", {}, h("tr", {}, h("th", {}, "Card"), h("th", {}, "Outcome"), h("th", { class: "num" }, "Amount"), h("th", {}, "When"))),
+            h("tbody", {}, o.payments.map((p) => h("tr", {},
+              h("td", {}, `${p.card_brand} ···· ${p.card_last4}`),
+              h("td", {}, badge(p.status), p.decline_code ? ` ${p.decline_code.replace(/_/g, " ")}` : ""),
+              h("td", { class: "num" }, p.amount), h("td", {}, when(p.created_at))))))
+        : h("p", { class: "empty" }, "No payment attempts."),
+    );
+  }
+
+  // Emails ------------------------------------------------------------------------------------------
+
+  const emailState = { status: "", page: 1 };
+  const EMAIL_STATUSES = ["pending", "sending", "sent", "failed"];
+
+  async function emails(selected) {
+    const size = 10;
+    const list = await api("GET", `admin/emails/${query({ status: emailState.status, page: emailState.page, page_size: size })}`);
+    const preview = selected ? await api("GET", `admin/emails/${selected}/preview/`).catch((e) => e) : null;
+    const status = h("select", { name: "status", onchange: () => {
+      Object.assign(emailState, { status: status.value, page: 1 });
+      route();
+    } }, h("option", { value: "" }, "All statuses"),
+    EMAIL_STATUSES.map((s) => h("option", { value: s, selected: s === emailState.status }, s)));
+    const resend = async (e) => {
+      try {
+        const row = await api("POST", `admin/emails/${e.id}/resend/`);
+        flash(`Email #${e.id} queued again (${row.status}).`);
+        route();
+      } catch (err) {
+        fail(err);
+      }
+    };
+    view().replaceChildren(
+      h("h1", {}, "Email queue"),
+      h(
+        "div",
+        // The queue's table is wide: the preview goes below it rather than beside it.
+        { class: "split stacked" },
+        h(
+          "div",
+          { class: "card" },
+          h("div", { class: "toolbar" }, status, h("span", { class: "grow" }),
+            h("button", { type: "button", onclick: () => route() }, "Refresh")),
+          list.results.length
+            ? h("table", { id: "emails-table" },
+                h("thead", {}, h("tr", {}, h("th", {}, "ID"), h("th", {}, "Order"), h("th", {}, "Recipient"), h("th", {}, "Status"),
+                  h("th", { class: "num" }, "Attempts"), h("th", {}, "Last error"), h("th", {}, "Created"), h("th", {}))),
+                h("tbody", {}, list.results.map((e) =>
+                  h("tr", { class: String(e.id) === selected ? "selected" : null, dataset: { id: e.id, order: e.order_id } },
+                    h("td", {}, e.id), h("td", {}, e.order_id ? h("a", { href: `#/orders/${e.order_id}` }, `#${e.order_id}`) : "—"),
+                    h("td", {}, e.recipient), h("td", {}, badge(e.status)), h("td", { class: "num" }, e.attempts),
+                    h("td", { class: "clip error", title: e.last_error || "" }, e.last_error || ""),
+                    h("td", { class: "when" }, when(e.created_at)),
+                    h("td", { class: "actions" },
+                      h("button", { type: "button", onclick: () => { location.hash = `#/emails/${e.id}`; } }, "Preview"),
+                      h("button", { type: "button", class: "resend", disabled: e.status === "sending", onclick: () => resend(e) }, "Resend"))))))
+            : h("p", { class: "empty" }, "No emails."),
+          pager({ ...list, number: emailState.page, size }, (n) => {
+            emailState.page = n;
+            route();
+          }),
+        ),
+        preview ? emailPreview(preview) : null,
+      ),
+    );
+  }
+
+  function emailPreview(p) {
+    if (p instanceof Error) return h("div", { class: "card" }, h("p", { class: "error" }, p.message));
+    // The HTML body goes into a sandboxed frame: no scripts, no forms, no access to this page.
+    const frame = h("iframe", { class: "preview", sandbox: "", title: "HTML body", referrerpolicy: "no-referrer" });
+    frame.srcdoc = p.html;
+    return h("div", { class: "card", id: "email-preview" },
+      h("div", { class: "panel-head" }, h("h2", {}, `Email #${p.id}`),
+        h("button", { type: "button", onclick: () => { location.hash = "#/emails"; } }, "Close")),
+      h("dl", { class: "facts" }, h("dt", {}, "To"), h("dd", {}, p.recipient), h("dt", {}, "Subject"), h("dd", { id: "preview-subject" }, p.subject)),
+      frame,
+      h("h2", { style: "margin-top:12px" }, "Plain text"),
+      h("pre", { class: "preview" }, p.text));
+  }
+
+  // Users -------------------------------------------------------------------------------------------
+
+  const userState = { search: "", page: 1 };
+
+  async function users() {
+    const size = 10;
+    const list = await api("GET", `admin/users/${query({ search: userState.search, page: userState.page, page_size: size })}`);
+    const search = h("input", { type: "search", name: "search", placeholder: "Username or email", value: userState.search });
+    const change = async (u, body, done) => {
+      try {
+        await api("PATCH", `admin/users/${u.id}/`, body);
+        flash(done);
+        route();
+      } catch (e) {
+        fail(e);
+      }
+    };
+    view().replaceChildren(
+      h("h1", {}, "Users"),
+      h("div", { class: "card" },
+        h("form", { class: "toolbar", id: "user-search", onsubmit: (e) => {
+          e.preventDefault();
+          Object.assign(userState, { search: search.value.trim(), page: 1 });
+          route();
+        } }, search, h("button", { type: "submit" }, "Search")),
+        list.results.length
+          ? h("table", { id: "users-table" },
+              h("thead", {}, h("tr", {}, h("th", {}, "ID"), h("th", {}, "Username"), h("th", {}, "Email"), h("th", {}, "Role"),
+                h("th", {}, "Status"), h("th", {}, "Joined"), h("th", {}))),
+              h("tbody", {}, list.results.map((u) => {
+                const self = session.user && u.id === session.user.id;
+                return h("tr", { dataset: { id: u.id, username: u.username } },
+                  h("td", {}, u.id), h("td", {}, u.username, self ? h("span", { class: "muted" }, " (you)") : null), h("td", {}, u.email),
+                  h("td", {}, badge(u.role)), h("td", {}, u.is_active ? badge("active") : badge("inactive")),
+                  h("td", { class: "when" }, when(u.date_joined)),
+                  h("td", { class: "actions" },
+                    u.role === "staff"
+                      ? h("button", { type: "button", disabled: self, onclick: () => change(u, { role: "customer" }, `${u.username} is now a customer.`) }, "Demote")
+                      : h("button", { type: "button", onclick: () => change(u, { role: "staff" }, `${u.username} is now staff.`) }, "Make staff"),
+                    u.is_active
+                      ? h("button", { type: "button", class: "danger", disabled: self, onclick: () => {
+                          if (confirm(`Deactivate ${u.username}? They can no longer sign in.`)) {
+                            change(u, { is_active: false }, `${u.username} is deactivated.`);
+                          }
+                        } }, "Deactivate")
+                      : h("button", { type: "button", onclick: () => change(u, { is_active: true }, `${u.username} is active again.`) }, "Reactivate")));
+              })))
+          : h("p", { class: "empty" }, "No users match."),
+        pager({ ...list, number: userState.page, size }, (n) => {
+          userState.page = n;
+          route();
+        })),
+    );
+  }
+
+  // --- start ----------------------------------------------------------------------------------------
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("#signin-form").addEventListener("submit", signIn);
+    $("#sign-out").addEventListener("click", () => signOut(true));
+    window.addEventListener("hashchange", route);
+    showSignIn();
+  });
+})();
