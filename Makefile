@@ -3,10 +3,14 @@
 SHELL := /bin/bash
 BUILD_DIR ?= build
 TEST_BUILD_DIR ?= build-test
+FUZZ_BUILD_DIR ?= build-fuzz
+TSAN_BUILD_DIR ?= build-tsan
+FUZZ_SECONDS ?= 60
 PYTHON := /usr/bin/python3
 CMAKE_FLAGS := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg postman bench docker-test clean
+.PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg postman bench docker-test clean \
+        build-fuzz fuzz build-tsan tsan-test
 
 all: build
 
@@ -45,6 +49,29 @@ api-test:
 api-test-pg:
 	ORDERD_TEST_DB=postgres ORDERD_BIN=$(TEST_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q -p no:cacheprovider
 
+# Fuzzing (docs/reliability.md "Fuzzing"): every libFuzzer target of tests/fuzz for FUZZ_SECONDS each,
+# built by clang with ASan and UBSan in $(FUZZ_BUILD_DIR). make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS="jwt money"
+build-fuzz:
+	@scripts/install-deps --fuzz
+	@cmake -S . -B $(FUZZ_BUILD_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+	  -DORDERD_FUZZ=ON -DORDERD_TESTS=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD_DIR) --target fuzz_targets
+
+fuzz: build-fuzz
+	@scripts/run-fuzz $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# ThreadSanitizer (docs/reliability.md "Sanitizers"): the unit tests and the concurrency-heavy API tests
+# against a -fsanitize=thread build in $(TSAN_BUILD_DIR). A data race fails the run.
+TSAN_TESTS ?= concurrent or twenty or across_nodes or keep_alive or sigterm or bad_clients
+build-tsan: test-deps
+	@cmake -S . -B $(TSAN_BUILD_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DORDERD_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD_DIR)
+
+tsan-test: build-tsan
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir $(TSAN_BUILD_DIR) --output-on-failure -j2
+	TSAN_OPTIONS="second_deadlock_stack=1" ORDERD_BIN=$(TSAN_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q \
+	  -p no:cacheprovider -k "$(TSAN_TESTS)"
+
 # The Postman collection is generated from the OpenAPI document the build makes; commit the result.
 postman: build
 	scripts/postman-from-openapi $(BUILD_DIR)/generated/openapi.json > docs/orderd.postman_collection.json
@@ -59,4 +86,4 @@ docker-test:
 	@scripts/docker-test
 
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(FUZZ_BUILD_DIR) $(TSAN_BUILD_DIR)
