@@ -68,7 +68,9 @@ void check_link(const boost::json::value& link, const http::Request& request, st
   FUZZ_CHECK(link.is_string());
   auto url = boost::urls::parse_absolute_uri(link.get_string());
   FUZZ_CHECK(url.has_value());
-  FUZZ_CHECK(url->encoded_path() == std::string(prefix) + request.path);
+  // Boost.URL writes a path that begins with "//" as "/.//" (the same path once dot segments go).
+  auto expected = std::string(prefix) + request.path;
+  FUZZ_CHECK(url->encoded_path() == expected || url->encoded_path() == "/." + expected);
 }
 
 }  // namespace
@@ -113,6 +115,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(match.allow.find(std::string(http::to_string(method))) == std::string::npos);
   }
 
+  // Pagination runs only in a matched route, so only for a target that parsed.
+  if (!url) return 0;
   for (const char* base : {"http://127.0.0.1:8000", "https://shop.example/api/"}) {
     request.base_url = base;
     std::string_view prefix = std::string_view(base).starts_with("https") ? "/api" : "";
