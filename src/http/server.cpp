@@ -164,6 +164,11 @@ struct Server::Impl {
                           R"(reason="refused")")),
         pool(static_cast<std::size_t>(std::max(1, options.worker_threads))) {
     for (int i = 0; i < std::max(1, options.io_threads); ++i) workers.push_back(std::make_unique<IoWorker>());
+    max_connections = connection_limit();
+    if (max_connections < kMaxConnections) {
+      spdlog::warn("the open-file limit allows {} client connections (below {}); raise `ulimit -n` for more",
+                   max_connections, kMaxConnections);
+    }
     m.gauge("orderd_http_connections_open", "Client connections open right now.",
             [open = open_gauge] { return static_cast<double>(open->load()); });
   }
@@ -424,11 +429,6 @@ std::uint16_t Server::listen() {
   impl_->acceptor->set_option(asio::socket_base::reuse_address(true));
   impl_->acceptor->bind(endpoint);
   impl_->acceptor->listen(asio::socket_base::max_listen_connections);
-  impl_->max_connections = connection_limit();
-  if (impl_->max_connections < kMaxConnections) {
-    spdlog::warn("the open-file limit allows {} client connections (below {}); raise `ulimit -n` for more",
-                 impl_->max_connections, kMaxConnections);
-  }
   return impl_->acceptor->local_endpoint().port();
 }
 
