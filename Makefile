@@ -3,11 +3,14 @@
 SHELL := /bin/bash
 BUILD_DIR ?= build
 TEST_BUILD_DIR ?= build-test
+FUZZ_BUILD_DIR ?= build-fuzz
+TSAN_BUILD_DIR ?= build-tsan
+FUZZ_SECONDS ?= 60
 PYTHON := /usr/bin/python3
 CMAKE_FLAGS := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
 .PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg e2e-test screenshots postman bench \
-        docker-test clean
+        docker-test clean build-fuzz fuzz build-tsan tsan-test
 
 all: build
 
@@ -59,6 +62,33 @@ e2e-test:
 screenshots: build-test
 	SCREENSHOT_DIR=docs/screenshots $(E2E)
 
+# Fuzzing (docs/reliability.md "Fuzzing"): every libFuzzer target of tests/fuzz for FUZZ_SECONDS each,
+# built by clang with ASan and UBSan in $(FUZZ_BUILD_DIR). make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS="jwt money"
+build-fuzz:
+	@scripts/install-deps --fuzz
+	@cmake -S . -B $(FUZZ_BUILD_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
+	  -DORDERD_FUZZ=ON -DORDERD_TESTS=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD_DIR) --target fuzz_targets
+
+fuzz: build-fuzz
+	@scripts/run-fuzz $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# ThreadSanitizer (docs/reliability.md "Sanitizers"): the unit tests and the concurrency-heavy API tests
+# (on SQLite, then on PostgreSQL with the multi-node tests) against a -fsanitize=thread build in
+# $(TSAN_BUILD_DIR). A data race fails the run; tests/tsan.supp explains its one suppression.
+TSAN_TESTS ?= concurrent or twenty or keep_alive or sigterm or bad_clients or multinode
+TSAN_ENV = TSAN_OPTIONS="second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp"
+build-tsan: test-deps
+	@cmake -S . -B $(TSAN_BUILD_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DORDERD_TSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD_DIR)
+
+tsan-test: build-tsan
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --test-dir $(TSAN_BUILD_DIR) --output-on-failure -j2
+	$(TSAN_ENV) ORDERD_BIN=$(TSAN_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q -p no:cacheprovider -k "$(TSAN_TESTS)"
+	$(TSAN_ENV) ORDERD_TEST_DB=postgres ORDERD_BIN=$(TSAN_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q \
+	  -p no:cacheprovider -k "$(TSAN_TESTS)"
+
 # The Postman collection is generated from the OpenAPI document the build makes; commit the result.
 postman: build
 	scripts/postman-from-openapi $(BUILD_DIR)/generated/openapi.json > docs/orderd.postman_collection.json
@@ -73,4 +103,4 @@ docker-test:
 	@scripts/docker-test
 
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(TEST_BUILD_DIR) $(FUZZ_BUILD_DIR) $(TSAN_BUILD_DIR)

@@ -52,14 +52,37 @@ UserChange change_from(const Request& q) {
   return change;
 }
 
-std::string refresh_field(const Request& q) {
-  http::Fields f(q.json);
+}  // namespace
+
+NewUser new_user_from_json(const boost::json::value& body) {
+  http::Fields f(body);
+  NewUser user;
+  auto email = f.text("email");
+  auto username = f.text("username");
+  auto password = f.text("password");
+  auto phone = f.text("phone_number", false);
+  f.check();
+  user.email = std::move(*email);
+  user.username = std::move(*username);
+  user.password = std::move(*password);
+  user.phone_number = std::move(phone);
+  return user;
+}
+
+Credentials credentials_from_json(const boost::json::value& body) {
+  http::Fields f(body);
+  auto email = f.text("email");
+  auto password = f.text("password");
+  f.check();
+  return {std::move(*email), std::move(*password)};
+}
+
+std::string refresh_from_json(const boost::json::value& body) {
+  http::Fields f(body);
   auto token = f.text("refresh");
   f.check();
   return *token;
 }
-
-}  // namespace
 
 void register_routes(http::Router& router, Service& service) {
   router.set_authenticator([&service](const Request& q) -> http::Principal {
@@ -74,36 +97,22 @@ void register_routes(http::Router& router, Service& service) {
   });
 
   router.add({.method = Method::post, .path = "/register/", .body = Body::json, .handler = [&service](Request& q) {
-                http::Fields f(q.json);
-                NewUser user;
-                auto email = f.text("email");
-                auto username = f.text("username");
-                auto password = f.text("password");
-                auto phone = f.text("phone_number", false);
-                f.check();
-                user.email = std::move(*email);
-                user.username = std::move(*username);
-                user.password = std::move(*password);
-                user.phone_number = std::move(phone);
-                return http::json_response(201, user_body(service.register_user(std::move(user))));
+                return http::json_response(201, user_body(service.register_user(new_user_from_json(q.json))));
               }});
 
   router.add({.method = Method::post, .path = "/login/", .body = Body::json, .handler = [&service](Request& q) {
-                http::Fields f(q.json);
-                auto email = f.text("email");
-                auto password = f.text("password");
-                f.check();
-                auto tokens = service.login(*email, *password, q.remote_address);
+                auto credentials = credentials_from_json(q.json);
+                auto tokens = service.login(credentials.email, credentials.password, q.remote_address);
                 return http::json_response(200, {{"refresh", tokens.refresh}, {"access", tokens.access}});
               }});
 
   router.add({.method = Method::post, .path = "/token/refresh/", .body = Body::json, .handler = [&service](Request& q) {
-                auto tokens = service.refresh(refresh_field(q));
+                auto tokens = service.refresh(refresh_from_json(q.json));
                 return http::json_response(200, {{"access", tokens.access}, {"refresh", tokens.refresh}});
               }});
 
   router.add({.method = Method::post, .path = "/logout/", .body = Body::json, .handler = [&service](Request& q) {
-                service.logout(refresh_field(q));
+                service.logout(refresh_from_json(q.json));
                 return http::no_content();
               }});
 

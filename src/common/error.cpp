@@ -47,6 +47,7 @@ constexpr std::array kStatuses{
     CodeStatus{"email_not_renderable", 409},
     CodeStatus{"payload_too_large", 413},
     CodeStatus{"unsupported_media_type", 415},
+    CodeStatus{"headers_too_large", 431},
     CodeStatus{"too_many_requests", 429},
     CodeStatus{"internal_error", 500},
     CodeStatus{"payment_gateway_unavailable", 503},

@@ -22,6 +22,7 @@ struct ExactHandler {
   json::value_stack st;
   std::string number;
   int depth = 0;
+  bool in_string = false;            // parts of a string have begun
   int line = 1;                      // the line being fed, when fed line by line
   std::vector<int>* element_lines = nullptr;
 
@@ -59,13 +60,16 @@ struct ExactHandler {
     st.push_key(s);
     return true;
   }
+  // A string may arrive in several parts (long strings, escapes); it begins an element only once.
   bool on_string_part(json::string_view s, std::size_t, error_code&) {
-    if (number.empty()) element_begins();
+    if (!in_string) element_begins();
+    in_string = true;
     st.push_chars(s);
     return true;
   }
-  bool on_string(json::string_view s, std::size_t n, error_code&) {
-    if (n == s.size()) element_begins();  // not already counted by a part
+  bool on_string(json::string_view s, std::size_t, error_code&) {
+    if (!in_string) element_begins();  // not already counted by a part
+    in_string = false;
     st.push_string(s);
     return true;
   }

@@ -30,6 +30,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <sys/resource.h>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -45,6 +46,9 @@ namespace {
 
 constexpr auto use_nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxConnections = 10'000;
+// File descriptors kept for everything but client connections: database files and connections, the
+// listening socket, log files, SMTP and gateway connections.
+constexpr rlim_t kReservedDescriptors = 128;
 constexpr std::size_t kMaxLogPath = 200;
 
 Method to_method(bhttp::verb verb) {
@@ -102,8 +106,24 @@ asio::awaitable<Response> run_on(asio::thread_pool& pool, F fn) {
 
 struct Connection {
   beast::tcp_stream* stream;
-  bool idle = true;  // waiting for the next request: may be closed at once on stop
+  bool idle = true;  // waiting for the next request: may be closed at once on stop, or to make room
+  std::chrono::steady_clock::time_point idle_since = std::chrono::steady_clock::now();
 };
+
+// Raises the soft limit on open files to the hard limit (a default soft limit of 1024 would cap a
+// server meant for thousands of connections) and returns how many connections fit below it.
+std::size_t connection_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return kMaxConnections;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+  }
+  if (limit.rlim_cur == RLIM_INFINITY) return kMaxConnections;
+  auto usable = limit.rlim_cur > 2 * kReservedDescriptors ? limit.rlim_cur - kReservedDescriptors : limit.rlim_cur / 2;
+  return std::min<std::size_t>(kMaxConnections, static_cast<std::size_t>(usable));
+}
 
 // One I/O thread's world: its io_context and the connections it serves (touched only on that thread).
 struct IoWorker {
@@ -122,6 +142,11 @@ struct Server::Impl {
   std::condition_variable changed;
   std::atomic<bool> stopping{false};
   std::atomic<std::size_t> live{0};
+  std::size_t max_connections = kMaxConnections;
+  // The open-connection gauge reads this; shared so that /metrics never reads a destroyed server.
+  std::shared_ptr<std::atomic<std::size_t>> open_gauge = std::make_shared<std::atomic<std::size_t>>(0);
+  common::Counter& evicted;
+  common::Counter& refused;
 
   asio::thread_pool pool;
   std::vector<std::unique_ptr<IoWorker>> workers;
@@ -129,8 +154,24 @@ struct Server::Impl {
   std::optional<asio::signal_set> signals;
 
   Impl(ServerOptions o, const Router& r, common::Metrics& m)
-      : options(std::move(o)), router(r), metrics(m), pool(static_cast<std::size_t>(std::max(1, options.worker_threads))) {
+      : options(std::move(o)),
+        router(r),
+        metrics(m),
+        evicted(m.counter("orderd_http_connections_shed_total",
+                          "Connections closed or refused because the server was at its connection limit.",
+                          R"(reason="idle_evicted")")),
+        refused(m.counter("orderd_http_connections_shed_total",
+                          "Connections closed or refused because the server was at its connection limit.",
+                          R"(reason="refused")")),
+        pool(static_cast<std::size_t>(std::max(1, options.worker_threads))) {
     for (int i = 0; i < std::max(1, options.io_threads); ++i) workers.push_back(std::make_unique<IoWorker>());
+    max_connections = connection_limit();
+    if (max_connections < kMaxConnections) {
+      spdlog::warn("the open-file limit allows {} client connections (below {}); raise `ulimit -n` for more",
+                   max_connections, kMaxConnections);
+    }
+    m.gauge("orderd_http_connections_open", "Client connections open right now.",
+            [open = open_gauge] { return static_cast<double>(open->load()); });
   }
 
   asio::io_context& main_context() { return workers.front()->ioc; }
@@ -174,18 +215,48 @@ struct Server::Impl {
         co_await pause.async_wait(use_nothrow);
         continue;
       }
-      if (live.load() >= kMaxConnections) {
-        spdlog::warn("connection limit {} reached; refusing a connection", kMaxConnections);
-        continue;  // the socket closes as it goes out of scope
-      }
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      ++live;
-      asio::co_spawn(worker.ioc, session(worker, std::move(socket)), asio::detached);
+      if (live.load() >= max_connections) {
+        // At the limit, a new client still gets served: the connection that has waited longest for a
+        // request on its I/O thread makes room (nginx reuses idle keep-alive connections the same
+        // way). Only when that thread has no idle connection is the new one refused.
+        asio::post(worker.ioc, [this, &worker, socket = std::move(socket)]() mutable {
+          if (!evict_longest_idle(worker)) {
+            refused.add();
+            spdlog::warn("connection limit {} reached and no idle connection to close; refusing a connection",
+                         max_connections);
+            return;  // the socket closes as it goes out of scope
+          }
+          start_session(worker, std::move(socket));
+        });
+        continue;
+      }
+      start_session(worker, std::move(socket));
     }
   }
 
+  void start_session(IoWorker& worker, tcp::socket socket) {
+    ++live;
+    ++*open_gauge;
+    asio::co_spawn(worker.ioc, session(worker, std::move(socket)), asio::detached);
+  }
+
+  // On the worker's thread: cancels the connection idle the longest (its session then ends).
+  bool evict_longest_idle(IoWorker& worker) {
+    Connection* oldest = nullptr;
+    for (auto* c : worker.connections) {
+      if (c->idle && (oldest == nullptr || c->idle_since < oldest->idle_since)) oldest = c;
+    }
+    if (oldest == nullptr) return false;
+    oldest->idle = false;  // not chosen twice
+    oldest->stream->cancel();
+    evicted.add();
+    return true;
+  }
+
   void finish_connection() {
+    --*open_gauge;
     if (--live == 0) {
       std::lock_guard lock(mutex);
       changed.notify_all();
@@ -293,6 +364,7 @@ struct Server::Impl {
 
     while (!stopping) {
       self.idle = true;
+      self.idle_since = std::chrono::steady_clock::now();
       if (buffer.size() == 0) {
         stream.expires_after(options.idle_timeout);
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
@@ -321,7 +393,7 @@ struct Server::Impl {
         co_return;
       }
       if (ec == bhttp::error::header_limit) {
-        co_await reject(stream, "payload_too_large", "Request headers are too large");
+        co_await reject(stream, "headers_too_large", "Request headers exceed 16 KiB");
         co_return;
       }
       if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&

@@ -22,7 +22,8 @@ bool valid_currency(std::string_view code) {
   return code.size() == 3 && code.find_first_not_of("abcdefghijklmnopqrstuvwxyz") == std::string_view::npos;
 }
 
-// The charge request as the protocol defines it; every field problem is reported at once (400).
+}  // namespace
+
 ChargeRequest read_charge(const http::Request& request) {
   if (!valid_idempotency_key(request.idempotency_key)) {
     throw common::Error("validation_error", "The Idempotency-Key header must be 1-255 printable characters",
@@ -75,6 +76,8 @@ ChargeRequest read_charge(const http::Request& request) {
   fields.check();
   return charge;
 }
+
+namespace {
 
 http::Response charge_response(const ChargeResult& result, std::int64_t amount, std::string_view currency,
                                std::string_view brand, std::string_view last_digits) {

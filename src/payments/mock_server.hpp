@@ -18,4 +18,9 @@ struct MockFaults {
 // POST /v1/charges and GET /v1/charges/{idempotency_key}. `gateway` must outlive the router.
 void register_mock_gateway_routes(http::Router& router, MockGateway& gateway, MockFaults faults = {});
 
+// The charge request of POST /v1/charges as the protocol defines it (the Idempotency-Key header and
+// the JSON body); throws common::Error validation_error naming every bad field at once. Public for the
+// fuzz target tests/fuzz/route_bodies.cpp.
+ChargeRequest read_charge(const http::Request& request);
+
 }  // namespace payments

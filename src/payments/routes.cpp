@@ -23,8 +23,10 @@ std::optional<std::string> digits_field(http::Fields& f, std::string_view name) 
   return f.text(name);
 }
 
-PaymentRequest request_from(const Request& q) {
-  http::Fields f(q.json);
+}  // namespace
+
+PaymentRequest payment_request_from_json(const boost::json::value& body) {
+  http::Fields f(body);
   PaymentRequest request;
   auto order_id = f.integer("order_id");
   std::optional<common::Money> amount;
@@ -47,6 +49,8 @@ PaymentRequest request_from(const Request& q) {
   request.card = std::move(*card);
   return request;
 }
+
+namespace {
 
 // The old service's success body. Its order_data carried money as JSON numbers with two decimals
 // (130.00), which Boost.JSON cannot write from an exact value, so those few literals are written
@@ -76,7 +80,7 @@ http::Response success(const orders::Order& o) {
 void register_routes(http::Router& router, Service& service, idempotency::Store& keys) {
   router.add({.method = Method::post, .path = "/store/make_payment/", .access = Access::user, .body = Body::json,
               .handler = [&service, &keys](Request& q) {
-                auto request = request_from(q);
+                auto request = payment_request_from_json(q.json);
                 return keys.run(q, [&](const idempotency::Store::Finish& finish) {
                   Service::OnPaid remember;
                   if (finish) remember = [&](db::Connection& c, const orders::Order& o) { finish(c, success(o)); };

@@ -130,6 +130,18 @@ class Server:
     def log_text(self):
         return self.log_path.read_text(errors="replace")
 
+    SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                         "runtime error:")
+
+    def sanitizer_report(self):
+        """The first lines of an ASan, LSan, TSan or UBSan report in this server's log, or None."""
+        text = self.log_text()
+        for marker in self.SANITIZER_MARKERS:
+            at = text.find(marker)
+            if at >= 0:
+                return text[at:at + 3000]
+        return None
+
     @property
     def base(self):
         return f"http://127.0.0.1:{self.port}"
@@ -212,6 +224,7 @@ def server(tmp_path_factory):
     yield s
     code = s.stop()
     assert code == 0, f"shared server exited with {code}:\n{s.log_text()[-4000:]}"
+    assert s.sanitizer_report() is None, s.sanitizer_report()
 
 
 @pytest.fixture
@@ -227,6 +240,9 @@ def make_server(tmp_path):
     yield make
     for s in started:
         s.stop()
+    # A sanitizer build (make test, make tsan-test) reports into the log; any report fails the test.
+    reports = [r for r in (s.sanitizer_report() for s in started) if r]
+    assert not reports, reports[0]
 
 
 @pytest.fixture
@@ -342,6 +358,18 @@ class MockGateway:
 
     def log_text(self):
         return self.log_path.read_text(errors="replace")
+
+    SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                         "runtime error:")
+
+    def sanitizer_report(self):
+        """The first lines of an ASan, LSan, TSan or UBSan report in this server's log, or None."""
+        text = self.log_text()
+        for marker in self.SANITIZER_MARKERS:
+            at = text.find(marker)
+            if at >= 0:
+                return text[at:at + 3000]
+        return None
 
     @property
     def url(self):
