@@ -1,6 +1,5 @@
 #include "console/routes.hpp"
 
-#include "common/error.hpp"
 #include "console/embedded.hpp"
 #include "http/router.hpp"
 
@@ -9,24 +8,13 @@
 namespace console {
 namespace {
 
-// The page is small and changes with every deploy: always revalidated. Asset names carry a hash of
-// their content, so a cached copy can never be stale.
+// The page is small and changes with every deploy: always revalidated (its assets are hashed_asset()s).
 constexpr std::string_view kPageCache = "no-cache";
-constexpr std::string_view kForever = "public, max-age=31536000, immutable";
 // The page loads only its own files and talks only to its own origin. Inline styles are allowed for
 // the email preview (a sandboxed iframe without scripts, whose HTML templates use style attributes).
 constexpr std::string_view kPolicy =
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
-
-http::Response static_response(std::string_view content_type, std::string body, std::string_view cache) {
-  http::Response r;
-  r.content_type = std::string(content_type);
-  r.body = std::move(body);
-  r.headers.emplace_back("Cache-Control", std::string(cache));
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  return r;
-}
 
 // Links are relative so the console also works behind a proxy that serves the API under a prefix:
 // from "/admin" the assets are "admin/assets/x", from "/admin/" they are "assets/x".
@@ -36,7 +24,7 @@ http::Response page(const http::Request& request) {
   for (auto at = html.find("{{base}}"); at != std::string::npos; at = html.find("{{base}}", at + base.size())) {
     html.replace(at, 8, base);
   }
-  auto r = static_response("text/html; charset=utf-8", std::move(html), kPageCache);
+  auto r = http::static_response("text/html; charset=utf-8", std::move(html), kPageCache);
   r.headers.emplace_back("Content-Security-Policy", std::string(kPolicy));
   r.headers.emplace_back("X-Frame-Options", "DENY");
   r.headers.emplace_back("Referrer-Policy", "no-referrer");
@@ -54,11 +42,7 @@ void register_routes(http::Router& router) {
   router.add({.method = Method::get,
               .path = "/admin/assets/{file}",
               .handler = [](http::Request& request) {
-                auto name = request.path_param("file");
-                for (const auto& asset : assets()) {
-                  if (asset.name == name) return static_response(asset.content_type, std::string(asset.body), kForever);
-                }
-                throw common::Error("not_found", "Not found.");
+                return http::hashed_asset(assets(), request.path_param("file"));
               },
               .on_io_thread = true});
 }

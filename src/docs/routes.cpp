@@ -1,6 +1,5 @@
 #include "docs/routes.hpp"
 
-#include "common/error.hpp"
 #include "docs/embedded.hpp"
 #include "http/router.hpp"
 
@@ -11,16 +10,6 @@ namespace {
 
 // The spec and the page change only with a new binary: a short cache keeps a deploy visible soon.
 constexpr std::string_view kShortCache = "public, max-age=300";
-// Asset names carry a hash of their content, so a cached copy can never be stale.
-constexpr std::string_view kForever = "public, max-age=31536000, immutable";
-
-http::Response static_response(std::string_view content_type, std::string body, std::string_view cache) {
-  http::Response r;
-  r.content_type = std::string(content_type);
-  r.body = std::move(body);
-  r.headers.emplace_back("Cache-Control", std::string(cache));
-  return r;
-}
 
 void replace_all(std::string& text, std::string_view from, std::string_view to) {
   for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
@@ -46,23 +35,19 @@ void register_routes(http::Router& router) {
   router.add({.method = Method::get,
               .path = "/openapi.json",
               .handler = [](http::Request&) {
-                return static_response("application/json; charset=utf-8", std::string(openapi_json()), kShortCache);
+                return http::static_response("application/json; charset=utf-8", std::string(openapi_json()), kShortCache);
               },
               .on_io_thread = true});
   router.add({.method = Method::get,
               .path = "/docs",
               .handler = [](http::Request& request) {
-                return static_response("text/html; charset=utf-8", page(request), kShortCache);
+                return http::static_response("text/html; charset=utf-8", page(request), kShortCache);
               },
               .on_io_thread = true});
   router.add({.method = Method::get,
               .path = "/docs/{file}",
               .handler = [](http::Request& request) {
-                auto name = request.path_param("file");
-                for (const auto& asset : assets()) {
-                  if (asset.name == name) return static_response(asset.content_type, std::string(asset.body), kForever);
-                }
-                throw common::Error("not_found", "Not found.");
+                return http::hashed_asset(assets(), request.path_param("file"));
               },
               .on_io_thread = true});
 }
