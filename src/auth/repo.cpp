@@ -47,17 +47,6 @@ std::optional<UserRow> user_from(const db::Result& r) {
   return user_row(*row);
 }
 
-std::optional<std::string> like_pattern(const std::optional<std::string>& search) {
-  if (!search) return std::nullopt;
-  std::string pattern = "%";
-  for (char c : *search) {
-    char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (lower == '%' || lower == '_' || lower == '\\') pattern += '\\';
-    pattern += lower;
-  }
-  return pattern + "%";
-}
-
 }  // namespace
 
 std::optional<UserRow> find_user_by_email(db::Connection& c, std::string_view email) {
@@ -81,12 +70,12 @@ bool set_role(db::Connection& c, std::string_view email, std::string_view role) 
 }
 
 std::int64_t count_users(db::Connection& c, const std::optional<std::string>& search) {
-  return c.query(kCountUsers, like_pattern(search))[0].integer(0);
+  return c.query(kCountUsers, db::contains_pattern(search))[0].integer(0);
 }
 
 std::vector<UserRow> list_users(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
                                 std::int64_t offset) {
-  auto r = c.query(kListUsers, like_pattern(search), limit, offset);
+  auto r = c.query(kListUsers, db::contains_pattern(search), limit, offset);
   std::vector<UserRow> out;
   for (std::size_t i = 0; i < r.size(); ++i) out.push_back(user_row(r[i]));
   return out;

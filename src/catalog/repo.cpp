@@ -30,17 +30,6 @@ constexpr std::string_view kHasOrders = "SELECT 1 FROM order_items WHERE product
 constexpr std::string_view kArchive = "UPDATE products SET archived = 1, updated_at = $2 WHERE id = $1";
 constexpr std::string_view kDelete = "DELETE FROM products WHERE id = $1";
 
-std::optional<std::string> like_pattern(const std::optional<std::string>& search) {
-  if (!search) return std::nullopt;
-  std::string pattern = "%";
-  for (char c : *search) {
-    char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (lower == '%' || lower == '_' || lower == '\\') pattern += '\\';
-    pattern += lower;
-  }
-  return pattern + "%";
-}
-
 ProductRow product(const db::Row& r) {
   return {r.integer(0), r.text(1), r.text(2), r.integer(3), r.integer(4)};
 }
@@ -55,12 +44,12 @@ std::vector<ProductRow> products(const db::Result& result) {
 }  // namespace
 
 std::int64_t count_active(db::Connection& c, const std::optional<std::string>& search) {
-  return c.query(kCount, like_pattern(search))[0].integer(0);
+  return c.query(kCount, db::contains_pattern(search))[0].integer(0);
 }
 
 std::vector<ProductRow> list_active(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
                                     std::int64_t offset) {
-  return products(c.query(kList, like_pattern(search), limit, offset));
+  return products(c.query(kList, db::contains_pattern(search), limit, offset));
 }
 
 std::int64_t count_low_stock(db::Connection& c, std::int64_t below) {

@@ -64,6 +64,20 @@ std::optional<std::string> Row::optional_text(int column) const {
   return text(column);
 }
 
+std::string contains_pattern(std::string_view search) {
+  std::string pattern = "%";
+  for (char c : search) {
+    char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (lower == '%' || lower == '_' || lower == '\\') pattern += '\\';
+    pattern += lower;
+  }
+  return pattern + "%";
+}
+
+std::optional<std::string> contains_pattern(const std::optional<std::string>& search) {
+  return search ? std::optional(contains_pattern(std::string_view(*search))) : std::nullopt;
+}
+
 std::unique_ptr<Database> open(const std::string& url, const Options& options) {
   constexpr std::string_view kSqlite = "sqlite://";
   if (url.starts_with(kSqlite)) return std::make_unique<SqliteDatabase>(url.substr(kSqlite.size()), options);

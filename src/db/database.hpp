@@ -151,6 +151,12 @@ struct Options {
   std::chrono::seconds connect_timeout{5};         // PostgreSQL, unless the URL sets connect_timeout
 };
 
+// A case-insensitive "contains" pattern for `lower(column) LIKE $n ESCAPE '\'`: "Ann_" -> "%ann\_%",
+// with LIKE's own characters escaped so a search never turns into a wildcard.
+std::string contains_pattern(std::string_view search);
+// The same for an optional search: no search, no pattern (bound as NULL, "any").
+std::optional<std::string> contains_pattern(const std::optional<std::string>& search);
+
 // Opens the database a URL names: sqlite://relative/path.db, sqlite:///absolute/path.db, or
 // postgresql://user:password@host:port/dbname?sslmode=require (also postgres://; libpq's URI syntax).
 std::unique_ptr<Database> open(const std::string& url, const Options& options = {});

@@ -65,16 +65,6 @@ constexpr ListSql kSearch{
 #undef ORDER_COLUMNS
 #undef ITEM_COLUMNS
 
-// "Ann" -> "%ann%", with LIKE's own characters escaped (emails are stored lower-cased).
-std::string like_pattern(std::string_view search) {
-  std::string pattern = "%";
-  for (char c : search) {
-    char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    if (lower == '%' || lower == '_' || lower == '\\') pattern += '\\';
-    pattern += lower;
-  }
-  return pattern + "%";
-}
 
 // Today's figures for the staff dashboard. A paid order never changes again, so its updated_at is
 // the moment it was paid: revenue counts the orders paid since $1, whenever they were placed.
@@ -167,7 +157,7 @@ Customer customer(db::Connection& c, std::int64_t user_id) {
 
 std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status,
                    const std::optional<std::string>& search) {
-  if (search) return c.query(kSearch.count, status, like_pattern(*search))[0].integer(0);
+  if (search) return c.query(kSearch.count, status, db::contains_pattern(std::string_view(*search)))[0].integer(0);
   auto [sql, key] = list_sql(user_id, status);
   return c.query(sql.count, key)[0].integer(0);
 }
@@ -178,7 +168,7 @@ std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_i
   db::Result rows, items;
   if (search) {
     if (user_id) throw std::logic_error("orders of one user are not searched");
-    auto pattern = like_pattern(*search);
+    auto pattern = db::contains_pattern(std::string_view(*search));
     rows = c.query(kSearch.page, status, pattern, limit, offset);
     items = c.query(kSearch.items, status, pattern, limit, offset);
   } else {
