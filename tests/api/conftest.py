@@ -57,7 +57,41 @@ def fresh_database_url(workdir):
     return f"sqlite://{workdir / 'orderd.db'}"
 
 
-class Server:
+class LoggedProcess:
+    """What every process the tests start shares: a log file, a graceful stop, sanitizer reports."""
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        """Stops the process (SIGTERM unless told otherwise) and returns its exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait(timeout=timeout)
+        self.http.close()
+        self.log.close()
+        return code
+
+    def log_text(self):
+        return self.log_path.read_text(errors="replace")
+
+    SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                         "runtime error:")
+
+    def sanitizer_report(self):
+        """The first lines of an ASan, LSan, TSan or UBSan report in this server's log, or None."""
+        text = self.log_text()
+        for marker in self.SANITIZER_MARKERS:
+            at = text.find(marker)
+            if at >= 0:
+                return text[at:at + 3000]
+        return None
+
+
+class Server(LoggedProcess):
     """One orderd process. `env` adds ORDERD_* settings to the test defaults."""
 
     def __init__(self, workdir: pathlib.Path, env=None, args=()):
@@ -111,36 +145,6 @@ class Server:
             time.sleep(0.02)
         self.proc.kill()
         raise RuntimeError(f"orderd did not start:\n{self.log_text()}")
-
-    def stop(self, sig=signal.SIGTERM, timeout=20):
-        """Stops the server and returns its exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait(timeout=timeout)
-        self.http.close()
-        self.log.close()
-        return code
-
-    def log_text(self):
-        return self.log_path.read_text(errors="replace")
-
-    SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
-                         "runtime error:")
-
-    def sanitizer_report(self):
-        """The first lines of an ASan, LSan, TSan or UBSan report in this server's log, or None."""
-        text = self.log_text()
-        for marker in self.SANITIZER_MARKERS:
-            at = text.find(marker)
-            if at >= 0:
-                return text[at:at + 3000]
-        return None
 
     @property
     def base(self):
@@ -309,7 +313,7 @@ def staff_token(server):
     return login(server, email, "staff-password-1")["access"]
 
 
-class MockGateway:
+class MockGateway(LoggedProcess):
     """One `orderd mock-gateway` process on a free loopback port (docs/payment-gateway.md)."""
 
     def __init__(self, workdir: pathlib.Path, args=()):
@@ -340,36 +344,6 @@ class MockGateway:
             time.sleep(0.02)
         self.proc.kill()
         raise RuntimeError(f"mock-gateway did not start:\n{self.log_text()}")
-
-    def stop(self, timeout=20):
-        """Stops the gateway with SIGTERM and returns its exit code."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait(timeout=timeout)
-        self.http.close()
-        self.log.close()
-        return code
-
-    def log_text(self):
-        return self.log_path.read_text(errors="replace")
-
-    SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
-                         "runtime error:")
-
-    def sanitizer_report(self):
-        """The first lines of an ASan, LSan, TSan or UBSan report in this server's log, or None."""
-        text = self.log_text()
-        for marker in self.SANITIZER_MARKERS:
-            at = text.find(marker)
-            if at >= 0:
-                return text[at:at + 3000]
-        return None
 
     @property
     def url(self):
