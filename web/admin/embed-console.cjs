@@ -5,9 +5,9 @@
 //
 //   node embed-console.cjs --web web/admin --cpp OUT/console_embedded.cpp
 "use strict";
-const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
+const { hashedAsset, literal, writeIfChanged } = require(path.join(__dirname, "..", "embed-common.cjs"));
 
 // The files the page loads, and their types. index.html names them as {{asset:NAME}}.
 const FILES = [
@@ -29,39 +29,11 @@ function args() {
   return out;
 }
 
-// A C++ string literal split over lines; octal escapes for anything that is not printable ASCII,
-// and for '?' so no trigraph can form (as web/docs/embed-docs.cjs does).
-function literal(buffer) {
-  const lines = [];
-  let line = "";
-  for (const byte of buffer) {
-    if (byte === 0x22) line += '\\"';
-    else if (byte === 0x5c) line += "\\\\";
-    else if (byte >= 0x20 && byte < 0x7f && byte !== 0x3f) line += String.fromCharCode(byte);
-    else line += "\\" + byte.toString(8).padStart(3, "0");
-    if (line.length >= 120 || byte === 0x0a) {
-      lines.push(`"${line}"`);
-      line = "";
-    }
-  }
-  if (line.length || lines.length === 0) lines.push(`"${line}"`);
-  return lines.join("\n    ");
-}
-
-function writeIfChanged(file, content) {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  if (fs.existsSync(file) && fs.readFileSync(file).equals(Buffer.from(content))) return;
-  fs.writeFileSync(file + ".tmp", content);
-  fs.renameSync(file + ".tmp", file);
-}
-
 function main() {
   const opt = args();
   const assets = FILES.map(([name, type]) => {
     const body = fs.readFileSync(path.join(opt.web, name));
-    const hash = crypto.createHash("sha256").update(body).digest("hex").slice(0, 12);
-    const dot = name.lastIndexOf(".");
-    return { name, hashed: `${name.slice(0, dot)}.${hash}${name.slice(dot)}`, type, body };
+    return hashedAsset(name, type, body);
   });
   let html = fs.readFileSync(path.join(opt.web, "index.html"), "utf8").replace(/<!--[\s\S]*?-->\n?/g, "");
   html = html.replace(/\{\{asset:([^}]+)\}\}/g, (_, name) => {

@@ -6,9 +6,9 @@
 //   node embed-docs.cjs --node-modules DIR --spec docs/openapi.yaml --web web/docs \
 //                       --json OUT/openapi.json --cpp OUT/docs_embedded.cpp
 "use strict";
-const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
+const { hashedAsset, literal, writeIfChanged } = require(path.join(__dirname, "..", "embed-common.cjs"));
 
 function args() {
   const out = {};
@@ -46,32 +46,6 @@ function checkRefs(doc) {
   if (missing.length) throw new Error(`unresolved $ref in the OpenAPI document:\n  ${missing.join("\n  ")}`);
 }
 
-// A C++ string literal split over lines; octal escapes (always three digits) for anything that is
-// not printable ASCII, and for '?' so no trigraph can form.
-function literal(buffer) {
-  const lines = [];
-  let line = "";
-  for (const byte of buffer) {
-    if (byte === 0x22) line += '\\"';
-    else if (byte === 0x5c) line += "\\\\";
-    else if (byte >= 0x20 && byte < 0x7f && byte !== 0x3f) line += String.fromCharCode(byte);
-    else line += "\\" + byte.toString(8).padStart(3, "0");
-    if (line.length >= 120 || byte === 0x0a) {
-      lines.push(`"${line}"`);
-      line = "";
-    }
-  }
-  if (line.length || lines.length === 0) lines.push(`"${line}"`);
-  return lines.join("\n    ");
-}
-
-function writeIfChanged(file, content) {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  if (fs.existsSync(file) && fs.readFileSync(file).equals(Buffer.from(content))) return;
-  fs.writeFileSync(file + ".tmp", content);
-  fs.renameSync(file + ".tmp", file);
-}
-
 function main() {
   const opt = args();
   const yaml = require(path.join(path.resolve(opt["node-modules"]), "js-yaml"));
@@ -96,9 +70,7 @@ function main() {
     ["init.js", "application/javascript; charset=utf-8", fs.readFileSync(path.join(opt.web, "init.js"))],
   ];
   const assets = sources.map(([name, type, body]) => {
-    const hash = crypto.createHash("sha256").update(body).digest("hex").slice(0, 12);
-    const dot = name.indexOf(".");
-    return { name, hashed: `${name.slice(0, dot)}.${hash}${name.slice(dot)}`, type, body };
+    return hashedAsset(name, type, body);
   });
   // The template's comments are for its readers, not for browsers.
   let html = fs.readFileSync(path.join(opt.web, "index.html"), "utf8").replace(/<!--[\s\S]*?-->\n?/g, "");
