@@ -95,9 +95,11 @@ postman: build
 
 # Throughput and latency of the main routes under wrk (bench/run.py; see docs/benchmarks.md).
 # Parameters: make bench BENCH_ARGS="--duration 30s --connections 128 --scenarios healthz,place_order"
+# make bench BENCH_DB=postgres: the same against a throwaway PostgreSQL 15 cluster (tests/api/pg.py).
+BENCH_DB ?= sqlite
 bench: build
-	@scripts/install-deps --bench
-	$(PYTHON) bench/run.py $(BENCH_ARGS)
+	@BENCH_DB=$(BENCH_DB) scripts/install-deps --bench
+	BENCH_DB=$(BENCH_DB) $(PYTHON) bench/run.py $(BENCH_ARGS)
 
 docker-test:
 	@scripts/docker-test

@@ -1,16 +1,23 @@
 #!/usr/bin/python3
 """The benchmark harness behind `make bench`.
 
-Starts the Release binary on loopback with a fresh SQLite database, loads 100 products with ample
-stock and two customers, then runs wrk for each scenario and prints one table (requests/s, p50,
-p99, errors, the server's peak RSS and CPU during the scenario), also written as markdown. After
-the run it checks that no unit of stock was lost or invented: for every product, the initial stock
-equals the current stock plus the quantities held by pending and paid orders.
+Starts the Release binary on loopback with a fresh SQLite database (with --db postgres, or
+BENCH_DB=postgres in the environment: a fresh database in a throwaway PostgreSQL 15 cluster, the
+test harness's tests/api/pg.py, removed at the end), loads 100 products with ample stock and two
+customers, then runs wrk for each scenario and prints one table (requests/s, p50, p99, errors, the
+server's peak RSS and CPU during the scenario), also written as markdown. After the run it checks
+that no unit of stock was lost or invented: for every product, the initial stock equals the current
+stock plus the quantities held by pending and paid orders.
 
-Only the standard library; wrk from Debian (scripts/install-deps --bench). Loopback only, every
-step bounded in time.
+The throwaway cluster runs with fsync, synchronous_commit and full_page_writes off (as in the
+tests), and the RSS and CPU columns are orderd's alone, not PostgreSQL's.
+
+Only the standard library, and python3-psycopg2 for PostgreSQL; wrk and postgresql-15 from Debian
+(scripts/install-deps --bench, with BENCH_DB=postgres for PostgreSQL's). Loopback only, every step
+bounded in time.
 """
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -26,6 +33,7 @@ import time
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+DATABASES = {"sqlite": "SQLite", "postgres": "PostgreSQL (throwaway cluster, fsync off)"}
 SCENARIOS = ["healthz", "products", "place_order", "orders", "make_payment", "login"]
 PRODUCTS = 100
 STOCK = 1_000_000_000
@@ -51,12 +59,36 @@ def call(base, method, path, body=None, token=None, timeout=30):
         return json.loads(text) if text else None
 
 
+def fresh_database(kind, workdir, cleanup):
+    """ORDERD_DATABASE_URL of an empty database: a SQLite file in workdir, or a new database in a
+    throwaway PostgreSQL cluster whose removal is registered on cleanup (an ExitStack)."""
+    if kind == "sqlite":
+        return f"sqlite://{workdir / 'orderd.db'}"
+    sys.path.insert(0, str(ROOT / "tests" / "api"))
+    from pg import PgCluster
+
+    cluster = PgCluster()
+    cleanup.callback(cluster.stop)  # also removes a half-started cluster's directory
+    print("bench: starting a throwaway PostgreSQL cluster ...", file=sys.stderr, flush=True)
+    cluster.start()
+    return cluster.url(cluster.create_database())
+
+
+def connect(database_url):
+    """A DB-API connection to the server's database, SQLite or PostgreSQL; the caller closes it."""
+    if database_url.startswith("sqlite://"):
+        return sqlite3.connect(database_url.removeprefix("sqlite://"), timeout=30)
+    import psycopg2
+
+    return psycopg2.connect(database_url, connect_timeout=30)
+
+
 class Server:
-    def __init__(self, binary, workdir, env):
+    def __init__(self, binary, workdir, database_url, env):
         self.binary, self.workdir = binary, workdir
         self.port = free_port()
-        self.env = {**os.environ, "ORDERD_LISTEN": f"127.0.0.1:{self.port}",
-                    "ORDERD_DATABASE_URL": f"sqlite://{workdir / 'orderd.db'}",
+        self.proc = None
+        self.env = {**os.environ, "ORDERD_LISTEN": f"127.0.0.1:{self.port}", "ORDERD_DATABASE_URL": database_url,
                     "ORDERD_MAIL_DIR": str(workdir / "mail"), **env}
         self.base = f"http://127.0.0.1:{self.port}"
 
@@ -86,6 +118,12 @@ class Server:
         code = self.proc.wait(timeout=60)
         self.log.close()
         return code
+
+    def kill(self):
+        """After a failure: the server must not outlive the harness (nor its database)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=60)
 
     def cpu_seconds(self):
         fields = pathlib.Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -155,22 +193,26 @@ def run_scenario(server, name, args, env):
     return result
 
 
-def check_stock(db_path):
-    """Initial stock == current stock + what pending and paid orders hold, for every product."""
-    with sqlite3.connect(db_path) as db:
-        rows = db.execute(
+def check_stock(database_url):
+    """Initial stock == current stock + what pending and paid orders hold, for every product.
+    The same SQL on SQLite and PostgreSQL."""
+    with contextlib.closing(connect(database_url)) as db:
+        cur = db.cursor()
+        cur.execute(
             "SELECT p.id, p.stock + coalesce((SELECT sum(i.quantity) FROM order_items i JOIN orders o"
             " ON o.id = i.order_id WHERE i.product_id = p.id AND o.status IN ('pending_payment', 'paid')), 0)"
-            " FROM products p").fetchall()
-        sold_total = db.execute("SELECT coalesce(sum(quantity), 0) FROM order_items").fetchone()[0]
+            " FROM products p")
+        rows = cur.fetchall()
+        cur.execute("SELECT coalesce(sum(quantity), 0) FROM order_items")
+        sold_total = int(cur.fetchone()[0])  # PostgreSQL's sum is a numeric (Decimal)
     wrong = [pid for pid, accounted in rows if accounted != STOCK]
     return wrong, sold_total
 
 
 def table(results, startup_ms, args, machine):
     healthz = next((r["rps"] for r in results if r["name"] == "healthz"), None)
-    lines = [f"wrk -t{args.threads} -c{args.connections} -d{args.duration} on loopback; {machine};"
-             f" start-up to first answered /healthz: {startup_ms:.0f} ms", "",
+    lines = [f"wrk -t{args.threads} -c{args.connections} -d{args.duration} on loopback; database:"
+             f" {DATABASES[args.db]}; {machine}; start-up to first answered /healthz: {startup_ms:.0f} ms", "",
              "| scenario | requests/s | vs /healthz | p50 ms | p99 ms | errors | peak RSS MiB | server CPU % |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
@@ -183,6 +225,9 @@ def table(results, startup_ms, args, machine):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=str(ROOT / "build" / "orderd"))
+    parser.add_argument("--db", choices=DATABASES, default=os.environ.get("BENCH_DB") or "sqlite",
+                        help="sqlite (a fresh file) or postgres (a throwaway PostgreSQL 15 cluster);"
+                             " default $BENCH_DB, else sqlite")
     parser.add_argument("--duration", default="15s", help="wrk duration per scenario (default 15s)")
     parser.add_argument("--warmup", default="2s", help="unmeasured wrk run before each scenario")
     parser.add_argument("--connections", type=int, default=64)
@@ -193,14 +238,21 @@ def main():
                         help="argon2id cost for the login scenario (default interactive: 64 MiB per hash)")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args()
-    if os.environ.get("BENCH_DB", "sqlite") != "sqlite":
-        sys.exit("BENCH_DB: only sqlite is supported by this harness so far")
+    if args.db not in DATABASES:  # argparse checks choices only when --db is given, not $BENCH_DB
+        sys.exit(f"BENCH_DB: {args.db!r} is neither sqlite nor postgres")
+    # make, timeout or a CI runner stop us with SIGTERM: unwind, so that the cleanups below run.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
 
-    with tempfile.TemporaryDirectory(prefix="orderd-bench-") as tmp:
+    # Unwound in reverse on success and failure alike: the server is stopped, then the PostgreSQL
+    # cluster (if any) stopped and removed, then the working directory removed.
+    with tempfile.TemporaryDirectory(prefix="orderd-bench-") as tmp, contextlib.ExitStack() as cleanup:
         workdir = pathlib.Path(tmp)
-        server = Server(args.bin, workdir, {"ORDERD_PASSWORD_COST": args.password_cost,
-                                            "ORDERD_RESERVATION_TTL": "24h", "ORDERD_LOG_LEVEL": args.log_level,
-                                            "ORDERD_JWT_SECRET": "bench-secret-0123456789abcdef0123456789"})
+        database_url = fresh_database(args.db, workdir, cleanup)
+        server = Server(args.bin, workdir, database_url,
+                        {"ORDERD_PASSWORD_COST": args.password_cost, "ORDERD_RESERVATION_TTL": "24h",
+                         "ORDERD_LOG_LEVEL": args.log_level,
+                         "ORDERD_JWT_SECRET": "bench-secret-0123456789abcdef0123456789"})
+        cleanup.callback(server.kill)
         startup_ms = server.start()
         accounts, first = load(server, workdir)
         results = []
@@ -211,7 +263,7 @@ def main():
             print(f"bench: {name} ...", file=sys.stderr, flush=True)
             results.append(run_scenario(server, name, args, env))
         code = server.stop()
-        wrong, sold = check_stock(workdir / "orderd.db")
+        wrong, sold = check_stock(database_url)
 
     machine = f"{os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}"
     report = table(results, startup_ms, args, machine)
