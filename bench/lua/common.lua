@@ -17,8 +17,9 @@ function M.order_body()
 end
 
 -- Installs wrk's setup() and init() hooks so that each wrk thread is numbered and seeds its own
--- random products (threads do not order the same products in lockstep).
-function M.seed_each_thread()
+-- random products (threads do not order the same products in lockstep); then runs `after_seed`, if
+-- given, in the thread.
+function M.seed_each_thread(after_seed)
   local thread_count = 0
   setup = function(thread)
     thread_count = thread_count + 1
@@ -26,6 +27,7 @@ function M.seed_each_thread()
   end
   init = function()
     math.randomseed(os.time() + (thread_id or 0) * 7919)
+    if after_seed then after_seed() end
   end
 end
 
