@@ -15,6 +15,7 @@
 #include "common/periodic.hpp"
 #include "console/routes.hpp"
 #include "db/database.hpp"
+#include "db/sqlite.hpp"
 #include "db/migrate.hpp"
 #include "docs/routes.hpp"
 #include "http/router.hpp"
@@ -51,9 +52,16 @@ namespace {
 using std::chrono::duration_cast;
 using std::chrono::seconds;
 
+int io_threads(const Config& config) {
+  return config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
 std::unique_ptr<db::Database> open_database(const Config& config) {
   db::Options options;
   options.pool_size = static_cast<std::size_t>(config.database_pool);
+  // SQLite serves local reads on the I/O threads too (http::Runs::local_read): one more read
+  // connection for each, so an I/O thread never waits for a connection the workers hold.
+  if (config.database_url.starts_with("sqlite:")) options.pool_size += static_cast<std::size_t>(io_threads(config));
   auto database = db::open(config.database_url, options);
   int applied = db::migrate(*database);
   if (applied > 0) spdlog::info("database migrated ({} migrations applied)", applied);
@@ -124,7 +132,7 @@ http::ServerOptions server_options(const Config& config) {
   o.host = config.listen_host();
   o.port = static_cast<std::uint16_t>(config.listen_port());
   o.public_url = config.public_url;
-  o.io_threads = config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.io_threads = io_threads(config);
   o.worker_threads = config.workers;
   o.header_timeout = config.header_timeout;
   o.read_timeout = config.read_timeout;
@@ -242,7 +250,14 @@ int serve_or_list(const Config& config, bool routes_only) {
     return 0;
   }
 
-  http::Server server(server_options(config), router, metrics);
+  auto options = server_options(config);
+  if (auto* sqlite = dynamic_cast<db::SqliteDatabase*>(database.get())) {
+    options.local_reads = true;
+    options.submit_write = [sqlite](db::Database::Body body, db::SqliteDatabase::Done done) {
+      sqlite->submit(std::move(body), std::move(done));
+    };
+  }
+  http::Server server(std::move(options), router, metrics);
   auto port = server.listen();
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   spdlog::info("orderd {} listening on {}:{} ({} environment, ready in {:.1f} ms)", ORDERD_VERSION,

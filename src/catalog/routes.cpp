@@ -2,9 +2,13 @@
 
 #include "catalog/service.hpp"
 #include "http/pagination.hpp"
+#include "http/response_cache.hpp"
 #include "http/router.hpp"
 
 #include <boost/json/array.hpp>
+
+#include <chrono>
+#include <memory>
 
 namespace catalog {
 namespace {
@@ -24,17 +28,38 @@ ProductChange change_from(const Request& q, bool partial) {
 }  // namespace
 
 void register_routes(http::Router& router, Service& service) {
-  router.add({.method = Method::get, .path = "/store/products/", .access = Access::user, .handler = [&service](Request& q) {
-                http::Page page(q);
+  // Pages of the catalogue are what a shop serves most, and the same to every customer: kept until
+  // this process commits any write (an order takes stock) or for a second at most (a write by
+  // another process: the CLI's import). Searches are not kept.
+  auto pages = std::make_shared<http::ResponseCache>(128, std::chrono::seconds(1));
+  // The two reads every shop page makes: local reads (the I/O thread with SQLite), except a text
+  // search, which scans the catalogue.
+  router.add({.method = Method::get, .path = "/store/products/", .access = Access::user,
+              .handler = [&service, pages](Request& q) {
                 std::optional<std::string> search;
                 if (auto s = q.query_param("search"); s && !s->empty()) search = std::string(*s);
+                auto generation = search ? std::nullopt : service.write_generation();
+                std::string key;
+                if (generation) {
+                  key = http::ResponseCache::key(q);
+                  if (auto kept = pages->find(key, *generation)) return std::move(*kept);
+                }
+                http::Page page(q);
                 auto found = service.list(search, page.size(), [&](std::int64_t count) { return page.offset(count); });
                 boost::json::array results;
                 for (const auto& p : found.products) results.push_back(to_json(p));
-                return http::json_response(200, page.body(found.count, std::move(results)));
+                auto response = http::json_response(200, page.body(found.count, std::move(results)));
+                if (generation) pages->store(std::move(key), *generation, response);
+                return response;
+              },
+              .runs = http::Runs::local_read,
+              .scans = [](const Request& q) {
+                auto search = q.query_param("search");
+                return search && !search->empty();
               }});
   router.add({.method = Method::get, .path = "/store/products/{id}/", .access = Access::user,
-              .handler = [&service](Request& q) { return http::json_response(200, to_json(service.get(q.id_param()))); }});
+              .handler = [&service](Request& q) { return http::json_response(200, to_json(service.get(q.id_param()))); },
+              .runs = http::Runs::local_read});
   router.add({.method = Method::post, .path = "/store/products/", .access = Access::staff, .body = Body::json,
               .handler = [&service](Request& q) {
                 return http::json_response(201, to_json(service.create(change_from(q, false))));

@@ -59,6 +59,9 @@ class Service {
  public:
   explicit Service(db::Database& database) : database_(database) {}
 
+  // The database's write generation (db::Database::write_generation), for caches of the catalogue.
+  std::optional<std::uint64_t> write_generation() const noexcept { return database_.write_generation(); }
+
   // `page_offset` is called with the count and returns the offset of the page to read.
   ProductPage list(const std::optional<std::string>& search, std::int64_t limit,
                    const std::function<std::int64_t(std::int64_t)>& page_offset);

@@ -38,13 +38,13 @@ void register_routes(http::Router& router) {
   router.add({.method = Method::get,
               .path = "/admin/",
               .handler = [](http::Request& request) { return page(request); },
-              .on_io_thread = true});
+              .runs = http::Runs::io_thread});
   router.add({.method = Method::get,
               .path = "/admin/assets/{file}",
               .handler = [](http::Request& request) {
                 return http::hashed_asset(assets(), request.path_param("file"));
               },
-              .on_io_thread = true});
+              .runs = http::Runs::io_thread});
 }
 
 }  // namespace console

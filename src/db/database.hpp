@@ -96,6 +96,8 @@ class Connection {
 
 class Database {
  public:
+  using Body = std::function<void(Connection&)>;
+
   virtual ~Database() = default;
   virtual Dialect dialect() const noexcept = 0;
 
@@ -114,6 +116,11 @@ class Database {
     return run_with_result(fn, [this](const Body& body) { run_retrying(&Database::run_read, body); });
   }
 
+  // A number that changes whenever a write transaction of this process commits, for caches of what
+  // was read; nullopt when other processes write the same data as a matter of course (PostgreSQL,
+  // several nodes), where such a number means nothing. Read it before reading the data.
+  virtual std::optional<std::uint64_t> write_generation() const noexcept { return std::nullopt; }
+
   // True when the database answers (for /readyz).
   virtual bool ping() noexcept = 0;
 
@@ -124,7 +131,6 @@ class Database {
   virtual PoolStats pool_stats() noexcept = 0;
 
  protected:
-  using Body = std::function<void(Connection&)>;
   virtual void run_transaction(const Body& body) = 0;
   virtual void run_read(const Body& body) = 0;
 

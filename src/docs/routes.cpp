@@ -37,19 +37,19 @@ void register_routes(http::Router& router) {
               .handler = [](http::Request&) {
                 return http::static_response("application/json; charset=utf-8", std::string(openapi_json()), kShortCache);
               },
-              .on_io_thread = true});
+              .runs = http::Runs::io_thread});
   router.add({.method = Method::get,
               .path = "/docs",
               .handler = [](http::Request& request) {
                 return http::static_response("text/html; charset=utf-8", page(request), kShortCache);
               },
-              .on_io_thread = true});
+              .runs = http::Runs::io_thread});
   router.add({.method = Method::get,
               .path = "/docs/{file}",
               .handler = [](http::Request& request) {
                 return http::hashed_asset(assets(), request.path_param("file"));
               },
-              .on_io_thread = true});
+              .runs = http::Runs::io_thread});
 }
 
 }  // namespace docs

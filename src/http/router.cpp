@@ -92,20 +92,20 @@ Router::Match Router::match(Method method, std::string_view path, Params& params
   return result;
 }
 
-Response Router::execute(const Route& route, Request& request) const {
-  common::LogContext log_context{request.request_id, route.path};
-  common::ScopedLogContext in_request(log_context);  // every line logged for this request names it
-  try {
-    if (route.access != Access::anyone) {
-      if (!authenticator_) throw std::logic_error("route requires a user but no authenticator is installed");
-      request.principal = authenticator_(request);
-      log_context.user_id = request.principal->user_id;
-      if (route.access == Access::staff && !request.principal->staff) {
-        throw common::Error("forbidden", "You do not have permission to perform this action");
-      }
+void Router::admit(const Route& route, Request& request) const {
+  if (route.access != Access::anyone) {
+    if (!authenticator_) throw std::logic_error("route requires a user but no authenticator is installed");
+    request.principal = authenticator_(request);
+    if (route.access == Access::staff && !request.principal->staff) {
+      throw common::Error("forbidden", "You do not have permission to perform this action");
     }
-    if (route.body == Body::json) decode_json_body(request);
-    return route.handler(request);
+  }
+  if (route.body == Body::json) decode_json_body(request);
+}
+
+Response Router::failure(const Route& route, const Request& request, std::exception_ptr error) const {
+  try {
+    std::rethrow_exception(error);
   } catch (const common::Error& e) {
     auto response = error_response(e.code(), e.what(), e.details());
     if (const auto* wait = e.details().if_contains("retry_after"); wait && wait->is_int64()) {
@@ -119,6 +119,50 @@ Response Router::execute(const Route& route, Request& request) const {
                   route.path);
   }
   return error_response("internal_error", "Internal server error", {{"request_id", request.request_id}});
+}
+
+namespace {
+
+// Every line logged for a request names it (and its user, once known).
+struct RequestLogContext {
+  common::LogContext context;
+  common::ScopedLogContext scope{context};
+  RequestLogContext(const Route& route, const Request& request)
+      : context{request.request_id, route.path, request.principal ? request.principal->user_id : 0} {}
+};
+
+}  // namespace
+
+Response Router::execute(const Route& route, Request& request) const {
+  RequestLogContext log(route, request);
+  try {
+    admit(route, request);
+    if (request.principal) log.context.user_id = request.principal->user_id;
+    return route.handler(request);
+  } catch (...) {
+    return failure(route, request, std::current_exception());
+  }
+}
+
+std::variant<Response, WriteStep> Router::prepare_write(const Route& route, Request& request) const {
+  RequestLogContext log(route, request);
+  try {
+    admit(route, request);
+    if (request.principal) log.context.user_id = request.principal->user_id;
+    return route.write(request);
+  } catch (...) {
+    return failure(route, request, std::current_exception());
+  }
+}
+
+Response Router::finish_write(const Route& route, Request& request, WriteStep& step, std::exception_ptr error) const {
+  RequestLogContext log(route, request);
+  try {
+    if (error) std::rethrow_exception(error);
+    return step.respond();
+  } catch (...) {
+    return failure(route, request, std::current_exception());
+  }
 }
 
 }  // namespace http

@@ -4,10 +4,16 @@
 
 #include "http/message.hpp"
 
+#include <exception>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
+
+namespace db {
+class Connection;
+}
 
 namespace http {
 
@@ -16,14 +22,40 @@ enum class Body { none, json };  // json: a JSON object, checked and parsed befo
 
 using Handler = std::function<Response(Request&)>;
 
+// A write split where it waits for the database, so that no thread waits with it: the transaction
+// goes to the database's writer (SQLite's writer thread, ServerOptions::submit_write) and the
+// response is made on the I/O thread once it is committed.
+struct WriteStep {
+  std::function<void(db::Connection&)> transaction;  // runs once, in a write transaction
+  std::function<Response()> respond;                 // after the commit
+};
+using WriteHandler = std::function<WriteStep(Request&)>;
+
+// Where a handler runs.
+enum class Runs {
+  // The worker pool: handlers there may block (database, password hashing, the gateway).
+  worker,
+  // The I/O thread that read the request: cheap handlers that touch no database.
+  io_thread,
+  // A short read bounded by the route (one page, found by an index): on the I/O thread when the
+  // database reads locally (ServerOptions::local_reads, SQLite: microseconds from the page cache,
+  // less than the two thread hand-offs to the pool and back), on the pool otherwise (PostgreSQL:
+  // a network round trip). Requests for which `scans` returns true still go to the pool.
+  local_read,
+};
+
 struct Route {
   Method method = Method::get;
   std::string path;
   Access access = Access::anyone;
   Body body = Body::none;
   Handler handler;
-  // Cheap handlers that touch no database may run on the I/O thread instead of the worker pool.
-  bool on_io_thread = false;
+  Runs runs = Runs::worker;
+  bool (*scans)(const Request&) = nullptr;  // Runs::local_read: true for requests that may read many rows
+  // Optional, for routes with a handler too: the same write as a WriteStep, used when the server
+  // has a write queue and the request carries no Idempotency-Key (remembering a response takes
+  // transactions of its own: those requests take the handler's path).
+  WriteHandler write = {};
 };
 
 class Router {
@@ -44,12 +76,21 @@ class Router {
   // Authentication, body decoding and the handler; every failure becomes the contract's error body.
   Response execute(const Route& route, Request& request) const;
 
+  // The two halves of a route's write step: authentication, body decoding and the write handler
+  // (an error response, or the step whose transaction is to be submitted), then the response once
+  // the transaction committed (`error` null) or failed.
+  std::variant<Response, WriteStep> prepare_write(const Route& route, Request& request) const;
+  Response finish_write(const Route& route, Request& request, WriteStep& step, std::exception_ptr error) const;
+
   const std::vector<Route>& routes() const noexcept { return routes_; }
 
  private:
   struct Compiled {
     std::vector<std::string> segments;  // "{...}" marks a parameter
   };
+  void admit(const Route& route, Request& request) const;  // authentication and body decoding
+  Response failure(const Route& route, const Request& request, std::exception_ptr error) const;
+
   std::vector<Route> routes_;
   std::vector<Compiled> compiled_;
   Authenticator authenticator_;

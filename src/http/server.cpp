@@ -35,6 +35,7 @@
 #include <random>
 #include <thread>
 #include <unordered_set>
+#include <variant>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -104,6 +105,12 @@ asio::awaitable<Response> run_on(asio::thread_pool& pool, F fn) {
                                                                                        asio::use_awaitable);
 }
 
+// What a write step's transaction came to, delivered to the awaiting coroutine (an exception_ptr
+// as the first completion argument would be rethrown by use_awaitable).
+struct Committed {
+  std::exception_ptr error;
+};
+
 struct Connection {
   beast::tcp_stream* stream;
   bool idle = true;  // waiting for the next request: may be closed at once on stop, or to make room
@@ -150,6 +157,11 @@ struct Server::Impl {
 
   asio::thread_pool pool;
   std::vector<std::unique_ptr<IoWorker>> workers;
+  // Write steps whose completion the database's writer still owes: run() waits for them, so that it
+  // never posts to an io_context that is gone.
+  std::mutex writes_mutex;
+  std::condition_variable writes_done;
+  std::size_t writes_in_flight = 0;
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::signal_set> signals;
 
@@ -320,6 +332,45 @@ struct Server::Impl {
     }
   }
 
+  bool runs_on_io_thread(const Route& route, const Request& request) const {
+    switch (route.runs) {
+      case Runs::io_thread: return true;
+      case Runs::local_read: return options.local_reads && !(route.scans && route.scans(request));
+      case Runs::worker: return false;
+    }
+    return false;
+  }
+
+  // A route's write step: prepared on this I/O thread, its transaction submitted to the database's
+  // writer, the response made back on this thread once the writer has committed it. No thread
+  // waits in between, so every connection can have an order in the writer's next group.
+  asio::awaitable<Response> run_write(const Route& route, Request& request) {
+    auto prepared = router.prepare_write(route, request);
+    if (auto* response = std::get_if<Response>(&prepared)) co_return std::move(*response);
+    auto& step = std::get<WriteStep>(prepared);
+    auto initiate = [this, &step](auto handler) {
+      auto waiting = std::make_shared<decltype(handler)>(std::move(handler));
+      {
+        std::lock_guard lock(writes_mutex);
+        ++writes_in_flight;
+      }
+      options.submit_write(std::move(step.transaction), [this, waiting](std::exception_ptr error) mutable {
+        auto executor = asio::get_associated_executor(*waiting);
+        // The handler moves on with the post: the writer keeps no part of the coroutine.
+        asio::post(executor, [waiting = std::move(waiting), error]() mutable { std::move(*waiting)(Committed{error}); });
+        std::lock_guard lock(writes_mutex);
+        if (--writes_in_flight == 0) writes_done.notify_all();
+      });
+    };
+    auto committed =
+        co_await asio::async_initiate<decltype(asio::use_awaitable), void(Committed)>(initiate, asio::use_awaitable);
+    co_return router.finish_write(route, request, step, committed.error);
+  }
+
+  bool uses_write_step(const Route& route, const Request& request) const {
+    return route.write && options.submit_write && request.idempotency_key.empty();
+  }
+
   Request to_request(bhttp::request<bhttp::string_body>& in, const std::string& remote) {
     Request req;
     req.method = to_method(in.method());
@@ -413,7 +464,9 @@ struct Server::Impl {
       if (match.route) {
         route_label = match.route->path;
         request.path_params = std::move(params);
-        if (match.route->on_io_thread) {
+        if (uses_write_step(*match.route, request)) {
+          response = co_await run_write(*match.route, request);
+        } else if (runs_on_io_thread(*match.route, request)) {
           response = router.execute(*match.route, request);
         } else {
           const Route& route = *match.route;
@@ -498,6 +551,10 @@ void Server::run() {
   for (auto& worker : impl.workers) worker->ioc.stop();
   for (auto& t : threads) t.join();
   impl.pool.join();
+  {
+    std::unique_lock writes(impl.writes_mutex);
+    impl.writes_done.wait(writes, [&] { return impl.writes_in_flight == 0; });
+  }
   spdlog::info("server stopped");
 }
 

@@ -23,6 +23,10 @@ struct ServerOptions {
   std::string public_url;  // base of absolute links (pagination); empty: taken from each request's Host
   int io_threads = 1;
   int worker_threads = 4;
+  bool local_reads = false;  // Runs::local_read routes run on the I/O thread (the database is SQLite)
+  // Hands a transaction to the database's writer and calls back (on the writer's thread) once it is
+  // committed or failed; routes' write steps use it when set (SQLite's db::SqliteDatabase::submit).
+  std::function<void(std::function<void(db::Connection&)>, std::function<void(std::exception_ptr)>)> submit_write;
   std::size_t body_limit = 1024 * 1024;
   std::size_t header_limit = 16 * 1024;
   std::chrono::milliseconds header_timeout{10'000};   // to receive a request's headers once it has begun

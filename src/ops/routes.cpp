@@ -16,7 +16,7 @@ void register_routes(http::Router& router, db::Database& database, common::Metri
   router.add({.method = Method::get,
               .path = "/healthz",
               .handler = [](http::Request&) { return http::json_response(200, {{"status", "ok"}}); },
-              .on_io_thread = true});
+              .runs = http::Runs::io_thread});
   router.add({.method = Method::get, .path = "/readyz", .handler = [&database](http::Request&) {
                 if (!database.ping()) throw common::Error("unavailable", "The database is not answering");
                 return http::json_response(200, {{"status", "ready"}});

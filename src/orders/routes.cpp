@@ -7,6 +7,8 @@
 
 #include <boost/json/array.hpp>
 
+#include <memory>
+
 namespace orders {
 namespace {
 
@@ -43,14 +45,30 @@ void register_routes(http::Router& router, Service& service, idempotency::Store&
                   auto order = service.place(q.user().user_id, items, remember);
                   return stored ? std::move(*stored) : http::json_response(201, to_json(order));
                 });
+              },
+              // Without an Idempotency-Key, the same placement as a write step (SQLite's writer runs
+              // the transaction while no thread waits for it).
+              .write = [&service](Request& q) {
+                auto order = std::make_shared<Order>();
+                return http::WriteStep{
+                    .transaction = [&service, order, user = q.user().user_id,
+                                    items = items_from_json(q.json.get_object())](db::Connection& c) {
+                      *order = service.place_in(c, user, items);
+                    },
+                    .respond = [&service, order] {
+                      service.placed();
+                      return http::json_response(201, to_json(*order));
+                    }};
               }});
   router.add({.method = Method::get, .path = "/store/orders/", .access = Access::user, .handler = [&service](Request& q) {
                 return page_of_orders(service, q, q.user().user_id, std::nullopt);
-              }});
+              },
+              .runs = http::Runs::local_read});  // a page of the customer's own orders, by index
   router.add({.method = Method::get, .path = "/store/orders/{id}/", .access = Access::user,
               .handler = [&service](Request& q) {
                 return http::json_response(200, to_json(service.get(q.id_param(), q.user().user_id)));
-              }});
+              },
+              .runs = http::Runs::local_read});
   router.add({.method = Method::post, .path = "/store/orders/{id}/cancel/", .access = Access::user,
               .handler = [&service](Request& q) {
                 return http::json_response(200, to_json(service.cancel(q.id_param(), q.user().user_id)));

@@ -129,55 +129,62 @@ Service::Service(db::Database& database, common::Metrics& metrics, Settings sett
       expired_(metrics.counter("orderd_orders_expired_total", "Unpaid orders whose reservation ran out.")) {}
 
 Order Service::place(std::int64_t user_id, const std::vector<ItemRequest>& requested, const BeforeCommit& before_commit) {
+  auto order = database_.transaction([&](db::Connection& c) { return place_in(c, user_id, requested, before_commit); });
+  placed();
+  return order;
+}
+
+void Service::placed() { placed_.add(); }
+
+Order Service::place_in(db::Connection& c, std::int64_t user_id, const std::vector<ItemRequest>& requested,
+                        const BeforeCommit& before_commit) {
   try {
-    return database_.transaction([&](db::Connection& c) {
-      // Resolve every line first, merging lines that name the same product.
-      std::map<std::int64_t, Item> lines;  // by product id: stock is taken in id order
-      for (const auto& r : requested) {
-        auto product = r.product_id ? repo::product_by_id(c, *r.product_id) : repo::product_by_name(c, *r.product_name);
-        if (!product) {
-          auto label = r.product_name ? "'" + *r.product_name + "'" : "with id " + std::to_string(*r.product_id);
-          boost::json::object details{{"product", r.product_name ? boost::json::value(*r.product_name) : nullptr}};
-          if (r.product_id) details["product_id"] = *r.product_id;
-          throw common::Error("unknown_product", "Product " + label + " does not exist", std::move(details));
-        }
-        auto [line, fresh] = lines.try_emplace(product->id, Item{product->id, product->name,
-                                                                  common::Money::from_minor(product->price), 0});
-        line->second.quantity += r.quantity;
-        if (line->second.quantity > kMaxQuantity) {
-          throw common::Error("validation_error", "At most 10000 of one product per order",
-                              {{"items", boost::json::array{"Ensure the quantity of '" + product->name +
-                                                            "' is at most 10000 in total."}}});
-        }
+    // Resolve every line first, merging lines that name the same product.
+    std::map<std::int64_t, Item> lines;  // by product id: stock is taken in id order
+    for (const auto& r : requested) {
+      auto product = r.product_id ? repo::product_by_id(c, *r.product_id) : repo::product_by_name(c, *r.product_name);
+      if (!product) {
+        auto label = r.product_name ? "'" + *r.product_name + "'" : "with id " + std::to_string(*r.product_id);
+        boost::json::object details{{"product", r.product_name ? boost::json::value(*r.product_name) : nullptr}};
+        if (r.product_id) details["product_id"] = *r.product_id;
+        throw common::Error("unknown_product", "Product " + label + " does not exist", std::move(details));
       }
-      common::Money total;
-      for (const auto& [id, line] : lines) {
-        if (!repo::take_stock(c, id, line.quantity)) {
-          auto now = repo::product_by_id(c, id);
-          auto available = now ? now->stock : 0;
-          throw common::Error("insufficient_stock", "Insufficient stock for product '" + line.product + "'",
-                              {{"product", line.product},
-                               {"product_id", id},
-                               {"requested", line.quantity},
-                               {"available", available}});
-        }
-        total += line.total();
+      auto [line, fresh] = lines.try_emplace(product->id, Item{product->id, product->name,
+                                                                common::Money::from_minor(product->price), 0});
+      line->second.quantity += r.quantity;
+      if (line->second.quantity > kMaxQuantity) {
+        throw common::Error("validation_error", "At most 10000 of one product per order",
+                            {{"items", boost::json::array{"Ensure the quantity of '" + product->name +
+                                                          "' is at most 10000 in total."}}});
       }
-      auto now = common::now_micros();
-      auto expires = now + settings_.reservation_ttl.count();
-      auto order_id = repo::insert_order(c, user_id, total.minor(), now, expires);
-      // The order as just written, built here rather than read back (this runs on SQLite's single
-      // writer thread, where every statement counts): items in product-id order, as they are read.
-      auto customer = repo::customer(c, user_id);
-      Order order{order_id, user_id, std::move(customer.username), std::move(customer.email), "pending_payment",
-                  total, now, expires, {}};
-      for (auto& [id, line] : lines) {
-        repo::insert_item(c, order_id, {order_id, id, line.product, line.price.minor(), line.quantity});
-        order.items.push_back(std::move(line));
+    }
+    common::Money total;
+    for (const auto& [id, line] : lines) {
+      if (!repo::take_stock(c, id, line.quantity)) {
+        auto now = repo::product_by_id(c, id);
+        auto available = now ? now->stock : 0;
+        throw common::Error("insufficient_stock", "Insufficient stock for product '" + line.product + "'",
+                            {{"product", line.product},
+                             {"product_id", id},
+                             {"requested", line.quantity},
+                             {"available", available}});
       }
-      if (before_commit) before_commit(c, order);
-      return order;
-    });
+      total += line.total();
+    }
+    auto now = common::now_micros();
+    auto expires = now + settings_.reservation_ttl.count();
+    auto order_id = repo::insert_order(c, user_id, total.minor(), now, expires);
+    // The order as just written, built here rather than read back (this runs on SQLite's single
+    // writer thread, where every statement counts): items in product-id order, as they are read.
+    auto customer = repo::customer(c, user_id);
+    Order order{order_id, user_id, std::move(customer.username), std::move(customer.email), "pending_payment",
+                total, now, expires, {}};
+    for (auto& [id, line] : lines) {
+      repo::insert_item(c, order_id, {order_id, id, line.product, line.price.minor(), line.quantity});
+      order.items.push_back(std::move(line));
+    }
+    if (before_commit) before_commit(c, order);
+    return order;
   } catch (const common::Error& e) {
     if (e.code() == "unknown_product") rejected_unknown_.add();
     if (e.code() == "insufficient_stock") rejected_stock_.add();

@@ -70,6 +70,11 @@ class Service {
   Service(db::Database& database, common::Metrics& metrics, Settings settings);
 
   Order place(std::int64_t user_id, const std::vector<ItemRequest>& items, const BeforeCommit& before_commit = {});
+  // The same in a write transaction the caller runs (a route's write step); call placed() once it
+  // is committed.
+  Order place_in(db::Connection& c, std::int64_t user_id, const std::vector<ItemRequest>& items,
+                 const BeforeCommit& before_commit = {});
+  void placed();  // counts a committed placement
   // The order when `user_id` owns it (or `staff`); 404 otherwise, never revealing that it exists.
   Order get(std::int64_t order_id, std::int64_t user_id, bool staff = false);
   // `search` (staff, everyone's orders): the customer's username or email contains it.

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from conftest import IntegrityError, assert_error, customer_token, staff_token, unique
+from conftest import IntegrityError, assert_error, customer_token, staff_token, unique, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +187,44 @@ def test_page_size_is_capped_and_links_keep_the_query(make_server):
     assert len(s.get("/store/products/", token=staff, params={"page_size": "x"}).json()["results"]) == 10
     last = s.get("/store/products/", token=staff, params={"page": "last", "page_size": 10}).json()
     assert len(last["results"]) == 3 and last["next"] is None
+
+
+# --- pages of the catalogue are kept, never stale ------------------------------------------------
+
+def listed(server, token, product_id, **params):
+    """The product as the first page of the list (100 at most) shows it, or None."""
+    body = server.get("/store/products/", token=token, params={"page_size": 100, **params}).json()
+    return next((p for p in body["results"] if p["id"] == product_id), None)
+
+
+def test_the_list_shows_what_orders_and_staff_change_at_once(make_server):
+    s = make_server()
+    staff, customer = staff_token(s), customer_token(s)
+    p = new_product(s, staff, stock=10, price="5.00")
+    for _ in range(3):  # read, and read again from what the server kept
+        assert listed(s, customer, p["id"])["stock"] == 10
+    r = s.post("/store/place_order/", token=customer, json={"items": [{"product_id": p["id"], "quantity": 4}]})
+    assert r.status_code == 201, r.text
+    assert listed(s, customer, p["id"])["stock"] == 6
+    assert s.post(f"/store/orders/{r.json()['id']}/cancel/", token=customer).status_code == 200
+    assert listed(s, customer, p["id"])["stock"] == 10
+    assert s.patch(f"/store/products/{p['id']}/", token=staff, json={"price": "6.50"}).status_code == 200
+    assert listed(s, customer, p["id"])["price"] == "6.50"
+    assert s.delete(f"/store/products/{p['id']}/", token=staff).status_code == 204
+    assert listed(s, customer, p["id"]) is None
+
+
+def test_a_cli_import_while_serving_shows_within_a_second(make_server, tmp_path):
+    s = make_server()
+    staff = staff_token(s)
+    p = new_product(s, staff, stock=3)
+    assert listed(s, staff, p["id"])["stock"] == 3
+    changed = tmp_path / "restock.json"
+    changed.write_text(json.dumps([{"name": p["name"], "description": "d", "price": "10.00", "stock": 42}]))
+    result = s.cli("product", "import", str(changed))
+    assert result.returncode == 0, result.stderr
+    # Another process wrote the database: the kept page goes after one second at most.
+    wait_until(lambda: listed(s, staff, p["id"])["stock"] == 42, timeout=5)
 
 
 # --- the CLI -------------------------------------------------------------------------------------

@@ -2,10 +2,14 @@
 #include "common/error.hpp"
 #include "db/database.hpp"
 #include "db/migrate.hpp"
+#include "db/sqlite.hpp"
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
+#include <future>
+#include <mutex>
 #include <thread>
 
 namespace {
@@ -118,6 +122,79 @@ TEST_F(SqliteTest, ConcurrentConditionalDecrementsNeverGoNegative) {
   EXPECT_EQ(taken.load(), 50);
   auto qty = database_->read([](db::Connection& c) { return c.query("SELECT qty FROM items")[0].integer(0); });
   EXPECT_EQ(qty, 0);
+}
+
+TEST_F(SqliteTest, SubmittedTransactionsCommitOrFailAloneAndReportOnce) {
+  db::migrate(*database_, kMigrations);
+  auto& sqlite = dynamic_cast<db::SqliteDatabase&>(*database_);
+  constexpr int kJobs = 200;
+  std::mutex mutex;
+  std::condition_variable all_done;
+  int reported = 0;
+  std::vector<std::exception_ptr> outcome(kJobs);
+  // Submitted jobs (every third one fails) share groups with callers waiting in transaction().
+  std::thread waiting_caller([&] {
+    for (int i = 0; i < 50; ++i) {
+      database_->transaction(
+          [i](db::Connection& c) { c.query("INSERT INTO items (name, qty) VALUES ($1, 1)", "waited " + std::to_string(i)); });
+    }
+  });
+  for (int i = 0; i < kJobs; ++i) {
+    sqlite.submit(
+        [i](db::Connection& c) {
+          c.query("INSERT INTO items (name, qty) VALUES ($1, 1)", "submitted " + std::to_string(i));
+          if (i % 3 == 0) throw common::Error("validation_error", "job " + std::to_string(i) + " refuses");
+        },
+        [&, i](std::exception_ptr error) {
+          std::lock_guard lock(mutex);
+          outcome[static_cast<std::size_t>(i)] = error;
+          ++reported;
+          all_done.notify_all();
+        });
+  }
+  waiting_caller.join();
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(all_done.wait_for(lock, std::chrono::seconds(30), [&] { return reported == kJobs; }));
+  }
+  for (int i = 0; i < kJobs; ++i) EXPECT_EQ(outcome[static_cast<std::size_t>(i)] != nullptr, i % 3 == 0) << i;
+  auto counts = database_->read([](db::Connection& c) {
+    return std::pair(c.query("SELECT count(*) FROM items WHERE name LIKE 'submitted %'")[0].integer(0),
+                     c.query("SELECT count(*) FROM items WHERE name LIKE 'waited %'")[0].integer(0));
+  });
+  EXPECT_EQ(counts.first, kJobs - (kJobs + 2) / 3);
+  EXPECT_EQ(counts.second, 50);
+}
+
+TEST_F(SqliteTest, ABusyDatabaseIsReportedToSubmittersAsUnavailable) {
+  db::migrate(*database_, kMigrations);
+  auto& sqlite = dynamic_cast<db::SqliteDatabase&>(*database_);
+  std::promise<std::exception_ptr> reported;
+  sqlite.submit([](db::Connection&) { throw db::Error(db::Error::Kind::retryable, "database is locked"); },
+                [&](std::exception_ptr error) { reported.set_value(error); });
+  auto error = reported.get_future().get();
+  ASSERT_TRUE(error);
+  try {
+    std::rethrow_exception(error);
+  } catch (const common::Error& e) {
+    EXPECT_EQ(e.code(), "unavailable");
+  }
+}
+
+TEST_F(SqliteTest, CheckpointsKeepTheWalShortWithoutTheWriterWaitingForThem) {
+  db::migrate(*database_, kMigrations);
+  // 4,000 commits of a 4 KiB row (and its index entry) each, back to back: over 100 MiB through the
+  // WAL. Checkpoints let the WAL start over once copied back (after 1,000 pages in the background,
+  // after 4,000 at the latest by the writer itself: 16 MiB); without them it would hold it all.
+  const std::string filler(4096, 'x');
+  for (int i = 0; i < 4000; ++i) {
+    database_->transaction([&](db::Connection& c) {
+      c.query("INSERT INTO items (name, qty) VALUES ($1, 1)", std::to_string(i) + filler);
+    });
+  }
+  auto wal = dir_ / "sub" / "test.db-wal";
+  ASSERT_TRUE(std::filesystem::exists(wal));
+  EXPECT_LT(std::filesystem::file_size(wal), 24u * 1024 * 1024);
 }
 
 TEST_F(SqliteTest, PlaceholdersOtherThanNumberedAreRefused) {

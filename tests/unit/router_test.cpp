@@ -1,4 +1,5 @@
 #include "common/error.hpp"
+#include "http/response_cache.hpp"
 #include "http/router.hpp"
 
 #include <boost/json/parse.hpp>
@@ -139,6 +140,70 @@ TEST(Router, UnexpectedExceptionsBecomeAnOpaque500) {
   auto body = body_of(res);
   EXPECT_EQ(body.at("code"), "internal_error");
   EXPECT_EQ(body.at("details").at("request_id"), "rid-1");
+}
+
+TEST(Router, WriteStepsFailAndSucceedLikeHandlers) {
+  Router r;
+  r.add({.method = Method::post, .path = "/w", .body = Body::json,
+         .handler = [](Request&) { return http::json_response(200, {{"path", "handler"}}); },
+         .write = [](Request& q) {
+           if (q.json.as_object().contains("refuse")) throw common::Error("validation_error", "refused");
+           return http::WriteStep{.transaction = [](db::Connection&) {},
+                                  .respond = [] { return http::json_response(201, {{"path", "step"}}); }};
+         }});
+  http::Params params;
+  const auto& route = *r.match(Method::post, "/w", params).route;
+
+  Request bad;  // body decoding comes first, as for handlers
+  bad.content_type = "application/json";
+  bad.body = "[";
+  auto refused_body = std::get<Response>(r.prepare_write(route, bad));
+  EXPECT_EQ(body_of(refused_body).at("code"), "malformed_json");
+
+  Request refuse;
+  refuse.content_type = "application/json";
+  refuse.body = R"({"refuse": true})";
+  EXPECT_EQ(std::get<Response>(r.prepare_write(route, refuse)).status, 400);
+
+  Request fine;
+  fine.content_type = "application/json";
+  fine.body = "{}";
+  auto prepared = r.prepare_write(route, fine);
+  auto& step = std::get<http::WriteStep>(prepared);
+  EXPECT_EQ(r.finish_write(route, fine, step, nullptr).status, 201);
+  auto failed = std::make_exception_ptr(common::Error("insufficient_stock", "gone"));
+  EXPECT_EQ(body_of(r.finish_write(route, fine, step, failed)).at("code"), "insufficient_stock");
+  auto broken = std::make_exception_ptr(std::runtime_error("disk on fire"));
+  EXPECT_EQ(r.finish_write(route, fine, step, broken).status, 500);
+}
+
+TEST(ResponseCache, ServesOnlyTheSameQueryAtTheSameGenerationWhileYoung) {
+  http::ResponseCache cache(2, std::chrono::seconds(60));
+  Request a;
+  a.base_url = "http://h";
+  a.path = "/store/products/";
+  a.query = {{"x", "1\ny=2"}};
+  Request b = a;
+  b.query = {{"x", "1"}, {"y", "2"}};
+  EXPECT_NE(http::ResponseCache::key(a), http::ResponseCache::key(b));
+  Request other_host = a;
+  other_host.base_url = "http://other";
+  EXPECT_NE(http::ResponseCache::key(a), http::ResponseCache::key(other_host));
+
+  cache.store(http::ResponseCache::key(a), 7, http::json_response(200, {{"n", 1}}));
+  ASSERT_TRUE(cache.find(http::ResponseCache::key(a), 7));
+  EXPECT_EQ(body_of(*cache.find(http::ResponseCache::key(a), 7)).at("n"), 1);
+  EXPECT_FALSE(cache.find(http::ResponseCache::key(b), 7));
+  EXPECT_FALSE(cache.find(http::ResponseCache::key(a), 8));  // a write committed since
+  EXPECT_FALSE(cache.find(http::ResponseCache::key(a), 7));  // and the stale entry is gone
+
+  http::ResponseCache expired(2, std::chrono::milliseconds(-1));
+  expired.store("k", 1, http::json_response(200, {}));
+  EXPECT_FALSE(expired.find("k", 1));
+
+  for (int i = 0; i < 10; ++i) cache.store("k" + std::to_string(i), 1, http::json_response(200, {}));
+  EXPECT_TRUE(cache.find("k9", 1));  // full: started over rather than grown
+  EXPECT_FALSE(cache.find("k0", 1));
 }
 
 TEST(Errors, CodesMapToTheContractsStatuses) {
