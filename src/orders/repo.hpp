@@ -59,7 +59,7 @@ Customer customer(db::Connection& c, std::int64_t user_id);
 // contains it, case-insensitively.
 std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status,
                    const std::optional<std::string>& search = std::nullopt);
-std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_id,
+std::vector<OrderRow> list(db::Connection& c, db::Dialect dialect, std::optional<std::int64_t> user_id,
                            const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset,
                            const std::optional<std::string>& search = std::nullopt);
 

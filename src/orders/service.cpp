@@ -215,7 +215,7 @@ OrderPage Service::list(std::optional<std::int64_t> user_id, const std::optional
     OrderPage page;
     page.count = repo::count(c, user_id, status, search);
     auto offset = page_offset(page.count);
-    for (auto& row : repo::list(c, user_id, status, limit, offset, search)) {
+    for (auto& row : repo::list(c, database_.dialect(), user_id, status, limit, offset, search)) {
       page.orders.push_back(from_row(std::move(row)));
     }
     return page;

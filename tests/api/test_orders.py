@@ -206,6 +206,27 @@ def test_list_shows_own_orders_newest_first(server, staff):
     assert all(o["items"] for o in body["results"])
 
 
+def test_listed_orders_carry_their_own_items(server, staff):
+    # A page's items are read in a second statement (on PostgreSQL by the ids of the page's orders):
+    # every listing, a customer's or staff's, must give each order exactly its items, in order.
+    me = customer_token(server)
+    a, b, c = (product(server, staff) for _ in range(3))
+    placed = [place(server, me, items).json() for items in (
+        [{"product_id": a["id"], "quantity": 1}],
+        [{"product_id": a["id"], "quantity": 2}, {"product_id": b["id"], "quantity": 1}],
+        [{"product_id": c["id"], "quantity": 3}, {"product_id": b["id"], "quantity": 2},
+         {"product_id": a["id"], "quantity": 1}],
+    )]
+    newest_first = [server.get(f"/store/orders/{o['id']}/", token=me).json() for o in reversed(placed)]
+    pages = [server.get("/store/orders/", token=me, params={"page_size": 2, "page": n}).json() for n in (1, 2)]
+    assert pages[0]["results"] + pages[1]["results"] == newest_first
+    username = server.get("/user/", token=me).json()["username"]
+    found = server.get("/admin/orders/", token=staff, params={"search": username, "page_size": 100}).json()
+    assert found["results"] == newest_first
+    pending = server.get("/admin/orders/", token=staff, params={"status": "pending_payment", "page_size": 100}).json()
+    assert [o for o in pending["results"] if o["customer"] == username] == newest_first
+
+
 def test_others_orders_are_not_found(server, staff):
     me, other = customer_token(server), customer_token(server)
     a = product(server, staff, stock=3)
