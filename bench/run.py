@@ -180,7 +180,7 @@ def parse_wrk(output):
 def run_scenario(server, name, args, env):
     script = ROOT / "bench" / "lua" / f"{name}.lua"
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}", "--latency",
-               "--timeout", "5s", "-s", str(script), server.base]
+               "--timeout", "10s", "-s", str(script), server.base]
     # A short unmeasured run first: connections, caches and the allocator warm up.
     subprocess.run([*command[:3], f"-d{args.warmup}", *command[4:]], cwd=ROOT, env=env, capture_output=True,
                    timeout=120, check=True)
