@@ -133,26 +133,25 @@ struct RequestLogContext {
 
 }  // namespace
 
-Response Router::execute(const Route& route, Request& request) const {
+// Authentication and body decoding, then `work`; every failure becomes the contract's error body.
+template <class Result, class Work>
+Result Router::admitted(const Route& route, Request& request, Work work) const {
   RequestLogContext log(route, request);
   try {
     admit(route, request);
     if (request.principal) log.context.user_id = request.principal->user_id;
-    return route.handler(request);
+    return work();
   } catch (...) {
     return failure(route, request, std::current_exception());
   }
 }
 
+Response Router::execute(const Route& route, Request& request) const {
+  return admitted<Response>(route, request, [&] { return route.handler(request); });
+}
+
 std::variant<Response, WriteStep> Router::prepare_write(const Route& route, Request& request) const {
-  RequestLogContext log(route, request);
-  try {
-    admit(route, request);
-    if (request.principal) log.context.user_id = request.principal->user_id;
-    return route.write(request);
-  } catch (...) {
-    return failure(route, request, std::current_exception());
-  }
+  return admitted<std::variant<Response, WriteStep>>(route, request, [&] { return route.write(request); });
 }
 
 Response Router::finish_write(const Route& route, Request& request, WriteStep& step, std::exception_ptr error) const {

@@ -89,6 +89,8 @@ class Router {
     std::vector<std::string> segments;  // "{...}" marks a parameter
   };
   void admit(const Route& route, Request& request) const;  // authentication and body decoding
+  template <class Result, class Work>
+  Result admitted(const Route& route, Request& request, Work work) const;
   Response failure(const Route& route, const Request& request, std::exception_ptr error) const;
 
   std::vector<Route> routes_;
