@@ -75,7 +75,7 @@ fuzz: build-fuzz
 
 # ThreadSanitizer (docs/reliability.md "Sanitizers"): the unit tests and the concurrency-heavy API tests
 # (on SQLite, then on PostgreSQL with the multi-node tests) against a -fsanitize=thread build in
-# $(TSAN_BUILD_DIR). A data race fails the run; tests/tsan.supp explains its one suppression.
+# $(TSAN_BUILD_DIR). A data race fails the run; tests/tsan.supp explains its two suppressions (both: atomics inside uninstrumented libraries).
 TSAN_TESTS ?= concurrent or twenty or keep_alive or sigterm or bad_clients or multinode
 TSAN_ENV = TSAN_OPTIONS="second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp"
 build-tsan: test-deps
