@@ -59,9 +59,7 @@ int io_threads(const Config& config) {
 std::unique_ptr<db::Database> open_database(const Config& config) {
   db::Options options;
   options.pool_size = static_cast<std::size_t>(config.database_pool);
-  // SQLite serves local reads on the I/O threads too (http::Runs::local_read): one more read
-  // connection for each, so an I/O thread never waits for a connection the workers hold.
-  if (config.database_url.starts_with("sqlite:")) options.pool_size += static_cast<std::size_t>(io_threads(config));
+  options.inline_readers = static_cast<std::size_t>(io_threads(config));
   auto database = db::open(config.database_url, options);
   int applied = db::migrate(*database);
   if (applied > 0) spdlog::info("database migrated ({} migrations applied)", applied);

@@ -25,6 +25,12 @@ ProductChange change_from(const Request& q, bool partial) {
   return change;
 }
 
+// The list's ?search, when it says something.
+std::optional<std::string> search_of(const Request& q) {
+  if (auto s = q.query_param("search"); s && !s->empty()) return std::string(*s);
+  return std::nullopt;
+}
+
 }  // namespace
 
 void register_routes(http::Router& router, Service& service) {
@@ -36,8 +42,7 @@ void register_routes(http::Router& router, Service& service) {
   // search, which scans the catalogue.
   router.add({.method = Method::get, .path = "/store/products/", .access = Access::user,
               .handler = [&service, pages](Request& q) {
-                std::optional<std::string> search;
-                if (auto s = q.query_param("search"); s && !s->empty()) search = std::string(*s);
+                auto search = search_of(q);
                 auto generation = search ? std::nullopt : service.write_generation();
                 std::string key;
                 if (generation) {
@@ -53,10 +58,7 @@ void register_routes(http::Router& router, Service& service) {
                 return response;
               },
               .runs = http::Runs::local_read,
-              .scans = [](const Request& q) {
-                auto search = q.query_param("search");
-                return search && !search->empty();
-              }});
+              .scans = [](const Request& q) { return search_of(q).has_value(); }});
   router.add({.method = Method::get, .path = "/store/products/{id}/", .access = Access::user,
               .handler = [&service](Request& q) { return http::json_response(200, to_json(service.get(q.id_param()))); },
               .runs = http::Runs::local_read});

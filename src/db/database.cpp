@@ -27,6 +27,10 @@ std::chrono::microseconds backoff(int attempt) {
 
 }  // namespace
 
+std::exception_ptr too_busy() {
+  return std::make_exception_ptr(common::Error("unavailable", "The database is too busy right now; try again"));
+}
+
 void Database::run_retrying(void (Database::*run)(const Body&), const Body& body) {
   for (int attempt = 1;; ++attempt) {
     try {
@@ -36,7 +40,7 @@ void Database::run_retrying(void (Database::*run)(const Body&), const Body& body
       if (e.kind() != Error::Kind::retryable) throw;
       if (attempt == kAttempts) {
         spdlog::warn("transaction failed {} times with a retryable error, giving up: {}", attempt, e.what());
-        throw common::Error("unavailable", "The database is too busy right now; try again");
+        std::rethrow_exception(too_busy());
       }
       spdlog::info("transaction attempt {} failed with a retryable error, running it again: {}", attempt, e.what());
     }

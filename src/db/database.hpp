@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -153,6 +154,10 @@ class Database {
 
 struct Options {
   std::size_t pool_size = 8;                       // connections per process
+  // Threads outside the worker pool that may read inline (the I/O threads, http::Runs::local_read).
+  // SQLite, which serves those reads, opens one more read connection for each, so they never wait
+  // for a connection the workers hold; PostgreSQL never reads there and ignores it.
+  std::size_t inline_readers = 0;
   std::chrono::milliseconds busy_timeout{5'000};   // SQLite's lock wait; also the wait for a free connection
   std::chrono::seconds connect_timeout{5};         // PostgreSQL, unless the URL sets connect_timeout
 };
@@ -162,6 +167,10 @@ struct Options {
 std::string contains_pattern(std::string_view search);
 // The same for an optional search: no search, no pattern (bound as NULL, "any").
 std::optional<std::string> contains_pattern(const std::optional<std::string>& search);
+
+// What a caller gets when the database stays busy (the retries ran out, or a submitted write met a
+// lock): 503 unavailable, never the raw error.
+std::exception_ptr too_busy();
 
 // Opens the database a URL names: sqlite://relative/path.db, sqlite:///absolute/path.db, or
 // postgresql://user:password@host:port/dbname?sslmode=require (also postgres://; libpq's URI syntax).

@@ -219,7 +219,7 @@ std::exception_ptr as_reported(std::exception_ptr error) {
   } catch (const Error& e) {
     if (e.kind() == Error::Kind::retryable) {
       spdlog::warn("write transaction failed with a retryable error: {}", e.what());
-      return std::make_exception_ptr(common::Error("unavailable", "The database is too busy right now; try again"));
+      return too_busy();
     }
   } catch (...) {
   }
@@ -231,8 +231,8 @@ std::exception_ptr as_reported(std::exception_ptr error) {
 SqliteDatabase::SqliteDatabase(std::string path, const Options& options)
     : path_(prepare_path(std::move(path))),
       options_(options),
-      pool_([this] { return std::make_unique<SqliteConnection>(path_, options_.busy_timeout); }, options.pool_size,
-            options.busy_timeout),
+      pool_([this] { return std::make_unique<SqliteConnection>(path_, options_.busy_timeout); },
+            options.pool_size + options.inline_readers, options.busy_timeout),
       checkpoint_connection_(std::make_unique<SqliteConnection>(path_, options.busy_timeout)),  // a bad path fails here
       writer_connection_(std::make_unique<SqliteConnection>(path_, options.busy_timeout)) {
   // A WAL hook replaces SQLite's automatic checkpoint on this connection (sqlite3_wal_hook).
