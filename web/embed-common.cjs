@@ -34,6 +34,20 @@ function literal(buffer) {
   return lines.join("\n    ");
 }
 
+// The C++ of the assets: a literal for each, then the kAssets table (namespace-scope Asset
+// {hashed name, type, body}) that names them.
+function assetDefinitions(assets) {
+  let cpp = "";
+  assets.forEach((a, i) => {
+    cpp += `const char kAsset${i}[] =\n    ${literal(a.body)};\n`;
+  });
+  return `${cpp}
+const Asset kAssets[] = {
+${assets.map((a, i) => `    {"${a.hashed}", "${a.type}", {kAsset${i}, sizeof kAsset${i} - 1}},`).join("\n")}
+};
+`;
+}
+
 // Leaves an unchanged file alone, so the build does not recompile its C++ for nothing.
 function writeIfChanged(file, content) {
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -42,4 +56,4 @@ function writeIfChanged(file, content) {
   fs.renameSync(file + ".tmp", file);
 }
 
-module.exports = { hashedAsset, literal, writeIfChanged };
+module.exports = { assetDefinitions, hashedAsset, literal, writeIfChanged };

@@ -7,7 +7,7 @@
 "use strict";
 const fs = require("fs");
 const path = require("path");
-const { hashedAsset, literal, writeIfChanged } = require(path.join(__dirname, "..", "embed-common.cjs"));
+const { assetDefinitions, hashedAsset, literal, writeIfChanged } = require(path.join(__dirname, "..", "embed-common.cjs"));
 
 // The files the page loads, and their types. index.html names them as {{asset:NAME}}.
 const FILES = [
@@ -53,15 +53,7 @@ namespace {
 
 const char kIndexHtml[] =
     ${literal(Buffer.from(html))};
-`;
-  assets.forEach((a, i) => {
-    cpp += `const char kAsset${i}[] =\n    ${literal(a.body)};\n`;
-  });
-  cpp += `
-const Asset kAssets[] = {
-${assets.map((a, i) => `    {"${a.hashed}", "${a.type}", {kAsset${i}, sizeof kAsset${i} - 1}},`).join("\n")}
-};
-
+${assetDefinitions(assets)}
 }  // namespace
 
 std::string_view index_html() { return {kIndexHtml, sizeof kIndexHtml - 1}; }

@@ -8,7 +8,7 @@
 "use strict";
 const fs = require("fs");
 const path = require("path");
-const { hashedAsset, literal, writeIfChanged } = require(path.join(__dirname, "..", "embed-common.cjs"));
+const { assetDefinitions, hashedAsset, literal, writeIfChanged } = require(path.join(__dirname, "..", "embed-common.cjs"));
 
 function args() {
   const out = {};
@@ -94,15 +94,7 @@ const char kOpenapiJson[] =
     ${literal(Buffer.from(json))};
 const char kIndexHtml[] =
     ${literal(Buffer.from(html))};
-`;
-  assets.forEach((a, i) => {
-    cpp += `const char kAsset${i}[] =\n    ${literal(a.body)};\n`;
-  });
-  cpp += `
-const Asset kAssets[] = {
-${assets.map((a, i) => `    {"${a.hashed}", "${a.type}", {kAsset${i}, sizeof kAsset${i} - 1}},`).join("\n")}
-};
-
+${assetDefinitions(assets)}
 }  // namespace
 
 std::string_view openapi_json() { return {kOpenapiJson, sizeof kOpenapiJson - 1}; }
