@@ -43,6 +43,10 @@ std::string encode(const std::string& secret, const std::function<void(jwt_t*)>&
 Jwt decode(const std::string& secret, std::string_view token, std::string_view typ, std::int64_t now,
            std::int64_t* expires_at = nullptr) {
   if (token.empty() || token.size() > kMaxTokenLength) invalid();
+  // A compact JWS is base64url and two dots, nothing else. libjwt reads a C string, so without this
+  // a valid token followed by a NUL and anything at all verified as that token (found by fuzzing).
+  constexpr std::string_view kTokenAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+  if (token.find_first_not_of(kTokenAlphabet) != std::string_view::npos) invalid();
   std::string text(token);
   jwt_t* raw = nullptr;
   if (jwt_decode(&raw, text.c_str(), reinterpret_cast<const unsigned char*>(secret.data()),

@@ -102,6 +102,9 @@ TEST(Tokens, RoundTripAndRejectWrongTypeOrExpiry) {
   auth::TokenSigner other(std::string(40, 'o'), 60s, 3600s);
   EXPECT_EQ(code_of([&] { other.verify_access(access, 1001); }), "token_invalid");
   EXPECT_EQ(code_of([&] { signer.verify_access(std::string(5000, 'a'), 1001); }), "token_invalid");
+  // Only base64url and dots: a valid token with anything after a NUL is not that token.
+  EXPECT_EQ(code_of([&] { signer.verify_access(access + std::string(1, '\0') + "x.", 1001); }), "token_invalid");
+  EXPECT_EQ(code_of([&] { signer.verify_access(access + " ", 1001); }), "token_invalid");
 }
 
 TEST(Passwords, HashIsArgon2idAndVerifies) {
