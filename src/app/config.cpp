@@ -104,8 +104,9 @@ const std::vector<Key>& keys() {
            "on: a refresh token works once and its reuse revokes the session; off: the old service's behaviour",
            {"on", "off"}),
       text("password_cost", &Config::password_cost,
-           "argon2id cost: moderate (256 MiB, 3 passes), interactive (64 MiB, 2 passes), minimum (tests only)",
-           {"moderate", "interactive", "minimum"}),
+           "argon2id cost: moderate (256 MiB, 3 passes), interactive (64 MiB, 2 passes), owasp (12 MiB, 3 passes), "
+           "minimum (tests only)",
+           {"moderate", "interactive", "owasp", "minimum"}),
       duration("reservation_ttl", &Config::reservation_ttl, "how long an unpaid order holds its stock"),
       duration("sweep_interval", &Config::sweep_interval, "how often expired reservations are released", Duration(10)),
       text("payment_gateway", &Config::payment_gateway, "mock, or the URL of an HTTP gateway"),
@@ -207,7 +208,7 @@ void validate(const Config& c) {
     throw ConfigError("jwt_secret: production needs a secret of at least 32 bytes (ORDERD_JWT_SECRET)");
   }
   if (c.production() && c.password_cost == "minimum") {
-    throw ConfigError("password_cost: minimum is for tests; production needs moderate or interactive");
+    throw ConfigError("password_cost: minimum is for tests; production needs moderate, interactive or owasp");
   }
 }
 

@@ -29,7 +29,7 @@ struct Config {
   Duration access_ttl = std::chrono::minutes(15);
   Duration refresh_ttl = std::chrono::hours(24 * 7);
   std::string refresh_rotation = "on";   // on | off (the old service's clients re-use refresh tokens)
-  std::string password_cost = "moderate";  // moderate | interactive | minimum (development only)
+  std::string password_cost = "moderate";  // moderate | interactive | owasp | minimum (development only)
   Duration reservation_ttl = std::chrono::minutes(15);
   Duration sweep_interval = std::chrono::seconds(10);
   std::string payment_gateway = "mock";

@@ -11,6 +11,7 @@ namespace auth {
 PasswordCost parse_password_cost(std::string_view name) {
   if (name == "moderate") return PasswordCost::moderate;
   if (name == "interactive") return PasswordCost::interactive;
+  if (name == "owasp") return PasswordCost::owasp;
   if (name == "minimum") return PasswordCost::minimum;
   throw std::invalid_argument("unknown password cost");
 }
@@ -26,6 +27,10 @@ PasswordHasher::PasswordHasher(PasswordCost cost, int max_concurrent)
     case PasswordCost::interactive:
       ops_ = crypto_pwhash_OPSLIMIT_INTERACTIVE;
       memory_ = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+      break;
+    case PasswordCost::owasp:
+      ops_ = 3;
+      memory_ = std::size_t{12} << 20;
       break;
     case PasswordCost::minimum:
       ops_ = crypto_pwhash_OPSLIMIT_MIN;

@@ -116,6 +116,18 @@ TEST(Passwords, HashIsArgon2idAndVerifies) {
   EXPECT_NE(hasher.hash("pa55word!"), h);  // salted
 }
 
+TEST(Passwords, EachCostNamesItsParametersInTheHash) {
+  auto params = [](std::string_view name) {
+    auth::PasswordHasher hasher(auth::parse_password_cost(name));
+    auto h = hasher.hash("pa55word!");
+    EXPECT_TRUE(hasher.verify("pa55word!", h));
+    return h.substr(0, h.find('$', 16));  // "$argon2id$v=19$m=...,t=...,p=1"
+  };
+  EXPECT_EQ(params("owasp"), "$argon2id$v=19$m=12288,t=3,p=1");
+  EXPECT_EQ(params("interactive"), "$argon2id$v=19$m=65536,t=2,p=1");
+  EXPECT_THROW(auth::parse_password_cost("fast"), std::invalid_argument);
+}
+
 TEST(TokenCache, RepeatedVerificationGivesTheSameAnswersAsTheFirst) {
   auth::TokenSigner signer("0123456789abcdef0123456789abcdef", std::chrono::seconds(60), std::chrono::seconds(600));
   auto token = signer.access_token(42, "staff", 1000);
