@@ -149,8 +149,7 @@ Product Service::update(std::int64_t id, const ProductChange& change) {
 void Service::remove(std::int64_t id) {
   bool found = database_.transaction([&](db::Connection& c) {
     if (!repo::find_active(c, id)) return false;
-    if (repo::has_orders(c, id)) repo::archive(c, id, common::now_micros());
-    else repo::erase(c, id);
+    repo::archive(c, id, common::now_micros());
     return true;
   });
   if (!found) not_found();

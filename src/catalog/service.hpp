@@ -70,7 +70,9 @@ class Service {
   ProductPage low_stock(std::int64_t below, std::int64_t limit);
   Product create(const ProductChange& change);
   Product update(std::int64_t id, const ProductChange& change);
-  // Deletes the product, or archives it when orders refer to it (they keep showing it).
+  // Archives the product: it leaves the catalogue, and orders that refer to it keep showing it.
+  // Products are never deleted, so nothing has to find the order lines of a product (no index on
+  // order_items.product_id, whose random inserts were most of an order's WAL writes: migration 006).
   void remove(std::int64_t id);
   // Creates products by name, all in one transaction: every product or none. Products that exist
   // already are updated with the given fields, or left as they are without `update_existing` (demo
