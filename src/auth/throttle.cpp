@@ -1,12 +1,15 @@
 #include "auth/throttle.hpp"
 
+#include <algorithm>
+
 namespace auth {
 
 Throttle::Throttle(int limit, std::chrono::seconds window, std::size_t max_keys)
     : limit_(limit), window_(window), max_keys_(max_keys) {}
 
-void Throttle::prune(std::deque<Clock::time_point>& failures, Clock::time_point now) const {
-  while (!failures.empty() && failures.front() + window_ <= now) failures.pop_front();
+void Throttle::prune(Failures& failures, Clock::time_point now) const {
+  auto live = std::find_if(failures.begin(), failures.end(), [&](auto at) { return at + window_ > now; });
+  failures.erase(failures.begin(), live);
 }
 
 std::int64_t Throttle::retry_after(const std::string& key, Clock::time_point now) {
@@ -30,7 +33,7 @@ void Throttle::record_failure(const std::string& key, Clock::time_point now) {
   }
   auto& list = failures_[key];
   list.push_back(now);
-  while (static_cast<int>(list.size()) > limit_) list.pop_front();  // only the newest `limit` matter
+  if (static_cast<int>(list.size()) > limit_) list.erase(list.begin());  // only the newest `limit` matter
 }
 
 void Throttle::reset(const std::string& key) {

@@ -1,14 +1,15 @@
 #pragma once
 // Counts failures per key (an email, a client address) in a sliding window. Kept in memory, per
-// node: with several nodes each enforces its own count. Bounded: at most `max_keys` keys.
+// node: with several nodes each enforces its own count. Bounded: at most `max_keys` keys, each with
+// at most `limit` times: about 150 bytes a key for the per-email limit of 5.
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace auth {
 
@@ -24,13 +25,14 @@ class Throttle {
   void reset(const std::string& key);
 
  private:
-  void prune(std::deque<Clock::time_point>& failures, Clock::time_point now) const;
+  using Failures = std::vector<Clock::time_point>;  // oldest first, at most limit_
+  void prune(Failures& failures, Clock::time_point now) const;
 
   int limit_;
   std::chrono::seconds window_;
   std::size_t max_keys_;
   std::mutex mutex_;
-  std::unordered_map<std::string, std::deque<Clock::time_point>> failures_;
+  std::unordered_map<std::string, Failures> failures_;
 };
 
 }  // namespace auth
