@@ -21,25 +21,28 @@ constexpr std::string_view kEnqueue =
 // 'sending' but its lease ran out (the worker that claimed it died or hung). attempts + 1 both counts
 // the try and fences the claim: the marks below only apply to the attempts value they were given.
 //
-// SQLite serialises writers (BEGIN IMMEDIATE), so the subquery and the update cannot interleave with
-// another claim. PostgreSQL (#8) needs the subquery's rows locked, and skipping rows another node
-// has locked keeps nodes from queueing behind each other: kClaimDuePostgres, same shape plus
-// FOR UPDATE SKIP LOCKED.
-constexpr std::string_view kClaimDueSqlite =
-    "UPDATE outbox SET status = 'sending', locked_until = $2, attempts = attempts + 1"
-    " WHERE id IN (SELECT id FROM outbox"
-    "              WHERE (status = 'pending' AND next_attempt_at <= $1)"
-    "                 OR (status = 'sending' AND locked_until <= $1)"
-    "              ORDER BY next_attempt_at, id LIMIT $3)"
-    " RETURNING id, kind, recipient, payload, attempts, created_at";
-constexpr std::string_view kClaimDuePostgres =
-    "UPDATE outbox SET status = 'sending', locked_until = $2, attempts = attempts + 1"
-    " WHERE id IN (SELECT id FROM outbox"
-    "              WHERE (status = 'pending' AND next_attempt_at <= $1)"
-    "                 OR (status = 'sending' AND locked_until <= $1)"
-    "              ORDER BY next_attempt_at, id LIMIT $3"
-    "              FOR UPDATE SKIP LOCKED)"
-    " RETURNING id, kind, recipient, payload, attempts, created_at";
+// Each kind of due row is read by its own subquery, in the order of the index outbox_due (status,
+// next_attempt_at, then id), so a claim reads at most `limit` rows of each however long the queue is.
+// A single WHERE with an OR would read and sort every waiting row: after a mail-server outage, or
+// while orders come faster than mail goes, each claim would cost time and memory in proportion to
+// the backlog, and the worker would fall further behind the longer the queue grew.
+//
+// SQLite serialises writers (BEGIN IMMEDIATE), so the subqueries and the update cannot interleave
+// with another claim. PostgreSQL (#8) needs the rows locked, and skipping rows another node has
+// locked keeps nodes from queueing behind each other: the same statement with FOR UPDATE SKIP LOCKED.
+#define CLAIM_DUE(LOCK) \
+  "WITH due AS (SELECT id, next_attempt_at FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1" \
+  "             ORDER BY next_attempt_at, id LIMIT $3" LOCK ")," \
+  " stale AS (SELECT id, next_attempt_at FROM outbox WHERE status = 'sending' AND locked_until <= $1" \
+  "           ORDER BY next_attempt_at, id LIMIT $3" LOCK ")" \
+  " UPDATE outbox SET status = 'sending', locked_until = $2, attempts = attempts + 1" \
+  " WHERE id IN (SELECT id FROM (SELECT id, next_attempt_at FROM due" \
+  "                              UNION ALL SELECT id, next_attempt_at FROM stale) AS either" \
+  "              ORDER BY next_attempt_at, id LIMIT $3)" \
+  " RETURNING id, kind, recipient, payload, attempts, created_at"
+constexpr std::string_view kClaimDueSqlite = CLAIM_DUE("");
+constexpr std::string_view kClaimDuePostgres = CLAIM_DUE(" FOR UPDATE SKIP LOCKED");
+#undef CLAIM_DUE
 
 constexpr std::string_view kMarkSent =
     "UPDATE outbox SET status = 'sent', sent_at = $3, locked_until = NULL"
@@ -69,8 +72,11 @@ constexpr std::string_view kFindContent = "SELECT kind, recipient, payload FROM 
 constexpr std::string_view kResend =
     "UPDATE outbox SET status = 'pending', next_attempt_at = $2, attempts = 0, locked_until = NULL, sent_at = NULL"
     " WHERE id = $1 AND status IN ('pending', 'sent', 'failed')";
+// Counted from the index alone; the oldest is the lowest id (ids are given in the order rows are
+// written), so only that one row is read, not every waiting row's created_at.
 constexpr std::string_view kQueueStats =
-    "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status IN ('pending', 'sending')";
+    "SELECT waiting, (SELECT created_at FROM outbox WHERE id = oldest)"
+    " FROM (SELECT COUNT(*) AS waiting, MIN(id) AS oldest FROM outbox WHERE status IN ('pending', 'sending')) AS q";
 
 EmailRow email_row(const db::Row& r) {
   return EmailRow{r.integer(0),          r.text(1),    r.optional_integer(2), r.text(3),

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <utility>
 
 namespace notify {
 
@@ -110,7 +111,14 @@ int OutboxWorker::run_once() {
     }
     deliver(email);
   }
-  refresh_gauges();
+  // The gauges count the whole queue: while a backlog is worked through in full batches, once a
+  // second is enough; a pass that found less than a batch (the queue is drained) refreshes them.
+  auto now_steady = std::chrono::steady_clock::now();
+  bool drained = std::cmp_less(claimed.size(), options_.batch_size);
+  if (drained || now_steady - gauges_refreshed_ >= std::chrono::seconds(1)) {
+    refresh_gauges();
+    gauges_refreshed_ = now_steady;
+  }
   return static_cast<int>(claimed.size());
 }
 

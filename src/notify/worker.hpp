@@ -74,6 +74,7 @@ class OutboxWorker {
   common::Counter& failed_;
   common::Counter& send_errors_;
   std::shared_ptr<Gauges> gauges_;
+  std::chrono::steady_clock::time_point gauges_refreshed_{};  // by run_once's caller only
 
   mutable std::mutex mutex_;
   std::condition_variable signal_;

@@ -452,6 +452,43 @@ TEST_F(OutboxTest, ALeasedRowIsNotClaimedAgainUntilItsLeaseExpires) {
   EXPECT_TRUE(claim(now + 999'000'000, now + 999'000'001).empty());
 }
 
+TEST_F(OutboxTest, AClaimTakesTheEarliestDueRowsOfBothKindsUpToItsLimit) {
+  auto now = common::now_micros();
+  auto pending_late = enqueue(1), pending_early = enqueue(2), lease_expired = enqueue(3), not_due = enqueue(4),
+       leased = enqueue(5);
+  sql("UPDATE outbox SET next_attempt_at = $2 WHERE id = $1", pending_late, now - 5);
+  sql("UPDATE outbox SET next_attempt_at = $2 WHERE id = $1", pending_early, now - 50);
+  sql("UPDATE outbox SET status = 'sending', attempts = 1, next_attempt_at = $2, locked_until = $2 WHERE id = $1",
+      lease_expired, now - 20);
+  sql("UPDATE outbox SET next_attempt_at = $2 WHERE id = $1", not_due, now + 1'000'000);
+  sql("UPDATE outbox SET status = 'sending', attempts = 1, next_attempt_at = $2, locked_until = $3 WHERE id = $1",
+      leased, now - 100, now + 1'000'000);
+
+  auto ids = [](const std::vector<notify::ClaimedEmail>& batch) {
+    std::vector<std::int64_t> out;
+    for (const auto& e : batch) out.push_back(e.id);
+    return out;
+  };
+  // The two earliest by next_attempt_at, one of each kind; then the only other due row.
+  EXPECT_EQ(ids(claim(now, now + 60'000'000, 2)), (std::vector<std::int64_t>{pending_early, lease_expired}));
+  EXPECT_EQ(ids(claim(now, now + 60'000'000, 10)), std::vector<std::int64_t>{pending_late});
+  EXPECT_TRUE(claim(now, now + 60'000'000, 10).empty());
+}
+
+TEST_F(OutboxTest, InALongQueueAClaimStillTakesTheEarliestDue) {
+  // Written newest-due first, so id order and due order disagree.
+  auto now = common::now_micros();
+  database_->transaction([&](db::Connection& c) {
+    for (int order = 1; order <= 3000; ++order) {
+      auto id = notify::enqueue_order_confirmation(c, order, "buyer@example.com", contract_context());
+      c.query("UPDATE outbox SET next_attempt_at = $2 WHERE id = $1", *id, now - order);
+    }
+  });
+  auto batch = claim(now, now + 60'000'000, 3);
+  ASSERT_EQ(batch.size(), 3u);
+  for (const auto& e : batch) EXPECT_GE(row(e.id).order_id.value_or(0), 2998);
+}
+
 TEST_F(OutboxTest, ConcurrentClaimsNeverShareARow) {
   for (int order = 1; order <= 40; ++order) enqueue(order);
   std::mutex mutex;
