@@ -26,7 +26,8 @@ constexpr std::string_view kInsert =
     " VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id";
 constexpr std::string_view kUpdate =
     "UPDATE products SET name = $2, description = $3, price = $4, stock = $5, updated_at = $6 WHERE id = $1";
-constexpr std::string_view kArchive = "UPDATE products SET archived = 1, updated_at = $2 WHERE id = $1";
+constexpr std::string_view kArchive =
+    "UPDATE products SET archived = 1, updated_at = $2 WHERE id = $1 AND archived = 0";
 
 ProductRow product(const db::Row& r) {
   return {r.integer(0), r.text(1), r.text(2), r.integer(3), r.integer(4)};
@@ -78,6 +79,8 @@ void update(db::Connection& c, std::int64_t id, const ProductFields& p, std::int
   c.query(kUpdate, id, p.name, p.description, p.price, p.stock, now);
 }
 
-void archive(db::Connection& c, std::int64_t id, std::int64_t now) { c.query(kArchive, id, now); }
+bool archive(db::Connection& c, std::int64_t id, std::int64_t now) {
+  return c.query(kArchive, id, now).affected_rows == 1;
+}
 
 }  // namespace catalog::repo

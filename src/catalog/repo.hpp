@@ -35,6 +35,7 @@ std::optional<ProductRow> find_active(db::Connection& c, std::int64_t id);
 std::optional<ProductRow> find_active_by_name(db::Connection& c, std::string_view name);
 std::int64_t insert(db::Connection& c, const ProductFields& p, std::int64_t now);
 void update(db::Connection& c, std::int64_t id, const ProductFields& p, std::int64_t now);
-void archive(db::Connection& c, std::int64_t id, std::int64_t now);
+// False when there is no such product on sale (none, or archived already).
+bool archive(db::Connection& c, std::int64_t id, std::int64_t now);
 
 }  // namespace catalog::repo

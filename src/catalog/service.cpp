@@ -147,11 +147,7 @@ Product Service::update(std::int64_t id, const ProductChange& change) {
 }
 
 void Service::remove(std::int64_t id) {
-  bool found = database_.transaction([&](db::Connection& c) {
-    if (!repo::find_active(c, id)) return false;
-    repo::archive(c, id, common::now_micros());
-    return true;
-  });
+  bool found = database_.transaction([&](db::Connection& c) { return repo::archive(c, id, common::now_micros()); });
   if (!found) not_found();
 }
 
