@@ -250,6 +250,7 @@ def main():
         database_url = fresh_database(args.db, workdir, cleanup)
         server = Server(args.bin, workdir, database_url,
                         {"ORDERD_PASSWORD_COST": args.password_cost, "ORDERD_RESERVATION_TTL": "24h",
+                         "ORDERD_REGISTRATIONS_PER_HOUR": "0",
                          "ORDERD_LOG_LEVEL": args.log_level,
                          "ORDERD_JWT_SECRET": "bench-secret-0123456789abcdef0123456789"})
         cleanup.callback(server.kill)

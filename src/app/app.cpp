@@ -76,9 +76,11 @@ std::string jwt_secret(const Config& config) {
 // The accounts module and what it is made of, built the same way for serve and the CLI.
 struct Accounts {
   explicit Accounts(const Config& config, db::Database& database, std::string secret)
-      : hasher(auth::parse_password_cost(config.password_cost)),
+      : hasher(auth::parse_password_cost(config.password_cost), config.password_threads),
         signer(std::move(secret), duration_cast<seconds>(config.access_ttl), duration_cast<seconds>(config.refresh_ttl)),
-        service(database, hasher, signer, {.rotate_refresh = config.refresh_rotation == "on"}) {}
+        service(database, hasher, signer,
+                {.rotate_refresh = config.refresh_rotation == "on",
+                 .registrations_per_address = config.registrations_per_hour}) {}
   auth::PasswordHasher hasher;
   auth::TokenSigner signer;
   auth::Service service;
@@ -132,6 +134,9 @@ http::ServerOptions server_options(const Config& config) {
   o.public_url = config.public_url;
   o.io_threads = io_threads(config);
   o.worker_threads = config.workers;
+  o.slow_lane_threads = config.password_threads;
+  o.slow_lane_queue = config.password_queue;
+  o.trusted_proxies = http::TrustedProxies::parse(config.trusted_proxies);
   o.header_timeout = config.header_timeout;
   o.read_timeout = config.read_timeout;
   o.idle_timeout = config.idle_timeout;

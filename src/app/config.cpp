@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include "http/client_address.hpp"
+
 #include <toml.hpp>
 
 #include <algorithm>
@@ -90,6 +92,17 @@ Key integer(std::string name, int Config::*member, int low, int high, std::strin
           [member](const Config& c) { return std::to_string(c.*member); }};
 }
 
+// A text key whose value must also pass `check` (which throws std::invalid_argument with the reason).
+Key checked_text(std::string name, std::string Config::*member, std::string help,
+                 std::function<void(const std::string&)> check) {
+  auto key = text(std::move(name), member, std::move(help));
+  key.set = [member, check = std::move(check)](Config& c, const std::string& v) {
+    check(v);
+    c.*member = v;
+  };
+  return key;
+}
+
 const std::vector<Key>& keys() {
   static const std::vector<Key> all = {
       text("env", &Config::env, "development or production (production requires jwt_secret)",
@@ -104,9 +117,19 @@ const std::vector<Key>& keys() {
            "on: a refresh token works once and its reuse revokes the session; off: the old service's behaviour",
            {"on", "off"}),
       text("password_cost", &Config::password_cost,
-           "argon2id cost: moderate (256 MiB, 3 passes), interactive (64 MiB, 2 passes), owasp (12 MiB, 3 passes), "
+           "argon2id cost: owasp (12 MiB, 3 passes), interactive (64 MiB, 2 passes), moderate (256 MiB, 3 passes), "
            "minimum (tests only)",
            {"moderate", "interactive", "owasp", "minimum"}),
+      integer("password_threads", &Config::password_threads, 1, 64,
+              "password hashes (sign-ins, registrations) computed at once, each with password_cost's memory"),
+      integer("password_queue", &Config::password_queue, 0, 10000,
+              "sign-ins and registrations that may wait for a password thread; more are answered 503 too_busy"),
+      integer("registrations_per_hour", &Config::registrations_per_hour, 0, 100000,
+              "registrations one client address may make in an hour (0: no limit)"),
+      checked_text("trusted_proxies", &Config::trusted_proxies,
+                   "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the "
+                   "client (empty: trust none)",
+                   [](const std::string& v) { (void)http::TrustedProxies::parse(v); }),
       duration("reservation_ttl", &Config::reservation_ttl, "how long an unpaid order holds its stock"),
       duration("sweep_interval", &Config::sweep_interval, "how often expired reservations are released", Duration(10)),
       text("payment_gateway", &Config::payment_gateway, "mock, or the URL of an HTTP gateway"),

@@ -29,7 +29,11 @@ struct Config {
   Duration access_ttl = std::chrono::minutes(15);
   Duration refresh_ttl = std::chrono::hours(24 * 7);
   std::string refresh_rotation = "on";   // on | off (the old service's clients re-use refresh tokens)
-  std::string password_cost = "moderate";  // moderate | interactive | owasp | minimum (development only)
+  std::string password_cost = "owasp";  // owasp | interactive | moderate | minimum (development only)
+  int password_threads = 2;             // the server's slow lane (http::Runs::slow_lane)
+  int password_queue = 64;
+  int registrations_per_hour = 10;      // per client address; 0: no limit
+  std::string trusted_proxies;          // http::TrustedProxies::parse
   Duration reservation_ttl = std::chrono::minutes(15);
   Duration sweep_interval = std::chrono::seconds(10);
   std::string payment_gateway = "mock";

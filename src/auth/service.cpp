@@ -12,7 +12,6 @@
 namespace auth {
 namespace {
 
-constexpr std::size_t kMaxEmail = 254;
 constexpr std::size_t kMaxUsername = 50;
 constexpr std::size_t kMinPassword = 8;
 constexpr std::size_t kMaxPassword = 128;
@@ -57,7 +56,7 @@ bool valid_domain(std::string_view domain) {
 }
 
 bool valid_email(std::string_view email) {
-  if (email.size() > kMaxEmail) return false;
+  if (email.size() > kMaxEmailBytes) return false;
   auto at = email.rfind('@');
   if (at == std::string_view::npos || at == 0) return false;
   auto local = email.substr(0, at);
@@ -95,9 +94,12 @@ std::optional<std::string> normalise_phone(std::string_view raw) {
   throw common::Error("invalid_credentials", "No active account found with the given credentials");
 }
 
-[[noreturn]] void too_many(std::int64_t seconds) {
-  throw common::Error("too_many_requests", "Too many failed login attempts; try again later",
-                      {{"retry_after", seconds}});
+[[noreturn]] void too_many(std::string_view message, std::int64_t seconds) {
+  throw common::Error("too_many_requests", std::string(message), {{"retry_after", seconds}});
+}
+
+Throttle throttle(int limit, std::chrono::seconds window) {
+  return Throttle(limit, window, Service::kThrottleBytes / Throttle::bytes_per_key(limit));
 }
 
 }  // namespace
@@ -142,11 +144,19 @@ Service::Service(db::Database& database, PasswordHasher& hasher, const TokenSign
       hasher_(hasher),
       signer_(signer),
       settings_(settings),
-      per_email_(settings.failures_per_email, settings.failure_window),
-      per_address_(settings.failures_per_address, settings.failure_window) {}
+      per_account_and_address_(throttle(settings.failures_per_account_and_address, settings.failure_window)),
+      per_address_(throttle(settings.failures_per_address, settings.failure_window)),
+      per_account_(throttle(settings.failures_per_account, settings.failure_window)),
+      registrations_(throttle(settings.registrations_per_address, settings.registration_window)) {}
 
-User Service::register_user(NewUser user) {
+User Service::register_user(NewUser user, std::string_view client_address) {
   validate_new_user(user);
+  if (settings_.registrations_per_address > 0 && !client_address.empty()) {
+    if (auto wait = registrations_.retry_after(client_address); wait > 0) {
+      too_many("Too many registrations from this address; try again later", wait);
+    }
+    registrations_.record(client_address);
+  }
   auto taken = [](const char* code, const char* field, const char* message) {
     boost::json::object details{{field, boost::json::array{message}}};
     return common::Error(code, message, std::move(details));
@@ -171,21 +181,21 @@ User Service::register_user(NewUser user) {
 
 Tokens Service::login(std::string_view email_in, std::string_view password, const std::string& client_address) {
   auto email = lower(trim(email_in));
-  auto email_key = "email:" + email;
-  auto address_key = "addr:" + client_address;
-  if (auto wait = std::max(per_email_.retry_after(email_key), per_address_.retry_after(address_key)); wait > 0) {
-    too_many(wait);
-  }
+  auto pair_key = email + '\0' + client_address;  // no address holds a NUL
+  auto wait = std::max({per_account_and_address_.retry_after(pair_key), per_address_.retry_after(client_address),
+                        per_account_.retry_after(email)});
+  if (wait > 0) too_many("Too many failed login attempts; try again later", wait);
   auto user = database_.read([&](db::Connection& c) { return repo::find_user_by_email(c, email); });
   bool ok = false;
   if (user) ok = hasher_.verify(password, user->password_hash);
   else hasher_.spend_equal_time(password);
   if (!ok || !user->active) {
-    per_email_.record_failure(email_key);
-    per_address_.record_failure(address_key);
+    per_account_and_address_.record(pair_key);
+    per_address_.record(client_address);
+    per_account_.record(email);
     invalid_credentials();
   }
-  per_email_.reset(email_key);
+  per_account_and_address_.reset(pair_key);
   return database_.transaction([&](db::Connection& c) {
     repo::delete_expired_refresh(c, user->id, common::now_micros());
     return issue(user->id, user->role, random_id(), c);

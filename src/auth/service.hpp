@@ -49,6 +49,10 @@ struct Tokens {
   std::string refresh;
 };
 
+// The longest email any route accepts (RFC 5321's path limit less its angle brackets). Longer is a
+// validation_error before any other work.
+constexpr std::size_t kMaxEmailBytes = 254;
+
 // Checks every rule of a registration and normalises it (email lower-case, phone digits);
 // throws validation_error with the messages per field.
 void validate_new_user(NewUser& user);
@@ -57,14 +61,24 @@ class Service {
  public:
   struct Settings {
     bool rotate_refresh = true;
-    int failures_per_email = 5;
+    // Failed logins within failure_window: of one account from one client address (the owner elsewhere
+    // is not locked out by a guesser), from one address over all accounts, and of one account from
+    // all addresses together (a ceiling for a guess spread over many addresses).
+    int failures_per_account_and_address = 5;
     int failures_per_address = 100;
+    int failures_per_account = 50;
     std::chrono::seconds failure_window{15 * 60};
+    // Registrations from one client address within registration_window; 0: no limit.
+    int registrations_per_address = 10;
+    std::chrono::seconds registration_window{60 * 60};
   };
+  // Each of the four throttles keeps at most this many bytes (Throttle::memory_bound).
+  static constexpr std::size_t kThrottleBytes = std::size_t{4} << 20;
 
   Service(db::Database& database, PasswordHasher& hasher, const TokenSigner& signer, Settings settings);
 
-  User register_user(NewUser user);
+  // `client_address` counts against registrations_per_address; empty (the CLI) is not throttled.
+  User register_user(NewUser user, std::string_view client_address = {});
   Tokens login(std::string_view email, std::string_view password, const std::string& client_address);
   Tokens refresh(std::string_view refresh_token);
   void logout(std::string_view refresh_token);
@@ -89,8 +103,10 @@ class Service {
   PasswordHasher& hasher_;
   const TokenSigner& signer_;
   Settings settings_;
-  Throttle per_email_;
+  Throttle per_account_and_address_;
   Throttle per_address_;
+  Throttle per_account_;
+  Throttle registrations_;
 };
 
 }  // namespace auth

@@ -52,6 +52,7 @@ constexpr std::array kStatuses{
     CodeStatus{"internal_error", 500},
     CodeStatus{"payment_gateway_unavailable", 503},
     CodeStatus{"unavailable", 503},
+    CodeStatus{"too_busy", 503},
 };
 
 }  // namespace

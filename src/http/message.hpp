@@ -34,7 +34,8 @@ struct Request {
   std::string authorization;
   std::string host;
   std::string idempotency_key;
-  std::string remote_address;
+  std::string peer_address;    // the TCP peer: the client, or a reverse proxy in front of orderd
+  std::string remote_address;  // the client: the peer, or X-Forwarded-For's from a trusted proxy
   std::string base_url;  // "http://host:port" for absolute links: public_url, else from the Host header
 
   std::string request_id;

@@ -42,6 +42,11 @@ enum class Runs {
   // less than the two thread hand-offs to the pool and back), on the pool otherwise (PostgreSQL:
   // a network round trip). Requests for which `scans` returns true still go to the pool.
   local_read,
+  // The slow lane: handlers slow on purpose (password hashing) get threads of their own and a bounded
+  // queue (ServerOptions::slow_lane_threads, slow_lane_queue). When the queue is full the request is
+  // answered 503 too_busy at once, so a burst of sign-ups never holds a thread that payments, orders
+  // or staff routes need.
+  slow_lane,
 };
 
 struct Route {

@@ -34,6 +34,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <unistd.h>
 #include <unordered_set>
 #include <variant>
 
@@ -51,6 +52,7 @@ constexpr std::size_t kMaxConnections = 10'000;
 // listening socket, log files, SMTP and gateway connections.
 constexpr rlim_t kReservedDescriptors = 128;
 constexpr std::size_t kMaxLogPath = 200;
+constexpr int kSlowLaneNice = 10;  // the slow lane's threads yield the CPU to the rest of the server
 
 Method to_method(bhttp::verb verb) {
   switch (verb) {
@@ -82,6 +84,17 @@ std::string base_url_from_host(std::string_view host) {
            c == ':' || c == '[' || c == ']';
   });
   return "http://" + std::string(sane ? host : "localhost");
+}
+
+// A request from `peer` whose X-Forwarded-For headers (all of them, in order) may name the client.
+std::string client_address(const TrustedProxies& proxies, const bhttp::request<bhttp::string_body>& in,
+                           const std::string& peer) {
+  std::string forwarded;
+  for (auto [it, end] = in.equal_range("X-Forwarded-For"); it != end; ++it) {
+    if (!forwarded.empty()) forwarded += ',';
+    forwarded.append(it->value());
+  }
+  return proxies.client_address(peer, forwarded);
 }
 
 std::string new_request_id() {
@@ -155,7 +168,10 @@ struct Server::Impl {
   common::Counter& evicted;
   common::Counter& refused;
 
+  common::Counter& slow_lane_refused;
   asio::thread_pool pool;
+  asio::thread_pool slow_lane;        // Runs::slow_lane handlers
+  std::atomic<int> slow_lane_load{0};  // running there or waiting for it
   std::vector<std::unique_ptr<IoWorker>> workers;
   // Write steps whose completion the database's writer still owes: run() waits for them, so that it
   // never posts to an io_context that is gone.
@@ -175,7 +191,10 @@ struct Server::Impl {
         refused(m.counter("orderd_http_connections_shed_total",
                           "Connections closed or refused because the server was at its connection limit.",
                           R"(reason="refused")")),
-        pool(static_cast<std::size_t>(std::max(1, options.worker_threads))) {
+        slow_lane_refused(m.counter("orderd_http_slow_lane_refused_total",
+                                    "Requests answered 503 too_busy because the slow lane's queue was full.")),
+        pool(static_cast<std::size_t>(std::max(1, options.worker_threads))),
+        slow_lane(static_cast<std::size_t>(std::max(1, options.slow_lane_threads))) {
     for (int i = 0; i < std::max(1, options.io_threads); ++i) workers.push_back(std::make_unique<IoWorker>());
     max_connections = connection_limit();
     if (max_connections < kMaxConnections) {
@@ -332,11 +351,34 @@ struct Server::Impl {
     }
   }
 
+  // Runs::slow_lane: on the lane's own threads, at a lower CPU priority than the rest of the server
+  // (hashing takes whole cores; a payment's few microseconds must not wait behind it); or, when the
+  // lane already has slow_lane_queue requests waiting, 503 too_busy at once.
+  asio::awaitable<Response> run_in_slow_lane(const Route& route, Request& request) {
+    int capacity = std::max(1, options.slow_lane_threads) + std::max(0, options.slow_lane_queue);
+    struct Leave {
+      std::atomic<int>& load;
+      ~Leave() { load.fetch_sub(1); }
+    } leave{slow_lane_load};
+    if (slow_lane_load.fetch_add(1) >= capacity) {
+      slow_lane_refused.add();
+      auto response = error_response("too_busy", "The server is too busy for this right now; try again in a moment");
+      response.headers.emplace_back("Retry-After", "1");
+      co_return response;
+    }
+    co_return co_await run_on(slow_lane, [&] {
+      thread_local bool lowered = setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kSlowLaneNice) == 0;
+      (void)lowered;
+      return router.execute(route, request);
+    });
+  }
+
   bool runs_on_io_thread(const Route& route, const Request& request) const {
     switch (route.runs) {
       case Runs::io_thread: return true;
       case Runs::local_read: return options.local_reads && !(route.scans && route.scans(request));
-      case Runs::worker: return false;
+      case Runs::worker:
+      case Runs::slow_lane: return false;
     }
     return false;
   }
@@ -371,7 +413,7 @@ struct Server::Impl {
     return route.write && options.submit_write && request.idempotency_key.empty();
   }
 
-  Request to_request(bhttp::request<bhttp::string_body>& in, const std::string& remote) {
+  Request to_request(bhttp::request<bhttp::string_body>& in, const std::string& peer) {
     Request req;
     req.method = to_method(in.method());
     auto target = in.target();
@@ -387,7 +429,8 @@ struct Server::Impl {
     req.authorization = std::string(in[bhttp::field::authorization]);
     req.host = std::string(in[bhttp::field::host]);
     req.idempotency_key = std::string(in["Idempotency-Key"]);
-    req.remote_address = remote;
+    req.peer_address = peer;
+    req.remote_address = options.trusted_proxies.empty() ? peer : client_address(options.trusted_proxies, in, peer);
     req.base_url = options.public_url.empty() ? base_url_from_host(req.host) : options.public_url;
     auto id = in["X-Request-Id"];
     req.request_id = is_sane_request_id(id) ? std::string(id) : new_request_id();
@@ -464,7 +507,9 @@ struct Server::Impl {
       if (match.route) {
         route_label = match.route->path;
         request.path_params = std::move(params);
-        if (uses_write_step(*match.route, request)) {
+        if (match.route->runs == Runs::slow_lane) {
+          response = co_await run_in_slow_lane(*match.route, request);
+        } else if (uses_write_step(*match.route, request)) {
           response = co_await run_write(*match.route, request);
         } else if (runs_on_io_thread(*match.route, request)) {
           response = router.execute(*match.route, request);
@@ -483,7 +528,7 @@ struct Server::Impl {
         co_await withhold(stream, self, response.delivery);
         spdlog::info("{} {} {} no answer ({}) rid={} ip={}", to_string(request.method),
                      std::string_view(request.path).substr(0, kMaxLogPath), route_label,
-                     response.delivery == Delivery::reset ? "connection reset" : "silence", request.request_id, remote);
+                     response.delivery == Delivery::reset ? "connection reset" : "silence", request.request_id, request.remote_address);
         break;
       }
       int status = response.status;
@@ -496,7 +541,7 @@ struct Server::Impl {
       common::ScopedLogContext in_request(log_context);
       spdlog::info("{} {} {} {} {:.3f}ms rid={} ip={}", to_string(request.method),
                    std::string_view(request.path).substr(0, kMaxLogPath), route_label, status, seconds * 1000,
-                   request.request_id, remote);
+                   request.request_id, request.remote_address);
       if (!written || !keep_alive) break;
     }
     boost::system::error_code ignored;
@@ -551,6 +596,7 @@ void Server::run() {
   for (auto& worker : impl.workers) worker->ioc.stop();
   for (auto& t : threads) t.join();
   impl.pool.join();
+  impl.slow_lane.join();
   {
     std::unique_lock writes(impl.writes_mutex);
     impl.writes_done.wait(writes, [&] { return impl.writes_in_flight == 0; });

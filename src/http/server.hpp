@@ -2,6 +2,7 @@
 // The HTTP/1.1 server: Beast + Asio coroutines, one io_context per I/O thread, handlers on a worker
 // pool. Asio and Beast stay inside server.cpp.
 
+#include "http/client_address.hpp"
 #include "http/router.hpp"
 
 #include <chrono>
@@ -23,6 +24,9 @@ struct ServerOptions {
   std::string public_url;  // base of absolute links (pagination); empty: taken from each request's Host
   int io_threads = 1;
   int worker_threads = 4;
+  int slow_lane_threads = 2;  // Runs::slow_lane handlers at once
+  int slow_lane_queue = 64;   // and how many more may wait for one of them before 503 too_busy
+  TrustedProxies trusted_proxies;  // peers whose X-Forwarded-For names the client
   bool local_reads = false;  // Runs::local_read routes run on the I/O thread (the database is SQLite)
   // Hands a transaction to the database's writer and calls back (on the writer's thread) once it is
   // committed or failed; routes' write steps use it when set (SQLite's db::SqliteDatabase::submit).

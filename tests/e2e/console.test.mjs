@@ -33,6 +33,7 @@ const env = {
   ORDERD_MAIL_DIR: path.join(WORK, "mail"),
   ORDERD_LISTEN: "127.0.0.1:0",
   ORDERD_PASSWORD_COST: "minimum",
+  ORDERD_REGISTRATIONS_PER_HOUR: "0",
   ORDERD_ACCESS_TTL: "8s",
   ORDERD_SHOP_NAME: "Corner Shop",
   ASAN_OPTIONS: "detect_leaks=0",

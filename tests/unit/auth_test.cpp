@@ -61,7 +61,7 @@ TEST(Throttle, BlocksAfterTheLimitUntilTheWindowPasses) {
   auto start = auth::Throttle::Clock::now();
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(t.retry_after("k", start), 0);
-    t.record_failure("k", start + std::chrono::seconds(i));
+    t.record("k", start + std::chrono::seconds(i));
   }
   EXPECT_EQ(t.retry_after("k", start + 10s), 50);
   EXPECT_EQ(t.retry_after("other", start + 10s), 0);
@@ -73,7 +73,7 @@ TEST(Throttle, BlocksAfterTheLimitUntilTheWindowPasses) {
 TEST(Throttle, KeepsAtMostMaxKeys) {
   auth::Throttle t(1, 60s, 10);
   auto now = auth::Throttle::Clock::now();
-  for (int i = 0; i < 1000; ++i) t.record_failure("k" + std::to_string(i), now);
+  for (int i = 0; i < 1000; ++i) t.record("k" + std::to_string(i), now);
   int blocked = 0;
   for (int i = 0; i < 1000; ++i) blocked += t.retry_after("k" + std::to_string(i), now) > 0;
   EXPECT_LE(blocked, 10);
