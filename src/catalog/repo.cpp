@@ -17,20 +17,31 @@ constexpr std::string_view kCountLowStock = "SELECT count(*) FROM products WHERE
 constexpr std::string_view kListLowStock =
     "SELECT id, name, description, price, stock FROM products WHERE archived = 0 AND stock < $1"
     " ORDER BY stock, id LIMIT $2";
-constexpr std::string_view kFind =
-    "SELECT id, name, description, price, stock FROM products WHERE id = $1 AND archived = 0";
+#define FIND_ACTIVE "SELECT id, name, description, price, stock FROM products WHERE id = $1 AND archived = 0"
+constexpr std::string_view kFind = FIND_ACTIVE;
+constexpr std::string_view kLockPostgres = FIND_ACTIVE " FOR UPDATE";
+#undef FIND_ACTIVE
 constexpr std::string_view kFindByName =
     "SELECT id, name, description, price, stock FROM products WHERE name = $1 AND archived = 0";
 constexpr std::string_view kInsert =
     "INSERT INTO products (name, description, price, stock, archived, created_at, updated_at)"
     " VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id";
+// Only the columns given (a NULL parameter keeps the column): stock is never written back from an
+// earlier read.
 constexpr std::string_view kUpdate =
-    "UPDATE products SET name = $2, description = $3, price = $4, stock = $5, updated_at = $6 WHERE id = $1";
+    "UPDATE products SET name = COALESCE($2, name), description = COALESCE($3, description),"
+    " price = COALESCE($4, price), stock = COALESCE($5, stock), updated_at = $6 WHERE id = $1 AND archived = 0"
+    " RETURNING id, name, description, price, stock";
 constexpr std::string_view kArchive =
     "UPDATE products SET archived = 1, updated_at = $2 WHERE id = $1 AND archived = 0";
 
 ProductRow product(const db::Row& r) {
   return {r.integer(0), r.text(1), r.text(2), r.integer(3), r.integer(4)};
+}
+
+std::optional<ProductRow> first_product(const db::Result& result) {
+  if (result.empty()) return std::nullopt;
+  return product(result[0]);
 }
 
 std::vector<ProductRow> products(const db::Result& result) {
@@ -60,23 +71,23 @@ std::vector<ProductRow> list_low_stock(db::Connection& c, std::int64_t below, st
 }
 
 std::optional<ProductRow> find_active(db::Connection& c, std::int64_t id) {
-  auto r = c.query(kFind, id);
-  if (r.empty()) return std::nullopt;
-  return product(r[0]);
+  return first_product(c.query(kFind, id));
 }
 
 std::optional<ProductRow> find_active_by_name(db::Connection& c, std::string_view name) {
-  auto r = c.query(kFindByName, name);
-  if (r.empty()) return std::nullopt;
-  return product(r[0]);
+  return first_product(c.query(kFindByName, name));
+}
+
+std::optional<ProductRow> lock_active(db::Connection& c, db::Dialect dialect, std::int64_t id) {
+  return first_product(c.query(dialect == db::Dialect::postgres ? kLockPostgres : kFind, id));
 }
 
 std::int64_t insert(db::Connection& c, const ProductFields& p, std::int64_t now) {
   return c.query(kInsert, p.name, p.description, p.price, p.stock, now)[0].integer(0);
 }
 
-void update(db::Connection& c, std::int64_t id, const ProductFields& p, std::int64_t now) {
-  c.query(kUpdate, id, p.name, p.description, p.price, p.stock, now);
+std::optional<ProductRow> update(db::Connection& c, std::int64_t id, const ProductColumns& p, std::int64_t now) {
+  return first_product(c.query(kUpdate, id, p.name, p.description, p.price, p.stock, now));
 }
 
 bool archive(db::Connection& c, std::int64_t id, std::int64_t now) {

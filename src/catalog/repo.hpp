@@ -25,6 +25,14 @@ struct ProductFields {
   std::int64_t stock = 0;
 };
 
+// The columns an update sets; those left empty keep what the row holds when the update runs.
+struct ProductColumns {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<std::int64_t> price;
+  std::optional<std::int64_t> stock;
+};
+
 std::int64_t count_active(db::Connection& c, const std::optional<std::string>& search);
 std::vector<ProductRow> list_active(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
                                     std::int64_t offset);
@@ -33,8 +41,13 @@ std::int64_t count_low_stock(db::Connection& c, std::int64_t below);
 std::vector<ProductRow> list_low_stock(db::Connection& c, std::int64_t below, std::int64_t limit);
 std::optional<ProductRow> find_active(db::Connection& c, std::int64_t id);
 std::optional<ProductRow> find_active_by_name(db::Connection& c, std::string_view name);
+// find_active that also locks the row until the transaction ends (PostgreSQL's FOR UPDATE; SQLite's
+// one writer already excludes every other write), so placing an order waits instead of committing
+// between this read and the write that follows.
+std::optional<ProductRow> lock_active(db::Connection& c, db::Dialect dialect, std::int64_t id);
 std::int64_t insert(db::Connection& c, const ProductFields& p, std::int64_t now);
-void update(db::Connection& c, std::int64_t id, const ProductFields& p, std::int64_t now);
+// Writes the set columns of an active product and returns the row as it now is (none: archived or absent).
+std::optional<ProductRow> update(db::Connection& c, std::int64_t id, const ProductColumns& p, std::int64_t now);
 // False when there is no such product on sale (none, or archived already).
 bool archive(db::Connection& c, std::int64_t id, std::int64_t now);
 

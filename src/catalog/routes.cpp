@@ -18,11 +18,14 @@ using http::Body;
 using http::Method;
 using http::Request;
 
-ProductChange change_from(const Request& q, bool partial) {
+// The body as `parse` (product_change_from_json or product_update_from_json) reads it; its field
+// errors are one validation_error.
+template <class Parse>
+auto body_of(const Request& q, bool partial, Parse parse) {
   common::FieldErrors errors;
-  auto change = product_change_from_json(q.json.get_object(), partial, errors);
+  auto parsed = parse(q.json.get_object(), partial, errors);
   errors.raise_if_any();
-  return change;
+  return parsed;
 }
 
 // The list's ?search, when it says something.
@@ -64,17 +67,17 @@ void register_routes(http::Router& router, Service& service) {
               .runs = http::Runs::local_read});
   router.add({.method = Method::post, .path = "/store/products/", .access = Access::staff, .body = Body::json,
               .handler = [&service](Request& q) {
-                return http::json_response(201, to_json(service.create(change_from(q, false))));
+                return http::json_response(201, to_json(service.create(body_of(q, false, product_change_from_json))));
               }});
   router.add({.method = Method::put, .path = "/store/products/{id}/", .access = Access::staff, .body = Body::json,
               .handler = [&service](Request& q) {
                 auto id = q.id_param();
-                return http::json_response(200, to_json(service.update(id, change_from(q, false))));
+                return http::json_response(200, to_json(service.update(id, body_of(q, false, product_update_from_json))));
               }});
   router.add({.method = Method::patch, .path = "/store/products/{id}/", .access = Access::staff, .body = Body::json,
               .handler = [&service](Request& q) {
                 auto id = q.id_param();
-                return http::json_response(200, to_json(service.update(id, change_from(q, true))));
+                return http::json_response(200, to_json(service.update(id, body_of(q, true, product_update_from_json))));
               }});
   router.add({.method = Method::del, .path = "/store/products/{id}/", .access = Access::staff,
               .handler = [&service](Request& q) {

@@ -32,9 +32,38 @@ std::size_t code_points(std::string_view s) {
   return n;
 }
 
-repo::ProductFields merged(const repo::ProductRow& current, const ProductChange& change) {
-  return {change.name.value_or(current.name), change.description.value_or(current.description),
-          change.price ? change.price->minor() : current.price, change.stock.value_or(current.stock)};
+[[noreturn]] void stock_changed(const repo::ProductRow& current, std::int64_t expected) {
+  throw common::Error("stock_changed",
+                      "The stock of product '" + current.name + "' is " + std::to_string(current.stock) + ", not " +
+                          std::to_string(expected) + " as expected: nothing was changed",
+                      {{"stock", current.stock}, {"expected_stock", expected}});
+}
+
+// The stock after an adjustment of the locked row's figure; a validation_error when it would leave
+// 0..kMaxStock (the message says what the stock is now).
+std::int64_t adjusted(const repo::ProductRow& current, std::int64_t by) {
+  auto stock = current.stock + by;  // both at most kMaxStock in size: no overflow
+  if (stock >= 0 && stock <= kMaxStock) return stock;
+  auto message = std::string("Ensure the stock stays ") +
+                 (stock < 0 ? "greater than or equal to 0" : "less than or equal to 1000000000") + ": it is " +
+                 std::to_string(current.stock) + " now.";
+  throw common::Error("validation_error", "Invalid input: stock_adjustment: " + message,
+                      {{"stock_adjustment", boost::json::array{std::string_view(message)}}});
+}
+
+// The columns a change sets, stock aside.
+repo::ProductColumns columns_but_stock(const ProductChange& change) {
+  return {change.name, change.description,
+          change.price ? std::optional<std::int64_t>(change.price->minor()) : std::nullopt, std::nullopt};
+}
+
+// What an update writes, decided on the locked row: 409 stock_changed when the stock is not what the
+// client expected; an adjustment becomes the figure it makes of the current stock.
+repo::ProductColumns columns(const repo::ProductRow& current, const ProductUpdate& update) {
+  if (update.expected_stock && *update.expected_stock != current.stock) stock_changed(current, *update.expected_stock);
+  auto out = columns_but_stock(update.fields);
+  out.stock = update.stock_adjustment ? adjusted(current, *update.stock_adjustment) : update.fields.stock;
+  return out;
 }
 
 repo::ProductFields complete(const ProductChange& change) {
@@ -53,18 +82,35 @@ auto unique_name(F&& write) {
   }
 }
 
+// A field of a body, or null when it is absent (an error when `required`) or JSON null (an error).
+const boost::json::value* field_of(const boost::json::object& body, std::string_view name, bool required,
+                                   common::FieldErrors& errors) {
+  const auto* v = body.if_contains(name);
+  if (v == nullptr && required) errors.add(name, "This field is required.");
+  if (v != nullptr && v->is_null()) {
+    errors.add(name, "This field may not be null.");
+    return nullptr;
+  }
+  return v;
+}
+
+// A whole number of units from `min` to kMaxStock, with DRF's messages otherwise.
+std::optional<std::int64_t> units(const boost::json::value& v, std::int64_t min, std::string_view name,
+                                  common::FieldErrors& errors) {
+  constexpr auto kTooLarge = "Ensure this value is less than or equal to 1000000000.";
+  if (!v.is_int64()) errors.add(name, v.is_uint64() ? kTooLarge : "A valid integer is required.");
+  else if (v.get_int64() < min) errors.add(name, "Ensure this value is greater than or equal to " + std::to_string(min) + ".");
+  else if (v.get_int64() > kMaxStock) errors.add(name, kTooLarge);
+  else return v.get_int64();
+  return std::nullopt;
+}
+
 }  // namespace
 
 ProductChange product_change_from_json(const boost::json::object& body, bool partial, common::FieldErrors& errors) {
   ProductChange change;
-  auto field = [&](std::string_view name) -> const boost::json::value* {
-    const auto* v = body.if_contains(name);
-    if (v == nullptr && !partial && name != "description") errors.add(name, "This field is required.");
-    if (v != nullptr && v->is_null()) {
-      errors.add(name, "This field may not be null.");
-      return nullptr;
-    }
-    return v;
+  auto field = [&](std::string_view name) {
+    return field_of(body, name, !partial && name != "description", errors);
   };
   if (const auto* v = field("name")) {
     if (!v->is_string()) errors.add("name", "Not a valid string.");
@@ -83,14 +129,21 @@ ProductChange product_change_from_json(const boost::json::object& body, bool par
     if (auto price = common::money_from_json(*v, message)) change.price = price;
     else errors.add("price", message);
   }
-  if (const auto* v = field("stock")) {
-    if (!v->is_int64()) errors.add("stock", v->is_uint64() ? "Ensure this value is less than or equal to 1000000000."
-                                                            : "A valid integer is required.");
-    else if (v->get_int64() < 0) errors.add("stock", "Ensure this value is greater than or equal to 0.");
-    else if (v->get_int64() > kMaxStock) errors.add("stock", "Ensure this value is less than or equal to 1000000000.");
-    else change.stock = v->get_int64();
-  }
+  if (const auto* v = field("stock")) change.stock = units(*v, 0, "stock", errors);
   return change;
+}
+
+ProductUpdate product_update_from_json(const boost::json::object& body, bool partial, common::FieldErrors& errors) {
+  ProductUpdate update;
+  update.fields = product_change_from_json(body, partial, errors);
+  if (const auto* v = field_of(body, "stock_adjustment", false, errors)) {
+    if (body.contains("stock")) errors.add("stock_adjustment", "Send stock or stock_adjustment, not both.");
+    else update.stock_adjustment = units(*v, -kMaxStock, "stock_adjustment", errors);
+  }
+  if (const auto* v = field_of(body, "expected_stock", false, errors)) {
+    update.expected_stock = units(*v, 0, "expected_stock", errors);
+  }
+  return update;
 }
 
 boost::json::object to_json(const Product& p) {
@@ -132,14 +185,12 @@ Product Service::create(const ProductChange& change) {
   return {id, fields.name, fields.description, common::Money::from_minor(fields.price), fields.stock};
 }
 
-Product Service::update(std::int64_t id, const ProductChange& change) {
+Product Service::update(std::int64_t id, const ProductUpdate& update) {
   auto row = unique_name([&] {
     return database_.transaction([&](db::Connection& c) -> std::optional<repo::ProductRow> {
-      auto current = repo::find_active(c, id);
+      auto current = repo::lock_active(c, database_.dialect(), id);
       if (!current) return std::nullopt;
-      auto fields = merged(*current, change);
-      repo::update(c, id, fields, common::now_micros());
-      return repo::ProductRow{id, fields.name, fields.description, fields.price, fields.stock};
+      return repo::update(c, id, columns(*current, update), common::now_micros());
     });
   });
   if (!row) not_found();
@@ -161,7 +212,7 @@ ImportSummary Service::import(const std::vector<ProductChange>& products, bool u
       for (const auto& change : products) {
         if (auto current = repo::find_active_by_name(c, *change.name)) {
           if (update_existing) {
-            repo::update(c, current->id, merged(*current, change), now);
+            repo::update(c, current->id, columns_but_stock(change), now);
             ++summary.updated;
           } else {
             ++summary.unchanged;

@@ -33,6 +33,16 @@ struct ProductChange {
   std::optional<std::int64_t> stock;
 };
 
+// A PUT or PATCH: the fields it sets, and how it may change stock while orders take from it. An
+// absolute `stock` replaces the figure under the row's lock; `stock_adjustment` adds to (or takes
+// from) whatever the figure is then; `expected_stock` makes the whole update conditional on the
+// figure being what the client saw (else 409 stock_changed with the current figure).
+struct ProductUpdate {
+  ProductChange fields;
+  std::optional<std::int64_t> stock_adjustment;
+  std::optional<std::int64_t> expected_stock;
+};
+
 constexpr std::size_t kMaxNameLength = 200;
 constexpr std::size_t kMaxDescriptionLength = 10'000;
 constexpr std::int64_t kMaxStock = 1'000'000'000;
@@ -41,6 +51,9 @@ constexpr std::int64_t kMaxStock = 1'000'000'000;
 // messages into `errors`. With `partial` (PATCH) absent fields stay unset; otherwise name, price and
 // stock are required and description defaults to "".
 ProductChange product_change_from_json(const boost::json::object& body, bool partial, common::FieldErrors& errors);
+// The same for PUT (`partial` false) and PATCH, with `stock_adjustment` (not with `stock`) and
+// `expected_stock`.
+ProductUpdate product_update_from_json(const boost::json::object& body, bool partial, common::FieldErrors& errors);
 
 boost::json::object to_json(const Product& p);
 
@@ -69,14 +82,20 @@ class Service {
   // Products with less than `below` in stock, the emptiest first: the `limit` first and how many in all.
   ProductPage low_stock(std::int64_t below, std::int64_t limit);
   Product create(const ProductChange& change);
-  Product update(std::int64_t id, const ProductChange& change);
+  // Locks the product's row, checks `expected_stock` (409 stock_changed) and that an adjustment keeps
+  // stock within 0..kMaxStock (validation_error), then writes only the fields the update sets, so a
+  // sale committed before the lock is never written over with an older figure.
+  Product update(std::int64_t id, const ProductUpdate& update);
   // Archives the product: it leaves the catalogue, and orders that refer to it keep showing it.
   // Products are never deleted, so nothing has to find the order lines of a product (no index on
   // order_items.product_id, whose random inserts were most of an order's WAL writes: migration 006).
   void remove(std::int64_t id);
   // Creates products by name, all in one transaction: every product or none. Products that exist
-  // already are updated with the given fields, or left as they are without `update_existing` (demo
-  // data, which must not reset a running shop's stock). `progress` hears how many rows are done.
+  // already get the given name, description and price, or are left as they are without
+  // `update_existing` (demo data). A file's stock is the stock of the products it creates: an
+  // existing product keeps its stock, which orders may be taking from while the file is read, so an
+  // import never puts sold units back (stock changes go through the API's stock_adjustment or
+  // expected_stock). `progress` hears how many rows are done.
   ImportSummary import(const std::vector<ProductChange>& products, bool update_existing,
                        const std::function<void(std::size_t)>& progress = {});
 

@@ -45,6 +45,7 @@ constexpr std::array kStatuses{
     CodeStatus{"idempotency_conflict", 409},
     CodeStatus{"cannot_change_own_account", 409},
     CodeStatus{"email_not_renderable", 409},
+    CodeStatus{"stock_changed", 409},
     CodeStatus{"payload_too_large", 413},
     CodeStatus{"unsupported_media_type", 415},
     CodeStatus{"headers_too_large", 431},

@@ -1,6 +1,6 @@
 """What must hold in the database whatever happened to the process, the network or the disk: read
 straight from the tables with Server.sql (SQLite or PostgreSQL), so a bug in the API cannot hide one.
-Used by test_crash.py and test_faults.py."""
+Used by test_crash.py, test_faults.py and test_catalog.py."""
 import concurrent.futures
 import random
 import threading
@@ -99,11 +99,15 @@ class Load:
     # What a client may see while faults happen: never a 500.
     ALLOWED = {200, 201, 402, 409, 503}
 
-    def __init__(self, server, tokens, products, request_timeout=15.0):
+    def __init__(self, server, tokens, products, request_timeout=15.0, quantities=(1, 3), may_sell_out=False):
+        """`quantities`: the least and most units of a product in an order. With `may_sell_out`, the
+        products may run out: 400 insufficient_stock is then an expected answer."""
         self.server = server
         self.tokens = tokens
         self.products = list(products)
         self.timeout = request_timeout
+        self.quantities = quantities
+        self.may_sell_out = may_sell_out
         self.seen = {"placed": [], "paid": [], "cancelled": []}
         self.statuses = {}
         self.unexpected = []
@@ -142,11 +146,16 @@ class Load:
             return None
         with self._lock:
             self.statuses[r.status_code] = self.statuses.get(r.status_code, 0) + 1
-            if r.status_code not in self.ALLOWED:
-                self.unexpected.append((method, path, r.status_code, r.text[:300]))
-            elif r.status_code == 503 and r.json().get("code") not in ("unavailable", "payment_gateway_unavailable"):
+            if self._unexpected(r):
                 self.unexpected.append((method, path, r.status_code, r.text[:300]))
         return r
+
+    def _unexpected(self, r):
+        if r.status_code == 400:
+            return not (self.may_sell_out and r.json().get("code") == "insufficient_stock")
+        if r.status_code not in self.ALLOWED:
+            return True
+        return r.status_code == 503 and r.json().get("code") not in ("unavailable", "payment_gateway_unavailable")
 
     def _record(self, kind, order_id):
         with self._lock:
@@ -157,7 +166,7 @@ class Load:
         http = requests.Session()
         while not self._stop.is_set():
             picked = rng.sample(self.products, k=rng.randint(1, min(2, len(self.products))))
-            items = [{"product_id": pid, "quantity": rng.randint(1, 3)} for pid in picked]
+            items = [{"product_id": pid, "quantity": rng.randint(*self.quantities)} for pid in picked]
             r = self._call(http, "POST", "/store/place_order/", token, json={"items": items})
             if r is None or r.status_code != 201:
                 continue

@@ -1,9 +1,15 @@
 """Catalogue: product routes, who may call them, pagination, exact money, the import and demo CLIs."""
+import concurrent.futures
 import json
+import random
+import threading
+import time
 
 import pytest
 
 from conftest import IntegrityError, assert_error, customer_token, staff_token, unique, wait_until
+from invariants import Load, check_invariants, check_seen, wait_reconciled
+from test_admin import place as buy, stock_of
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +161,139 @@ def test_a_float_artefact_is_refused_not_rounded(server, staff):
     assert err["details"] == {"price": ["Ensure that there are no more than 2 decimal places."]}
 
 
+# --- stock while orders take from it (issue #16 item 4) --------------------------------------------
+
+def test_stock_adjustment_is_added_to_the_stock_as_it_is_then(server, staff, customer):
+    p = new_product(server, staff, stock=5)
+    buy(server, customer, p["id"], 2)  # the figure staff saw (5) is stale now
+    r = server.patch(f"/store/products/{p['id']}/", token=staff, json={"stock_adjustment": 10})
+    assert r.status_code == 200, r.text
+    assert r.json()["stock"] == 13
+    r = server.patch(f"/store/products/{p['id']}/", token=staff, json={"stock_adjustment": -13, "price": "9.00"})
+    assert r.status_code == 200 and r.json()["stock"] == 0 and r.json()["price"] == "9.00"
+    body = assert_error(server.patch(f"/store/products/{p['id']}/", token=staff,
+                                     json={"stock_adjustment": -1, "price": "1.00"}), 400, "validation_error")
+    assert list(body["details"]) == ["stock_adjustment"] and "it is 0 now" in body["details"]["stock_adjustment"][0]
+    assert server.get(f"/store/products/{p['id']}/", token=staff).json() == {**p, "stock": 0, "price": "9.00"}
+
+
+def test_stock_adjustment_cannot_pass_the_largest_stock(server, staff):
+    p = new_product(server, staff, stock=1_000_000_000)
+    body = assert_error(server.patch(f"/store/products/{p['id']}/", token=staff, json={"stock_adjustment": 1}), 400,
+                        "validation_error")
+    assert list(body["details"]) == ["stock_adjustment"]
+    assert stock_of(server, staff, p["id"]) == 1_000_000_000
+
+
+def test_an_absolute_stock_from_a_stale_view_is_refused_with_the_current_figure(server, staff, customer):
+    p = new_product(server, staff, stock=10, price="10.00")
+    buy(server, customer, p["id"], 3)
+    for method in ("PATCH", "PUT"):
+        body = {"name": p["name"], "price": "12.00", "stock": 20, "expected_stock": 10}
+        err = assert_error(server.request(method, f"/store/products/{p['id']}/", token=staff, json=body), 409,
+                           "stock_changed")
+        assert err["details"] == {"stock": 7, "expected_stock": 10}
+    assert server.get(f"/store/products/{p['id']}/", token=staff).json() == {**p, "stock": 7}  # nothing changed
+    r = server.patch(f"/store/products/{p['id']}/", token=staff, json={"stock": 20, "expected_stock": 7})
+    assert r.status_code == 200 and r.json()["stock"] == 20
+    # A precondition holds for any update, and needs no new stock.
+    assert_error(server.patch(f"/store/products/{p['id']}/", token=staff, json={"price": "1.00", "expected_stock": 7}),
+                 409, "stock_changed")
+    r = server.patch(f"/store/products/{p['id']}/", token=staff, json={"stock_adjustment": 5, "expected_stock": 20})
+    assert r.status_code == 200 and r.json()["stock"] == 25
+
+
+@pytest.mark.parametrize("fields", [
+    {"stock_adjustment": 1.5}, {"stock_adjustment": "3"}, {"stock_adjustment": True}, {"stock_adjustment": None},
+    {"stock_adjustment": [1]}, {"stock_adjustment": 10 ** 12}, {"stock_adjustment": -(10 ** 9) - 1},
+    {"stock_adjustment": 2 ** 64}, {"stock_adjustment": -(2 ** 64)}, {"stock_adjustment": 1, "stock": 2},
+    {"expected_stock": -1}, {"expected_stock": 2.0}, {"expected_stock": "5"}, {"expected_stock": None},
+    {"expected_stock": 10 ** 12}, {"expected_stock": False},
+])
+def test_each_rule_of_the_new_stock_fields(server, staff, fields):
+    p = new_product(server, staff, stock=5)
+    for method, body in (("PATCH", fields), ("PUT", {"name": p["name"], "price": "1.00", "stock": 5, **fields})):
+        err = assert_error(server.request(method, f"/store/products/{p['id']}/", token=staff, json=body), 400,
+                           "validation_error")
+        assert list(err["details"]) == [next(iter(fields))], err
+    assert server.get(f"/store/products/{p['id']}/", token=staff).json() == p
+
+
+def test_put_takes_an_absolute_stock_not_an_adjustment(server, staff):
+    p = new_product(server, staff, stock=5)
+    err = assert_error(server.put(f"/store/products/{p['id']}/", token=staff,
+                                  json={"name": p["name"], "price": "1.00", "stock_adjustment": 1}), 400, "validation_error")
+    assert list(err["details"]) == ["stock"]
+
+
+def run_for(seconds, clients, work):
+    """Runs work(index, rng) in a loop on `clients` threads for `seconds`; returns the statuses it returned."""
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+    statuses = []
+
+    def loop(index):
+        rng = random.Random(index)
+        while time.monotonic() < stop:
+            status = work(index, rng)
+            with lock:
+                statuses.append(status)
+
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        for f in [pool.submit(loop, i) for i in range(clients)]:
+            f.result()
+    return statuses
+
+
+def buyers_during(server, product_id, stock, work):
+    """8 customers place one-unit orders (paying most, cancelling some) while work() runs; afterwards
+    stock on the shelf plus units in pending and paid orders is still `stock`."""
+    load = Load(server, [customer_token(server) for _ in range(8)], [product_id], quantities=(1, 1),
+                may_sell_out=True).start()
+    try:
+        wait_until(lambda: load.successes() >= 5, timeout=30)
+        result = work()
+    finally:
+        load.stop()
+    wait_reconciled(server)
+    check_invariants(server, {product_id: stock})
+    check_seen(server, load.seen)
+    assert not load.unexpected, load.unexpected[:5]
+    assert len(load.seen["placed"]) >= 20, load.statuses
+    return result
+
+
+def test_staff_edits_while_customers_buy_put_no_sold_unit_back(make_server):
+    # On PostgreSQL (READ COMMITTED) an edit used to read the row and write every column back: a sale
+    # committed in between came back as stock and was sold again.
+    s = make_server(env={"ORDERD_WORKERS": "8"})
+    staff = staff_token(s)
+    p = new_product(s, staff, stock=1000, price="5.00")
+
+    def edit(index, rng):
+        body = {"price": f"{rng.randint(100, 999) / 100:.2f}", "description": unique(f"editor {index} ")}
+        return s.patch(f"/store/products/{p['id']}/", token=staff, json=body).status_code
+
+    statuses = buyers_during(s, p["id"], 1000, lambda: run_for(10, 4, edit))
+    assert set(statuses) == {200} and len(statuses) >= 40, statuses[:10]
+
+
+def test_an_import_while_customers_buy_keeps_their_sales(make_server, tmp_path):
+    s = make_server()
+    staff = staff_token(s)
+    p = new_product(s, staff, stock=1000, price="5.00")
+    # The file was written when the shelf held 1,000: a price list, not a stock take.
+    changed = tmp_path / "prices.json"
+    changed.write_text(json.dumps([{"name": p["name"], "description": "d", "price": "6.00", "stock": 1000}]))
+
+    def imports():
+        return [s.cli("product", "import", str(changed)) for _ in range(5)]
+
+    for result in buyers_during(s, p["id"], 1000, imports):
+        assert result.returncode == 0 and "0 created, 1 updated" in result.stdout, result.stderr
+    assert s.get(f"/store/products/{p['id']}/", token=staff).json()["price"] == "6.00"
+
+
 # --- pagination ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("items", [0, 1, 10, 11, 23])
@@ -225,11 +364,12 @@ def test_a_cli_import_while_serving_shows_within_a_second(make_server, tmp_path)
     p = new_product(s, staff, stock=3)
     assert listed(s, staff, p["id"])["stock"] == 3
     changed = tmp_path / "restock.json"
-    changed.write_text(json.dumps([{"name": p["name"], "description": "d", "price": "10.00", "stock": 42}]))
+    changed.write_text(json.dumps([{"name": p["name"], "description": "d", "price": "10.50", "stock": 42}]))
     result = s.cli("product", "import", str(changed))
     assert result.returncode == 0, result.stderr
     # Another process wrote the database: the kept page goes after one second at most.
-    wait_until(lambda: listed(s, staff, p["id"])["stock"] == 42, timeout=5)
+    wait_until(lambda: listed(s, staff, p["id"])["price"] == "10.50", timeout=5)
+    assert listed(s, staff, p["id"])["stock"] == 3  # an existing product keeps its stock
 
 
 # --- the CLI -------------------------------------------------------------------------------------
@@ -250,7 +390,9 @@ def test_import_json_and_csv_upsert_by_name(make_server, tmp_path):
     assert "1 created, 1 updated" in p.stdout
     listed = {x["name"]: x for x in s.get("/store/products/", token=staff).json()["results"]}
     assert listed["Kettle"]["price"] == "59.90"
-    assert listed["Mug"] == {**listed["Mug"], "description": 'Big, blue "mug"', "price": "13.50", "stock": 4}
+    # Mug existed: it takes the file's name, description and price, and keeps its stock (10), which
+    # orders may have been taking from since the file was written.
+    assert listed["Mug"] == {**listed["Mug"], "description": 'Big, blue "mug"', "price": "13.50", "stock": 10}
     assert listed["Plate"]["stock"] == 1
 
 

@@ -191,6 +191,12 @@ def test_real_responses_match_the_documented_schemas(server, spec):
     check(server.put(f"/store/products/{pid}/", token=staff, json={"name": body["name"]}), "PUT", "/store/products/{id}/")
     check(server.put(f"/store/products/{pid}/", token=customer, json=body), "PUT", "/store/products/{id}/")
     check(server.patch(f"/store/products/{pid}/", token=staff, json={"stock": 3}), "PATCH", "/store/products/{id}/")
+    check(server.patch(f"/store/products/{pid}/", token=staff, json={"stock_adjustment": 2, "expected_stock": 3}),
+          "PATCH", "/store/products/{id}/")
+    check(server.patch(f"/store/products/{pid}/", token=staff, json={"stock": 3, "expected_stock": 3}),
+          "PATCH", "/store/products/{id}/")
+    check(server.put(f"/store/products/{pid}/", token=staff, json={**body, "stock": 3, "expected_stock": 4}),
+          "PUT", "/store/products/{id}/")
     check(server.patch(f"/store/products/{pid}/", token=staff, json={"price": "1.234"}), "PATCH", "/store/products/{id}/")
     check(server.patch("/store/products/999999999/", token=staff, json={"stock": 3}), "PATCH", "/store/products/{id}/")
 

@@ -1,7 +1,8 @@
 // The JSON body of every route that takes one, through the router's own decoding (Content-Type
 // check, common::parse_json, "must be an object") and then the route's decoder:
 //   POST /register/, /login/, /token/refresh/ (and /logout/): auth::*_from_json
-//   POST /store/products/, PUT and PATCH /store/products/{id}/: catalog::product_change_from_json
+//   POST /store/products/: catalog::product_change_from_json; PUT and PATCH /store/products/{id}/:
+//   catalog::product_update_from_json
 //   POST /store/place_order/: orders::items_from_json
 //   POST /store/make_payment/: payments::payment_request_from_json (with payments::parse_card)
 //   POST /v1/charges (orderd mock-gateway): payments::read_charge
@@ -38,6 +39,15 @@ void check_product(const catalog::ProductChange& change, bool partial) {
   if (change.stock) FUZZ_CHECK(*change.stock >= 0 && *change.stock <= catalog::kMaxStock);
 }
 
+void check_product_update(const catalog::ProductUpdate& update, bool partial) {
+  check_product(update.fields, partial);
+  if (update.stock_adjustment) {
+    FUZZ_CHECK(!update.fields.stock);
+    FUZZ_CHECK(*update.stock_adjustment >= -catalog::kMaxStock && *update.stock_adjustment <= catalog::kMaxStock);
+  }
+  if (update.expected_stock) FUZZ_CHECK(*update.expected_stock >= 0 && *update.expected_stock <= catalog::kMaxStock);
+}
+
 const http::Router& router() {
   static const http::Router instance = [] {
     spdlog::set_level(spdlog::level::off);
@@ -59,7 +69,11 @@ const http::Router& router() {
         common::FieldErrors errors;
         auto change = catalog::product_change_from_json(q.json.get_object(), partial, errors);
         if (errors.empty()) check_product(change, partial);
+        common::FieldErrors update_errors;
+        auto update = catalog::product_update_from_json(q.json.get_object(), partial, update_errors);
+        if (update_errors.empty()) check_product_update(update, partial);
         errors.raise_if_any();
+        update_errors.raise_if_any();
       }
     });
     add("/store/place_order/", [](Request& q) {

@@ -399,17 +399,63 @@
     );
   }
 
+  // A whole number goes as a number, anything else as typed, so the API's own messages explain it.
+  const wholeOr = (text) => (/^[+-]?\d+$/.test(text) ? Number(text) : text);
+
+  // A new product: every field.
+  function newProductBody(form) {
+    return {
+      name: form.name.value,
+      description: form.description.value,
+      price: form.price.value.trim(),
+      stock: wholeOr(form.stock.value.trim()),
+    };
+  }
+
+  // An edit sends only what staff changed, never the figures as they were when the page loaded:
+  // orders keep taking stock meanwhile. A new absolute stock is conditional on the stock staff saw
+  // (expected_stock: 409 stock_changed if it moved); "Receive" is relative (stock_adjustment).
+  function changedFields(form, product) {
+    const body = {};
+    if (form.name.value !== product.name) body.name = form.name.value;
+    if (form.description.value !== product.description) body.description = form.description.value;
+    if (form.price.value.trim() !== product.price) body.price = form.price.value.trim();
+    const stock = form.stock.value.trim();
+    if (stock !== String(product.stock)) Object.assign(body, { stock: wholeOr(stock), expected_stock: product.stock });
+    const received = form.stock_adjustment.value.trim();
+    if (received !== "") body.stock_adjustment = wholeOr(received);
+    return body;
+  }
+
+  // 409 stock_changed: orders (or other staff) moved the stock since the form was loaded and nothing
+  // was saved. The form takes the current figure as the one staff have now seen, and says so.
+  function stockMoved(form, product, error) {
+    product.stock = error.details.stock;
+    $("#stock-seen", form).textContent = String(product.stock);
+    const message = `The stock is ${error.details.stock} now, not ${error.details.expected_stock}: orders or other ` +
+      "staff changed it while you were editing. Nothing was saved. Check the figure (or use Receive) and save again.";
+    return { code: "validation_error", details: { stock: [message] } };
+  }
+
   function productForm(product) {
-    const field = (name, label, input) =>
-      h("div", { class: name === "description" ? "wide" : null }, h("label", {}, label, input),
+    const field = (name, label, input, hint) =>
+      h("div", { class: name === "description" ? "wide" : null }, h("label", {}, label, input), hint || null,
         h("div", { class: "field-error", dataset: { for: name } }));
+    const stockHint = product
+      ? h("div", { class: "hint muted" }, "Saved only if it is still ", h("span", { id: "stock-seen" }, String(product.stock)), ".")
+      : null;
     const form = h(
       "form",
       { id: "product-form", novalidate: true },
       h("div", { class: "form-grid" },
         field("name", "Name", h("input", { name: "name", value: product ? product.name : "", required: true, maxlength: 200 })),
         field("price", "Price", h("input", { name: "price", value: product ? product.price : "", inputmode: "decimal", placeholder: "0.00" })),
-        field("stock", "Stock", h("input", { name: "stock", value: product ? product.stock : "", inputmode: "numeric", placeholder: "0" })),
+        field("stock", "Stock", h("input", { name: "stock", value: product ? product.stock : "", inputmode: "numeric", placeholder: "0" }), stockHint),
+        product
+          ? field("stock_adjustment", "Receive (or remove) units",
+              h("input", { name: "stock_adjustment", inputmode: "numeric", placeholder: "+10 or -2" }),
+              h("div", { class: "hint muted" }, "Added to the stock as it is when you save."))
+          : null,
         field("description", "Description", h("textarea", { name: "description" }, product ? product.description : ""))),
       h("div", { class: "field-error", dataset: { for: "non_field_errors" } }),
       h("button", { type: "submit", class: "primary" }, product ? "Save changes" : "Create product"),
@@ -417,14 +463,11 @@
     );
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      // Stock goes as a number when it is one, so the API's own messages explain anything else.
-      const stockText = form.stock.value.trim();
-      const body = {
-        name: form.name.value,
-        description: form.description.value,
-        price: form.price.value.trim(),
-        stock: /^-?\d+$/.test(stockText) ? Number(stockText) : stockText,
-      };
+      const body = product ? changedFields(form, product) : newProductBody(form);
+      if (product && !Object.keys(body).length) {
+        flash("Nothing to save: no field was changed.");
+        return;
+      }
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       try {
@@ -437,7 +480,7 @@
         else location.hash = `#/products/${saved.id}`;
       } catch (e) {
         if (e instanceof ApiError && e.status === 401) return;
-        showFieldErrors(form, e);
+        showFieldErrors(form, e.code === "stock_changed" ? stockMoved(form, product, e) : e);
       } finally {
         button.disabled = false;
       }
