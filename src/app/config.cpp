@@ -92,7 +92,7 @@ Key integer(std::string name, int Config::*member, int low, int high, std::strin
 
 const std::vector<Key>& keys() {
   static const std::vector<Key> all = {
-      text("env", &Config::env, "development or production (production requires jwt_secret)",
+      text("env", &Config::env, "development or production (production requires jwt_secret and a payment_gateway URL)",
            {"development", "production"}),
       text("listen", &Config::listen, "address and port to serve on, HOST:PORT"),
       text("database_url", &Config::database_url, "sqlite://PATH or postgresql://USER:PASS@HOST:PORT/DB"),
@@ -109,7 +109,8 @@ const std::vector<Key>& keys() {
            {"moderate", "interactive", "owasp", "minimum"}),
       duration("reservation_ttl", &Config::reservation_ttl, "how long an unpaid order holds its stock"),
       duration("sweep_interval", &Config::sweep_interval, "how often expired reservations are released", Duration(10)),
-      text("payment_gateway", &Config::payment_gateway, "mock, or the URL of an HTTP gateway"),
+      text("payment_gateway", &Config::payment_gateway,
+           "mock (development only: it takes test cards as payments), or the URL of an HTTP gateway"),
       duration("gateway_timeout", &Config::gateway_timeout, "timeout of one gateway call"),
       text("smtp_url", &Config::smtp_url, "smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT; empty writes .eml files"),
       duration("smtp_timeout", &Config::smtp_timeout,
@@ -206,6 +207,10 @@ void validate(const Config& c) {
   }
   if (c.production() && c.jwt_secret.size() < 32) {
     throw ConfigError("jwt_secret: production needs a secret of at least 32 bytes (ORDERD_JWT_SECRET)");
+  }
+  if (c.production() && c.payment_gateway == "mock") {
+    throw ConfigError("payment_gateway: production refuses the mock gateway, which takes test cards as payments; "
+                      "set ORDERD_PAYMENT_GATEWAY to your gateway's http:// URL");
   }
   if (c.production() && c.password_cost == "minimum") {
     throw ConfigError("password_cost: minimum is for tests; production needs moderate, interactive or owasp");

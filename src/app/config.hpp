@@ -32,7 +32,7 @@ struct Config {
   std::string password_cost = "moderate";  // moderate | interactive | owasp | minimum (development only)
   Duration reservation_ttl = std::chrono::minutes(15);
   Duration sweep_interval = std::chrono::seconds(10);
-  std::string payment_gateway = "mock";
+  std::string payment_gateway = "mock";  // refused in production (it takes test cards as payments)
   Duration gateway_timeout = std::chrono::seconds(10);
   std::string smtp_url;
   Duration smtp_timeout = std::chrono::seconds(30);  // one SMTP delivery, start to end (connecting: at most 10 s)
