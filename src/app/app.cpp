@@ -208,7 +208,8 @@ int serve_or_list(const Config& config, bool routes_only) {
   Emails email(config, *database, metrics);
 
   http::Router router;
-  ops::register_routes(router, *database, metrics);
+  ops::register_routes(router, *database, metrics,
+                       {.token = config.metrics_token, .loopback_only = config.production()});
   docs::register_routes(router);
   auth::register_routes(router, accounts.service);
   catalog::Service catalog(*database);

@@ -124,6 +124,8 @@ const std::vector<Key>& keys() {
       duration("mail_retry_cap", &Config::mail_retry_cap, "longest wait between two delivery attempts of an email",
                Duration(1000)),
       text("public_url", &Config::public_url, "base URL for absolute links (pagination); default: from the Host header"),
+      text("metrics_token", &Config::metrics_token,
+           "bearer token /metrics requires; without it production serves /metrics to loopback clients only"),
       text("shop_name", &Config::shop_name, "the shop's name, used in emails"),
       text("log_level", &Config::log_level, "trace, debug, info, warn, error, critical or off",
            {"trace", "debug", "info", "warn", "error", "critical", "off"}),
@@ -162,7 +164,8 @@ void apply(Config& config, const Key& key, const std::string& value, const std::
     key.set(config, value);
   } catch (const std::invalid_argument& e) {
     // Never echo a secret back, even a malformed one.
-    std::string shown = key.name == "jwt_secret" ? "(hidden)" : "\"" + value + "\"";
+    bool secret = key.name == "jwt_secret" || key.name == "metrics_token";
+    std::string shown = secret ? "(hidden)" : "\"" + value + "\"";
     throw ConfigError(source + ": " + shown + ": " + e.what());
   }
 }

@@ -42,6 +42,7 @@ struct Config {
   int mail_max_attempts = 500;  // about 4 hours of a mail server down at the 30 s cap; then 'failed'
   Duration mail_retry_cap = std::chrono::seconds(30);  // longest wait between two delivery attempts
   std::string public_url;
+  std::string metrics_token;  // when set, /metrics needs "Authorization: Bearer <token>"
   std::string shop_name = "orderd shop";
   std::string log_level = "info";
   std::string log_format = "text";

@@ -137,6 +137,15 @@ TEST(Config, ProductionRefusesTheMockGateway) {
   EXPECT_EQ(app::load_config(std::nullopt, {}, env_of({})).payment_gateway, "mock");
 }
 
+TEST(Config, MetricsTokenIsAConfigurationKey) {
+  EXPECT_EQ(app::load_config(std::nullopt, {}, env_of({})).metrics_token, "");
+  auto config = app::load_config(std::nullopt, {{"metrics_token", "scrape-me-0123456789"}}, env_of({}));
+  EXPECT_EQ(config.metrics_token, "scrape-me-0123456789");
+  for (const auto& key : app::config_keys()) {
+    if (key.name == "metrics_token") EXPECT_EQ(key.env, "ORDERD_METRICS_TOKEN");
+  }
+}
+
 TEST(Config, EveryKeyHasAnEnvironmentNameAndAFlag) {
   for (const auto& key : app::config_keys()) {
     EXPECT_EQ(key.env.rfind("ORDERD_", 0), 0u) << key.name;
