@@ -213,7 +213,8 @@ int serve_or_list(const Config& config, bool routes_only) {
   Emails email(config, *database, metrics);
 
   http::Router router;
-  ops::register_routes(router, *database, metrics);
+  ops::register_routes(router, *database, metrics,
+                       {.token = config.metrics_token, .loopback_only = config.production()});
   docs::register_routes(router);
   auth::register_routes(router, accounts.service);
   catalog::Service catalog(*database);
@@ -234,12 +235,15 @@ int serve_or_list(const Config& config, bool routes_only) {
                              queue_confirmation);
   payments::register_routes(router, payments, keys);
 
-  // Returns the stock of unpaid orders whose reservation ran out, and forgets old idempotency keys.
+  // Returns the stock of unpaid orders whose reservation ran out, forgets old idempotency keys, and
+  // deletes refresh tokens that can no longer be used (expired or revoked).
   common::Periodic sweeper("reservation sweeper", config.sweep_interval, [&] {
     auto now = common::now_micros();
     while (orders.expire_overdue(now) > 0) {
     }
     keys.purge(now);
+    while (accounts.service.purge_refresh_tokens(now) > 0) {
+    }
   });
 
   // Settles payments whose charge outcome was lost (a crash, a timeout) by asking the gateway.

@@ -105,7 +105,7 @@ Key checked_text(std::string name, std::string Config::*member, std::string help
 
 const std::vector<Key>& keys() {
   static const std::vector<Key> all = {
-      text("env", &Config::env, "development or production (production requires jwt_secret)",
+      text("env", &Config::env, "development or production (production requires jwt_secret and a payment_gateway URL)",
            {"development", "production"}),
       text("listen", &Config::listen, "address and port to serve on, HOST:PORT"),
       text("database_url", &Config::database_url, "sqlite://PATH or postgresql://USER:PASS@HOST:PORT/DB"),
@@ -132,7 +132,8 @@ const std::vector<Key>& keys() {
                    [](const std::string& v) { (void)http::TrustedProxies::parse(v); }),
       duration("reservation_ttl", &Config::reservation_ttl, "how long an unpaid order holds its stock"),
       duration("sweep_interval", &Config::sweep_interval, "how often expired reservations are released", Duration(10)),
-      text("payment_gateway", &Config::payment_gateway, "mock, or the URL of an HTTP gateway"),
+      text("payment_gateway", &Config::payment_gateway,
+           "mock (development only: it takes test cards as payments), or the URL of an HTTP gateway"),
       duration("gateway_timeout", &Config::gateway_timeout, "timeout of one gateway call"),
       text("smtp_url", &Config::smtp_url, "smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT; empty writes .eml files"),
       duration("smtp_timeout", &Config::smtp_timeout,
@@ -146,6 +147,8 @@ const std::vector<Key>& keys() {
       duration("mail_retry_cap", &Config::mail_retry_cap, "longest wait between two delivery attempts of an email",
                Duration(1000)),
       text("public_url", &Config::public_url, "base URL for absolute links (pagination); default: from the Host header"),
+      text("metrics_token", &Config::metrics_token,
+           "bearer token /metrics requires; without it production serves /metrics to loopback clients only"),
       text("shop_name", &Config::shop_name, "the shop's name, used in emails"),
       text("log_level", &Config::log_level, "trace, debug, info, warn, error, critical or off",
            {"trace", "debug", "info", "warn", "error", "critical", "off"}),
@@ -184,7 +187,8 @@ void apply(Config& config, const Key& key, const std::string& value, const std::
     key.set(config, value);
   } catch (const std::invalid_argument& e) {
     // Never echo a secret back, even a malformed one.
-    std::string shown = key.name == "jwt_secret" ? "(hidden)" : "\"" + value + "\"";
+    bool secret = key.name == "jwt_secret" || key.name == "metrics_token";
+    std::string shown = secret ? "(hidden)" : "\"" + value + "\"";
     throw ConfigError(source + ": " + shown + ": " + e.what());
   }
 }
@@ -229,6 +233,10 @@ void validate(const Config& c) {
   }
   if (c.production() && c.jwt_secret.size() < 32) {
     throw ConfigError("jwt_secret: production needs a secret of at least 32 bytes (ORDERD_JWT_SECRET)");
+  }
+  if (c.production() && c.payment_gateway == "mock") {
+    throw ConfigError("payment_gateway: production refuses the mock gateway, which takes test cards as payments; "
+                      "set ORDERD_PAYMENT_GATEWAY to your gateway's http:// URL");
   }
   if (c.production() && c.password_cost == "minimum") {
     throw ConfigError("password_cost: minimum is for tests; production needs moderate, interactive or owasp");

@@ -36,7 +36,7 @@ struct Config {
   std::string trusted_proxies;          // http::TrustedProxies::parse
   Duration reservation_ttl = std::chrono::minutes(15);
   Duration sweep_interval = std::chrono::seconds(10);
-  std::string payment_gateway = "mock";
+  std::string payment_gateway = "mock";  // refused in production (it takes test cards as payments)
   Duration gateway_timeout = std::chrono::seconds(10);
   std::string smtp_url;
   Duration smtp_timeout = std::chrono::seconds(30);  // one SMTP delivery, start to end (connecting: at most 10 s)
@@ -46,6 +46,7 @@ struct Config {
   int mail_max_attempts = 500;  // about 4 hours of a mail server down at the 30 s cap; then 'failed'
   Duration mail_retry_cap = std::chrono::seconds(30);  // longest wait between two delivery attempts
   std::string public_url;
+  std::string metrics_token;  // when set, /metrics needs "Authorization: Bearer <token>"
   std::string shop_name = "orderd shop";
   std::string log_level = "info";
   std::string log_format = "text";

@@ -35,6 +35,16 @@ constexpr std::string_view kMarkUsed =
 constexpr std::string_view kRevokeFamily =
     "UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND revoked_at IS NULL";
 constexpr std::string_view kDeleteExpired = "DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at < $2";
+constexpr std::string_view kTrimUsed =
+    "DELETE FROM refresh_tokens WHERE family = $1 AND used_at IS NOT NULL AND jti NOT IN"
+    " (SELECT jti FROM refresh_tokens WHERE family = $1 AND used_at IS NOT NULL ORDER BY used_at DESC, jti DESC"
+    " LIMIT $2)";
+// In batches (SQLite has no DELETE ... LIMIT by default), each found by its index (refresh_tokens_expiry,
+// refresh_tokens_revoked).
+constexpr std::string_view kPurgeExpired =
+    "DELETE FROM refresh_tokens WHERE jti IN (SELECT jti FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)";
+constexpr std::string_view kPurgeRevoked =
+    "DELETE FROM refresh_tokens WHERE jti IN (SELECT jti FROM refresh_tokens WHERE revoked_at IS NOT NULL LIMIT $1)";
 
 UserRow user_row(const db::Row& row) {
   return UserRow{row.integer(0), row.text(1), row.text(2),          row.optional_text(3),
@@ -114,6 +124,14 @@ void revoke_family(db::Connection& c, std::string_view family, std::int64_t now)
 
 void delete_expired_refresh(db::Connection& c, std::int64_t user_id, std::int64_t now) {
   c.query(kDeleteExpired, user_id, now);
+}
+
+void trim_used_refresh(db::Connection& c, std::string_view family, std::int64_t keep) {
+  c.query(kTrimUsed, family, keep);
+}
+
+std::int64_t purge_refresh(db::Connection& c, std::int64_t now, std::int64_t limit) {
+  return c.query(kPurgeExpired, now, limit).affected_rows + c.query(kPurgeRevoked, limit).affected_rows;
 }
 
 }  // namespace auth::repo

@@ -60,5 +60,10 @@ std::optional<RefreshRow> find_refresh(db::Connection& c, std::string_view jti);
 bool mark_refresh_used(db::Connection& c, std::string_view jti, std::int64_t now);
 void revoke_family(db::Connection& c, std::string_view family, std::int64_t now);
 void delete_expired_refresh(db::Connection& c, std::int64_t user_id, std::int64_t now);
+// Deletes the family's used tokens except the `keep` most recently used, so that a family that
+// rotates forever keeps a bounded number of rows.
+void trim_used_refresh(db::Connection& c, std::string_view family, std::int64_t keep);
+// Deletes up to `limit` expired and up to `limit` revoked tokens (any user); returns how many went.
+std::int64_t purge_refresh(db::Connection& c, std::int64_t now, std::int64_t limit);
 
 }  // namespace auth::repo

@@ -209,13 +209,24 @@ Tokens Service::issue(std::int64_t user_id, const std::string& role, const std::
   return Tokens{signer_.access_token(user_id, role, now), std::move(refresh.token)};
 }
 
+// Used rows a family keeps after a rotation (the rest are deleted): a family stays at most this plus
+// its one live token. Reuse of an older token is still caught, by its missing row (refresh()).
+constexpr std::int64_t kUsedRefreshKept = 3;
+
 Tokens Service::refresh(std::string_view token) {
   auto claims = signer_.verify_refresh(token, now_seconds());
   enum class Outcome { issued, reused, invalid };
   Tokens tokens;
   auto outcome = database_.transaction([&](db::Connection& c) {
     auto row = repo::find_refresh(c, claims.jti);
-    if (!row || row->revoked || row->user_id != claims.user_id || row->family != claims.family) return Outcome::invalid;
+    if (!row) {
+      // We signed it, and it has not expired, yet its row is gone: it was rotated long ago (rotation
+      // keeps only the last few used rows of a family) or revoked and purged. Replaying an old token
+      // is reuse, however old: end the family (a no-op if it is revoked already).
+      repo::revoke_family(c, claims.family, common::now_micros());
+      return Outcome::invalid;
+    }
+    if (row->revoked || row->user_id != claims.user_id || row->family != claims.family) return Outcome::invalid;
     auto user = repo::find_user_by_id(c, row->user_id);
     if (!user || !user->active) return Outcome::invalid;
     if (!settings_.rotate_refresh) {
@@ -228,6 +239,7 @@ Tokens Service::refresh(std::string_view token) {
       return Outcome::reused;
     }
     tokens = issue(user->id, user->role, row->family, c);
+    repo::trim_used_refresh(c, row->family, kUsedRefreshKept);
     return Outcome::issued;
   });
   if (outcome == Outcome::reused) throw common::Error("token_invalid", "Token was already used; its session is revoked");
@@ -244,6 +256,11 @@ void Service::logout(std::string_view token) {
     return true;
   });
   if (!known) throw common::Error("token_invalid", "Token is invalid or revoked");
+}
+
+std::int64_t Service::purge_refresh_tokens(std::int64_t now_micros) {
+  constexpr std::int64_t kBatch = 1000;  // rows per statement, so one sweep never holds the writer long
+  return database_.transaction([&](db::Connection& c) { return repo::purge_refresh(c, now_micros, kBatch); });
 }
 
 User Service::user(std::int64_t id) {

@@ -82,6 +82,8 @@ class Service {
   Tokens login(std::string_view email, std::string_view password, const std::string& client_address);
   Tokens refresh(std::string_view refresh_token);
   void logout(std::string_view refresh_token);
+  // The sweeper: deletes a batch of expired and revoked refresh tokens; returns how many (0: none left).
+  std::int64_t purge_refresh_tokens(std::int64_t now_micros);
   User user(std::int64_t id);
   AccessClaims verify_access(std::string_view token) const;
   // For the CLI: false when no user has that email.

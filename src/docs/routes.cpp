@@ -41,7 +41,7 @@ void register_routes(http::Router& router) {
   router.add({.method = Method::get,
               .path = "/docs",
               .handler = [](http::Request& request) {
-                return http::static_response("text/html; charset=utf-8", page(request), kShortCache);
+                return http::own_page(page(request), kShortCache);
               },
               .runs = http::Runs::io_thread});
   router.add({.method = Method::get,

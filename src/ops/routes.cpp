@@ -5,10 +5,54 @@
 #include "db/database.hpp"
 #include "http/router.hpp"
 
-namespace ops {
+#include <sodium.h>
+#include <stdexcept>
+#include <strings.h>
 
-void register_routes(http::Router& router, db::Database& database, common::Metrics& metrics) {
+#include <string_view>
+
+namespace ops {
+namespace {
+
+// The TCP peer, not a forwarded address: a header cannot make a remote client local. IPv4 peers
+// of an IPv6 socket appear as ::ffff:127.x.y.z.
+bool is_loopback(std::string_view address) {
+  if (address.starts_with("::ffff:")) address.remove_prefix(7);
+  return address.starts_with("127.") || address == "::1";
+}
+
+// Compares digests of both, in constant time: the time taken reveals neither a matching prefix of
+// the token nor its length.
+bool same_secret(std::string_view given, std::string_view expected) {
+  unsigned char a[crypto_generichash_BYTES];
+  unsigned char b[crypto_generichash_BYTES];
+  crypto_generichash(a, sizeof a, reinterpret_cast<const unsigned char*>(given.data()), given.size(), nullptr, 0);
+  crypto_generichash(b, sizeof b, reinterpret_cast<const unsigned char*>(expected.data()), expected.size(), nullptr,
+                     0);
+  return sodium_memcmp(a, b, sizeof a) == 0;
+}
+
+// Throws 401 (token configured, missing or wrong) or 403 (no token, production, remote peer).
+void check_metrics_access(const http::Request& request, const MetricsAccess& access) {
+  if (!access.token.empty()) {
+    constexpr std::string_view kBearer = "Bearer ";
+    std::string_view header = request.authorization;
+    bool bearer = header.size() > kBearer.size() && strncasecmp(header.data(), kBearer.data(), kBearer.size()) == 0;
+    if (!bearer || !same_secret(header.substr(kBearer.size()), access.token)) {
+      throw common::Error("not_authenticated", "/metrics needs 'Authorization: Bearer <metrics_token>'");
+    }
+    return;
+  }
+  if (access.loopback_only && !is_loopback(request.remote_address)) {
+    throw common::Error("forbidden", "/metrics is served to loopback clients only; set metrics_token to scrape it");
+  }
+}
+
+}  // namespace
+
+void register_routes(http::Router& router, db::Database& database, common::Metrics& metrics, MetricsAccess access) {
   using http::Method;
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   metrics.gauge("orderd_db_pool_connections_in_use", "Database connections lent out right now.",
                 [&database] { return static_cast<double>(database.pool_stats().in_use); });
   metrics.gauge("orderd_db_pool_connections_max", "The most database connections this node opens.",
@@ -21,7 +65,8 @@ void register_routes(http::Router& router, db::Database& database, common::Metri
                 if (!database.ping()) throw common::Error("unavailable", "The database is not answering");
                 return http::json_response(200, {{"status", "ready"}});
               }});
-  router.add({.method = Method::get, .path = "/metrics", .handler = [&metrics](http::Request&) {
+  router.add({.method = Method::get, .path = "/metrics", .handler = [&metrics, access](http::Request& request) {
+                check_metrics_access(request, access);
                 http::Response r;
                 r.body = metrics.render();
                 r.content_type = "text/plain; version=0.0.4; charset=utf-8";

@@ -1,6 +1,8 @@
 #pragma once
 // Operations routes: /healthz, /readyz, /metrics.
 
+#include <string>
+
 namespace common {
 class Metrics;
 }
@@ -12,5 +14,14 @@ class Router;
 }
 
 namespace ops {
-void register_routes(http::Router& router, db::Database& database, common::Metrics& metrics);
-}
+
+// Who may read /metrics (the configuration's metrics_token, and whether this is production).
+struct MetricsAccess {
+  std::string token;           // set: "Authorization: Bearer <token>" is required (401 otherwise)
+  bool loopback_only = false;  // without a token: only loopback peers (403 forbidden otherwise)
+};
+
+void register_routes(http::Router& router, db::Database& database, common::Metrics& metrics,
+                     MetricsAccess access = {});
+
+}  // namespace ops

@@ -115,10 +115,35 @@ TEST(Config, ProductionRequiresAStrongSecretAndNeverEchoesIt) {
   });
   EXPECT_NE(msg.find("jwt_secret"), std::string::npos);
   EXPECT_EQ(msg.find("short-secret"), std::string::npos);
-  Config ok = app::load_config(
-      std::nullopt, {},
-      env_of({{"ORDERD_ENV", "production"}, {"ORDERD_JWT_SECRET", "0123456789abcdef0123456789abcdef"}}));
+  Config ok = app::load_config(std::nullopt, {},
+                               env_of({{"ORDERD_ENV", "production"},
+                                       {"ORDERD_JWT_SECRET", "0123456789abcdef0123456789abcdef"},
+                                       {"ORDERD_PAYMENT_GATEWAY", "http://gateway.internal:8100"}}));
   EXPECT_TRUE(ok.production());
+}
+
+TEST(Config, ProductionRefusesTheMockGateway) {
+  auto production = [](std::map<std::string, std::string> more) {
+    more.emplace("ORDERD_ENV", "production");
+    more.emplace("ORDERD_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+    return message_of([&] { app::load_config(std::nullopt, {}, env_of(more)); });
+  };
+  auto msg = production({});  // the default is the mock
+  EXPECT_NE(msg.find("payment_gateway"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("ORDERD_PAYMENT_GATEWAY"), std::string::npos) << msg;
+  EXPECT_NE(production({{"ORDERD_PAYMENT_GATEWAY", "mock"}}), "");
+  EXPECT_EQ(production({{"ORDERD_PAYMENT_GATEWAY", "http://127.0.0.1:8100"}}), "");
+  // Development keeps the mock as its default.
+  EXPECT_EQ(app::load_config(std::nullopt, {}, env_of({})).payment_gateway, "mock");
+}
+
+TEST(Config, MetricsTokenIsAConfigurationKey) {
+  EXPECT_EQ(app::load_config(std::nullopt, {}, env_of({})).metrics_token, "");
+  auto config = app::load_config(std::nullopt, {{"metrics_token", "scrape-me-0123456789"}}, env_of({}));
+  EXPECT_EQ(config.metrics_token, "scrape-me-0123456789");
+  for (const auto& key : app::config_keys()) {
+    if (key.name == "metrics_token") EXPECT_EQ(key.env, "ORDERD_METRICS_TOKEN");
+  }
 }
 
 TEST(Config, EveryKeyHasAnEnvironmentNameAndAFlag) {
