@@ -14,8 +14,10 @@
 namespace ops {
 namespace {
 
-// The TCP peer, not a forwarded address: a header cannot make a remote client local. IPv4 peers
-// of an IPv6 socket appear as ::ffff:127.x.y.z.
+// Whether the client (Request::remote_address) is on this machine. That is the TCP peer, or behind a
+// trusted proxy the client the proxy names: a request relayed by a local nginx is not local, and a
+// header from anyone else is ignored, so no header makes a remote client local. IPv4 peers of an
+// IPv6 socket appear as ::ffff:127.x.y.z.
 bool is_loopback(std::string_view address) {
   if (address.starts_with("::ffff:")) address.remove_prefix(7);
   return address.starts_with("127.") || address == "::1";

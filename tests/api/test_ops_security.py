@@ -1,13 +1,11 @@
 """Issue #16, operations: production refuses the mock payment gateway, and /metrics needs its token
-(or, in production without one, a loopback peer)."""
+(or, in production without one, a loopback client)."""
 import re
-import socket
 import subprocess
 
 import pytest
-import requests
 
-from conftest import BIN, ROOT, TEST_SECRET, TIMEOUT, assert_error, customer_token
+from conftest import BIN, ROOT, TEST_SECRET, assert_error, customer_token
 
 METRICS_TOKEN = "scrape-token-0123456789abcdef"
 
@@ -16,19 +14,6 @@ def production_env(gateway, **more):
     """What a production node needs besides the harness's defaults (which are for development)."""
     return {"ORDERD_ENV": "production", "ORDERD_PASSWORD_COST": "owasp", "ORDERD_PAYMENT_GATEWAY": gateway.url,
             **more}
-
-
-def non_loopback_address():
-    """An IPv4 address of this machine outside 127/8, or None. Connecting to it never leaves the
-    machine, but the server sees a peer that is not loopback. (A UDP connect sends nothing: it only
-    makes the kernel choose the source address.)"""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("192.0.2.1", 9))
-            address = s.getsockname()[0]
-    except OSError:
-        return None
-    return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
 # --- 5. the mock gateway in production ----------------------------------------------------------
@@ -64,29 +49,26 @@ def test_metrics_token_is_required_when_set(make_server):
     assert s.get("/healthz").status_code == 200  # only /metrics asks for it
 
 
-def test_production_without_a_metrics_token_serves_metrics_to_loopback_peers_only(make_server, mock_gateway):
-    address = non_loopback_address()
-    if address is None:
-        pytest.skip("this machine has no address outside 127/8 to connect from")
-    s = make_server(env=production_env(mock_gateway, ORDERD_LISTEN="0.0.0.0:0"))
-    assert s.get("/metrics").status_code == 200  # from 127.0.0.1
-    remote = f"http://{address}:{s.port}"
-    assert_error(requests.get(remote + "/metrics", timeout=TIMEOUT), 403, "forbidden")
-    # The TCP peer decides, not a header the client writes.
-    forged = {"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1", "Forwarded": "for=127.0.0.1"}
-    assert_error(requests.get(remote + "/metrics/", headers=forged, timeout=TIMEOUT), 403, "forbidden")
-    assert requests.get(remote + "/healthz", timeout=TIMEOUT).status_code == 200
+def test_production_without_a_metrics_token_serves_metrics_to_loopback_clients_only(make_server, mock_gateway):
+    # The tests send only to 127.0.0.1: a remote client is one that a trusted proxy (here, the test
+    # itself on 127.0.0.1) names in X-Forwarded-For, as nginx does for every request it relays.
+    s = make_server(env=production_env(mock_gateway, ORDERD_TRUSTED_PROXIES="127.0.0.1/32"))
+    assert s.get("/metrics").status_code == 200  # from 127.0.0.1 itself
+    relayed = {"X-Forwarded-For": "203.0.113.7"}
+    assert_error(s.get("/metrics", headers=relayed), 403, "forbidden")
+    # The client writes the left part of the header, the proxy appends the address it saw.
+    forged = {"X-Forwarded-For": "127.0.0.1, 203.0.113.7", "X-Real-IP": "127.0.0.1", "Forwarded": "for=127.0.0.1"}
+    assert_error(s.get("/metrics/", headers=forged), 403, "forbidden")
+    assert s.get("/healthz", headers=relayed).status_code == 200
 
 
-def test_production_with_a_metrics_token_serves_metrics_to_any_peer_with_it(make_server, mock_gateway):
-    address = non_loopback_address()
-    if address is None:
-        pytest.skip("this machine has no address outside 127/8 to connect from")
-    s = make_server(env=production_env(mock_gateway, ORDERD_LISTEN="0.0.0.0:0", ORDERD_METRICS_TOKEN=METRICS_TOKEN))
-    remote = f"http://{address}:{s.port}/metrics"
-    r = requests.get(remote, headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=TIMEOUT)
+def test_production_with_a_metrics_token_serves_metrics_to_any_client_with_it(make_server, mock_gateway):
+    s = make_server(env=production_env(mock_gateway, ORDERD_TRUSTED_PROXIES="127.0.0.1/32",
+                                       ORDERD_METRICS_TOKEN=METRICS_TOKEN))
+    relayed = {"X-Forwarded-For": "203.0.113.7"}
+    r = s.get("/metrics", headers={**relayed, "Authorization": f"Bearer {METRICS_TOKEN}"})
     assert r.status_code == 200 and "orderd_http_requests_total" in r.text
-    assert_error(requests.get(remote, timeout=TIMEOUT), 401, "not_authenticated")
+    assert_error(s.get("/metrics", headers=relayed), 401, "not_authenticated")
     assert_error(s.get("/metrics"), 401, "not_authenticated")  # with a token, loopback needs it too
 
 
