@@ -320,6 +320,22 @@ def test_no_card_data_nor_any_hash_of_it_in_the_database_logs_or_mail(request, m
     assert not leaks, f"{len(leaks)} leaks: " + "; ".join(f"{w}: {f!r}" for w, _, f in leaks)
 
 
+def test_an_upgrade_forgets_payment_key_hashes_taken_over_card_data(make_server):
+    # Before migration 7, a make_payment key kept a SHA-256 over the card number, expiry and CVC.
+    s = make_server()
+    customer = customer_token(s)
+    user = s.get("/user/", token=customer).json()["id"]
+    for key, route in (("old-payment", "/store/make_payment/"), ("old-order", "/store/place_order/")):
+        s.sql("INSERT INTO idempotency_keys (user_id, key, route, request_hash, status, response, created_at)"
+              " VALUES (?, ?, ?, ?, 200, '{}', ?)", (user, key, route, "ab" * 32, int(time.time() * 1e6)))
+    s.sql("DELETE FROM schema_migrations WHERE version = 7")  # as a database from before the upgrade
+    assert s.stop() == 0
+    p = s.cli("migrate")
+    assert p.returncode == 0, p.stderr
+    assert s.sql("SELECT key FROM idempotency_keys") == [("old-order",)]
+    assert s.sql("SELECT count(*) FROM schema_migrations WHERE version = 7") == [(1,)]
+
+
 def test_json_logs_name_the_request_user_and_route_on_every_line(make_server):
     s = make_server(env={"ORDERD_LOG_FORMAT": "json"})
     staff, customer = staff_token(s), customer_token(s)
