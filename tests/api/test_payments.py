@@ -309,6 +309,7 @@ def test_no_card_data_nor_any_hash_of_it_in_the_database_logs_or_mail(request, m
         secrets |= {number, expiry, "POST /store/make_payment/\n" + json.dumps(body, separators=(",", ":"))}
     assert s.sql("SELECT count(*) FROM orders WHERE status = 'paid'") == [(1,)]
     assert s.sql("SELECT count(*) FROM idempotency_keys WHERE route = '/store/make_payment/'")[0][0] >= 4
+    wait_until(lambda: s.sql("SELECT count(*) FROM outbox WHERE status = 'sent'") == [(1,)])  # the mail written
     assert s.stop() == 0
     blobs = {"database": b"".join(s.database_bytes()), "log": s.log_path.read_bytes(),
              "mail": b"".join(p.read_bytes() for p in (s.workdir / "mail").iterdir())}
