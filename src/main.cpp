@@ -74,6 +74,8 @@ int main(int argc, char** argv) {
                            "fault: answer every charge with this HTTP status (400-599), charging nothing");
   mock_gateway->add_flag("--reset-after-charge", gateway.reset_after_charge,
                          "fault: charge, then reset the connection instead of answering");
+  mock_gateway->add_option("--fail-after-charge", gateway.fail_after_charge,
+                           "fault: charge, then answer this HTTP status (500-599) with a proxy's error page");
   mock_gateway->add_flag("--hang", gateway.hang, "fault: never answer a charge (and charge nothing)");
   mock_gateway->add_option("--log-level", gateway.log_level, "trace, debug, info, warn, error")->capture_default_str();
   mock_gateway->add_option("--log-format", gateway.log_format, "text or json")->capture_default_str();

@@ -352,8 +352,13 @@ int mock_gateway(const MockGatewayCommand& command) {
   if (command.fail_status != 0 && (command.fail_status < 400 || command.fail_status > 599)) {
     throw ConfigError("--fail-status " + std::to_string(command.fail_status) + ": expected an HTTP status from 400 to 599");
   }
+  if (command.fail_after_charge != 0 && (command.fail_after_charge < 500 || command.fail_after_charge > 599)) {
+    throw ConfigError("--fail-after-charge " + std::to_string(command.fail_after_charge) +
+                      ": expected an HTTP status from 500 to 599");
+  }
   payments::MockFaults faults{.fail_status = command.fail_status,
                               .reset_after_charge = command.reset_after_charge,
+                              .fail_after_charge = command.fail_after_charge,
                               .hang = command.hang};
   payments::MockGateway gateway(gateway_options);
   http::Router router;
@@ -364,6 +369,9 @@ int mock_gateway(const MockGatewayCommand& command) {
   auto port = server.listen();
   if (faults.fail_status != 0) spdlog::warn("fault injection: every charge is answered {}", faults.fail_status);
   if (faults.reset_after_charge) spdlog::warn("fault injection: the connection is reset after each charge");
+  if (faults.fail_after_charge != 0) {
+    spdlog::warn("fault injection: each charge is made, then answered {}", faults.fail_after_charge);
+  }
   if (faults.hang) spdlog::warn("fault injection: charges are never answered");
   spdlog::info("mock-gateway listening on {}:{} (latency {})", options.host, port,
                format_duration(gateway_options.latency));

@@ -38,6 +38,7 @@ struct MockGatewayCommand {
   std::string latency = "0ms";             // a duration, added to every charge
   int fail_status = 0;                      // fault injection (docs/payment-gateway.md); 0: off
   bool reset_after_charge = false;
+  int fail_after_charge = 0;                // fault injection: 5xx after charging; 0: off
   bool hang = false;
   std::string log_level = "info";
   std::string log_format = "text";

@@ -32,9 +32,9 @@ void check_key(std::string_view key) {
   }
 }
 
-// What makes two requests "the same": the route and the parsed body (so whitespace does not matter).
-std::string request_hash(const http::Request& request) {
-  auto text = std::string(to_string(request.method)) + " " + request.path + "\n" + boost::json::serialize(request.json);
+// What makes two requests "the same": the route and the identity the route gives them.
+std::string request_hash(const http::Request& request, std::string_view identity) {
+  auto text = std::string(to_string(request.method)) + " " + request.path + "\n" + std::string(identity);
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
   char hex[crypto_hash_sha256_BYTES * 2 + 1];
@@ -54,14 +54,14 @@ http::Response replay(std::int64_t status, const std::string& body) {
 }  // namespace
 
 http::Response Store::run(const http::Request& request, const Work& work) {
-  const auto& key = request.idempotency_key;
-  if (key.empty()) return work({});  // nothing to remember: no finish, no work in the transaction
-  check_key(key);
-  auto user = request.user().user_id;
-  auto hash = request_hash(request);
+  if (request.idempotency_key.empty()) return work({});
+  return run(request, boost::json::serialize(request.json), work);  // parsed, so whitespace does not matter
+}
+
+std::optional<http::Response> Store::claim(std::int64_t user, const std::string& key, const std::string& route,
+                                           const std::string& hash) {
   auto deadline = std::chrono::steady_clock::now() + settings_.wait;
   auto pause = std::chrono::milliseconds(5);
-
   for (;;) {
     struct Seen {
       bool claimed = false;
@@ -71,7 +71,7 @@ http::Response Store::run(const http::Request& request, const Work& work) {
     };
     auto seen = database_.transaction([&](db::Connection& c) {
       Seen s;
-      s.claimed = c.query(kClaim, user, key, request.path, hash, common::now_micros()).affected_rows == 1;
+      s.claimed = c.query(kClaim, user, key, route, hash, common::now_micros()).affected_rows == 1;
       if (s.claimed) return s;
       auto row = c.query(kFind, user, key);
       if (auto r = row.first()) {
@@ -81,22 +81,26 @@ http::Response Store::run(const http::Request& request, const Work& work) {
       }
       return s;
     });
-    if (!seen.claimed && seen.hash.empty()) continue;  // released between our insert and our read
-    if (!seen.claimed) {
-      if (seen.hash != hash) {
-        throw common::Error("idempotency_conflict",
-                            "This Idempotency-Key was used with a different request; use a new key");
-      }
-      if (seen.status) return replay(*seen.status, seen.response);
-      if (std::chrono::steady_clock::now() >= deadline) {
-        throw common::Error("idempotency_conflict", "A request with this Idempotency-Key is still being processed");
-      }
-      std::this_thread::sleep_for(pause);
-      pause = std::min(pause * 2, std::chrono::milliseconds(100));
-      continue;
+    if (seen.claimed) return std::nullopt;
+    if (seen.hash.empty()) continue;  // released between our insert and our read
+    if (seen.hash != hash) {
+      throw common::Error("idempotency_conflict", "This Idempotency-Key was used with a different request; use a new key");
     }
-    break;
+    if (seen.status) return replay(*seen.status, seen.response);
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw common::Error("idempotency_conflict", "A request with this Idempotency-Key is still being processed");
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(100));
   }
+}
+
+http::Response Store::run(const http::Request& request, std::string_view identity, const Work& work) {
+  const auto& key = request.idempotency_key;
+  if (key.empty()) return work({});  // nothing to remember: no finish, no work in the transaction
+  check_key(key);
+  auto user = request.user().user_id;
+  if (auto replayed = claim(user, key, request.path, request_hash(request, identity))) return std::move(*replayed);
 
   // We hold the claim: do the work once, and leave its answer for the duplicates.
   bool finished = false;

@@ -5,6 +5,10 @@
 // concurrent duplicate finds the claim and waits for the stored response instead of repeating it.
 // The response is written in the same transaction as the work whenever the work commits one, so an
 // order cannot exist without the answer its key replays.
+//
+// What makes two requests "the same" is the route's to say (their identity): by default the parsed
+// body. A SHA-256 of it is kept with the key (24 hours by default), so a route whose body carries
+// secrets (make_payment's card) names only what may be stored of the request instead.
 
 #include "db/database.hpp"
 #include "http/message.hpp"
@@ -12,7 +16,9 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace idempotency {
 
@@ -33,13 +39,23 @@ class Store {
   Store(db::Database& database, Settings settings) : database_(database), settings_(settings) {}
   explicit Store(db::Database& database) : Store(database, Settings{}) {}
 
-  // Runs `work` for a request, or replays; without an Idempotency-Key header, simply runs it.
+  // Runs `work` for a request, or replays; without an Idempotency-Key header, simply runs it. Two
+  // requests with one key are the same when their method, path and `identity` are: the text of
+  // whatever makes them the same, and nothing that may not be stored (a SHA-256 of it is kept).
+  http::Response run(const http::Request& request, std::string_view identity, const Work& work);
+  // The same, with the parsed JSON body as the identity.
   http::Response run(const http::Request& request, const Work& work);
 
   // Forgets keys older than `keep`; returns how many.
   std::int64_t purge(std::int64_t now_micros);
 
  private:
+  // Claims the key for a request whose hash is `hash` (nullopt), or returns the first request's
+  // response to replay; throws idempotency_conflict for another request under the key, or when the
+  // first one is still working after `wait`.
+  std::optional<http::Response> claim(std::int64_t user, const std::string& key, const std::string& route,
+                                      const std::string& hash);
+
   db::Database& database_;
   Settings settings_;
 };

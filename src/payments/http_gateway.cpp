@@ -172,6 +172,15 @@ std::string text_of(const json::object& body, std::string_view name) {
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+// The protocol's own "not charged" answer to a charge: a 5xx with {"status": "failed", "decline_code":
+// "processing_error"}. A 5xx without it (a proxy's 502, a crash page) says nothing about the charge.
+bool says_not_charged(const json::object& body) {
+  return text_of(body, "status") == "failed" && text_of(body, "decline_code") == "processing_error";
+}
+
+// What a charge came to. Only an answer that says so means "not charged": 402, a 4xx refusing the
+// request, or the protocol's processing error. A 5xx without that body, a status outside the protocol
+// or an answer that cannot be read may follow a charge, so it is `unknown` and the reconciler asks.
 ChargeResult interpret_charge(const Exchange& exchange) {
   if (!exchange.reply) {
     if (exchange.sent) return {Outcome::unknown, "", "", "Payment gateway outcome unknown: " + exchange.failure};
@@ -182,6 +191,7 @@ ChargeResult interpret_charge(const Exchange& exchange) {
   auto id = text_of(body, "id");
   auto code = text_of(body, "decline_code");
   auto message = text_of(body, "message");
+  auto status = std::to_string(reply.status);
   if (reply.status == 200) {
     if (text_of(body, "status") == "succeeded" && !id.empty()) return {Outcome::approved, id, "", "Payment approved."};
     return {Outcome::unknown, id, "", "The gateway answered 200 without a succeeded charge"};
@@ -193,14 +203,17 @@ ChargeResult interpret_charge(const Exchange& exchange) {
   if (reply.status == 409) {
     return {Outcome::error, "", "idempotency_conflict", "The gateway saw this idempotency key with another request"};
   }
-  if (reply.status >= 500) {
-    return {Outcome::error, "", code, "Payment gateway error (HTTP " + std::to_string(reply.status) + ")" +
-                                          (message.empty() ? "" : ": " + message)};
+  if (reply.status >= 500 && says_not_charged(body)) {
+    return {Outcome::error, "", code,
+            "Payment gateway error (HTTP " + status + ")" + (message.empty() ? "" : ": " + message)};
   }
-  // Any other status: the gateway refused the request as such (nothing charged). Its body is not
-  // repeated here, in case it quotes what we sent.
-  return {Outcome::error, "", "", "The payment gateway rejected the request (HTTP " + std::to_string(reply.status) +
-                                      (text_of(body, "code").empty() ? "" : ", " + text_of(body, "code")) + ")"};
+  if (reply.status >= 400 && reply.status < 500) {
+    // The gateway refused the request as such (nothing charged). Its body is not repeated here, in
+    // case it quotes what we sent.
+    return {Outcome::error, "", "", "The payment gateway rejected the request (HTTP " + status +
+                                        (text_of(body, "code").empty() ? "" : ", " + text_of(body, "code")) + ")"};
+  }
+  return {Outcome::unknown, "", "", "Payment gateway outcome unknown: HTTP " + status + " without a verdict"};
 }
 
 LookupResult interpret_lookup(const Exchange& exchange) {

@@ -94,6 +94,16 @@ http::Response charge_response(const ChargeResult& result, std::int64_t amount, 
                                    {"message", result.message}});
 }
 
+// What a proxy between a client and the gateway answers when the gateway's answer was lost: a 5xx
+// whose body says nothing about the charge (--fail-after-charge).
+http::Response after_charge_failure(int status) {
+  http::Response failure;
+  failure.status = status;
+  failure.content_type = "text/html; charset=utf-8";
+  failure.body = "<html><body><h1>" + std::to_string(status) + "</h1><p>No answer from upstream.</p></body></html>\n";
+  return failure;
+}
+
 http::Response create_charge(MockGateway& gateway, const MockFaults& faults, http::Request& request) {
   auto charge = read_charge(request);
   if (faults.hang) {
@@ -113,6 +123,7 @@ http::Response create_charge(MockGateway& gateway, const MockFaults& faults, htt
       auto response = charge_response(result, charge.amount_minor, charge.currency, card_brand(charge.card.number),
                                       last4(charge.card.number));
       if (faults.reset_after_charge) response.delivery = http::Delivery::reset;
+      if (faults.fail_after_charge != 0) return after_charge_failure(faults.fail_after_charge);
       return response;
     }
     case Outcome::error:

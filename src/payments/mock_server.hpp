@@ -12,6 +12,7 @@ namespace payments {
 struct MockFaults {
   int fail_status = 0;              // answer every charge with this status, charging nothing (0: off)
   bool reset_after_charge = false;  // charge and remember, then reset the connection instead of answering
+  int fail_after_charge = 0;        // charge and remember, then answer this 5xx with a proxy's error page
   bool hang = false;                // read the charge, charge nothing and never answer
 };
 

@@ -75,13 +75,23 @@ http::Response success(const orders::Order& o) {
   return r;
 }
 
+// What makes two payment requests under one Idempotency-Key "the same": only what may be stored of
+// them, since the idempotency store keeps a hash of it for a day. A hash over the card number is
+// brute-forced in minutes when its brand and last four sit beside it, and PCI DSS forbids keeping the
+// CVC in any form, so the number, expiry and CVC stay out: a retry with the same card and another
+// expiry or CVC replays the first answer; another card (brand or last four) is a conflict.
+std::string idempotency_identity(const PaymentRequest& request) {
+  return "order " + std::to_string(request.order_id) + "\namount " + std::to_string(request.amount.minor()) +
+         "\ncard " + card_brand(request.card.number) + " " + last4(request.card.number);
+}
+
 }  // namespace
 
 void register_routes(http::Router& router, Service& service, idempotency::Store& keys) {
   router.add({.method = Method::post, .path = "/store/make_payment/", .access = Access::user, .body = Body::json,
               .handler = [&service, &keys](Request& q) {
                 auto request = payment_request_from_json(q.json);
-                return keys.run(q, [&](const idempotency::Store::Finish& finish) {
+                return keys.run(q, idempotency_identity(request), [&](const idempotency::Store::Finish& finish) {
                   Service::OnPaid remember;
                   if (finish) remember = [&](db::Connection& c, const orders::Order& o) { finish(c, success(o)); };
                   return success(service.pay(q.user().user_id, request, remember));

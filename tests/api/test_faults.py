@@ -63,6 +63,13 @@ def test_mock_gateway_fault_flags_as_documented(tmp_path):
         assert resetting.find("k-reset").json()["status"] == "succeeded"  # charged all the same
     finally:
         assert resetting.stop() == 0
+    proxied = MockGateway(tmp_path / "proxied", args=["--fail-after-charge", "502"]).start()
+    try:
+        r = proxied.charge("k-502")
+        assert r.status_code == 502 and "charge" not in r.text  # a proxy's page: no verdict about the charge
+        assert proxied.find("k-502").json()["status"] == "succeeded"  # charged all the same
+    finally:
+        assert proxied.stop() == 0
     hanging = MockGateway(tmp_path / "hang", args=["--hang"]).start()
     try:
         with pytest.raises(requests.ReadTimeout):
@@ -72,15 +79,24 @@ def test_mock_gateway_fault_flags_as_documented(tmp_path):
         assert hanging.stop() == 0  # a connection left hanging does not hold up a graceful stop
     bad = subprocess.run([BIN, "mock-gateway", "--fail-status", "200"], capture_output=True, text=True, timeout=30)
     assert bad.returncode == 2 and "--fail-status" in bad.stderr
+    bad = subprocess.run([BIN, "mock-gateway", "--fail-after-charge", "404"], capture_output=True, text=True,
+                         timeout=30)
+    assert bad.returncode == 2 and "--fail-after-charge" in bad.stderr
+
+
+def unanswered_payment(make_server, gateway, timeout):
+    """A server paying through `gateway` (which misbehaves), and an order whose payment got 503."""
+    s = make_server(env={"ORDERD_PAYMENT_GATEWAY": gateway.url, "ORDERD_GATEWAY_TIMEOUT": timeout})
+    staff, customer = staff_token(s), customer_token(s)
+    order = new_order(s, staff, customer)
+    assert_error(pay(s, customer, order), 503, "payment_gateway_unavailable")
+    return s, customer, order
 
 
 def test_gateway_answering_500_charges_nothing_and_the_order_stays_payable(tmp_path, make_server):
     gateway = MockGateway(tmp_path / "gw", args=["--fail-status", "500"]).start()
     try:
-        s = make_server(env={"ORDERD_PAYMENT_GATEWAY": gateway.url, "ORDERD_GATEWAY_TIMEOUT": "2s"})
-        staff, customer = staff_token(s), customer_token(s)
-        order = new_order(s, staff, customer)
-        assert_error(pay(s, customer, order), 503, "payment_gateway_unavailable")
+        s, customer, order = unanswered_payment(make_server, gateway, "2s")
         assert order_row(s, order) == ("pending_payment", 0)  # payable again at once: no hold
         [(key, status, code, _)] = payments_of(s, order)
         assert (status, code) == ("failed", "processing_error")
@@ -126,23 +142,42 @@ def test_gateway_timing_out_is_503_in_time_and_the_reconciler_settles_it_from_th
         assert healthy.stop() == 0
 
 
+def settled_as_paid_once(s, gateway, customer, order):
+    """After a charge whose answer was lost: the reconciler settles the order paid from the gateway's
+    record of its one payment's key, with one email, and no second payment is possible."""
+    wait_until(lambda: order_row(s, order) == ("paid", 0), 20, "the order settled as paid")
+    [(key, status, _, reference)] = payments_of(s, order)  # one payment, one key
+    found = gateway.find(key).json()
+    assert status == "succeeded" and found["status"] == "succeeded" and found["id"] == reference
+    assert confirmations(s, order) == 1
+    assert 'outcome="reconciled_succeeded"' in s.get("/metrics").text
+    assert_error(pay(s, customer, order), 409, "order_already_paid")
+
+
 def test_gateway_resetting_the_connection_after_charging_is_settled_as_paid_and_charged_once(tmp_path, make_server):
     gateway = MockGateway(tmp_path / "gw", args=["--reset-after-charge"]).start()
     try:
-        s = make_server(env={"ORDERD_PAYMENT_GATEWAY": gateway.url, "ORDERD_GATEWAY_TIMEOUT": "1s"})
-        staff, customer = staff_token(s), customer_token(s)
-        order = new_order(s, staff, customer)
-        assert_error(pay(s, customer, order), 503, "payment_gateway_unavailable")
+        s, customer, order = unanswered_payment(make_server, gateway, "1s")
         assert order_row(s, order) == ("pending_payment", 1)
         assert_error(pay(s, customer, order), 409, "order_not_payable")  # no second charge
-        wait_until(lambda: order_row(s, order) == ("paid", 0), 20, "the order settled as paid")
-        [(key, status, _, reference)] = payments_of(s, order)  # one payment, one key
-        found = gateway.find(key).json()
-        assert status == "succeeded" and found["status"] == "succeeded" and found["id"] == reference
-        assert confirmations(s, order) == 1
-        assert 'outcome="reconciled_succeeded"' in s.get("/metrics").text
-        assert_error(pay(s, customer, order), 409, "order_already_paid")
+        settled_as_paid_once(s, gateway, customer, order)
         assert "connection reset" in gateway.log_text()
+    finally:
+        assert gateway.stop() == 0
+
+
+def test_gateway_answering_502_after_charging_is_settled_as_paid_and_charged_once(tmp_path, make_server):
+    # As a proxy before the gateway would: the card is charged, then the client sees 502 and an HTML page
+    # that says nothing about the charge. That is "maybe charged", never "not charged".
+    gateway = MockGateway(tmp_path / "gw", args=["--fail-after-charge", "502"]).start()
+    try:
+        s, customer, order = unanswered_payment(make_server, gateway, "2s")
+        [(key, status, code, _)] = payments_of(s, order)
+        assert gateway.find(key).json()["status"] == "succeeded"  # the card was charged
+        assert (status, code) == ("processing", None)  # not failed: the reconciler will ask
+        assert order_row(s, order) == ("pending_payment", 1)  # held: no second payment can slip in
+        assert_error(pay(s, customer, order), 409, "order_not_payable")
+        settled_as_paid_once(s, gateway, customer, order)
     finally:
         assert gateway.stop() == 0
 

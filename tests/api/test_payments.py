@@ -1,6 +1,8 @@
 """Payments: the old success body, every card outcome, at most one charge per order, idempotency,
 the HTTP gateway (up, down, back), reconciliation after a lost answer, and no card data anywhere."""
+import base64
 import concurrent.futures
+import hashlib
 import json
 import re
 import socket
@@ -184,6 +186,21 @@ def test_idempotent_replay(server, staff, customer):
     assert server.sql("SELECT count(*) FROM payments WHERE order_id = ?", (order["id"],)) == [(1,)]
 
 
+def test_an_idempotent_retry_is_told_apart_by_order_amount_and_card_brand_and_last4_only(server, staff, customer):
+    order = new_order(server, staff, customer)
+    key = {"Idempotency-Key": unique("pay")}
+    first = pay(server, customer, order, expiry="12/34", cvv="123", headers=key)
+    assert first.status_code == 200, first.text
+    # Another CVC or expiry is not another request: what the key remembers may not depend on them.
+    again = pay(server, customer, order, number="4242 4242 4242 4242", expiry="11/33", cvv="4567",
+                amount=float(order["total_amount"]), headers=key)
+    assert again.status_code == 200, again.text
+    assert again.text == first.text and again.headers.get("Idempotent-Replayed") == "true"
+    # Another card (another brand and last four) is.
+    assert_error(pay(server, customer, order, number="5555555555554444", headers=key), 409, "idempotency_conflict")
+    assert server.sql("SELECT count(*) FROM payments WHERE order_id = ?", (order["id"],)) == [(1,)]
+
+
 def test_metrics_count_payments_by_outcome(server, staff, customer):
     pay(server, customer, new_order(server, staff, customer))
     pay(server, customer, new_order(server, staff, customer), number="4000000000000002")
@@ -258,20 +275,66 @@ def test_a_lost_answer_is_reconciled_after_a_restart(tmp_path, make_server):
 
 # --- card data stays out -------------------------------------------------------------------------
 
-def test_no_card_number_in_any_database_file_or_log(make_server):
-    s = make_server(env={"ORDERD_LOG_LEVEL": "trace"})
+def derived_forms(secret):
+    """What a careless program writes instead of a secret: its hex and base64, and those of its SHA-256;
+    and the secret itself (quoted when it is a CVC, whose bare digits occur in any timestamp)."""
+    raw = secret.encode()
+    forms = {raw if len(raw) > 4 else b'"' + raw + b'"'}
+    for value in (raw, hashlib.sha256(raw).digest()):
+        forms |= {value.hex().encode(), value.hex().upper().encode(), base64.b64encode(value),
+                  base64.urlsafe_b64encode(value).rstrip(b"=")}
+    return forms
+
+
+@pytest.mark.parametrize("gateway", ["mock", "http"])
+def test_no_card_data_nor_any_hash_of_it_in_the_database_logs_or_mail(request, make_server, gateway):
+    env = {"ORDERD_LOG_LEVEL": "trace"}
+    if gateway == "http":
+        env["ORDERD_PAYMENT_GATEWAY"] = request.getfixturevalue("mock_gateway").url
+    s = make_server(env=env)
     staff, customer = staff_token(s), customer_token(s)
-    numbers = [GOOD, "4000000000000002", "4000000000009995", "4242424242424241"]
-    for number in numbers:
-        pay(s, customer, new_order(s, staff, customer), number=number, cvv="987")
-    pay(s, customer, new_order(s, staff, customer), number="4242 4242 4242 4242", expiry="13/99")
+    cvv = "8351"
+    secrets = {cvv}
+    cards = [(GOOD, "07/41"), ("4000000000000002", "07/41"), ("4000000000009995", "07/41"),
+             ("4000000000000119", "07/41"), ("4242424242424241", "07/41"),  # declined, error, Luhn
+             ("4242 4242 4242 4242", "13/99")]  # refused as malformed
+    for number, expiry in cards:
+        order = new_order(s, staff, customer)
+        body = {"order_id": order["id"], "amount": order["total_amount"], "card_number": number,
+                "expiry_date": expiry, "cvv": cvv}
+        key = {"Idempotency-Key": unique("pay")}
+        for _ in range(2):  # the second one replays (or, after a 503, tries again)
+            s.post("/store/make_payment/", token=customer, json=body, headers=key)
+        # The body as the server parsed it: what an idempotency store hashes by default.
+        secrets |= {number, expiry, "POST /store/make_payment/\n" + json.dumps(body, separators=(",", ":"))}
+    assert s.sql("SELECT count(*) FROM orders WHERE status = 'paid'") == [(1,)]
+    assert s.sql("SELECT count(*) FROM idempotency_keys WHERE route = '/store/make_payment/'")[0][0] >= 4
+    wait_until(lambda: s.sql("SELECT count(*) FROM outbox WHERE status = 'sent'") == [(1,)])  # the mail written
     assert s.stop() == 0
-    blobs = s.database_bytes()
-    blobs.append(s.log_path.read_bytes())
-    assert len(blobs) >= 2
-    for blob in blobs:
-        for number in numbers + ["4242 4242 4242 4242"]:
-            assert number.encode() not in blob
+    blobs = {"database": b"".join(s.database_bytes()), "log": s.log_path.read_bytes(),
+             "mail": b"".join(p.read_bytes() for p in (s.workdir / "mail").iterdir())}
+    if gateway == "http":
+        blobs["mock gateway's log"] = request.getfixturevalue("mock_gateway").log_path.read_bytes()
+    assert blobs["mail"]  # the paid order's confirmation
+    leaks = [(where, secret, form) for where, blob in blobs.items() for secret in secrets
+             for form in derived_forms(secret) if form in blob]
+    assert not leaks, f"{len(leaks)} leaks: " + "; ".join(f"{w}: {f!r}" for w, _, f in leaks)
+
+
+def test_an_upgrade_forgets_payment_key_hashes_taken_over_card_data(make_server):
+    # Before migration 8, a make_payment key kept a SHA-256 over the card number, expiry and CVC.
+    s = make_server()
+    customer = customer_token(s)
+    user = s.get("/user/", token=customer).json()["id"]
+    for key, route in (("old-payment", "/store/make_payment/"), ("old-order", "/store/place_order/")):
+        s.sql("INSERT INTO idempotency_keys (user_id, key, route, request_hash, status, response, created_at)"
+              " VALUES (?, ?, ?, ?, 200, '{}', ?)", (user, key, route, "ab" * 32, int(time.time() * 1e6)))
+    s.sql("DELETE FROM schema_migrations WHERE version = 8")  # as a database from before the upgrade
+    assert s.stop() == 0
+    p = s.cli("migrate")
+    assert p.returncode == 0, p.stderr
+    assert s.sql("SELECT key FROM idempotency_keys") == [("old-order",)]
+    assert s.sql("SELECT count(*) FROM schema_migrations WHERE version = 8") == [(1,)]
 
 
 def test_json_logs_name_the_request_user_and_route_on_every_line(make_server):

@@ -322,9 +322,10 @@ namespace {
 // The routes `orderd mock-gateway` serves, on orderd's own server, on a free loopback port.
 class MockGatewayServer {
  public:
-  explicit MockGatewayServer(std::chrono::milliseconds latency = 0ms, std::string mount = "")
+  explicit MockGatewayServer(std::chrono::milliseconds latency = 0ms, std::string mount = "",
+                             payments::MockFaults faults = {})
       : gateway_({.latency = latency, .remembered_keys = 1000, .today = [] { return kThisMonth; }}) {
-    payments::register_mock_gateway_routes(router_, gateway_);
+    payments::register_mock_gateway_routes(router_, gateway_, faults);
     http::ServerOptions options;
     options.host = "127.0.0.1";
     options.port = 0;
@@ -439,6 +440,24 @@ TEST(HttpGateway, ProcessingErrorAndConflictAreErrors) {
   auto conflict = gateway.charge(charge("e2", "4242424242424242", 200));
   EXPECT_EQ(conflict.outcome, Outcome::error);
   EXPECT_EQ(conflict.decline_code, "idempotency_conflict");
+}
+
+TEST(HttpGateway, A5xxThatSaysNothingWasChargedIsAnError) {
+  MockGatewayServer server(0ms, "", {.fail_status = 502});  // the protocol's processing_error body
+  payments::HttpGateway gateway(server.url(), 5s);
+  auto result = gateway.charge(charge("said-not-charged", "4242424242424242"));
+  EXPECT_EQ(result.outcome, Outcome::error) << result.message;
+  EXPECT_EQ(result.decline_code, "processing_error");
+  EXPECT_EQ(gateway.lookup("said-not-charged").status, LookupStatus::not_found);
+}
+
+TEST(HttpGateway, A5xxWithoutTheProtocolsVerdictIsUnknownNotUncharged) {
+  MockGatewayServer server(0ms, "", {.fail_after_charge = 502});  // charges, then a proxy's error page
+  payments::HttpGateway gateway(server.url(), 5s);
+  auto result = gateway.charge(charge("charged-then-502", "4242424242424242"));
+  EXPECT_EQ(result.outcome, Outcome::unknown) << result.message;
+  auto found = gateway.lookup("charged-then-502");
+  EXPECT_EQ(found.status, LookupStatus::approved);  // it was charged: "error" would have been a lie
 }
 
 TEST(HttpGateway, KeysWithAnyPrintableCharacterRoundTrip) {
