@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 PYTHON := /usr/bin/python3
 CMAKE_FLAGS := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg e2e-test screenshots postman bench \
+.PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg e2e-test lint-openapi screenshots postman bench \
         docker-test clean build-fuzz fuzz build-tsan tsan-test
 
 all: build
@@ -37,9 +37,9 @@ run: build
 
 # The black-box suite runs twice: against SQLite, then against a throwaway PostgreSQL 15 cluster that
 # the harness starts and removes itself (tests/api/pg.py), including the multi-node tests. Then the
-# staff console is driven in headless Chromium.
+# staff console is driven in headless Chromium, and docs/openapi.yaml is linted.
 test: build-test
-	@$(MAKE) --no-print-directory unit-test api-test api-test-pg e2e-test
+	@$(MAKE) --no-print-directory unit-test api-test api-test-pg e2e-test lint-openapi
 
 unit-test:
 	ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -j2
@@ -53,10 +53,19 @@ api-test-pg:
 # The staff console in a browser (tests/e2e): playwright-core from npm (pinned by
 # tests/e2e/package-lock.json, installed into tests/e2e/node_modules) drives Debian's /usr/bin/chromium
 # against the built binary.
-E2E = npm ci --prefix tests/e2e --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error && \
+E2E_NPM_CI = npm ci --prefix tests/e2e --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
+E2E = $(E2E_NPM_CI) && \
       cd tests/e2e && ORDERD_BIN=$(TEST_BUILD_DIR)/orderd node --test --test-concurrency=1 console.test.mjs
 e2e-test:
 	$(E2E)
+
+# docs/openapi.yaml linted by Redocly CLI, pinned beside playwright-core in tests/e2e/package.json (so
+# the same npm ci installs it), with the rules of redocly.yaml and the deliberate exceptions of
+# .redocly.lint-ignore.yaml. Any problem fails, and so does a mistake in redocly.yaml.
+lint-openapi:
+	$(E2E_NPM_CI)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+	  tests/e2e/node_modules/.bin/redocly lint --lint-config=error --format=stylish docs/openapi.yaml
 
 # The same run, keeping screenshots of the main screens in docs/screenshots (commit them).
 screenshots: build-test

@@ -55,16 +55,22 @@ def validator(spec, schema):
 
 
 class Checker:
-    """Checks responses against the spec and remembers which operations were seen."""
+    """Checks responses against the spec and remembers which operations were seen.
+
+    Each call names the status (and, for an error, the `code`) that the request is meant to get, so a
+    case meant to show an error response cannot pass on a success, or on another documented error."""
 
     def __init__(self, spec):
         self.spec = spec
         self.seen = set()
 
-    def __call__(self, response, method, path):
+    def __call__(self, response, method, path, expected_status, expected_code=None):
         operation = self.spec["paths"][path][method.lower()]
         status = str(response.status_code)
         where = f"{method} {path} -> {status}"
+        assert response.status_code == expected_status, f"{where}, expected {expected_status}: {response.text[:300]}"
+        if expected_code is not None:
+            assert response.json()["code"] == expected_code, f"{where}, expected {expected_code}: {response.text[:300]}"
         assert status in operation["responses"], f"undocumented status: {where}: {response.text[:300]}"
         documented = resolve(self.spec, operation["responses"][status])
         content = documented.get("content")
@@ -127,7 +133,7 @@ def test_documented_examples_match_their_schemas(spec):
 def wait_for_sent_email(server, staff, order_id, check):
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        r = check(server.get("/admin/emails/?status=sent&page_size=100", token=staff), "GET", "/admin/emails/")
+        r = check(server.get("/admin/emails/?status=sent&page_size=100", token=staff), "GET", "/admin/emails/", 200)
         for email in r.json()["results"]:
             if email["order_id"] == order_id:
                 return email
@@ -139,156 +145,189 @@ def test_real_responses_match_the_documented_schemas(server, spec):
     check = Checker(spec)
 
     # operations
-    check(server.get("/healthz"), "GET", "/healthz")
-    check(server.get("/readyz"), "GET", "/readyz")
-    check(server.get("/metrics"), "GET", "/metrics")
-    check(server.get("/openapi.json"), "GET", "/openapi.json")
-    check(server.get("/docs"), "GET", "/docs")
-    check(server.get("/docs/no-such-file.js"), "GET", "/docs/{file}")
-    check(server.get("/admin/"), "GET", "/admin/")
-    check(server.get("/admin/assets/no-such-file.js"), "GET", "/admin/assets/{file}")
+    check(server.get("/healthz"), "GET", "/healthz", 200)
+    check(server.get("/readyz"), "GET", "/readyz", 200)
+    check(server.get("/metrics"), "GET", "/metrics", 200)
+    check(server.get("/openapi.json"), "GET", "/openapi.json", 200)
+    check(server.get("/docs"), "GET", "/docs", 200)
+    check(server.get("/docs/no-such-file.js"), "GET", "/docs/{file}", 404, "not_found")
+    check(server.get("/admin/"), "GET", "/admin/", 200)
+    check(server.get("/admin/assets/no-such-file.js"), "GET", "/admin/assets/{file}", 404, "not_found")
 
     # accounts
     user, creds = register(server)
-    check(server.post("/register/", json={**creds, "username": unique()}), "POST", "/register/")  # email_taken
+    check(server.post("/register/", json={**creds, "username": unique()}), "POST", "/register/", 409, "email_taken")
     check(server.post("/register/", json={"email": "x@example.com", "username": unique(), "password": "123"}),
-          "POST", "/register/")
-    check(server.post("/register/", data="{}", headers={"Content-Type": "text/plain"}), "POST", "/register/")
-    check(server.post("/register/", data="{", headers={"Content-Type": "application/json"}), "POST", "/register/")
+          "POST", "/register/", 400, "validation_error")
+    check(server.post("/register/", data="{}", headers={"Content-Type": "text/plain"}),
+          "POST", "/register/", 415, "unsupported_media_type")
+    check(server.post("/register/", data="{", headers={"Content-Type": "application/json"}),
+          "POST", "/register/", 400, "malformed_json")
     check(server.post("/register/", data=b"x" * (1024 * 1024 + 1), headers={"Content-Type": "application/json"}),
-          "POST", "/register/")
+          "POST", "/register/", 413, "payload_too_large")
     fresh = {"email": f"{unique()}@example.com", "username": unique(), "password": "correct-horse-9",
              "phone_number": "+14155550123"}
-    assert check(server.post("/register/", json=fresh), "POST", "/register/").status_code == 201
-    check(server.post("/login/", json={"email": creds["email"], "password": "wrong-password-1"}), "POST", "/login/")
-    check(server.post("/login/", json={"email": creds["email"]}), "POST", "/login/")
+    check(server.post("/register/", json=fresh), "POST", "/register/", 201)
+    check(server.post("/login/", json={"email": creds["email"], "password": "wrong-password-1"}),
+          "POST", "/login/", 401, "invalid_credentials")
+    check(server.post("/login/", json={"email": creds["email"]}), "POST", "/login/", 400, "validation_error")
     tokens = check(server.post("/login/", json={"email": creds["email"], "password": creds["password"]}),
-                   "POST", "/login/").json()
-    rotated = check(server.post("/token/refresh/", json={"refresh": tokens["refresh"]}), "POST", "/token/refresh/").json()
-    check(server.post("/token/refresh/", json={"refresh": "not-a-token"}), "POST", "/token/refresh/")
+                   "POST", "/login/", 200).json()
+    rotated = check(server.post("/token/refresh/", json={"refresh": tokens["refresh"]}),
+                    "POST", "/token/refresh/", 200).json()
+    check(server.post("/token/refresh/", json={"refresh": "not-a-token"}),
+          "POST", "/token/refresh/", 401, "token_invalid")
     customer = login(server, creds["email"], creds["password"])["access"]
-    check(server.get("/user/", token=customer), "GET", "/user/")
-    check(server.get("/user/"), "GET", "/user/")
-    check(server.get("/user/", token="forged.token.here"), "GET", "/user/")
+    check(server.get("/user/", token=customer), "GET", "/user/", 200)
+    check(server.get("/user/"), "GET", "/user/", 401, "not_authenticated")
+    check(server.get("/user/", token="forged.token.here"), "GET", "/user/", 401, "token_invalid")
 
     # catalogue
     staff = staff_token(server)
     body = {"name": unique("P"), "description": "A product", "price": "50.00", "stock": 5}
-    check(server.post("/store/products/", token=customer, json=body), "POST", "/store/products/")
-    check(server.post("/store/products/", token=staff, json={"name": ""}), "POST", "/store/products/")
-    product = check(server.post("/store/products/", token=staff, json=body), "POST", "/store/products/").json()
+    check(server.post("/store/products/", token=customer, json=body), "POST", "/store/products/", 403, "forbidden")
+    check(server.post("/store/products/", token=staff, json={"name": ""}),
+          "POST", "/store/products/", 400, "validation_error")
+    product = check(server.post("/store/products/", token=staff, json=body), "POST", "/store/products/", 201).json()
     other = check(server.post("/store/products/", token=staff, json={**body, "name": unique("P"), "price": 30}),
-                  "POST", "/store/products/").json()
+                  "POST", "/store/products/", 201).json()
     pid = product["id"]
-    check(server.get("/store/products/?page_size=2", token=customer), "GET", "/store/products/")
-    check(server.get(f"/store/products/?search={product['name']}", token=customer), "GET", "/store/products/")
-    check(server.get("/store/products/?page=99999", token=customer), "GET", "/store/products/")
-    check(server.get("/store/products/"), "GET", "/store/products/")
-    check(server.get(f"/store/products/{pid}/", token=customer), "GET", "/store/products/{id}/")
-    check(server.get("/store/products/999999999/", token=customer), "GET", "/store/products/{id}/")
+    check(server.get("/store/products/?page_size=2", token=customer), "GET", "/store/products/", 200)
+    check(server.get(f"/store/products/?search={product['name']}", token=customer), "GET", "/store/products/", 200)
+    check(server.get("/store/products/?page=99999", token=customer), "GET", "/store/products/", 404, "not_found")
+    check(server.get("/store/products/"), "GET", "/store/products/", 401, "not_authenticated")
+    check(server.get(f"/store/products/{pid}/", token=customer), "GET", "/store/products/{id}/", 200)
+    check(server.get("/store/products/999999999/", token=customer), "GET", "/store/products/{id}/", 404, "not_found")
     check(server.put(f"/store/products/{pid}/", token=staff, json={**body, "price": "50.00", "stock": 10}),
-          "PUT", "/store/products/{id}/")
-    check(server.put(f"/store/products/{pid}/", token=staff, json={"name": body["name"]}), "PUT", "/store/products/{id}/")
-    check(server.put(f"/store/products/{pid}/", token=customer, json=body), "PUT", "/store/products/{id}/")
-    check(server.patch(f"/store/products/{pid}/", token=staff, json={"stock": 3}), "PATCH", "/store/products/{id}/")
+          "PUT", "/store/products/{id}/", 200)
+    check(server.put(f"/store/products/{pid}/", token=staff, json={"name": body["name"]}),
+          "PUT", "/store/products/{id}/", 400, "validation_error")
+    check(server.put(f"/store/products/{pid}/", token=customer, json=body),
+          "PUT", "/store/products/{id}/", 403, "forbidden")
+    check(server.patch(f"/store/products/{pid}/", token=staff, json={"stock": 3}),
+          "PATCH", "/store/products/{id}/", 200)
     check(server.patch(f"/store/products/{pid}/", token=staff, json={"stock_adjustment": 2, "expected_stock": 3}),
-          "PATCH", "/store/products/{id}/")
+          "PATCH", "/store/products/{id}/", 200)
     check(server.patch(f"/store/products/{pid}/", token=staff, json={"stock": 3, "expected_stock": 3}),
-          "PATCH", "/store/products/{id}/")
+          "PATCH", "/store/products/{id}/", 409, "stock_changed")
     check(server.put(f"/store/products/{pid}/", token=staff, json={**body, "stock": 3, "expected_stock": 4}),
-          "PUT", "/store/products/{id}/")
-    check(server.patch(f"/store/products/{pid}/", token=staff, json={"price": "1.234"}), "PATCH", "/store/products/{id}/")
-    check(server.patch("/store/products/999999999/", token=staff, json={"stock": 3}), "PATCH", "/store/products/{id}/")
+          "PUT", "/store/products/{id}/", 409, "stock_changed")
+    check(server.patch(f"/store/products/{pid}/", token=staff, json={"price": "1.234"}),
+          "PATCH", "/store/products/{id}/", 400, "validation_error")
+    check(server.patch("/store/products/999999999/", token=staff, json={"stock": 3}),
+          "PATCH", "/store/products/{id}/", 404, "not_found")
 
     # orders
     items = {"items": [{"productName": product["name"], "quantity": 2}, {"product_id": other["id"], "quantity": 1}]}
     key = {"Idempotency-Key": unique("key")}
     order = check(server.post("/store/place_order/", token=customer, json=items, headers=key),
-                  "POST", "/store/place_order/").json()
+                  "POST", "/store/place_order/", 201).json()
     replay = check(server.post("/store/place_order/", token=customer, json=items, headers=key),
-                   "POST", "/store/place_order/")
+                   "POST", "/store/place_order/", 201)
     assert replay.json() == order
     check(server.post("/store/place_order/", token=customer, json={"items": items["items"][:1]}, headers=key),
-          "POST", "/store/place_order/")  # idempotency_conflict
-    for bad in ({"items": []}, {"items": [{"productName": unique("none"), "quantity": 1}]},
-                {"items": [{"product_id": pid, "quantity": 1000}]}, {"items": [{"quantity": 0}]}):
-        check(server.post("/store/place_order/", token=customer, json=bad), "POST", "/store/place_order/")
-    check(server.post("/store/place_order/", json=items), "POST", "/store/place_order/")
-    check(server.get("/store/orders/", token=customer), "GET", "/store/orders/")
-    check(server.get("/store/orders/?page=2", token=customer), "GET", "/store/orders/")
-    check(server.get(f"/store/orders/{order['id']}/", token=customer), "GET", "/store/orders/{id}/")
+          "POST", "/store/place_order/", 409, "idempotency_conflict")
+    for bad, code in (({"items": []}, "empty_items"),
+                      ({"items": [{"productName": unique("none"), "quantity": 1}]}, "unknown_product"),
+                      ({"items": [{"product_id": pid, "quantity": 1000}]}, "insufficient_stock"),
+                      ({"items": [{"quantity": 0}]}, "validation_error")):
+        check(server.post("/store/place_order/", token=customer, json=bad), "POST", "/store/place_order/", 400, code)
+    check(server.post("/store/place_order/", json=items), "POST", "/store/place_order/", 401, "not_authenticated")
+    check(server.get("/store/orders/", token=customer), "GET", "/store/orders/", 200)
+    check(server.get("/store/orders/?page=2", token=customer), "GET", "/store/orders/", 404, "not_found")
+    check(server.get(f"/store/orders/{order['id']}/", token=customer), "GET", "/store/orders/{id}/", 200)
     stranger = customer_token(server)
-    check(server.get(f"/store/orders/{order['id']}/", token=stranger), "GET", "/store/orders/{id}/")
+    check(server.get(f"/store/orders/{order['id']}/", token=stranger), "GET", "/store/orders/{id}/", 404, "not_found")
 
     # payments
     pay = {"order_id": order["id"], "amount": order["total_amount"], "card_number": "4242424242424242",
            "expiry_date": "12/30", "cvv": "123"}
     check(server.post("/store/make_payment/", token=customer, json={**pay, "amount": "1.00"}),
-          "POST", "/store/make_payment/")
+          "POST", "/store/make_payment/", 400, "amount_mismatch")
     check(server.post("/store/make_payment/", token=customer, json={**pay, "card_number": "12"}),
-          "POST", "/store/make_payment/")
+          "POST", "/store/make_payment/", 400, "validation_error")
     check(server.post("/store/make_payment/", token=customer, json={**pay, "card_number": "4000000000000002"}),
-          "POST", "/store/make_payment/")
-    check(server.post("/store/make_payment/", token=stranger, json=pay), "POST", "/store/make_payment/")
+          "POST", "/store/make_payment/", 402, "card_declined")
+    check(server.post("/store/make_payment/", token=stranger, json=pay),
+          "POST", "/store/make_payment/", 404, "not_found")
     paid = check(server.post("/store/make_payment/", token=customer, json=pay, headers={"Idempotency-Key": unique()}),
-                 "POST", "/store/make_payment/")
+                 "POST", "/store/make_payment/", 200)
     assert paid.status_code == 200, paid.text
     assert f'"total_amount":{order["total_amount"]}' in paid.text  # a number literal with two decimals
-    check(server.post("/store/make_payment/", token=customer, json=pay), "POST", "/store/make_payment/")
+    check(server.post("/store/make_payment/", token=customer, json=pay),
+          "POST", "/store/make_payment/", 409, "order_already_paid")
 
     # cancelling
     second = check(server.post("/store/place_order/", token=customer, json={"items": [{"product_id": pid, "quantity": 1}]}),
-                   "POST", "/store/place_order/").json()
-    check(server.post(f"/store/orders/{second['id']}/cancel/", token=customer), "POST", "/store/orders/{id}/cancel/")
-    check(server.post(f"/store/orders/{second['id']}/cancel/", token=customer), "POST", "/store/orders/{id}/cancel/")
-    check(server.post(f"/store/orders/{order['id']}/cancel/", token=stranger), "POST", "/store/orders/{id}/cancel/")
-    check(server.post(f"/store/orders/{order['id']}/cancel/"), "POST", "/store/orders/{id}/cancel/")
+                   "POST", "/store/place_order/", 201).json()
+    check(server.post(f"/store/orders/{second['id']}/cancel/", token=customer),
+          "POST", "/store/orders/{id}/cancel/", 200)
+    check(server.post(f"/store/orders/{second['id']}/cancel/", token=customer),
+          "POST", "/store/orders/{id}/cancel/", 409, "order_not_payable")
+    check(server.post(f"/store/orders/{order['id']}/cancel/", token=stranger),
+          "POST", "/store/orders/{id}/cancel/", 404, "not_found")
+    check(server.post(f"/store/orders/{order['id']}/cancel/"),
+          "POST", "/store/orders/{id}/cancel/", 401, "not_authenticated")
 
     # staff
-    check(server.get("/admin/orders/?status=paid", token=staff), "GET", "/admin/orders/")
-    check(server.get("/admin/orders/?status=bogus", token=staff), "GET", "/admin/orders/")
-    check(server.get("/admin/orders/", token=customer), "GET", "/admin/orders/")
-    check(server.get("/admin/emails/?status=bogus", token=staff), "GET", "/admin/emails/")
-    check(server.get("/admin/emails/", token=customer), "GET", "/admin/emails/")
+    check(server.get("/admin/orders/?status=paid", token=staff), "GET", "/admin/orders/", 200)
+    check(server.get("/admin/orders/?status=bogus", token=staff), "GET", "/admin/orders/", 400, "validation_error")
+    check(server.get("/admin/orders/", token=customer), "GET", "/admin/orders/", 403, "forbidden")
+    check(server.get("/admin/emails/?status=bogus", token=staff), "GET", "/admin/emails/", 400, "validation_error")
+    check(server.get("/admin/emails/", token=customer), "GET", "/admin/emails/", 403, "forbidden")
     email = wait_for_sent_email(server, staff, order["id"], check)
-    check(server.post(f"/admin/emails/{email['id']}/resend/", token=staff), "POST", "/admin/emails/{id}/resend/")
-    check(server.post("/admin/emails/999999999/resend/", token=staff), "POST", "/admin/emails/{id}/resend/")
-    check(server.post(f"/admin/emails/{email['id']}/resend/", token=customer), "POST", "/admin/emails/{id}/resend/")
-    check(server.get(f"/admin/emails/{email['id']}/preview/", token=staff), "GET", "/admin/emails/{id}/preview/")
-    check(server.get("/admin/emails/999999999/preview/", token=staff), "GET", "/admin/emails/{id}/preview/")
-    check(server.get(f"/admin/emails/{email['id']}/preview/", token=customer), "GET", "/admin/emails/{id}/preview/")
-    check(server.get(f"/admin/orders/?search={creds['username'].upper()}&status=paid", token=staff), "GET", "/admin/orders/")
-    check(server.get(f"/admin/orders/{order['id']}/", token=staff), "GET", "/admin/orders/{id}/")
-    check(server.get(f"/admin/orders/{order['id']}/", token=customer), "GET", "/admin/orders/{id}/")
-    check(server.get("/admin/orders/999999999/", token=staff), "GET", "/admin/orders/{id}/")
+    check(server.post(f"/admin/emails/{email['id']}/resend/", token=staff), "POST", "/admin/emails/{id}/resend/", 200)
+    check(server.post("/admin/emails/999999999/resend/", token=staff),
+          "POST", "/admin/emails/{id}/resend/", 404, "not_found")
+    check(server.post(f"/admin/emails/{email['id']}/resend/", token=customer),
+          "POST", "/admin/emails/{id}/resend/", 403, "forbidden")
+    check(server.get(f"/admin/emails/{email['id']}/preview/", token=staff), "GET", "/admin/emails/{id}/preview/", 200)
+    check(server.get("/admin/emails/999999999/preview/", token=staff),
+          "GET", "/admin/emails/{id}/preview/", 404, "not_found")
+    check(server.get(f"/admin/emails/{email['id']}/preview/", token=customer),
+          "GET", "/admin/emails/{id}/preview/", 403, "forbidden")
+    check(server.get(f"/admin/orders/?search={creds['username'].upper()}&status=paid", token=staff),
+          "GET", "/admin/orders/", 200)
+    check(server.get(f"/admin/orders/{order['id']}/", token=staff), "GET", "/admin/orders/{id}/", 200)
+    check(server.get(f"/admin/orders/{order['id']}/", token=customer), "GET", "/admin/orders/{id}/", 403, "forbidden")
+    check(server.get("/admin/orders/999999999/", token=staff), "GET", "/admin/orders/{id}/", 404, "not_found")
     third = check(server.post("/store/place_order/", token=customer, json={"items": [{"product_id": other["id"], "quantity": 1}]}),
-                  "POST", "/store/place_order/").json()
-    check(server.post(f"/admin/orders/{third['id']}/cancel/", token=customer), "POST", "/admin/orders/{id}/cancel/")
-    check(server.post(f"/admin/orders/{third['id']}/cancel/", token=staff), "POST", "/admin/orders/{id}/cancel/")
-    check(server.post(f"/admin/orders/{third['id']}/cancel/", token=staff), "POST", "/admin/orders/{id}/cancel/")
-    check(server.post("/admin/orders/999999999/cancel/", token=staff), "POST", "/admin/orders/{id}/cancel/")
-    check(server.get("/admin/dashboard/", token=staff), "GET", "/admin/dashboard/")
-    check(server.get("/admin/dashboard/"), "GET", "/admin/dashboard/")
-    check(server.get("/admin/dashboard/", token=customer), "GET", "/admin/dashboard/")
-    check(server.get(f"/admin/users/?search={creds['username']}", token=staff), "GET", "/admin/users/")
-    check(server.get("/admin/users/?page=99999", token=staff), "GET", "/admin/users/")
-    check(server.get("/admin/users/", token=customer), "GET", "/admin/users/")
-    check(server.patch(f"/admin/users/{user['id']}/", token=staff, json={"role": "staff"}), "PATCH", "/admin/users/{id}/")
+                  "POST", "/store/place_order/", 201).json()
+    check(server.post(f"/admin/orders/{third['id']}/cancel/", token=customer),
+          "POST", "/admin/orders/{id}/cancel/", 403, "forbidden")
+    check(server.post(f"/admin/orders/{third['id']}/cancel/", token=staff), "POST", "/admin/orders/{id}/cancel/", 200)
+    check(server.post(f"/admin/orders/{third['id']}/cancel/", token=staff),
+          "POST", "/admin/orders/{id}/cancel/", 409, "order_not_payable")
+    check(server.post("/admin/orders/999999999/cancel/", token=staff),
+          "POST", "/admin/orders/{id}/cancel/", 404, "not_found")
+    check(server.get("/admin/dashboard/", token=staff), "GET", "/admin/dashboard/", 200)
+    check(server.get("/admin/dashboard/"), "GET", "/admin/dashboard/", 401, "not_authenticated")
+    check(server.get("/admin/dashboard/", token=customer), "GET", "/admin/dashboard/", 403, "forbidden")
+    check(server.get(f"/admin/users/?search={creds['username']}", token=staff), "GET", "/admin/users/", 200)
+    check(server.get("/admin/users/?page=99999", token=staff), "GET", "/admin/users/", 404, "not_found")
+    check(server.get("/admin/users/", token=customer), "GET", "/admin/users/", 403, "forbidden")
+    check(server.patch(f"/admin/users/{user['id']}/", token=staff, json={"role": "staff"}),
+          "PATCH", "/admin/users/{id}/", 200)
     check(server.patch(f"/admin/users/{user['id']}/", token=staff, json={"role": "customer", "is_active": True}),
-          "PATCH", "/admin/users/{id}/")
-    check(server.patch(f"/admin/users/{user['id']}/", token=staff, json={"role": "boss"}), "PATCH", "/admin/users/{id}/")
-    check(server.patch("/admin/users/999999999/", token=staff, json={"is_active": False}), "PATCH", "/admin/users/{id}/")
-    check(server.patch(f"/admin/users/{user['id']}/", token=customer, json={"role": "staff"}), "PATCH", "/admin/users/{id}/")
+          "PATCH", "/admin/users/{id}/", 200)
+    check(server.patch(f"/admin/users/{user['id']}/", token=staff, json={"role": "boss"}),
+          "PATCH", "/admin/users/{id}/", 400, "validation_error")
+    check(server.patch("/admin/users/999999999/", token=staff, json={"is_active": False}),
+          "PATCH", "/admin/users/{id}/", 404, "not_found")
+    check(server.patch(f"/admin/users/{user['id']}/", token=customer, json={"role": "staff"}),
+          "PATCH", "/admin/users/{id}/", 403, "forbidden")
     me = server.get("/user/", token=staff).json()
-    check(server.patch(f"/admin/users/{me['id']}/", token=staff, json={"is_active": False}), "PATCH", "/admin/users/{id}/")
+    check(server.patch(f"/admin/users/{me['id']}/", token=staff, json={"is_active": False}),
+          "PATCH", "/admin/users/{id}/", 409, "cannot_change_own_account")
 
     # removing and signing out
-    check(server.delete(f"/store/products/{pid}/", token=customer), "DELETE", "/store/products/{id}/")
-    check(server.delete(f"/store/products/{pid}/", token=staff), "DELETE", "/store/products/{id}/")
-    check(server.delete(f"/store/products/{pid}/", token=staff), "DELETE", "/store/products/{id}/")
-    check(server.post("/logout/", json={"refresh": rotated["refresh"]}), "POST", "/logout/")
-    check(server.post("/logout/", json={"refresh": rotated["refresh"]}), "POST", "/logout/")
-    check(server.post("/logout/", json={}), "POST", "/logout/")
+    check(server.delete(f"/store/products/{pid}/", token=customer), "DELETE", "/store/products/{id}/", 403, "forbidden")
+    check(server.delete(f"/store/products/{pid}/", token=staff), "DELETE", "/store/products/{id}/", 204)
+    check(server.delete(f"/store/products/{pid}/", token=staff), "DELETE", "/store/products/{id}/", 404, "not_found")
+    check(server.post("/logout/", json={"refresh": rotated["refresh"]}), "POST", "/logout/", 204)
+    check(server.post("/logout/", json={"refresh": rotated["refresh"]}), "POST", "/logout/", 204)
+    check(server.post("/logout/", json={}), "POST", "/logout/", 400, "validation_error")
+    check(server.post("/logout/", json={"refresh": "not-a-token"}), "POST", "/logout/", 401, "token_invalid")
 
     # the /docs assets are covered by test_docs_page_works_offline; everything else was driven here
     assert operations(spec) - check.seen - {("GET", "/docs/{file}")} == set()
@@ -314,7 +353,7 @@ class Links(html.parser.HTMLParser):
 @pytest.mark.parametrize("page", ["/docs", "/docs/"])
 def test_docs_page_works_offline(server, spec, page):
     check = Checker(spec)
-    r = check(server.get(page), "GET", "/docs")
+    r = check(server.get(page), "GET", "/docs", 200)
     assert r.headers["Content-Type"] == "text/html; charset=utf-8"
     assert "swagger-ui" in r.text
     links = Links()
@@ -325,8 +364,7 @@ def test_docs_page_works_offline(server, spec, page):
     for url in links.urls:
         absolute = urllib.parse.urljoin(server.base + page, url)
         path = urllib.parse.urlsplit(absolute).path
-        asset = check(server.get(path), "GET", "/docs/{file}")
-        assert asset.status_code == 200, path
+        asset = check(server.get(path), "GET", "/docs/{file}", 200)
         assert "immutable" in asset.headers["Cache-Control"]
         assert asset.content
         if path.endswith((".js", ".css")):

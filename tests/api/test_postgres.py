@@ -93,35 +93,51 @@ def test_a_concurrent_duplicate_registration_is_409_not_500(make_server):
     assert all(r.json()["code"] == "email_taken" for r in responses if r.status_code == 409)
 
 
-def test_a_deadlock_is_retried_and_the_order_succeeds(make_server):
+def test_a_deadlock_is_retried_and_the_order_succeeds(make_server, tmp_path):
     # Another client locks product B, orderd's placement locks A and waits for B, then that client
-    # asks for A: PostgreSQL breaks the cycle by aborting one of them (deadlock_detected, 40P01).
-    # When it is orderd's transaction, orderd runs it again; either way the buyer gets 201.
+    # asks for A. PostgreSQL breaks the cycle by aborting the transaction whose backend runs the
+    # deadlock check (deadlock_timeout after it began to wait) once the cycle exists. The test makes
+    # that orderd's, so that the retry is what it sees: orderd's database gets a deadlock_timeout of
+    # 3 s, ample for the other client to join the cycle, and the other client one of 10 s, so that
+    # it never checks first. orderd must run the placement again and the buyer get 201.
     import psycopg2
+    import psycopg2.sql
 
-    s = make_server()
+    url = fresh_database_url(tmp_path)
+    setup = psycopg2.connect(url)
+    try:
+        setup.autocommit = True
+        with setup.cursor() as cur:
+            cur.execute("SELECT current_database()")
+            cur.execute(psycopg2.sql.SQL("ALTER DATABASE {} SET deadlock_timeout = '3s'").format(
+                psycopg2.sql.Identifier(cur.fetchone()[0])))
+    finally:
+        setup.close()
+    s = make_server(env={"ORDERD_DATABASE_URL": url})
+    assert s.sql("SHOW deadlock_timeout") == [("3s",)]
     staff, token = staff_token(s), customer_token(s)
     a, b = (s.post("/store/products/", token=staff, json={"name": unique("P"), "price": "1.00", "stock": 5}).json()
             for _ in range(2))
-    other = psycopg2.connect(s.database_url)
+    other = psycopg2.connect(url)
     try:
         cur = other.cursor()
+        cur.execute("SET deadlock_timeout = '10s'")
         cur.execute("SELECT stock FROM products WHERE id = %s FOR UPDATE", (b["id"],))
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             items = [{"product_id": a["id"], "quantity": 1}, {"product_id": b["id"], "quantity": 1}]
             placing = pool.submit(s.post, "/store/place_order/", token=token, json={"items": items})
             wait_until(lambda: s.sql("SELECT count(*) FROM pg_locks WHERE NOT granted") != [(0,)], timeout=10)
+            # Waits for A until orderd's backend finds the deadlock and aborts its own transaction.
             try:
                 cur.execute("UPDATE products SET stock = stock WHERE id = %s", (a["id"],))
-                other_aborted = False
             except psycopg2.errors.DeadlockDetected:
-                other_aborted = True
-            time.sleep(0.2)
+                pytest.fail("PostgreSQL aborted the other client's transaction, not orderd's")
+            time.sleep(0.2)  # orderd's second attempt now waits for this client's locks
             other.rollback()
             r = placing.result(timeout=30)
     finally:
         other.close()
     assert r.status_code == 201, r.text
-    if not other_aborted:
-        assert "running it again" in s.log_text() and "40P01" in s.log_text()
+    retries = [line for line in s.log_text().splitlines() if "running it again" in line]
+    assert len(retries) == 1 and "[40P01]" in retries[0], retries
     assert [p["stock"] for p in (s.get(f"/store/products/{x['id']}/", token=staff).json() for x in (a, b))] == [4, 4]
