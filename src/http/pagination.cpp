@@ -2,7 +2,9 @@
 
 #include "common/error.hpp"
 
+#include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url.hpp>
 
 #include <algorithm>
@@ -31,10 +33,20 @@ boost::json::value link(const Request& request, std::int64_t page) {
     if (prefix.ends_with('/')) prefix.remove_suffix(1);
   }
   url.set_encoded_path(std::string(prefix) + request.path);
+  // The query is encoded here, not by url.params().append: Boost.URL 1.81 leaves '[' and ']' of a
+  // value as they are, and the link is then no URL a client can parse (the router fuzz target's find).
+  std::string query;
+  auto add = [&query](std::string_view key, std::string_view value) {
+    if (!query.empty()) query += '&';
+    query += boost::urls::encode(key, boost::urls::unreserved_chars);
+    query += '=';
+    query += boost::urls::encode(value, boost::urls::unreserved_chars);
+  };
   for (const auto& [key, value] : request.query) {
-    if (key != "page") url.params().append({key, value});
+    if (key != "page") add(key, value);
   }
-  if (page > 1) url.params().append({"page", std::to_string(page)});
+  if (page > 1) add("page", std::to_string(page));
+  if (!query.empty()) url.set_encoded_query(query);
   return boost::json::value(url.buffer());
 }
 
