@@ -34,7 +34,6 @@
 #include <mutex>
 #include <random>
 #include <thread>
-#include <unistd.h>
 #include <unordered_set>
 #include <variant>
 
@@ -52,7 +51,6 @@ constexpr std::size_t kMaxConnections = 10'000;
 // listening socket, log files, SMTP and gateway connections.
 constexpr rlim_t kReservedDescriptors = 128;
 constexpr std::size_t kMaxLogPath = 200;
-constexpr int kSlowLaneNice = 10;  // the slow lane's threads yield the CPU to the rest of the server
 
 Method to_method(bhttp::verb verb) {
   switch (verb) {
@@ -171,7 +169,8 @@ struct Server::Impl {
   common::Counter& slow_lane_refused;
   asio::thread_pool pool;
   asio::thread_pool slow_lane;        // Runs::slow_lane handlers
-  std::atomic<int> slow_lane_load{0};  // running there or waiting for it
+  // Running there or waiting for it; shared with its gauge, like open_gauge.
+  std::shared_ptr<std::atomic<int>> slow_lane_load = std::make_shared<std::atomic<int>>(0);
   std::vector<std::unique_ptr<IoWorker>> workers;
   // Write steps whose completion the database's writer still owes: run() waits for them, so that it
   // never posts to an io_context that is gone.
@@ -203,6 +202,8 @@ struct Server::Impl {
     }
     m.gauge("orderd_http_connections_open", "Client connections open right now.",
             [open = open_gauge] { return static_cast<double>(open->load()); });
+    m.gauge("orderd_http_slow_lane_requests", "Requests in the slow lane (password hashing) or waiting for it.",
+            [load = slow_lane_load] { return static_cast<double>(load->load()); });
   }
 
   asio::io_context& main_context() { return workers.front()->ioc; }
@@ -351,26 +352,23 @@ struct Server::Impl {
     }
   }
 
-  // Runs::slow_lane: on the lane's own threads, at a lower CPU priority than the rest of the server
-  // (hashing takes whole cores; a payment's few microseconds must not wait behind it); or, when the
-  // lane already has slow_lane_queue requests waiting, 503 too_busy at once.
+  // Runs::slow_lane: on the lane's own threads; or, when the lane already has slow_lane_queue
+  // requests waiting, 503 too_busy at once. The lane's threads keep the server's CPU priority: below
+  // it, a client that retries every 503 at once (wrk, an impatient script) kept the I/O threads busy
+  // answering 503s and starved the hashes that would have emptied the queue.
   asio::awaitable<Response> run_in_slow_lane(const Route& route, Request& request) {
     int capacity = std::max(1, options.slow_lane_threads) + std::max(0, options.slow_lane_queue);
     struct Leave {
       std::atomic<int>& load;
       ~Leave() { load.fetch_sub(1); }
-    } leave{slow_lane_load};
-    if (slow_lane_load.fetch_add(1) >= capacity) {
+    } leave{*slow_lane_load};
+    if (slow_lane_load->fetch_add(1) >= capacity) {
       slow_lane_refused.add();
       auto response = error_response("too_busy", "The server is too busy for this right now; try again in a moment");
       response.headers.emplace_back("Retry-After", "1");
       co_return response;
     }
-    co_return co_await run_on(slow_lane, [&] {
-      thread_local bool lowered = setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kSlowLaneNice) == 0;
-      (void)lowered;
-      return router.execute(route, request);
-    });
+    co_return co_await run_on(slow_lane, [&] { return router.execute(route, request); });
   }
 
   bool runs_on_io_thread(const Route& route, const Request& request) const {
