@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 PYTHON := /usr/bin/python3
 CMAKE_FLAGS := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg e2e-test lint-openapi screenshots postman bench \
+.PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg e2e-test lint-openapi check-code screenshots postman bench \
         docker-test clean build-fuzz fuzz build-tsan tsan-test
 
 all: build
@@ -37,9 +37,10 @@ run: build
 
 # The black-box suite runs twice: against SQLite, then against a throwaway PostgreSQL 15 cluster that
 # the harness starts and removes itself (tests/api/pg.py), including the multi-node tests. Then the
-# staff console is driven in headless Chromium, and docs/openapi.yaml is linted.
+# staff console is driven in headless Chromium, docs/openapi.yaml is linted, and src/'s functions are
+# measured.
 test: build-test
-	@$(MAKE) --no-print-directory unit-test api-test api-test-pg e2e-test lint-openapi
+	@$(MAKE) --no-print-directory unit-test api-test api-test-pg e2e-test lint-openapi check-code
 
 unit-test:
 	ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -j2
@@ -66,6 +67,11 @@ lint-openapi:
 	$(E2E_NPM_CI)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
 	  tests/e2e/node_modules/.bin/redocly lint --lint-config=error --format=stylish docs/openapi.yaml
+
+# No function in src/ longer than 60 lines (docs/architecture.md, "How the code is kept"), measured by
+# clang on the test build's compile_commands.json.
+check-code:
+	$(PYTHON) scripts/function-lengths $(TEST_BUILD_DIR) 60
 
 # The same run, keeping screenshots of the main screens in docs/screenshots (commit them).
 screenshots: build-test
