@@ -6,6 +6,8 @@
 
 #include <charconv>
 
+#include <strings.h>
+
 namespace http {
 
 std::string_view to_string(Method m) noexcept {
@@ -47,6 +49,15 @@ std::int64_t Request::id_param(std::string_view name) const {
 const Principal& Request::user() const {
   if (!principal) throw common::Error("not_authenticated", "Authentication credentials were not provided");
   return *principal;
+}
+
+std::optional<std::string_view> bearer_token(const Request& request) {
+  constexpr std::string_view kBearer = "Bearer ";
+  std::string_view header = request.authorization;
+  if (header.size() <= kBearer.size() || strncasecmp(header.data(), kBearer.data(), kBearer.size()) != 0) {
+    return std::nullopt;
+  }
+  return header.substr(kBearer.size());
 }
 
 Response json_response(int status, const boost::json::value& body) {

@@ -49,6 +49,10 @@ struct Request {
   const Principal& user() const;  // throws not_authenticated when absent
 };
 
+// The token of an "Authorization: Bearer <token>" header (the scheme in any case); nullopt when the
+// header is absent, names another scheme or carries no token.
+std::optional<std::string_view> bearer_token(const Request& request);
+
 // How the server ends an exchange. Only test doubles use more than `answer`: the mock gateway's fault
 // flags (docs/payment-gateway.md) make a client see a connection reset or a server that never answers.
 enum class Delivery {

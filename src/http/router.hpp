@@ -1,6 +1,20 @@
 #pragma once
 // Routes: method + path pattern ("/store/orders/{id}/cancel/"), who may call them, whether they take
 // a JSON body, and the handler. The trailing slash is optional on every route.
+//
+// A module's route table is one line per route, naming handler functions defined above it (the
+// shape of drogon's controllers), so a reader sees every route, who may call it and what runs it at
+// a glance:
+//
+//   router.add(http::get("/store/orders/", Access::user, handle(list_orders, service)).runs(Runs::local_read));
+//   router.add(http::post("/store/products/", Access::staff, handle(create_product, service)).json());
+//
+// http::get / post / put / patch / del(path, access, handler) make the Route; its options are
+// .json() (the body is a JSON object, decoded before the handler), .runs(lane), .scans(predicate)
+// and .write(write handler) (the fields of Route below). http::handle(fn, deps...) binds a handler
+// function `Response fn(Deps&..., Request&)` to what it needs: an lvalue dependency is held by
+// reference (services and stores, which outlive the router), an rvalue is moved into the handler (a
+// copyable value such as a setting or a shared_ptr: write std::move for a by-value parameter).
 
 #include "http/message.hpp"
 
@@ -8,6 +22,8 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -102,6 +118,60 @@ class Router {
   std::vector<Compiled> compiled_;
   Authenticator authenticator_;
 };
+
+// One line of a route table: http::get(path, access, handler) and its options (see the top of this file).
+class RouteBuilder {
+ public:
+  RouteBuilder(Method method, std::string path, Access access, Handler handler)
+      : route_{.method = method, .path = std::move(path), .access = access, .handler = std::move(handler)} {}
+
+  RouteBuilder&& json() && {
+    route_.body = Body::json;
+    return std::move(*this);
+  }
+  RouteBuilder&& runs(Runs where) && {
+    route_.runs = where;
+    return std::move(*this);
+  }
+  RouteBuilder&& scans(bool (*predicate)(const Request&)) && {
+    route_.scans = predicate;
+    return std::move(*this);
+  }
+  RouteBuilder&& write(WriteHandler step) && {
+    route_.write = std::move(step);
+    return std::move(*this);
+  }
+
+  operator Route() && { return std::move(route_); }  // NOLINT(google-explicit-constructor): Router::add takes it
+
+ private:
+  Route route_;
+};
+
+inline RouteBuilder get(std::string path, Access access, Handler handler) {
+  return {Method::get, std::move(path), access, std::move(handler)};
+}
+inline RouteBuilder post(std::string path, Access access, Handler handler) {
+  return {Method::post, std::move(path), access, std::move(handler)};
+}
+inline RouteBuilder put(std::string path, Access access, Handler handler) {
+  return {Method::put, std::move(path), access, std::move(handler)};
+}
+inline RouteBuilder patch(std::string path, Access access, Handler handler) {
+  return {Method::patch, std::move(path), access, std::move(handler)};
+}
+inline RouteBuilder del(std::string path, Access access, Handler handler) {
+  return {Method::del, std::move(path), access, std::move(handler)};
+}
+
+// A handler (or write handler) calling fn(deps..., request). Lvalue dependencies are held by
+// reference and must outlive the router; rvalues are moved in and owned by the handler.
+template <class Fn, class... Deps>
+auto handle(Fn fn, Deps&&... deps) {
+  return [fn, bound = std::tuple<Deps...>(std::forward<Deps>(deps)...)](Request& request) {
+    return std::apply([&](auto&... dep) { return fn(dep..., request); }, bound);
+  };
+}
 
 // Splits "/a/b/" into {"a", "b"}; the trailing slash is optional.
 std::vector<std::string_view> split_path(std::string_view path);
