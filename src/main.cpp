@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
     if (migrate->parsed()) return app::migrate(config);
     if (routes->parsed()) return app::list_routes(config);
     if (user_create->parsed()) return app::user_create(config, new_user);
-    if (user_role->parsed()) return app::user_set_role(config, role_email, role);
+    if (user_role->parsed()) return app::user_set_role(config, role_email, *auth::parse_role(role));
     if (product_import->parsed()) return app::product_import(config, import_file);
     if (demo_data->parsed()) return app::demo_data(config);
     if (email_preview->parsed()) {

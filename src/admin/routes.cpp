@@ -1,5 +1,6 @@
 #include "admin/routes.hpp"
 
+#include "auth/routes.hpp"
 #include "catalog/service.hpp"
 #include "common/clock.hpp"
 #include "db/database.hpp"
@@ -18,50 +19,52 @@ namespace {
 constexpr std::int64_t kMicrosPerDay = 86'400'000'000;
 constexpr std::int64_t kLowStockShown = 10;
 
+using http::Request;
+
+// One order with its payment attempts and who placed it.
+http::Response order_detail(orders::Service& orders, payments::Service& payments, Request& q) {
+  auto order = orders.get(q.id_param(), 0, true);
+  auto body = orders::to_json(order);
+  body["user_id"] = order.user_id;
+  body["email"] = order.email;
+  boost::json::array attempts;
+  for (const auto& a : payments.attempts(order.id)) attempts.push_back(payments::to_json(a));
+  body["payments"] = std::move(attempts);
+  return http::json_response(200, body);
+}
+
+http::Response dashboard(orders::Service& orders, catalog::Service& catalog, db::Database& database, Request&) {
+  // "Today" is the UTC day, like every timestamp the API writes.
+  auto now = common::now_micros();
+  auto midnight = now - now % kMicrosPerDay;
+  auto today = orders.summary_since(midnight);
+  auto low = catalog.low_stock(kLowStockBelow, kLowStockShown);
+  auto [failed, pending] = database.read([](db::Connection& c) {
+    return std::pair(notify::count_emails(c, std::string("failed")), notify::count_emails(c, std::string("pending")));
+  });
+  boost::json::array low_stock;
+  for (const auto& p : low.products) low_stock.push_back(catalog::to_json(p));
+  return http::json_response(200, {{"date", common::format_rfc3339(midnight).substr(0, 10)},
+                                   {"orders_today", today.placed},
+                                   {"paid_orders_today", today.paid},
+                                   {"revenue_today", today.revenue.to_string()},
+                                   {"low_stock_below", kLowStockBelow},
+                                   {"low_stock_count", low.count},
+                                   {"low_stock", std::move(low_stock)},
+                                   {"emails_failed", failed},
+                                   {"emails_pending", pending}});
+}
+
 }  // namespace
 
-void register_routes(http::Router& router, orders::Service& orders, payments::Service& payments,
-                     catalog::Service& catalog, db::Database& database) {
+void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
+                     payments::Service& payments, catalog::Service& catalog, db::Database& database) {
   using http::Access;
-  using http::Method;
-  using http::Request;
-
-  router.add({.method = Method::get, .path = "/admin/orders/{id}/", .access = Access::staff,
-              .handler = [&orders, &payments](Request& q) {
-                auto order = orders.get(q.id_param(), 0, true);
-                auto body = orders::to_json(order);
-                body["user_id"] = order.user_id;
-                body["email"] = order.email;
-                boost::json::array attempts;
-                for (const auto& a : payments.attempts(order.id)) attempts.push_back(payments::to_json(a));
-                body["payments"] = std::move(attempts);
-                return http::json_response(200, body);
-              }});
-
-  router.add({.method = Method::get, .path = "/admin/dashboard/", .access = Access::staff,
-              .handler = [&orders, &catalog, &database](Request&) {
-                // "Today" is the UTC day, like every timestamp the API writes.
-                auto now = common::now_micros();
-                auto midnight = now - now % kMicrosPerDay;
-                auto today = orders.summary_since(midnight);
-                auto low = catalog.low_stock(kLowStockBelow, kLowStockShown);
-                auto [failed, pending] = database.read([](db::Connection& c) {
-                  return std::pair(notify::count_emails(c, std::string("failed")),
-                                   notify::count_emails(c, std::string("pending")));
-                });
-                boost::json::array low_stock;
-                for (const auto& p : low.products) low_stock.push_back(catalog::to_json(p));
-                return http::json_response(
-                    200, {{"date", common::format_rfc3339(midnight).substr(0, 10)},
-                          {"orders_today", today.placed},
-                          {"paid_orders_today", today.paid},
-                          {"revenue_today", today.revenue.to_string()},
-                          {"low_stock_below", kLowStockBelow},
-                          {"low_stock_count", low.count},
-                          {"low_stock", std::move(low_stock)},
-                          {"emails_failed", failed},
-                          {"emails_pending", pending}});
-              }});
+  using http::handle;
+  router.add(http::get("/admin/users/", Access::staff, handle(auth::list_users, accounts)));
+  router.add(http::patch("/admin/users/{id}/", Access::staff, handle(auth::update_user, accounts)).json());
+  router.add(http::get("/admin/orders/{id}/", Access::staff, handle(order_detail, orders, payments)));
+  router.add(http::get("/admin/dashboard/", Access::staff, handle(dashboard, orders, catalog, database)));
 }
 
 }  // namespace admin

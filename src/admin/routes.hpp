@@ -1,10 +1,14 @@
 #pragma once
-// Staff views that bring several domains together, for the staff console (/admin/): one order with
-// its payment attempts, and the dashboard's figures. Each domain answers through its own service
-// (or, for the email queue, its own functions); this module owns no table.
+// The staff API's route table: every /admin/ API route is registered here, for the staff console
+// (/admin/). The views that bring several domains together live here too (one order with its
+// payment attempts, the dashboard's figures); each domain answers through its own service (or, for
+// the email queue, its own functions), and this module owns no database table.
 
 #include <cstdint>
 
+namespace auth {
+class Service;
+}
 namespace catalog {
 class Service;
 }
@@ -26,8 +30,9 @@ namespace admin {
 // Products with less than this in stock are "low" on the dashboard.
 inline constexpr std::int64_t kLowStockBelow = 5;
 
-// GET /admin/orders/{id}/ and GET /admin/dashboard/ (staff).
-void register_routes(http::Router& router, orders::Service& orders, payments::Service& payments,
-                     catalog::Service& catalog, db::Database& database);
+// The staff API under /admin/, all in this one table: users, orders, emails and the dashboard (the
+// handlers of one domain's data stay in that domain; the console's page is console/routes.cpp's).
+void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
+                     payments::Service& payments, catalog::Service& catalog, db::Database& database);
 
 }  // namespace admin

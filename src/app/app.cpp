@@ -216,6 +216,7 @@ int serve_or_list(const Config& config, bool routes_only) {
   ops::register_routes(router, *database, metrics,
                        {.token = config.metrics_token, .loopback_only = config.production()});
   docs::register_routes(router);
+  router.set_authenticator(auth::authenticator(accounts.service));
   auth::register_routes(router, accounts.service);
   catalog::Service catalog(*database);
   catalog::register_routes(router, catalog);
@@ -250,7 +251,7 @@ int serve_or_list(const Config& config, bool routes_only) {
   common::Periodic reconciler("payment reconciler", config.gateway_timeout,
                               [&] { payments.reconcile(common::now_micros()); });
   notify::register_routes(router, *database, email.worker, email.templates);
-  admin::register_routes(router, orders, payments, catalog, *database);
+  admin::register_routes(router, accounts.service, orders, payments, catalog, *database);
   console::register_routes(router);
   if (routes_only) {
     for (const auto& route : router.routes()) std::cout << to_string(route.method) << " " << route.path << "\n";
@@ -307,14 +308,15 @@ int user_create(const Config& config, const NewUserCommand& command) {
   Accounts accounts(config, *database, "unused: the CLI issues no tokens");
   return report([&] {
     auth::NewUser user{command.email, command.username, read_password(), std::nullopt,
-                       command.staff ? "staff" : "customer"};
+                       command.staff ? auth::Role::staff : auth::Role::customer};
     auto created = accounts.service.register_user(std::move(user));
-    std::cout << "created " << created.role << " user " << created.id << " <" << created.email << ">\n";
+    std::cout << "created " << auth::to_string(created.role) << " user " << created.id << " <" << created.email
+              << ">\n";
     return 0;
   });
 }
 
-int user_set_role(const Config& config, const std::string& email, const std::string& role) {
+int user_set_role(const Config& config, const std::string& email, auth::Role role) {
   init_logging("warn", config.log_format);
   auto database = open_database(config);
   Accounts accounts(config, *database, "unused: the CLI issues no tokens");
@@ -323,7 +325,7 @@ int user_set_role(const Config& config, const std::string& email, const std::str
       std::cerr << "orderd: no user with email " << email << "\n";
       return 1;
     }
-    std::cout << email << " is now " << role << "\n";
+    std::cout << email << " is now " << auth::to_string(role) << "\n";
     return 0;
   });
 }

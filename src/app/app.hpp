@@ -2,6 +2,7 @@
 // The commands of the orderd binary, wired from configuration. main.cpp only parses arguments.
 
 #include "app/config.hpp"
+#include "auth/role.hpp"
 
 #include <cstdint>
 #include <string>
@@ -21,7 +22,7 @@ struct NewUserCommand {
 };
 // Reads the password from standard input (prompting without echo on a terminal).
 int user_create(const Config& config, const NewUserCommand& command);
-int user_set_role(const Config& config, const std::string& email, const std::string& role);
+int user_set_role(const Config& config, const std::string& email, auth::Role role);
 
 // Creates or updates products from a .json or .csv file, all or nothing.
 int product_import(const Config& config, const std::string& path);

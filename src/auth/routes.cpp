@@ -9,13 +9,11 @@
 
 #include <boost/json/array.hpp>
 
-#include <strings.h>
-
 namespace auth {
 namespace {
 
 using http::Access;
-using http::Body;
+using http::Runs;
 using http::Method;
 using http::Request;
 
@@ -30,7 +28,7 @@ boost::json::object user_body(const User& u) {
 // What staff see of an account (GET /admin/users/).
 boost::json::object staff_user_body(const User& u) {
   auto body = user_body(u);
-  body["role"] = u.role;
+  body["role"] = to_string(u.role);
   body["is_active"] = u.active;
   body["date_joined"] = common::format_rfc3339(u.created_at);
   return body;
@@ -39,9 +37,9 @@ boost::json::object staff_user_body(const User& u) {
 UserChange change_from(const Request& q) {
   http::Fields f(q.json);
   UserChange change;
-  change.role = f.text("role", false);
-  if (change.role && *change.role != "staff" && *change.role != "customer") {
-    f.error("role", "\"" + *change.role + "\" is not a valid choice: staff or customer.");
+  if (auto role = f.text("role", false)) {
+    change.role = parse_role(*role);
+    if (!change.role) f.error("role", "\"" + *role + "\" is not a valid choice: staff or customer.");
   }
   if (const auto* active = f.raw("is_active"); active && !active->is_null()) {
     if (active->is_bool()) change.active = active->get_bool();
@@ -95,64 +93,70 @@ std::string refresh_from_json(const boost::json::value& body) {
   return *token;
 }
 
-void register_routes(http::Router& router, Service& service) {
-  router.set_authenticator([&service](const Request& q) -> http::Principal {
-    std::string_view header = q.authorization;
-    if (header.empty()) throw common::Error("not_authenticated", "Authentication credentials were not provided.");
-    constexpr std::string_view kBearer = "Bearer ";
-    if (header.size() <= kBearer.size() || strncasecmp(header.data(), kBearer.data(), kBearer.size()) != 0) {
-      throw common::Error("not_authenticated", "Authorization header must be 'Bearer <access token>'");
+namespace {
+
+http::Response register_user(Service& service, Request& q) {
+  auto user = service.register_user(new_user_from_json(q.json), q.remote_address);
+  return http::json_response(201, user_body(user));
+}
+
+http::Response login(Service& service, Request& q) {
+  auto credentials = credentials_from_json(q.json);
+  auto tokens = service.login(credentials.email, credentials.password, q.remote_address);
+  return http::json_response(200, {{"refresh", tokens.refresh}, {"access", tokens.access}});
+}
+
+http::Response refresh(Service& service, Request& q) {
+  auto tokens = service.refresh(refresh_from_json(q.json));
+  return http::json_response(200, {{"access", tokens.access}, {"refresh", tokens.refresh}});
+}
+
+http::Response logout(Service& service, Request& q) {
+  service.logout(refresh_from_json(q.json));
+  return http::no_content();
+}
+
+http::Response current_user(Service& service, Request& q) {
+  return http::json_response(200, user_body(service.user(q.user().user_id)));
+}
+
+}  // namespace
+
+http::Router::Authenticator authenticator(Service& service) {
+  return [&service](const Request& q) -> http::Principal {
+    if (q.authorization.empty()) {
+      throw common::Error("not_authenticated", "Authentication credentials were not provided.");
     }
-    auto claims = service.verify_access(header.substr(kBearer.size()));
-    return {.user_id = claims.user_id, .staff = claims.role == "staff"};
-  });
+    auto token = http::bearer_token(q);
+    if (!token) throw common::Error("not_authenticated", "Authorization header must be 'Bearer <access token>'");
+    auto claims = service.verify_access(*token);
+    return {.user_id = claims.user_id, .staff = claims.role == Role::staff};
+  };
+}
 
-  router.add({.method = Method::post, .path = "/register/", .body = Body::json,
-              .handler = [&service](Request& q) {
-                auto user = service.register_user(new_user_from_json(q.json), q.remote_address);
-                return http::json_response(201, user_body(user));
-              },
-              .runs = http::Runs::slow_lane});
+http::Response list_users(Service& service, Request& q) {
+  http::Page page(q);
+  std::optional<std::string> search;
+  if (auto s = q.query_param("search"); s && !s->empty()) search = std::string(*s);
+  auto found = service.list_users(search, page.size(), [&](std::int64_t n) { return page.offset(n); });
+  boost::json::array results;
+  for (const auto& u : found.users) results.push_back(staff_user_body(u));
+  return http::json_response(200, page.body(found.count, std::move(results)));
+}
 
-  router.add({.method = Method::post, .path = "/login/", .body = Body::json,
-              .handler = [&service](Request& q) {
-                auto credentials = credentials_from_json(q.json);
-                auto tokens = service.login(credentials.email, credentials.password, q.remote_address);
-                return http::json_response(200, {{"refresh", tokens.refresh}, {"access", tokens.access}});
-              },
-              .runs = http::Runs::slow_lane});
+http::Response update_user(Service& service, Request& q) {
+  auto id = q.id_param();
+  auto change = change_from(q);
+  return http::json_response(200, staff_user_body(service.update_user(q.user().user_id, id, change)));
+}
 
-  router.add({.method = Method::post, .path = "/token/refresh/", .body = Body::json, .handler = [&service](Request& q) {
-                auto tokens = service.refresh(refresh_from_json(q.json));
-                return http::json_response(200, {{"access", tokens.access}, {"refresh", tokens.refresh}});
-              }});
-
-  router.add({.method = Method::post, .path = "/logout/", .body = Body::json, .handler = [&service](Request& q) {
-                service.logout(refresh_from_json(q.json));
-                return http::no_content();
-              }});
-
-  router.add({.method = Method::get, .path = "/admin/users/", .access = Access::staff,
-              .handler = [&service](Request& q) {
-                http::Page page(q);
-                std::optional<std::string> search;
-                if (auto s = q.query_param("search"); s && !s->empty()) search = std::string(*s);
-                auto found = service.list_users(search, page.size(), [&](std::int64_t n) { return page.offset(n); });
-                boost::json::array results;
-                for (const auto& u : found.users) results.push_back(staff_user_body(u));
-                return http::json_response(200, page.body(found.count, std::move(results)));
-              }});
-
-  router.add({.method = Method::patch, .path = "/admin/users/{id}/", .access = Access::staff, .body = Body::json,
-              .handler = [&service](Request& q) {
-                auto id = q.id_param();
-                auto change = change_from(q);
-                return http::json_response(200, staff_user_body(service.update_user(q.user().user_id, id, change)));
-              }});
-
-  router.add({.method = Method::get, .path = "/user/", .access = Access::user, .handler = [&service](Request& q) {
-                return http::json_response(200, user_body(service.user(q.user().user_id)));
-              }});
+void register_routes(http::Router& router, Service& service) {
+  using http::handle;
+  router.add(http::post("/register/", Access::anyone, handle(register_user, service)).json().runs(Runs::slow_lane));
+  router.add(http::post("/login/", Access::anyone, handle(login, service)).json().runs(Runs::slow_lane));
+  router.add(http::post("/token/refresh/", Access::anyone, handle(refresh, service)).json());
+  router.add(http::post("/logout/", Access::anyone, handle(logout, service)).json());
+  router.add(http::get("/user/", Access::user, handle(current_user, service)));
 }
 
 }  // namespace auth

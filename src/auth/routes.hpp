@@ -1,19 +1,26 @@
 #pragma once
+// The account routes and the authenticator; the staff handlers for /admin/users/ (see admin/routes.cpp).
 
 #include "auth/service.hpp"
+#include "http/router.hpp"
 
 #include <boost/json/value.hpp>
 
 #include <string>
 
-namespace http {
-class Router;
-}
-
 namespace auth {
 class Service;
-// /register/, /login/, /token/refresh/, /logout/, /user/, and the bearer-token authenticator.
+// /register/, /login/, /token/refresh/, /logout/, /user/.
 void register_routes(http::Router& router, Service& service);
+
+// Resolves "Authorization: Bearer <access token>" to the user it was issued to (401 otherwise); the
+// app installs it on the router (http::Router::set_authenticator).
+http::Router::Authenticator authenticator(Service& service);
+
+// The staff handlers of /admin/users/ (GET, paginated, ?search=) and /admin/users/{id}/ (PATCH role
+// and/or is_active), registered by admin/routes.cpp's /admin table.
+http::Response list_users(Service& service, http::Request& request);
+http::Response update_user(Service& service, http::Request& request);
 
 // The bodies of those routes; each throws common::Error validation_error naming every bad field.
 // Public for the fuzz target tests/fuzz/route_bodies.cpp.

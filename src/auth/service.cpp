@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
 
 namespace auth {
 namespace {
@@ -17,6 +18,23 @@ constexpr std::size_t kMinPassword = 8;
 constexpr std::size_t kMaxPassword = 128;
 
 std::int64_t now_seconds() { return common::now_micros() / 1'000'000; }
+
+// The users table's CHECK constraint admits only the two spellings.
+Role stored_role(const std::string& text) {
+  auto role = parse_role(text);
+  if (!role) throw std::logic_error("users.role holds an unknown role: " + text);
+  return *role;
+}
+
+// A staff change's role as the users table spells it (null: unchanged).
+std::optional<std::string> role_column(const std::optional<Role>& role) {
+  if (!role) return std::nullopt;
+  return std::string(to_string(*role));
+}
+
+User from_row(const repo::UserRow& r) {
+  return User{r.id, r.email, r.username, r.phone_number, stored_role(r.role), r.active, r.created_at};
+}
 
 std::size_t code_points(std::string_view s) {
   return static_cast<std::size_t>(
@@ -135,7 +153,6 @@ void validate_new_user(NewUser& user) {
     if (!phone) errors.add("phone_number", "Enter a valid phone number, e.g. +14155550123.");
     else user.phone_number = std::move(*phone);
   }
-  if (user.role != "customer" && user.role != "staff") errors.add("role", "Must be customer or staff.");
   errors.raise_if_any();
 }
 
@@ -167,7 +184,8 @@ User Service::register_user(NewUser user, std::string_view client_address) {
     if (repo::email_exists(c, user.email)) throw taken("email_taken", "email", kEmailTaken);
     if (repo::username_exists(c, user.username)) throw taken("username_taken", "username", kUsernameTaken);
   });
-  repo::NewUserRow row{user.email, user.username, user.phone_number, hasher_.hash(user.password), user.role};
+  repo::NewUserRow row{user.email, user.username, user.phone_number, hasher_.hash(user.password),
+                       std::string(to_string(user.role))};
   try {
     auto id = database_.transaction([&](db::Connection& c) { return repo::insert_user(c, row, common::now_micros()); });
     return User{id, user.email, user.username, user.phone_number, user.role, true, common::now_micros()};
@@ -198,11 +216,11 @@ Tokens Service::login(std::string_view email_in, std::string_view password, cons
   per_account_and_address_.reset(pair_key);
   return database_.transaction([&](db::Connection& c) {
     repo::delete_expired_refresh(c, user->id, common::now_micros());
-    return issue(user->id, user->role, random_id(), c);
+    return issue(user->id, stored_role(user->role), random_id(), c);
   });
 }
 
-Tokens Service::issue(std::int64_t user_id, const std::string& role, const std::string& family, db::Connection& c) {
+Tokens Service::issue(std::int64_t user_id, Role role, const std::string& family, db::Connection& c) {
   auto now = now_seconds();
   auto refresh = signer_.refresh_token(user_id, family, now);
   repo::insert_refresh(c, refresh.jti, family, user_id, refresh.expires_at * 1'000'000, common::now_micros());
@@ -230,7 +248,7 @@ Tokens Service::refresh(std::string_view token) {
     auto user = repo::find_user_by_id(c, row->user_id);
     if (!user || !user->active) return Outcome::invalid;
     if (!settings_.rotate_refresh) {
-      tokens = {signer_.access_token(user->id, user->role, now_seconds()), std::string(token)};
+      tokens = {signer_.access_token(user->id, stored_role(user->role), now_seconds()), std::string(token)};
       return Outcome::issued;
     }
     if (row->used || !repo::mark_refresh_used(c, claims.jti, common::now_micros())) {
@@ -238,7 +256,7 @@ Tokens Service::refresh(std::string_view token) {
       repo::revoke_family(c, row->family, common::now_micros());
       return Outcome::reused;
     }
-    tokens = issue(user->id, user->role, row->family, c);
+    tokens = issue(user->id, stored_role(user->role), row->family, c);
     repo::trim_used_refresh(c, row->family, kUsedRefreshKept);
     return Outcome::issued;
   });
@@ -266,26 +284,19 @@ std::int64_t Service::purge_refresh_tokens(std::int64_t now_micros) {
 User Service::user(std::int64_t id) {
   auto row = database_.read([&](db::Connection& c) { return repo::find_user_by_id(c, id); });
   if (!row || !row->active) throw common::Error("token_invalid", "User not found or inactive");
-  return User{row->id, row->email, row->username, row->phone_number, row->role, row->active, row->created_at};
+  return from_row(*row);
 }
 
 AccessClaims Service::verify_access(std::string_view token) const { return signer_.verify_access(token, now_seconds()); }
 
-bool Service::set_role(std::string_view email, std::string_view role) {
-  if (role != "customer" && role != "staff") throw common::Error("validation_error", "role must be staff or customer");
+bool Service::set_role(std::string_view email, Role role) {
   auto normalised = lower(trim(email));
-  return database_.transaction([&](db::Connection& c) { return repo::set_role(c, normalised, role); });
+  return database_.transaction([&](db::Connection& c) { return repo::set_role(c, normalised, to_string(role)); });
 }
 
 }  // namespace auth
 
 namespace auth {
-
-namespace {
-User from_row(const repo::UserRow& r) {
-  return User{r.id, r.email, r.username, r.phone_number, r.role, r.active, r.created_at};
-}
-}  // namespace
 
 UserPage Service::list_users(const std::optional<std::string>& search, std::int64_t limit,
                              const std::function<std::int64_t(std::int64_t)>& page_offset) {
@@ -299,17 +310,12 @@ UserPage Service::list_users(const std::optional<std::string>& search, std::int6
 }
 
 User Service::update_user(std::int64_t actor_id, std::int64_t user_id, const UserChange& change) {
-  if (change.role && *change.role != "customer" && *change.role != "staff") {
-    common::FieldErrors errors;
-    errors.add("role", "Must be customer or staff.");
-    errors.raise_if_any();
-  }
-  if (user_id == actor_id && ((change.role && *change.role != "staff") || (change.active && !*change.active))) {
+  if (user_id == actor_id && ((change.role && *change.role != Role::staff) || (change.active && !*change.active))) {
     throw common::Error("cannot_change_own_account",
                         "You cannot demote or deactivate your own account; ask another staff member");
   }
   auto row = database_.transaction([&](db::Connection& c) {
-    if (!repo::update_user(c, user_id, change.role, change.active)) return std::optional<repo::UserRow>();
+    if (!repo::update_user(c, user_id, role_column(change.role), change.active)) return std::optional<repo::UserRow>();
     if (change.active && !*change.active) repo::revoke_user_refresh(c, user_id, common::now_micros());
     return repo::find_user_by_id(c, user_id);
   });

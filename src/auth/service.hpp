@@ -3,6 +3,7 @@
 // logout, roles. Knows nothing of HTTP; throws common::Error with the contract's codes.
 
 #include "auth/password.hpp"
+#include "auth/role.hpp"
 #include "auth/throttle.hpp"
 #include "auth/tokens.hpp"
 #include "db/database.hpp"
@@ -20,7 +21,7 @@ struct NewUser {
   std::string username;
   std::string password;
   std::optional<std::string> phone_number;
-  std::string role = "customer";
+  Role role = Role::customer;
 };
 
 struct User {
@@ -28,7 +29,7 @@ struct User {
   std::string email;
   std::string username;
   std::optional<std::string> phone_number;
-  std::string role;
+  Role role = Role::customer;
   bool active = true;
   std::int64_t created_at = 0;  // microseconds since the epoch
 };
@@ -40,7 +41,7 @@ struct UserPage {
 
 // A staff change to an account: the fields present change.
 struct UserChange {
-  std::optional<std::string> role;  // "staff" | "customer"
+  std::optional<Role> role;
   std::optional<bool> active;
 };
 
@@ -87,7 +88,7 @@ class Service {
   User user(std::int64_t id);
   AccessClaims verify_access(std::string_view token) const;
   // For the CLI: false when no user has that email.
-  bool set_role(std::string_view email, std::string_view role);
+  bool set_role(std::string_view email, Role role);
 
   // Staff: every account, by id; `search` in the username or email.
   UserPage list_users(const std::optional<std::string>& search, std::int64_t limit,
@@ -99,7 +100,7 @@ class Service {
   User update_user(std::int64_t actor_id, std::int64_t user_id, const UserChange& change);
 
  private:
-  Tokens issue(std::int64_t user_id, const std::string& role, const std::string& family, db::Connection& c);
+  Tokens issue(std::int64_t user_id, Role role, const std::string& family, db::Connection& c);
 
   db::Database& database_;
   PasswordHasher& hasher_;

@@ -97,11 +97,11 @@ TokenSigner::TokenSigner(std::string secret, std::chrono::seconds access_ttl, st
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
 }
 
-std::string TokenSigner::access_token(std::int64_t user_id, std::string_view role, std::int64_t now) const {
+std::string TokenSigner::access_token(std::int64_t user_id, Role role, std::int64_t now) const {
   return encode(secret_, [&](jwt_t* j) {
     jwt_add_grant(j, "typ", "access");
     jwt_add_grant(j, "sub", std::to_string(user_id).c_str());
-    jwt_add_grant(j, "role", std::string(role).c_str());
+    jwt_add_grant(j, "role", std::string(to_string(role)).c_str());
     jwt_add_grant_int(j, "iat", now);
     jwt_add_grant_int(j, "exp", now + access_ttl_.count());
     jwt_add_grant(j, "jti", random_id().c_str());
@@ -127,8 +127,10 @@ AccessClaims TokenSigner::verify_access(std::string_view token, std::int64_t now
   if (auto known = verified_access_.find(token, now)) return *known;
   std::int64_t expires_at = 0;
   auto jwt = decode(secret_, token, "access", now, &expires_at);
-  AccessClaims claims{subject(jwt.get()), required_text(jwt.get(), "role")};
-  if (claims.role != "customer" && claims.role != "staff") invalid();
+  auto user_id = subject(jwt.get());
+  auto role = parse_role(required_text(jwt.get(), "role"));
+  if (!role) invalid();
+  AccessClaims claims{user_id, *role};
   verified_access_.remember(token, claims, expires_at);
   return claims;
 }

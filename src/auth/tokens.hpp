@@ -2,6 +2,7 @@
 // JWT HS256 access and refresh tokens (libjwt). Decoding is followed by our own checks: the
 // algorithm must be HS256 (never "none"), the "typ" claim the expected one, "exp" in the future.
 
+#include "auth/role.hpp"
 #include "auth/token_cache.hpp"
 
 #include <chrono>
@@ -13,7 +14,7 @@ namespace auth {
 
 struct AccessClaims {
   std::int64_t user_id = 0;
-  std::string role;
+  Role role = Role::customer;
 };
 
 struct RefreshClaims {
@@ -32,7 +33,7 @@ class TokenSigner {
  public:
   TokenSigner(std::string secret, std::chrono::seconds access_ttl, std::chrono::seconds refresh_ttl);
 
-  std::string access_token(std::int64_t user_id, std::string_view role, std::int64_t now) const;
+  std::string access_token(std::int64_t user_id, Role role, std::int64_t now) const;
   IssuedRefresh refresh_token(std::int64_t user_id, std::string_view family, std::int64_t now) const;
 
   // Throw common::Error token_invalid or token_expired.

@@ -79,7 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (mode == 2) FUZZ_CHECK(!access_ok && !refresh_ok);
   if (access_ok) {
     FUZZ_CHECK(access.user_id > 0);
-    FUZZ_CHECK(access.role == "customer" || access.role == "staff");
+    FUZZ_CHECK(access.role == auth::Role::customer || access.role == auth::Role::staff);
   }
   if (refresh_ok) FUZZ_CHECK(refresh.user_id > 0 && !refresh.jti.empty() && !refresh.family.empty());
   // "alg": "none" or any other unsigned token: nothing after the last dot.

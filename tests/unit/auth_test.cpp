@@ -82,10 +82,10 @@ TEST(Throttle, KeepsAtMostMaxKeys) {
 
 TEST(Tokens, RoundTripAndRejectWrongTypeOrExpiry) {
   auth::TokenSigner signer(std::string(40, 's'), 60s, 3600s);
-  auto access = signer.access_token(7, "staff", 1000);
+  auto access = signer.access_token(7, auth::Role::staff, 1000);
   auto claims = signer.verify_access(access, 1001);
   EXPECT_EQ(claims.user_id, 7);
-  EXPECT_EQ(claims.role, "staff");
+  EXPECT_EQ(claims.role, auth::Role::staff);
   auto refresh = signer.refresh_token(7, "fam", 1000);
   EXPECT_EQ(signer.verify_refresh(refresh.token, 1001).family, "fam");
   auto code_of = [](auto fn) {
@@ -130,11 +130,11 @@ TEST(Passwords, EachCostNamesItsParametersInTheHash) {
 
 TEST(TokenCache, RepeatedVerificationGivesTheSameAnswersAsTheFirst) {
   auth::TokenSigner signer("0123456789abcdef0123456789abcdef", std::chrono::seconds(60), std::chrono::seconds(600));
-  auto token = signer.access_token(42, "staff", 1000);
+  auto token = signer.access_token(42, auth::Role::staff, 1000);
   for (int i = 0; i < 3; ++i) {  // the first call verifies, the others come from the cache
     auto claims = signer.verify_access(token, 1001);
     EXPECT_EQ(claims.user_id, 42);
-    EXPECT_EQ(claims.role, "staff");
+    EXPECT_EQ(claims.role, auth::Role::staff);
   }
   // A cached token still expires on time.
   try {
