@@ -14,8 +14,7 @@ namespace catalog {
 namespace {
 
 using http::Access;
-using http::Body;
-using http::Method;
+using http::Runs;
 using http::Request;
 
 // The body as `parse` (product_change_from_json or product_update_from_json) reads it; its field
@@ -34,56 +33,65 @@ std::optional<std::string> search_of(const Request& q) {
   return std::nullopt;
 }
 
+// The two reads every shop page makes are local reads (the I/O thread with SQLite), except a text
+// search, which scans the catalogue.
+bool is_search(const Request& q) { return search_of(q).has_value(); }
+
+// A page of the catalogue, kept in `pages` unless it is a search.
+http::Response list_products(Service& service, const std::shared_ptr<http::ResponseCache>& pages, Request& q) {
+  auto search = search_of(q);
+  auto generation = search ? std::nullopt : service.write_generation();
+  std::string key;
+  if (generation) {
+    key = http::ResponseCache::key(q);
+    if (auto kept = pages->find(key, *generation)) return std::move(*kept);
+  }
+  http::Page page(q);
+  auto found = service.list(search, page.size(), [&](std::int64_t count) { return page.offset(count); });
+  boost::json::array results;
+  for (const auto& p : found.products) results.push_back(to_json(p));
+  auto response = http::json_response(200, page.body(found.count, std::move(results)));
+  if (generation) pages->store(std::move(key), *generation, response);
+  return response;
+}
+
+http::Response get_product(Service& service, Request& q) {
+  return http::json_response(200, to_json(service.get(q.id_param())));
+}
+
+http::Response create_product(Service& service, Request& q) {
+  return http::json_response(201, to_json(service.create(body_of(q, false, product_change_from_json))));
+}
+
+http::Response replace_product(Service& service, Request& q) {
+  auto id = q.id_param();
+  return http::json_response(200, to_json(service.update(id, body_of(q, false, product_update_from_json))));
+}
+
+http::Response patch_product(Service& service, Request& q) {
+  auto id = q.id_param();
+  return http::json_response(200, to_json(service.update(id, body_of(q, true, product_update_from_json))));
+}
+
+http::Response archive_product(Service& service, Request& q) {
+  service.archive(q.id_param());
+  return http::no_content();
+}
+
 }  // namespace
 
 void register_routes(http::Router& router, Service& service) {
+  using http::handle;
   // Pages of the catalogue are what a shop serves most, and the same to every customer: kept until
   // this process commits any write (an order takes stock) or for a second at most (a write by
-  // another process: the CLI's import). Searches are not kept.
-  auto pages = std::make_shared<http::ResponseCache>(128, std::chrono::seconds(1));
-  // The two reads every shop page makes: local reads (the I/O thread with SQLite), except a text
-  // search, which scans the catalogue.
-  router.add({.method = Method::get, .path = "/store/products/", .access = Access::user,
-              .handler = [&service, pages](Request& q) {
-                auto search = search_of(q);
-                auto generation = search ? std::nullopt : service.write_generation();
-                std::string key;
-                if (generation) {
-                  key = http::ResponseCache::key(q);
-                  if (auto kept = pages->find(key, *generation)) return std::move(*kept);
-                }
-                http::Page page(q);
-                auto found = service.list(search, page.size(), [&](std::int64_t count) { return page.offset(count); });
-                boost::json::array results;
-                for (const auto& p : found.products) results.push_back(to_json(p));
-                auto response = http::json_response(200, page.body(found.count, std::move(results)));
-                if (generation) pages->store(std::move(key), *generation, response);
-                return response;
-              },
-              .runs = http::Runs::local_read,
-              .scans = [](const Request& q) { return search_of(q).has_value(); }});
-  router.add({.method = Method::get, .path = "/store/products/{id}/", .access = Access::user,
-              .handler = [&service](Request& q) { return http::json_response(200, to_json(service.get(q.id_param()))); },
-              .runs = http::Runs::local_read});
-  router.add({.method = Method::post, .path = "/store/products/", .access = Access::staff, .body = Body::json,
-              .handler = [&service](Request& q) {
-                return http::json_response(201, to_json(service.create(body_of(q, false, product_change_from_json))));
-              }});
-  router.add({.method = Method::put, .path = "/store/products/{id}/", .access = Access::staff, .body = Body::json,
-              .handler = [&service](Request& q) {
-                auto id = q.id_param();
-                return http::json_response(200, to_json(service.update(id, body_of(q, false, product_update_from_json))));
-              }});
-  router.add({.method = Method::patch, .path = "/store/products/{id}/", .access = Access::staff, .body = Body::json,
-              .handler = [&service](Request& q) {
-                auto id = q.id_param();
-                return http::json_response(200, to_json(service.update(id, body_of(q, true, product_update_from_json))));
-              }});
-  router.add({.method = Method::del, .path = "/store/products/{id}/", .access = Access::staff,
-              .handler = [&service](Request& q) {
-                service.remove(q.id_param());
-                return http::no_content();
-              }});
+  // another process: the CLI's import).
+  auto list = handle(list_products, service, std::make_shared<http::ResponseCache>(128, std::chrono::seconds(1)));
+  router.add(http::get("/store/products/", Access::user, list).runs(Runs::local_read).scans(is_search));
+  router.add(http::get("/store/products/{id}/", Access::user, handle(get_product, service)).runs(Runs::local_read));
+  router.add(http::post("/store/products/", Access::staff, handle(create_product, service)).json());
+  router.add(http::put("/store/products/{id}/", Access::staff, handle(replace_product, service)).json());
+  router.add(http::patch("/store/products/{id}/", Access::staff, handle(patch_product, service)).json());
+  router.add(http::del("/store/products/{id}/", Access::staff, handle(archive_product, service)));
 }
 
 }  // namespace catalog

@@ -197,7 +197,7 @@ Product Service::update(std::int64_t id, const ProductUpdate& update) {
   return from_row(*row);
 }
 
-void Service::remove(std::int64_t id) {
+void Service::archive(std::int64_t id) {
   bool found = database_.transaction([&](db::Connection& c) { return repo::archive(c, id, common::now_micros()); });
   if (!found) not_found();
 }

@@ -89,7 +89,7 @@ class Service {
   // Archives the product: it leaves the catalogue, and orders that refer to it keep showing it.
   // Products are never deleted, so nothing has to find the order lines of a product (no index on
   // order_items.product_id, whose random inserts were most of an order's WAL writes: migration 006).
-  void remove(std::int64_t id);
+  void archive(std::int64_t id);
   // Creates products by name, all in one transaction: every product or none. Products that exist
   // already get the given name, description and price, or are left as they are without
   // `update_existing` (demo data). A file's stock is the stock of the products it creates: an

@@ -22,20 +22,18 @@ http::Response page(const http::Request& request) {
   return http::own_page(std::move(html), kPageCache);
 }
 
+http::Response asset(http::Request& request) { return http::hashed_asset(assets(), request.path_param("file")); }
+
 }  // namespace
 
+// The page and its files stay here rather than in admin/routes.cpp's table of the /admin API: they
+// are static memory served without authentication (the page signs in through the API), and they
+// share nothing with the staff API's handlers but the prefix.
 void register_routes(http::Router& router) {
-  using http::Method;
-  router.add({.method = Method::get,
-              .path = "/admin/",
-              .handler = [](http::Request& request) { return page(request); },
-              .runs = http::Runs::io_thread});
-  router.add({.method = Method::get,
-              .path = "/admin/assets/{file}",
-              .handler = [](http::Request& request) {
-                return http::hashed_asset(assets(), request.path_param("file"));
-              },
-              .runs = http::Runs::io_thread});
+  using http::Access;
+  using http::Runs;
+  router.add(http::get("/admin/", Access::anyone, page).runs(Runs::io_thread));
+  router.add(http::get("/admin/assets/{file}", Access::anyone, asset).runs(Runs::io_thread));
 }
 
 }  // namespace console

@@ -28,28 +28,23 @@ std::string page(const http::Request& request) {
   return html;
 }
 
+http::Response spec(http::Request&) {
+  return http::static_response("application/json; charset=utf-8", std::string(openapi_json()), kShortCache);
+}
+
+http::Response docs_page(http::Request& request) { return http::own_page(page(request), kShortCache); }
+
+http::Response asset(http::Request& request) { return http::hashed_asset(assets(), request.path_param("file")); }
+
 }  // namespace
 
+// Static memory only: every route runs on the I/O thread and needs no authentication.
 void register_routes(http::Router& router) {
-  using http::Method;
-  router.add({.method = Method::get,
-              .path = "/openapi.json",
-              .handler = [](http::Request&) {
-                return http::static_response("application/json; charset=utf-8", std::string(openapi_json()), kShortCache);
-              },
-              .runs = http::Runs::io_thread});
-  router.add({.method = Method::get,
-              .path = "/docs",
-              .handler = [](http::Request& request) {
-                return http::own_page(page(request), kShortCache);
-              },
-              .runs = http::Runs::io_thread});
-  router.add({.method = Method::get,
-              .path = "/docs/{file}",
-              .handler = [](http::Request& request) {
-                return http::hashed_asset(assets(), request.path_param("file"));
-              },
-              .runs = http::Runs::io_thread});
+  using http::Access;
+  using http::Runs;
+  router.add(http::get("/openapi.json", Access::anyone, spec).runs(Runs::io_thread));
+  router.add(http::get("/docs", Access::anyone, docs_page).runs(Runs::io_thread));
+  router.add(http::get("/docs/{file}", Access::anyone, asset).runs(Runs::io_thread));
 }
 
 }  // namespace docs

@@ -3,11 +3,11 @@
 #include "common/error.hpp"
 #include "common/metrics.hpp"
 #include "db/database.hpp"
+#include "http/client_address.hpp"
 #include "http/router.hpp"
 
 #include <sodium.h>
 #include <stdexcept>
-#include <strings.h>
 
 #include <string_view>
 
@@ -19,8 +19,9 @@ namespace {
 // header from anyone else is ignored, so no header makes a remote client local. IPv4 peers of an
 // IPv6 socket appear as ::ffff:127.x.y.z.
 bool is_loopback(std::string_view address) {
-  if (address.starts_with("::ffff:")) address.remove_prefix(7);
-  return address.starts_with("127.") || address == "::1";
+  // The address matching of trusted_proxies: an IPv4 address also matches in its ::ffff: form.
+  static const auto kLoopback = http::TrustedProxies::parse("127.0.0.0/8, ::1");
+  return kLoopback.contains(address);
 }
 
 // Compares digests of both, in constant time: the time taken reveals neither a matching prefix of
@@ -37,10 +38,8 @@ bool same_secret(std::string_view given, std::string_view expected) {
 // Throws 401 (token configured, missing or wrong) or 403 (no token, production, remote peer).
 void check_metrics_access(const http::Request& request, const MetricsAccess& access) {
   if (!access.token.empty()) {
-    constexpr std::string_view kBearer = "Bearer ";
-    std::string_view header = request.authorization;
-    bool bearer = header.size() > kBearer.size() && strncasecmp(header.data(), kBearer.data(), kBearer.size()) == 0;
-    if (!bearer || !same_secret(header.substr(kBearer.size()), access.token)) {
+    auto token = http::bearer_token(request);
+    if (!token || !same_secret(*token, access.token)) {
       throw common::Error("not_authenticated", "/metrics needs 'Authorization: Bearer <metrics_token>'");
     }
     return;
@@ -50,30 +49,34 @@ void check_metrics_access(const http::Request& request, const MetricsAccess& acc
   }
 }
 
+http::Response healthz(http::Request&) { return http::json_response(200, {{"status", "ok"}}); }
+
+http::Response readyz(db::Database& database, http::Request&) {
+  if (!database.ping()) throw common::Error("unavailable", "The database is not answering");
+  return http::json_response(200, {{"status", "ready"}});
+}
+
+http::Response metrics_page(common::Metrics& metrics, const MetricsAccess& access, http::Request& request) {
+  check_metrics_access(request, access);
+  http::Response r;
+  r.body = metrics.render();
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  return r;
+}
+
 }  // namespace
 
 void register_routes(http::Router& router, db::Database& database, common::Metrics& metrics, MetricsAccess access) {
-  using http::Method;
+  using http::Access;
+  using http::handle;
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
   metrics.gauge("orderd_db_pool_connections_in_use", "Database connections lent out right now.",
                 [&database] { return static_cast<double>(database.pool_stats().in_use); });
   metrics.gauge("orderd_db_pool_connections_max", "The most database connections this node opens.",
                 [&database] { return static_cast<double>(database.pool_stats().size); });
-  router.add({.method = Method::get,
-              .path = "/healthz",
-              .handler = [](http::Request&) { return http::json_response(200, {{"status", "ok"}}); },
-              .runs = http::Runs::io_thread});
-  router.add({.method = Method::get, .path = "/readyz", .handler = [&database](http::Request&) {
-                if (!database.ping()) throw common::Error("unavailable", "The database is not answering");
-                return http::json_response(200, {{"status", "ready"}});
-              }});
-  router.add({.method = Method::get, .path = "/metrics", .handler = [&metrics, access](http::Request& request) {
-                check_metrics_access(request, access);
-                http::Response r;
-                r.body = metrics.render();
-                r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                return r;
-              }});
+  router.add(http::get("/healthz", Access::anyone, healthz).runs(http::Runs::io_thread));
+  router.add(http::get("/readyz", Access::anyone, handle(readyz, database)));
+  router.add(http::get("/metrics", Access::anyone, handle(metrics_page, metrics, std::move(access))));
 }
 
 }  // namespace ops

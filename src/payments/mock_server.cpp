@@ -155,14 +155,10 @@ http::Response find_charge(MockGateway& gateway, http::Request& request) {
 }  // namespace
 
 void register_mock_gateway_routes(http::Router& router, MockGateway& gateway, MockFaults faults) {
-  using http::Method;
-  router.add({.method = Method::post,
-              .path = "/v1/charges",
-              .body = http::Body::json,
-              .handler = [&gateway, faults](http::Request& r) { return create_charge(gateway, faults, r); }});
-  router.add({.method = Method::get,
-              .path = "/v1/charges/{idempotency_key}",
-              .handler = [&gateway](http::Request& r) { return find_charge(gateway, r); }});
+  using http::Access;
+  using http::handle;
+  router.add(http::post("/v1/charges", Access::anyone, handle(create_charge, gateway, std::move(faults))).json());
+  router.add(http::get("/v1/charges/{idempotency_key}", Access::anyone, handle(find_charge, gateway)));
 }
 
 }  // namespace payments

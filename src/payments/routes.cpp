@@ -12,8 +12,6 @@ namespace payments {
 namespace {
 
 using http::Access;
-using http::Body;
-using http::Method;
 using http::Request;
 
 // Old clients may send the card number or CVC as a JSON number; DRF's CharField took those too.
@@ -85,18 +83,20 @@ std::string idempotency_identity(const PaymentRequest& request) {
          "\ncard " + card_brand(request.card.number) + " " + last4(request.card.number);
 }
 
+// With an Idempotency-Key a retry of the same payment replays the first answer (idempotency::Store).
+http::Response make_payment(Service& service, idempotency::Store& keys, Request& q) {
+  auto request = payment_request_from_json(q.json);
+  return keys.run(q, idempotency_identity(request), [&](const idempotency::Store::Finish& finish) {
+    Service::OnPaid remember;
+    if (finish) remember = [&](db::Connection& c, const orders::Order& o) { finish(c, success(o)); };
+    return success(service.pay(q.user().user_id, request, remember));
+  });
+}
+
 }  // namespace
 
 void register_routes(http::Router& router, Service& service, idempotency::Store& keys) {
-  router.add({.method = Method::post, .path = "/store/make_payment/", .access = Access::user, .body = Body::json,
-              .handler = [&service, &keys](Request& q) {
-                auto request = payment_request_from_json(q.json);
-                return keys.run(q, idempotency_identity(request), [&](const idempotency::Store::Finish& finish) {
-                  Service::OnPaid remember;
-                  if (finish) remember = [&](db::Connection& c, const orders::Order& o) { finish(c, success(o)); };
-                  return success(service.pay(q.user().user_id, request, remember));
-                });
-              }});
+  router.add(http::post("/store/make_payment/", Access::user, http::handle(make_payment, service, keys)).json());
 }
 
 }  // namespace payments
