@@ -5,6 +5,8 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <string>
+
 using http::Access;
 using http::Body;
 using http::Method;
@@ -237,4 +239,73 @@ TEST(Errors, FieldErrorsCollectMessagesPerField) {
     EXPECT_EQ(e.details().at("email").as_array().size(), 2u);
     EXPECT_EQ(e.details().at("password").as_array().size(), 1u);
   }
+}
+
+namespace {
+
+struct Counter {
+  int calls = 0;
+};
+
+Response count_call(Counter& counter, const std::string& label, Request& q) {
+  ++counter.calls;
+  return http::json_response(200, {{"label", label}, {"path", q.path}});
+}
+
+bool always_scans(const Request&) { return true; }
+
+}  // namespace
+
+TEST(RouteTable, OneLineEntriesSetEveryFieldOfTheRoute) {
+  Counter counter;
+  Router r;
+  r.add(http::get("/a/", Access::user, http::handle(count_call, counter, std::string("held"))));
+  r.add(http::post("/a/", Access::staff, http::handle(count_call, counter, std::string("json")))
+            .json()
+            .runs(http::Runs::local_read)
+            .scans(always_scans)
+            .write([](Request&) { return http::WriteStep{}; }));
+  r.add(http::put("/b/", Access::anyone, http::handle(count_call, counter, std::string("put"))));
+  r.add(http::patch("/b/", Access::anyone, http::handle(count_call, counter, std::string("patch"))));
+  r.add(http::del("/b/", Access::anyone, http::handle(count_call, counter, std::string("del"))));
+
+  const auto& routes = r.routes();
+  ASSERT_EQ(routes.size(), 5u);
+  EXPECT_EQ(routes[0].method, Method::get);
+  EXPECT_EQ(routes[0].access, Access::user);
+  EXPECT_EQ(routes[0].body, Body::none);
+  EXPECT_EQ(routes[0].runs, http::Runs::worker);
+  EXPECT_EQ(routes[0].scans, nullptr);
+  EXPECT_FALSE(routes[0].write);
+  EXPECT_EQ(routes[1].method, Method::post);
+  EXPECT_EQ(routes[1].access, Access::staff);
+  EXPECT_EQ(routes[1].body, Body::json);
+  EXPECT_EQ(routes[1].runs, http::Runs::local_read);
+  EXPECT_EQ(routes[1].scans, &always_scans);
+  EXPECT_TRUE(routes[1].write);
+  EXPECT_EQ(routes[2].method, Method::put);
+  EXPECT_EQ(routes[3].method, Method::patch);
+  EXPECT_EQ(routes[4].method, Method::del);
+
+  // handle() holds an lvalue by reference (the counter) and owns an rvalue (the label).
+  Request q;
+  q.path = "/b/";
+  auto body = body_of(routes[2].handler(q));
+  EXPECT_EQ(body.at("label").as_string(), "put");
+  EXPECT_EQ(body.at("path").as_string(), "/b/");
+  routes[3].handler(q);
+  EXPECT_EQ(counter.calls, 2);
+}
+
+TEST(BearerToken, TheTokenOfABearerHeaderInAnyCase) {
+  Request q;
+  EXPECT_FALSE(http::bearer_token(q));
+  q.authorization = "Bearer abc";
+  EXPECT_EQ(http::bearer_token(q), "abc");
+  q.authorization = "bEARER xyz";
+  EXPECT_EQ(http::bearer_token(q), "xyz");
+  q.authorization = "Bearer ";
+  EXPECT_FALSE(http::bearer_token(q));
+  q.authorization = "Basic abc";
+  EXPECT_FALSE(http::bearer_token(q));
 }
