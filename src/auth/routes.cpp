@@ -13,9 +13,8 @@ namespace auth {
 namespace {
 
 using http::Access;
-using http::Runs;
-using http::Method;
 using http::Request;
+using http::Runs;
 
 boost::json::value nullable(const std::optional<std::string>& s) {
   return s ? boost::json::value(*s) : boost::json::value(nullptr);
