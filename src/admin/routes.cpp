@@ -2,9 +2,8 @@
 
 #include "catalog/service.hpp"
 #include "common/clock.hpp"
-#include "db/database.hpp"
 #include "http/router.hpp"
-#include "notify/outbox.hpp"
+#include "notify/service.hpp"
 #include "orders/service.hpp"
 #include "payments/service.hpp"
 
@@ -21,7 +20,7 @@ constexpr std::int64_t kLowStockShown = 10;
 }  // namespace
 
 void register_routes(http::Router& router, orders::Service& orders, payments::Service& payments,
-                     catalog::Service& catalog, db::Database& database) {
+                     catalog::Service& catalog, notify::Service& emails) {
   using http::Access;
   using http::Method;
   using http::Request;
@@ -39,16 +38,13 @@ void register_routes(http::Router& router, orders::Service& orders, payments::Se
               }});
 
   router.add({.method = Method::get, .path = "/admin/dashboard/", .access = Access::staff,
-              .handler = [&orders, &catalog, &database](Request&) {
+              .handler = [&orders, &catalog, &emails](Request&) {
                 // "Today" is the UTC day, like every timestamp the API writes.
                 auto now = common::now_micros();
                 auto midnight = now - now % kMicrosPerDay;
                 auto today = orders.summary_since(midnight);
                 auto low = catalog.low_stock(kLowStockBelow, kLowStockShown);
-                auto [failed, pending] = database.read([](db::Connection& c) {
-                  return std::pair(notify::count_emails(c, std::string("failed")),
-                                   notify::count_emails(c, std::string("pending")));
-                });
+                auto queued = emails.counts();
                 boost::json::array low_stock;
                 for (const auto& p : low.products) low_stock.push_back(catalog::to_json(p));
                 return http::json_response(
@@ -59,8 +55,8 @@ void register_routes(http::Router& router, orders::Service& orders, payments::Se
                           {"low_stock_below", kLowStockBelow},
                           {"low_stock_count", low.count},
                           {"low_stock", std::move(low_stock)},
-                          {"emails_failed", failed},
-                          {"emails_pending", pending}});
+                          {"emails_failed", queued.failed},
+                          {"emails_pending", queued.pending}});
               }});
 }
 

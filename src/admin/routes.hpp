@@ -1,18 +1,18 @@
 #pragma once
 // Staff views that bring several domains together, for the staff console (/admin/): one order with
-// its payment attempts, and the dashboard's figures. Each domain answers through its own service
-// (or, for the email queue, its own functions); this module owns no table.
+// its payment attempts, and the dashboard's figures. Each domain answers through its own service;
+// this module owns no table.
 
 #include <cstdint>
 
 namespace catalog {
 class Service;
 }
-namespace db {
-class Database;
-}
 namespace http {
 class Router;
+}
+namespace notify {
+class Service;
 }
 namespace orders {
 class Service;
@@ -28,6 +28,6 @@ inline constexpr std::int64_t kLowStockBelow = 5;
 
 // GET /admin/orders/{id}/ and GET /admin/dashboard/ (staff).
 void register_routes(http::Router& router, orders::Service& orders, payments::Service& payments,
-                     catalog::Service& catalog, db::Database& database);
+                     catalog::Service& catalog, notify::Service& emails);
 
 }  // namespace admin

@@ -24,6 +24,7 @@
 #include "notify/mailer.hpp"
 #include "notify/outbox.hpp"
 #include "notify/routes.hpp"
+#include "notify/service.hpp"
 #include "notify/templates.hpp"
 #include "notify/worker.hpp"
 #include "ops/routes.hpp"
@@ -249,8 +250,9 @@ int serve_or_list(const Config& config, bool routes_only) {
   // Settles payments whose charge outcome was lost (a crash, a timeout) by asking the gateway.
   common::Periodic reconciler("payment reconciler", config.gateway_timeout,
                               [&] { payments.reconcile(common::now_micros()); });
-  notify::register_routes(router, *database, email.worker, email.templates);
-  admin::register_routes(router, orders, payments, catalog, *database);
+  notify::Service emails(*database, email.worker, email.templates);
+  notify::register_routes(router, emails);
+  admin::register_routes(router, orders, payments, catalog, emails);
   console::register_routes(router);
   if (routes_only) {
     for (const auto& route : router.routes()) std::cout << to_string(route.method) << " " << route.path << "\n";
