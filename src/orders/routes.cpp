@@ -35,7 +35,7 @@ void register_routes(http::Router& router, Service& service, idempotency::Store&
                 auto items = items_from_json(q.json.get_object());
                 return keys.run(q, [&](const idempotency::Store::Finish& finish) {
                   std::optional<http::Response> stored;
-                  Service::BeforeCommit remember;  // only with a key: the writer's time is precious
+                  BeforeCommit remember;  // only with a key: the writer's time is precious
                   if (finish) {
                     remember = [&](db::Connection& c, const Order& o) {
                       stored = http::json_response(201, to_json(o));

@@ -92,7 +92,7 @@ void register_routes(http::Router& router, Service& service, idempotency::Store&
               .handler = [&service, &keys](Request& q) {
                 auto request = payment_request_from_json(q.json);
                 return keys.run(q, idempotency_identity(request), [&](const idempotency::Store::Finish& finish) {
-                  Service::OnPaid remember;
+                  orders::BeforeCommit remember;
                   if (finish) remember = [&](db::Connection& c, const orders::Order& o) { finish(c, success(o)); };
                   return success(service.pay(q.user().user_id, request, remember));
                 });
