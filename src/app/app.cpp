@@ -113,19 +113,12 @@ struct Emails {
 
 // The confirmation template's context (the contract's "Confirmation email"): money as the API writes it.
 boost::json::object confirmation_context(const orders::Order& order) {
-  boost::json::array items;
-  for (const auto& item : order.items) {
-    items.push_back({{"product", item.product},
-                     {"price", item.price.to_string()},
-                     {"quantity", item.quantity},
-                     {"totalprice", item.total().to_string()}});
-  }
   return {{"order_id", order.id},
           {"created_at", common::format_rfc3339(order.created_at)},
           {"customer", order.customer},
           {"email", order.email},
           {"total_amount", order.total_amount.to_string()},
-          {"items", std::move(items)}};
+          {"items", orders::items_json(order.items, orders::ItemIds::without)}};
 }
 
 http::ServerOptions server_options(const Config& config) {
