@@ -27,7 +27,7 @@ void register_routes(http::Router& router, orders::Service& orders, payments::Se
 
   router.add({.method = Method::get, .path = "/admin/orders/{id}/", .access = Access::staff,
               .handler = [&orders, &payments](Request& q) {
-                auto order = orders.get(q.id_param(), 0, true);
+                auto order = orders.get_for_staff(q.id_param());
                 auto body = orders::to_json(order);
                 body["user_id"] = order.user_id;
                 body["email"] = order.email;

@@ -420,7 +420,7 @@ int email_preview(const Config& config, std::int64_t order_id, PreviewPart part)
   orders::Service orders(*database, metrics, {});
   return report([&] {
     auto templates = notify::Templates::load(config.template_dir, config.shop_name);
-    auto email = templates.render(confirmation_context(orders.get(order_id, 0, true)));
+    auto email = templates.render(confirmation_context(orders.get_for_staff(order_id)));
     if (part == PreviewPart::html) std::cout << email.html;
     else if (part == PreviewPart::text) std::cout << email.text;
     else std::cout << "Subject: " << email.subject << "\n\n" << email.text;

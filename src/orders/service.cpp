@@ -242,10 +242,14 @@ Order Service::load(db::Connection& c, std::int64_t order_id) {
   return from_row(std::move(*row));
 }
 
-Order Service::get(std::int64_t order_id, std::int64_t user_id, bool staff) {
-  auto order = database_.read([&](db::Connection& c) { return load(c, order_id); });
-  if (order.user_id != user_id && !staff) not_found();
+Order Service::get_for_customer(std::int64_t order_id, std::int64_t user_id) {
+  auto order = get_for_staff(order_id);
+  if (order.user_id != user_id) not_found();
   return order;
+}
+
+Order Service::get_for_staff(std::int64_t order_id) {
+  return database_.read([&](db::Connection& c) { return load(c, order_id); });
 }
 
 OrderPage Service::list(std::optional<std::int64_t> user_id, const std::optional<std::string>& status,

@@ -100,9 +100,12 @@ class Service {
   Order place_in(db::Connection& c, std::int64_t user_id, const std::vector<ItemRequest>& items,
                  const BeforeCommit& before_commit = {});
   void placed();  // counts a committed placement
-  // The order when `user_id` owns it (or `staff`); 404 otherwise, never revealing that it exists.
-  Order get(std::int64_t order_id, std::int64_t user_id, bool staff = false);
-  // `search` (staff, everyone's orders): the customer's username or email contains it.
+  // The order when `user_id` owns it; 404 otherwise, never revealing that it exists.
+  Order get_for_customer(std::int64_t order_id, std::int64_t user_id);
+  // Any order (staff); 404 only when it does not exist.
+  Order get_for_staff(std::int64_t order_id);
+  // `search` (staff, everyone's orders): the customer's username or email contains it. `status`: one of
+  // orders/status.hpp's names (400 validation_error otherwise).
   OrderPage list(std::optional<std::int64_t> user_id, const std::optional<std::string>& status, std::int64_t limit,
                  const std::function<std::int64_t(std::int64_t)>& page_offset,
                  const std::optional<std::string>& search = std::nullopt);
