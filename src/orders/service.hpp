@@ -21,8 +21,10 @@ namespace orders {
 
 // At most this many of one product in one order (lines naming the same product count together).
 // The database holds it too: the CHECK on order_items.quantity in migration 003_orders.sql (both
-// dialects; an applied migration, so a change here needs a new migration as well). Every message
-// that states the limit is built from this constant.
+// dialects; an applied migration, so a change here needs a new migration as well), and the API
+// documents it (docs/contract.md, the `maximum` of ItemRequest.quantity in docs/openapi.yaml). Every
+// message that states the limit is built from this constant; tests/unit/order_status_test.cpp checks
+// that the CHECK agrees.
 constexpr std::int64_t kMaxQuantity = 10'000;
 constexpr std::size_t kMaxLines = 100;  // lines in one order
 
