@@ -539,7 +539,19 @@
   // Orders ------------------------------------------------------------------------------------------
 
   const orderState = { status: "", search: "", page: 1 };
-  const ORDER_STATUSES = ["pending_payment", "paid", "cancelled", "expired"];
+
+  // The order statuses as the API names them, and how the console treats each: its label, whether
+  // the order holds its stock until `expires_at`, and what staff may do to it. The status filter, the
+  // badges and the detail panel read only this table (the order's life itself is the server's, in
+  // orders/). A status the console does not know yet shows its name and offers no action.
+  const ORDER_STATUSES = {
+    pending_payment: { label: "pending payment", holdsStock: true, actions: ["cancel"] },
+    paid: { label: "paid", holdsStock: false, actions: [] },
+    cancelled: { label: "cancelled", holdsStock: false, actions: [] },
+    expired: { label: "expired", holdsStock: false, actions: [] },
+  };
+  const orderStatus = (name) => ORDER_STATUSES[name] || { label: name.replace(/_/g, " "), holdsStock: false, actions: [] };
+  const orderBadge = (name) => badge(orderStatus(name).label, name);
 
   async function orders(selected) {
     const list = await pagedList({
@@ -550,13 +562,13 @@
       row: (o) =>
         h("tr", { class: String(o.id) === selected ? "selected" : null, dataset: { id: o.id } },
           h("td", {}, h("a", { href: `#/orders/${o.id}` }, `#${o.id}`)), h("td", {}, o.customer),
-          h("td", {}, badge(o.status)), h("td", { class: "num" }, o.total_amount), h("td", { class: "when" }, when(o.created_at)),
+          h("td", {}, orderBadge(o.status)), h("td", { class: "num" }, o.total_amount), h("td", { class: "when" }, when(o.created_at)),
           h("td", { class: "num" }, o.items.reduce((n, i) => n + i.quantity, 0))),
       empty: "No orders match.",
     });
     const detail = selected ? await api("GET", `admin/orders/${selected}/`).catch((e) => e) : null;
     const status = h("select", { name: "status" }, h("option", { value: "" }, "All statuses"),
-      ORDER_STATUSES.map((s) => h("option", { value: s, selected: s === orderState.status }, s.replace(/_/g, " "))));
+      Object.entries(ORDER_STATUSES).map(([s, { label }]) => h("option", { value: s, selected: s === orderState.status }, label)));
     const search = h("input", { type: "search", name: "search", placeholder: "Customer username or email", value: orderState.search });
     view().replaceChildren(
       h("h1", {}, "Orders"),
@@ -580,6 +592,7 @@
 
   function orderDetail(o) {
     if (o instanceof Error) return h("div", { class: "card" }, h("p", { class: "error" }, o.message));
+    const status = orderStatus(o.status);
     const cancel = async () => {
       if (!confirm(`Cancel order #${o.id}? Its stock returns to the catalogue.`)) return;
       try {
@@ -593,12 +606,14 @@
     return h(
       "div",
       { class: "card", id: "order-detail" },
-      h("div", { class: "panel-head" }, h("h2", {}, `Order #${o.id}`), badge(o.status),
-        o.status === "pending_payment" ? h("button", { type: "button", class: "danger", id: "cancel-order", onclick: cancel }, "Cancel order") : null),
+      h("div", { class: "panel-head" }, h("h2", {}, `Order #${o.id}`), orderBadge(o.status),
+        status.actions.includes("cancel")
+          ? h("button", { type: "button", class: "danger", id: "cancel-order", onclick: cancel }, "Cancel order")
+          : null),
       h("dl", { class: "facts" },
         h("dt", {}, "Customer"), h("dd", {}, `${o.customer} <${o.email}>`),
         h("dt", {}, "Placed"), h("dd", {}, when(o.created_at)),
-        o.status === "pending_payment" ? [h("dt", {}, "Reserved until"), h("dd", {}, when(o.expires_at))] : null,
+        status.holdsStock ? [h("dt", {}, "Reserved until"), h("dd", {}, when(o.expires_at))] : null,
         h("dt", {}, "Total"), h("dd", {}, o.total_amount)),
       h("h2", {}, "Items"),
       h("table", { id: "order-items" },
