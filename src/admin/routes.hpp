@@ -1,8 +1,8 @@
 #pragma once
 // The staff API's route table: every /admin/ API route is registered here, for the staff console
 // (/admin/). The views that bring several domains together live here too (one order with its
-// payment attempts, the dashboard's figures); each domain answers through its own service (or, for
-// the email queue, its own functions), and this module owns no database table.
+// payment attempts, the dashboard's figures); each domain answers through its own service, and this
+// module owns no database table.
 
 #include <cstdint>
 
@@ -12,11 +12,11 @@ class Service;
 namespace catalog {
 class Service;
 }
-namespace db {
-class Database;
-}
 namespace http {
 class Router;
+}
+namespace notify {
+class Service;
 }
 namespace orders {
 class Service;
@@ -33,6 +33,6 @@ inline constexpr std::int64_t kLowStockBelow = 5;
 // The staff API under /admin/, all in this one table: users, orders, emails and the dashboard (the
 // handlers of one domain's data stay in that domain; the console's page is console/routes.cpp's).
 void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
-                     payments::Service& payments, catalog::Service& catalog, db::Database& database);
+                     payments::Service& payments, catalog::Service& catalog, notify::Service& emails);
 
 }  // namespace admin

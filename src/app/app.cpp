@@ -24,6 +24,7 @@
 #include "notify/mailer.hpp"
 #include "notify/outbox.hpp"
 #include "notify/routes.hpp"
+#include "notify/service.hpp"
 #include "notify/templates.hpp"
 #include "notify/worker.hpp"
 #include "ops/routes.hpp"
@@ -112,19 +113,12 @@ struct Emails {
 
 // The confirmation template's context (the contract's "Confirmation email"): money as the API writes it.
 boost::json::object confirmation_context(const orders::Order& order) {
-  boost::json::array items;
-  for (const auto& item : order.items) {
-    items.push_back({{"product", item.product},
-                     {"price", item.price.to_string()},
-                     {"quantity", item.quantity},
-                     {"totalprice", item.total().to_string()}});
-  }
   return {{"order_id", order.id},
           {"created_at", common::format_rfc3339(order.created_at)},
           {"customer", order.customer},
           {"email", order.email},
           {"total_amount", order.total_amount.to_string()},
-          {"items", std::move(items)}};
+          {"items", orders::items_json(order.items, orders::ItemIds::without)}};
 }
 
 http::ServerOptions server_options(const Config& config) {
@@ -250,8 +244,9 @@ int serve_or_list(const Config& config, bool routes_only) {
   // Settles payments whose charge outcome was lost (a crash, a timeout) by asking the gateway.
   common::Periodic reconciler("payment reconciler", config.gateway_timeout,
                               [&] { payments.reconcile(common::now_micros()); });
-  notify::register_routes(router, *database, email.worker, email.templates);
-  admin::register_routes(router, accounts.service, orders, payments, catalog, *database);
+  notify::Service emails(*database, email.worker, email.templates);
+  notify::register_routes(router, emails);
+  admin::register_routes(router, accounts.service, orders, payments, catalog, emails);
   console::register_routes(router);
   if (routes_only) {
     for (const auto& route : router.routes()) std::cout << to_string(route.method) << " " << route.path << "\n";
@@ -427,7 +422,7 @@ int email_preview(const Config& config, std::int64_t order_id, PreviewPart part)
   orders::Service orders(*database, metrics, {});
   return report([&] {
     auto templates = notify::Templates::load(config.template_dir, config.shop_name);
-    auto email = templates.render(confirmation_context(orders.get(order_id, 0, true)));
+    auto email = templates.render(confirmation_context(orders.get_for_staff(order_id)));
     if (part == PreviewPart::html) std::cout << email.html;
     else if (part == PreviewPart::text) std::cout << email.text;
     else std::cout << "Subject: " << email.subject << "\n\n" << email.text;

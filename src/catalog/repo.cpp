@@ -34,6 +34,11 @@ constexpr std::string_view kUpdate =
     " RETURNING id, name, description, price, stock";
 constexpr std::string_view kArchive =
     "UPDATE products SET archived = 1, updated_at = $2 WHERE id = $1 AND archived = 0";
+// The guard `stock >= $2` makes the check and the decrement one step: no other buyer can slip in
+// between, on SQLite (one writer) or PostgreSQL (the row is locked by the update).
+constexpr std::string_view kTakeStock =
+    "UPDATE products SET stock = stock - $2 WHERE id = $1 AND archived = 0 AND stock >= $2";
+constexpr std::string_view kReturnStock = "UPDATE products SET stock = stock + $2 WHERE id = $1";
 
 ProductRow product(const db::Row& r) {
   return {r.integer(0), r.text(1), r.text(2), r.integer(3), r.integer(4)};
@@ -92,6 +97,14 @@ std::optional<ProductRow> update(db::Connection& c, std::int64_t id, const Produ
 
 bool archive(db::Connection& c, std::int64_t id, std::int64_t now) {
   return c.query(kArchive, id, now).affected_rows == 1;
+}
+
+bool take_stock(db::Connection& c, std::int64_t id, std::int64_t quantity) {
+  return c.query(kTakeStock, id, quantity).affected_rows == 1;
+}
+
+void return_stock(db::Connection& c, std::int64_t id, std::int64_t quantity) {
+  c.query(kReturnStock, id, quantity);
 }
 
 }  // namespace catalog::repo

@@ -151,6 +151,22 @@ boost::json::object to_json(const Product& p) {
           {"stock", p.stock}};
 }
 
+std::optional<Product> orderable(db::Connection& c, std::int64_t id) {
+  auto row = repo::find_active(c, id);
+  if (!row) return std::nullopt;
+  return from_row(*row);
+}
+
+std::optional<Product> orderable(db::Connection& c, std::string_view name) {
+  auto row = repo::find_active_by_name(c, name);
+  if (!row) return std::nullopt;
+  return from_row(*row);
+}
+
+bool take_stock(db::Connection& c, std::int64_t id, std::int64_t quantity) { return repo::take_stock(c, id, quantity); }
+
+void return_stock(db::Connection& c, std::int64_t id, std::int64_t quantity) { repo::return_stock(c, id, quantity); }
+
 ProductPage Service::list(const std::optional<std::string>& search, std::int64_t limit,
                           const std::function<std::int64_t(std::int64_t)>& page_offset) {
   return database_.read([&](db::Connection& c) {

@@ -68,6 +68,18 @@ struct ImportSummary {
   std::int64_t unchanged = 0;
 };
 
+// What orders may take, asked inside the order's own transaction (placement may run on SQLite's
+// writer thread, where every statement counts: each of these is one statement). A product can be
+// ordered while it is on sale (not archived); its stock is taken by a guarded update, so check and
+// decrement are one step. Orders take stock in product-id order, which keeps PostgreSQL free of
+// lock-order deadlocks.
+std::optional<Product> orderable(db::Connection& c, std::int64_t id);
+std::optional<Product> orderable(db::Connection& c, std::string_view name);
+// Takes `quantity` if the product is on sale and has that much; false (nothing changed) otherwise.
+bool take_stock(db::Connection& c, std::int64_t id, std::int64_t quantity);
+// Gives back the stock of a cancelled or expired order line.
+void return_stock(db::Connection& c, std::int64_t id, std::int64_t quantity);
+
 class Service {
  public:
   explicit Service(db::Database& database) : database_(database) {}

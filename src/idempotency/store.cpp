@@ -53,83 +53,99 @@ http::Response replay(std::int64_t status, const std::string& body) {
 
 }  // namespace
 
+// The key's row as one look saw it.
+struct Store::Seen {
+  bool claimed = false;                // our insert made the row: the key is ours
+  std::string hash;                    // the first request's; empty when the row went in between
+  std::optional<std::int64_t> status;  // set once the first request has recorded its answer
+  std::string response;
+};
+
 http::Response Store::run(const http::Request& request, const Work& work) {
   if (request.idempotency_key.empty()) return work({});
   return run(request, boost::json::serialize(request.json), work);  // parsed, so whitespace does not matter
-}
-
-std::optional<http::Response> Store::claim(std::int64_t user, const std::string& key, const std::string& route,
-                                           const std::string& hash) {
-  auto deadline = std::chrono::steady_clock::now() + settings_.wait;
-  auto pause = std::chrono::milliseconds(5);
-  for (;;) {
-    struct Seen {
-      bool claimed = false;
-      std::string hash;
-      std::optional<std::int64_t> status;
-      std::string response;
-    };
-    auto seen = database_.transaction([&](db::Connection& c) {
-      Seen s;
-      s.claimed = c.query(kClaim, user, key, route, hash, common::now_micros()).affected_rows == 1;
-      if (s.claimed) return s;
-      auto row = c.query(kFind, user, key);
-      if (auto r = row.first()) {
-        s.hash = r->text(0);
-        s.status = r->optional_integer(1);
-        s.response = r->optional_text(2).value_or("");
-      }
-      return s;
-    });
-    if (seen.claimed) return std::nullopt;
-    if (seen.hash.empty()) continue;  // released between our insert and our read
-    if (seen.hash != hash) {
-      throw common::Error("idempotency_conflict", "This Idempotency-Key was used with a different request; use a new key");
-    }
-    if (seen.status) return replay(*seen.status, seen.response);
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw common::Error("idempotency_conflict", "A request with this Idempotency-Key is still being processed");
-    }
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(100));
-  }
 }
 
 http::Response Store::run(const http::Request& request, std::string_view identity, const Work& work) {
   const auto& key = request.idempotency_key;
   if (key.empty()) return work({});  // nothing to remember: no finish, no work in the transaction
   check_key(key);
-  auto user = request.user().user_id;
-  if (auto replayed = claim(user, key, request.path, request_hash(request, identity))) return std::move(*replayed);
+  Held held{request.user().user_id, key};
+  if (auto replayed = claim(held, request.path, request_hash(request, identity))) return std::move(*replayed);
+  auto done = work_once(held, work);
+  if (!done.recorded) record_after(held, done.response);
+  return std::move(done.response);
+}
 
-  // We hold the claim: do the work once, and leave its answer for the duplicates.
-  bool finished = false;
-  Finish finish = [&](db::Connection& c, const http::Response& response) {
-    c.query(kFinish, user, key, response.status, response.body);
-    finished = true;
-  };
-  auto release = [&] {
-    try {
-      database_.transaction([&](db::Connection& c) { c.query(kRelease, user, key); });
-    } catch (const std::exception& e) {
-      spdlog::error("could not release idempotency key after a failure: {}", e.what());
+Store::Seen Store::look(const Held& held, const std::string& route, const std::string& hash) {
+  return database_.transaction([&](db::Connection& c) {
+    Seen s;
+    s.claimed = c.query(kClaim, held.user, held.key, route, hash, common::now_micros()).affected_rows == 1;
+    if (s.claimed) return s;
+    if (auto r = c.query(kFind, held.user, held.key).first()) {
+      s.hash = r->text(0);
+      s.status = r->optional_integer(1);
+      s.response = r->optional_text(2).value_or("");
     }
+    return s;
+  });
+}
+
+std::optional<http::Response> Store::claim(const Held& held, const std::string& route, const std::string& hash) {
+  Waiting waiting{std::chrono::steady_clock::now() + settings_.wait};
+  for (;;) {
+    auto seen = look(held, route, hash);
+    if (seen.claimed) return std::nullopt;
+    if (seen.hash.empty()) continue;  // released between our insert and our read: look again
+    if (seen.hash != hash) {
+      throw common::Error("idempotency_conflict", "This Idempotency-Key was used with a different request; use a new key");
+    }
+    if (seen.status) return replay(*seen.status, seen.response);
+    wait(waiting);
+  }
+}
+
+void Store::wait(Waiting& waiting) {
+  if (std::chrono::steady_clock::now() >= waiting.deadline) {
+    throw common::Error("idempotency_conflict", "A request with this Idempotency-Key is still being processed");
+  }
+  std::this_thread::sleep_for(waiting.pause);
+  waiting.pause = std::min(waiting.pause * 2, std::chrono::milliseconds(100));
+}
+
+Store::Done Store::work_once(const Held& held, const Work& work) {
+  bool recorded = false;
+  Finish finish = [&](db::Connection& c, const http::Response& response) {
+    record(c, held, response);
+    recorded = true;
   };
-  http::Response response;
   try {
-    response = work(finish);
+    auto response = work(finish);
+    return {std::move(response), recorded};
   } catch (const common::Error& e) {
-    finished = false;  // a finish inside a transaction that then failed was rolled back with it
-    response = http::error_response(e.code(), e.what(), e.details());
+    // Not recorded: a finish inside the transaction that failed was rolled back with it.
+    return {http::error_response(e.code(), e.what(), e.details()), false};
   } catch (...) {
-    release();  // nothing was done: a retry with the same key may try again
+    release(held);  // nothing was done: a retry with the same key may try again
     throw;
   }
-  if (!finished) {
-    if (response.status >= 500) release();  // an outage is not an answer to remember
-    else database_.transaction([&](db::Connection& c) { finish(c, response); });
+}
+
+void Store::record(db::Connection& c, const Held& held, const http::Response& response) {
+  c.query(kFinish, held.user, held.key, response.status, response.body);
+}
+
+void Store::record_after(const Held& held, const http::Response& response) {
+  if (response.status >= 500) release(held);  // an outage is not an answer to remember
+  else database_.transaction([&](db::Connection& c) { record(c, held, response); });
+}
+
+void Store::release(const Held& held) {
+  try {
+    database_.transaction([&](db::Connection& c) { c.query(kRelease, held.user, held.key); });
+  } catch (const std::exception& e) {
+    spdlog::error("could not release idempotency key after a failure: {}", e.what());
   }
-  return response;
 }
 
 std::int64_t Store::purge(std::int64_t now_micros) {

@@ -50,11 +50,36 @@ class Store {
   std::int64_t purge(std::int64_t now_micros);
 
  private:
+  // The steps of run(): claim the key (or wait for the first request's answer), do the work once,
+  // record its answer (or release the key so that a retry may try again).
+  struct Held {
+    std::int64_t user = 0;
+    const std::string& key;
+  };
+  struct Seen;
+  struct Waiting {
+    std::chrono::steady_clock::time_point deadline;
+    std::chrono::milliseconds pause{5};  // doubles up to 100 ms
+  };
+  struct Done {
+    http::Response response;
+    bool recorded = false;  // stored by the work's own transaction
+  };
+
   // Claims the key for a request whose hash is `hash` (nullopt), or returns the first request's
   // response to replay; throws idempotency_conflict for another request under the key, or when the
   // first one is still working after `wait`.
-  std::optional<http::Response> claim(std::int64_t user, const std::string& key, const std::string& route,
-                                      const std::string& hash);
+  std::optional<http::Response> claim(const Held& held, const std::string& route, const std::string& hash);
+  // One short transaction: insert the key's row, or read the one already there.
+  Seen look(const Held& held, const std::string& route, const std::string& hash);
+  // Sleeps before the next look; idempotency_conflict once the first request has had `wait`.
+  void wait(Waiting& waiting);
+  // Runs the work holding the claim; a common::Error becomes its error response.
+  Done work_once(const Held& held, const Work& work);
+  void record(db::Connection& c, const Held& held, const http::Response& response);
+  // The answer of work that did not record it itself: kept, or for a 5xx the key is released.
+  void record_after(const Held& held, const http::Response& response);
+  void release(const Held& held);
 
   db::Database& database_;
   Settings settings_;

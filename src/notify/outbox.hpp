@@ -10,6 +10,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -20,6 +21,10 @@
 namespace notify {
 
 inline constexpr std::string_view kOrderConfirmation = "order_confirmation";
+
+// A row's statuses (the CHECK on outbox.status): pending -> sending (claimed) -> sent, or back to
+// pending (a retry), or failed (given up); staff resend a sent or failed row (pending again).
+inline constexpr std::array<std::string_view, 4> kEmailStatuses = {"pending", "sending", "sent", "failed"};
 
 // Queues the confirmation email of a paid order. Call it inside the transaction that marks the order
 // paid, so the email exists exactly when the payment does. `context` is the template context of the

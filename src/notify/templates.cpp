@@ -1,5 +1,8 @@
 #include "notify/templates.hpp"
 
+#include "notify/outbox.hpp"
+
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <kainjow/mustache.hpp>
@@ -165,6 +168,17 @@ RenderedEmail Templates::render(const boost::json::object& context) const {
   auto full = context;
   full["shop_name"] = shop_name_;
   return {collapse_to_one_line(render_one(subject_, full)), render_one(html_, full), render_one(text_, full)};
+}
+
+RenderedEmail render_stored(const Templates& templates, std::string_view kind, const std::string& payload) {
+  if (kind != kOrderConfirmation) throw TemplateError("no template for email kind '" + std::string(kind) + "'");
+  boost::json::object context;
+  try {
+    context = boost::json::parse(payload).as_object();
+  } catch (const std::exception& e) {
+    throw TemplateError(std::string("stored context is not a JSON object: ") + e.what());
+  }
+  return templates.render(context);
 }
 
 }  // namespace notify

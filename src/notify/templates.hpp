@@ -61,6 +61,11 @@ class Templates {
   std::string shop_name_;
 };
 
+// Renders a stored outbox row (its kind and JSON context) with `templates`: what the worker sends and
+// what staff preview. Throws TemplateError when it cannot be rendered (a kind without templates, a
+// context that is not a JSON object, a template that fails), which no retry would fix.
+RenderedEmail render_stored(const Templates& templates, std::string_view kind, const std::string& payload);
+
 // The built-in template of that file name (compiled into the binary), or empty when there is none.
 std::string_view builtin_template(std::string_view file_name);
 

@@ -5,7 +5,6 @@
 #include "notify/mail_format.hpp"
 #include "notify/templates.hpp"
 
-#include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -123,14 +122,7 @@ int OutboxWorker::run_once() {
 }
 
 Email OutboxWorker::compose(const ClaimedEmail& claimed) const {
-  if (claimed.kind != kOrderConfirmation) throw TemplateError("no template for email kind '" + claimed.kind + "'");
-  boost::json::object context;
-  try {
-    context = boost::json::parse(claimed.payload).as_object();
-  } catch (const std::exception& e) {
-    throw TemplateError(std::string("stored context is not a JSON object: ") + e.what());
-  }
-  auto rendered = templates_.render(context);
+  auto rendered = render_stored(templates_, claimed.kind, claimed.payload);
   return Email{options_.mail_from,         claimed.recipient, std::move(rendered.subject), std::move(rendered.html),
                std::move(rendered.text), message_id(claimed.id, claimed.created_at, domain_)};
 }

@@ -7,15 +7,6 @@
 namespace orders::repo {
 namespace {
 
-constexpr std::string_view kProductById =
-    "SELECT id, name, price, stock FROM products WHERE id = $1 AND archived = 0";
-constexpr std::string_view kProductByName =
-    "SELECT id, name, price, stock FROM products WHERE name = $1 AND archived = 0";
-// The guard `stock >= $2` makes the check and the decrement one step: no other buyer can slip in
-// between, on SQLite (one writer) or PostgreSQL (the row is locked by the update).
-constexpr std::string_view kTakeStock =
-    "UPDATE products SET stock = stock - $2 WHERE id = $1 AND archived = 0 AND stock >= $2";
-constexpr std::string_view kReturnStock = "UPDATE products SET stock = stock + $2 WHERE id = $1";
 constexpr std::string_view kInsertOrder =
     "INSERT INTO orders (user_id, status, total_amount, created_at, expires_at, updated_at)"
     " VALUES ($1, 'pending_payment', $2, $3, $4, $3) RETURNING id";
@@ -105,6 +96,9 @@ std::pair<const ListSql&, db::Value> list_sql(std::optional<std::int64_t> user_i
   if (status) return {kWithStatus, *status};
   return {kEvery, db::Null{}};
 }
+// The status-guarded moves of orders/status.hpp: each runs only while the order is still in the
+// from-state of its move, so two actors can never both make one. status_writes() lists them for the
+// unit test that holds them to the table.
 constexpr std::string_view kLeavePending =
     "UPDATE orders SET status = $2, updated_at = $3"
     " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0"
@@ -128,11 +122,6 @@ constexpr std::string_view kClaimOverduePostgres =
 
 constexpr std::string_view kCustomer = "SELECT username, email FROM users WHERE id = $1";
 
-std::optional<ProductRef> product(const db::Result& r) {
-  if (r.empty()) return std::nullopt;
-  return ProductRef{r[0].integer(0), r[0].text(1), r[0].integer(2), r[0].integer(3)};
-}
-
 OrderRow order(const db::Row& r) {
   return {r.integer(0), r.integer(1), r.text(2), r.text(3), r.text(4), r.integer(5), r.integer(6), r.integer(7), {}};
 }
@@ -140,20 +129,6 @@ OrderRow order(const db::Row& r) {
 ItemRow item(const db::Row& r) { return {r.integer(0), r.integer(1), r.text(2), r.integer(3), r.integer(4)}; }
 
 }  // namespace
-
-std::optional<ProductRef> product_by_id(db::Connection& c, std::int64_t id) { return product(c.query(kProductById, id)); }
-
-std::optional<ProductRef> product_by_name(db::Connection& c, std::string_view name) {
-  return product(c.query(kProductByName, name));
-}
-
-bool take_stock(db::Connection& c, std::int64_t product_id, std::int64_t quantity) {
-  return c.query(kTakeStock, product_id, quantity).affected_rows == 1;
-}
-
-void return_stock(db::Connection& c, std::int64_t product_id, std::int64_t quantity) {
-  c.query(kReturnStock, product_id, quantity);
-}
 
 std::int64_t insert_order(db::Connection& c, std::int64_t user_id, std::int64_t total, std::int64_t now,
                           std::int64_t expires_at) {
@@ -220,9 +195,12 @@ DaySummary day_summary(db::Connection& c, std::int64_t since) {
   return {r[0].integer(0), r[0].integer(1), r[0].integer(2)};
 }
 
-bool leave_pending(db::Connection& c, std::int64_t id, std::string_view status, std::int64_t now,
+bool leave_pending(db::Connection& c, std::int64_t id, OrderStatus status, std::int64_t now,
                    std::optional<std::int64_t> overdue_at) {
-  return c.query(kLeavePending, id, status, now, overdue_at).affected_rows == 1;
+  if (!can_move(OrderStatus::pending_payment, status)) {
+    throw std::logic_error("an order cannot move from pending_payment to " + std::string(to_string(status)));
+  }
+  return c.query(kLeavePending, id, to_string(status), now, overdue_at).affected_rows == 1;
 }
 
 bool begin_payment(db::Connection& c, std::int64_t id, std::int64_t now) {
@@ -242,6 +220,17 @@ std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int6
 
 bool claim_overdue(db::Connection& c, db::Dialect dialect, std::int64_t id, std::int64_t now) {
   return !c.query(dialect == db::Dialect::postgres ? kClaimOverduePostgres : kClaimOverdueSqlite, id, now).empty();
+}
+
+std::span<const StatusWrite> status_writes() {
+  using enum OrderStatus;
+  static constexpr StatusWrite kWrites[] = {
+      {"insert_order", kInsertOrder, std::nullopt, pending_payment},
+      {"leave_pending", kLeavePending, pending_payment, cancelled},
+      {"leave_pending", kLeavePending, pending_payment, expired},
+      {"end_payment", kEndPayment, pending_payment, paid},
+  };
+  return kWrites;
 }
 
 }  // namespace orders::repo

@@ -1,21 +1,17 @@
 #pragma once
-// The orders and order_items tables, and the stock moves that go with them. Plain SQL, no rules.
+// The orders and order_items tables. Plain SQL, no rules: what may be ordered, and the stock, are
+// catalog's (catalog/service.hpp); which status moves are allowed is orders/status.hpp's.
 
 #include "db/database.hpp"
+#include "orders/status.hpp"
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace orders::repo {
-
-struct ProductRef {
-  std::int64_t id = 0;
-  std::string name;
-  std::int64_t price = 0;
-  std::int64_t stock = 0;
-};
 
 struct ItemRow {
   std::int64_t order_id = 0;
@@ -36,12 +32,6 @@ struct OrderRow {
   std::int64_t expires_at = 0;
   std::vector<ItemRow> items;
 };
-
-std::optional<ProductRef> product_by_id(db::Connection& c, std::int64_t id);
-std::optional<ProductRef> product_by_name(db::Connection& c, std::string_view name);
-// Takes `quantity` from the product's stock if it has that much; false (and nothing changed) if not.
-bool take_stock(db::Connection& c, std::int64_t product_id, std::int64_t quantity);
-void return_stock(db::Connection& c, std::int64_t product_id, std::int64_t quantity);
 
 std::int64_t insert_order(db::Connection& c, std::int64_t user_id, std::int64_t total, std::int64_t now,
                           std::int64_t expires_at);
@@ -70,10 +60,10 @@ struct DaySummary {
 };
 DaySummary day_summary(db::Connection& c, std::int64_t since);
 
-// Moves an order from pending_payment to cancelled or expired; false when it was not pending or a
-// payment is in flight (someone else settled it first). `overdue_at`: only when it expired by then
-// (the sweeper's guard).
-bool leave_pending(db::Connection& c, std::int64_t id, std::string_view status, std::int64_t now,
+// Moves an order from pending_payment to `status` (cancelled or expired: a move orders/status.hpp
+// allows, else std::logic_error); false when it was not pending or a payment is in flight (someone
+// else settled it first). `overdue_at`: only when it expired by then (the sweeper's guard).
+bool leave_pending(db::Connection& c, std::int64_t id, OrderStatus status, std::int64_t now,
                    std::optional<std::int64_t> overdue_at = std::nullopt);
 // Marks a pending order as having a charge with the gateway; false when it is not pending, has run
 // out of time, or another payment is in flight.
@@ -87,5 +77,16 @@ std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int6
 // transaction holds it (another node's sweeper, a payment being claimed), so nodes never queue
 // behind each other; SQLite's single writer needs no lock.
 bool claim_overdue(db::Connection& c, db::Dialect dialect, std::int64_t id, std::int64_t now);
+
+// Every statement that writes an order's status, with the move it makes (`from` empty: a new order).
+// The SQL spells the from-state as a literal (the partial index orders_pending_expiry needs one);
+// tests/unit/order_status_test.cpp checks each against orders::kTransitions, which owns the rules.
+struct StatusWrite {
+  std::string_view statement;  // the function that runs it
+  std::string_view sql;
+  std::optional<OrderStatus> from;
+  OrderStatus to;
+};
+std::span<const StatusWrite> status_writes();
 
 }  // namespace orders::repo

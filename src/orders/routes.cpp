@@ -35,7 +35,7 @@ void register_routes(http::Router& router, Service& service, idempotency::Store&
                 auto items = items_from_json(q.json.get_object());
                 return keys.run(q, [&](const idempotency::Store::Finish& finish) {
                   std::optional<http::Response> stored;
-                  Service::BeforeCommit remember;  // only with a key: the writer's time is precious
+                  BeforeCommit remember;  // only with a key: the writer's time is precious
                   if (finish) {
                     remember = [&](db::Connection& c, const Order& o) {
                       stored = http::json_response(201, to_json(o));
@@ -66,7 +66,7 @@ void register_routes(http::Router& router, Service& service, idempotency::Store&
               .runs = http::Runs::local_read});  // a page of the customer's own orders, by index
   router.add({.method = Method::get, .path = "/store/orders/{id}/", .access = Access::user,
               .handler = [&service](Request& q) {
-                return http::json_response(200, to_json(service.get(q.id_param(), q.user().user_id)));
+                return http::json_response(200, to_json(service.get_for_customer(q.id_param(), q.user().user_id)));
               },
               .runs = http::Runs::local_read});
   router.add({.method = Method::post, .path = "/store/orders/{id}/cancel/", .access = Access::user,

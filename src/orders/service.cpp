@@ -1,5 +1,6 @@
 #include "orders/service.hpp"
 
+#include "catalog/service.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
 #include "orders/repo.hpp"
@@ -7,20 +8,29 @@
 #include <boost/json/array.hpp>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <map>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
 
 namespace orders {
 namespace {
 
-constexpr std::string_view kOrderStatuses[] = {"pending_payment", "paid", "cancelled", "expired"};
+const std::string kMaxQuantityText = std::to_string(kMaxQuantity);
 
 [[noreturn]] void not_found() { throw common::Error("not_found", "Not found."); }
 
+OrderStatus status_of(const repo::OrderRow& row) {
+  auto status = order_status_from_string(row.status);
+  // The column's CHECK allows only the names of orders/status.hpp.
+  if (!status) throw std::runtime_error("order " + std::to_string(row.id) + " has an unknown status " + row.status);
+  return *status;
+}
+
 Order from_row(repo::OrderRow&& row) {
-  Order o{row.id,          row.user_id,   std::move(row.customer),
-          std::move(row.email), std::move(row.status), common::Money::from_minor(row.total_amount),
-          row.created_at,       row.expires_at, {}};
+  Order o{row.id,           row.user_id,    std::move(row.customer),
+          std::move(row.email), status_of(row), common::Money::from_minor(row.total_amount),
+          row.created_at,   row.expires_at, {}};
   for (auto& i : row.items) {
     o.items.push_back({i.product_id, std::move(i.product), common::Money::from_minor(i.price), i.quantity});
   }
@@ -59,7 +69,7 @@ ItemRequest item_from_json(const boost::json::value& value, boost::json::object&
   if (quantity == nullptr || quantity->is_null()) add("quantity", "This field is required.");
   else if (!quantity->is_int64() && !quantity->is_uint64()) add("quantity", "A valid integer is required.");
   else if (quantity->is_uint64() || quantity->get_int64() > kMaxQuantity) {
-    add("quantity", "Ensure this value is less than or equal to 10000.");
+    add("quantity", "Ensure this value is less than or equal to " + kMaxQuantityText + ".");
   } else if (quantity->get_int64() < 1) {
     add("quantity", "Ensure this value is greater than or equal to 1.");
   } else {
@@ -72,6 +82,74 @@ ItemRequest item_from_json(const boost::json::value& value, boost::json::object&
   throw common::Error("validation_error", std::move(message), {{"items", std::move(details_items)}});
 }
 
+using Lines = std::map<std::int64_t, Item>;  // by product id: stock is taken in id order
+
+[[noreturn]] void unknown_product(const ItemRequest& r) {
+  auto label = r.product_name ? "'" + *r.product_name + "'" : "with id " + std::to_string(*r.product_id);
+  boost::json::object details{{"product", r.product_name ? boost::json::value(*r.product_name) : nullptr}};
+  if (r.product_id) details["product_id"] = *r.product_id;
+  throw common::Error("unknown_product", "Product " + label + " does not exist", std::move(details));
+}
+
+[[noreturn]] void too_many(const std::string& product) {
+  throw common::Error("validation_error", "At most " + kMaxQuantityText + " of one product per order",
+                      {{"items", boost::json::array{"Ensure the quantity of '" + product + "' is at most " +
+                                                    kMaxQuantityText + " in total."}}});
+}
+
+// Asks catalog for every requested product (by name or id, on sale), merging lines that name the
+// same one.
+Lines resolve_lines(db::Connection& c, const std::vector<ItemRequest>& requested) {
+  Lines lines;
+  for (const auto& r : requested) {
+    auto product = r.product_id ? catalog::orderable(c, *r.product_id) : catalog::orderable(c, *r.product_name);
+    if (!product) unknown_product(r);
+    auto [line, fresh] = lines.try_emplace(product->id, Item{product->id, product->name, product->price, 0});
+    line->second.quantity += r.quantity;
+    if (line->second.quantity > kMaxQuantity) too_many(product->name);
+  }
+  return lines;
+}
+
+[[noreturn]] void insufficient_stock(db::Connection& c, const Item& line) {
+  auto now = catalog::orderable(c, line.product_id);
+  auto available = now ? now->stock : 0;
+  throw common::Error("insufficient_stock", "Insufficient stock for product '" + line.product + "'",
+                      {{"product", line.product},
+                       {"product_id", line.product_id},
+                       {"requested", line.quantity},
+                       {"available", available}});
+}
+
+// Takes every line's stock, in product-id order (no lock-order deadlocks on PostgreSQL); returns the
+// order's total. A short line throws, and the transaction takes nothing.
+common::Money take_stock(db::Connection& c, const Lines& lines) {
+  common::Money total;
+  for (const auto& [id, line] : lines) {
+    if (!catalog::take_stock(c, id, line.quantity)) insufficient_stock(c, line);
+    total += line.total();
+  }
+  return total;
+}
+
+// Writes the order and its lines, and returns it as written, built here rather than read back (this
+// runs on SQLite's single writer thread, where every statement counts): items in product-id order, as
+// they are read.
+Order write_order(db::Connection& c, std::int64_t user_id, Lines lines, common::Money total,
+                  std::chrono::microseconds reservation_ttl) {
+  auto now = common::now_micros();
+  auto expires = now + reservation_ttl.count();
+  auto order_id = repo::insert_order(c, user_id, total.minor(), now, expires);
+  auto customer = repo::customer(c, user_id);
+  Order order{order_id, user_id, std::move(customer.username), std::move(customer.email), kInitialStatus,
+              total, now, expires, {}};
+  for (auto& [id, line] : lines) {
+    repo::insert_item(c, order_id, {order_id, id, line.product, line.price.minor(), line.quantity});
+    order.items.push_back(std::move(line));
+  }
+  return order;
+}
+
 }  // namespace
 
 std::vector<ItemRequest> items_from_json(const boost::json::object& body) {
@@ -82,7 +160,8 @@ std::vector<ItemRequest> items_from_json(const boost::json::object& body) {
   if (!items->is_array()) invalid_items(boost::json::array{"Expected a list of items."}, "items must be a list");
   const auto& array = items->get_array();
   if (array.size() > kMaxLines) {
-    invalid_items(boost::json::array{"Ensure this list has no more than 100 items."}, "Too many items in one order");
+    invalid_items(boost::json::array{"Ensure this list has no more than " + std::to_string(kMaxLines) + " items."},
+                  "Too many items in one order");
   }
   std::vector<ItemRequest> out;
   boost::json::array details;
@@ -97,23 +176,29 @@ std::vector<ItemRequest> items_from_json(const boost::json::object& body) {
   return out;
 }
 
-boost::json::object to_json(const Order& o) {
-  boost::json::array items;
-  for (const auto& i : o.items) {
-    items.push_back({{"product_id", i.product_id},
-                     {"product", i.product},
-                     {"price", i.price.to_string()},
-                     {"quantity", i.quantity},
-                     {"totalprice", i.total().to_string()}});
+boost::json::array items_json(const std::vector<Item>& items, ItemIds ids) {
+  boost::json::array out;
+  for (const auto& i : items) {
+    boost::json::object line;
+    if (ids == ItemIds::with) line["product_id"] = i.product_id;
+    for_each_item_field(i, [&](std::string_view name, const auto& value) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(value)>, common::Money>) line[name] = value.to_string();
+      else line[name] = value;
+    });
+    out.push_back(std::move(line));
   }
+  return out;
+}
+
+boost::json::object to_json(const Order& o) {
   return {{"id", o.id},
           {"customer", o.customer},
           {"total_amount", o.total_amount.to_string()},
           {"paid", o.paid()},
-          {"status", o.status},
+          {"status", to_string(o.status)},
           {"created_at", common::format_rfc3339(o.created_at)},
           {"expires_at", common::format_rfc3339(o.expires_at)},
-          {"items", std::move(items)}};
+          {"items", items_json(o.items, ItemIds::with)}};
 }
 
 Service::Service(db::Database& database, common::Metrics& metrics, Settings settings)
@@ -139,50 +224,9 @@ void Service::placed() { placed_.add(); }
 Order Service::place_in(db::Connection& c, std::int64_t user_id, const std::vector<ItemRequest>& requested,
                         const BeforeCommit& before_commit) {
   try {
-    // Resolve every line first, merging lines that name the same product.
-    std::map<std::int64_t, Item> lines;  // by product id: stock is taken in id order
-    for (const auto& r : requested) {
-      auto product = r.product_id ? repo::product_by_id(c, *r.product_id) : repo::product_by_name(c, *r.product_name);
-      if (!product) {
-        auto label = r.product_name ? "'" + *r.product_name + "'" : "with id " + std::to_string(*r.product_id);
-        boost::json::object details{{"product", r.product_name ? boost::json::value(*r.product_name) : nullptr}};
-        if (r.product_id) details["product_id"] = *r.product_id;
-        throw common::Error("unknown_product", "Product " + label + " does not exist", std::move(details));
-      }
-      auto [line, fresh] = lines.try_emplace(product->id, Item{product->id, product->name,
-                                                                common::Money::from_minor(product->price), 0});
-      line->second.quantity += r.quantity;
-      if (line->second.quantity > kMaxQuantity) {
-        throw common::Error("validation_error", "At most 10000 of one product per order",
-                            {{"items", boost::json::array{"Ensure the quantity of '" + product->name +
-                                                          "' is at most 10000 in total."}}});
-      }
-    }
-    common::Money total;
-    for (const auto& [id, line] : lines) {
-      if (!repo::take_stock(c, id, line.quantity)) {
-        auto now = repo::product_by_id(c, id);
-        auto available = now ? now->stock : 0;
-        throw common::Error("insufficient_stock", "Insufficient stock for product '" + line.product + "'",
-                            {{"product", line.product},
-                             {"product_id", id},
-                             {"requested", line.quantity},
-                             {"available", available}});
-      }
-      total += line.total();
-    }
-    auto now = common::now_micros();
-    auto expires = now + settings_.reservation_ttl.count();
-    auto order_id = repo::insert_order(c, user_id, total.minor(), now, expires);
-    // The order as just written, built here rather than read back (this runs on SQLite's single
-    // writer thread, where every statement counts): items in product-id order, as they are read.
-    auto customer = repo::customer(c, user_id);
-    Order order{order_id, user_id, std::move(customer.username), std::move(customer.email), "pending_payment",
-                total, now, expires, {}};
-    for (auto& [id, line] : lines) {
-      repo::insert_item(c, order_id, {order_id, id, line.product, line.price.minor(), line.quantity});
-      order.items.push_back(std::move(line));
-    }
+    auto lines = resolve_lines(c, requested);
+    auto total = take_stock(c, lines);
+    auto order = write_order(c, user_id, std::move(lines), total, settings_.reservation_ttl);
     if (before_commit) before_commit(c, order);
     return order;
   } catch (const common::Error& e) {
@@ -198,18 +242,22 @@ Order Service::load(db::Connection& c, std::int64_t order_id) {
   return from_row(std::move(*row));
 }
 
-Order Service::get(std::int64_t order_id, std::int64_t user_id, bool staff) {
-  auto order = database_.read([&](db::Connection& c) { return load(c, order_id); });
-  if (order.user_id != user_id && !staff) not_found();
+Order Service::get_for_customer(std::int64_t order_id, std::int64_t user_id) {
+  auto order = get_for_staff(order_id);
+  if (order.user_id != user_id) not_found();
   return order;
+}
+
+Order Service::get_for_staff(std::int64_t order_id) {
+  return database_.read([&](db::Connection& c) { return load(c, order_id); });
 }
 
 OrderPage Service::list(std::optional<std::int64_t> user_id, const std::optional<std::string>& status,
                         std::int64_t limit, const std::function<std::int64_t(std::int64_t)>& page_offset,
                         const std::optional<std::string>& search) {
-  if (status && std::find(std::begin(kOrderStatuses), std::end(kOrderStatuses), *status) == std::end(kOrderStatuses)) {
-    throw common::Error("validation_error", "Unknown status",
-                        {{"status", boost::json::array{"Select a valid choice: pending_payment, paid, cancelled, expired."}}});
+  if (status && !order_status_from_string(*status)) {
+    auto choices = "Select a valid choice: " + std::string(order_status_choices()) + ".";
+    throw common::Error("validation_error", "Unknown status", {{"status", boost::json::array{choices}}});
   }
   return database_.read([&](db::Connection& c) {
     OrderPage page;
@@ -247,15 +295,16 @@ Order Service::cancel_as(std::int64_t order_id, std::optional<std::int64_t> owne
   auto outcome = database_.transaction([&](db::Connection& c) {
     order = load(c, order_id);
     if (owner && order.user_id != *owner) not_found();
-    if (!repo::leave_pending(c, order_id, "cancelled", common::now_micros())) return Outcome::not_pending;
-    for (const auto& item : order.items) repo::return_stock(c, item.product_id, item.quantity);
-    order.status = "cancelled";
+    if (!repo::leave_pending(c, order_id, OrderStatus::cancelled, common::now_micros())) return Outcome::not_pending;
+    for (const auto& item : order.items) catalog::return_stock(c, item.product_id, item.quantity);
+    order.status = OrderStatus::cancelled;
     return Outcome::cancelled;
   });
   if (outcome == Outcome::not_pending) {
-    auto why = order.status == "pending_payment" ? std::string("being paid right now") : order.status;
+    auto status = std::string(to_string(order.status));
+    auto why = order.status == OrderStatus::pending_payment ? std::string("being paid right now") : status;
     throw common::Error("order_not_payable", "Order " + std::to_string(order_id) + " is " + why + " and cannot be cancelled",
-                        {{"status", order.status}});
+                        {{"status", status}});
   }
   return order;
 }
@@ -277,9 +326,9 @@ int Service::expire_overdue(std::int64_t now, int batch) {
     // PostgreSQL the claim also skips an order another transaction holds right now (SKIP LOCKED).
     bool done = database_.transaction([&](db::Connection& c) {
       if (!repo::claim_overdue(c, database_.dialect(), id, now)) return false;
-      if (!repo::leave_pending(c, id, "expired", common::now_micros(), now)) return false;
+      if (!repo::leave_pending(c, id, OrderStatus::expired, common::now_micros(), now)) return false;
       auto row = repo::find(c, id);
-      for (const auto& item : row->items) repo::return_stock(c, item.product_id, item.quantity);
+      for (const auto& item : row->items) catalog::return_stock(c, item.product_id, item.quantity);
       return true;
     });
     if (done) {

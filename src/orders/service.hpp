@@ -5,7 +5,9 @@
 #include "common/metrics.hpp"
 #include "common/money.hpp"
 #include "db/database.hpp"
+#include "orders/status.hpp"
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 
 #include <chrono>
@@ -17,8 +19,14 @@
 
 namespace orders {
 
+// At most this many of one product in one order (lines naming the same product count together).
+// The database holds it too: the CHECK on order_items.quantity in migration 003_orders.sql (both
+// dialects; an applied migration, so a change here needs a new migration as well), and the API
+// documents it (docs/contract.md, the `maximum` of ItemRequest.quantity in docs/openapi.yaml). Every
+// message that states the limit is built from this constant; tests/unit/order_status_test.cpp checks
+// that the CHECK agrees.
 constexpr std::int64_t kMaxQuantity = 10'000;
-constexpr std::size_t kMaxLines = 100;
+constexpr std::size_t kMaxLines = 100;  // lines in one order
 
 // One requested line: a product by name or by id, and how many.
 struct ItemRequest {
@@ -44,15 +52,37 @@ struct Order {
   std::int64_t user_id = 0;
   std::string customer;  // username
   std::string email;
-  std::string status;  // pending_payment, paid, cancelled, expired
+  OrderStatus status = kInitialStatus;  // its life: orders/status.hpp
   common::Money total_amount;
   std::int64_t created_at = 0;  // microseconds since the epoch
   std::int64_t expires_at = 0;
   std::vector<Item> items;
-  bool paid() const { return status == "paid"; }
+  bool paid() const { return status == OrderStatus::paid; }
 };
 
+// The order as the API writes it (GET /store/orders/{id}/ and every body that carries an order).
 boost::json::object to_json(const Order& order);
+
+// The order's lines as every body and email writes them: product, price, quantity, totalprice, in
+// that order (an order body puts product_id first). The one place these names and values are spelled:
+// to_json, the confirmation email's context (app/app.cpp) and make_payment's body (payments/routes.cpp,
+// which writes money as JSON numbers) all go through it. `field(name, value)` is called with a
+// std::string, a common::Money or a std::int64_t.
+template <class Field>
+void for_each_item_field(const Item& item, Field&& field) {
+  field("product", item.product);
+  field("price", item.price);
+  field("quantity", item.quantity);
+  field("totalprice", item.total());
+}
+enum class ItemIds { with, without };
+// The lines as JSON, money as strings ("130.00"); `ids`: whether each line starts with its product_id.
+boost::json::array items_json(const std::vector<Item>& items, ItemIds ids);
+
+// Runs inside the transaction that writes an order (its placement, or the settle of its payment), with
+// the order as written: whatever must commit with it, such as the answer an Idempotency-Key replays or
+// the confirmation email. Orders and payments both take one.
+using BeforeCommit = std::function<void(db::Connection&, const Order&)>;
 
 struct OrderPage {
   std::int64_t count = 0;
@@ -64,9 +94,6 @@ class Service {
   struct Settings {
     std::chrono::microseconds reservation_ttl = std::chrono::minutes(15);
   };
-  // Runs inside the placing transaction, after the order is written: whatever must commit with it.
-  using BeforeCommit = std::function<void(db::Connection&, const Order&)>;
-
   Service(db::Database& database, common::Metrics& metrics, Settings settings);
 
   Order place(std::int64_t user_id, const std::vector<ItemRequest>& items, const BeforeCommit& before_commit = {});
@@ -75,9 +102,12 @@ class Service {
   Order place_in(db::Connection& c, std::int64_t user_id, const std::vector<ItemRequest>& items,
                  const BeforeCommit& before_commit = {});
   void placed();  // counts a committed placement
-  // The order when `user_id` owns it (or `staff`); 404 otherwise, never revealing that it exists.
-  Order get(std::int64_t order_id, std::int64_t user_id, bool staff = false);
-  // `search` (staff, everyone's orders): the customer's username or email contains it.
+  // The order when `user_id` owns it; 404 otherwise, never revealing that it exists.
+  Order get_for_customer(std::int64_t order_id, std::int64_t user_id);
+  // Any order (staff); 404 only when it does not exist.
+  Order get_for_staff(std::int64_t order_id);
+  // `search` (staff, everyone's orders): the customer's username or email contains it. `status`: one of
+  // orders/status.hpp's names (400 validation_error otherwise).
   OrderPage list(std::optional<std::int64_t> user_id, const std::optional<std::string>& status, std::int64_t limit,
                  const std::function<std::int64_t(std::int64_t)>& page_offset,
                  const std::optional<std::string>& search = std::nullopt);

@@ -8,6 +8,9 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <string>
+#include <type_traits>
+
 namespace payments {
 namespace {
 
@@ -53,17 +56,26 @@ namespace {
 // The old service's success body. Its order_data carried money as JSON numbers with two decimals
 // (130.00), which Boost.JSON cannot write from an exact value, so those few literals are written
 // from the integer minor units as text; strings still go through the JSON serializer.
+std::string json_text(std::string_view s) { return boost::json::serialize(boost::json::string(s)); }
+
+// One order line, its fields as orders::for_each_item_field names them, money as a number.
+std::string item_text(const orders::Item& item) {
+  std::string out;
+  orders::for_each_item_field(item, [&](std::string_view name, const auto& value) {
+    using Value = std::decay_t<decltype(value)>;
+    out += (out.empty() ? "{" : ",") + json_text(name) + ":";
+    if constexpr (std::is_same_v<Value, common::Money>) out += value.to_string();
+    else if constexpr (std::is_same_v<Value, std::string>) out += json_text(value);
+    else out += std::to_string(value);
+  });
+  return out + "}";
+}
+
 std::string success_body(const orders::Order& o) {
-  auto text = [](std::string_view s) { return boost::json::serialize(boost::json::string(s)); };
   std::string body = R"({"message":"Payment successful","order_data":{"order_id":)" + std::to_string(o.id) +
                      R"(,"total_amount":)" + o.total_amount.to_string() + R"(,"created_at":)" +
-                     text(common::format_rfc3339(o.created_at)) + R"(,"items":[)";
-  for (std::size_t i = 0; i < o.items.size(); ++i) {
-    const auto& item = o.items[i];
-    if (i > 0) body += ',';
-    body += R"({"product":)" + text(item.product) + R"(,"price":)" + item.price.to_string() +
-            R"(,"quantity":)" + std::to_string(item.quantity) + R"(,"totalprice":)" + item.total().to_string() + "}";
-  }
+                     json_text(common::format_rfc3339(o.created_at)) + R"(,"items":[)";
+  for (std::size_t i = 0; i < o.items.size(); ++i) body += (i > 0 ? "," : "") + item_text(o.items[i]);
   return body + "]}}";
 }
 
@@ -87,7 +99,7 @@ std::string idempotency_identity(const PaymentRequest& request) {
 http::Response make_payment(Service& service, idempotency::Store& keys, Request& q) {
   auto request = payment_request_from_json(q.json);
   return keys.run(q, idempotency_identity(request), [&](const idempotency::Store::Finish& finish) {
-    Service::OnPaid remember;
+    orders::BeforeCommit remember;
     if (finish) remember = [&](db::Connection& c, const orders::Order& o) { finish(c, success(o)); };
     return success(service.pay(q.user().user_id, request, remember));
   });

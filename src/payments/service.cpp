@@ -21,7 +21,7 @@ std::string new_key(std::int64_t order_id) {
 
 [[noreturn]] void not_payable(const orders::Order& order, std::string_view why) {
   throw common::Error("order_not_payable", "Order " + std::to_string(order.id) + " " + std::string(why),
-                      {{"status", order.status}});
+                      {{"status", orders::to_string(order.status)}});
 }
 
 std::string decline_message(std::string_view code) {
@@ -40,7 +40,7 @@ struct Service::Claim {
 };
 
 Service::Service(db::Database& database, orders::Service& orders, Gateway& gateway, common::Metrics& metrics,
-                 Settings settings, OnPaid on_paid)
+                 Settings settings, orders::BeforeCommit on_paid)
     : database_(database),
       orders_(orders),
       gateway_(gateway),
@@ -61,7 +61,9 @@ Service::Claim Service::claim(std::int64_t user_id, const PaymentRequest& reques
       if (order.paid()) {
         throw common::Error("order_already_paid", "Order " + std::to_string(order.id) + " is already paid");
       }
-      if (order.status != "pending_payment") not_payable(order, "is " + order.status + " and can no longer be paid");
+      if (order.status != orders::OrderStatus::pending_payment) {
+        not_payable(order, "is " + std::string(orders::to_string(order.status)) + " and can no longer be paid");
+      }
       if (request.amount != order.total_amount) {
         throw common::Error("amount_mismatch",
                             "Amount " + request.amount.to_string() + " does not match the order total " +
@@ -87,7 +89,7 @@ Service::Claim Service::claim(std::int64_t user_id, const PaymentRequest& reques
 
 orders::Order Service::settle(std::int64_t payment_id, std::int64_t order_id, bool succeeded,
                               const std::string& reference, const std::string& decline_code,
-                              const OnPaid& before_commit) {
+                              const orders::BeforeCommit& before_commit) {
   return database_.transaction([&](db::Connection& c) {
     auto now = common::now_micros();
     if (!repo::settle(c, payment_id, succeeded ? "succeeded" : "failed", reference, decline_code, now)) {
@@ -107,7 +109,8 @@ orders::Order Service::settle(std::int64_t payment_id, std::int64_t order_id, bo
   });
 }
 
-orders::Order Service::pay(std::int64_t user_id, const PaymentRequest& request, const OnPaid& before_commit) {
+orders::Order Service::pay(std::int64_t user_id, const PaymentRequest& request,
+                           const orders::BeforeCommit& before_commit) {
   auto claimed = claim(user_id, request);
   ChargeRequest charge{claimed.key, request.amount.minor(), "usd", request.card,
                        "orderd order " + std::to_string(request.order_id)};

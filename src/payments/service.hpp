@@ -45,8 +45,6 @@ struct PaymentRequest {
 
 class Service {
  public:
-  // Runs inside the settling transaction of a successful payment, with the order as paid.
-  using OnPaid = std::function<void(db::Connection&, const orders::Order&)>;
   struct Settings {
     // A processing payment older than this is asked about at the gateway (at least the longest a
     // charge call can take, so the reconciler never races a call still under way).
@@ -54,12 +52,14 @@ class Service {
   };
 
   Service(db::Database& database, orders::Service& orders, Gateway& gateway, common::Metrics& metrics,
-          Settings settings, OnPaid on_paid);
+          Settings settings, orders::BeforeCommit on_paid);
 
   // Charges the order's total; returns the paid order. Errors: 404 not_found (not the caller's),
   // 400 amount_mismatch, 409 order_already_paid / order_not_payable, 402 card codes, 503
-  // payment_gateway_unavailable. `before_commit` runs in the settling transaction too.
-  orders::Order pay(std::int64_t user_id, const PaymentRequest& request, const OnPaid& before_commit = {});
+  // payment_gateway_unavailable. `before_commit` runs in the settling transaction of a successful
+  // payment (after `on_paid`), with the order as paid.
+  orders::Order pay(std::int64_t user_id, const PaymentRequest& request,
+                    const orders::BeforeCommit& before_commit = {});
 
   // Every payment attempt of an order, oldest first (staff).
   std::vector<Attempt> attempts(std::int64_t order_id);
@@ -72,7 +72,7 @@ class Service {
   Claim claim(std::int64_t user_id, const PaymentRequest& request);
   // Applies a final outcome to a processing payment; returns the order as it now is.
   orders::Order settle(std::int64_t payment_id, std::int64_t order_id, bool succeeded, const std::string& reference,
-                       const std::string& decline_code, const OnPaid& before_commit);
+                       const std::string& decline_code, const orders::BeforeCommit& before_commit);
   common::Counter& outcome_counter(std::string_view outcome);
 
   db::Database& database_;
@@ -80,7 +80,7 @@ class Service {
   Gateway& gateway_;
   common::Metrics& metrics_;
   Settings settings_;
-  OnPaid on_paid_;
+  orders::BeforeCommit on_paid_;  // runs in every successful settle (the confirmation email)
 };
 
 }  // namespace payments

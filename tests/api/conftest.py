@@ -262,15 +262,15 @@ def smtp_sink():
     sink.stop()
 
 
-def wait_until(check, timeout=20.0):
+def wait_until(check, timeout=20.0, what="condition"):
     """Polls a condition the server makes true in the background (a sweeper, the outbox worker, the
-    reconciler) until it holds, and returns its value; fails with a clear message at the deadline."""
+    reconciler) until it holds, and returns its value; fails at the deadline saying `what` was awaited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if result := check():
             return result
         time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout}s")
+    raise AssertionError(f"{what} not met within {timeout}s")
 
 
 def unique(prefix="u"):
@@ -313,6 +313,33 @@ def staff_token(server):
                    input="staff-password-1\n")
     assert p.returncode == 0, p.stderr
     return login(server, email, "staff-password-1")["access"]
+
+
+# --- orders and payments, as a customer makes them ----------------------------------------------------
+
+GOOD = "4242424242424242"  # the mock gateway's test cards (docs/payment-gateway.md)
+DECLINED = "4000000000000002"
+
+
+def place(server, token, items=None, *, product_id=None, quantity=1, expect=None, **request):
+    """POST /store/place_order/ with `items`, or with one line of `quantity` x `product_id`; returns the
+    response. `expect` asserts its status (with the body in the message); `request` goes to the request
+    (headers=...)."""
+    if items is None:
+        items = [{"product_id": product_id, "quantity": quantity}]
+    r = server.post("/store/place_order/", token=token, json={"items": items}, **request)
+    if expect is not None:
+        assert r.status_code == expect, r.text
+    return r
+
+
+def pay(server, token, order, *, number=GOOD, amount=None, expiry="12/34", cvv="123", **request):
+    """POST /store/make_payment/ for `order` (a body with id and total_amount) with a card that the mock
+    gateway accepts unless told otherwise; returns the response. `amount` defaults to the order's
+    total; `request` goes to the request (headers=...)."""
+    body = {"order_id": order["id"], "amount": order["total_amount"] if amount is None else amount,
+            "card_number": number, "expiry_date": expiry, "cvv": cvv}
+    return server.post("/store/make_payment/", token=token, json=body, **request)
 
 
 class MockGateway(LoggedProcess):

@@ -8,20 +8,7 @@ import time
 
 import requests
 
-from conftest import unique
-
-GOOD = "4242424242424242"
-DECLINED = "4000000000000002"
-
-
-def wait_until(check, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not met within {timeout}s")
+from conftest import DECLINED, GOOD, unique, wait_until
 
 
 def make_products(server, staff, count, stock):
@@ -40,9 +27,9 @@ def processing_payments(server):
 
 def wait_reconciled(server, timeout=30.0):
     """Until the reconciler has settled every payment left processing and released every hold."""
-    wait_until(lambda: processing_payments(server) == 0, timeout, "no payment processing")
+    wait_until(lambda: processing_payments(server) == 0, timeout=timeout, what="no payment processing")
     wait_until(lambda: server.sql("SELECT COUNT(*) FROM orders WHERE payment_in_flight <> 0")[0][0] == 0,
-               timeout, "no order held for a payment")
+               timeout=timeout, what="no order held for a payment")
 
 
 def check_invariants(server, initial_stock):

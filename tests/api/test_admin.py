@@ -5,9 +5,7 @@ import re
 import time
 import urllib.parse
 
-from conftest import assert_error, customer_token, login, register, staff_token, unique
-
-CARD = {"card_number": "4242424242424242", "expiry_date": "12/30", "cvv": "123"}
+from conftest import DECLINED, assert_error, customer_token, login, pay, place, register, staff_token, unique
 
 
 def product(server, staff, stock=10, price="25.00"):
@@ -16,19 +14,8 @@ def product(server, staff, stock=10, price="25.00"):
     return r.json()
 
 
-def place(server, token, pid, quantity=1):
-    r = server.post("/store/place_order/", token=token, json={"items": [{"product_id": pid, "quantity": quantity}]})
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
 def stock_of(server, token, pid):
     return server.get(f"/store/products/{pid}/", token=token).json()["stock"]
-
-
-def pay(server, token, order, number="4242424242424242"):
-    return server.post("/store/make_payment/", token=token,
-                       json={"order_id": order["id"], "amount": order["total_amount"], **CARD, "card_number": number})
 
 
 # --- orders ---------------------------------------------------------------------------------------------
@@ -37,7 +24,7 @@ def test_staff_cancel_returns_the_stock_once_and_only_for_unpaid_orders(server):
     staff = staff_token(server)
     customer = customer_token(server)
     p = product(server, staff, stock=10)
-    order = place(server, customer, p["id"], 3)
+    order = place(server, customer, product_id=p["id"], quantity=3, expect=201).json()
     assert stock_of(server, staff, p["id"]) == 7
 
     r = server.post(f"/admin/orders/{order['id']}/cancel/", token=staff)
@@ -49,7 +36,7 @@ def test_staff_cancel_returns_the_stock_once_and_only_for_unpaid_orders(server):
     assert_error(server.post(f"/store/orders/{order['id']}/cancel/", token=customer), 409, "order_not_payable")
     assert stock_of(server, staff, p["id"]) == 10
 
-    paid = place(server, customer, p["id"], 1)
+    paid = place(server, customer, product_id=p["id"], expect=201).json()
     assert pay(server, customer, paid).status_code == 200
     body = assert_error(server.post(f"/admin/orders/{paid['id']}/cancel/", token=staff), 409, "order_not_payable")
     assert body["details"]["status"] == "paid"
@@ -63,9 +50,9 @@ def test_order_detail_shows_items_and_every_payment_attempt(server):
     staff = staff_token(server)
     customer = customer_token(server)
     p = product(server, staff, price="12.50")
-    order = place(server, customer, p["id"], 2)
-    assert pay(server, customer, order, "4000000000000002").status_code == 402
-    assert pay(server, customer, order, "4000000000009995").status_code == 402
+    order = place(server, customer, product_id=p["id"], quantity=2, expect=201).json()
+    assert pay(server, customer, order, number=DECLINED).status_code == 402
+    assert pay(server, customer, order, number="4000000000009995").status_code == 402
     assert pay(server, customer, order).status_code == 200
 
     r = server.get(f"/admin/orders/{order['id']}/", token=staff)
@@ -91,9 +78,9 @@ def test_orders_are_searched_by_customer_username_or_email(server):
     user, creds = register(server, username=f"{marker}_one", email=f"{marker.lower()}@shop.example.com")
     token = login(server, creds["email"], creds["password"])["access"]
     p = product(server, staff)
-    first = place(server, token, p["id"])
-    second = place(server, token, p["id"])
-    place(server, customer_token(server), p["id"])  # someone else's
+    first = place(server, token, product_id=p["id"], expect=201).json()
+    second = place(server, token, product_id=p["id"], expect=201).json()
+    place(server, customer_token(server), product_id=p["id"], expect=201)  # someone else's
 
     for text in (marker.upper(), f"{marker.lower()}@shop", "_one"):
         found = server.get(f"/admin/orders/?search={urllib.parse.quote(text)}&page_size=100", token=staff).json()
@@ -183,7 +170,7 @@ def test_email_preview_renders_the_confirmation(server):
     staff = staff_token(server)
     customer = customer_token(server)
     p = product(server, staff, price="7.25")
-    order = place(server, customer, p["id"], 2)
+    order = place(server, customer, product_id=p["id"], quantity=2, expect=201).json()
     assert pay(server, customer, order).status_code == 200
     email = wait_for_email(server, staff, order["id"])
 
@@ -215,9 +202,10 @@ def test_dashboard_counts_today_low_stock_and_failed_emails(make_server):
 
     plenty = product(server, staff, stock=100, price="10.00")
     scarce = product(server, staff, stock=6, price="3.00")
-    first = place(server, customer, plenty["id"], 3)
+    first = place(server, customer, product_id=plenty["id"], quantity=3, expect=201).json()
     assert pay(server, customer, first).status_code == 200
-    place(server, customer, scarce["id"], 4)  # unpaid: counted as placed, not as revenue
+    # Unpaid: counted as placed, not as revenue.
+    place(server, customer, product_id=scarce["id"], quantity=4, expect=201)
     email = wait_for_email(server, staff, first["id"])
     server.sql("UPDATE outbox SET status = 'failed', last_error = 'smtp: refused' WHERE id = ?", (email["id"],))
 

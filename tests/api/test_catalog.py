@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from conftest import IntegrityError, assert_error, customer_token, staff_token, unique, wait_until
+from conftest import IntegrityError, assert_error, customer_token, place, staff_token, unique, wait_until
 from invariants import Load, check_invariants, check_seen, wait_reconciled
-from test_admin import place as buy, stock_of
+from test_admin import stock_of
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +165,7 @@ def test_a_float_artefact_is_refused_not_rounded(server, staff):
 
 def test_stock_adjustment_is_added_to_the_stock_as_it_is_then(server, staff, customer):
     p = new_product(server, staff, stock=5)
-    buy(server, customer, p["id"], 2)  # the figure staff saw (5) is stale now
+    place(server, customer, product_id=p["id"], quantity=2, expect=201)  # the figure staff saw (5) is stale now
     r = server.patch(f"/store/products/{p['id']}/", token=staff, json={"stock_adjustment": 10})
     assert r.status_code == 200, r.text
     assert r.json()["stock"] == 13
@@ -187,7 +187,7 @@ def test_stock_adjustment_cannot_pass_the_largest_stock(server, staff):
 
 def test_an_absolute_stock_from_a_stale_view_is_refused_with_the_current_figure(server, staff, customer):
     p = new_product(server, staff, stock=10, price="10.00")
-    buy(server, customer, p["id"], 3)
+    place(server, customer, product_id=p["id"], quantity=3, expect=201)
     for method in ("PATCH", "PUT"):
         body = {"name": p["name"], "price": "12.00", "stock": 20, "expected_stock": 10}
         err = assert_error(server.request(method, f"/store/products/{p['id']}/", token=staff, json=body), 409,
@@ -347,8 +347,7 @@ def test_the_list_shows_what_orders_and_staff_change_at_once(make_server):
     p = new_product(s, staff, stock=10, price="5.00")
     for _ in range(3):  # read, and read again from what the server kept
         assert listed(s, customer, p["id"])["stock"] == 10
-    r = s.post("/store/place_order/", token=customer, json={"items": [{"product_id": p["id"], "quantity": 4}]})
-    assert r.status_code == 201, r.text
+    r = place(s, customer, product_id=p["id"], quantity=4, expect=201)
     assert listed(s, customer, p["id"])["stock"] == 6
     assert s.post(f"/store/orders/{r.json()['id']}/cancel/", token=customer).status_code == 200
     assert listed(s, customer, p["id"])["stock"] == 10

@@ -6,7 +6,7 @@ import email
 import email.policy
 import time
 
-from conftest import customer_token, staff_token, unique, wait_until
+from conftest import DECLINED, customer_token, pay, place, staff_token, unique, wait_until
 
 
 
@@ -17,10 +17,8 @@ def paid_order(server, staff, token, items=(("Fish & Chips", "50.00", 2), ("Caf√
         p = server.post("/store/products/", token=staff,
                         json={"name": f"{name} {unique('')}", "price": price, "stock": 100}).json()
         lines.append({"product_id": p["id"], "quantity": quantity})
-    order = server.post("/store/place_order/", token=token, json={"items": lines}).json()
-    r = server.post("/store/make_payment/", token=token,
-                    json={"order_id": order["id"], "amount": order["total_amount"], "card_number": "4242424242424242",
-                          "expiry_date": "12/34", "cvv": "123"})
+    order = place(server, token, lines).json()
+    r = pay(server, token, order)
     assert r.status_code == 200, r.text
     return order
 
@@ -45,10 +43,8 @@ def test_one_email_per_paid_order_with_every_detail(make_server, smtp_sink):
     assert "Fish &amp; Chips" in html  # values are escaped in HTML
     # Unpaid and declined orders get no mail.
     p = s.post("/store/products/", token=staff, json={"name": unique("x"), "price": 1, "stock": 5}).json()
-    unpaid = s.post("/store/place_order/", token=token, json={"items": [{"product_id": p["id"], "quantity": 1}]}).json()
-    s.post("/store/make_payment/", token=token, json={"order_id": unpaid["id"], "amount": "1.00",
-                                                     "card_number": "4000000000000002", "expiry_date": "12/34",
-                                                     "cvv": "123"})
+    unpaid = place(s, token, product_id=p["id"]).json()
+    pay(s, token, unpaid, number=DECLINED)
     second = paid_order(s, staff, token, items=(("Tea", "2.50", 1),))
     mails = smtp_sink.wait_for(2)
     assert [m.header("Subject").split("#")[1].split()[0] for m in mails] == [str(order["id"]), str(second["id"])]

@@ -10,8 +10,8 @@ import random
 import signal
 import time
 
-from conftest import BACKEND, MockGateway, Server, customer_token, staff_token
-from invariants import Load, check_invariants, check_seen, make_products, wait_reconciled, wait_until
+from conftest import BACKEND, MockGateway, Server, customer_token, staff_token, wait_until
+from invariants import Load, check_invariants, check_seen, make_products, wait_reconciled
 
 KILLS = 8
 CLIENTS = 8
@@ -33,14 +33,14 @@ def crash_under_load(server, gateway=None, seed=12):
         for _ in range(KILLS):
             before = load.successes()
             # Let the load get going (at least a few successes) before a random moment of death.
-            wait_until(lambda: load.successes() >= before + 20, 30, "progress before a kill")
+            wait_until(lambda: load.successes() >= before + 20, timeout=30, what="progress before a kill")
             time.sleep(rng.uniform(0.05, 1.0))
             code = server.stop(sig=signal.SIGKILL)
             assert code == -signal.SIGKILL, code
             kills.append(load.successes())
             server.start()
         before = load.successes()
-        wait_until(lambda: load.successes() >= before + 20, 30, "progress after the last restart")
+        wait_until(lambda: load.successes() >= before + 20, timeout=30, what="progress after the last restart")
     finally:
         load.stop()
     loaded = time.monotonic() - started

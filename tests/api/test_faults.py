@@ -12,21 +12,14 @@ import time
 
 import pytest
 
-from conftest import BACKEND, BIN, MockGateway, Server, assert_error, customer_token, postgres_only, staff_token, unique
-from invariants import GOOD, Load, check_invariants, check_seen, make_products, wait_reconciled, wait_until
+from conftest import (BACKEND, BIN, MockGateway, Server, assert_error, customer_token, pay, place, postgres_only,
+                      staff_token, unique, wait_until)
+from invariants import Load, check_invariants, check_seen, make_products, wait_reconciled
 
 
 def new_order(server, staff, token, price="50.00", quantity=2):
     p = server.post("/store/products/", token=staff, json={"name": unique("P"), "price": price, "stock": 100}).json()
-    r = server.post("/store/place_order/", token=token, json={"items": [{"product_id": p["id"], "quantity": quantity}]})
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def pay(server, token, order, number=GOOD):
-    return server.post("/store/make_payment/", token=token,
-                       json={"order_id": order["id"], "amount": order["total_amount"], "card_number": number,
-                             "expiry_date": "12/34", "cvv": "123"})
+    return place(server, token, product_id=p["id"], quantity=quantity, expect=201).json()
 
 
 def order_row(server, order):
@@ -127,7 +120,7 @@ def test_gateway_timing_out_is_503_in_time_and_the_reconciler_settles_it_from_th
         assert_error(pay(s, customer, order), 409, "order_not_payable")
         # ... until the reconciler asks the gateway about the key (after 2 x gateway_timeout): never
         # charged, so the payment fails and the order is payable again.
-        wait_until(lambda: order_row(s, order) == ("pending_payment", 0), 20, "the hold released")
+        wait_until(lambda: order_row(s, order) == ("pending_payment", 0), timeout=20, what="the hold released")
         [(key, status, code, _)] = payments_of(s, order)
         assert (status, code) == ("failed", "not_charged")
         assert gateway.find(key).status_code == 404
@@ -145,7 +138,7 @@ def test_gateway_timing_out_is_503_in_time_and_the_reconciler_settles_it_from_th
 def settled_as_paid_once(s, gateway, customer, order):
     """After a charge whose answer was lost: the reconciler settles the order paid from the gateway's
     record of its one payment's key, with one email, and no second payment is possible."""
-    wait_until(lambda: order_row(s, order) == ("paid", 0), 20, "the order settled as paid")
+    wait_until(lambda: order_row(s, order) == ("paid", 0), timeout=20, what="the order settled as paid")
     [(key, status, _, reference)] = payments_of(s, order)  # one payment, one key
     found = gateway.find(key).json()
     assert status == "succeeded" and found["status"] == "succeeded" and found["id"] == reference
@@ -205,15 +198,15 @@ def paid_while_mail_fails(make_server, smtp_sink, fault_started, extra_env=None)
     assert r.status_code == 200, r.text
     assert time.monotonic() - started < 3.0  # the mail server is not on the payment's path
     assert order_row(s, order) == ("paid", 0)
-    wait_until(fault_started, 20, "the fault to bite")
-    wait_until(lambda: (row := outbox_row(s, order))[0] == "pending" and row[1] >= 1 and row[2], 20,
-               "a failed attempt recorded")
+    wait_until(fault_started, timeout=20, what="the fault to bite")
+    wait_until(lambda: (row := outbox_row(s, order))[0] == "pending" and row[1] >= 1 and row[2], timeout=20,
+               what="a failed attempt recorded")
     assert mails_for(smtp_sink, order) == []
     return s, order
 
 
 def delivered_once(s, smtp_sink, order):
-    wait_until(lambda: outbox_row(s, order)[0] == "sent", 30, "the email sent")
+    wait_until(lambda: outbox_row(s, order)[0] == "sent", timeout=30, what="the email sent")
     assert len(mails_for(smtp_sink, order)) == 1
     # Nothing more goes out for it afterwards (give the worker a few polls to misbehave).
     time.sleep(1.5)
@@ -259,15 +252,15 @@ def test_postgresql_restarted_under_load(tmp_path):
         initial = make_products(s, staff, 3, 1_000_000)
         load = Load(s, [customer_token(s) for _ in range(6)], initial).start()
         try:
-            wait_until(lambda: load.successes() >= 20, 30, "load under way")
+            wait_until(lambda: load.successes() >= 20, timeout=30, what="load under way")
             cluster.stop_server()
             down_since = load.statuses.get(503, 0)
-            wait_until(lambda: load.statuses.get(503, 0) >= down_since + 20, 30, "503s while down")
+            wait_until(lambda: load.statuses.get(503, 0) >= down_since + 20, timeout=30, what="503s while down")
             assert_error(s.get("/readyz"), 503, "unavailable")
             cluster.start_server()
-            wait_until(lambda: s.get("/readyz").status_code == 200, 30, "ready again")
+            wait_until(lambda: s.get("/readyz").status_code == 200, timeout=30, what="ready again")
             after = load.successes()
-            wait_until(lambda: load.successes() >= after + 20, 30, "successes after the restart")
+            wait_until(lambda: load.successes() >= after + 20, timeout=30, what="successes after the restart")
         finally:
             load.stop()
         assert s.proc.poll() is None  # recovered by itself, no restart
@@ -356,7 +349,7 @@ def test_sqlite_disk_full_is_a_clear_503_and_nothing_is_corrupted(tmp_path, smal
         os.unlink(filler)  # space again: the service continues by itself
         wait_until(lambda: s.post("/store/place_order/", token=customer,
                                   json={"items": [{"product_id": pids[0], "quantity": 1}]}).status_code == 201,
-                   20, "writes working again")
+                   timeout=20, what="writes working again")
         assert pay(s, customer, {"id": placed[0], "total_amount": "1.25"}).status_code == 200
         assert s.stop() == 0
         assert s.sql("PRAGMA integrity_check") == [("ok",)]

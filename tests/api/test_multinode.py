@@ -9,11 +9,10 @@ import time
 
 import pytest
 
-from conftest import Server, assert_error, fresh_database_url, login, postgres_only, register, staff_token, unique, wait_until
+from conftest import (Server, assert_error, fresh_database_url, login, pay, place, postgres_only, register, staff_token,
+                      unique, wait_until)
 
 pytestmark = postgres_only
-
-GOOD = "4242424242424242"
 
 
 @pytest.fixture
@@ -45,16 +44,6 @@ def new_product(node, staff, stock, price="10.00"):
 
 def stock_of(node, staff, pid):
     return node.get(f"/store/products/{pid}/", token=staff).json()["stock"]
-
-
-def place(node, token, pid, quantity=1):
-    return node.post("/store/place_order/", token=token, json={"items": [{"product_id": pid, "quantity": quantity}]})
-
-
-def pay(node, token, order):
-    return node.post("/store/make_payment/", token=token,
-                     json={"order_id": order["id"], "amount": order["total_amount"], "card_number": GOOD,
-                           "expiry_date": "12/34", "cvv": "123"})
 
 
 def customers(nodes, n):
@@ -101,7 +90,7 @@ def test_300_buyers_across_two_nodes_for_50_units(start_nodes):
     staff = staff_token(nodes[0])
     p = new_product(nodes[0], staff, stock=50)
     tokens = customers(nodes, 300)
-    responses = at_once(300, lambda i: place(nodes[i % 2], tokens[i], p["id"]))
+    responses = at_once(300, lambda i: place(nodes[i % 2], tokens[i], product_id=p["id"]))
     codes = sorted(r.status_code for r in responses)
     assert codes.count(201) == 50, [r.text for r in responses if r.status_code not in (201, 400)]
     assert codes.count(400) == 250, codes
@@ -142,7 +131,7 @@ def test_20_concurrent_payments_of_one_order_across_nodes_charge_once(start_node
     nodes = start_nodes(2)
     staff = staff_token(nodes[0])
     [token] = customers(nodes, 1)
-    order = place(nodes[0], token, new_product(nodes[0], staff, stock=5)["id"], quantity=2).json()
+    order = place(nodes[0], token, product_id=new_product(nodes[0], staff, stock=5)["id"], quantity=2).json()
     responses = at_once(20, lambda i: pay(nodes[i % 2], token, order))
     codes = sorted(r.status_code for r in responses)
     assert codes.count(200) == 1, [r.text for r in responses]
@@ -156,7 +145,7 @@ def test_10_paid_orders_across_nodes_send_exactly_10_emails(start_nodes, smtp_si
     staff = staff_token(nodes[0])
     tokens = customers(nodes, 10)
     p = new_product(nodes[0], staff, stock=100)
-    orders = [place(nodes[i % 2], tokens[i], p["id"]).json() for i in range(10)]
+    orders = [place(nodes[i % 2], tokens[i], product_id=p["id"]).json() for i in range(10)]
     responses = at_once(10, lambda i: pay(nodes[(i + 1) % 2], tokens[i], orders[i]))
     assert [r.status_code for r in responses] == [200] * 10, [r.text for r in responses]
     smtp_sink.wait_for(10, timeout=30)
@@ -175,7 +164,7 @@ def test_expiring_reservations_return_stock_exactly_once(start_nodes):
     staff = staff_token(nodes[0])
     tokens = customers(nodes, 4)
     p = new_product(nodes[0], staff, stock=100)
-    orders = [place(nodes[i % 2], tokens[i % 4], p["id"], quantity=1 + i % 3).json() for i in range(30)]
+    orders = [place(nodes[i % 2], tokens[i % 4], product_id=p["id"], quantity=1 + i % 3).json() for i in range(30)]
     assert stock_of(nodes[0], staff, p["id"]) < 100  # held (the first ones may be expiring already)
     wait_until(lambda: nodes[0].sql("SELECT count(*) FROM orders WHERE status = 'expired'") == [(30,)])
     time.sleep(0.5)  # a second return of the same stock would show now
@@ -204,11 +193,11 @@ def test_killing_one_node_leaves_the_other_serving(start_nodes):
     staff = staff_token(a)
     [token] = customers([a, b], 1)
     p = new_product(a, staff, stock=10)
-    first = place(a, token, p["id"]).json()
+    first = place(a, token, product_id=p["id"]).json()
     assert a.stop(sig=signal.SIGKILL) == -signal.SIGKILL
     assert b.get("/readyz").status_code == 200
     assert b.get(f"/store/orders/{first['id']}/", token=token).status_code == 200
-    second = place(b, token, p["id"], quantity=2)
+    second = place(b, token, product_id=p["id"], quantity=2)
     assert second.status_code == 201, second.text
     assert pay(b, token, second.json()).status_code == 200
     assert pay(b, token, first).status_code == 200

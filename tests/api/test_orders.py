@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import assert_error, customer_token, login, register, staff_token, unique, wait_until
+from conftest import assert_error, customer_token, login, place, register, staff_token, unique, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +27,6 @@ def product(server, staff, price="50.00", stock=100, name=None):
 
 def stock_of(server, staff, pid):
     return server.get(f"/store/products/{pid}/", token=staff).json()["stock"]
-
-
-def place(server, token, items, **kw):
-    return server.post("/store/place_order/", token=token, json={"items": items}, **kw)
 
 
 

@@ -10,9 +10,7 @@ import time
 
 import pytest
 
-from conftest import MockGateway, assert_error, customer_token, staff_token, unique, wait_until
-
-GOOD = "4242424242424242"
+from conftest import GOOD, MockGateway, assert_error, customer_token, pay, place, staff_token, unique, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +26,7 @@ def customer(server):
 def new_order(server, staff, token, price="50.00", quantity=2, stock=100):
     p = server.post("/store/products/", token=staff,
                     json={"name": unique("P"), "price": price, "stock": stock}).json()
-    r = server.post("/store/place_order/", token=token, json={"items": [{"product_id": p["id"], "quantity": quantity}]})
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def pay(server, token, order, number=GOOD, amount=None, expiry="12/34", cvv="123", **kw):
-    body = {"order_id": order["id"], "amount": order["total_amount"] if amount is None else amount,
-            "card_number": number, "expiry_date": expiry, "cvv": cvv}
-    return server.post("/store/make_payment/", token=token, json=body, **kw)
+    return place(server, token, product_id=p["id"], quantity=quantity, expect=201).json()
 
 
 def status_of(server, token, order):

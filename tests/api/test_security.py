@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from conftest import BIN, assert_error, login, register, staff_token, unique
-from test_payments import new_order, pay
+from conftest import BIN, assert_error, login, pay, register, staff_token, unique
+from test_payments import new_order
 
 TRUSTED_PROXY = {"ORDERD_TRUSTED_PROXIES": "127.0.0.1/32"}
 

@@ -3,8 +3,8 @@
 // on a free loopback port with a temporary SQLite database, creates a staff user with the CLI, and
 // walks through what shop staff do: sign in, create a product, see an order a customer placed through
 // the API, cancel it and watch the stock come back, look at the email queue and resend an email,
-// promote and demote a user. Access tokens live 8 seconds here, so the console refreshes (and
-// rotates) its tokens several times during the run.
+// promote and demote a user, archive the last row of a list's last page. Access tokens live 8 seconds
+// here, so the console refreshes (and rotates) its tokens several times during the run.
 //
 // SCREENSHOT_DIR=docs/screenshots keeps screenshots of the main screens (make screenshots).
 import { spawn, spawnSync } from "node:child_process";
@@ -369,6 +369,39 @@ describe("staff console", () => {
     await page.waitForSelector("#flash:has-text('Saved Oak Shelf')");
     await shownStock(24);
     assert.equal(await stock(), 24);
+  });
+
+  it("steps back to the last page when the page shown no longer exists", async () => {
+    // Eleven products under one name fill two pages, the second with one row. Archiving that row
+    // leaves no page 2: the list shows page 1, now the last, and says why (one behaviour for every
+    // list view: pagedList in console.js).
+    for (let i = 1; i <= 11; i++) {
+      const name = `Pager Lamp ${String(i).padStart(2, "0")}`;
+      const r = await http("POST", "/store/products/", { name, price: "12.00", stock: 50 }, await token(STAFF));
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    await go("products");
+    await page.fill("#product-search [name=search]", "pager lamp");
+    await page.click("#product-search button[type=submit]");
+    await page.waitForSelector(".pager:has-text('11 in all · page 1 of 2')");
+    assert.equal(await page.isVisible(".pager .note"), false);
+    await page.click(".pager button:has-text('Next')");
+    await page.waitForSelector(".pager:has-text('11 in all · page 2 of 2')");
+    const rows = page.locator("#products-table tbody tr");
+    assert.equal(await rows.count(), 1);
+
+    await rows.first().locator("button", { hasText: "Archive" }).click();
+    await page.waitForSelector("#flash:has-text('Archived Pager Lamp')");
+    await page.waitForSelector(".pager:has-text('10 in all · page 1 of 1')");
+    assert.match(await text(".pager .note"), /Page 2 no longer exists: this is the last page/);
+    assert.equal(await rows.count(), 10);
+    assert.equal(await page.locator(".pager button:has-text('Next')").isDisabled(), true);
+
+    // Moving on clears the note.
+    await page.fill("#product-search [name=search]", "pager lamp 01");
+    await page.click("#product-search button[type=submit]");
+    await page.waitForSelector(".pager:has-text('1 in all · page 1 of 1')");
+    assert.equal(await page.isVisible(".pager .note"), false);
   });
 
   it("kept the session alive by refreshing the tokens, and signs out", async () => {

@@ -143,23 +143,74 @@
 
   const badge = (text, kind = text) => h("span", { class: `badge ${kind}` }, text.replace(/_/g, " "));
 
-  function pager(page, onPage) {
-    const pages = Math.max(1, Math.ceil(page.count / page.size));
-    return h(
-      "div",
-      { class: "pager" },
-      `${page.count} in all · page ${page.number} of ${pages}`,
-      h("button", { type: "button", disabled: !page.previous, onclick: () => onPage(page.number - 1) }, "‹ Previous"),
-      h("button", { type: "button", disabled: !page.next, onclick: () => onPage(page.number + 1) }, "Next ›"),
-    );
-  }
-
   function query(params) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) if (v !== "" && v !== null && v !== undefined) q.set(k, v);
     const text = q.toString();
     return text ? `?${text}` : "";
   }
+
+  // --- the paginated list ---------------------------------------------------------------------------
+
+  // Every list view (products, orders, emails, users) is one pagedList: a table of one page of rows
+  // and its pager. The page staff are on lives in the view's state (`state.page`), not in the URL.
+  const PAGE_SIZE = 10;
+
+  // The pages `count` rows fill; an empty list still has its page 1, as the API says.
+  const pageCount = (count) => Math.max(1, Math.ceil(count / PAGE_SIZE));
+
+  // spec: { id, state, fetchPage, columns, row, empty }
+  //   id         the table's id
+  //   state      the view's state; state.page is the page to show, and the pager moves it
+  //   fetchPage  ({ page, page_size }) => the API's list body for that page
+  //   columns    the header cells: "Name", or { label: "Price", num: true } for a right-aligned figure
+  //   row        (item) => its <tr>
+  //   empty      the text shown when the list has no rows
+  //
+  // Past the last page (rows archived, cancelled or filtered away since staff chose the page, or by
+  // someone else meanwhile: the API answers 404), the list steps back to the last page that exists,
+  // asking the API for page=last, and says so beside the pager. Staff stay near the rows they were
+  // looking at, rather than being sent to page 1 or shown an error.
+  async function pagedList(spec) {
+    const { state, fetchPage } = spec;
+    const wanted = state.page; // a render started meanwhile may move state.page
+    let list;
+    let shown = wanted;
+    let note = null;
+    try {
+      list = await fetchPage({ page: wanted, page_size: PAGE_SIZE });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.status === 404 && wanted > 1)) throw e;
+      list = await fetchPage({ page: "last", page_size: PAGE_SIZE });
+      note = `Page ${wanted} no longer exists: this is the last page.`;
+      shown = pageCount(list.count);
+      state.page = shown;
+    }
+    return h("div", { class: "paged-list" }, listTable(spec, list.results), pager(state, shown, list, note));
+  }
+
+  function listTable({ id, columns, row, empty }, results) {
+    if (!results.length) return h("p", { class: "empty" }, empty);
+    const head = columns.map((c) => (typeof c === "string" ? h("th", {}, c) : h("th", { class: c.num ? "num" : null }, c.label)));
+    return h("table", { id }, h("thead", {}, h("tr", {}, head)), h("tbody", {}, results.map(row)));
+  }
+
+  function pager(state, number, list, note) {
+    const go = (n) => {
+      state.page = n;
+      route();
+    };
+    return h(
+      "div",
+      { class: "pager" },
+      note ? h("span", { class: "note", role: "status" }, note) : null,
+      `${list.count} in all · page ${number} of ${pageCount(list.count)}`,
+      h("button", { type: "button", disabled: !list.previous, onclick: () => go(number - 1) }, "‹ Previous"),
+      h("button", { type: "button", disabled: !list.next, onclick: () => go(number + 1) }, "Next ›"),
+    );
+  }
+
+  // --- forms and errors -----------------------------------------------------------------------------
 
   // Field errors from a validation_error's details next to their inputs; the rest as a message.
   function showFieldErrors(form, error) {
@@ -336,17 +387,20 @@
   const productState = { search: "", page: 1 };
 
   async function products(selected) {
-    const size = 10;
-    let list;
-    try {
-      list = await api("GET", `store/products/${query({ search: productState.search, page: productState.page, page_size: size })}`);
-    } catch (e) {
-      if (e.status === 404 && productState.page > 1) {
-        productState.page = 1;
-        return products(selected);
-      }
-      throw e;
-    }
+    const list = await pagedList({
+      id: "products-table",
+      state: productState,
+      fetchPage: (paging) => api("GET", `store/products/${query({ search: productState.search, ...paging })}`),
+      columns: ["ID", "Name", "Description", { label: "Price", num: true }, { label: "Stock", num: true }, ""],
+      row: (p) =>
+        h("tr", { class: String(p.id) === selected ? "selected" : null, dataset: { id: p.id, name: p.name } },
+          h("td", {}, p.id), h("td", {}, p.name), h("td", { class: "clip", title: p.description }, p.description),
+          h("td", { class: "num" }, p.price), h("td", { class: "num stock" }, p.stock),
+          h("td", { class: "actions" },
+            h("button", { type: "button", onclick: () => { location.hash = `#/products/${p.id}`; } }, "Edit"),
+            h("button", { type: "button", class: "danger", onclick: () => archiveProduct(p) }, "Archive"))),
+      empty: productState.search ? "No product matches." : "No products yet.",
+    });
     const editing = selected ? await api("GET", `store/products/${selected}/`).catch(() => null) : null;
     const search = h("input", { type: "search", name: "search", placeholder: "Search products by name", value: productState.search });
     const form = productForm(editing);
@@ -374,25 +428,7 @@
               if (!selected) route();
             } }, "New product"),
           ),
-          list.results.length
-            ? h(
-                "table",
-                { id: "products-table" },
-                h("thead", {}, h("tr", {}, h("th", {}, "ID"), h("th", {}, "Name"), h("th", {}, "Description"),
-                  h("th", { class: "num" }, "Price"), h("th", { class: "num" }, "Stock"), h("th", {}))),
-                h("tbody", {}, list.results.map((p) =>
-                  h("tr", { class: String(p.id) === selected ? "selected" : null, dataset: { id: p.id, name: p.name } },
-                    h("td", {}, p.id), h("td", {}, p.name), h("td", { class: "clip", title: p.description }, p.description),
-                    h("td", { class: "num" }, p.price), h("td", { class: "num stock" }, p.stock),
-                    h("td", { class: "actions" },
-                      h("button", { type: "button", onclick: () => { location.hash = `#/products/${p.id}`; } }, "Edit"),
-                      h("button", { type: "button", class: "danger", onclick: () => archiveProduct(p) }, "Archive"))))),
-              )
-            : h("p", { class: "empty" }, productState.search ? "No product matches." : "No products yet."),
-          pager({ ...list, number: productState.page, size }, (n) => {
-            productState.page = n;
-            route();
-          }),
+          list,
         ),
         form,
       ),
@@ -503,21 +539,36 @@
   // Orders ------------------------------------------------------------------------------------------
 
   const orderState = { status: "", search: "", page: 1 };
-  const ORDER_STATUSES = ["pending_payment", "paid", "cancelled", "expired"];
+
+  // The order statuses as the API names them, and how the console treats each: its label, whether
+  // the order holds its stock until `expires_at`, and what staff may do to it. The status filter, the
+  // badges and the detail panel read only this table (the order's life itself is the server's, in
+  // orders/). A status the console does not know yet shows its name and offers no action.
+  const ORDER_STATUSES = {
+    pending_payment: { label: "pending payment", holdsStock: true, actions: ["cancel"] },
+    paid: { label: "paid", holdsStock: false, actions: [] },
+    cancelled: { label: "cancelled", holdsStock: false, actions: [] },
+    expired: { label: "expired", holdsStock: false, actions: [] },
+  };
+  const orderStatus = (name) => ORDER_STATUSES[name] || { label: name.replace(/_/g, " "), holdsStock: false, actions: [] };
+  const orderBadge = (name) => badge(orderStatus(name).label, name);
 
   async function orders(selected) {
-    const size = 10;
-    const list = await api("GET", `admin/orders/${query({ status: orderState.status, search: orderState.search, page: orderState.page, page_size: size })}`)
-      .catch((e) => {
-        if (e.status === 404 && orderState.page > 1) {
-          orderState.page = 1;
-          return api("GET", `admin/orders/${query({ status: orderState.status, search: orderState.search, page_size: size })}`);
-        }
-        throw e;
-      });
+    const list = await pagedList({
+      id: "orders-table",
+      state: orderState,
+      fetchPage: (paging) => api("GET", `admin/orders/${query({ status: orderState.status, search: orderState.search, ...paging })}`),
+      columns: ["Order", "Customer", "Status", { label: "Total", num: true }, "Placed", { label: "Items", num: true }],
+      row: (o) =>
+        h("tr", { class: String(o.id) === selected ? "selected" : null, dataset: { id: o.id } },
+          h("td", {}, h("a", { href: `#/orders/${o.id}` }, `#${o.id}`)), h("td", {}, o.customer),
+          h("td", {}, orderBadge(o.status)), h("td", { class: "num" }, o.total_amount), h("td", { class: "when" }, when(o.created_at)),
+          h("td", { class: "num" }, o.items.reduce((n, i) => n + i.quantity, 0))),
+      empty: "No orders match.",
+    });
     const detail = selected ? await api("GET", `admin/orders/${selected}/`).catch((e) => e) : null;
     const status = h("select", { name: "status" }, h("option", { value: "" }, "All statuses"),
-      ORDER_STATUSES.map((s) => h("option", { value: s, selected: s === orderState.status }, s.replace(/_/g, " "))));
+      Object.entries(ORDER_STATUSES).map(([s, { label }]) => h("option", { value: s, selected: s === orderState.status }, label)));
     const search = h("input", { type: "search", name: "search", placeholder: "Customer username or email", value: orderState.search });
     view().replaceChildren(
       h("h1", {}, "Orders"),
@@ -532,23 +583,7 @@
             Object.assign(orderState, { status: status.value, search: search.value.trim(), page: 1 });
             route();
           } }, status, search, h("button", { type: "submit" }, "Filter")),
-          list.results.length
-            ? h(
-                "table",
-                { id: "orders-table" },
-                h("thead", {}, h("tr", {}, h("th", {}, "Order"), h("th", {}, "Customer"), h("th", {}, "Status"),
-                  h("th", { class: "num" }, "Total"), h("th", {}, "Placed"), h("th", { class: "num" }, "Items"))),
-                h("tbody", {}, list.results.map((o) =>
-                  h("tr", { class: String(o.id) === selected ? "selected" : null, dataset: { id: o.id } },
-                    h("td", {}, h("a", { href: `#/orders/${o.id}` }, `#${o.id}`)), h("td", {}, o.customer),
-                    h("td", {}, badge(o.status)), h("td", { class: "num" }, o.total_amount), h("td", { class: "when" }, when(o.created_at)),
-                    h("td", { class: "num" }, o.items.reduce((n, i) => n + i.quantity, 0))))),
-              )
-            : h("p", { class: "empty" }, "No orders match."),
-          pager({ ...list, number: orderState.page, size }, (n) => {
-            orderState.page = n;
-            route();
-          }),
+          list,
         ),
         detail ? orderDetail(detail) : null,
       ),
@@ -557,6 +592,7 @@
 
   function orderDetail(o) {
     if (o instanceof Error) return h("div", { class: "card" }, h("p", { class: "error" }, o.message));
+    const status = orderStatus(o.status);
     const cancel = async () => {
       if (!confirm(`Cancel order #${o.id}? Its stock returns to the catalogue.`)) return;
       try {
@@ -570,12 +606,14 @@
     return h(
       "div",
       { class: "card", id: "order-detail" },
-      h("div", { class: "panel-head" }, h("h2", {}, `Order #${o.id}`), badge(o.status),
-        o.status === "pending_payment" ? h("button", { type: "button", class: "danger", id: "cancel-order", onclick: cancel }, "Cancel order") : null),
+      h("div", { class: "panel-head" }, h("h2", {}, `Order #${o.id}`), orderBadge(o.status),
+        status.actions.includes("cancel")
+          ? h("button", { type: "button", class: "danger", id: "cancel-order", onclick: cancel }, "Cancel order")
+          : null),
       h("dl", { class: "facts" },
         h("dt", {}, "Customer"), h("dd", {}, `${o.customer} <${o.email}>`),
         h("dt", {}, "Placed"), h("dd", {}, when(o.created_at)),
-        o.status === "pending_payment" ? [h("dt", {}, "Reserved until"), h("dd", {}, when(o.expires_at))] : null,
+        status.holdsStock ? [h("dt", {}, "Reserved until"), h("dd", {}, when(o.expires_at))] : null,
         h("dt", {}, "Total"), h("dd", {}, o.total_amount)),
       h("h2", {}, "Items"),
       h("table", { id: "order-items" },
@@ -601,14 +639,6 @@
   const EMAIL_STATUSES = ["pending", "sending", "sent", "failed"];
 
   async function emails(selected) {
-    const size = 10;
-    const list = await api("GET", `admin/emails/${query({ status: emailState.status, page: emailState.page, page_size: size })}`);
-    const preview = selected ? await api("GET", `admin/emails/${selected}/preview/`).catch((e) => e) : null;
-    const status = h("select", { name: "status", onchange: () => {
-      Object.assign(emailState, { status: status.value, page: 1 });
-      route();
-    } }, h("option", { value: "" }, "All statuses"),
-    EMAIL_STATUSES.map((s) => h("option", { value: s, selected: s === emailState.status }, s)));
     const resend = async (e) => {
       try {
         const row = await api("POST", `admin/emails/${e.id}/resend/`);
@@ -618,6 +648,28 @@
         fail(err);
       }
     };
+    const list = await pagedList({
+      id: "emails-table",
+      state: emailState,
+      fetchPage: (paging) => api("GET", `admin/emails/${query({ status: emailState.status, ...paging })}`),
+      columns: ["ID", "Order", "Recipient", "Status", { label: "Attempts", num: true }, "Last error", "Created", ""],
+      row: (e) =>
+        h("tr", { class: String(e.id) === selected ? "selected" : null, dataset: { id: e.id, order: e.order_id } },
+          h("td", {}, e.id), h("td", {}, e.order_id ? h("a", { href: `#/orders/${e.order_id}` }, `#${e.order_id}`) : "—"),
+          h("td", {}, e.recipient), h("td", {}, badge(e.status)), h("td", { class: "num" }, e.attempts),
+          h("td", { class: "clip error", title: e.last_error || "" }, e.last_error || ""),
+          h("td", { class: "when" }, when(e.created_at)),
+          h("td", { class: "actions" },
+            h("button", { type: "button", onclick: () => { location.hash = `#/emails/${e.id}`; } }, "Preview"),
+            h("button", { type: "button", class: "resend", disabled: e.status === "sending", onclick: () => resend(e) }, "Resend"))),
+      empty: "No emails.",
+    });
+    const preview = selected ? await api("GET", `admin/emails/${selected}/preview/`).catch((e) => e) : null;
+    const status = h("select", { name: "status", onchange: () => {
+      Object.assign(emailState, { status: status.value, page: 1 });
+      route();
+    } }, h("option", { value: "" }, "All statuses"),
+    EMAIL_STATUSES.map((s) => h("option", { value: s, selected: s === emailState.status }, s)));
     view().replaceChildren(
       h("h1", {}, "Email queue"),
       h(
@@ -629,24 +681,7 @@
           { class: "card" },
           h("div", { class: "toolbar" }, status, h("span", { class: "grow" }),
             h("button", { type: "button", onclick: () => route() }, "Refresh")),
-          list.results.length
-            ? h("table", { id: "emails-table" },
-                h("thead", {}, h("tr", {}, h("th", {}, "ID"), h("th", {}, "Order"), h("th", {}, "Recipient"), h("th", {}, "Status"),
-                  h("th", { class: "num" }, "Attempts"), h("th", {}, "Last error"), h("th", {}, "Created"), h("th", {}))),
-                h("tbody", {}, list.results.map((e) =>
-                  h("tr", { class: String(e.id) === selected ? "selected" : null, dataset: { id: e.id, order: e.order_id } },
-                    h("td", {}, e.id), h("td", {}, e.order_id ? h("a", { href: `#/orders/${e.order_id}` }, `#${e.order_id}`) : "—"),
-                    h("td", {}, e.recipient), h("td", {}, badge(e.status)), h("td", { class: "num" }, e.attempts),
-                    h("td", { class: "clip error", title: e.last_error || "" }, e.last_error || ""),
-                    h("td", { class: "when" }, when(e.created_at)),
-                    h("td", { class: "actions" },
-                      h("button", { type: "button", onclick: () => { location.hash = `#/emails/${e.id}`; } }, "Preview"),
-                      h("button", { type: "button", class: "resend", disabled: e.status === "sending", onclick: () => resend(e) }, "Resend"))))))
-            : h("p", { class: "empty" }, "No emails."),
-          pager({ ...list, number: emailState.page, size }, (n) => {
-            emailState.page = n;
-            route();
-          }),
+          list,
         ),
         preview ? emailPreview(preview) : null,
       ),
@@ -672,9 +707,6 @@
   const userState = { search: "", page: 1 };
 
   async function users() {
-    const size = 10;
-    const list = await api("GET", `admin/users/${query({ search: userState.search, page: userState.page, page_size: size })}`);
-    const search = h("input", { type: "search", name: "search", placeholder: "Username or email", value: userState.search });
     const change = async (u, body, done) => {
       try {
         await api("PATCH", `admin/users/${u.id}/`, body);
@@ -684,6 +716,15 @@
         fail(e);
       }
     };
+    const list = await pagedList({
+      id: "users-table",
+      state: userState,
+      fetchPage: (paging) => api("GET", `admin/users/${query({ search: userState.search, ...paging })}`),
+      columns: ["ID", "Username", "Email", "Role", "Status", "Joined", ""],
+      row: (u) => userRow(u, change),
+      empty: "No users match.",
+    });
+    const search = h("input", { type: "search", name: "search", placeholder: "Username or email", value: userState.search });
     view().replaceChildren(
       h("h1", {}, "Users"),
       h("div", { class: "card" },
@@ -692,34 +733,27 @@
           Object.assign(userState, { search: search.value.trim(), page: 1 });
           route();
         } }, search, h("button", { type: "submit" }, "Search")),
-        list.results.length
-          ? h("table", { id: "users-table" },
-              h("thead", {}, h("tr", {}, h("th", {}, "ID"), h("th", {}, "Username"), h("th", {}, "Email"), h("th", {}, "Role"),
-                h("th", {}, "Status"), h("th", {}, "Joined"), h("th", {}))),
-              h("tbody", {}, list.results.map((u) => {
-                const self = session.user && u.id === session.user.id;
-                return h("tr", { dataset: { id: u.id, username: u.username } },
-                  h("td", {}, u.id), h("td", {}, u.username, self ? h("span", { class: "muted" }, " (you)") : null), h("td", {}, u.email),
-                  h("td", {}, badge(u.role)), h("td", {}, u.is_active ? badge("active") : badge("inactive")),
-                  h("td", { class: "when" }, when(u.date_joined)),
-                  h("td", { class: "actions" },
-                    u.role === "staff"
-                      ? h("button", { type: "button", disabled: self, onclick: () => change(u, { role: "customer" }, `${u.username} is now a customer.`) }, "Demote")
-                      : h("button", { type: "button", onclick: () => change(u, { role: "staff" }, `${u.username} is now staff.`) }, "Make staff"),
-                    u.is_active
-                      ? h("button", { type: "button", class: "danger", disabled: self, onclick: () => {
-                          if (confirm(`Deactivate ${u.username}? They can no longer sign in.`)) {
-                            change(u, { is_active: false }, `${u.username} is deactivated.`);
-                          }
-                        } }, "Deactivate")
-                      : h("button", { type: "button", onclick: () => change(u, { is_active: true }, `${u.username} is active again.`) }, "Reactivate")));
-              })))
-          : h("p", { class: "empty" }, "No users match."),
-        pager({ ...list, number: userState.page, size }, (n) => {
-          userState.page = n;
-          route();
-        })),
+        list),
     );
+  }
+
+  function userRow(u, change) {
+    const self = session.user && u.id === session.user.id;
+    return h("tr", { dataset: { id: u.id, username: u.username } },
+      h("td", {}, u.id), h("td", {}, u.username, self ? h("span", { class: "muted" }, " (you)") : null), h("td", {}, u.email),
+      h("td", {}, badge(u.role)), h("td", {}, u.is_active ? badge("active") : badge("inactive")),
+      h("td", { class: "when" }, when(u.date_joined)),
+      h("td", { class: "actions" },
+        u.role === "staff"
+          ? h("button", { type: "button", disabled: self, onclick: () => change(u, { role: "customer" }, `${u.username} is now a customer.`) }, "Demote")
+          : h("button", { type: "button", onclick: () => change(u, { role: "staff" }, `${u.username} is now staff.`) }, "Make staff"),
+        u.is_active
+          ? h("button", { type: "button", class: "danger", disabled: self, onclick: () => {
+              if (confirm(`Deactivate ${u.username}? They can no longer sign in.`)) {
+                change(u, { is_active: false }, `${u.username} is deactivated.`);
+              }
+            } }, "Deactivate")
+          : h("button", { type: "button", onclick: () => change(u, { is_active: true }, `${u.username} is active again.`) }, "Reactivate")));
   }
 
   // --- start ----------------------------------------------------------------------------------------
