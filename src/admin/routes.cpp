@@ -4,7 +4,9 @@
 #include "catalog/service.hpp"
 #include "common/clock.hpp"
 #include "http/router.hpp"
+#include "notify/routes.hpp"
 #include "notify/service.hpp"
+#include "orders/routes.hpp"
 #include "orders/service.hpp"
 #include "payments/service.hpp"
 
@@ -60,7 +62,12 @@ void register_routes(http::Router& router, auth::Service& accounts, orders::Serv
   using http::handle;
   router.add(http::get("/admin/users/", Access::staff, handle(auth::list_users, accounts)));
   router.add(http::patch("/admin/users/{id}/", Access::staff, handle(auth::update_user, accounts)).json());
+  router.add(http::get("/admin/orders/", Access::staff, handle(orders::list_orders, orders)));
   router.add(http::get("/admin/orders/{id}/", Access::staff, handle(order_detail, orders, payments)));
+  router.add(http::post("/admin/orders/{id}/cancel/", Access::staff, handle(orders::cancel_order, orders)));
+  router.add(http::get("/admin/emails/", Access::staff, handle(notify::list_outbox, emails)));
+  router.add(http::post("/admin/emails/{id}/resend/", Access::staff, handle(notify::resend_email, emails)));
+  router.add(http::get("/admin/emails/{id}/preview/", Access::staff, handle(notify::preview_email, emails)));
   router.add(http::get("/admin/dashboard/", Access::staff, handle(dashboard, orders, catalog, emails)));
 }
 

@@ -23,7 +23,6 @@
 #include "idempotency/store.hpp"
 #include "notify/mailer.hpp"
 #include "notify/outbox.hpp"
-#include "notify/routes.hpp"
 #include "notify/service.hpp"
 #include "notify/templates.hpp"
 #include "notify/worker.hpp"
@@ -245,7 +244,6 @@ int serve_or_list(const Config& config, bool routes_only) {
   common::Periodic reconciler("payment reconciler", config.gateway_timeout,
                               [&] { payments.reconcile(common::now_micros()); });
   notify::Service emails(*database, email.worker, email.templates);
-  notify::register_routes(router, emails);
   admin::register_routes(router, accounts.service, orders, payments, catalog, emails);
   console::register_routes(router);
   if (routes_only) {
