@@ -1,7 +1,5 @@
 #include "payments/http_gateway.hpp"
 
-#include "payments/mock_rules.hpp"
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
