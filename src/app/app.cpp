@@ -15,7 +15,6 @@
 #include "common/periodic.hpp"
 #include "console/routes.hpp"
 #include "db/database.hpp"
-#include "db/sqlite.hpp"
 #include "db/migrate.hpp"
 #include "docs/routes.hpp"
 #include "http/router.hpp"
@@ -258,10 +257,10 @@ int serve_or_list(const Config& config, bool routes_only) {
   }
 
   auto options = server_options(config);
-  if (auto* sqlite = dynamic_cast<db::SqliteDatabase*>(database.get())) {
-    options.local_reads = true;
-    options.submit_write = [sqlite](db::Database::Body body, db::SqliteDatabase::Done done) {
-      sqlite->submit(std::move(body), std::move(done));
+  options.local_reads = database->reads_locally();
+  if (database->queues_writes()) {
+    options.submit_write = [&database](db::Database::Body body, db::Database::Done done) {
+      database->submit(std::move(body), std::move(done));
     };
   }
   http::Server server(std::move(options), router, metrics);

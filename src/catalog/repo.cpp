@@ -78,8 +78,8 @@ std::optional<ProductRow> find_active_by_name(db::Connection& c, std::string_vie
   return first_product(c.query(kFindByName, name));
 }
 
-std::optional<ProductRow> lock_active(db::Connection& c, db::Dialect dialect, std::int64_t id) {
-  return first_product(c.query(dialect == db::Dialect::postgres ? kLockPostgres : kFind, id));
+std::optional<ProductRow> lock_active(db::Connection& c, std::int64_t id) {
+  return first_product(c.query(c.sql(kFind, kLockPostgres), id));
 }
 
 std::int64_t insert(db::Connection& c, const ProductFields& p, std::int64_t now) {

@@ -29,7 +29,7 @@ struct ServerOptions {
   TrustedProxies trusted_proxies;  // peers whose X-Forwarded-For names the client
   bool local_reads = false;  // Runs::local_read routes run on the I/O thread (the database is SQLite)
   // Hands a transaction to the database's writer and calls back (on the writer's thread) once it is
-  // committed or failed; routes' write steps use it when set (SQLite's db::SqliteDatabase::submit).
+  // committed or failed; routes' write steps use it when set (db::Database::submit, when it queues_writes()).
   std::function<void(std::function<void(db::Connection&)>, std::function<void(std::exception_ptr)>)> submit_write;
   std::size_t body_limit = 1024 * 1024;
   std::size_t header_limit = 16 * 1024;

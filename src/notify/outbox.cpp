@@ -100,9 +100,8 @@ std::optional<std::int64_t> enqueue_order_confirmation(db::Connection& c, std::i
   return std::nullopt;
 }
 
-std::vector<ClaimedEmail> claim_due(db::Connection& c, db::Dialect dialect, std::int64_t now,
-                                    std::int64_t lease_until, int limit) {
-  auto r = c.query(dialect == db::Dialect::postgres ? kClaimDuePostgres : kClaimDueSqlite, now, lease_until, limit);
+std::vector<ClaimedEmail> claim_due(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit) {
+  auto r = c.query(c.sql(kClaimDueSqlite, kClaimDuePostgres), now, lease_until, limit);
   std::vector<ClaimedEmail> claimed;
   for (std::size_t i = 0; i < r.size(); ++i) {
     auto row = r[i];

@@ -186,10 +186,10 @@ std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const
   return c.query(sql.count, key)[0].integer(0);
 }
 
-std::vector<OrderRow> list(db::Connection& c, db::Dialect dialect, std::optional<std::int64_t> user_id,
+std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_id,
                            const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset,
                            const std::optional<std::string>& search) {
-  const bool postgres = dialect == db::Dialect::postgres;
+  const bool postgres = c.dialect() == db::Dialect::postgres;
   db::Result rows, items;
   if (search) {
     if (user_id) throw std::logic_error("orders of one user are not searched");
@@ -240,8 +240,8 @@ std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int6
   return ids;
 }
 
-bool claim_overdue(db::Connection& c, db::Dialect dialect, std::int64_t id, std::int64_t now) {
-  return !c.query(dialect == db::Dialect::postgres ? kClaimOverduePostgres : kClaimOverdueSqlite, id, now).empty();
+bool claim_overdue(db::Connection& c, std::int64_t id, std::int64_t now) {
+  return !c.query(c.sql(kClaimOverdueSqlite, kClaimOverduePostgres), id, now).empty();
 }
 
 }  // namespace orders::repo

@@ -51,10 +51,9 @@ bool settle(db::Connection& c, std::int64_t id, std::string_view status, const s
   return c.query(kSettle, id, status, optional(reference), optional(decline_code), now).affected_rows == 1;
 }
 
-std::vector<PaymentRow> claim_stale_processing(db::Connection& c, db::Dialect dialect, std::int64_t before,
-                                               std::int64_t now, std::int64_t limit) {
-  auto claimed = rows(c.query(dialect == db::Dialect::postgres ? kClaimStalePostgres : kClaimStaleSqlite, before,
-                              limit, now));
+std::vector<PaymentRow> claim_stale_processing(db::Connection& c, std::int64_t before, std::int64_t now,
+                                               std::int64_t limit) {
+  auto claimed = rows(c.query(c.sql(kClaimStaleSqlite, kClaimStalePostgres), before, limit, now));
   // RETURNING gives no order guarantee; settle the oldest first.
   std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return claimed;
