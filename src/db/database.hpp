@@ -1,8 +1,22 @@
 #pragma once
 // The storage interface every domain repository talks to, implemented by SQLite (one node) and
 // PostgreSQL (several nodes). SQL uses $1, $2, ... placeholders in both dialects.
+//
+// How repositories write SQL (the one style; docs/architecture.md, "Database"):
+// - Every statement is a named constant beside the code that runs it, so a statement's text is the
+//   same on every call: each connection prepares it once and finds it again by its text.
+// - A statement built from shared parts (a column list, a WHERE clause, a locking clause) is joined
+//   at compile time with db::concat(...) from named constants and literals: no macros, no text made
+//   at run time, no near-copies of a statement.
+// - One text serves both dialects wherever possible. An optional parameter is tested as
+//   `CAST($n AS TEXT) IS NULL` (or BIGINT): PostgreSQL cannot infer a parameter's type from an
+//   IS NULL test alone, and SQLite ignores the cast.
+// - Where the dialects need different statements (PostgreSQL's FOR UPDATE SKIP LOCKED claims), both
+//   constants stand side by side and the connection picks one: c.sql(sqlite_text, postgres_text).
+//   Migrations are the other per-dialect part: a tree of files per dialect (migrate.hpp).
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -62,6 +76,35 @@ struct Result {
   Row operator[](std::size_t row) const { return Row(cells.data() + row * static_cast<std::size_t>(columns)); }
   std::optional<Row> first() const { return empty() ? std::nullopt : std::optional<Row>((*this)[0]); }
 };
+
+// SQL text joined at compile time by concat(); it converts to the std::string_view query() takes.
+template <std::size_t N>
+struct Sql {
+  char text[N + 1] = {};
+  constexpr operator std::string_view() const noexcept { return {text, N}; }
+};
+
+namespace detail {
+template <class T>
+struct SqlLength;
+template <std::size_t N>
+struct SqlLength<char[N]> : std::integral_constant<std::size_t, N - 1> {};  // a literal, without its NUL
+template <std::size_t N>
+struct SqlLength<Sql<N>> : std::integral_constant<std::size_t, N> {};
+}  // namespace detail
+
+// Joins string literals and other concat() constants into one constant statement:
+//   constexpr auto kFind = db::concat(kColumns, " WHERE id = $1");
+template <class... Parts>
+consteval auto concat(const Parts&... parts) {
+  Sql<(detail::SqlLength<Parts>::value + ...)> joined;
+  std::size_t at = 0;
+  auto append = [&](std::string_view part) {
+    for (char c : part) joined.text[at++] = c;
+  };
+  (append(std::string_view(parts)), ...);
+  return joined;
+}
 
 class Connection {
  public:
