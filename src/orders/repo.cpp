@@ -21,11 +21,13 @@ constexpr std::string_view kInsertOrder =
     " VALUES ($1, 'pending_payment', $2, $3, $4, $3) RETURNING id";
 constexpr std::string_view kInsertItem =
     "INSERT INTO order_items (order_id, product_id, product, price, quantity) VALUES ($1, $2, $3, $4, $5)";
-constexpr std::string_view kFind =
-    "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at"
-    " FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1";
-constexpr std::string_view kItems =
-    "SELECT order_id, product_id, product, price, quantity FROM order_items WHERE order_id = $1 ORDER BY id";
+// The columns order() and item() read, in their order.
+constexpr auto kFromOrders = db::concat(" FROM orders o JOIN users u ON u.id = o.user_id");
+constexpr auto kSelectOrders = db::concat(
+    "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at", kFromOrders);
+constexpr auto kSelectItems = db::concat("SELECT order_id, product_id, product, price, quantity FROM order_items");
+constexpr auto kFind = db::concat(kSelectOrders, " WHERE o.id = $1");
+constexpr auto kItems = db::concat(kSelectItems, " WHERE order_id = $1 ORDER BY id");
 // Listing has three shapes, each with SQL an index can serve: one customer's orders (orders_user),
 // every order with a status (orders_status), every order. A single statement with "$1 IS NULL OR
 // user_id = $1" would make the planner scan the whole table for every customer's page.
@@ -34,36 +36,38 @@ struct ListSql {
   std::string_view page;
   std::string_view items;  // the items of exactly the orders on that page (SQLite; see kPageItemsPostgres)
 };
-#define ORDER_COLUMNS "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at"
-#define ITEM_COLUMNS "SELECT order_id, product_id, product, price, quantity FROM order_items WHERE order_id IN "
-constexpr ListSql kOfUser{
-    "SELECT count(*) FROM orders WHERE user_id = $1",
-    ORDER_COLUMNS " FROM orders o JOIN users u ON u.id = o.user_id WHERE o.user_id = $1"
-                  " ORDER BY o.id DESC LIMIT $2 OFFSET $3",
-    ITEM_COLUMNS "(SELECT id FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
-constexpr ListSql kWithStatus{
-    "SELECT count(*) FROM orders WHERE status = $1",
-    ORDER_COLUMNS " FROM orders o JOIN users u ON u.id = o.user_id WHERE o.status = $1"
-                  " ORDER BY o.id DESC LIMIT $2 OFFSET $3",
-    ITEM_COLUMNS "(SELECT id FROM orders WHERE status = $1 ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
-constexpr ListSql kEvery{
-    "SELECT count(*) FROM orders WHERE CAST($1 AS TEXT) IS NULL",
-    ORDER_COLUMNS " FROM orders o JOIN users u ON u.id = o.user_id WHERE CAST($1 AS TEXT) IS NULL"
-                  " ORDER BY o.id DESC LIMIT $2 OFFSET $3",
-    ITEM_COLUMNS "(SELECT id FROM orders WHERE CAST($1 AS TEXT) IS NULL ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
+constexpr auto kOfUserCount = db::concat("SELECT count(*) FROM orders WHERE user_id = $1");
+constexpr auto kOfUserPage = db::concat(kSelectOrders, " WHERE o.user_id = $1 ORDER BY o.id DESC LIMIT $2 OFFSET $3");
+constexpr auto kOfUserItems = db::concat(
+    kSelectItems, " WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3)",
+    " ORDER BY id");
+constexpr ListSql kOfUser{kOfUserCount, kOfUserPage, kOfUserItems};
+constexpr auto kWithStatusCount = db::concat("SELECT count(*) FROM orders WHERE status = $1");
+constexpr auto kWithStatusPage =
+    db::concat(kSelectOrders, " WHERE o.status = $1 ORDER BY o.id DESC LIMIT $2 OFFSET $3");
+constexpr auto kWithStatusItems = db::concat(
+    kSelectItems, " WHERE order_id IN (SELECT id FROM orders WHERE status = $1 ORDER BY id DESC LIMIT $2 OFFSET $3)",
+    " ORDER BY id");
+constexpr ListSql kWithStatus{kWithStatusCount, kWithStatusPage, kWithStatusItems};
+constexpr auto kEveryCount = db::concat("SELECT count(*) FROM orders WHERE CAST($1 AS TEXT) IS NULL");
+constexpr auto kEveryPage =
+    db::concat(kSelectOrders, " WHERE CAST($1 AS TEXT) IS NULL ORDER BY o.id DESC LIMIT $2 OFFSET $3");
+constexpr auto kEveryItems = db::concat(
+    kSelectItems,
+    " WHERE order_id IN (SELECT id FROM orders WHERE CAST($1 AS TEXT) IS NULL ORDER BY id DESC LIMIT $2 OFFSET $3)",
+    " ORDER BY id");
+constexpr ListSql kEvery{kEveryCount, kEveryPage, kEveryItems};
 // Staff search by customer (a part of the username or email), optionally with a status:
 // $1 status or NULL, $2 a LIKE pattern, $3 limit, $4 offset. Staff searches are rare and the
 // customers matching a text are not indexable by a prefix index anyway, so the join scans users.
-#define SEARCH_WHERE \
-  " FROM orders o JOIN users u ON u.id = o.user_id WHERE (CAST($1 AS TEXT) IS NULL OR o.status = $1)" \
-  " AND (lower(u.username) LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\')"
-constexpr ListSql kSearch{
-    "SELECT count(*)" SEARCH_WHERE,
-    ORDER_COLUMNS SEARCH_WHERE " ORDER BY o.id DESC LIMIT $3 OFFSET $4",
-    ITEM_COLUMNS "(SELECT o.id" SEARCH_WHERE " ORDER BY o.id DESC LIMIT $3 OFFSET $4) ORDER BY id"};
-#undef SEARCH_WHERE
-#undef ORDER_COLUMNS
-#undef ITEM_COLUMNS
+constexpr auto kSearchWhere = db::concat(
+    " WHERE (CAST($1 AS TEXT) IS NULL OR o.status = $1)"
+    " AND (lower(u.username) LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\')");
+constexpr auto kSearchCount = db::concat("SELECT count(*)", kFromOrders, kSearchWhere);
+constexpr auto kSearchPage = db::concat(kSelectOrders, kSearchWhere, " ORDER BY o.id DESC LIMIT $3 OFFSET $4");
+constexpr auto kSearchItems = db::concat(kSelectItems, " WHERE order_id IN (SELECT o.id", kFromOrders, kSearchWhere,
+                                         " ORDER BY o.id DESC LIMIT $3 OFFSET $4) ORDER BY id");
+constexpr ListSql kSearch{kSearchCount, kSearchPage, kSearchItems};
 
 // PostgreSQL reads a page's items by the ids of its orders ($1, an array). The IN (page subquery)
 // form above leaves the planner free to hash the page against a scan of all of order_items, and it
@@ -118,13 +122,10 @@ constexpr std::string_view kEndPayment =
 constexpr std::string_view kOverdue =
     "SELECT id FROM orders WHERE status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $1"
     " ORDER BY expires_at LIMIT $2";
-constexpr std::string_view kClaimOverdueSqlite =
+constexpr auto kClaimOverdueSqlite = db::concat(
     "SELECT id FROM orders"
-    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $2";
-constexpr std::string_view kClaimOverduePostgres =
-    "SELECT id FROM orders"
-    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $2"
-    " FOR UPDATE SKIP LOCKED";
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $2");
+constexpr auto kClaimOverduePostgres = db::concat(kClaimOverdueSqlite, " FOR UPDATE SKIP LOCKED");
 
 constexpr std::string_view kCustomer = "SELECT username, email FROM users WHERE id = $1";
 
