@@ -10,7 +10,7 @@
 //   at run time, no near-copies of a statement.
 // - One text serves both dialects wherever possible. An optional parameter is tested as
 //   `CAST($n AS TEXT) IS NULL` (or BIGINT): PostgreSQL cannot infer a parameter's type from an
-//   IS NULL test alone, and SQLite ignores the cast.
+//   IS NULL test alone, and SQLite ignores the cast. A statement takes no parameter it does not need.
 // - Where the dialects need different statements (PostgreSQL's FOR UPDATE SKIP LOCKED claims), both
 //   constants stand side by side and the connection picks one: c.sql(sqlite_text, postgres_text).
 //   Migrations are the other per-dialect part: a tree of files per dialect (migrate.hpp).

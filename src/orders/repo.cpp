@@ -49,13 +49,11 @@ constexpr auto kWithStatusItems = db::concat(
     kSelectItems, " WHERE order_id IN (SELECT id FROM orders WHERE status = $1 ORDER BY id DESC LIMIT $2 OFFSET $3)",
     " ORDER BY id");
 constexpr ListSql kWithStatus{kWithStatusCount, kWithStatusPage, kWithStatusItems};
-constexpr auto kEveryCount = db::concat("SELECT count(*) FROM orders WHERE CAST($1 AS TEXT) IS NULL");
-constexpr auto kEveryPage =
-    db::concat(kSelectOrders, " WHERE CAST($1 AS TEXT) IS NULL ORDER BY o.id DESC LIMIT $2 OFFSET $3");
+// Every order: no filter, so no $1 (limit and offset are $1 and $2).
+constexpr auto kEveryCount = db::concat("SELECT count(*) FROM orders");
+constexpr auto kEveryPage = db::concat(kSelectOrders, " ORDER BY o.id DESC LIMIT $1 OFFSET $2");
 constexpr auto kEveryItems = db::concat(
-    kSelectItems,
-    " WHERE order_id IN (SELECT id FROM orders WHERE CAST($1 AS TEXT) IS NULL ORDER BY id DESC LIMIT $2 OFFSET $3)",
-    " ORDER BY id");
+    kSelectItems, " WHERE order_id IN (SELECT id FROM orders ORDER BY id DESC LIMIT $1 OFFSET $2) ORDER BY id");
 constexpr ListSql kEvery{kEveryCount, kEveryPage, kEveryItems};
 // Staff search by customer (a part of the username or email), optionally with a status:
 // $1 status or NULL, $2 a LIKE pattern, $3 limit, $4 offset. Staff searches are rare and the
@@ -101,13 +99,19 @@ constexpr std::string_view kDaySummary =
     " (SELECT count(*) FROM orders WHERE status = 'paid' AND updated_at >= $1),"
     " (SELECT CAST(COALESCE(SUM(total_amount), 0) AS BIGINT) FROM orders WHERE status = 'paid' AND updated_at >= $1)";
 
-// The statements for a listing and the value of their $1.
-std::pair<const ListSql&, db::Value> list_sql(std::optional<std::int64_t> user_id,
-                                              const std::optional<std::string>& status) {
+// The statements for a listing and the value of their $1 (none: every order).
+std::pair<const ListSql&, std::optional<db::Value>> list_sql(std::optional<std::int64_t> user_id,
+                                                             const std::optional<std::string>& status) {
   if (user_id && status) throw std::logic_error("orders of one user are listed without a status filter");
   if (user_id) return {kOfUser, *user_id};
   if (status) return {kWithStatus, *status};
-  return {kEvery, db::Null{}};
+  return {kEvery, std::nullopt};
+}
+
+// Runs one of a listing's statements: the filter value first when there is one, then `args`.
+template <class... Args>
+db::Result run(db::Connection& c, std::string_view sql, const std::optional<db::Value>& key, const Args&... args) {
+  return key ? c.query(sql, *key, args...) : c.query(sql, args...);
 }
 constexpr std::string_view kLeavePending =
     "UPDATE orders SET status = $2, updated_at = $3"
@@ -184,7 +188,7 @@ std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const
                    const std::optional<std::string>& search) {
   if (search) return c.query(kSearch.count, status, db::contains_pattern(std::string_view(*search)))[0].integer(0);
   auto [sql, key] = list_sql(user_id, status);
-  return c.query(sql.count, key)[0].integer(0);
+  return run(c, sql.count, key)[0].integer(0);
 }
 
 std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_id,
@@ -199,8 +203,8 @@ std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_i
     if (!postgres) items = c.query(kSearch.items, status, pattern, limit, offset);
   } else {
     auto [sql, key] = list_sql(user_id, status);
-    rows = c.query(sql.page, key, limit, offset);
-    if (!postgres) items = c.query(sql.items, key, limit, offset);
+    rows = run(c, sql.page, key, limit, offset);
+    if (!postgres) items = run(c, sql.items, key, limit, offset);
   }
   if (postgres && !rows.empty()) items = c.query(kPageItemsPostgres, id_array(rows));
   std::vector<OrderRow> out;
