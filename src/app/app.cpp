@@ -132,7 +132,7 @@ http::ServerOptions server_options(const Config& config) {
   o.port = static_cast<std::uint16_t>(config.listen_port());
   o.public_url = config.public_url;
   o.io_threads = io_threads(config);
-  o.worker_threads = config.workers;
+  o.handler_threads = config.workers;  // the key's name predates "handler pool"
   o.slow_lane_threads = config.password_threads;
   o.slow_lane_queue = config.password_queue;
   o.trusted_proxies = http::TrustedProxies::parse(config.trusted_proxies);
@@ -339,7 +339,7 @@ int mock_gateway(const MockGatewayCommand& command) {
     throw ConfigError("--listen \"" + command.listen + "\": " + e.what());
   }
   options.io_threads = 1;
-  options.worker_threads = 8;  // charges sleep through --latency on these
+  options.handler_threads = 8;  // charges sleep through --latency on these
   options.shutdown_timeout = std::chrono::seconds(5);
 
   payments::MockGateway::Options gateway_options;

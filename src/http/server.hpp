@@ -1,6 +1,6 @@
 #pragma once
-// The HTTP/1.1 server: Beast + Asio coroutines, one io_context per I/O thread, handlers on a worker
-// pool. Asio and Beast stay inside server.cpp.
+// The HTTP/1.1 server: Beast + Asio coroutines, one io_context per I/O thread, handlers on the handler
+// pool (or where their route says: http::Runs). Asio and Beast stay inside server.cpp.
 
 #include "http/client_address.hpp"
 #include "http/router.hpp"
@@ -22,8 +22,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8000;
   std::string public_url;  // base of absolute links (pagination); empty: taken from each request's Host
-  int io_threads = 1;
-  int worker_threads = 4;
+  int io_threads = 1;       // each runs its own io_context: accepting, reading, writing
+  int handler_threads = 4;  // the handler pool: handlers that may block (Runs::handler_pool)
   int slow_lane_threads = 2;  // Runs::slow_lane handlers at once
   int slow_lane_queue = 64;   // and how many more may wait for one of them before 503 too_busy
   TrustedProxies trusted_proxies;  // peers whose X-Forwarded-For names the client
