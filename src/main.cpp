@@ -5,7 +5,29 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <functional>
 #include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace {
+
+// The steps of main(), defined below it.
+CLI::App* add_config_options(CLI::App* command, std::string& config_file, std::map<std::string, std::string>& flags);
+using WithConfig = std::function<CLI::App*(CLI::App*)>;
+std::pair<CLI::App*, CLI::App*> add_product_commands(CLI::App& cli, const WithConfig& with_config,
+                                                     std::string& import_file);
+CLI::App* add_email_commands(CLI::App& cli, const WithConfig& with_config, std::int64_t& preview_order,
+                             bool& preview_html, bool& preview_text);
+app::PreviewPart part_of(bool html, bool text);  // which part `email preview` shows
+CLI::App* add_mock_gateway_command(CLI::App& cli, app::MockGatewayCommand& gateway);
+int run_mock_gateway(const app::MockGatewayCommand& gateway);
+bool load_config(const std::string& config_file, const std::map<std::string, std::string>& flags,
+                 app::Config& config);
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"orderd: order processing for online shops"};
@@ -14,15 +36,7 @@ int main(int argc, char** argv) {
 
   std::string config_file;
   std::map<std::string, std::string> flags;
-  auto with_config = [&](CLI::App* command) {
-    command->add_option("--config", config_file, "TOML configuration file (default: ./orderd.toml if present)");
-    for (const auto& key : app::config_keys()) {
-      auto help = key.help + " [" + key.env + (key.default_value.empty() ? "" : ", default " + key.default_value) + "]";
-      command->add_option_function<std::string>(
-          key.flag, [&flags, name = key.name](const std::string& value) { flags[name] = value; }, help);
-    }
-    return command;
-  };
+  auto with_config = [&](CLI::App* command) { return add_config_options(command, config_file, flags); };
   auto* serve = with_config(cli.add_subcommand("serve", "Serve the HTTP API (applies pending migrations first)"));
   auto* migrate = with_config(cli.add_subcommand("migrate", "Apply pending database migrations and exit"));
   // Hidden (no group): a development aid, not part of the documented command line.
@@ -45,26 +59,80 @@ int main(int argc, char** argv) {
   user_role->add_option("email", role_email, "the user's email")->required();
   user_role->add_option("role", role, "staff or customer")->required()->check(CLI::IsMember({"staff", "customer"}));
 
+  std::string import_file;
+  auto [product_import, demo_data] = add_product_commands(cli, with_config, import_file);
+  std::int64_t preview_order = 0;
+  bool preview_html = false, preview_text = false;
+  auto* email_preview = add_email_commands(cli, with_config, preview_order, preview_html, preview_text);
+  app::MockGatewayCommand gateway;
+  auto* mock_gateway = add_mock_gateway_command(cli, gateway);
+
+  CLI11_PARSE(cli, argc, argv);
+
+  if (mock_gateway->parsed()) return run_mock_gateway(gateway);
+  app::Config config;
+  if (!load_config(config_file, flags, config)) return 2;
+  try {
+    if (serve->parsed()) return app::serve(config);
+    if (migrate->parsed()) return app::migrate(config);
+    if (routes->parsed()) return app::list_routes(config);
+    if (user_create->parsed()) return app::user_create(config, new_user);
+    if (user_role->parsed()) return app::user_set_role(config, role_email, *auth::parse_role(role));
+    if (product_import->parsed()) return app::product_import(config, import_file);
+    if (demo_data->parsed()) return app::demo_data(config);
+    if (email_preview->parsed()) return app::email_preview(config, preview_order, part_of(preview_html, preview_text));
+  } catch (const std::exception& e) {
+    spdlog::critical("orderd: {}", e.what());
+    std::cerr << "orderd: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+namespace {
+
+// Adds --config and one --flag per configuration key to a command that reads the configuration.
+CLI::App* add_config_options(CLI::App* command, std::string& config_file, std::map<std::string, std::string>& flags) {
+  command->add_option("--config", config_file, "TOML configuration file (default: ./orderd.toml if present)");
+  for (const auto& key : app::config_keys()) {
+    auto help = key.help + " [" + key.env + (key.default_value.empty() ? "" : ", default " + key.default_value) + "]";
+    command->add_option_function<std::string>(
+        key.flag, [&flags, name = key.name](const std::string& value) { flags[name] = value; }, help);
+  }
+  return command;
+}
+
+// `product import` and `demo-data`.
+std::pair<CLI::App*, CLI::App*> add_product_commands(CLI::App& cli, const WithConfig& with_config,
+                                                     std::string& import_file) {
   auto* product = cli.add_subcommand("product", "Manage the catalogue");
   product->require_subcommand(1);
-  std::string import_file;
   auto* product_import = with_config(product->add_subcommand(
       "import", "Create or update products from FILE.json (an array) or FILE.csv (name,description,price,stock); "
                 "all or nothing"));
   product_import->add_option("file", import_file, "the .json or .csv file")->required();
   auto* demo_data = with_config(cli.add_subcommand("demo-data", "Load the demo catalogue (existing products are kept)"));
+  return {product_import, demo_data};
+}
 
+// `email preview`.
+CLI::App* add_email_commands(CLI::App& cli, const WithConfig& with_config, std::int64_t& preview_order,
+                             bool& preview_html, bool& preview_text) {
   auto* email = cli.add_subcommand("email", "Confirmation emails");
   email->require_subcommand(1);
-  std::int64_t preview_order = 0;
-  bool preview_html = false, preview_text = false;
   auto* email_preview = with_config(email->add_subcommand(
       "preview", "Render an order's confirmation email with the configured templates, without sending it"));
   email_preview->add_option("order_id", preview_order, "the order")->required()->check(CLI::PositiveNumber);
   auto* html_flag = email_preview->add_flag("--html", preview_html, "only the HTML body");
   email_preview->add_flag("--text", preview_text, "only the text body")->excludes(html_flag);
+  return email_preview;
+}
 
-  app::MockGatewayCommand gateway;
+app::PreviewPart part_of(bool html, bool text) {
+  return html ? app::PreviewPart::html : text ? app::PreviewPart::text : app::PreviewPart::both;
+}
+
+CLI::App* add_mock_gateway_command(CLI::App& cli, app::MockGatewayCommand& gateway) {
   auto* mock_gateway = cli.add_subcommand("mock-gateway", "Serve a mock payment gateway (docs/payment-gateway.md)");
   mock_gateway->add_option("--listen", gateway.listen, "HOST:PORT to listen on; port 0 picks a free one")
       ->capture_default_str();
@@ -79,44 +147,32 @@ int main(int argc, char** argv) {
   mock_gateway->add_flag("--hang", gateway.hang, "fault: never answer a charge (and charge nothing)");
   mock_gateway->add_option("--log-level", gateway.log_level, "trace, debug, info, warn, error")->capture_default_str();
   mock_gateway->add_option("--log-format", gateway.log_format, "text or json")->capture_default_str();
+  return mock_gateway;
+}
 
-  CLI11_PARSE(cli, argc, argv);
-
-  if (mock_gateway->parsed()) {
-    try {
-      return app::mock_gateway(gateway);
-    } catch (const app::ConfigError& e) {
-      std::cerr << "orderd mock-gateway: " << e.what() << "\n";
-      return 2;
-    } catch (const std::exception& e) {
-      std::cerr << "orderd mock-gateway: " << e.what() << "\n";
-      return 1;
-    }
-  }
-
-  app::Config config;
+// The mock gateway reads no configuration file: its flags are all it takes. Exit 2 for bad flags.
+int run_mock_gateway(const app::MockGatewayCommand& gateway) {
   try {
-    config = app::load_config(config_file.empty() ? std::nullopt : std::optional(config_file), flags);
+    return app::mock_gateway(gateway);
   } catch (const app::ConfigError& e) {
-    std::cerr << "orderd: configuration error: " << e.what() << "\n";
+    std::cerr << "orderd mock-gateway: " << e.what() << "\n";
     return 2;
-  }
-  try {
-    if (serve->parsed()) return app::serve(config);
-    if (migrate->parsed()) return app::migrate(config);
-    if (routes->parsed()) return app::list_routes(config);
-    if (user_create->parsed()) return app::user_create(config, new_user);
-    if (user_role->parsed()) return app::user_set_role(config, role_email, *auth::parse_role(role));
-    if (product_import->parsed()) return app::product_import(config, import_file);
-    if (demo_data->parsed()) return app::demo_data(config);
-    if (email_preview->parsed()) {
-      auto part = preview_html ? app::PreviewPart::html : preview_text ? app::PreviewPart::text : app::PreviewPart::both;
-      return app::email_preview(config, preview_order, part);
-    }
   } catch (const std::exception& e) {
-    spdlog::critical("orderd: {}", e.what());
-    std::cerr << "orderd: " << e.what() << "\n";
+    std::cerr << "orderd mock-gateway: " << e.what() << "\n";
     return 1;
   }
-  return 0;
 }
+
+// Defaults < file < environment < flags; false (after saying why) for a configuration error.
+bool load_config(const std::string& config_file, const std::map<std::string, std::string>& flags,
+                 app::Config& config) {
+  try {
+    config = app::load_config(config_file.empty() ? std::nullopt : std::optional(config_file), flags);
+    return true;
+  } catch (const app::ConfigError& e) {
+    std::cerr << "orderd: configuration error: " << e.what() << "\n";
+    return false;
+  }
+}
+
+}  // namespace

@@ -15,7 +15,6 @@
 #include "common/periodic.hpp"
 #include "console/routes.hpp"
 #include "db/database.hpp"
-#include "db/sqlite.hpp"
 #include "db/migrate.hpp"
 #include "docs/routes.hpp"
 #include "http/router.hpp"
@@ -126,7 +125,7 @@ http::ServerOptions server_options(const Config& config) {
   o.port = static_cast<std::uint16_t>(config.listen_port());
   o.public_url = config.public_url;
   o.io_threads = io_threads(config);
-  o.worker_threads = config.workers;
+  o.handler_threads = config.workers;  // the key's name predates "handler pool"
   o.slow_lane_threads = config.password_threads;
   o.slow_lane_queue = config.password_queue;
   o.trusted_proxies = http::TrustedProxies::parse(config.trusted_proxies);
@@ -196,66 +195,97 @@ void print_summary(const catalog::ImportSummary& s) {
   std::cout << s.created << " created, " << s.updated << " updated, " << s.unchanged << " unchanged\n";
 }
 
-// serve, or (routes_only) wire the same modules and print the router's table instead of listening.
-int serve_or_list(const Config& config, bool routes_only) {
-  auto started = std::chrono::steady_clock::now();
-  init_logging(config.log_level, config.log_format);
-  auto database = open_database(config);
-  common::Metrics metrics;
-  Accounts accounts(config, *database, jwt_secret(config));
-  Emails email(config, *database, metrics);
+// What serve runs and `orderd routes` lists: the modules, wired in one visible list. Members are built
+// in this order and destroyed in reverse, so the background tasks and the outbox worker stop before the
+// services they use go.
+struct Wiring {
+  explicit Wiring(const Config& config);
+  Wiring(const Wiring&) = delete;
+  Wiring& operator=(const Wiring&) = delete;
 
+  void register_routes();
+  void queue_confirmation(db::Connection& c, const orders::Order& order);
+  void sweep(std::int64_t now);
+  int print_routes() const;
+  int serve(std::chrono::steady_clock::time_point started);
+
+  const Config& config;
+  std::unique_ptr<db::Database> database;
+  common::Metrics metrics;
+  Accounts accounts;
+  Emails email;
+  catalog::Service catalog;
+  idempotency::Store keys;
+  orders::Service orders;
+  std::unique_ptr<payments::Gateway> gateway;
+  payments::Service payments;
+  notify::Service outbox;       // what staff do with the email outbox
+  common::Periodic sweeper;     // every sweep_interval: sweep()
+  common::Periodic reconciler;  // settles payments whose charge outcome was lost (a crash, a timeout)
   http::Router router;
+};
+
+Wiring::Wiring(const Config& config)
+    : config(config),
+      database(open_database(config)),
+      accounts(config, *database, jwt_secret(config)),
+      email(config, *database, metrics),
+      catalog(*database),
+      keys(*database),
+      orders(*database, metrics,
+             {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl)}),
+      gateway(payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics)),
+      payments(*database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout},
+               [this](db::Connection& c, const orders::Order& order) { queue_confirmation(c, order); }),
+      outbox(*database, email.worker, email.templates),
+      sweeper("reservation sweeper", config.sweep_interval, [this] { sweep(common::now_micros()); }),
+      reconciler("payment reconciler", config.gateway_timeout, [this] { payments.reconcile(common::now_micros()); }) {
+  register_routes();
+}
+
+void Wiring::register_routes() {
   ops::register_routes(router, *database, metrics,
                        {.token = config.metrics_token, .loopback_only = config.production()});
   docs::register_routes(router);
   router.set_authenticator(auth::authenticator(accounts.service));
   auth::register_routes(router, accounts.service);
-  catalog::Service catalog(*database);
   catalog::register_routes(router, catalog);
-  idempotency::Store keys(*database);
-  orders::Service orders(*database, metrics,
-                         {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl)});
   orders::register_routes(router, orders, keys);
-  auto gateway = payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics);
-  // The confirmation email is queued in the same transaction that marks the order paid. Waking the
-  // worker from inside it is safe: on SQLite its claim waits for this commit (one writer at a time),
-  // elsewhere it finds the row at its next poll.
-  auto queue_confirmation = [&](db::Connection& c, const orders::Order& order) {
-    notify::enqueue_order_confirmation(c, order.id, order.email, confirmation_context(order));
-    email.worker.wake();
-  };
-  payments::Service payments(*database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout},
-                             queue_confirmation);
   payments::register_routes(router, payments, keys);
-
-  // Returns the stock of unpaid orders whose reservation ran out, forgets old idempotency keys, and
-  // deletes refresh tokens that can no longer be used (expired or revoked).
-  common::Periodic sweeper("reservation sweeper", config.sweep_interval, [&] {
-    auto now = common::now_micros();
-    while (orders.expire_overdue(now) > 0) {
-    }
-    keys.purge(now);
-    while (accounts.service.purge_refresh_tokens(now) > 0) {
-    }
-  });
-
-  // Settles payments whose charge outcome was lost (a crash, a timeout) by asking the gateway.
-  common::Periodic reconciler("payment reconciler", config.gateway_timeout,
-                              [&] { payments.reconcile(common::now_micros()); });
-  notify::Service emails(*database, email.worker, email.templates);
-  admin::register_routes(router, accounts.service, orders, payments, catalog, emails);
+  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox);
   console::register_routes(router);
-  if (routes_only) {
-    for (const auto& route : router.routes()) std::cout << to_string(route.method) << " " << route.path << "\n";
-    return 0;
-  }
+}
 
+// The confirmation email is queued in the same transaction that marks the order paid. Waking the
+// worker from inside it is safe: on SQLite its claim waits for this commit (one writer at a time),
+// elsewhere it finds the row at its next poll.
+void Wiring::queue_confirmation(db::Connection& c, const orders::Order& order) {
+  notify::enqueue_order_confirmation(c, order.id, order.email, confirmation_context(order));
+  email.worker.wake();
+}
+
+// Returns the stock of unpaid orders whose reservation ran out, forgets old idempotency keys, and
+// deletes refresh tokens that can no longer be used (expired or revoked).
+void Wiring::sweep(std::int64_t now) {
+  while (orders.expire_overdue(now) > 0) {
+  }
+  keys.purge(now);
+  while (accounts.service.purge_refresh_tokens(now) > 0) {
+  }
+}
+
+int Wiring::print_routes() const {
+  for (const auto& route : router.routes()) std::cout << to_string(route.method) << " " << route.path << "\n";
+  return 0;
+}
+
+// Serves until a signal or a stop; the background tasks run for as long as the server does.
+int Wiring::serve(std::chrono::steady_clock::time_point started) {
   auto options = server_options(config);
-  if (auto* sqlite = dynamic_cast<db::SqliteDatabase*>(database.get())) {
-    options.local_reads = true;
-    options.submit_write = [sqlite](db::Database::Body body, db::SqliteDatabase::Done done) {
-      sqlite->submit(std::move(body), std::move(done));
+  options.local_reads = database->reads_locally();
+  if (database->queues_writes()) {
+    options.submit_write = [this](db::Database::Body body, db::Database::Done done) {
+      database->submit(std::move(body), std::move(done));
     };
   }
   http::Server server(std::move(options), router, metrics);
@@ -271,6 +301,15 @@ int serve_or_list(const Config& config, bool routes_only) {
   reconciler.stop();
   sweeper.stop();
   return 0;
+}
+
+// serve, or (routes_only) wire the same modules and print the router's table instead of listening.
+int serve_or_list(const Config& config, bool routes_only) {
+  auto started = std::chrono::steady_clock::now();
+  init_logging(config.log_level, config.log_format);
+  Wiring wiring(config);
+  if (routes_only) return wiring.print_routes();
+  return wiring.serve(started);
 }
 
 }  // namespace
@@ -335,7 +374,7 @@ int mock_gateway(const MockGatewayCommand& command) {
     throw ConfigError("--listen \"" + command.listen + "\": " + e.what());
   }
   options.io_threads = 1;
-  options.worker_threads = 8;  // charges sleep through --latency on these
+  options.handler_threads = 8;  // charges sleep through --latency on these
   options.shutdown_timeout = std::chrono::seconds(5);
 
   payments::MockGateway::Options gateway_options;

@@ -154,7 +154,7 @@ const std::vector<Key>& keys() {
            {"trace", "debug", "info", "warn", "error", "critical", "off"}),
       text("log_format", &Config::log_format, "text or json", {"text", "json"}),
       integer("threads", &Config::threads, 0, 256, "I/O threads (0: one per core)"),
-      integer("workers", &Config::workers, 1, 1024, "worker threads for database and other blocking work"),
+      integer("workers", &Config::workers, 1, 1024, "threads of the handler pool: database and other blocking work"),
       duration("header_timeout", &Config::header_timeout, "time a client has to send a request's headers"),
       duration("read_timeout", &Config::read_timeout, "time a client has to send a request's body"),
       duration("idle_timeout", &Config::idle_timeout, "an idle keep-alive connection is closed after this"),

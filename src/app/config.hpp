@@ -51,7 +51,7 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "text";
   int threads = 0;  // I/O threads; 0: one per core
-  int workers = 8;  // worker pool for database and other blocking work
+  int workers = 8;  // the handler pool's threads, for database and other blocking work (an older name)
   Duration header_timeout = std::chrono::seconds(10);
   Duration read_timeout = std::chrono::seconds(30);
   Duration idle_timeout = std::chrono::seconds(60);

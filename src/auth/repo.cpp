@@ -3,16 +3,16 @@
 namespace auth::repo {
 namespace {
 
-#define USER_COLUMNS "SELECT id, email, username, phone_number, password_hash, role, is_active, created_at FROM users"
-constexpr std::string_view kUserByEmail = USER_COLUMNS " WHERE email = $1";
-constexpr std::string_view kUserById = USER_COLUMNS " WHERE id = $1";
+// The columns user_row() reads, in its order.
+constexpr auto kSelectUsers =
+    db::concat("SELECT id, email, username, phone_number, password_hash, role, is_active, created_at FROM users");
+constexpr auto kUserByEmail = db::concat(kSelectUsers, " WHERE email = $1");
+constexpr auto kUserById = db::concat(kSelectUsers, " WHERE id = $1");
 // Staff's user list: $1 a LIKE pattern or NULL (emails are stored lower-cased).
-#define USER_SEARCH \
-  " WHERE (CAST($1 AS TEXT) IS NULL OR lower(username) LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\')"
-constexpr std::string_view kCountUsers = "SELECT count(*) FROM users" USER_SEARCH;
-constexpr std::string_view kListUsers = USER_COLUMNS USER_SEARCH " ORDER BY id LIMIT $2 OFFSET $3";
-#undef USER_SEARCH
-#undef USER_COLUMNS
+constexpr auto kMatching =
+    db::concat(" WHERE (CAST($1 AS TEXT) IS NULL OR lower(username) LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\')");
+constexpr auto kCountUsers = db::concat("SELECT count(*) FROM users", kMatching);
+constexpr auto kListUsers = db::concat(kSelectUsers, kMatching, " ORDER BY id LIMIT $2 OFFSET $3");
 constexpr std::string_view kUpdateUser =
     "UPDATE users SET role = COALESCE(CAST($2 AS TEXT), role), is_active = COALESCE(CAST($3 AS INTEGER), is_active)"
     " WHERE id = $1";

@@ -3,35 +3,32 @@
 namespace catalog::repo {
 namespace {
 
+// The columns product() reads, in its order.
+constexpr auto kColumns = db::concat("id, name, description, price, stock");
+constexpr auto kSelect = db::concat("SELECT ", kColumns, " FROM products");
+
 // Search is a case-insensitive substring of the name, as DRF's SearchFilter does; the pattern's
-// own % and _ are escaped by the caller. No search is a NULL pattern; the CAST tells PostgreSQL the
-// parameter's type, which it cannot infer from an IS NULL test alone.
-constexpr std::string_view kCount =
-    "SELECT count(*) FROM products"
-    " WHERE archived = 0 AND (CAST($1 AS TEXT) IS NULL OR lower(name) LIKE $1 ESCAPE '\\')";
-constexpr std::string_view kList =
-    "SELECT id, name, description, price, stock FROM products"
-    " WHERE archived = 0 AND (CAST($1 AS TEXT) IS NULL OR lower(name) LIKE $1 ESCAPE '\\') ORDER BY id LIMIT $2 OFFSET $3";
+// own % and _ are escaped by the caller. No search is a NULL pattern.
+constexpr auto kMatching =
+    db::concat(" WHERE archived = 0 AND (CAST($1 AS TEXT) IS NULL OR lower(name) LIKE $1 ESCAPE '\\')");
+constexpr auto kCount = db::concat("SELECT count(*) FROM products", kMatching);
+constexpr auto kList = db::concat(kSelect, kMatching, " ORDER BY id LIMIT $2 OFFSET $3");
 // The staff dashboard's low-stock list: the emptiest first.
-constexpr std::string_view kCountLowStock = "SELECT count(*) FROM products WHERE archived = 0 AND stock < $1";
-constexpr std::string_view kListLowStock =
-    "SELECT id, name, description, price, stock FROM products WHERE archived = 0 AND stock < $1"
-    " ORDER BY stock, id LIMIT $2";
-#define FIND_ACTIVE "SELECT id, name, description, price, stock FROM products WHERE id = $1 AND archived = 0"
-constexpr std::string_view kFind = FIND_ACTIVE;
-constexpr std::string_view kLockPostgres = FIND_ACTIVE " FOR UPDATE";
-#undef FIND_ACTIVE
-constexpr std::string_view kFindByName =
-    "SELECT id, name, description, price, stock FROM products WHERE name = $1 AND archived = 0";
+constexpr auto kLowStock = db::concat(" WHERE archived = 0 AND stock < $1");
+constexpr auto kCountLowStock = db::concat("SELECT count(*) FROM products", kLowStock);
+constexpr auto kListLowStock = db::concat(kSelect, kLowStock, " ORDER BY stock, id LIMIT $2");
+constexpr auto kFind = db::concat(kSelect, " WHERE id = $1 AND archived = 0");
+constexpr auto kLockPostgres = db::concat(kFind, " FOR UPDATE");
+constexpr auto kFindByName = db::concat(kSelect, " WHERE name = $1 AND archived = 0");
 constexpr std::string_view kInsert =
     "INSERT INTO products (name, description, price, stock, archived, created_at, updated_at)"
     " VALUES ($1, $2, $3, $4, 0, $5, $5) RETURNING id";
 // Only the columns given (a NULL parameter keeps the column): stock is never written back from an
 // earlier read.
-constexpr std::string_view kUpdate =
+constexpr auto kUpdate = db::concat(
     "UPDATE products SET name = COALESCE($2, name), description = COALESCE($3, description),"
     " price = COALESCE($4, price), stock = COALESCE($5, stock), updated_at = $6 WHERE id = $1 AND archived = 0"
-    " RETURNING id, name, description, price, stock";
+    " RETURNING ", kColumns);
 constexpr std::string_view kArchive =
     "UPDATE products SET archived = 1, updated_at = $2 WHERE id = $1 AND archived = 0";
 // The guard `stock >= $2` makes the check and the decrement one step: no other buyer can slip in
@@ -83,8 +80,8 @@ std::optional<ProductRow> find_active_by_name(db::Connection& c, std::string_vie
   return first_product(c.query(kFindByName, name));
 }
 
-std::optional<ProductRow> lock_active(db::Connection& c, db::Dialect dialect, std::int64_t id) {
-  return first_product(c.query(dialect == db::Dialect::postgres ? kLockPostgres : kFind, id));
+std::optional<ProductRow> lock_active(db::Connection& c, std::int64_t id) {
+  return first_product(c.query(c.sql(kFind, kLockPostgres), id));
 }
 
 std::int64_t insert(db::Connection& c, const ProductFields& p, std::int64_t now) {

@@ -44,7 +44,7 @@ std::optional<ProductRow> find_active_by_name(db::Connection& c, std::string_vie
 // find_active that also locks the row until the transaction ends (PostgreSQL's FOR UPDATE; SQLite's
 // one writer already excludes every other write), so placing an order waits instead of committing
 // between this read and the write that follows.
-std::optional<ProductRow> lock_active(db::Connection& c, db::Dialect dialect, std::int64_t id);
+std::optional<ProductRow> lock_active(db::Connection& c, std::int64_t id);
 std::int64_t insert(db::Connection& c, const ProductFields& p, std::int64_t now);
 // Writes the set columns of an active product and returns the row as it now is (none: archived or absent).
 std::optional<ProductRow> update(db::Connection& c, std::int64_t id, const ProductColumns& p, std::int64_t now);

@@ -204,7 +204,7 @@ Product Service::create(const ProductChange& change) {
 Product Service::update(std::int64_t id, const ProductUpdate& update) {
   auto row = unique_name([&] {
     return database_.transaction([&](db::Connection& c) -> std::optional<repo::ProductRow> {
-      auto current = repo::lock_active(c, database_.dialect(), id);
+      auto current = repo::lock_active(c, id);
       if (!current) return std::nullopt;
       return repo::update(c, id, columns(*current, update), common::now_micros());
     });

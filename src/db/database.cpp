@@ -31,6 +31,10 @@ std::exception_ptr too_busy() {
   return std::make_exception_ptr(common::Error("unavailable", "The database is too busy right now; try again"));
 }
 
+void Database::submit(Body, Done) {
+  throw std::logic_error("this database has no write queue: use transaction(), or ask queues_writes() first");
+}
+
 void Database::run_retrying(void (Database::*run)(const Body&), const Body& body) {
   for (int attempt = 1;; ++attempt) {
     try {

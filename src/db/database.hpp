@@ -1,8 +1,22 @@
 #pragma once
 // The storage interface every domain repository talks to, implemented by SQLite (one node) and
 // PostgreSQL (several nodes). SQL uses $1, $2, ... placeholders in both dialects.
+//
+// How repositories write SQL (the one style; docs/architecture.md, "Database"):
+// - Every statement is a named constant beside the code that runs it, so a statement's text is the
+//   same on every call: each connection prepares it once and finds it again by its text.
+// - A statement built from shared parts (a column list, a WHERE clause, a locking clause) is joined
+//   at compile time with db::concat(...) from named constants and literals: no macros, no text made
+//   at run time, no near-copies of a statement.
+// - One text serves both dialects wherever possible. An optional parameter is tested as
+//   `CAST($n AS TEXT) IS NULL` (or BIGINT): PostgreSQL cannot infer a parameter's type from an
+//   IS NULL test alone, and SQLite ignores the cast. A statement takes no parameter it does not need.
+// - Where the dialects need different statements (PostgreSQL's FOR UPDATE SKIP LOCKED claims), both
+//   constants stand side by side and the connection picks one: c.sql(sqlite_text, postgres_text).
+//   Migrations are the other per-dialect part: a tree of files per dialect (migrate.hpp).
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -63,9 +77,44 @@ struct Result {
   std::optional<Row> first() const { return empty() ? std::nullopt : std::optional<Row>((*this)[0]); }
 };
 
+// SQL text joined at compile time by concat(); it converts to the std::string_view query() takes.
+template <std::size_t N>
+struct Sql {
+  char text[N + 1] = {};
+  constexpr operator std::string_view() const noexcept { return {text, N}; }
+};
+
+namespace detail {
+template <class T>
+struct SqlLength;
+template <std::size_t N>
+struct SqlLength<char[N]> : std::integral_constant<std::size_t, N - 1> {};  // a literal, without its NUL
+template <std::size_t N>
+struct SqlLength<Sql<N>> : std::integral_constant<std::size_t, N> {};
+}  // namespace detail
+
+// Joins string literals and other concat() constants into one constant statement:
+//   constexpr auto kFind = db::concat(kColumns, " WHERE id = $1");
+template <class... Parts>
+consteval auto concat(const Parts&... parts) {
+  Sql<(detail::SqlLength<Parts>::value + ...)> joined;
+  std::size_t at = 0;
+  auto append = [&](std::string_view part) {
+    for (char c : part) joined.text[at++] = c;
+  };
+  (append(std::string_view(parts)), ...);
+  return joined;
+}
+
 class Connection {
  public:
   virtual ~Connection() = default;
+  // The dialect this connection speaks.
+  virtual Dialect dialect() const noexcept = 0;
+  // Of a statement the dialects spell differently, the text for this connection.
+  std::string_view sql(std::string_view sqlite, std::string_view postgres) const noexcept {
+    return dialect() == Dialect::postgres ? postgres : sqlite;
+  }
   // Runs one statement (prepared once per connection and cached by its text) with bound parameters.
   virtual Result query(std::string_view sql, std::span<const Value> params) = 0;
   // Runs a script of several statements without parameters (migrations).
@@ -98,9 +147,10 @@ class Connection {
 class Database {
  public:
   using Body = std::function<void(Connection&)>;
+  using Done = std::function<void(std::exception_ptr)>;
 
   virtual ~Database() = default;
-  virtual Dialect dialect() const noexcept = 0;
+  virtual Dialect dialect() const noexcept = 0;  // which migrations apply (connections know it too)
 
   // Runs fn in a write transaction: committed when fn returns, rolled back when it throws.
   // A transaction that fails with a retryable error (serialization failure, deadlock, busy) is rolled
@@ -121,6 +171,20 @@ class Database {
   // was read; nullopt when other processes write the same data as a matter of course (PostgreSQL,
   // several nodes), where such a number means nothing. Read it before reading the data.
   virtual std::optional<std::uint64_t> write_generation() const noexcept { return std::nullopt; }
+
+  // Capabilities that let the HTTP server skip thread hand-offs (docs/architecture.md, "Threads"):
+  // True when reads are served from this process's memory (SQLite's page cache: microseconds), so a
+  // short read may run inline on an I/O thread (http::Runs::local_read); false when a read is a
+  // network round trip (PostgreSQL).
+  virtual bool reads_locally() const noexcept { return false; }
+  // True when submit() can hand a write transaction to the database's own writer without any thread
+  // waiting for it (SQLite's single writer thread, which commits in groups).
+  virtual bool queues_writes() const noexcept { return false; }
+  // Only when queues_writes(): `body` runs on the writer in the next group, and `done` runs there too
+  // once the group is committed (with null) or the body or the commit failed (with the exception; a
+  // busy database is common::Error "unavailable", as transaction() reports it). The body runs once:
+  // no retry. `done` must be quick and must not throw (it typically posts to the caller's executor).
+  virtual void submit(Body body, Done done);
 
   // True when the database answers (for /readyz).
   virtual bool ping() noexcept = 0;
@@ -154,9 +218,9 @@ class Database {
 
 struct Options {
   std::size_t pool_size = 8;                       // connections per process
-  // Threads outside the worker pool that may read inline (the I/O threads, http::Runs::local_read).
+  // Threads outside the handler pool that may read inline (the I/O threads, http::Runs::local_read).
   // SQLite, which serves those reads, opens one more read connection for each, so they never wait
-  // for a connection the workers hold; PostgreSQL never reads there and ignores it.
+  // for a connection the handler pool holds; PostgreSQL never reads there and ignores it.
   std::size_t inline_readers = 0;
   std::chrono::milliseconds busy_timeout{5'000};   // SQLite's lock wait; also the wait for a free connection
   std::chrono::seconds connect_timeout{5};         // PostgreSQL, unless the URL sets connect_timeout

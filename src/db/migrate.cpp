@@ -21,21 +21,21 @@ constexpr std::string_view kRecord = "INSERT INTO schema_migrations (version, na
 // serialises writers.
 constexpr std::string_view kLockPostgres = "SELECT pg_advisory_xact_lock(hashtext('orderd schema migrations'))";
 
-void take_turn(Database& database, Connection& c) {
-  if (database.dialect() == Dialect::postgres) c.execute_script(kLockPostgres);
+void take_turn(Connection& c) {
+  if (c.dialect() == Dialect::postgres) c.execute_script(kLockPostgres);
 }
 
 }  // namespace
 
 int migrate(Database& database, const std::vector<Migration>& migrations) {
   database.transaction([&](Connection& c) {
-    take_turn(database, c);
+    take_turn(c);
     c.execute_script(kCreateTable);
   });
   int applied = 0;
   for (const auto& m : migrations) {
     bool done = database.transaction([&](Connection& c) {
-      take_turn(database, c);
+      take_turn(c);
       if (!c.query(kIsApplied, m.version).empty()) return false;
       c.execute_script(m.sql);
       c.query(kRecord, m.version, m.name, common::now_micros());

@@ -74,6 +74,7 @@ class PostgresConnection final : public Connection {
   }
 
   ~PostgresConnection() override { PQfinish(conn_); }
+  Dialect dialect() const noexcept override { return Dialect::postgres; }
   PostgresConnection(const PostgresConnection&) = delete;
   PostgresConnection& operator=(const PostgresConnection&) = delete;
 

@@ -76,6 +76,7 @@ class SqliteConnection final : public Connection {
     execute_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
   }
 
+  Dialect dialect() const noexcept override { return Dialect::sqlite; }
   sqlite3* handle() const noexcept { return db_; }
 
   ~SqliteConnection() override {

@@ -29,13 +29,10 @@ class SqliteDatabase final : public Database {
     return commits_.load(std::memory_order_acquire);
   }
 
-  // Hands a write transaction to the writer thread without waiting for it: `body` runs there in a
-  // savepoint of the next group, and `done` runs there too once the group is committed (with null)
-  // or the body or the commit failed (with the exception; a busy database is common::Error
-  // "unavailable", as transaction() reports it). The body runs once: no retry. `done` must be
-  // quick and must not throw (it typically posts to the caller's executor).
-  using Done = std::function<void(std::exception_ptr)>;
-  void submit(Body body, Done done);
+  bool reads_locally() const noexcept override { return true; }
+  bool queues_writes() const noexcept override { return true; }
+  // The body runs on the writer thread in a savepoint of the next group.
+  void submit(Body body, Done done) override;
 
  protected:
   void run_transaction(const Body& body) override;

@@ -49,8 +49,8 @@ using WriteHandler = std::function<WriteStep(Request&)>;
 
 // Where a handler runs.
 enum class Runs {
-  // The worker pool: handlers there may block (database, password hashing, the gateway).
-  worker,
+  // The handler pool: handlers there may block (database, password hashing, the gateway).
+  handler_pool,
   // The I/O thread that read the request: cheap handlers that touch no database.
   io_thread,
   // A short read bounded by the route (one page, found by an index): on the I/O thread when the
@@ -71,7 +71,7 @@ struct Route {
   Access access = Access::anyone;
   Body body = Body::none;
   Handler handler;
-  Runs runs = Runs::worker;
+  Runs runs = Runs::handler_pool;
   bool (*scans)(const Request&) = nullptr;  // Runs::local_read: true for requests that may read many rows
   // Optional, for routes with a handler too: the same write as a WriteStep, used when the server
   // has a write queue and the request carries no Idempotency-Key (remembering a response takes

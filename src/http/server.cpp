@@ -95,12 +95,33 @@ std::string client_address(const TrustedProxies& proxies, const bhttp::request<b
   return proxies.client_address(peer, forwarded);
 }
 
+// What a request the parser refused is answered with (then the connection closes).
+struct Rejection {
+  std::string_view code;
+  std::string message;
+};
+
+// A limit as the error messages give it: "1 MiB", "16 KiB".
+std::string size_text(std::size_t bytes) {
+  constexpr std::size_t kKiB = 1024;
+  if (bytes % (kKiB * kKiB) == 0) return fmt::format("{} MiB", bytes / (kKiB * kKiB));
+  if (bytes % kKiB == 0) return fmt::format("{} KiB", bytes / kKiB);
+  return fmt::format("{} bytes", bytes);
+}
+
+std::string peer_address(beast::tcp_stream& stream) {
+  boost::system::error_code ec;
+  auto endpoint = stream.socket().remote_endpoint(ec);
+  return ec ? std::string() : endpoint.address().to_string();
+}
+
 std::string new_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("{:016x}", rng());
 }
 
-// Runs `fn` on the worker pool and resumes the awaiting coroutine on its own executor with the result.
+// Runs `fn` on a thread pool (the handler pool, the slow lane) and resumes the awaiting coroutine on its
+// own executor with the result.
 template <class F>
 asio::awaitable<Response> run_on(asio::thread_pool& pool, F fn) {
   auto initiate = [&pool, &fn](auto handler) {
@@ -144,7 +165,7 @@ std::size_t connection_limit() {
 }
 
 // One I/O thread's world: its io_context and the connections it serves (touched only on that thread).
-struct IoWorker {
+struct IoThread {
   std::unordered_set<Connection*> connections;
   asio::io_context ioc{1};
 };
@@ -167,11 +188,11 @@ struct Server::Impl {
   common::Counter& refused;
 
   common::Counter& slow_lane_refused;
-  asio::thread_pool pool;
+  asio::thread_pool handler_pool;     // Runs::handler_pool handlers, and Runs::local_read ones off SQLite
   asio::thread_pool slow_lane;        // Runs::slow_lane handlers
   // Running there or waiting for it; shared with its gauge, like open_gauge.
   std::shared_ptr<std::atomic<int>> slow_lane_load = std::make_shared<std::atomic<int>>(0);
-  std::vector<std::unique_ptr<IoWorker>> workers;
+  std::vector<std::unique_ptr<IoThread>> io_threads;
   // Write steps whose completion the database's writer still owes: run() waits for them, so that it
   // never posts to an io_context that is gone.
   std::mutex writes_mutex;
@@ -192,9 +213,9 @@ struct Server::Impl {
                           R"(reason="refused")")),
         slow_lane_refused(m.counter("orderd_http_slow_lane_refused_total",
                                     "Requests answered 503 too_busy because the slow lane's queue was full.")),
-        pool(static_cast<std::size_t>(std::max(1, options.worker_threads))),
+        handler_pool(static_cast<std::size_t>(std::max(1, options.handler_threads))),
         slow_lane(static_cast<std::size_t>(std::max(1, options.slow_lane_threads))) {
-    for (int i = 0; i < std::max(1, options.io_threads); ++i) workers.push_back(std::make_unique<IoWorker>());
+    for (int i = 0; i < std::max(1, options.io_threads); ++i) io_threads.push_back(std::make_unique<IoThread>());
     max_connections = connection_limit();
     if (max_connections < kMaxConnections) {
       spdlog::warn("the open-file limit allows {} client connections (below {}); raise `ulimit -n` for more",
@@ -206,7 +227,7 @@ struct Server::Impl {
             [load = slow_lane_load] { return static_cast<double>(load->load()); });
   }
 
-  asio::io_context& main_context() { return workers.front()->ioc; }
+  asio::io_context& main_context() { return io_threads.front()->ioc; }
 
   void catch_signals() {
     if (signals) return;
@@ -225,9 +246,9 @@ struct Server::Impl {
       if (acceptor) acceptor->close(ignored);
       if (signals) signals->cancel(ignored);
     });
-    for (auto& worker : workers) {
-      asio::post(worker->ioc, [w = worker.get()] {
-        for (auto* c : w->connections) {
+    for (auto& io : io_threads) {
+      asio::post(io->ioc, [io = io.get()] {
+        for (auto* c : io->connections) {
           if (c->idle) c->stream->cancel();
         }
       });
@@ -238,8 +259,8 @@ struct Server::Impl {
 
   asio::awaitable<void> accept_loop() {
     for (std::size_t next = 0;; ++next) {
-      auto& worker = *workers[next % workers.size()];
-      auto [ec, socket] = co_await acceptor->async_accept(worker.ioc, use_nothrow);
+      auto& io = *io_threads[next % io_threads.size()];
+      auto [ec, socket] = co_await acceptor->async_accept(io.ioc, use_nothrow);
       if (ec) {
         if (stopping || ec == asio::error::operation_aborted) co_return;
         spdlog::warn("accept failed: {}", ec.message());
@@ -253,31 +274,31 @@ struct Server::Impl {
         // At the limit, a new client still gets served: the connection that has waited longest for a
         // request on its I/O thread makes room (nginx reuses idle keep-alive connections the same
         // way). Only when that thread has no idle connection is the new one refused.
-        asio::post(worker.ioc, [this, &worker, socket = std::move(socket)]() mutable {
-          if (!evict_longest_idle(worker)) {
+        asio::post(io.ioc, [this, &io, socket = std::move(socket)]() mutable {
+          if (!evict_longest_idle(io)) {
             refused.add();
             spdlog::warn("connection limit {} reached and no idle connection to close; refusing a connection",
                          max_connections);
             return;  // the socket closes as it goes out of scope
           }
-          start_session(worker, std::move(socket));
+          start_session(io, std::move(socket));
         });
         continue;
       }
-      start_session(worker, std::move(socket));
+      start_session(io, std::move(socket));
     }
   }
 
-  void start_session(IoWorker& worker, tcp::socket socket) {
+  void start_session(IoThread& io, tcp::socket socket) {
     ++live;
     ++*open_gauge;
-    asio::co_spawn(worker.ioc, session(worker, std::move(socket)), asio::detached);
+    asio::co_spawn(io.ioc, session(io, std::move(socket)), asio::detached);
   }
 
-  // On the worker's thread: cancels the connection idle the longest (its session then ends).
-  bool evict_longest_idle(IoWorker& worker) {
+  // On that I/O thread: cancels the connection idle the longest (its session then ends).
+  bool evict_longest_idle(IoThread& io) {
     Connection* oldest = nullptr;
-    for (auto* c : worker.connections) {
+    for (auto* c : io.connections) {
       if (c->idle && (oldest == nullptr || c->idle_since < oldest->idle_since)) oldest = c;
     }
     if (oldest == nullptr) return false;
@@ -294,6 +315,20 @@ struct Server::Impl {
       changed.notify_all();
     }
   }
+
+  // A connection's place in its I/O thread's set, for as long as its session runs.
+  struct Registration {
+    Impl& impl;
+    IoThread& io;
+    Connection& self;
+    Registration(Impl& i, IoThread& t, Connection& c) : impl(i), io(t), self(c) { io.connections.insert(&self); }
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+    ~Registration() {
+      io.connections.erase(&self);
+      impl.finish_connection();
+    }
+  };
 
   // Writes a response; the status line, X-Request-Id and keep-alive are set here for every response.
   asio::awaitable<bool> write(beast::tcp_stream& stream, Response& response, unsigned version, bool keep_alive,
@@ -314,8 +349,8 @@ struct Server::Impl {
   // Answers a request that could not be read (too large, not HTTP) and closes the connection politely:
   // stop sending, then read and discard what the client still sends for a moment, so it sees the answer
   // instead of a reset.
-  asio::awaitable<void> reject(beast::tcp_stream& stream, std::string_view code, std::string_view message) {
-    auto response = error_response(code, message);
+  asio::awaitable<void> reject(beast::tcp_stream& stream, const Rejection& rejection) {
+    auto response = error_response(rejection.code, rejection.message);
     auto request_id = new_request_id();
     if (co_await write(stream, response, 11, false, request_id)) {
       boost::system::error_code ignored;
@@ -330,7 +365,7 @@ struct Server::Impl {
       }
     }
     metrics.observe_request("-", "unparsed", response.status, 0);
-    spdlog::info("- unparsed {} rid={}: {}", response.status, request_id, message);
+    spdlog::info("- unparsed {} rid={}: {}", response.status, request_id, rejection.message);
   }
 
   // A response that must not be sent (Delivery::reset or ::silence, for test doubles): reset the
@@ -350,65 +385,6 @@ struct Server::Impl {
       auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
       if (ec) break;
     }
-  }
-
-  // Runs::slow_lane: on the lane's own threads; or, when the lane already has slow_lane_queue
-  // requests waiting, 503 too_busy at once. The lane's threads keep the server's CPU priority: below
-  // it, a client that retries every 503 at once (wrk, an impatient script) kept the I/O threads busy
-  // answering 503s and starved the hashes that would have emptied the queue.
-  asio::awaitable<Response> run_in_slow_lane(const Route& route, Request& request) {
-    int capacity = std::max(1, options.slow_lane_threads) + std::max(0, options.slow_lane_queue);
-    struct Leave {
-      std::atomic<int>& load;
-      ~Leave() { load.fetch_sub(1); }
-    } leave{*slow_lane_load};
-    if (slow_lane_load->fetch_add(1) >= capacity) {
-      slow_lane_refused.add();
-      auto response = error_response("too_busy", "The server is too busy for this right now; try again in a moment");
-      response.headers.emplace_back("Retry-After", "1");
-      co_return response;
-    }
-    co_return co_await run_on(slow_lane, [&] { return router.execute(route, request); });
-  }
-
-  bool runs_on_io_thread(const Route& route, const Request& request) const {
-    switch (route.runs) {
-      case Runs::io_thread: return true;
-      case Runs::local_read: return options.local_reads && !(route.scans && route.scans(request));
-      case Runs::worker:
-      case Runs::slow_lane: return false;
-    }
-    return false;
-  }
-
-  // A route's write step: prepared on this I/O thread, its transaction submitted to the database's
-  // writer, the response made back on this thread once the writer has committed it. No thread
-  // waits in between, so every connection can have an order in the writer's next group.
-  asio::awaitable<Response> run_write(const Route& route, Request& request) {
-    auto prepared = router.prepare_write(route, request);
-    if (auto* response = std::get_if<Response>(&prepared)) co_return std::move(*response);
-    auto& step = std::get<WriteStep>(prepared);
-    auto initiate = [this, &step](auto handler) {
-      auto waiting = std::make_shared<decltype(handler)>(std::move(handler));
-      {
-        std::lock_guard lock(writes_mutex);
-        ++writes_in_flight;
-      }
-      options.submit_write(std::move(step.transaction), [this, waiting](std::exception_ptr error) mutable {
-        auto executor = asio::get_associated_executor(*waiting);
-        // The handler moves on with the post: the writer keeps no part of the coroutine.
-        asio::post(executor, [waiting = std::move(waiting), error]() mutable { std::move(*waiting)(Committed{error}); });
-        std::lock_guard lock(writes_mutex);
-        if (--writes_in_flight == 0) writes_done.notify_all();
-      });
-    };
-    auto committed =
-        co_await asio::async_initiate<decltype(asio::use_awaitable), void(Committed)>(initiate, asio::use_awaitable);
-    co_return router.finish_write(route, request, step, committed.error);
-  }
-
-  bool uses_write_step(const Route& route, const Request& request) const {
-    return route.write && options.submit_write && request.idempotency_key.empty();
   }
 
   Request to_request(bhttp::request<bhttp::string_body>& in, const std::string& peer) {
@@ -435,111 +411,214 @@ struct Server::Impl {
     return req;
   }
 
-  asio::awaitable<void> session(IoWorker& worker, tcp::socket socket) {
+  // --- The dispatch policy: where a matched route runs (docs/architecture.md, "Threads"). ---
+  // A route names its place (Route::runs); the server adds what only it knows: whether the database
+  // reads locally (Runs::local_read) and whether it takes write steps (Route::write).
+
+  enum class Lane { io_thread, handler_pool, slow_lane, write_step };
+
+  Lane lane_for(const Route& route, const Request& request) const {
+    if (route.runs == Runs::slow_lane) return Lane::slow_lane;
+    if (uses_write_step(route, request)) return Lane::write_step;
+    if (runs_on_io_thread(route, request)) return Lane::io_thread;
+    return Lane::handler_pool;
+  }
+
+  asio::awaitable<Response> dispatch(const Route& route, Request& request) {
+    switch (lane_for(route, request)) {
+      case Lane::slow_lane: co_return co_await run_in_slow_lane(route, request);
+      case Lane::write_step: co_return co_await run_write(route, request);
+      case Lane::io_thread: co_return router.execute(route, request);
+      case Lane::handler_pool: break;
+    }
+    co_return co_await run_on(handler_pool, [&] { return router.execute(route, request); });
+  }
+
+  // Runs::slow_lane: on the lane's own threads; or, when the lane already has slow_lane_queue
+  // requests waiting, 503 too_busy at once. The lane's threads keep the server's CPU priority: below
+  // it, a client that retries every 503 at once (wrk, an impatient script) kept the I/O threads busy
+  // answering 503s and starved the hashes that would have emptied the queue.
+  asio::awaitable<Response> run_in_slow_lane(const Route& route, Request& request) {
+    int capacity = std::max(1, options.slow_lane_threads) + std::max(0, options.slow_lane_queue);
+    struct Leave {
+      std::atomic<int>& load;
+      ~Leave() { load.fetch_sub(1); }
+    } leave{*slow_lane_load};
+    if (slow_lane_load->fetch_add(1) >= capacity) {
+      slow_lane_refused.add();
+      auto response = error_response("too_busy", "The server is too busy for this right now; try again in a moment");
+      response.headers.emplace_back("Retry-After", "1");
+      co_return response;
+    }
+    co_return co_await run_on(slow_lane, [&] { return router.execute(route, request); });
+  }
+
+  bool runs_on_io_thread(const Route& route, const Request& request) const {
+    switch (route.runs) {
+      case Runs::io_thread: return true;
+      case Runs::local_read: return options.local_reads && !(route.scans && route.scans(request));
+      case Runs::handler_pool:
+      case Runs::slow_lane: return false;
+    }
+    return false;
+  }
+
+  // A route's write step: prepared on this I/O thread, its transaction submitted to the database's
+  // writer, the response made back on this thread once the writer has committed it. No thread
+  // waits in between, so every connection can have an order in the writer's next group.
+  asio::awaitable<Response> run_write(const Route& route, Request& request) {
+    auto prepared = router.prepare_write(route, request);
+    if (auto* response = std::get_if<Response>(&prepared)) co_return std::move(*response);
+    auto& step = std::get<WriteStep>(prepared);
+    auto initiate = [this, &step](auto handler) {
+      auto waiting = std::make_shared<decltype(handler)>(std::move(handler));
+      {
+        std::lock_guard lock(writes_mutex);
+        ++writes_in_flight;
+      }
+      options.submit_write(std::move(step.transaction), [this, waiting](std::exception_ptr error) mutable {
+        auto executor = asio::get_associated_executor(*waiting);
+        // The handler moves on with the post: the writer keeps no part of the coroutine.
+        asio::post(executor,
+                   [waiting = std::move(waiting), error]() mutable { std::move(*waiting)(Committed{error}); });
+        std::lock_guard lock(writes_mutex);
+        if (--writes_in_flight == 0) writes_done.notify_all();
+      });
+    };
+    auto committed =
+        co_await asio::async_initiate<decltype(asio::use_awaitable), void(Committed)>(initiate, asio::use_awaitable);
+    co_return router.finish_write(route, request, step, committed.error);
+  }
+
+  bool uses_write_step(const Route& route, const Request& request) const {
+    return route.write && options.submit_write && request.idempotency_key.empty();
+  }
+
+  // --- One connection: read, handle, write, repeat (as Beast's awaitable HTTP server example). ---
+
+  // What the router made of a request, and the route's pattern for metrics and logs.
+  struct Handled {
+    Response response;
+    std::string_view route = "unmatched";
+  };
+
+  // The matched route's response (run where the dispatch policy says), or 404 / 405 with Allow.
+  asio::awaitable<Handled> handle(Request& request, std::string_view method_text) {
+    Params params;
+    auto match = router.match(request.method, request.path, params);
+    if (match.route) {
+      request.path_params = std::move(params);
+      auto response = co_await dispatch(*match.route, request);
+      co_return Handled{std::move(response), match.route->path};
+    }
+    if (match.allow.empty()) co_return Handled{error_response("not_found", "Not found")};
+    auto response = error_response("method_not_allowed", fmt::format("Method {} not allowed", method_text));
+    response.headers.emplace_back("Allow", match.allow);
+    co_return Handled{std::move(response)};
+  }
+
+  // Waits, idle, for the first bytes of the next request (a stop or a full server may close the
+  // connection meanwhile); false when the connection closed or idle_timeout passed.
+  asio::awaitable<bool> await_request(beast::tcp_stream& stream, beast::flat_buffer& buffer, Connection& self) {
+    self.idle = true;
+    self.idle_since = std::chrono::steady_clock::now();
+    if (buffer.size() == 0) {
+      stream.expires_after(options.idle_timeout);
+      auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
+      if (ec) co_return false;
+      buffer.commit(n);
+    }
+    self.idle = false;
+    co_return true;
+  }
+
+  using Parser = bhttp::request_parser<bhttp::string_body>;
+
+  // Reads one request's headers (answering Expect: 100-continue) and body into `parser`, within the
+  // options' limits and timeouts.
+  asio::awaitable<boost::system::error_code> read_request(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                                          Parser& parser) {
+    parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+    parser.body_limit(options.body_limit);
+    stream.expires_after(options.header_timeout);
+    auto [ec, header_n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
+    if (!ec && parser.get()[bhttp::field::expect] == "100-continue") {
+      bhttp::response<bhttp::empty_body> proceed{bhttp::status::continue_, 11};
+      co_await bhttp::async_write(stream, proceed, use_nothrow);
+    }
+    if (!ec && !parser.is_done()) {
+      stream.expires_after(options.read_timeout);
+      auto [body_ec, body_n] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+      ec = body_ec;
+    }
+    co_return ec;
+  }
+
+  // The answer to a request the parser refused (too large, not HTTP); none for a connection that
+  // closed, reset or timed out, which ends quietly.
+  std::optional<Rejection> rejection_for(const boost::system::error_code& ec) const {
+    if (ec == bhttp::error::body_limit) {
+      return Rejection{"payload_too_large", "Request body exceeds " + size_text(options.body_limit)};
+    }
+    if (ec == bhttp::error::header_limit) {
+      return Rejection{"headers_too_large", "Request headers exceed " + size_text(options.header_limit)};
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      return Rejection{"bad_request", "Malformed HTTP request"};
+    }
+    return std::nullopt;
+  }
+
+  // The request in /metrics and in the access log.
+  void record(const Request& request, std::string_view route, int status,
+              std::chrono::steady_clock::time_point started) {
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    metrics.observe_request(to_string(request.method), route, status, seconds);
+    common::LogContext log_context{request.request_id, route, request.principal ? request.principal->user_id : 0};
+    common::ScopedLogContext in_request(log_context);
+    spdlog::info("{} {} {} {} {:.3f}ms rid={} ip={}", to_string(request.method),
+                 std::string_view(request.path).substr(0, kMaxLogPath), route, status, seconds * 1000,
+                 request.request_id, request.remote_address);
+  }
+
+  void record_withheld(const Request& request, std::string_view route, Delivery delivery) {
+    spdlog::info("{} {} {} no answer ({}) rid={} ip={}", to_string(request.method),
+                 std::string_view(request.path).substr(0, kMaxLogPath), route,
+                 delivery == Delivery::reset ? "connection reset" : "silence", request.request_id,
+                 request.remote_address);
+  }
+
+  asio::awaitable<void> session(IoThread& io, tcp::socket socket) {
     beast::tcp_stream stream(std::move(socket));
     Connection self{&stream};
-    worker.connections.insert(&self);
-    struct Leave {
-      Impl* impl;
-      IoWorker& worker;
-      Connection* self;
-      ~Leave() {
-        worker.connections.erase(self);
-        impl->finish_connection();
-      }
-    } leave{this, worker, &self};
-
-    boost::system::error_code endpoint_ec;
-    auto endpoint = stream.socket().remote_endpoint(endpoint_ec);
-    std::string remote = endpoint_ec ? "" : endpoint.address().to_string();
+    Registration registration{*this, io, self};
+    auto peer = peer_address(stream);
     beast::flat_buffer buffer;
-
     while (!stopping) {
-      self.idle = true;
-      self.idle_since = std::chrono::steady_clock::now();
-      if (buffer.size() == 0) {
-        stream.expires_after(options.idle_timeout);
-        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_nothrow);
-        if (ec) break;
-        buffer.commit(n);
-      }
-      self.idle = false;
-
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
-      parser.body_limit(options.body_limit);
-      stream.expires_after(options.header_timeout);
-      auto [header_ec, header_n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
-      if (!header_ec && parser.get()[bhttp::field::expect] == "100-continue") {
-        bhttp::response<bhttp::empty_body> proceed{bhttp::status::continue_, 11};
-        co_await bhttp::async_write(stream, proceed, use_nothrow);
-      }
-      boost::system::error_code ec = header_ec;
-      if (!ec && !parser.is_done()) {
-        stream.expires_after(options.read_timeout);
-        auto [body_ec, body_n] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
-        ec = body_ec;
-      }
-      if (ec == bhttp::error::body_limit) {
-        co_await reject(stream, "payload_too_large", "Request body exceeds 1 MiB");
-        co_return;
-      }
-      if (ec == bhttp::error::header_limit) {
-        co_await reject(stream, "headers_too_large", "Request headers exceed 16 KiB");
-        co_return;
-      }
-      if (ec && ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category() &&
-          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
-        co_await reject(stream, "bad_request", "Malformed HTTP request");
+      if (!co_await await_request(stream, buffer, self)) break;
+      Parser parser;
+      auto ec = co_await read_request(stream, buffer, parser);
+      if (auto rejection = rejection_for(ec)) {
+        co_await reject(stream, *rejection);
         co_return;
       }
       if (ec) break;  // closed, reset or timed out
 
       auto started = std::chrono::steady_clock::now();
       auto& in = parser.get();
-      Request request = to_request(in, remote);
-      Response response;
-      std::string_view route_label = "unmatched";
-      Params params;
-      auto match = router.match(request.method, request.path, params);
-      if (match.route) {
-        route_label = match.route->path;
-        request.path_params = std::move(params);
-        if (match.route->runs == Runs::slow_lane) {
-          response = co_await run_in_slow_lane(*match.route, request);
-        } else if (uses_write_step(*match.route, request)) {
-          response = co_await run_write(*match.route, request);
-        } else if (runs_on_io_thread(*match.route, request)) {
-          response = router.execute(*match.route, request);
-        } else {
-          const Route& route = *match.route;
-          response = co_await run_on(pool, [&] { return router.execute(route, request); });
-        }
-      } else if (!match.allow.empty()) {
-        response = error_response("method_not_allowed", fmt::format("Method {} not allowed", in.method_string()));
-        response.headers.emplace_back("Allow", match.allow);
-      } else {
-        response = error_response("not_found", "Not found");
-      }
-
+      Request request = to_request(in, peer);
+      Handled handled = co_await handle(request, in.method_string());
+      auto& response = handled.response;
       if (response.delivery != Delivery::answer) {
         co_await withhold(stream, self, response.delivery);
-        spdlog::info("{} {} {} no answer ({}) rid={} ip={}", to_string(request.method),
-                     std::string_view(request.path).substr(0, kMaxLogPath), route_label,
-                     response.delivery == Delivery::reset ? "connection reset" : "silence", request.request_id, request.remote_address);
+        record_withheld(request, handled.route, response.delivery);
         break;
       }
       int status = response.status;
       bool keep_alive = in.keep_alive() && !stopping;
       bool written = co_await write(stream, response, in.version(), keep_alive, request.request_id);
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      metrics.observe_request(to_string(request.method), route_label, status, seconds);
-      common::LogContext log_context{request.request_id, route_label,
-                                     request.principal ? request.principal->user_id : 0};
-      common::ScopedLogContext in_request(log_context);
-      spdlog::info("{} {} {} {} {:.3f}ms rid={} ip={}", to_string(request.method),
-                   std::string_view(request.path).substr(0, kMaxLogPath), route_label, status, seconds * 1000,
-                   request.request_id, request.remote_address);
+      record(request, handled.route, status, started);
       if (!written || !keep_alive) break;
     }
     boost::system::error_code ignored;
@@ -577,9 +656,9 @@ void Server::run() {
 
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
-  for (auto& worker : impl.workers) {
-    guards.push_back(asio::make_work_guard(worker->ioc));
-    threads.emplace_back([w = worker.get()] { w->ioc.run(); });
+  for (auto& io : impl.io_threads) {
+    guards.push_back(asio::make_work_guard(io->ioc));
+    threads.emplace_back([io = io.get()] { io->ioc.run(); });
   }
 
   std::unique_lock lock(impl.mutex);
@@ -591,9 +670,9 @@ void Server::run() {
   lock.unlock();
 
   guards.clear();
-  for (auto& worker : impl.workers) worker->ioc.stop();
+  for (auto& io : impl.io_threads) io->ioc.stop();
   for (auto& t : threads) t.join();
-  impl.pool.join();
+  impl.handler_pool.join();
   impl.slow_lane.join();
   {
     std::unique_lock writes(impl.writes_mutex);

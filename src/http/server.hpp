@@ -1,6 +1,6 @@
 #pragma once
-// The HTTP/1.1 server: Beast + Asio coroutines, one io_context per I/O thread, handlers on a worker
-// pool. Asio and Beast stay inside server.cpp.
+// The HTTP/1.1 server: Beast + Asio coroutines, one io_context per I/O thread, handlers on the handler
+// pool (or where their route says: http::Runs). Asio and Beast stay inside server.cpp.
 
 #include "http/client_address.hpp"
 #include "http/router.hpp"
@@ -22,14 +22,14 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8000;
   std::string public_url;  // base of absolute links (pagination); empty: taken from each request's Host
-  int io_threads = 1;
-  int worker_threads = 4;
+  int io_threads = 1;       // each runs its own io_context: accepting, reading, writing
+  int handler_threads = 4;  // the handler pool: handlers that may block (Runs::handler_pool)
   int slow_lane_threads = 2;  // Runs::slow_lane handlers at once
   int slow_lane_queue = 64;   // and how many more may wait for one of them before 503 too_busy
   TrustedProxies trusted_proxies;  // peers whose X-Forwarded-For names the client
   bool local_reads = false;  // Runs::local_read routes run on the I/O thread (the database is SQLite)
   // Hands a transaction to the database's writer and calls back (on the writer's thread) once it is
-  // committed or failed; routes' write steps use it when set (SQLite's db::SqliteDatabase::submit).
+  // committed or failed; routes' write steps use it when set (db::Database::submit, when it queues_writes()).
   std::function<void(std::function<void(db::Connection&)>, std::function<void(std::exception_ptr)>)> submit_write;
   std::size_t body_limit = 1024 * 1024;
   std::size_t header_limit = 16 * 1024;

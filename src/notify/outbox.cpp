@@ -30,19 +30,21 @@ constexpr std::string_view kEnqueue =
 // SQLite serialises writers (BEGIN IMMEDIATE), so the subqueries and the update cannot interleave
 // with another claim. PostgreSQL (#8) needs the rows locked, and skipping rows another node has
 // locked keeps nodes from queueing behind each other: the same statement with FOR UPDATE SKIP LOCKED.
-#define CLAIM_DUE(LOCK) \
-  "WITH due AS (SELECT id, next_attempt_at FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1" \
-  "             ORDER BY next_attempt_at, id LIMIT $3" LOCK ")," \
-  " stale AS (SELECT id, next_attempt_at FROM outbox WHERE status = 'sending' AND locked_until <= $1" \
-  "           ORDER BY next_attempt_at, id LIMIT $3" LOCK ")" \
-  " UPDATE outbox SET status = 'sending', locked_until = $2, attempts = attempts + 1" \
-  " WHERE id IN (SELECT id FROM (SELECT id, next_attempt_at FROM due" \
-  "                              UNION ALL SELECT id, next_attempt_at FROM stale) AS either" \
-  "              ORDER BY next_attempt_at, id LIMIT $3)" \
-  " RETURNING id, kind, recipient, payload, attempts, created_at"
-constexpr std::string_view kClaimDueSqlite = CLAIM_DUE("");
-constexpr std::string_view kClaimDuePostgres = CLAIM_DUE(" FOR UPDATE SKIP LOCKED");
-#undef CLAIM_DUE
+constexpr auto kDue = db::concat(
+    "SELECT id, next_attempt_at FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1"
+    " ORDER BY next_attempt_at, id LIMIT $3");
+constexpr auto kStale = db::concat(
+    "SELECT id, next_attempt_at FROM outbox WHERE status = 'sending' AND locked_until <= $1"
+    " ORDER BY next_attempt_at, id LIMIT $3");
+constexpr auto kLeaseThem = db::concat(
+    " UPDATE outbox SET status = 'sending', locked_until = $2, attempts = attempts + 1"
+    " WHERE id IN (SELECT id FROM (SELECT id, next_attempt_at FROM due"
+    "                              UNION ALL SELECT id, next_attempt_at FROM stale) AS either"
+    "              ORDER BY next_attempt_at, id LIMIT $3)"
+    " RETURNING id, kind, recipient, payload, attempts, created_at");
+constexpr auto kClaimDueSqlite = db::concat("WITH due AS (", kDue, "), stale AS (", kStale, ")", kLeaseThem);
+constexpr auto kClaimDuePostgres = db::concat("WITH due AS (", kDue, " FOR UPDATE SKIP LOCKED),",
+                                              " stale AS (", kStale, " FOR UPDATE SKIP LOCKED)", kLeaseThem);
 
 constexpr std::string_view kMarkSent =
     "UPDATE outbox SET status = 'sent', sent_at = $3, locked_until = NULL"
@@ -100,9 +102,8 @@ std::optional<std::int64_t> enqueue_order_confirmation(db::Connection& c, std::i
   return std::nullopt;
 }
 
-std::vector<ClaimedEmail> claim_due(db::Connection& c, db::Dialect dialect, std::int64_t now,
-                                    std::int64_t lease_until, int limit) {
-  auto r = c.query(dialect == db::Dialect::postgres ? kClaimDuePostgres : kClaimDueSqlite, now, lease_until, limit);
+std::vector<ClaimedEmail> claim_due(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit) {
+  auto r = c.query(c.sql(kClaimDueSqlite, kClaimDuePostgres), now, lease_until, limit);
   std::vector<ClaimedEmail> claimed;
   for (std::size_t i = 0; i < r.size(); ++i) {
     auto row = r[i];

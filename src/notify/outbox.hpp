@@ -47,7 +47,7 @@ struct ClaimedEmail {
 
 // Claims up to `limit` due rows (pending and due, or `sending` with an expired lease) for this worker:
 // status 'sending', locked_until = lease_until, attempts + 1. Run it in its own short transaction.
-std::vector<ClaimedEmail> claim_due(db::Connection& c, db::Dialect dialect, std::int64_t now,
+std::vector<ClaimedEmail> claim_due(db::Connection& c, std::int64_t now,
                                     std::int64_t lease_until, int limit);
 
 // The outcome of a send. Each only applies while the row is still the claim we made (status

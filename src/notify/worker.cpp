@@ -100,7 +100,7 @@ void OutboxWorker::loop() {
 int OutboxWorker::run_once() {
   auto now = common::now_micros();
   auto claimed = database_.transaction([&](db::Connection& c) {
-    return claim_due(c, database_.dialect(), now, now + micros(options_.lease), options_.batch_size);
+    return claim_due(c, now, now + micros(options_.lease), options_.batch_size);
   });
   for (const auto& email : claimed) {
     if (stopping()) {

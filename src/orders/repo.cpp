@@ -12,11 +12,13 @@ constexpr std::string_view kInsertOrder =
     " VALUES ($1, 'pending_payment', $2, $3, $4, $3) RETURNING id";
 constexpr std::string_view kInsertItem =
     "INSERT INTO order_items (order_id, product_id, product, price, quantity) VALUES ($1, $2, $3, $4, $5)";
-constexpr std::string_view kFind =
-    "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at"
-    " FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1";
-constexpr std::string_view kItems =
-    "SELECT order_id, product_id, product, price, quantity FROM order_items WHERE order_id = $1 ORDER BY id";
+// The columns order() and item() read, in their order.
+constexpr auto kFromOrders = db::concat(" FROM orders o JOIN users u ON u.id = o.user_id");
+constexpr auto kSelectOrders = db::concat(
+    "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at", kFromOrders);
+constexpr auto kSelectItems = db::concat("SELECT order_id, product_id, product, price, quantity FROM order_items");
+constexpr auto kFind = db::concat(kSelectOrders, " WHERE o.id = $1");
+constexpr auto kItems = db::concat(kSelectItems, " WHERE order_id = $1 ORDER BY id");
 // Listing has three shapes, each with SQL an index can serve: one customer's orders (orders_user),
 // every order with a status (orders_status), every order. A single statement with "$1 IS NULL OR
 // user_id = $1" would make the planner scan the whole table for every customer's page.
@@ -25,36 +27,36 @@ struct ListSql {
   std::string_view page;
   std::string_view items;  // the items of exactly the orders on that page (SQLite; see kPageItemsPostgres)
 };
-#define ORDER_COLUMNS "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at"
-#define ITEM_COLUMNS "SELECT order_id, product_id, product, price, quantity FROM order_items WHERE order_id IN "
-constexpr ListSql kOfUser{
-    "SELECT count(*) FROM orders WHERE user_id = $1",
-    ORDER_COLUMNS " FROM orders o JOIN users u ON u.id = o.user_id WHERE o.user_id = $1"
-                  " ORDER BY o.id DESC LIMIT $2 OFFSET $3",
-    ITEM_COLUMNS "(SELECT id FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
-constexpr ListSql kWithStatus{
-    "SELECT count(*) FROM orders WHERE status = $1",
-    ORDER_COLUMNS " FROM orders o JOIN users u ON u.id = o.user_id WHERE o.status = $1"
-                  " ORDER BY o.id DESC LIMIT $2 OFFSET $3",
-    ITEM_COLUMNS "(SELECT id FROM orders WHERE status = $1 ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
-constexpr ListSql kEvery{
-    "SELECT count(*) FROM orders WHERE CAST($1 AS TEXT) IS NULL",
-    ORDER_COLUMNS " FROM orders o JOIN users u ON u.id = o.user_id WHERE CAST($1 AS TEXT) IS NULL"
-                  " ORDER BY o.id DESC LIMIT $2 OFFSET $3",
-    ITEM_COLUMNS "(SELECT id FROM orders WHERE CAST($1 AS TEXT) IS NULL ORDER BY id DESC LIMIT $2 OFFSET $3) ORDER BY id"};
+constexpr auto kOfUserCount = db::concat("SELECT count(*) FROM orders WHERE user_id = $1");
+constexpr auto kOfUserPage = db::concat(kSelectOrders, " WHERE o.user_id = $1 ORDER BY o.id DESC LIMIT $2 OFFSET $3");
+constexpr auto kOfUserItems = db::concat(
+    kSelectItems, " WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3)",
+    " ORDER BY id");
+constexpr ListSql kOfUser{kOfUserCount, kOfUserPage, kOfUserItems};
+constexpr auto kWithStatusCount = db::concat("SELECT count(*) FROM orders WHERE status = $1");
+constexpr auto kWithStatusPage =
+    db::concat(kSelectOrders, " WHERE o.status = $1 ORDER BY o.id DESC LIMIT $2 OFFSET $3");
+constexpr auto kWithStatusItems = db::concat(
+    kSelectItems, " WHERE order_id IN (SELECT id FROM orders WHERE status = $1 ORDER BY id DESC LIMIT $2 OFFSET $3)",
+    " ORDER BY id");
+constexpr ListSql kWithStatus{kWithStatusCount, kWithStatusPage, kWithStatusItems};
+// Every order: no filter, so no $1 (limit and offset are $1 and $2).
+constexpr auto kEveryCount = db::concat("SELECT count(*) FROM orders");
+constexpr auto kEveryPage = db::concat(kSelectOrders, " ORDER BY o.id DESC LIMIT $1 OFFSET $2");
+constexpr auto kEveryItems = db::concat(
+    kSelectItems, " WHERE order_id IN (SELECT id FROM orders ORDER BY id DESC LIMIT $1 OFFSET $2) ORDER BY id");
+constexpr ListSql kEvery{kEveryCount, kEveryPage, kEveryItems};
 // Staff search by customer (a part of the username or email), optionally with a status:
 // $1 status or NULL, $2 a LIKE pattern, $3 limit, $4 offset. Staff searches are rare and the
 // customers matching a text are not indexable by a prefix index anyway, so the join scans users.
-#define SEARCH_WHERE \
-  " FROM orders o JOIN users u ON u.id = o.user_id WHERE (CAST($1 AS TEXT) IS NULL OR o.status = $1)" \
-  " AND (lower(u.username) LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\')"
-constexpr ListSql kSearch{
-    "SELECT count(*)" SEARCH_WHERE,
-    ORDER_COLUMNS SEARCH_WHERE " ORDER BY o.id DESC LIMIT $3 OFFSET $4",
-    ITEM_COLUMNS "(SELECT o.id" SEARCH_WHERE " ORDER BY o.id DESC LIMIT $3 OFFSET $4) ORDER BY id"};
-#undef SEARCH_WHERE
-#undef ORDER_COLUMNS
-#undef ITEM_COLUMNS
+constexpr auto kSearchWhere = db::concat(
+    " WHERE (CAST($1 AS TEXT) IS NULL OR o.status = $1)"
+    " AND (lower(u.username) LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\')");
+constexpr auto kSearchCount = db::concat("SELECT count(*)", kFromOrders, kSearchWhere);
+constexpr auto kSearchPage = db::concat(kSelectOrders, kSearchWhere, " ORDER BY o.id DESC LIMIT $3 OFFSET $4");
+constexpr auto kSearchItems = db::concat(kSelectItems, " WHERE order_id IN (SELECT o.id", kFromOrders, kSearchWhere,
+                                         " ORDER BY o.id DESC LIMIT $3 OFFSET $4) ORDER BY id");
+constexpr ListSql kSearch{kSearchCount, kSearchPage, kSearchItems};
 
 // PostgreSQL reads a page's items by the ids of its orders ($1, an array). The IN (page subquery)
 // form above leaves the planner free to hash the page against a scan of all of order_items, and it
@@ -88,13 +90,19 @@ constexpr std::string_view kDaySummary =
     " (SELECT count(*) FROM orders WHERE status = 'paid' AND updated_at >= $1),"
     " (SELECT CAST(COALESCE(SUM(total_amount), 0) AS BIGINT) FROM orders WHERE status = 'paid' AND updated_at >= $1)";
 
-// The statements for a listing and the value of their $1.
-std::pair<const ListSql&, db::Value> list_sql(std::optional<std::int64_t> user_id,
-                                              const std::optional<std::string>& status) {
+// The statements for a listing and the value of their $1 (none: every order).
+std::pair<const ListSql&, std::optional<db::Value>> list_sql(std::optional<std::int64_t> user_id,
+                                                             const std::optional<std::string>& status) {
   if (user_id && status) throw std::logic_error("orders of one user are listed without a status filter");
   if (user_id) return {kOfUser, *user_id};
   if (status) return {kWithStatus, *status};
-  return {kEvery, db::Null{}};
+  return {kEvery, std::nullopt};
+}
+
+// Runs one of a listing's statements: the filter value first when there is one, then `args`.
+template <class... Args>
+db::Result run(db::Connection& c, std::string_view sql, const std::optional<db::Value>& key, const Args&... args) {
+  return key ? c.query(sql, *key, args...) : c.query(sql, args...);
 }
 // The status-guarded moves of orders/status.hpp: each runs only while the order is still in the
 // from-state of its move, so two actors can never both make one. status_writes() lists them for the
@@ -112,13 +120,10 @@ constexpr std::string_view kEndPayment =
 constexpr std::string_view kOverdue =
     "SELECT id FROM orders WHERE status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $1"
     " ORDER BY expires_at LIMIT $2";
-constexpr std::string_view kClaimOverdueSqlite =
+constexpr auto kClaimOverdueSqlite = db::concat(
     "SELECT id FROM orders"
-    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $2";
-constexpr std::string_view kClaimOverduePostgres =
-    "SELECT id FROM orders"
-    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $2"
-    " FOR UPDATE SKIP LOCKED";
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $2");
+constexpr auto kClaimOverduePostgres = db::concat(kClaimOverdueSqlite, " FOR UPDATE SKIP LOCKED");
 
 constexpr std::string_view kCustomer = "SELECT username, email FROM users WHERE id = $1";
 
@@ -158,13 +163,13 @@ std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const
                    const std::optional<std::string>& search) {
   if (search) return c.query(kSearch.count, status, db::contains_pattern(std::string_view(*search)))[0].integer(0);
   auto [sql, key] = list_sql(user_id, status);
-  return c.query(sql.count, key)[0].integer(0);
+  return run(c, sql.count, key)[0].integer(0);
 }
 
-std::vector<OrderRow> list(db::Connection& c, db::Dialect dialect, std::optional<std::int64_t> user_id,
+std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_id,
                            const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset,
                            const std::optional<std::string>& search) {
-  const bool postgres = dialect == db::Dialect::postgres;
+  const bool postgres = c.dialect() == db::Dialect::postgres;
   db::Result rows, items;
   if (search) {
     if (user_id) throw std::logic_error("orders of one user are not searched");
@@ -173,8 +178,8 @@ std::vector<OrderRow> list(db::Connection& c, db::Dialect dialect, std::optional
     if (!postgres) items = c.query(kSearch.items, status, pattern, limit, offset);
   } else {
     auto [sql, key] = list_sql(user_id, status);
-    rows = c.query(sql.page, key, limit, offset);
-    if (!postgres) items = c.query(sql.items, key, limit, offset);
+    rows = run(c, sql.page, key, limit, offset);
+    if (!postgres) items = run(c, sql.items, key, limit, offset);
   }
   if (postgres && !rows.empty()) items = c.query(kPageItemsPostgres, id_array(rows));
   std::vector<OrderRow> out;
@@ -218,8 +223,8 @@ std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int6
   return ids;
 }
 
-bool claim_overdue(db::Connection& c, db::Dialect dialect, std::int64_t id, std::int64_t now) {
-  return !c.query(dialect == db::Dialect::postgres ? kClaimOverduePostgres : kClaimOverdueSqlite, id, now).empty();
+bool claim_overdue(db::Connection& c, std::int64_t id, std::int64_t now) {
+  return !c.query(c.sql(kClaimOverdueSqlite, kClaimOverduePostgres), id, now).empty();
 }
 
 std::span<const StatusWrite> status_writes() {

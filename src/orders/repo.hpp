@@ -49,7 +49,7 @@ Customer customer(db::Connection& c, std::int64_t user_id);
 // contains it, case-insensitively.
 std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status,
                    const std::optional<std::string>& search = std::nullopt);
-std::vector<OrderRow> list(db::Connection& c, db::Dialect dialect, std::optional<std::int64_t> user_id,
+std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_id,
                            const std::optional<std::string>& status, std::int64_t limit, std::int64_t offset,
                            const std::optional<std::string>& search = std::nullopt);
 
@@ -76,7 +76,7 @@ std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int6
 // still overdue and now ours. On PostgreSQL it locks the row and skips it (false) when another
 // transaction holds it (another node's sweeper, a payment being claimed), so nodes never queue
 // behind each other; SQLite's single writer needs no lock.
-bool claim_overdue(db::Connection& c, db::Dialect dialect, std::int64_t id, std::int64_t now);
+bool claim_overdue(db::Connection& c, std::int64_t id, std::int64_t now);
 
 // Every statement that writes an order's status, with the move it makes (`from` empty: a new order).
 // The SQL spells the from-state as a literal (the partial index orders_pending_expiry needs one);

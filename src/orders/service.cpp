@@ -263,7 +263,7 @@ OrderPage Service::list(std::optional<std::int64_t> user_id, const std::optional
     OrderPage page;
     page.count = repo::count(c, user_id, status, search);
     auto offset = page_offset(page.count);
-    for (auto& row : repo::list(c, database_.dialect(), user_id, status, limit, offset, search)) {
+    for (auto& row : repo::list(c, user_id, status, limit, offset, search)) {
       page.orders.push_back(from_row(std::move(row)));
     }
     return page;
@@ -325,7 +325,7 @@ int Service::expire_overdue(std::int64_t now, int batch) {
     // the meantime, or another node expired it first, nothing happens and no stock moves twice. On
     // PostgreSQL the claim also skips an order another transaction holds right now (SKIP LOCKED).
     bool done = database_.transaction([&](db::Connection& c) {
-      if (!repo::claim_overdue(c, database_.dialect(), id, now)) return false;
+      if (!repo::claim_overdue(c, id, now)) return false;
       if (!repo::leave_pending(c, id, OrderStatus::expired, common::now_micros(), now)) return false;
       auto row = repo::find(c, id);
       for (const auto& item : row->items) catalog::return_stock(c, item.product_id, item.quantity);

@@ -114,6 +114,14 @@ std::string last4(std::string_view digits) {
   return std::string(digits.size() > 4 ? digits.substr(digits.size() - 4) : digits);
 }
 
+bool valid_idempotency_key(std::string_view key) {
+  if (key.empty() || key.size() > 255) return false;
+  for (char c : key) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
 std::string_view to_string(Outcome outcome) noexcept {
   switch (outcome) {
     case Outcome::approved: return "approved";

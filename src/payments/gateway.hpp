@@ -51,6 +51,10 @@ struct ChargeRequest {
   std::string description;
 };
 
+// 1-255 printable ASCII characters: the protocol's rule for an idempotency key (docs/payment-gateway.md),
+// which the HTTP client checks before sending and both mocks check on receipt.
+bool valid_idempotency_key(std::string_view key);
+
 enum class Outcome {
   approved,
   declined,  // the card was refused; decline_code says why. Not charged.

@@ -1,7 +1,5 @@
 #include "payments/http_gateway.hpp"
 
-#include "payments/mock_rules.hpp"
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -69,67 +67,86 @@ struct Call {
   Exchange result;
 };
 
-asio::awaitable<void> exchange(Call& call, const std::string& host, const std::string& port,
-                               bhttp::request<bhttp::string_body>& request, Clock::time_point deadline) {
-  auto executor = co_await asio::this_coro::executor;
-  auto& out = call.result;
-
+// The gateway's addresses: the host itself when it is an IP address, or a name lookup cancelled at the
+// deadline (it has no timeout of its own). None, with the failure recorded, when the lookup failed.
+asio::awaitable<std::optional<std::vector<tcp::endpoint>>> resolve(Call& call, const std::string& host,
+                                                                  const std::string& port,
+                                                                  Clock::time_point deadline) {
   std::vector<tcp::endpoint> endpoints;
   boost::system::error_code literal_ec;
   auto literal = asio::ip::make_address(host, literal_ec);
   if (!literal_ec) {
     endpoints.emplace_back(literal, static_cast<unsigned short>(std::stoul(port)));
-  } else {
-    // A name lookup has no timeout of its own: cancel it at the deadline.
-    call.resolve_guard.expires_at(deadline);
-    call.resolve_guard.async_wait([&call](boost::system::error_code ec) {
-      if (!ec) call.resolver.cancel();
-    });
-    auto [resolve_ec, results] = co_await call.resolver.async_resolve(host, port, use_nothrow);
-    call.resolve_guard.cancel();
-    if (resolve_ec) {
-      out.failure = "cannot resolve the gateway host: " + resolve_ec.message();
-      co_return;
-    }
-    for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+    co_return endpoints;
   }
+  call.resolve_guard.expires_at(deadline);
+  call.resolve_guard.async_wait([&call](boost::system::error_code ec) {
+    if (!ec) call.resolver.cancel();
+  });
+  auto [resolve_ec, results] = co_await call.resolver.async_resolve(host, port, use_nothrow);
+  call.resolve_guard.cancel();
+  if (resolve_ec) {
+    call.result.failure = "cannot resolve the gateway host: " + resolve_ec.message();
+    co_return std::nullopt;
+  }
+  for (const auto& entry : results) endpoints.push_back(entry.endpoint());
+  co_return endpoints;
+}
 
+// A connected stream, after up to kConnectRetries more tries of a connect the gateway refused or
+// dropped (nothing was sent, so trying again is safe). None, with the failure recorded, otherwise.
+asio::awaitable<std::optional<beast::tcp_stream>> connect(Call& call, const std::vector<tcp::endpoint>& endpoints,
+                                                          const std::string& host, const std::string& port,
+                                                          Clock::time_point deadline) {
+  auto executor = co_await asio::this_coro::executor;
   for (int attempt = 0;; ++attempt) {
     beast::tcp_stream stream(executor);
     stream.expires_at(deadline);
     auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, use_nothrow);
-    if (connect_ec) {
-      auto pause = kRetryPause * (1 << attempt);
-      if (retryable_connect_error(connect_ec) && attempt < kConnectRetries && Clock::now() + pause < deadline) {
-        spdlog::warn("payment gateway {}:{}: {}; retrying in {} ms", host, port, connect_ec.message(), pause.count());
-        asio::steady_timer wait(executor, pause);
-        co_await wait.async_wait(use_nothrow);
-        continue;
-      }
-      out.failure = "cannot connect to the gateway: " + connect_ec.message();
-      co_return;
+    if (!connect_ec) co_return std::optional<beast::tcp_stream>(std::move(stream));
+    auto pause = kRetryPause * (1 << attempt);
+    if (!retryable_connect_error(connect_ec) || attempt >= kConnectRetries || Clock::now() + pause >= deadline) {
+      call.result.failure = "cannot connect to the gateway: " + connect_ec.message();
+      co_return std::nullopt;
     }
+    spdlog::warn("payment gateway {}:{}: {}; retrying in {} ms", host, port, connect_ec.message(), pause.count());
+    asio::steady_timer wait(executor, pause);
+    co_await wait.async_wait(use_nothrow);
+  }
+}
 
-    out.sent = true;
-    auto [write_ec, written] = co_await bhttp::async_write(stream, request, use_nothrow);
-    if (write_ec) {
-      out.failure = "connection lost while sending: " + write_ec.message();
-      co_return;
-    }
-    beast::flat_buffer buffer;
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(kReplyLimit);
-    auto [read_ec, read] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
-    if (read_ec) {
-      out.failure = read_ec == beast::error::timeout ? "no answer before the timeout"
-                                                    : "connection lost while waiting: " + read_ec.message();
-      co_return;
-    }
-    out.reply = Reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
-    boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+// Sends the request and reads the reply. From the first byte on, the request may have reached the
+// gateway (`sent`).
+asio::awaitable<void> send_and_read(beast::tcp_stream& stream, bhttp::request<bhttp::string_body>& request,
+                                    Exchange& out) {
+  out.sent = true;
+  auto [write_ec, written] = co_await bhttp::async_write(stream, request, use_nothrow);
+  if (write_ec) {
+    out.failure = "connection lost while sending: " + write_ec.message();
     co_return;
   }
+  beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(kReplyLimit);
+  auto [read_ec, read] = co_await bhttp::async_read(stream, buffer, parser, use_nothrow);
+  if (read_ec) {
+    out.failure = read_ec == beast::error::timeout ? "no answer before the timeout"
+                                                  : "connection lost while waiting: " + read_ec.message();
+    co_return;
+  }
+  out.reply = Reply{static_cast<int>(parser.get().result_int()), std::move(parser.get().body())};
+  boost::system::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+// One call: resolve, connect, send, read; every step bounded by the one deadline.
+asio::awaitable<void> exchange(Call& call, const std::string& host, const std::string& port,
+                               bhttp::request<bhttp::string_body>& request, Clock::time_point deadline) {
+  auto endpoints = co_await resolve(call, host, port, deadline);
+  if (!endpoints) co_return;
+  auto stream = co_await connect(call, *endpoints, host, port, deadline);
+  if (!stream) co_return;
+  co_await send_and_read(*stream, request, call.result);
 }
 
 // Runs one request to completion (or to the deadline) on a private io_context on this thread.

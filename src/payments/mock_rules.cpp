@@ -58,12 +58,4 @@ std::chrono::year_month current_month() {
   return {day.year(), day.month()};
 }
 
-bool valid_idempotency_key(std::string_view key) {
-  if (key.empty() || key.size() > 255) return false;
-  for (char c : key) {
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  return true;
-}
-
 }  // namespace payments

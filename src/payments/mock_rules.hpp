@@ -28,7 +28,4 @@ Verdict judge(const Card& card, std::chrono::year_month today);
 // The current month in UTC.
 std::chrono::year_month current_month();
 
-// 1-255 printable ASCII characters, as the contract asks of Idempotency-Key headers.
-bool valid_idempotency_key(std::string_view key);
-
 }  // namespace payments

@@ -11,22 +11,18 @@ constexpr std::string_view kInsert =
 constexpr std::string_view kSettle =
     "UPDATE payments SET status = $2, gateway_reference = $3, decline_code = $4, updated_at = $5"
     " WHERE id = $1 AND status = 'processing'";
-constexpr std::string_view kColumns =
-    "SELECT id, order_id, user_id, amount, status, idempotency_key, gateway_reference, decline_code, card_brand,"
-    " card_last4, created_at FROM payments ";
-constexpr std::string_view kClaimStaleSqlite =
-    "UPDATE payments SET updated_at = $3"
-    " WHERE id IN (SELECT id FROM payments WHERE status = 'processing' AND updated_at < $1"
-    "              ORDER BY updated_at LIMIT $2)"
-    " RETURNING id, order_id, user_id, amount, status, idempotency_key, gateway_reference, decline_code, card_brand,"
-    " card_last4, created_at";
-constexpr std::string_view kClaimStalePostgres =
-    "UPDATE payments SET updated_at = $3"
-    " WHERE id IN (SELECT id FROM payments WHERE status = 'processing' AND updated_at < $1"
-    "              ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)"
-    " RETURNING id, order_id, user_id, amount, status, idempotency_key, gateway_reference, decline_code, card_brand,"
-    " card_last4, created_at";
-constexpr std::string_view kForOrder = "WHERE order_id = $1 ORDER BY id";
+// The columns rows() reads, in its order.
+constexpr auto kColumns = db::concat(
+    "id, order_id, user_id, amount, status, idempotency_key, gateway_reference, decline_code, card_brand, card_last4,"
+    " created_at");
+constexpr auto kForOrder = db::concat("SELECT ", kColumns, " FROM payments WHERE order_id = $1 ORDER BY id");
+// The same claim for both dialects; PostgreSQL locks the rows it picks and skips those another node holds.
+constexpr auto kStale =
+    db::concat("SELECT id FROM payments WHERE status = 'processing' AND updated_at < $1 ORDER BY updated_at LIMIT $2");
+constexpr auto kClaimStaleSqlite =
+    db::concat("UPDATE payments SET updated_at = $3 WHERE id IN (", kStale, ") RETURNING ", kColumns);
+constexpr auto kClaimStalePostgres = db::concat("UPDATE payments SET updated_at = $3 WHERE id IN (", kStale,
+                                                " FOR UPDATE SKIP LOCKED) RETURNING ", kColumns);
 
 std::vector<PaymentRow> rows(const db::Result& r) {
   std::vector<PaymentRow> out;
@@ -51,18 +47,16 @@ bool settle(db::Connection& c, std::int64_t id, std::string_view status, const s
   return c.query(kSettle, id, status, optional(reference), optional(decline_code), now).affected_rows == 1;
 }
 
-std::vector<PaymentRow> claim_stale_processing(db::Connection& c, db::Dialect dialect, std::int64_t before,
-                                               std::int64_t now, std::int64_t limit) {
-  auto claimed = rows(c.query(dialect == db::Dialect::postgres ? kClaimStalePostgres : kClaimStaleSqlite, before,
-                              limit, now));
+std::vector<PaymentRow> claim_stale_processing(db::Connection& c, std::int64_t before, std::int64_t now,
+                                               std::int64_t limit) {
+  auto claimed = rows(c.query(c.sql(kClaimStaleSqlite, kClaimStalePostgres), before, limit, now));
   // RETURNING gives no order guarantee; settle the oldest first.
   std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   return claimed;
 }
 
 std::vector<PaymentRow> for_order(db::Connection& c, std::int64_t order_id) {
-  static const std::string sql = std::string(kColumns) + std::string(kForOrder);
-  return rows(c.query(sql, order_id));
+  return rows(c.query(kForOrder, order_id));
 }
 
 }  // namespace payments::repo

@@ -43,7 +43,7 @@ bool settle(db::Connection& c, std::int64_t id, std::string_view status, const s
 // again (updated_at = now) in the same statement. That touch is a lease: another node's reconciler
 // passes over them until they are stale again, and on PostgreSQL FOR UPDATE SKIP LOCKED keeps two
 // claims running at the same moment from taking the same rows. Run it in a write transaction.
-std::vector<PaymentRow> claim_stale_processing(db::Connection& c, db::Dialect dialect, std::int64_t before,
+std::vector<PaymentRow> claim_stale_processing(db::Connection& c, std::int64_t before,
                                                std::int64_t now, std::int64_t limit);
 std::vector<PaymentRow> for_order(db::Connection& c, std::int64_t order_id);
 

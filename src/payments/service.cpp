@@ -172,7 +172,7 @@ int Service::reconcile(std::int64_t now_micros, int batch) {
   // Claimed in one short transaction; the gateway is asked outside it (no lock held over the network).
   // settle() is guarded by the status, so even a lease that ran out cannot settle a payment twice.
   auto stale = database_.transaction([&](db::Connection& c) {
-    return repo::claim_stale_processing(c, database_.dialect(), cutoff, now_micros, batch);
+    return repo::claim_stale_processing(c, cutoff, now_micros, batch);
   });
   int settled = 0;
   for (const auto& p : stale) {

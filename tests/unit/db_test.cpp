@@ -241,6 +241,7 @@ class CountingDatabase final : public db::Database {
 
  private:
   struct NoConnection final : db::Connection {
+    db::Dialect dialect() const noexcept override { return db::Dialect::postgres; }
     db::Result query(std::string_view, std::span<const db::Value>) override { return {}; }
     void execute_script(std::string_view) override {}
   } connection_;

@@ -329,7 +329,7 @@ class MockGatewayServer {
     http::ServerOptions options;
     options.host = "127.0.0.1";
     options.port = 0;
-    options.worker_threads = 2;
+    options.handler_threads = 2;
     options.shutdown_timeout = 5s;
     server_ = std::make_unique<http::Server>(options, router_, metrics_);
     port_ = server_->listen();

@@ -397,7 +397,7 @@ class OutboxTest : public ::testing::Test {
   }
   std::vector<notify::ClaimedEmail> claim(std::int64_t now, std::int64_t lease_until, int limit = 10) {
     return database_->transaction(
-        [&](db::Connection& c) { return notify::claim_due(c, db::Dialect::sqlite, now, lease_until, limit); });
+        [&](db::Connection& c) { return notify::claim_due(c, now, lease_until, limit); });
   }
   std::unique_ptr<notify::OutboxWorker> worker(notify::Mailer& mailer, notify::WorkerOptions options = {}) {
     options.mail_from = "Shop <shop@example.com>";
