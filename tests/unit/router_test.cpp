@@ -274,7 +274,7 @@ TEST(RouteTable, OneLineEntriesSetEveryFieldOfTheRoute) {
   EXPECT_EQ(routes[0].method, Method::get);
   EXPECT_EQ(routes[0].access, Access::user);
   EXPECT_EQ(routes[0].body, Body::none);
-  EXPECT_EQ(routes[0].runs, http::Runs::worker);
+  EXPECT_EQ(routes[0].runs, http::Runs::handler_pool);
   EXPECT_EQ(routes[0].scans, nullptr);
   EXPECT_FALSE(routes[0].write);
   EXPECT_EQ(routes[1].method, Method::post);
