@@ -73,8 +73,12 @@ struct Result {
 
   std::size_t size() const { return columns == 0 ? 0 : cells.size() / static_cast<std::size_t>(columns); }
   bool empty() const { return size() == 0; }
+  // A Row points into the cells. `c.query(...)[0].integer(0)` reads it within one expression; first()
+  // is kept in a variable (`if (auto row = r.first())`), where a temporary Result would already be
+  // gone, so first() of a temporary does not compile: keep the Result in a variable first.
   Row operator[](std::size_t row) const { return Row(cells.data() + row * static_cast<std::size_t>(columns)); }
-  std::optional<Row> first() const { return empty() ? std::nullopt : std::optional<Row>((*this)[0]); }
+  std::optional<Row> first() const& { return empty() ? std::nullopt : std::optional<Row>((*this)[0]); }
+  std::optional<Row> first() const&& = delete;
 };
 
 // SQL text joined at compile time by concat(); it converts to the std::string_view query() takes.

@@ -82,7 +82,7 @@ Store::Seen Store::look(const Held& held, const std::string& route, const std::s
     Seen s;
     s.claimed = c.query(kClaim, held.user, held.key, route, hash, common::now_micros()).affected_rows == 1;
     if (s.claimed) return s;
-    auto row = c.query(kFind, held.user, held.key);  // first() points into it
+    auto row = c.query(kFind, held.user, held.key);
     if (auto r = row.first()) {
       s.hash = r->text(0);
       s.status = r->optional_integer(1);
