@@ -1,7 +1,10 @@
 #pragma once
 // An order's life: its statuses and the moves between them, written down once. Read this first to
-// learn what can happen to an order; the repository's status-guarded statements follow the table
-// (tests/unit/order_status_test.cpp checks each of them against it).
+// learn what can happen to an order; the repository's status-guarded statements follow the tables
+// (tests/unit/order_status_test.cpp checks each of them against them).
+//
+// An order has three axes. `status` is the old API's (its clients read it, with `paid`); the other
+// two say where the money and the goods are.
 //
 //   status            how it is reached                                  what else happens
 //   ----------------  -------------------------------------------------  -----------------------------
@@ -11,13 +14,31 @@
 //   expired           pending_payment -> expired: the sweeper, once the  stock returned
 //                     reservation ran out
 //
-// paid, cancelled and expired are final. Every move out of pending_payment is one conditional UPDATE
-// (`WHERE status = 'pending_payment' AND payment_in_flight = 0`), so two actors can never both make
-// it (and return stock twice). Beside the status, `payment_in_flight` (orders/repo.hpp) holds a
-// pending order while its charge is with the gateway: no cancel, no expiry until it settles.
-// The axes to come (payment_status, fulfilment_status) belong beside this one, each with its table.
-
+// Every move out of pending_payment is one conditional UPDATE (`WHERE status = 'pending_payment' AND
+// payment_in_flight = 0`), so two actors can never both make it (and return stock twice). Beside the
+// status, `payment_in_flight` (orders/repo.hpp) holds a pending order while its charge is with the
+// gateway: no cancel, no expiry until it settles.
+//
+//   payment_status      meaning
+//   ------------------  ------------------------------------------------------------------------
+//   awaiting            placed, not paid yet
+//   paid                charged, nothing refunded
+//   partially_refunded  refunds have succeeded for part of what was paid
+//   refunded            refunds have succeeded for all of it
+//   none                cancelled or expired before it was paid: there never was money
+//
+//   fulfilment_status   meaning (of the order's units: shipped S, delivered D, returned R, ordered Q)
+//   ------------------  ------------------------------------------------------------------------
+//   not_fulfilled       S = 0
+//   partially_fulfilled 0 < S < Q, nothing delivered or returned
+//   fulfilled           S = Q, nothing delivered or returned
+//   partially_delivered 0 < D < Q, nothing returned
+//   delivered           D = Q, nothing returned
+//   partially_returned  0 < R < Q
+//   returned            R = Q
+// fulfilment_status() computes it from the counts; a write moves it only along kFulfilmentMoves.
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 
@@ -48,6 +69,80 @@ constexpr bool can_move(OrderStatus from, OrderStatus to) {
   return false;
 }
 
+// A move on one of the other two axes.
+template <class State>
+struct Move {
+  State from;
+  State to;
+};
+
+enum class PaymentStatus { awaiting, paid, partially_refunded, refunded, none };
+inline constexpr std::array kPaymentStatuses = {PaymentStatus::awaiting, PaymentStatus::paid,
+                                                PaymentStatus::partially_refunded, PaymentStatus::refunded,
+                                                PaymentStatus::none};
+inline constexpr std::array kPaymentMoves = {
+    Move<PaymentStatus>{PaymentStatus::awaiting, PaymentStatus::paid},  // the payment settles
+    Move<PaymentStatus>{PaymentStatus::awaiting, PaymentStatus::none},  // cancelled or expired unpaid
+    Move<PaymentStatus>{PaymentStatus::paid, PaymentStatus::partially_refunded},  // a refund succeeds
+    Move<PaymentStatus>{PaymentStatus::paid, PaymentStatus::refunded},
+    Move<PaymentStatus>{PaymentStatus::partially_refunded, PaymentStatus::refunded},
+};
+
+enum class FulfilmentStatus {
+  not_fulfilled,
+  partially_fulfilled,
+  fulfilled,
+  partially_delivered,
+  delivered,
+  partially_returned,
+  returned
+};
+inline constexpr std::array kFulfilmentStatuses = {
+    FulfilmentStatus::not_fulfilled,       FulfilmentStatus::partially_fulfilled, FulfilmentStatus::fulfilled,
+    FulfilmentStatus::partially_delivered, FulfilmentStatus::delivered,          FulfilmentStatus::partially_returned,
+    FulfilmentStatus::returned};
+// Shipping, delivering and returning only add units, so the status only moves forward.
+inline constexpr std::array kFulfilmentMoves = {
+    Move<FulfilmentStatus>{FulfilmentStatus::not_fulfilled, FulfilmentStatus::partially_fulfilled},
+    Move<FulfilmentStatus>{FulfilmentStatus::not_fulfilled, FulfilmentStatus::fulfilled},
+    Move<FulfilmentStatus>{FulfilmentStatus::partially_fulfilled, FulfilmentStatus::fulfilled},
+    Move<FulfilmentStatus>{FulfilmentStatus::partially_fulfilled, FulfilmentStatus::partially_delivered},
+    Move<FulfilmentStatus>{FulfilmentStatus::partially_fulfilled, FulfilmentStatus::partially_returned},
+    Move<FulfilmentStatus>{FulfilmentStatus::fulfilled, FulfilmentStatus::partially_delivered},
+    Move<FulfilmentStatus>{FulfilmentStatus::fulfilled, FulfilmentStatus::delivered},
+    Move<FulfilmentStatus>{FulfilmentStatus::fulfilled, FulfilmentStatus::partially_returned},
+    Move<FulfilmentStatus>{FulfilmentStatus::fulfilled, FulfilmentStatus::returned},
+    Move<FulfilmentStatus>{FulfilmentStatus::partially_delivered, FulfilmentStatus::delivered},
+    Move<FulfilmentStatus>{FulfilmentStatus::partially_delivered, FulfilmentStatus::partially_returned},
+    Move<FulfilmentStatus>{FulfilmentStatus::partially_delivered, FulfilmentStatus::returned},
+    Move<FulfilmentStatus>{FulfilmentStatus::delivered, FulfilmentStatus::partially_returned},
+    Move<FulfilmentStatus>{FulfilmentStatus::delivered, FulfilmentStatus::returned},
+    Move<FulfilmentStatus>{FulfilmentStatus::partially_returned, FulfilmentStatus::returned},
+};
+
+constexpr bool can_move(PaymentStatus from, PaymentStatus to) {
+  for (const auto& m : kPaymentMoves) {
+    if (m.from == from && m.to == to) return true;
+  }
+  return false;
+}
+constexpr bool can_move(FulfilmentStatus from, FulfilmentStatus to) {
+  for (const auto& m : kFulfilmentMoves) {
+    if (m.from == from && m.to == to) return true;
+  }
+  return false;
+}
+
+// The fulfilment status of units counted over the whole order (see the table above).
+constexpr FulfilmentStatus fulfilment_status(std::int64_t ordered, std::int64_t shipped_units,
+                                             std::int64_t delivered_units, std::int64_t returned_units) {
+  using enum FulfilmentStatus;
+  if (returned_units > 0) return returned_units >= ordered ? returned : partially_returned;
+  if (delivered_units > 0) return delivered_units >= ordered ? delivered : partially_delivered;
+  if (shipped_units > 0) return shipped_units >= ordered ? fulfilled : partially_fulfilled;
+  return not_fulfilled;
+}
+
 // No move leaves it.
 constexpr bool is_final(OrderStatus status) {
   for (const auto& t : kTransitions) {
@@ -61,5 +156,10 @@ std::string_view to_string(OrderStatus status);
 std::optional<OrderStatus> order_status_from_string(std::string_view text);
 // "pending_payment, paid, cancelled, expired": for messages listing the choices.
 std::string_view order_status_choices();
+
+std::string_view to_string(PaymentStatus status);
+std::optional<PaymentStatus> payment_status_from_string(std::string_view text);
+std::string_view to_string(FulfilmentStatus status);
+std::optional<FulfilmentStatus> fulfilment_status_from_string(std::string_view text);
 
 }  // namespace orders

@@ -104,3 +104,69 @@ TEST(OrderItemsJson, OneShapeWithOrWithoutIds) {
   EXPECT_FALSE(without[0].as_object().contains("product_id"));
   EXPECT_EQ(without[0].as_object().size(), 4u);
 }
+
+TEST(OrderAxes, NamesRoundTripAndTheSchemaAgrees) {
+  std::string payment_names, fulfilment_names;
+  for (auto status : orders::kPaymentStatuses) {
+    EXPECT_EQ(orders::payment_status_from_string(orders::to_string(status)), status);
+    payment_names += (payment_names.empty() ? "'" : ", '") + std::string(orders::to_string(status)) + "'";
+  }
+  for (auto status : orders::kFulfilmentStatuses) {
+    EXPECT_EQ(orders::fulfilment_status_from_string(orders::to_string(status)), status);
+    fulfilment_names += (fulfilment_names.empty() ? "'" : ", '") + std::string(orders::to_string(status)) + "'";
+  }
+  EXPECT_FALSE(orders::payment_status_from_string("pending_payment"));
+  EXPECT_FALSE(orders::fulfilment_status_from_string("shipped"));
+  for (auto dialect : {"sqlite", "postgres"}) {
+    auto sql = migration(dialect, "009_after_payment.sql");
+    ASSERT_FALSE(sql.empty()) << dialect;
+    EXPECT_NE(sql.find("payment_status IN (" + payment_names + ")"), std::string::npos) << dialect;
+    // The CHECK wraps its list over two lines; compare without the line break.
+    std::string flat;
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+      if (sql[i] == '\n') {
+        while (i + 1 < sql.size() && sql[i + 1] == ' ') ++i;
+        flat += ' ';
+      } else {
+        flat += sql[i];
+      }
+    }
+    EXPECT_NE(flat.find("fulfilment_status IN (" + fulfilment_names + ")"), std::string::npos) << dialect;
+  }
+}
+
+// The fulfilment status follows the counts, and every change of counts that shipping, delivering or
+// returning one more unit can make is a move the table allows.
+TEST(OrderAxes, FulfilmentFollowsTheCountsForwardOnly) {
+  using enum orders::FulfilmentStatus;
+  EXPECT_EQ(orders::fulfilment_status(3, 0, 0, 0), not_fulfilled);
+  EXPECT_EQ(orders::fulfilment_status(3, 1, 0, 0), partially_fulfilled);
+  EXPECT_EQ(orders::fulfilment_status(3, 3, 0, 0), fulfilled);
+  EXPECT_EQ(orders::fulfilment_status(3, 3, 1, 0), partially_delivered);
+  EXPECT_EQ(orders::fulfilment_status(3, 3, 3, 0), delivered);
+  EXPECT_EQ(orders::fulfilment_status(3, 3, 3, 1), partially_returned);
+  EXPECT_EQ(orders::fulfilment_status(3, 3, 3, 3), returned);
+  const std::int64_t q = 3;
+  for (std::int64_t s = 0; s <= q; ++s) {
+    for (std::int64_t d = 0; d <= s; ++d) {
+      for (std::int64_t r = 0; r <= s; ++r) {
+        auto now = orders::fulfilment_status(q, s, d, r);
+        for (auto next : {orders::fulfilment_status(q, s + (s < q), d, r), orders::fulfilment_status(q, s, d + (d < s), r),
+                          orders::fulfilment_status(q, s, d, r + (r < s))}) {
+          if (next == now) continue;
+          EXPECT_TRUE(orders::can_move(now, next)) << orders::to_string(now) << " -> " << orders::to_string(next);
+        }
+      }
+    }
+  }
+}
+
+TEST(OrderAxes, PaymentMoves) {
+  using enum orders::PaymentStatus;
+  EXPECT_TRUE(orders::can_move(awaiting, paid));
+  EXPECT_TRUE(orders::can_move(awaiting, none));
+  EXPECT_TRUE(orders::can_move(paid, partially_refunded));
+  EXPECT_TRUE(orders::can_move(partially_refunded, refunded));
+  EXPECT_FALSE(orders::can_move(refunded, paid));
+  EXPECT_FALSE(orders::can_move(none, paid));
+}
