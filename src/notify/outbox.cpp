@@ -72,6 +72,8 @@ constexpr std::string_view kFind =
     "SELECT id, kind, order_id, recipient, status, attempts, last_error, created_at, sent_at, next_attempt_at"
     " FROM outbox WHERE id = $1";
 constexpr std::string_view kFindContent = "SELECT kind, recipient, payload FROM outbox WHERE id = $1";
+constexpr std::string_view kFindForOrder =
+    "SELECT kind, recipient, payload FROM outbox WHERE kind = $1 AND order_id = $2 ORDER BY id DESC LIMIT 1";
 constexpr std::string_view kResend =
     "UPDATE outbox SET status = 'pending', next_attempt_at = $2, attempts = 0, locked_until = NULL, sent_at = NULL"
     " WHERE id = $1 AND status IN ('pending', 'sent', 'failed')";
@@ -181,6 +183,12 @@ std::optional<EmailRow> find_email(db::Connection& c, std::int64_t id) {
 
 std::optional<StoredEmail> find_content(db::Connection& c, std::int64_t id) {
   auto r = c.query(kFindContent, id);
+  if (auto row = r.first()) return StoredEmail{row->text(0), row->text(1), row->text(2)};
+  return std::nullopt;
+}
+
+std::optional<StoredEmail> find_for_order(db::Connection& c, std::string_view kind, std::int64_t order_id) {
+  auto r = c.query(kFindForOrder, kind, order_id);
   if (auto row = r.first()) return StoredEmail{row->text(0), row->text(1), row->text(2)};
   return std::nullopt;
 }

@@ -108,6 +108,8 @@ struct StoredEmail {
   std::string payload;  // JSON template context
 };
 std::optional<StoredEmail> find_content(db::Connection& c, std::int64_t id);
+// The newest email of `kind` queued about an order (`orderd email preview KIND ORDER_ID`).
+std::optional<StoredEmail> find_for_order(db::Connection& c, std::string_view kind, std::int64_t order_id);
 
 // Makes a row due now with a fresh attempt budget: a sent or failed row goes back to pending, a
 // pending one is brought forward; a row being sent right now is left alone. nullopt: no such row.
