@@ -39,6 +39,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -94,15 +96,15 @@ notify::SmtpTimeouts smtp_timeouts(const Config& config) {
 // Templates load first, so a broken one stops start-up with a message naming its file.
 struct Emails {
   Emails(const Config& config, db::Database& database, common::Metrics& metrics)
-      : templates(notify::Templates::load(config.template_dir, config.shop_name)),
+      : templates(notify::Templates::load(config.template_dir, config.shop_name, config.shop_currency())),
         mailer(notify::make_mailer(config.smtp_url, config.mail_dir, smtp_timeouts(config))),
         worker(database, templates, *mailer, metrics,
                {.mail_from = config.mail_from,
                 .max_attempts = config.mail_max_attempts,
                 .retry_cap = config.mail_retry_cap,
                 .send_timeout = 2 * config.smtp_timeout}) {  // see SmtpTimeouts::total
-    spdlog::info("email: {} (templates: {}, {}, {})", mailer->describe(), templates.subject_source(),
-                 templates.html_source(), templates.text_source());
+    spdlog::info("email: {} (templates: {}; money in {})", mailer->describe(), templates.describe(),
+                 templates.currency().code);
   }
   notify::Templates templates;
   std::unique_ptr<notify::Mailer> mailer;
@@ -117,6 +119,21 @@ boost::json::object confirmation_context(const orders::Order& order) {
           {"email", order.email},
           {"total_amount", order.total_amount.to_string()},
           {"items", orders::items_json(order.items, orders::ItemIds::without)}};
+}
+
+// The email of an unpaid order that ended (docs/contract.md, "Emails"): order_cancelled with who
+// cancelled it (nothing was paid, so nothing refunded), or order_expired.
+std::pair<std::string_view, boost::json::object> ended_email(const orders::Order& order, orders::EndedBy by) {
+  auto context = confirmation_context(order);
+  auto now = common::format_rfc3339(common::now_micros());
+  if (by == orders::EndedBy::sweeper) {
+    context["expired_at"] = now;
+    return {notify::kOrderExpired, context};
+  }
+  context["cancelled_by"] = by == orders::EndedBy::customer ? "customer" : "staff";
+  context["refund_amount"] = "";
+  context["cancelled_at"] = now;
+  return {notify::kOrderCancelled, context};
 }
 
 http::ServerOptions server_options(const Config& config) {
@@ -205,6 +222,7 @@ struct Wiring {
 
   void register_routes();
   void queue_confirmation(db::Connection& c, const orders::Order& order);
+  void queue_ended(db::Connection& c, const orders::Order& order, orders::EndedBy by);
   void sweep(std::int64_t now);
   int print_routes() const;
   int serve(std::chrono::steady_clock::time_point started);
@@ -235,11 +253,15 @@ Wiring::Wiring(const Config& config)
       orders(*database, metrics,
              {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl)}),
       gateway(payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics)),
-      payments(*database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout},
+      payments(*database, orders, *gateway, metrics,
+               {.reconcile_after = 2 * config.gateway_timeout, .currency = config.shop_currency()},
                [this](db::Connection& c, const orders::Order& order) { queue_confirmation(c, order); }),
       outbox(*database, email.worker, email.templates),
       sweeper("reservation sweeper", config.sweep_interval, [this] { sweep(common::now_micros()); }),
       reconciler("payment reconciler", config.gateway_timeout, [this] { payments.reconcile(common::now_micros()); }) {
+  orders.on_ended([this](db::Connection& c, const orders::Order& order, orders::EndedBy by) {
+    queue_ended(c, order, by);
+  });
   register_routes();
 }
 
@@ -261,6 +283,13 @@ void Wiring::register_routes() {
 // elsewhere it finds the row at its next poll.
 void Wiring::queue_confirmation(db::Connection& c, const orders::Order& order) {
   notify::enqueue_order_confirmation(c, order.id, order.email, confirmation_context(order));
+  email.worker.wake();
+}
+
+// A cancel or an expiry of an unpaid order queues its email in the same transaction (as above).
+void Wiring::queue_ended(db::Connection& c, const orders::Order& order, orders::EndedBy by) {
+  auto [kind, context] = ended_email(order, by);
+  notify::enqueue(c, kind, order.id, 0, order.email, context);
   email.worker.wake();
 }
 
@@ -452,17 +481,75 @@ int demo_data(const Config& config) {
   });
 }
 
-int email_preview(const Config& config, std::int64_t order_id, PreviewPart part) {
+namespace {
+
+void print_preview(const notify::RenderedEmail& email, PreviewPart part) {
+  if (part == PreviewPart::html) std::cout << email.html;
+  else if (part == PreviewPart::text) std::cout << email.text;
+  else std::cout << "Subject: " << email.subject << "\n\n" << email.text;
+}
+
+std::optional<std::int64_t> parse_order_id(std::string_view text) {
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || end != text.data() + text.size() || id <= 0) return std::nullopt;
+  return id;
+}
+
+bool is_kind(std::string_view what) {
+  return std::find(notify::kEmailKinds.begin(), notify::kEmailKinds.end(), what) != notify::kEmailKinds.end();
+}
+
+// A kind's sample context, by the variant's name (the first when none is asked for).
+boost::json::object sample_for(std::string_view kind, const std::string& variant) {
+  auto samples = notify::Templates::sample_contexts(kind);
+  std::string names;
+  for (const auto& sample : samples) {
+    if (variant.empty() || sample.name == variant) return sample.context;
+    names += (names.empty() ? "" : ", ") + sample.name;
+  }
+  throw common::Error("validation_error", "--variant " + variant + ": " + std::string(kind) + " has " + names);
+}
+
+// An order's email of `kind`: the confirmation from the order itself, any other from the outbox.
+notify::RenderedEmail order_email(db::Database& database, const notify::Templates& templates, std::string_view kind,
+                                  std::int64_t order_id) {
+  if (kind == notify::kOrderConfirmation) {
+    common::Metrics metrics;
+    orders::Service orders(database, metrics, {});
+    return templates.render(confirmation_context(orders.get_for_staff(order_id)));
+  }
+  auto stored = database.read([&](db::Connection& c) { return notify::find_for_order(c, kind, order_id); });
+  if (!stored) {
+    throw common::Error("not_found", "No " + std::string(kind) + " email was queued for order " +
+                                         std::to_string(order_id) + " (not found)");
+  }
+  return notify::render_stored(templates, kind, stored->payload);
+}
+
+}  // namespace
+
+int email_preview(const Config& config, const EmailPreviewCommand& command) {
   init_logging("warn", config.log_format);
-  auto database = open_database(config);
-  common::Metrics metrics;
-  orders::Service orders(*database, metrics, {});
   return report([&] {
-    auto templates = notify::Templates::load(config.template_dir, config.shop_name);
-    auto email = templates.render(confirmation_context(orders.get_for_staff(order_id)));
-    if (part == PreviewPart::html) std::cout << email.html;
-    else if (part == PreviewPart::text) std::cout << email.text;
-    else std::cout << "Subject: " << email.subject << "\n\n" << email.text;
+    auto templates = notify::Templates::load(config.template_dir, config.shop_name, config.shop_currency());
+    std::string kind(notify::kOrderConfirmation);
+    auto order_id = command.order_id;
+    if (is_kind(command.what)) {
+      kind = command.what;
+    } else if (auto id = parse_order_id(command.what)) {
+      order_id = id;
+    } else {
+      std::string kinds;
+      for (auto k : notify::kEmailKinds) kinds += (kinds.empty() ? "" : ", ") + std::string(k);
+      throw common::Error("validation_error", "\"" + command.what + "\" is neither an order id nor a kind (" + kinds + ")");
+    }
+    if (!order_id) {
+      print_preview(templates.render(kind, sample_for(kind, command.variant)), command.part);
+      return 0;
+    }
+    auto database = open_database(config);
+    print_preview(order_email(*database, templates, kind, *order_id), command.part);
     return 0;
   });
 }

@@ -298,6 +298,7 @@ Order Service::cancel_as(std::int64_t order_id, std::optional<std::int64_t> owne
     if (!repo::leave_pending(c, order_id, OrderStatus::cancelled, common::now_micros())) return Outcome::not_pending;
     for (const auto& item : order.items) catalog::return_stock(c, item.product_id, item.quantity);
     order.status = OrderStatus::cancelled;
+    if (on_ended_) on_ended_(c, order, owner ? EndedBy::customer : EndedBy::staff);
     return Outcome::cancelled;
   });
   if (outcome == Outcome::not_pending) {
@@ -327,8 +328,9 @@ int Service::expire_overdue(std::int64_t now, int batch) {
     bool done = database_.transaction([&](db::Connection& c) {
       if (!repo::claim_overdue(c, id, now)) return false;
       if (!repo::leave_pending(c, id, OrderStatus::expired, common::now_micros(), now)) return false;
-      auto row = repo::find(c, id);
-      for (const auto& item : row->items) catalog::return_stock(c, item.product_id, item.quantity);
+      auto order = load(c, id);
+      for (const auto& item : order.items) catalog::return_stock(c, item.product_id, item.quantity);
+      if (on_ended_) on_ended_(c, order, EndedBy::sweeper);
       return true;
     });
     if (done) {

@@ -84,6 +84,11 @@ boost::json::array items_json(const std::vector<Item>& items, ItemIds ids);
 // the confirmation email. Orders and payments both take one.
 using BeforeCommit = std::function<void(db::Connection&, const Order&)>;
 
+// Runs inside the transaction that ends an unpaid order (a cancel or an expiry), with the order as it
+// now is: the app queues the customer's email there, so it exists exactly when the change does.
+enum class EndedBy { customer, staff, sweeper };
+using OnEnded = std::function<void(db::Connection&, const Order&, EndedBy)>;
+
 struct OrderPage {
   std::int64_t count = 0;
   std::vector<Order> orders;
@@ -126,6 +131,9 @@ class Service {
   // Expires the unpaid orders whose reservation ran out, returning their stock; returns how many.
   int expire_overdue(std::int64_t now, int batch = 100);
 
+  // Set once, before serving: what commits with each cancel and expiry of an unpaid order.
+  void on_ended(OnEnded hook) { on_ended_ = std::move(hook); }
+
   // For the payment service, inside its own transactions.
   Order load(db::Connection& c, std::int64_t order_id);  // 404 when it does not exist
   // Holds a pending, unexpired order while its charge is with the gateway (no cancel, no expiry);
@@ -145,6 +153,7 @@ class Service {
   common::Counter& cancelled_;
   common::Counter& cancelled_by_staff_;
   common::Counter& expired_;
+  OnEnded on_ended_;
 };
 
 }  // namespace orders
