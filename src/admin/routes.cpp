@@ -34,6 +34,17 @@ http::Response order_detail(orders::Service& orders, payments::Service& payments
   return http::json_response(200, body);
 }
 
+// How the console writes money: the same table and form as the emails (common/currency.hpp).
+boost::json::object currency_json(const common::Currency& c) {
+  return {{"code", c.code},
+          {"symbol", c.symbol},
+          {"symbol_after", c.symbol_after},
+          {"spaced", c.spaced},
+          {"decimals", c.decimals},
+          {"decimal_mark", std::string(1, c.decimal_mark)},
+          {"group_mark", c.group_mark}};
+}
+
 http::Response dashboard(orders::Service& orders, catalog::Service& catalog, notify::Service& emails, Request&) {
   // "Today" is the UTC day, like every timestamp the API writes.
   auto now = common::now_micros();
@@ -51,7 +62,8 @@ http::Response dashboard(orders::Service& orders, catalog::Service& catalog, not
                                    {"low_stock_count", low.count},
                                    {"low_stock", std::move(low_stock)},
                                    {"emails_failed", queued.failed},
-                                   {"emails_pending", queued.pending}});
+                                   {"emails_pending", queued.pending},
+                                   {"currency", currency_json(emails.currency())}});
 }
 
 }  // namespace
