@@ -315,9 +315,10 @@ describe("staff console", () => {
     assert.equal((await http("PATCH", `/store/products/${low.id}/`, { stock: 3 }, staff)).status, 200);
     await go("dashboard");
     assert.equal(await text("#stat-orders .value"), "2");
-    assert.equal(await text("#stat-revenue .value"), "43.00");
+    // Money in the shop's currency (USD by default), as the emails write it.
+    assert.equal(await text("#stat-revenue .value"), "$43.00");
     assert.equal(await text("#stat-low-stock .value"), "1");
-    assert.match(await text("#low-stock"), new RegExp(`${low.name}\\s+${low.price}\\s+3`));
+    assert.match(await text("#low-stock"), new RegExp(`${low.name}\\s+\\$${low.price}\\s+3`));
     await shot("dashboard");
   });
 
