@@ -703,6 +703,7 @@
 
   function returnForm(o) {
     const lines = lineCounts(o).filter((l) => l.shipped > l.returned);
+    const key = crypto.randomUUID();  // one return however often this form is sent
     const form = h("form", { id: "return-form", class: "action-form" },
       h("h3", {}, "Return"),
       h("table", {}, h("tbody", {}, lines.map((l) => h("tr", {}, h("td", {}, l.product),
@@ -721,7 +722,7 @@
       const units = items.reduce((n, i) => n + i.quantity, 0);
       act(`Record the return of ${unitsText(units)} of order #${o.id} and refund ${money(refund)} to ${o.customer}'s card?`,
           "POST", `admin/orders/${o.id}/returns/`, { items, refund, reason: form.reason.value.trim() },
-          `Order #${o.id}: return recorded, ${money(refund)} refunded.`, { "Idempotency-Key": crypto.randomUUID() });
+          `Order #${o.id}: return recorded, ${money(refund)} refunded.`, { "Idempotency-Key": key });
     });
     return form;
   }
