@@ -3,12 +3,14 @@ PostgreSQL: a customer's and staff's cancel of an unpaid order and the sweeper's
 customer one email, queued in the transaction that moves the order (a rollback queues none); money is
 shown in the `currency` setting's form, which also reaches the gateway; `orderd email preview` and the
 staff preview render every kind."""
+import pathlib
 import subprocess
 
 import pytest
 
 from conftest import BIN, assert_error, customer_token, pay, people_date, place, staff_token, unique, wait_until
 
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 KINDS = ["order_confirmation", "order_shipped", "refund_issued", "order_cancelled", "order_expired"]
 
 
@@ -185,3 +187,33 @@ def test_preview_of_each_cancel_wording_and_of_an_orders_queued_email(make_serve
     assert p.stdout.startswith(f"Subject: Your orderd shop order #{order['id']} is cancelled\n")
     p = s.cli("email", "preview", "order_confirmation", str(order["id"]))
     assert p.returncode == 0 and f"#{order['id']}" in p.stdout
+
+
+def test_migration_010_keeps_every_outbox_row_and_its_id(make_server, smtp_sink):
+    """An outbox from before 010 (005's table, one email per kind and order) is rebuilt (SQLite) or
+    altered (PostgreSQL) with its rows, ids and states; a row still pending is then sent."""
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url})
+    assert s.stop() == 0
+    dialect = "postgres" if s.on_postgres else "sqlite"
+    s.sql("DROP TABLE outbox")
+    for statement in (ROOT / f"src/db/migrations/{dialect}/005_outbox.sql").read_text().split(";"):
+        if statement.strip():
+            s.sql(statement)
+    s.sql("DELETE FROM schema_migrations WHERE version = 10")
+    context = '{"order_id": 6, "created_at": "2024-05-04T12:00:00Z", "customer": "c", "email": "b@example.com",' \
+              ' "total_amount": "1.00", "items": []}'
+    s.sql("INSERT INTO outbox (id, kind, order_id, recipient, payload, status, attempts, next_attempt_at, created_at,"
+          " sent_at) VALUES (77, 'order_confirmation', 5, 'a@example.com', '{}', 'sent', 2, 1, 1, 3),"
+          " (78, 'order_confirmation', 6, 'b@example.com', ?, 'pending', 0, 1, 2, NULL)", (context,))
+    s.start()
+    [mail] = smtp_sink.wait_for(1)
+    assert mail.rcpt_tos == ["b@example.com"] and mail.header("Message-ID").startswith("<orderd.outbox.78.2@")
+    rows = wait_until(lambda: (r := s.sql("SELECT id, kind, order_id, ref, status, attempts FROM outbox ORDER BY id"))
+                      and r[1][4] == "sent" and r)
+    assert rows == [(77, "order_confirmation", 5, 0, "sent", 2), (78, "order_confirmation", 6, 0, "sent", 1)]
+    # The new key: another email of a kind for the same order is a new row, the same one is refused.
+    s.sql("INSERT INTO outbox (kind, order_id, ref, recipient, payload, next_attempt_at, created_at)"
+          " VALUES ('order_shipped', 5, 1, 'a@example.com', '{}', 9999999999999999, 4)")
+    with pytest.raises(Exception):
+        s.sql("INSERT INTO outbox (kind, order_id, ref, recipient, payload, next_attempt_at, created_at)"
+              " VALUES ('order_shipped', 5, 1, 'a@example.com', '{}', 9999999999999999, 5)")
