@@ -161,7 +161,7 @@ def test_preview_renders_every_kind(make_server, kind):
     assert p.returncode == 0, p.stderr
     subject, _, text = p.stdout.partition("\n\n")
     assert subject.startswith("Subject: ") and "#42" in subject and "{{" not in p.stdout
-    assert "example_user" in text and "$" in text
+    assert "example_user" in text and ("$" in text or kind == "order_shipped")  # a parcel has no price
     p = s.cli("email", "preview", kind, "--html")
     assert p.returncode == 0 and p.stdout.lstrip().lower().startswith("<!doctype html>"), p.stderr
 
