@@ -362,6 +362,33 @@ int user_set_role(const Config& config, const std::string& email, auth::Role rol
   });
 }
 
+namespace {
+
+// The fault flags of one kind of request (charges: "", refunds: "refund-"), checked.
+payments::MockFaults mock_faults(const std::string& flag, int fail_status, bool reset_after, int fail_after,
+                                 bool hang) {
+  if (fail_status != 0 && (fail_status < 400 || fail_status > 599)) {
+    throw ConfigError("--" + flag + "fail-status " + std::to_string(fail_status) +
+                      ": expected an HTTP status from 400 to 599");
+  }
+  if (fail_after != 0 && (fail_after < 500 || fail_after > 599)) {
+    auto name = flag.empty() ? std::string("--fail-after-charge ") : std::string("--fail-after-refund ");
+    throw ConfigError(name + std::to_string(fail_after) + ": expected an HTTP status from 500 to 599");
+  }
+  return {.fail_status = fail_status, .reset_after_charge = reset_after, .fail_after_charge = fail_after, .hang = hang};
+}
+
+void warn_of_faults(const payments::MockFaults& faults, std::string_view what) {
+  if (faults.fail_status != 0) spdlog::warn("fault injection: every {} is answered {}", what, faults.fail_status);
+  if (faults.reset_after_charge) spdlog::warn("fault injection: the connection is reset after each {}", what);
+  if (faults.fail_after_charge != 0) {
+    spdlog::warn("fault injection: each {} is made, then answered {}", what, faults.fail_after_charge);
+  }
+  if (faults.hang) spdlog::warn("fault injection: {}s are never answered", what);
+}
+
+}  // namespace
+
 int mock_gateway(const MockGatewayCommand& command) {
   init_logging(command.log_level, command.log_format);
   Config where;  // only for its HOST:PORT parsing
@@ -383,30 +410,19 @@ int mock_gateway(const MockGatewayCommand& command) {
   } catch (const std::invalid_argument& e) {
     throw ConfigError("--latency \"" + command.latency + "\": " + e.what() + " (e.g. 200ms)");
   }
-  if (command.fail_status != 0 && (command.fail_status < 400 || command.fail_status > 599)) {
-    throw ConfigError("--fail-status " + std::to_string(command.fail_status) + ": expected an HTTP status from 400 to 599");
-  }
-  if (command.fail_after_charge != 0 && (command.fail_after_charge < 500 || command.fail_after_charge > 599)) {
-    throw ConfigError("--fail-after-charge " + std::to_string(command.fail_after_charge) +
-                      ": expected an HTTP status from 500 to 599");
-  }
-  payments::MockFaults faults{.fail_status = command.fail_status,
-                              .reset_after_charge = command.reset_after_charge,
-                              .fail_after_charge = command.fail_after_charge,
-                              .hang = command.hang};
+  auto faults = mock_faults("", command.fail_status, command.reset_after_charge, command.fail_after_charge,
+                            command.hang);
+  auto refund_faults = mock_faults("refund-", command.refund_fail_status, command.reset_after_refund,
+                                   command.fail_after_refund, command.hang_refunds);
   payments::MockGateway gateway(gateway_options);
   http::Router router;
-  payments::register_mock_gateway_routes(router, gateway, faults);
+  payments::register_mock_gateway_routes(router, gateway, faults, refund_faults);
   common::Metrics metrics;  // the server wants one; the mock exposes no /metrics
 
   http::Server server(options, router, metrics);
   auto port = server.listen();
-  if (faults.fail_status != 0) spdlog::warn("fault injection: every charge is answered {}", faults.fail_status);
-  if (faults.reset_after_charge) spdlog::warn("fault injection: the connection is reset after each charge");
-  if (faults.fail_after_charge != 0) {
-    spdlog::warn("fault injection: each charge is made, then answered {}", faults.fail_after_charge);
-  }
-  if (faults.hang) spdlog::warn("fault injection: charges are never answered");
+  warn_of_faults(faults, "charge");
+  warn_of_faults(refund_faults, "refund");
   spdlog::info("mock-gateway listening on {}:{} (latency {})", options.host, port,
                format_duration(gateway_options.latency));
   server.run();

@@ -6,6 +6,7 @@
 //   POST /store/place_order/: orders::items_from_json
 //   POST /store/make_payment/: payments::payment_request_from_json (with payments::parse_card)
 //   POST /v1/charges (orderd mock-gateway): payments::read_charge
+//   POST /v1/refunds (orderd mock-gateway): payments::read_refund
 // Invariants: no input makes a 500 (an exception other than common::Error), every answer is JSON in
 // the contract's shape, and what a decoder accepts is within the contract's limits.
 
@@ -100,6 +101,10 @@ const http::Router& router() {
       FUZZ_CHECK(charge.amount_minor > 0);
       FUZZ_CHECK(charge.currency.size() == 3);
       FUZZ_CHECK(charge.card.exp_month >= 1 && charge.card.exp_month <= 12);
+    });
+    add("/v1/refunds", [](Request& q) {
+      auto refund = payments::read_refund(q);
+      FUZZ_CHECK(refund.amount_minor > 0 && !refund.charge.empty() && refund.currency.size() == 3);
     });
     return r;
   }();
