@@ -33,6 +33,7 @@
 #include "payments/routes.hpp"
 #include "payments/service.hpp"
 #include "payments/mock_server.hpp"
+#include "payments/refunds.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -117,6 +118,27 @@ boost::json::object confirmation_context(const orders::Order& order) {
           {"email", order.email},
           {"total_amount", order.total_amount.to_string()},
           {"items", orders::items_json(order.items, orders::ItemIds::without)}};
+}
+
+// refund_issued's context (docs/contract.md, "Emails"): the confirmation's fields and the refund's.
+boost::json::object refund_context(const orders::Order& order, const payments::Refund& refund,
+                                   common::Money refunded_total) {
+  auto context = confirmation_context(order);
+  context["refund_id"] = refund.id;
+  context["amount"] = refund.amount.to_string();
+  context["reason"] = refund.reason;
+  context["refunded_at"] = common::format_rfc3339(refund.updated_at);
+  context["refunded_total"] = refunded_total.to_string();
+  return context;
+}
+
+// order_cancelled's context for staff's cancel of a paid order; refund_amount is "" when nothing was paid.
+boost::json::object staff_cancel_context(const orders::Order& order, common::Money refund_amount) {
+  auto context = confirmation_context(order);
+  context["cancelled_by"] = "staff";
+  context["refund_amount"] = refund_amount.to_string();
+  context["cancelled_at"] = common::format_rfc3339(common::now_micros());
+  return context;
 }
 
 http::ServerOptions server_options(const Config& config) {
@@ -205,6 +227,10 @@ struct Wiring {
 
   void register_routes();
   void queue_confirmation(db::Connection& c, const orders::Order& order);
+  void queue_refund_issued(db::Connection& c, const orders::Order& order, const payments::Refund& refund,
+                           common::Money refunded_total);
+  void queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount);
+  void reconcile(std::int64_t now);
   void sweep(std::int64_t now);
   int print_routes() const;
   int serve(std::chrono::steady_clock::time_point started);
@@ -219,9 +245,10 @@ struct Wiring {
   orders::Service orders;
   std::unique_ptr<payments::Gateway> gateway;
   payments::Service payments;
+  payments::Refunds refunds;
   notify::Service outbox;       // what staff do with the email outbox
   common::Periodic sweeper;     // every sweep_interval: sweep()
-  common::Periodic reconciler;  // settles payments whose charge outcome was lost (a crash, a timeout)
+  common::Periodic reconciler;  // settles payments and refunds whose outcome was lost (a crash, a timeout)
   http::Router router;
 };
 
@@ -237,9 +264,17 @@ Wiring::Wiring(const Config& config)
       gateway(payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics)),
       payments(*database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout},
                [this](db::Connection& c, const orders::Order& order) { queue_confirmation(c, order); }),
+      refunds(
+          *database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout, .currency = "usd"},
+          [this](db::Connection& c, const orders::Order& order, const payments::Refund& refund, common::Money total) {
+            queue_refund_issued(c, order, refund, total);
+          },
+          [this](db::Connection& c, const orders::Order& order, common::Money refund_amount) {
+            queue_cancelled_by_staff(c, order, refund_amount);
+          }),
       outbox(*database, email.worker, email.templates),
       sweeper("reservation sweeper", config.sweep_interval, [this] { sweep(common::now_micros()); }),
-      reconciler("payment reconciler", config.gateway_timeout, [this] { payments.reconcile(common::now_micros()); }) {
+      reconciler("payment reconciler", config.gateway_timeout, [this] { reconcile(common::now_micros()); }) {
   register_routes();
 }
 
@@ -252,7 +287,7 @@ void Wiring::register_routes() {
   catalog::register_routes(router, catalog);
   orders::register_routes(router, orders, keys);
   payments::register_routes(router, payments, keys);
-  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox);
+  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox, refunds, keys);
   console::register_routes(router);
 }
 
@@ -262,6 +297,30 @@ void Wiring::register_routes() {
 void Wiring::queue_confirmation(db::Connection& c, const orders::Order& order) {
   notify::enqueue_order_confirmation(c, order.id, order.email, confirmation_context(order));
   email.worker.wake();
+}
+
+// The refund_issued email, queued by the transaction that settles the refund as succeeded.
+// email: notify::enqueue(c, notify::kRefundIssued, order.id, refund.id, order.email, context) once mail's
+// outbox for many kinds lands; until then the context is built (so its fields are checked) and dropped.
+void Wiring::queue_refund_issued(db::Connection& c, const orders::Order& order, const payments::Refund& refund,
+                                 common::Money refunded_total) {
+  auto context = refund_context(order, refund, refunded_total);
+  (void)c;
+  (void)context;
+}
+
+// The order_cancelled email of staff's cancel of a paid order, queued by the cancel's transaction.
+// email: notify::enqueue(c, notify::kOrderCancelled, order.id, 0, order.email, context) once mail lands.
+void Wiring::queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount) {
+  auto context = staff_cancel_context(order, refund_amount);
+  (void)c;
+  (void)context;
+}
+
+// Payments first: a refund needs its charge settled.
+void Wiring::reconcile(std::int64_t now) {
+  payments.reconcile(now);
+  refunds.reconcile(now);
 }
 
 // Returns the stock of unpaid orders whose reservation ran out, forgets old idempotency keys, and
