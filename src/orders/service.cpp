@@ -310,6 +310,24 @@ Order Service::cancel_as(std::int64_t order_id, std::optional<std::int64_t> owne
   return order;
 }
 
+// Guarded like every status move: a concurrent cancel, or a shipment committed first, leaves it alone.
+std::optional<Order> Service::cancel_paid_in(db::Connection& c, std::int64_t order_id) {
+  auto order = load(c, order_id);
+  if (order.status != OrderStatus::paid) return std::nullopt;
+  if (!repo::cancel_paid(c, order_id, common::now_micros())) {
+    if (auto shipped = repo::shipped_units(c, order_id); shipped > 0) {
+      throw common::Error("order_has_shipments",
+                          "Order " + std::to_string(order_id) + " has shipped units; take them back with a return",
+                          {{"shipped", shipped}});
+    }
+    return std::nullopt;  // no longer paid: someone else cancelled it first
+  }
+  for (const auto& item : order.items) catalog::return_stock(c, item.product_id, item.quantity);
+  order.status = OrderStatus::cancelled;
+  cancelled_by_staff_.add();
+  return order;
+}
+
 bool Service::begin_payment(db::Connection& c, std::int64_t order_id) {
   return repo::begin_payment(c, order_id, common::now_micros());
 }

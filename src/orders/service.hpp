@@ -120,6 +120,10 @@ class Service {
   Order cancel(std::int64_t order_id, std::int64_t user_id);
   // The same for staff, whoever owns the order (404 only when it does not exist).
   Order cancel_by_staff(std::int64_t order_id);
+  // Staff cancel of a paid order, in the caller's write transaction (payments::Refunds::cancel_paid,
+  // which refunds it in the same one): paid -> cancelled and all its stock back. Empty when the order
+  // is not paid; 409 order_has_shipments when a unit of it was shipped.
+  std::optional<Order> cancel_paid_in(db::Connection& c, std::int64_t order_id);
 
   struct DaySummary {
     std::int64_t placed = 0;
