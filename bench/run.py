@@ -34,7 +34,8 @@ import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATABASES = {"sqlite": "SQLite", "postgres": "PostgreSQL (throwaway cluster, fsync off)"}
-SCENARIOS = ["healthz", "products", "place_order", "orders", "make_payment", "login"]
+SCENARIOS = ["healthz", "products", "place_order", "orders", "make_payment", "refund", "login"]
+REFUND_ORDERS = 200  # paid just before the refund scenario, so the mock gateway still knows their charges
 PRODUCTS = 100
 STOCK = 1_000_000_000
 PASSWORD = "bench-password-1"
@@ -160,6 +161,25 @@ def load(server, workdir):
     return accounts, first
 
 
+def refund_setup(server, buyer, first):
+    """A staff member's token and REFUND_ORDERS paid orders (comma-separated ids) for the refund scenario.
+    Paid right before it runs: the in-process mock remembers the newest 10,000 charges, and make_payment
+    makes many more."""
+    email = "staff@bench.example"
+    server.cli("user", "create", "--email", email, "--username", "staff", "--staff", "--password-stdin",
+               stdin=PASSWORD + "\n")
+    token = call(server.base, "POST", "/login/", {"email": email, "password": PASSWORD})["access"]
+    ids = []
+    for i in range(REFUND_ORDERS):
+        order = call(server.base, "POST", "/store/place_order/",
+                     {"items": [{"product_id": first + i % PRODUCTS, "quantity": 1}]}, token=buyer["token"])
+        call(server.base, "POST", "/store/make_payment/",
+             {"order_id": order["id"], "amount": order["total_amount"], "card_number": "4242424242424242",
+              "expiry_date": "12/34", "cvv": "123"}, token=buyer["token"])
+        ids.append(str(order["id"]))
+    return token, ",".join(ids)
+
+
 def parse_wrk(output):
     def latency(label):
         m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
@@ -276,6 +296,8 @@ def main():
             account = accounts["reader" if name == "orders" else "buyer"]
             env = {**os.environ, "BENCH_TOKEN": account["token"], "BENCH_FIRST_PRODUCT": str(first),
                    "BENCH_PRODUCTS": str(PRODUCTS), "BENCH_EMAIL": account["email"], "BENCH_PASSWORD": PASSWORD}
+            if name == "refund":
+                env["BENCH_TOKEN"], env["BENCH_REFUND_ORDERS"] = refund_setup(server, accounts["buyer"], first)
             print(f"bench: {name} ...", file=sys.stderr, flush=True)
             results.append(run_scenario(server, name, args, env))
         code = server.stop()

@@ -270,14 +270,15 @@ RefundResult interpret_refund(const Exchange& exchange) {
     return {RefundOutcome::refused, id, code.empty() ? "refund_failed" : code, text_of(body, "message")};
   }
   if (reply.status == 409) {
-    return {RefundOutcome::error, "", "idempotency_conflict", "The gateway saw this idempotency key with another request"};
+    return {RefundOutcome::error, "", "idempotency_conflict",
+            "The gateway saw this idempotency key with another request"};
   }
   if (reply.status >= 500 && says_not_charged(body)) {
     return {RefundOutcome::error, "", "processing_error", "Payment gateway error (HTTP " + status + ")"};
   }
   if (reply.status >= 400 && reply.status < 500) {
-    return {RefundOutcome::error, "", "", "The payment gateway rejected the refund (HTTP " + status +
-                                              (text_of(body, "code").empty() ? "" : ", " + text_of(body, "code")) + ")"};
+    auto code_text = text_of(body, "code").empty() ? std::string() : ", " + text_of(body, "code");
+    return {RefundOutcome::error, "", "", "The payment gateway rejected the refund (HTTP " + status + code_text + ")"};
   }
   return {RefundOutcome::unknown, "", "", "Refund outcome unknown: HTTP " + status + " without a verdict"};
 }

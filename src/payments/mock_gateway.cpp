@@ -70,7 +70,8 @@ ChargeResult MockGateway::decide(const ChargeRequest& request) {
                    Entry{std::move(print), StoredCharge{result, request.amount_minor, request.currency,
                                                         card_brand(request.card.number), last4(request.card.number)}});
   if (result.outcome == Outcome::approved) {
-    ledgers_.emplace(result.reference, Ledger{request.amount_minor, 0, request.currency, refuses_refunds(request.card)});
+    ledgers_.emplace(result.reference,
+                     Ledger{request.amount_minor, 0, request.currency, refuses_refunds(request.card)});
   }
   order_.push_back(request.idempotency_key);
   forget_oldest();

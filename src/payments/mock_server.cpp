@@ -247,7 +247,8 @@ void register_mock_gateway_routes(http::Router& router, MockGateway& gateway, Mo
   using http::handle;
   router.add(http::post("/v1/charges", Access::anyone, handle(create_charge, gateway, std::move(faults))).json());
   router.add(http::get("/v1/charges/{idempotency_key}", Access::anyone, handle(find_charge, gateway)));
-  router.add(http::post("/v1/refunds", Access::anyone, handle(create_refund, gateway, std::move(refund_faults))).json());
+  router.add(http::post("/v1/refunds", Access::anyone, handle(create_refund, gateway, std::move(refund_faults)))
+                 .json());
   router.add(http::get("/v1/refunds/{idempotency_key}", Access::anyone, handle(find_refund, gateway)));
 }
 

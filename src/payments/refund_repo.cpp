@@ -52,8 +52,8 @@ constexpr auto kStale =
     db::concat("SELECT id FROM refunds WHERE status = 'processing' AND updated_at < $1 ORDER BY updated_at LIMIT $2");
 constexpr auto kClaimStaleSqlite =
     db::concat("UPDATE refunds SET updated_at = $3 WHERE id IN (", kStale, ") RETURNING ", kColumns);
-constexpr auto kClaimStalePostgres =
-    db::concat("UPDATE refunds SET updated_at = $3 WHERE id IN (", kStale, " FOR UPDATE SKIP LOCKED) RETURNING ", kColumns);
+constexpr auto kClaimStalePostgres = db::concat("UPDATE refunds SET updated_at = $3 WHERE id IN (", kStale,
+                                                " FOR UPDATE SKIP LOCKED) RETURNING ", kColumns);
 
 std::vector<RefundRow> rows(const db::Result& r) {
   std::vector<RefundRow> out;
@@ -113,7 +113,9 @@ std::optional<RefundRow> find(db::Connection& c, std::int64_t id) {
   return std::move(found.front());
 }
 
-std::vector<RefundRow> for_order(db::Connection& c, std::int64_t order_id) { return rows(c.query(kForOrder, order_id)); }
+std::vector<RefundRow> for_order(db::Connection& c, std::int64_t order_id) {
+  return rows(c.query(kForOrder, order_id));
+}
 
 std::string charge_reference(db::Connection& c, std::int64_t payment_id) {
   auto r = c.query(kChargeReference, payment_id);

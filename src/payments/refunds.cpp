@@ -36,8 +36,8 @@ std::string money(std::int64_t minor) { return common::Money::from_minor(minor).
 [[noreturn]] void exceeds(std::int64_t order_id, const refund_repo::Position& p, std::int64_t asked) {
   auto available = p.total - p.held;
   throw common::Error("refund_exceeds_payment",
-                      "A refund of " + money(asked) + " is more than the " + money(available) + " left to refund of order " +
-                          std::to_string(order_id),
+                      "A refund of " + money(asked) + " is more than the " + money(available) +
+                          " left to refund of order " + std::to_string(order_id),
                       {{"paid", money(p.total)}, {"refunded", money(p.held)}, {"available", money(available)}});
 }
 
