@@ -75,7 +75,7 @@ check-code:
 
 # The same run, keeping screenshots of the main screens in docs/screenshots (commit them).
 screenshots: build-test
-	SCREENSHOT_DIR=docs/screenshots $(E2E)
+	export SCREENSHOT_DIR=docs/screenshots && $(E2E)
 
 # Fuzzing (docs/reliability.md "Fuzzing"): every libFuzzer target of tests/fuzz for FUZZ_SECONDS each,
 # built by clang with ASan and UBSan in $(FUZZ_BUILD_DIR). make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS="jwt money"
