@@ -28,6 +28,7 @@
 #include "ops/routes.hpp"
 #include "orders/routes.hpp"
 #include "orders/service.hpp"
+#include "orders/shipping.hpp"
 #include "payments/gateway.hpp"
 #include "payments/mock_gateway.hpp"
 #include "payments/routes.hpp"
@@ -205,6 +206,7 @@ struct Wiring {
 
   void register_routes();
   void queue_confirmation(db::Connection& c, const orders::Order& order);
+  orders::ShippingHooks shipping_hooks();
   void sweep(std::int64_t now);
   int print_routes() const;
   int serve(std::chrono::steady_clock::time_point started);
@@ -219,6 +221,7 @@ struct Wiring {
   orders::Service orders;
   std::unique_ptr<payments::Gateway> gateway;
   payments::Service payments;
+  orders::Shipping shipping;    // fulfilments, deliveries and returns of paid orders
   notify::Service outbox;       // what staff do with the email outbox
   common::Periodic sweeper;     // every sweep_interval: sweep()
   common::Periodic reconciler;  // settles payments whose charge outcome was lost (a crash, a timeout)
@@ -237,6 +240,7 @@ Wiring::Wiring(const Config& config)
       gateway(payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics)),
       payments(*database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout},
                [this](db::Connection& c, const orders::Order& order) { queue_confirmation(c, order); }),
+      shipping(*database, orders, metrics, shipping_hooks()),
       outbox(*database, email.worker, email.templates),
       sweeper("reservation sweeper", config.sweep_interval, [this] { sweep(common::now_micros()); }),
       reconciler("payment reconciler", config.gateway_timeout, [this] { payments.reconcile(common::now_micros()); }) {
@@ -252,7 +256,7 @@ void Wiring::register_routes() {
   catalog::register_routes(router, catalog);
   orders::register_routes(router, orders, keys);
   payments::register_routes(router, payments, keys);
-  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox);
+  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox, shipping, keys);
   console::register_routes(router);
 }
 
@@ -262,6 +266,17 @@ void Wiring::register_routes() {
 void Wiring::queue_confirmation(db::Connection& c, const orders::Order& order) {
   notify::enqueue_order_confirmation(c, order.id, order.email, confirmation_context(order));
   email.worker.wake();
+}
+
+// What shipping asks of the other modules, inside its transactions: the order_shipped email
+// (notify's outbox) and a return's refund (payments' refunds).
+orders::ShippingHooks Wiring::shipping_hooks() {
+  orders::ShippingHooks hooks;
+  hooks.shipped = [](db::Connection&, const orders::Order&, const orders::Fulfilment&) {
+    // email: order_shipped through notify::enqueue once mail's outbox kinds land (docs/contract.md).
+  };
+  // refund: payments::Refunds::claim / send once money's refunds land; until then returns refund nothing.
+  return hooks;
 }
 
 // Returns the stock of unpaid orders whose reservation ran out, forgets old idempotency keys, and

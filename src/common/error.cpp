@@ -46,6 +46,10 @@ constexpr std::array kStatuses{
     CodeStatus{"cannot_change_own_account", 409},
     CodeStatus{"email_not_renderable", 409},
     CodeStatus{"stock_changed", 409},
+    // After payment (orders/shipping.hpp).
+    CodeStatus{"order_not_paid", 409},
+    CodeStatus{"fulfilment_exceeds_order", 409},
+    CodeStatus{"return_exceeds_shipped", 409},
     CodeStatus{"payload_too_large", 413},
     CodeStatus{"unsupported_media_type", 415},
     CodeStatus{"headers_too_large", 431},
