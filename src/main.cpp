@@ -145,6 +145,13 @@ CLI::App* add_mock_gateway_command(CLI::App& cli, app::MockGatewayCommand& gatew
   mock_gateway->add_option("--fail-after-charge", gateway.fail_after_charge,
                            "fault: charge, then answer this HTTP status (500-599) with a proxy's error page");
   mock_gateway->add_flag("--hang", gateway.hang, "fault: never answer a charge (and charge nothing)");
+  mock_gateway->add_option("--refund-fail-status", gateway.refund_fail_status,
+                           "fault: answer every refund with this HTTP status (400-599), refunding nothing");
+  mock_gateway->add_flag("--reset-after-refund", gateway.reset_after_refund,
+                         "fault: refund, then reset the connection instead of answering");
+  mock_gateway->add_option("--fail-after-refund", gateway.fail_after_refund,
+                           "fault: refund, then answer this HTTP status (500-599) with a proxy's error page");
+  mock_gateway->add_flag("--hang-refunds", gateway.hang_refunds, "fault: never answer a refund (and refund nothing)");
   mock_gateway->add_option("--log-level", gateway.log_level, "trace, debug, info, warn, error")->capture_default_str();
   mock_gateway->add_option("--log-format", gateway.log_format, "text or json")->capture_default_str();
   return mock_gateway;

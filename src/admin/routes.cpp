@@ -8,6 +8,7 @@
 #include "notify/service.hpp"
 #include "orders/routes.hpp"
 #include "orders/service.hpp"
+#include "payments/refund_routes.hpp"
 #include "payments/service.hpp"
 
 #include <boost/json/array.hpp>
@@ -58,14 +59,15 @@ http::Response dashboard(orders::Service& orders, catalog::Service& catalog, not
 
 void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
                      payments::Service& payments, catalog::Service& catalog, notify::Service& emails,
-                     orders::Shipping& shipping, idempotency::Store& keys) {
+                     payments::Refunds& refunds, orders::Shipping& shipping, idempotency::Store& keys) {
   using http::Access;
   using http::handle;
   router.add(http::get("/admin/users/", Access::staff, handle(auth::list_users, accounts)));
   router.add(http::patch("/admin/users/{id}/", Access::staff, handle(auth::update_user, accounts)).json());
   router.add(http::get("/admin/orders/", Access::staff, handle(orders::list_orders, orders)));
   router.add(http::get("/admin/orders/{id}/", Access::staff, handle(order_detail, orders, payments)));
-  router.add(http::post("/admin/orders/{id}/cancel/", Access::staff, handle(orders::cancel_order, orders)));
+  router.add(http::post("/admin/orders/{id}/cancel/", Access::staff, handle(payments::cancel_order, orders, refunds, keys)));
+  router.add(http::post("/admin/orders/{id}/refunds/", Access::staff, handle(payments::refund_order, refunds, keys)).json());
   router.add(
       http::post("/admin/orders/{id}/fulfilments/", Access::staff, handle(orders::ship_order, shipping, keys)).json());
   router.add(http::post("/admin/orders/{id}/fulfilments/{fid}/delivered/", Access::staff,

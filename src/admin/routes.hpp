@@ -27,6 +27,7 @@ class Shipping;
 }
 namespace payments {
 class Service;
+class Refunds;
 }
 
 namespace admin {
@@ -38,6 +39,6 @@ inline constexpr std::int64_t kLowStockBelow = 5;
 // handlers of one domain's data stay in that domain; the console's page is console/routes.cpp's).
 void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
                      payments::Service& payments, catalog::Service& catalog, notify::Service& emails,
-                     orders::Shipping& shipping, idempotency::Store& keys);
+                     payments::Refunds& refunds, orders::Shipping& shipping, idempotency::Store& keys);
 
 }  // namespace admin

@@ -34,6 +34,7 @@
 #include "payments/routes.hpp"
 #include "payments/service.hpp"
 #include "payments/mock_server.hpp"
+#include "payments/refunds.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -118,6 +119,27 @@ boost::json::object confirmation_context(const orders::Order& order) {
           {"email", order.email},
           {"total_amount", order.total_amount.to_string()},
           {"items", orders::items_json(order.items, orders::ItemIds::without)}};
+}
+
+// refund_issued's context (docs/contract.md, "Emails"): the confirmation's fields and the refund's.
+boost::json::object refund_context(const orders::Order& order, const payments::Refund& refund,
+                                   common::Money refunded_total) {
+  auto context = confirmation_context(order);
+  context["refund_id"] = refund.id;
+  context["amount"] = refund.amount.to_string();
+  context["reason"] = refund.reason;
+  context["refunded_at"] = common::format_rfc3339(refund.updated_at);
+  context["refunded_total"] = refunded_total.to_string();
+  return context;
+}
+
+// order_cancelled's context for staff's cancel of a paid order; refund_amount is "" when nothing was paid.
+boost::json::object staff_cancel_context(const orders::Order& order, common::Money refund_amount) {
+  auto context = confirmation_context(order);
+  context["cancelled_by"] = "staff";
+  context["refund_amount"] = refund_amount.to_string();
+  context["cancelled_at"] = common::format_rfc3339(common::now_micros());
+  return context;
 }
 
 http::ServerOptions server_options(const Config& config) {
@@ -206,6 +228,10 @@ struct Wiring {
 
   void register_routes();
   void queue_confirmation(db::Connection& c, const orders::Order& order);
+  void queue_refund_issued(db::Connection& c, const orders::Order& order, const payments::Refund& refund,
+                           common::Money refunded_total);
+  void queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount);
+  void reconcile(std::int64_t now);
   orders::ShippingHooks shipping_hooks();
   void sweep(std::int64_t now);
   int print_routes() const;
@@ -221,10 +247,11 @@ struct Wiring {
   orders::Service orders;
   std::unique_ptr<payments::Gateway> gateway;
   payments::Service payments;
+  payments::Refunds refunds;
   orders::Shipping shipping;    // fulfilments, deliveries and returns of paid orders
   notify::Service outbox;       // what staff do with the email outbox
   common::Periodic sweeper;     // every sweep_interval: sweep()
-  common::Periodic reconciler;  // settles payments whose charge outcome was lost (a crash, a timeout)
+  common::Periodic reconciler;  // settles payments and refunds whose outcome was lost (a crash, a timeout)
   http::Router router;
 };
 
@@ -240,10 +267,18 @@ Wiring::Wiring(const Config& config)
       gateway(payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics)),
       payments(*database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout},
                [this](db::Connection& c, const orders::Order& order) { queue_confirmation(c, order); }),
+      refunds(
+          *database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout, .currency = "usd"},
+          [this](db::Connection& c, const orders::Order& order, const payments::Refund& refund, common::Money total) {
+            queue_refund_issued(c, order, refund, total);
+          },
+          [this](db::Connection& c, const orders::Order& order, common::Money refund_amount) {
+            queue_cancelled_by_staff(c, order, refund_amount);
+          }),
       shipping(*database, orders, metrics, shipping_hooks()),
       outbox(*database, email.worker, email.templates),
       sweeper("reservation sweeper", config.sweep_interval, [this] { sweep(common::now_micros()); }),
-      reconciler("payment reconciler", config.gateway_timeout, [this] { payments.reconcile(common::now_micros()); }) {
+      reconciler("payment reconciler", config.gateway_timeout, [this] { reconcile(common::now_micros()); }) {
   register_routes();
 }
 
@@ -256,7 +291,7 @@ void Wiring::register_routes() {
   catalog::register_routes(router, catalog);
   orders::register_routes(router, orders, keys);
   payments::register_routes(router, payments, keys);
-  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox, shipping, keys);
+  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox, refunds, shipping, keys);
   console::register_routes(router);
 }
 
@@ -268,14 +303,42 @@ void Wiring::queue_confirmation(db::Connection& c, const orders::Order& order) {
   email.worker.wake();
 }
 
+// The refund_issued email, queued by the transaction that settles the refund as succeeded.
+// email: notify::enqueue(c, notify::kRefundIssued, order.id, refund.id, order.email, context) once mail's
+// outbox for many kinds lands; until then the context is built (so its fields are checked) and dropped.
+void Wiring::queue_refund_issued(db::Connection& c, const orders::Order& order, const payments::Refund& refund,
+                                 common::Money refunded_total) {
+  auto context = refund_context(order, refund, refunded_total);
+  (void)c;
+  (void)context;
+}
+
+// The order_cancelled email of staff's cancel of a paid order, queued by the cancel's transaction.
+// email: notify::enqueue(c, notify::kOrderCancelled, order.id, 0, order.email, context) once mail lands.
+void Wiring::queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount) {
+  auto context = staff_cancel_context(order, refund_amount);
+  (void)c;
+  (void)context;
+}
+
+// Payments first: a refund needs its charge settled.
+void Wiring::reconcile(std::int64_t now) {
+  payments.reconcile(now);
+  refunds.reconcile(now);
+}
+
 // What shipping asks of the other modules, inside its transactions: the order_shipped email
-// (notify's outbox) and a return's refund (payments' refunds).
+// (notify's outbox) and a return's refund, claimed by payments' refunds in the return's transaction
+// and sent once it committed.
 orders::ShippingHooks Wiring::shipping_hooks() {
   orders::ShippingHooks hooks;
   hooks.shipped = [](db::Connection&, const orders::Order&, const orders::Fulfilment&) {
     // email: order_shipped through notify::enqueue once mail's outbox kinds land (docs/contract.md).
   };
-  // refund: payments::Refunds::claim / send once money's refunds land; until then returns refund nothing.
+  hooks.claim_refund = [this](db::Connection& c, const orders::RefundAsked& asked) -> orders::SendRefund {
+    auto claim = refunds.claim(c, {asked.order_id, asked.amount, asked.reason, asked.staff_id, asked.return_id});
+    return [this, claim] { return refunds.send(claim); };
+  };
   return hooks;
 }
 
@@ -377,6 +440,33 @@ int user_set_role(const Config& config, const std::string& email, auth::Role rol
   });
 }
 
+namespace {
+
+// The fault flags of one kind of request (charges: "", refunds: "refund-"), checked.
+payments::MockFaults mock_faults(const std::string& flag, int fail_status, bool reset_after, int fail_after,
+                                 bool hang) {
+  if (fail_status != 0 && (fail_status < 400 || fail_status > 599)) {
+    throw ConfigError("--" + flag + "fail-status " + std::to_string(fail_status) +
+                      ": expected an HTTP status from 400 to 599");
+  }
+  if (fail_after != 0 && (fail_after < 500 || fail_after > 599)) {
+    auto name = flag.empty() ? std::string("--fail-after-charge ") : std::string("--fail-after-refund ");
+    throw ConfigError(name + std::to_string(fail_after) + ": expected an HTTP status from 500 to 599");
+  }
+  return {.fail_status = fail_status, .reset_after_charge = reset_after, .fail_after_charge = fail_after, .hang = hang};
+}
+
+void warn_of_faults(const payments::MockFaults& faults, std::string_view what) {
+  if (faults.fail_status != 0) spdlog::warn("fault injection: every {} is answered {}", what, faults.fail_status);
+  if (faults.reset_after_charge) spdlog::warn("fault injection: the connection is reset after each {}", what);
+  if (faults.fail_after_charge != 0) {
+    spdlog::warn("fault injection: each {} is made, then answered {}", what, faults.fail_after_charge);
+  }
+  if (faults.hang) spdlog::warn("fault injection: {}s are never answered", what);
+}
+
+}  // namespace
+
 int mock_gateway(const MockGatewayCommand& command) {
   init_logging(command.log_level, command.log_format);
   Config where;  // only for its HOST:PORT parsing
@@ -398,30 +488,19 @@ int mock_gateway(const MockGatewayCommand& command) {
   } catch (const std::invalid_argument& e) {
     throw ConfigError("--latency \"" + command.latency + "\": " + e.what() + " (e.g. 200ms)");
   }
-  if (command.fail_status != 0 && (command.fail_status < 400 || command.fail_status > 599)) {
-    throw ConfigError("--fail-status " + std::to_string(command.fail_status) + ": expected an HTTP status from 400 to 599");
-  }
-  if (command.fail_after_charge != 0 && (command.fail_after_charge < 500 || command.fail_after_charge > 599)) {
-    throw ConfigError("--fail-after-charge " + std::to_string(command.fail_after_charge) +
-                      ": expected an HTTP status from 500 to 599");
-  }
-  payments::MockFaults faults{.fail_status = command.fail_status,
-                              .reset_after_charge = command.reset_after_charge,
-                              .fail_after_charge = command.fail_after_charge,
-                              .hang = command.hang};
+  auto faults = mock_faults("", command.fail_status, command.reset_after_charge, command.fail_after_charge,
+                            command.hang);
+  auto refund_faults = mock_faults("refund-", command.refund_fail_status, command.reset_after_refund,
+                                   command.fail_after_refund, command.hang_refunds);
   payments::MockGateway gateway(gateway_options);
   http::Router router;
-  payments::register_mock_gateway_routes(router, gateway, faults);
+  payments::register_mock_gateway_routes(router, gateway, faults, refund_faults);
   common::Metrics metrics;  // the server wants one; the mock exposes no /metrics
 
   http::Server server(options, router, metrics);
   auto port = server.listen();
-  if (faults.fail_status != 0) spdlog::warn("fault injection: every charge is answered {}", faults.fail_status);
-  if (faults.reset_after_charge) spdlog::warn("fault injection: the connection is reset after each charge");
-  if (faults.fail_after_charge != 0) {
-    spdlog::warn("fault injection: each charge is made, then answered {}", faults.fail_after_charge);
-  }
-  if (faults.hang) spdlog::warn("fault injection: charges are never answered");
+  warn_of_faults(faults, "charge");
+  warn_of_faults(refund_faults, "refund");
   spdlog::info("mock-gateway listening on {}:{} (latency {})", options.host, port,
                format_duration(gateway_options.latency));
   server.run();

@@ -41,6 +41,11 @@ struct MockGatewayCommand {
   bool reset_after_charge = false;
   int fail_after_charge = 0;                // fault injection: 5xx after charging; 0: off
   bool hang = false;
+  // The same faults for refunds (POST /v1/refunds), so a test can pay through a healthy mock first.
+  int refund_fail_status = 0;
+  bool reset_after_refund = false;
+  int fail_after_refund = 0;
+  bool hang_refunds = false;
   std::string log_level = "info";
   std::string log_format = "text";
 };

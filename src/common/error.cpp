@@ -35,6 +35,7 @@ constexpr std::array kStatuses{
     CodeStatus{"insufficient_funds", 402},
     CodeStatus{"expired_card", 402},
     CodeStatus{"incorrect_cvc", 402},
+    CodeStatus{"refund_failed", 402},
     CodeStatus{"forbidden", 403},
     CodeStatus{"not_found", 404},
     CodeStatus{"method_not_allowed", 405},
@@ -46,10 +47,12 @@ constexpr std::array kStatuses{
     CodeStatus{"cannot_change_own_account", 409},
     CodeStatus{"email_not_renderable", 409},
     CodeStatus{"stock_changed", 409},
-    // After payment (orders/shipping.hpp).
+    // After payment (orders/shipping.hpp, payments/refunds.hpp).
     CodeStatus{"order_not_paid", 409},
     CodeStatus{"fulfilment_exceeds_order", 409},
     CodeStatus{"return_exceeds_shipped", 409},
+    CodeStatus{"refund_exceeds_payment", 409},
+    CodeStatus{"order_has_shipments", 409},
     CodeStatus{"payload_too_large", 413},
     CodeStatus{"unsupported_media_type", 415},
     CodeStatus{"headers_too_large", 431},

@@ -101,7 +101,8 @@ constexpr auto kFulfilmentsSqlite = db::concat(
 constexpr auto kFulfilmentsPostgres =
     db::concat(kFulfilmentColumns, " WHERE f.order_id = ANY(CAST($1 AS BIGINT[])) ORDER BY f.order_id, f.id, i.id");
 constexpr auto kRefundColumns =
-    db::concat("SELECT id, order_id, amount, reason, status, created_at, return_id FROM refunds");
+    db::concat("SELECT id, order_id, amount, reason, status, created_at, return_id, failure_code, updated_at",
+               " FROM refunds");
 constexpr auto kRefundsSqlite =
     db::concat(kRefundColumns, " WHERE order_id IN (SELECT value FROM json_each($1)) ORDER BY order_id, id");
 constexpr auto kRefundsPostgres =
@@ -165,7 +166,7 @@ void attach_refunds(db::Connection& c, const OrderIndex& index, const std::vecto
   for (std::size_t i = 0; i < r.size(); ++i) {
     index.at(r[i].integer(1))
         ->refunds.push_back({r[i].integer(0), r[i].integer(1), r[i].integer(2), r[i].text(3), r[i].text(4),
-                             r[i].integer(5), r[i].optional_integer(6)});
+                             r[i].integer(5), r[i].optional_integer(6), r[i].optional_text(7), r[i].integer(8)});
   }
 }
 
@@ -223,6 +224,16 @@ constexpr std::string_view kEndPayment =
     "UPDATE orders SET payment_in_flight = 0, status = CASE WHEN $2 = 1 THEN 'paid' ELSE status END,"
     " payment_status = CASE WHEN $2 = 1 THEN 'paid' ELSE payment_status END, updated_at = $3"
     " WHERE id = $1 AND status = 'pending_payment' AND payment_status = 'awaiting' AND payment_in_flight = 1";
+// Staff cancel of a paid order, only while nothing of it is shipped. The guard is on the order row's
+// own fulfilment_status as well as on the items: a shipment moves fulfilment_status in its transaction,
+// and PostgreSQL re-checks a waiting UPDATE's WHERE on the newest version of the row it updates (not
+// on other tables), so a cancel that waited for a shipment's lock sees it.
+constexpr std::string_view kCancelPaid =
+    "UPDATE orders SET status = 'cancelled', updated_at = $2"
+    " WHERE id = $1 AND status = 'paid' AND fulfilment_status = 'not_fulfilled'"
+    " AND NOT EXISTS (SELECT 1 FROM order_items WHERE order_id = $1 AND shipped > 0)";
+constexpr std::string_view kShippedUnits =
+    "SELECT CAST(COALESCE(SUM(shipped), 0) AS BIGINT) FROM order_items WHERE order_id = $1";
 constexpr std::string_view kOverdue =
     "SELECT id FROM orders WHERE status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $1"
     " ORDER BY expires_at LIMIT $2";
@@ -336,6 +347,14 @@ bool end_payment(db::Connection& c, std::int64_t id, bool paid, std::int64_t now
   return c.query(kEndPayment, id, paid, now).affected_rows == 1;
 }
 
+bool cancel_paid(db::Connection& c, std::int64_t id, std::int64_t now) {
+  return c.query(kCancelPaid, id, now).affected_rows == 1;
+}
+
+std::int64_t shipped_units(db::Connection& c, std::int64_t order_id) {
+  return c.query(kShippedUnits, order_id)[0].integer(0);
+}
+
 std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int64_t limit) {
   auto r = c.query(kOverdue, now, limit);
   std::vector<std::int64_t> ids;
@@ -354,6 +373,7 @@ std::span<const StatusWrite> status_writes() {
       {"leave_pending", kLeavePending, pending_payment, cancelled},
       {"leave_pending", kLeavePending, pending_payment, expired},
       {"end_payment", kEndPayment, pending_payment, paid},
+      {"cancel_paid", kCancelPaid, paid, cancelled},
   };
   return kWrites;
 }

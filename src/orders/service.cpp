@@ -45,8 +45,8 @@ void after_payment_from_row(Order& o, repo::OrderRow& row) {
                              f.shipped_at, f.delivered_at, record_items(f.items)});
   }
   for (auto& r : row.refunds) {
-    o.refunds.push_back(
-        {r.id, common::Money::from_minor(r.amount), std::move(r.reason), std::move(r.status), r.created_at, r.return_id});
+    o.refunds.push_back({r.id, r.order_id, common::Money::from_minor(r.amount), std::move(r.reason),
+                         std::move(r.status), r.created_at, r.return_id, std::move(r.failure_code), r.updated_at});
   }
   for (auto& r : row.returns) o.returns.push_back({r.id, std::move(r.reason), r.created_at, record_items(r.items)});
 }
@@ -242,13 +242,17 @@ boost::json::object to_json(const Fulfilment& f) {
           {"delivered_at", f.delivered_at ? boost::json::value(common::format_rfc3339(*f.delivered_at)) : nullptr}};
 }
 
+// The same fields in the same order as the refund route's answer (payments::to_json).
 boost::json::object to_json(const Refund& r) {
   return {{"id", r.id},
+          {"order_id", r.order_id},
           {"amount", r.amount.to_string()},
           {"reason", r.reason},
           {"status", r.status},
+          {"failure_code", r.failure_code ? boost::json::value(*r.failure_code) : nullptr},
+          {"return_id", r.return_id ? boost::json::value(*r.return_id) : nullptr},
           {"created_at", common::format_rfc3339(r.created_at)},
-          {"return_id", r.return_id ? boost::json::value(*r.return_id) : nullptr}};
+          {"updated_at", common::format_rfc3339(r.updated_at)}};
 }
 
 // `restock` is whether the units went back on the shelf; `restocked` how many did, for a return that
@@ -399,6 +403,24 @@ Order Service::cancel_as(std::int64_t order_id, std::optional<std::int64_t> owne
     throw common::Error("order_not_payable", "Order " + std::to_string(order_id) + " is " + why + " and cannot be cancelled",
                         {{"status", status}});
   }
+  return order;
+}
+
+// Guarded like every status move: a concurrent cancel, or a shipment committed first, leaves it alone.
+std::optional<Order> Service::cancel_paid_in(db::Connection& c, std::int64_t order_id) {
+  auto order = load(c, order_id);
+  if (order.status != OrderStatus::paid) return std::nullopt;
+  if (!repo::cancel_paid(c, order_id, common::now_micros())) {
+    if (auto shipped = repo::shipped_units(c, order_id); shipped > 0) {
+      throw common::Error("order_has_shipments",
+                          "Order " + std::to_string(order_id) + " has shipped units; take them back with a return",
+                          {{"shipped", shipped}});
+    }
+    return std::nullopt;  // no longer paid: someone else cancelled it first
+  }
+  for (const auto& item : order.items) catalog::return_stock(c, item.product_id, item.quantity);
+  order.status = OrderStatus::cancelled;
+  cancelled_by_staff_.add();
   return order;
 }
 

@@ -69,13 +69,17 @@ struct Fulfilment {
   std::optional<std::int64_t> delivered_at;
   std::vector<RecordItem> items;
 };
-struct Refund {  // written by payments (payments/refunds.hpp)
+// Written by payments (payments/refunds.hpp); its JSON is the same as payments::to_json's.
+struct Refund {
   std::int64_t id = 0;
+  std::int64_t order_id = 0;
   common::Money amount;
   std::string reason;
   std::string status;  // processing, succeeded, failed
   std::int64_t created_at = 0;
   std::optional<std::int64_t> return_id;
+  std::optional<std::string> failure_code;
+  std::int64_t updated_at = 0;
 };
 struct Return {
   std::int64_t id = 0;
@@ -160,6 +164,10 @@ class Service {
   Order cancel(std::int64_t order_id, std::int64_t user_id);
   // The same for staff, whoever owns the order (404 only when it does not exist).
   Order cancel_by_staff(std::int64_t order_id);
+  // Staff cancel of a paid order, in the caller's write transaction (payments::Refunds::cancel_paid,
+  // which refunds it in the same one): paid -> cancelled and all its stock back. Empty when the order
+  // is not paid; 409 order_has_shipments when a unit of it was shipped.
+  std::optional<Order> cancel_paid_in(db::Connection& c, std::int64_t order_id);
 
   struct DaySummary {
     std::int64_t placed = 0;
