@@ -339,7 +339,11 @@ def test_real_responses_match_the_documented_schemas(server, spec):
     check(server.patch(f"/admin/users/{me['id']}/", token=staff, json={"is_active": False}),
           "PATCH", "/admin/users/{id}/", 409, "cannot_change_own_account")
 
-    # after payment: shipping, delivery, returns
+    # after payment: shipping, delivery, returns (of an order of its own: the one above may be cancelled)
+    order = server.post("/store/place_order/", token=customer, json={"items": [{"product_id": pid, "quantity": 2}]}).json()
+    paying = {"order_id": order["id"], "amount": order["total_amount"], "card_number": "4242424242424242",
+              "expiry_date": "12/30", "cvv": "123"}
+    assert server.post("/store/make_payment/", token=customer, json=paying).status_code == 200
     ships = f"/admin/orders/{order['id']}/fulfilments/"
     shipped = check(server.post(ships, token=staff, json={"items": [{"product_id": pid, "quantity": 1}], "carrier": "DHL",
                                                           "tracking_url": "https://track.example.com/1"}),

@@ -25,10 +25,13 @@ def stock_of(server, staff, pid):
     return server.get(f"/store/products/{pid}/", token=staff).json()["stock"]
 
 
-def paid_order(server, customer, lines):
+REFUSES_REFUNDS = "4000000000005126"  # the mock gateway's: the charge succeeds, its refunds fail
+
+
+def paid_order(server, customer, lines, number="4242424242424242"):
     """Places and pays an order of `lines` [(product, quantity)]; returns its body as paid."""
     order = place(server, customer, [{"product_id": p["id"], "quantity": q} for p, q in lines], expect=201).json()
-    r = pay(server, customer, order)
+    r = pay(server, customer, order, number=number)
     assert r.status_code == 200, r.text
     return server.get(f"/store/orders/{order['id']}/", token=customer).json()
 
@@ -337,6 +340,47 @@ def test_returns_with_and_without_restock(server):
     assert body["fulfilment_status"] == "returned" and [r["id"] for r in body["returns"]] == [first["id"], second["id"],
                                                                                               body["returns"][2]["id"]]
     assert body["status"] == "paid" and stock_of(server, staff, b["id"]) == 10
+
+
+def test_a_return_refunds_the_returned_units_price_unless_told_otherwise(server):
+    staff, customer = staff_token(server), customer_token(server)
+    a, b = product(server, staff, stock=10, price="12.25"), product(server, staff, stock=10, price="5.00")
+    order = paid_order(server, customer, [(a, 2), (b, 1)])  # 29.50
+    ship(server, staff, order)
+    first = take_back(server, staff, order, [(a, 1, True)]).json()
+    assert first["refund"]["amount"] == "12.25" and first["refund"]["status"] == "succeeded"
+    assert first["refund"]["return_id"] == first["id"] and first["refund"]["order_id"] == order["id"]
+    body = server.get(f"/store/orders/{order['id']}/", token=customer).json()
+    assert body["payment_status"] == "partially_refunded" and body["refunds"] == [first["refund"]]
+
+    second = take_back(server, staff, order, [(b, 1, False)], refund="3.00").json()
+    assert second["refund"]["amount"] == "3.00"
+    # More than is left of the payment: nothing is returned, restocked or refunded.
+    over = assert_error(take_back(server, staff, order, [(a, 1, True)], refund="100.00", expect=None), 409,
+                        "refund_exceeds_payment")
+    assert over["details"]["available"] == "14.25"
+    view = staff_view(server, staff, order)
+    assert len(view["returns"]) == 2 and len(view["refunds"]) == 2 and stock_of(server, staff, a["id"]) == 9
+    assert view["fulfilment_status"] == "partially_returned"
+    last = take_back(server, staff, order, [(a, 1, True)], refund="14.25").json()
+    assert last["refund"]["status"] == "succeeded"
+    view = staff_view(server, staff, order)
+    assert view["payment_status"] == "refunded" and view["fulfilment_status"] == "returned"
+    assert [r["amount"] for r in view["refunds"]] == ["12.25", "3.00", "14.25"]
+    assert stock_of(server, staff, a["id"]) == 10 and stock_of(server, staff, b["id"]) == 9
+
+
+def test_a_refused_refund_leaves_the_return_standing(server):
+    staff, customer = staff_token(server), customer_token(server)
+    p = product(server, staff, stock=10, price="8.00")
+    order = paid_order(server, customer, [(p, 2)], number=REFUSES_REFUNDS)
+    ship(server, staff, order)
+    r = take_back(server, staff, order, [(p, 2, True)]).json()
+    assert r["refund"]["status"] == "failed" and r["refund"]["amount"] == "16.00"
+    view = staff_view(server, staff, order)
+    assert view["fulfilment_status"] == "returned" and view["payment_status"] == "paid"
+    assert stock_of(server, staff, p["id"]) == 10
+    assert server.sql("SELECT refund_held, refunded_amount FROM orders WHERE id = ?", (order["id"],)) == [(0, 0)]
 
 
 @pytest.mark.parametrize("body, field", [
