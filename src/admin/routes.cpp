@@ -71,7 +71,7 @@ http::Response dashboard(orders::Service& orders, catalog::Service& catalog, not
 
 void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
                      payments::Service& payments, catalog::Service& catalog, notify::Service& emails,
-                     payments::Refunds& refunds, idempotency::Store& keys) {
+                     payments::Refunds& refunds, orders::Shipping& shipping, idempotency::Store& keys) {
   using http::Access;
   using http::handle;
   router.add(http::get("/admin/users/", Access::staff, handle(auth::list_users, accounts)));
@@ -80,6 +80,12 @@ void register_routes(http::Router& router, auth::Service& accounts, orders::Serv
   router.add(http::get("/admin/orders/{id}/", Access::staff, handle(order_detail, orders, payments)));
   router.add(http::post("/admin/orders/{id}/cancel/", Access::staff, handle(payments::cancel_order, orders, refunds, keys)));
   router.add(http::post("/admin/orders/{id}/refunds/", Access::staff, handle(payments::refund_order, refunds, keys)).json());
+  router.add(
+      http::post("/admin/orders/{id}/fulfilments/", Access::staff, handle(orders::ship_order, shipping, keys)).json());
+  router.add(http::post("/admin/orders/{id}/fulfilments/{fid}/delivered/", Access::staff,
+                        handle(orders::deliver_fulfilment, shipping)));
+  router.add(
+      http::post("/admin/orders/{id}/returns/", Access::staff, handle(orders::return_items, shipping, keys)).json());
   router.add(http::get("/admin/emails/", Access::staff, handle(notify::list_outbox, emails)));
   router.add(http::post("/admin/emails/{id}/resend/", Access::staff, handle(notify::resend_email, emails)));
   router.add(http::get("/admin/emails/{id}/preview/", Access::staff, handle(notify::preview_email, emails)));

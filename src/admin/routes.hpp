@@ -23,6 +23,7 @@ class Service;
 }
 namespace orders {
 class Service;
+class Shipping;
 }
 namespace payments {
 class Service;
@@ -38,6 +39,6 @@ inline constexpr std::int64_t kLowStockBelow = 5;
 // handlers of one domain's data stay in that domain; the console's page is console/routes.cpp's).
 void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
                      payments::Service& payments, catalog::Service& catalog, notify::Service& emails,
-                     payments::Refunds& refunds, idempotency::Store& keys);
+                     payments::Refunds& refunds, orders::Shipping& shipping, idempotency::Store& keys);
 
 }  // namespace admin

@@ -28,6 +28,7 @@
 #include "ops/routes.hpp"
 #include "orders/routes.hpp"
 #include "orders/service.hpp"
+#include "orders/shipping.hpp"
 #include "payments/gateway.hpp"
 #include "payments/mock_gateway.hpp"
 #include "payments/routes.hpp"
@@ -149,6 +150,20 @@ boost::json::object refund_context(const orders::Order& order, const payments::R
   return context;
 }
 
+// order_shipped's context: the confirmation's plus the shipment's tracking and units.
+boost::json::object shipped_context(const orders::Order& order, const orders::Fulfilment& fulfilment) {
+  auto context = confirmation_context(order);
+  context["fulfilment_id"] = fulfilment.id;
+  context["carrier"] = fulfilment.carrier;
+  context["tracking_number"] = fulfilment.tracking_number;
+  context["tracking_url"] = fulfilment.tracking_url;
+  context["shipped_at"] = common::format_rfc3339(fulfilment.shipped_at);
+  boost::json::array items;
+  for (const auto& item : fulfilment.items) items.push_back({{"product", item.product}, {"quantity", item.quantity}});
+  context["shipped_items"] = std::move(items);
+  return context;
+}
+
 // order_cancelled's context for staff's cancel of a paid order; refund_amount is "" when nothing was paid.
 boost::json::object staff_cancel_context(const orders::Order& order, common::Money refund_amount) {
   auto context = confirmation_context(order);
@@ -249,6 +264,7 @@ struct Wiring {
                            common::Money refunded_total);
   void queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount);
   void reconcile(std::int64_t now);
+  orders::ShippingHooks shipping_hooks();
   void sweep(std::int64_t now);
   int print_routes() const;
   int serve(std::chrono::steady_clock::time_point started);
@@ -264,6 +280,7 @@ struct Wiring {
   std::unique_ptr<payments::Gateway> gateway;
   payments::Service payments;
   payments::Refunds refunds;
+  orders::Shipping shipping;    // fulfilments, deliveries and returns of paid orders
   notify::Service outbox;       // what staff do with the email outbox
   common::Periodic sweeper;     // every sweep_interval: sweep()
   common::Periodic reconciler;  // settles payments and refunds whose outcome was lost (a crash, a timeout)
@@ -291,6 +308,7 @@ Wiring::Wiring(const Config& config)
           [this](db::Connection& c, const orders::Order& order, common::Money refund_amount) {
             queue_cancelled_by_staff(c, order, refund_amount);
           }),
+      shipping(*database, orders, metrics, shipping_hooks()),
       outbox(*database, email.worker, email.templates),
       sweeper("reservation sweeper", config.sweep_interval, [this] { sweep(common::now_micros()); }),
       reconciler("payment reconciler", config.gateway_timeout, [this] { reconcile(common::now_micros()); }) {
@@ -309,7 +327,7 @@ void Wiring::register_routes() {
   catalog::register_routes(router, catalog);
   orders::register_routes(router, orders, keys);
   payments::register_routes(router, payments, keys);
-  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox, refunds, keys);
+  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox, refunds, shipping, keys);
   console::register_routes(router);
 }
 
@@ -347,6 +365,21 @@ void Wiring::queue_cancelled_by_staff(db::Connection& c, const orders::Order& or
 void Wiring::reconcile(std::int64_t now) {
   payments.reconcile(now);
   refunds.reconcile(now);
+}
+
+// What shipping asks of the other modules, inside its transactions: the order_shipped email
+// (notify's outbox) and a return's refund, claimed by payments' refunds in the return's transaction
+// and sent once it committed.
+orders::ShippingHooks Wiring::shipping_hooks() {
+  orders::ShippingHooks hooks;
+  hooks.shipped = [](db::Connection& c, const orders::Order& order, const orders::Fulfilment& fulfilment) {
+    notify::enqueue(c, notify::kOrderShipped, order.id, fulfilment.id, order.email, shipped_context(order, fulfilment));
+  };
+  hooks.claim_refund = [this](db::Connection& c, const orders::RefundAsked& asked) -> orders::SendRefund {
+    auto claim = refunds.claim(c, {asked.order_id, asked.amount, asked.reason, asked.staff_id, asked.return_id});
+    return [this, claim] { return refunds.send(claim); };
+  };
+  return hooks;
 }
 
 // Returns the stock of unpaid orders whose reservation ran out, forgets old idempotency keys, and

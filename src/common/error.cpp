@@ -47,7 +47,10 @@ constexpr std::array kStatuses{
     CodeStatus{"cannot_change_own_account", 409},
     CodeStatus{"email_not_renderable", 409},
     CodeStatus{"stock_changed", 409},
+    // After payment (orders/shipping.hpp, payments/refunds.hpp).
     CodeStatus{"order_not_paid", 409},
+    CodeStatus{"fulfilment_exceeds_order", 409},
+    CodeStatus{"return_exceeds_shipped", 409},
     CodeStatus{"refund_exceeds_payment", 409},
     CodeStatus{"order_has_shipments", 409},
     CodeStatus{"payload_too_large", 413},

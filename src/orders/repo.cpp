@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 
 namespace orders::repo {
@@ -15,8 +16,11 @@ constexpr std::string_view kInsertItem =
 // The columns order() and item() read, in their order.
 constexpr auto kFromOrders = db::concat(" FROM orders o JOIN users u ON u.id = o.user_id");
 constexpr auto kSelectOrders = db::concat(
-    "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at", kFromOrders);
-constexpr auto kSelectItems = db::concat("SELECT order_id, product_id, product, price, quantity FROM order_items");
+    "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at,"
+    " o.payment_status, o.fulfilment_status",
+    kFromOrders);
+constexpr auto kItemColumns = db::concat("order_id, product_id, product, price, quantity, id, shipped, delivered, returned");
+constexpr auto kSelectItems = db::concat("SELECT ", kItemColumns, " FROM order_items");
 constexpr auto kFind = db::concat(kSelectOrders, " WHERE o.id = $1");
 constexpr auto kItems = db::concat(kSelectItems, " WHERE order_id = $1 ORDER BY id");
 // Listing has three shapes, each with SQL an index can serve: one customer's orders (orders_user),
@@ -68,9 +72,8 @@ constexpr ListSql kSearch{kSearchCount, kSearchPage, kSearchItems};
 // pages of up to ~50 orders with or without statistics. (A LATERAL lookup per order would hold for
 // any page size, but a plan cached while the table was a page or two does a seq scan per order.)
 // Ordered by order_id first so that no plan walks the primary key to return items in id order.
-constexpr std::string_view kPageItemsPostgres =
-    "SELECT order_id, product_id, product, price, quantity FROM order_items"
-    " WHERE order_id = ANY(CAST($1 AS BIGINT[])) ORDER BY order_id, id";
+constexpr auto kPageItemsPostgres =
+    db::concat(kSelectItems, " WHERE order_id = ANY(CAST($1 AS BIGINT[])) ORDER BY order_id, id");
 
 // The ids of a page's orders (their first column) as a PostgreSQL array literal.
 std::string id_array(const db::Result& orders) {
@@ -82,6 +85,106 @@ std::string id_array(const db::Result& orders) {
   return ids + '}';
 }
 
+
+// What happened after payment, read for a set of orders by their ids ($1: a JSON array on SQLite, read
+// with json_each; an array literal on PostgreSQL), one statement per kind whatever the page size, and
+// only for the orders that can have any: nothing is shipped or returned from a not_fulfilled order, and
+// nothing refunded from one that was never paid. So a page of unpaid orders (the common case) costs no
+// statement more than before.
+constexpr auto kFulfilmentColumns = db::concat(
+    "SELECT f.id, f.order_id, f.carrier, f.tracking_number, f.tracking_url, f.shipped_at, f.delivered_at,"
+    " i.product_id, i.product, fi.quantity"
+    " FROM fulfilments f JOIN fulfilment_items fi ON fi.fulfilment_id = f.id"
+    " JOIN order_items i ON i.id = fi.order_item_id");
+constexpr auto kFulfilmentsSqlite = db::concat(
+    kFulfilmentColumns, " WHERE f.order_id IN (SELECT value FROM json_each($1)) ORDER BY f.order_id, f.id, i.id");
+constexpr auto kFulfilmentsPostgres =
+    db::concat(kFulfilmentColumns, " WHERE f.order_id = ANY(CAST($1 AS BIGINT[])) ORDER BY f.order_id, f.id, i.id");
+constexpr auto kRefundColumns =
+    db::concat("SELECT id, order_id, amount, reason, status, created_at, return_id, failure_code, updated_at",
+               " FROM refunds");
+constexpr auto kRefundsSqlite =
+    db::concat(kRefundColumns, " WHERE order_id IN (SELECT value FROM json_each($1)) ORDER BY order_id, id");
+constexpr auto kRefundsPostgres =
+    db::concat(kRefundColumns, " WHERE order_id = ANY(CAST($1 AS BIGINT[])) ORDER BY order_id, id");
+constexpr auto kReturnColumns = db::concat(
+    "SELECT r.id, r.order_id, r.reason, r.created_at, i.product_id, i.product, ri.quantity, ri.restocked"
+    " FROM returns r JOIN return_items ri ON ri.return_id = r.id JOIN order_items i ON i.id = ri.order_item_id");
+constexpr auto kReturnsSqlite = db::concat(
+    kReturnColumns, " WHERE r.order_id IN (SELECT value FROM json_each($1)) ORDER BY r.order_id, r.id, i.id");
+constexpr auto kReturnsPostgres =
+    db::concat(kReturnColumns, " WHERE r.order_id = ANY(CAST($1 AS BIGINT[])) ORDER BY r.order_id, r.id, i.id");
+
+// `ids` as the $1 of the statements above, in the connection's dialect.
+std::string id_list(const db::Connection& c, const std::vector<std::int64_t>& ids) {
+  const bool postgres = c.dialect() == db::Dialect::postgres;
+  std::string text(1, postgres ? '{' : '[');
+  for (std::size_t i = 0; i < ids.size(); ++i) text += (i > 0 ? "," : "") + std::to_string(ids[i]);
+  return text + (postgres ? '}' : ']');
+}
+
+// Adds a line's units to a record's items, which keep one entry per product (an order may have
+// several lines of one product).
+template <class ItemRow>
+void add_item(std::vector<ItemRow>& items, ItemRow added) {
+  for (auto& it : items) {
+    if (it.product_id != added.product_id) continue;
+    it.quantity += added.quantity;
+    if constexpr (std::is_same_v<ItemRow, ReturnItemRow>) it.restocked += added.restocked;
+    return;
+  }
+  items.push_back(std::move(added));
+}
+
+using OrderIndex = std::unordered_map<std::int64_t, OrderRow*>;
+
+void attach_fulfilments(db::Connection& c, const OrderIndex& index, const std::vector<std::int64_t>& ids) {
+  auto r = c.query(c.sql(kFulfilmentsSqlite, kFulfilmentsPostgres), id_list(c, ids));
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    auto& order = *index.at(r[i].integer(1));
+    if (order.fulfilments.empty() || order.fulfilments.back().id != r[i].integer(0)) {
+      order.fulfilments.push_back({r[i].integer(0), r[i].integer(1), r[i].text(2), r[i].text(3), r[i].text(4),
+                                   r[i].integer(5), r[i].optional_integer(6), {}});
+    }
+    add_item(order.fulfilments.back().items, FulfilmentItemRow{r[i].integer(7), r[i].text(8), r[i].integer(9)});
+  }
+}
+
+void attach_returns(db::Connection& c, const OrderIndex& index, const std::vector<std::int64_t>& ids) {
+  auto r = c.query(c.sql(kReturnsSqlite, kReturnsPostgres), id_list(c, ids));
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    auto& order = *index.at(r[i].integer(1));
+    if (order.returns.empty() || order.returns.back().id != r[i].integer(0)) {
+      order.returns.push_back({r[i].integer(0), r[i].integer(1), r[i].text(2), r[i].integer(3), {}});
+    }
+    add_item(order.returns.back().items, ReturnItemRow{r[i].integer(4), r[i].text(5), r[i].integer(6), r[i].integer(7)});
+  }
+}
+
+void attach_refunds(db::Connection& c, const OrderIndex& index, const std::vector<std::int64_t>& ids) {
+  auto r = c.query(c.sql(kRefundsSqlite, kRefundsPostgres), id_list(c, ids));
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    index.at(r[i].integer(1))
+        ->refunds.push_back({r[i].integer(0), r[i].integer(1), r[i].integer(2), r[i].text(3), r[i].text(4),
+                             r[i].integer(5), r[i].optional_integer(6), r[i].optional_text(7), r[i].integer(8)});
+  }
+}
+
+// Fills in the fulfilments, returns and refunds of `orders`, at most one statement each.
+void attach_after_payment(db::Connection& c, std::span<OrderRow> orders) {
+  OrderIndex index;
+  std::vector<std::int64_t> shipped, paid;
+  for (auto& o : orders) {
+    index[o.id] = &o;
+    if (o.fulfilment_status != "not_fulfilled") shipped.push_back(o.id);
+    if (o.payment_status != "awaiting" && o.payment_status != "none") paid.push_back(o.id);
+  }
+  if (!shipped.empty()) {
+    attach_fulfilments(c, index, shipped);
+    attach_returns(c, index, shipped);
+  }
+  if (!paid.empty()) attach_refunds(c, index, paid);
+}
 
 // Today's figures for the staff dashboard. A paid order never changes again, so its updated_at is
 // the moment it was paid: revenue counts the orders paid since $1, whenever they were placed.
@@ -105,11 +208,12 @@ db::Result run(db::Connection& c, std::string_view sql, const std::optional<db::
   return key ? c.query(sql, *key, args...) : c.query(sql, args...);
 }
 // The status-guarded moves of orders/status.hpp: each runs only while the order is still in the
-// from-state of its move, so two actors can never both make one. status_writes() lists them for the
-// unit test that holds them to the table.
+// from-state of its move, so two actors can never both make one. status_writes() and payment_writes()
+// list them for the unit test that holds them to the tables. An order that leaves pending_payment
+// unpaid never had money: its payment_status goes from awaiting to none in the same statement.
 constexpr std::string_view kLeavePending =
-    "UPDATE orders SET status = $2, updated_at = $3"
-    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0"
+    "UPDATE orders SET status = $2, payment_status = 'none', updated_at = $3"
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_status = 'awaiting' AND payment_in_flight = 0"
     " AND (CAST($4 AS BIGINT) IS NULL OR expires_at <= $4)";
 constexpr std::string_view kBeginPayment =
     "UPDATE orders SET payment_in_flight = 1, updated_at = $2"
@@ -120,9 +224,14 @@ constexpr std::string_view kEndPayment =
     "UPDATE orders SET payment_in_flight = 0, status = CASE WHEN $2 = 1 THEN 'paid' ELSE status END,"
     " payment_status = CASE WHEN $2 = 1 THEN 'paid' ELSE payment_status END, updated_at = $3"
     " WHERE id = $1 AND status = 'pending_payment' AND payment_status = 'awaiting' AND payment_in_flight = 1";
+// Staff cancel of a paid order, only while nothing of it is shipped. The guard is on the order row's
+// own fulfilment_status as well as on the items: a shipment moves fulfilment_status in its transaction,
+// and PostgreSQL re-checks a waiting UPDATE's WHERE on the newest version of the row it updates (not
+// on other tables), so a cancel that waited for a shipment's lock sees it.
 constexpr std::string_view kCancelPaid =
     "UPDATE orders SET status = 'cancelled', updated_at = $2"
-    " WHERE id = $1 AND status = 'paid' AND NOT EXISTS (SELECT 1 FROM order_items WHERE order_id = $1 AND shipped > 0)";
+    " WHERE id = $1 AND status = 'paid' AND fulfilment_status = 'not_fulfilled'"
+    " AND NOT EXISTS (SELECT 1 FROM order_items WHERE order_id = $1 AND shipped > 0)";
 constexpr std::string_view kShippedUnits =
     "SELECT CAST(COALESCE(SUM(shipped), 0) AS BIGINT) FROM order_items WHERE order_id = $1";
 constexpr std::string_view kOverdue =
@@ -136,10 +245,22 @@ constexpr auto kClaimOverduePostgres = db::concat(kClaimOverdueSqlite, " FOR UPD
 constexpr std::string_view kCustomer = "SELECT username, email FROM users WHERE id = $1";
 
 OrderRow order(const db::Row& r) {
-  return {r.integer(0), r.integer(1), r.text(2), r.text(3), r.text(4), r.integer(5), r.integer(6), r.integer(7), {}};
+  return {.id = r.integer(0),
+          .user_id = r.integer(1),
+          .customer = r.text(2),
+          .email = r.text(3),
+          .status = r.text(4),
+          .total_amount = r.integer(5),
+          .created_at = r.integer(6),
+          .expires_at = r.integer(7),
+          .payment_status = r.text(8),
+          .fulfilment_status = r.text(9)};
 }
 
-ItemRow item(const db::Row& r) { return {r.integer(0), r.integer(1), r.text(2), r.integer(3), r.integer(4)}; }
+ItemRow item(const db::Row& r) {
+  return {r.integer(0), r.integer(1), r.text(2), r.integer(3), r.integer(4),
+          r.integer(5), r.integer(6), r.integer(7), r.integer(8)};
+}
 
 }  // namespace
 
@@ -158,6 +279,7 @@ std::optional<OrderRow> find(db::Connection& c, std::int64_t id) {
   auto o = order(r[0]);
   auto items = c.query(kItems, id);
   for (std::size_t i = 0; i < items.size(); ++i) o.items.push_back(item(items[i]));
+  attach_after_payment(c, std::span(&o, 1));
   return o;
 }
 
@@ -200,6 +322,7 @@ std::vector<OrderRow> list(db::Connection& c, std::optional<std::int64_t> user_i
     auto it = item(items[i]);
     if (auto found = index.find(it.order_id); found != index.end()) out[found->second].items.push_back(std::move(it));
   }
+  attach_after_payment(c, out);
   return out;
 }
 
@@ -251,6 +374,15 @@ std::span<const StatusWrite> status_writes() {
       {"leave_pending", kLeavePending, pending_payment, expired},
       {"end_payment", kEndPayment, pending_payment, paid},
       {"cancel_paid", kCancelPaid, paid, cancelled},
+  };
+  return kWrites;
+}
+
+std::span<const PaymentWrite> payment_writes() {
+  using enum PaymentStatus;
+  static constexpr PaymentWrite kWrites[] = {
+      {"leave_pending", kLeavePending, awaiting, none},
+      {"end_payment", kEndPayment, awaiting, paid},
   };
   return kWrites;
 }

@@ -19,6 +19,51 @@ struct ItemRow {
   std::string product;
   std::int64_t price = 0;
   std::int64_t quantity = 0;
+  std::int64_t id = 0;  // the line's own id (fulfilments and returns name lines by it)
+  std::int64_t shipped = 0;
+  std::int64_t delivered = 0;
+  std::int64_t returned = 0;
+};
+
+// What happened after payment, as the order bodies show it (one order's, or a page's in one query each).
+struct FulfilmentItemRow {
+  std::int64_t product_id = 0;
+  std::string product;
+  std::int64_t quantity = 0;
+};
+struct FulfilmentRow {
+  std::int64_t id = 0;
+  std::int64_t order_id = 0;
+  std::string carrier;
+  std::string tracking_number;
+  std::string tracking_url;
+  std::int64_t shipped_at = 0;
+  std::optional<std::int64_t> delivered_at;
+  std::vector<FulfilmentItemRow> items;  // one per product (lines of one product added together)
+};
+struct RefundRow {
+  std::int64_t id = 0;
+  std::int64_t order_id = 0;
+  std::int64_t amount = 0;
+  std::string reason;
+  std::string status;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> return_id;
+  std::optional<std::string> failure_code;
+  std::int64_t updated_at = 0;
+};
+struct ReturnItemRow {
+  std::int64_t product_id = 0;
+  std::string product;
+  std::int64_t quantity = 0;
+  std::int64_t restocked = 0;
+};
+struct ReturnRow {
+  std::int64_t id = 0;
+  std::int64_t order_id = 0;
+  std::string reason;
+  std::int64_t created_at = 0;
+  std::vector<ReturnItemRow> items;  // one per product, like FulfilmentRow's
 };
 
 struct OrderRow {
@@ -30,13 +75,19 @@ struct OrderRow {
   std::int64_t total_amount = 0;
   std::int64_t created_at = 0;
   std::int64_t expires_at = 0;
-  std::vector<ItemRow> items;
+  std::vector<ItemRow> items = {};
+  std::string payment_status;
+  std::string fulfilment_status;
+  std::vector<FulfilmentRow> fulfilments = {};
+  std::vector<RefundRow> refunds = {};  // the refunds table is payments'; orders only reads it for the body
+  std::vector<ReturnRow> returns = {};
 };
 
 std::int64_t insert_order(db::Connection& c, std::int64_t user_id, std::int64_t total, std::int64_t now,
                           std::int64_t expires_at);
 void insert_item(db::Connection& c, std::int64_t order_id, const ItemRow& item);
 
+// One order with its items, fulfilments, refunds and returns.
 std::optional<OrderRow> find(db::Connection& c, std::int64_t id);
 
 struct Customer {
@@ -44,7 +95,7 @@ struct Customer {
   std::string email;
 };
 Customer customer(db::Connection& c, std::int64_t user_id);
-// Orders newest first with their items: one user's (all statuses), or everyone's with `status`, or
+// Orders newest first with their items, fulfilments, refunds and returns: one user's (all statuses), or everyone's with `status`, or
 // everyone's; `search` (everyone's only) keeps the orders whose customer's username or email
 // contains it, case-insensitively.
 std::int64_t count(db::Connection& c, std::optional<std::int64_t> user_id, const std::optional<std::string>& status,
@@ -92,5 +143,21 @@ struct StatusWrite {
   OrderStatus to;
 };
 std::span<const StatusWrite> status_writes();
+
+// The same for the other two axes: every statement that writes payment_status or fulfilment_status,
+// with its move (`from`/`to` empty: the statement takes them as parameters, and the function that
+// runs it refuses a move the table does not allow). Writes of other modules (payments' refunds)
+// keep lists of their own.
+template <class State>
+struct AxisWrite {
+  std::string_view statement;
+  std::string_view sql;
+  std::optional<State> from;
+  std::optional<State> to;
+};
+using PaymentWrite = AxisWrite<PaymentStatus>;
+using FulfilmentWrite = AxisWrite<FulfilmentStatus>;
+std::span<const PaymentWrite> payment_writes();
+std::span<const FulfilmentWrite> fulfilment_writes();  // orders/shipping_repo.cpp
 
 }  // namespace orders::repo

@@ -4,6 +4,7 @@
 #include "http/router.hpp"
 #include "idempotency/store.hpp"
 #include "orders/service.hpp"
+#include "orders/shipping.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -79,7 +80,43 @@ http::Response cancel_own_order(Service& service, Request& q) {
   return http::json_response(200, to_json(service.cancel(q.id_param(), q.user().user_id)));
 }
 
+// With an Idempotency-Key (`finish` set), a Remember that keeps the 201 inside the work's transaction
+// and stores it there, so the work cannot commit without the answer its key replays.
+Remember remember_created(const idempotency::Store::Finish& finish, std::optional<http::Response>& stored) {
+  if (!finish) return {};
+  return [&finish, &stored](db::Connection& c, const boost::json::object& body) {
+    stored = http::json_response(201, body);
+    finish(c, *stored);
+  };
+}
+
 }  // namespace
+
+http::Response ship_order(Shipping& shipping, idempotency::Store& keys, Request& q) {
+  auto order_id = q.id_param();
+  auto request = ship_request_from_json(q.json.get_object());
+  return keys.run(q, [&](const idempotency::Store::Finish& finish) {
+    std::optional<http::Response> stored;
+    auto fulfilment = shipping.ship(order_id, request, q.user().user_id, remember_created(finish, stored));
+    return stored ? std::move(*stored) : http::json_response(201, to_json(fulfilment));
+  });
+}
+
+http::Response deliver_fulfilment(Shipping& shipping, Request& q) {
+  return http::json_response(200, to_json(shipping.mark_delivered(q.id_param(), q.id_param("fid"))));
+}
+
+// A replay answers the return as it committed (its refund still `processing`); the first answer
+// carries the refund as the gateway left it.
+http::Response return_items(Shipping& shipping, idempotency::Store& keys, Request& q) {
+  auto order_id = q.id_param();
+  auto request = return_request_from_json(q.json.get_object());
+  return keys.run(q, [&](const idempotency::Store::Finish& finish) {
+    std::optional<http::Response> stored;
+    auto returned = shipping.take_return(order_id, request, q.user().user_id, remember_created(finish, stored));
+    return http::json_response(201, to_json(returned));
+  });
+}
 
 http::Response list_orders(Service& service, Request& q) {
   std::optional<std::string> status, search;

@@ -20,20 +20,54 @@ const std::string kMaxQuantityText = std::to_string(kMaxQuantity);
 
 [[noreturn]] void not_found() { throw common::Error("not_found", "Not found."); }
 
-OrderStatus status_of(const repo::OrderRow& row) {
-  auto status = order_status_from_string(row.status);
-  // The column's CHECK allows only the names of orders/status.hpp.
-  if (!status) throw std::runtime_error("order " + std::to_string(row.id) + " has an unknown status " + row.status);
-  return *status;
+// The columns' CHECKs allow only the names of orders/status.hpp.
+template <class State>
+State state_of(std::optional<State> state, const repo::OrderRow& row, std::string_view column, const std::string& name) {
+  if (!state) throw std::runtime_error("order " + std::to_string(row.id) + " has an unknown " + std::string(column) + " " + name);
+  return *state;
+}
+
+template <class Rows>
+std::vector<RecordItem> record_items(Rows& rows) {
+  std::vector<RecordItem> out;
+  for (auto& r : rows) {
+    RecordItem item{r.product_id, std::move(r.product), r.quantity, 0};
+    if constexpr (std::is_same_v<std::decay_t<decltype(r)>, repo::ReturnItemRow>) item.restocked = r.restocked;
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+// The fulfilments, refunds and returns of a row, as the order carries them.
+void after_payment_from_row(Order& o, repo::OrderRow& row) {
+  for (auto& f : row.fulfilments) {
+    o.fulfilments.push_back({f.id, std::move(f.carrier), std::move(f.tracking_number), std::move(f.tracking_url),
+                             f.shipped_at, f.delivered_at, record_items(f.items)});
+  }
+  for (auto& r : row.refunds) {
+    o.refunds.push_back({r.id, r.order_id, common::Money::from_minor(r.amount), std::move(r.reason),
+                         std::move(r.status), r.created_at, r.return_id, std::move(r.failure_code), r.updated_at});
+  }
+  for (auto& r : row.returns) o.returns.push_back({r.id, std::move(r.reason), r.created_at, record_items(r.items)});
 }
 
 Order from_row(repo::OrderRow&& row) {
-  Order o{row.id,           row.user_id,    std::move(row.customer),
-          std::move(row.email), status_of(row), common::Money::from_minor(row.total_amount),
-          row.created_at,   row.expires_at, {}};
+  Order o{.id = row.id,
+          .user_id = row.user_id,
+          .customer = std::move(row.customer),
+          .email = std::move(row.email),
+          .status = state_of(order_status_from_string(row.status), row, "status", row.status),
+          .total_amount = common::Money::from_minor(row.total_amount),
+          .created_at = row.created_at,
+          .expires_at = row.expires_at};
+  o.payment_status = state_of(payment_status_from_string(row.payment_status), row, "payment_status", row.payment_status);
+  o.fulfilment_status =
+      state_of(fulfilment_status_from_string(row.fulfilment_status), row, "fulfilment_status", row.fulfilment_status);
   for (auto& i : row.items) {
-    o.items.push_back({i.product_id, std::move(i.product), common::Money::from_minor(i.price), i.quantity});
+    o.items.push_back({i.product_id, std::move(i.product), common::Money::from_minor(i.price), i.quantity, i.id,
+                       i.shipped, i.delivered, i.returned});
   }
+  after_payment_from_row(o, row);
   return o;
 }
 
@@ -141,8 +175,14 @@ Order write_order(db::Connection& c, std::int64_t user_id, Lines lines, common::
   auto expires = now + reservation_ttl.count();
   auto order_id = repo::insert_order(c, user_id, total.minor(), now, expires);
   auto customer = repo::customer(c, user_id);
-  Order order{order_id, user_id, std::move(customer.username), std::move(customer.email), kInitialStatus,
-              total, now, expires, {}};
+  Order order{.id = order_id,
+              .user_id = user_id,
+              .customer = std::move(customer.username),
+              .email = std::move(customer.email),
+              .status = kInitialStatus,
+              .total_amount = total,
+              .created_at = now,
+              .expires_at = expires};
   for (auto& [id, line] : lines) {
     repo::insert_item(c, order_id, {order_id, id, line.product, line.price.minor(), line.quantity});
     order.items.push_back(std::move(line));
@@ -190,6 +230,57 @@ boost::json::array items_json(const std::vector<Item>& items, ItemIds ids) {
   return out;
 }
 
+boost::json::object to_json(const Fulfilment& f) {
+  boost::json::array items;
+  for (const auto& i : f.items) items.push_back({{"product_id", i.product_id}, {"product", i.product}, {"quantity", i.quantity}});
+  return {{"id", f.id},
+          {"carrier", f.carrier},
+          {"tracking_number", f.tracking_number},
+          {"tracking_url", f.tracking_url},
+          {"items", std::move(items)},
+          {"shipped_at", common::format_rfc3339(f.shipped_at)},
+          {"delivered_at", f.delivered_at ? boost::json::value(common::format_rfc3339(*f.delivered_at)) : nullptr}};
+}
+
+// The same fields in the same order as the refund route's answer (payments::to_json).
+boost::json::object to_json(const Refund& r) {
+  return {{"id", r.id},
+          {"order_id", r.order_id},
+          {"amount", r.amount.to_string()},
+          {"reason", r.reason},
+          {"status", r.status},
+          {"failure_code", r.failure_code ? boost::json::value(*r.failure_code) : nullptr},
+          {"return_id", r.return_id ? boost::json::value(*r.return_id) : nullptr},
+          {"created_at", common::format_rfc3339(r.created_at)},
+          {"updated_at", common::format_rfc3339(r.updated_at)}};
+}
+
+// `restock` is whether the units went back on the shelf; `restocked` how many did, for a return that
+// named one product twice with both answers.
+boost::json::object to_json(const Return& r) {
+  boost::json::array items;
+  for (const auto& i : r.items) {
+    items.push_back({{"product_id", i.product_id},
+                     {"product", i.product},
+                     {"quantity", i.quantity},
+                     {"restock", i.restocked > 0},
+                     {"restocked", i.restocked}});
+  }
+  return {{"id", r.id}, {"reason", r.reason}, {"items", std::move(items)}, {"created_at", common::format_rfc3339(r.created_at)}};
+}
+
+namespace {
+
+template <class Records>
+boost::json::array json_list(const Records& records) {
+  boost::json::array out;
+  for (const auto& r : records) out.push_back(to_json(r));
+  return out;
+}
+
+}  // namespace
+
+// The old API's fields first and unchanged; after them what #18 added.
 boost::json::object to_json(const Order& o) {
   return {{"id", o.id},
           {"customer", o.customer},
@@ -198,7 +289,12 @@ boost::json::object to_json(const Order& o) {
           {"status", to_string(o.status)},
           {"created_at", common::format_rfc3339(o.created_at)},
           {"expires_at", common::format_rfc3339(o.expires_at)},
-          {"items", items_json(o.items, ItemIds::with)}};
+          {"items", items_json(o.items, ItemIds::with)},
+          {"payment_status", to_string(o.payment_status)},
+          {"fulfilment_status", to_string(o.fulfilment_status)},
+          {"fulfilments", json_list(o.fulfilments)},
+          {"refunds", json_list(o.refunds)},
+          {"returns", json_list(o.returns)}};
 }
 
 Service::Service(db::Database& database, common::Metrics& metrics, Settings settings)
@@ -298,6 +394,7 @@ Order Service::cancel_as(std::int64_t order_id, std::optional<std::int64_t> owne
     if (!repo::leave_pending(c, order_id, OrderStatus::cancelled, common::now_micros())) return Outcome::not_pending;
     for (const auto& item : order.items) catalog::return_stock(c, item.product_id, item.quantity);
     order.status = OrderStatus::cancelled;
+    order.payment_status = PaymentStatus::none;
     if (on_ended_) on_ended_(c, order, owner ? EndedBy::customer : EndedBy::staff);
     return Outcome::cancelled;
   });

@@ -44,8 +44,52 @@ struct Item {
   std::string product;
   common::Money price;
   std::int64_t quantity = 0;
+  // The line's id and its units shipped, delivered and returned so far (orders/shipping.hpp).
+  std::int64_t line_id = 0;
+  std::int64_t shipped = 0;
+  std::int64_t delivered = 0;
+  std::int64_t returned = 0;
   common::Money total() const { return price.times(quantity); }
 };
+
+// What happened to a paid order, as its body shows it (docs/contract.md, "After payment"). Items
+// name products: the lines of one product are added together.
+struct RecordItem {
+  std::int64_t product_id = 0;
+  std::string product;
+  std::int64_t quantity = 0;
+  std::int64_t restocked = 0;  // returns only: how many went back on the shelf
+};
+struct Fulfilment {
+  std::int64_t id = 0;
+  std::string carrier;
+  std::string tracking_number;
+  std::string tracking_url;
+  std::int64_t shipped_at = 0;
+  std::optional<std::int64_t> delivered_at;
+  std::vector<RecordItem> items;
+};
+// Written by payments (payments/refunds.hpp); its JSON is the same as payments::to_json's.
+struct Refund {
+  std::int64_t id = 0;
+  std::int64_t order_id = 0;
+  common::Money amount;
+  std::string reason;
+  std::string status;  // processing, succeeded, failed
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> return_id;
+  std::optional<std::string> failure_code;
+  std::int64_t updated_at = 0;
+};
+struct Return {
+  std::int64_t id = 0;
+  std::string reason;
+  std::int64_t created_at = 0;
+  std::vector<RecordItem> items;
+};
+boost::json::object to_json(const Fulfilment& fulfilment);
+boost::json::object to_json(const Refund& refund);
+boost::json::object to_json(const Return& returned);
 
 struct Order {
   std::int64_t id = 0;
@@ -56,7 +100,12 @@ struct Order {
   common::Money total_amount;
   std::int64_t created_at = 0;  // microseconds since the epoch
   std::int64_t expires_at = 0;
-  std::vector<Item> items;
+  std::vector<Item> items = {};
+  PaymentStatus payment_status = PaymentStatus::awaiting;
+  FulfilmentStatus fulfilment_status = FulfilmentStatus::not_fulfilled;
+  std::vector<Fulfilment> fulfilments = {};
+  std::vector<Refund> refunds = {};
+  std::vector<Return> returns = {};
   bool paid() const { return status == OrderStatus::paid; }
 };
 

@@ -339,6 +339,49 @@ def test_real_responses_match_the_documented_schemas(server, spec):
     check(server.patch(f"/admin/users/{me['id']}/", token=staff, json={"is_active": False}),
           "PATCH", "/admin/users/{id}/", 409, "cannot_change_own_account")
 
+    # after payment: shipping, delivery, returns (of an order of its own: the one above may be cancelled)
+    order = server.post("/store/place_order/", token=customer, json={"items": [{"product_id": pid, "quantity": 2}]}).json()
+    paying = {"order_id": order["id"], "amount": order["total_amount"], "card_number": "4242424242424242",
+              "expiry_date": "12/30", "cvv": "123"}
+    assert server.post("/store/make_payment/", token=customer, json=paying).status_code == 200
+    ships = f"/admin/orders/{order['id']}/fulfilments/"
+    shipped = check(server.post(ships, token=staff, json={"items": [{"product_id": pid, "quantity": 1}], "carrier": "DHL",
+                                                          "tracking_url": "https://track.example.com/1"}),
+                    "POST", "/admin/orders/{id}/fulfilments/", 201).json()
+    check(server.post(ships, token=staff, json={"items": [{"product_id": pid, "quantity": 5}], "carrier": "DHL"}),
+          "POST", "/admin/orders/{id}/fulfilments/", 409, "fulfilment_exceeds_order")
+    check(server.post(f"/admin/orders/{second['id']}/fulfilments/", token=staff, json={"carrier": "DHL"}),
+          "POST", "/admin/orders/{id}/fulfilments/", 409, "order_not_paid")
+    check(server.post(ships, token=staff, json={"carrier": ""}), "POST", "/admin/orders/{id}/fulfilments/", 400,
+          "validation_error")
+    check(server.post(ships, token=customer, json={"carrier": "DHL"}), "POST", "/admin/orders/{id}/fulfilments/", 403,
+          "forbidden")
+    check(server.post(ships, json={"carrier": "DHL"}), "POST", "/admin/orders/{id}/fulfilments/", 401,
+          "not_authenticated")
+    check(server.post("/admin/orders/999999999/fulfilments/", token=staff, json={"carrier": "DHL"}),
+          "POST", "/admin/orders/{id}/fulfilments/", 404, "not_found")
+    delivered = f"{ships}{shipped['id']}/delivered/"
+    check(server.post(delivered, token=staff), "POST", "/admin/orders/{id}/fulfilments/{fid}/delivered/", 200)
+    check(server.post(delivered, token=staff), "POST", "/admin/orders/{id}/fulfilments/{fid}/delivered/", 200)
+    check(server.post(f"{ships}999999999/delivered/", token=staff),
+          "POST", "/admin/orders/{id}/fulfilments/{fid}/delivered/", 404, "not_found")
+    check(server.post(delivered, token=customer), "POST", "/admin/orders/{id}/fulfilments/{fid}/delivered/", 403,
+          "forbidden")
+    check(server.post(delivered), "POST", "/admin/orders/{id}/fulfilments/{fid}/delivered/", 401, "not_authenticated")
+    returns = f"/admin/orders/{order['id']}/returns/"
+    back = {"items": [{"product_id": pid, "quantity": 1, "restock": True}], "refund": "0.00", "reason": "Broken"}
+    check(server.post(returns, token=staff, json=back), "POST", "/admin/orders/{id}/returns/", 201)
+    check(server.post(returns, token=staff, json=back), "POST", "/admin/orders/{id}/returns/", 409,
+          "return_exceeds_shipped")
+    check(server.post(returns, token=staff, json={"items": []}), "POST", "/admin/orders/{id}/returns/", 400,
+          "validation_error")
+    check(server.post(returns, token=customer, json=back), "POST", "/admin/orders/{id}/returns/", 403, "forbidden")
+    check(server.post(returns, json=back), "POST", "/admin/orders/{id}/returns/", 401, "not_authenticated")
+    check(server.post("/admin/orders/999999999/returns/", token=staff, json=back),
+          "POST", "/admin/orders/{id}/returns/", 404, "not_found")
+    check(server.get(f"/store/orders/{order['id']}/", token=customer), "GET", "/store/orders/{id}/", 200)
+    check(server.get(f"/admin/orders/{order['id']}/", token=staff), "GET", "/admin/orders/{id}/", 200)
+
     # removing and signing out
     check(server.delete(f"/store/products/{pid}/", token=customer), "DELETE", "/store/products/{id}/", 403, "forbidden")
     check(server.delete(f"/store/products/{pid}/", token=staff), "DELETE", "/store/products/{id}/", 204)

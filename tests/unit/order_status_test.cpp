@@ -2,10 +2,12 @@
 // status-changing statements held to that table.
 #include "orders/repo.hpp"
 #include "orders/service.hpp"
+#include "orders/shipping_repo.hpp"
 #include "orders/status.hpp"
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -76,6 +78,58 @@ TEST(OrderStatus, RepositoryFollowsTheTable) {
   for (const auto& t : orders::kTransitions) {
     EXPECT_TRUE(made.contains({t.from, t.to})) << orders::to_string(t.from) << " -> " << orders::to_string(t.to);
   }
+}
+
+// The same for the other two axes: a write with a fixed move spells its guard as the table names its
+// from-state and makes an allowed move; a write whose move is a parameter guards on the column (and
+// its function checks the move: FulfilmentWriteRefusesMovesOutsideTheTable). The orders module's
+// payment moves are the settle and leaving pending unpaid; the refunds' moves are payments'.
+template <class State>
+void check_axis_writes(std::span<const orders::repo::AxisWrite<State>> writes, std::string_view column,
+                       std::set<std::pair<State, State>>& made) {
+  for (const auto& write : writes) {
+    SCOPED_TRACE(std::string(write.statement));
+    EXPECT_EQ(write.sql.find("UPDATE orders SET"), 0u) << write.sql;
+    EXPECT_NE(write.sql.find(std::string(column) + " = "), std::string_view::npos) << write.sql;
+    ASSERT_EQ(write.from.has_value(), write.to.has_value());
+    if (!write.from) {
+      EXPECT_NE(write.sql.find("AND " + std::string(column) + " = $"), std::string_view::npos) << write.sql;
+      continue;
+    }
+    EXPECT_TRUE(orders::can_move(*write.from, *write.to));
+    auto guard = std::string(column) + " = '" + std::string(orders::to_string(*write.from)) + "'";
+    EXPECT_NE(write.sql.find(guard), std::string_view::npos) << write.sql;
+    made.emplace(*write.from, *write.to);
+  }
+}
+
+TEST(OrderAxes, RepositoryFollowsTheTables) {
+  using enum orders::PaymentStatus;
+  std::set<std::pair<orders::PaymentStatus, orders::PaymentStatus>> payment;
+  check_axis_writes(orders::repo::payment_writes(), "payment_status", payment);
+  EXPECT_TRUE(payment.contains({awaiting, paid}));
+  EXPECT_TRUE(payment.contains({awaiting, none}));
+  std::set<std::pair<orders::FulfilmentStatus, orders::FulfilmentStatus>> fulfilment;
+  check_axis_writes(orders::repo::fulfilment_writes(), "fulfilment_status", fulfilment);
+  EXPECT_FALSE(orders::repo::fulfilment_writes().empty());
+}
+
+// move_fulfilment takes its move as parameters; it refuses one the table does not allow before it
+// touches the database.
+TEST(OrderAxes, FulfilmentWriteRefusesMovesOutsideTheTable) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("orderd-axes-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+  std::filesystem::remove_all(dir);
+  {
+    auto database = db::open("sqlite://" + (dir / "test.db").string());
+    database->transaction([](db::Connection& c) {
+      using enum orders::FulfilmentStatus;
+      EXPECT_THROW(orders::repo::move_fulfilment(c, 1, returned, not_fulfilled), std::logic_error);
+      EXPECT_THROW(orders::repo::move_fulfilment(c, 1, fulfilled, partially_fulfilled), std::logic_error);
+      EXPECT_THROW(orders::repo::move_fulfilment(c, 1, not_fulfilled, delivered), std::logic_error);
+    });
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // The schema's CHECKs say what the code says: the same status names, the same quantity limit.
