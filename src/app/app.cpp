@@ -301,7 +301,8 @@ Wiring::Wiring(const Config& config)
                {.reconcile_after = 2 * config.gateway_timeout, .currency = config.shop_currency()},
                [this](db::Connection& c, const orders::Order& order) { queue_confirmation(c, order); }),
       refunds(
-          *database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout, .currency = config.shop_currency().gateway_code()},
+          *database, orders, *gateway, metrics,
+          {.reconcile_after = 2 * config.gateway_timeout, .currency = config.shop_currency()},
           [this](db::Connection& c, const orders::Order& order, const payments::Refund& refund, common::Money total) {
             queue_refund_issued(c, order, refund, total);
           },

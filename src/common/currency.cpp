@@ -1,5 +1,7 @@
 #include "common/currency.hpp"
 
+#include "common/error.hpp"
+
 #include <array>
 #include <chrono>
 #include <fmt/format.h>
@@ -94,6 +96,16 @@ std::optional<std::int64_t> Currency::gateway_amount(Money amount) const {
   if (decimals == 2) return amount.minor();
   if (amount.minor() % 100 != 0) return std::nullopt;
   return amount.minor() / 100;
+}
+
+std::int64_t Currency::gateway_amount_of(Money amount) const {
+  auto minor = gateway_amount(amount);
+  if (!minor) {
+    FieldErrors errors;
+    errors.add("amount", "Must be a whole amount of " + std::string(code) + ".");
+    errors.raise_if_any();
+  }
+  return *minor;
 }
 
 const Currency* Currency::find(std::string_view code) {

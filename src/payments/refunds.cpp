@@ -76,6 +76,8 @@ common::Counter& Refunds::outcome_counter(std::string_view outcome) {
 
 Refunds::Claim Refunds::claim(db::Connection& c, const RefundRequest& r) {
   if (r.amount.minor() <= 0) throw std::invalid_argument("a refund must be of a positive amount");
+  // In the currency's own minor units, as the charge was: a fraction of a yen cannot be refunded.
+  auto gateway_amount = settings_.currency.gateway_amount_of(r.amount);
   auto position = refund_repo::lock_position(c, r.order_id);
   if (!position) throw common::Error("not_found", "Not found.");
   auto charge = refund_repo::paid_charge(c, r.order_id);
@@ -85,7 +87,7 @@ Refunds::Claim Refunds::claim(db::Connection& c, const RefundRequest& r) {
   }
   auto now = common::now_micros();
   if (!refund_repo::hold(c, r.order_id, r.amount.minor())) exceeds(r.order_id, *position, r.amount.minor());
-  Claim claim{0, r.order_id, r.amount.minor(), new_key(r.order_id), charge->reference};
+  Claim claim{0, r.order_id, r.amount.minor(), gateway_amount, new_key(r.order_id), charge->reference};
   std::optional<std::int64_t> staff;
   if (r.staff_id != 0) staff = r.staff_id;
   claim.refund_id = refund_repo::insert_processing(
@@ -94,7 +96,7 @@ Refunds::Claim Refunds::claim(db::Connection& c, const RefundRequest& r) {
 }
 
 boost::json::object Refunds::send(const Claim& claim) {
-  auto result = gateway_.refund({claim.key, claim.charge, claim.amount_minor, settings_.currency});
+  auto result = gateway_.refund({claim.key, claim.charge, claim.gateway_amount, settings_.currency.gateway_code()});
   outcome_counter(to_string(result.outcome)).add();
   switch (result.outcome) {
     case RefundOutcome::succeeded:

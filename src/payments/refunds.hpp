@@ -11,6 +11,7 @@
 // until reconcile() asks the gateway about the key: never guessed, never refunded twice.
 // Staff cancel of a paid order (cancel_paid) claims what remains in the cancel's own transaction.
 
+#include "common/currency.hpp"
 #include "common/metrics.hpp"
 #include "common/money.hpp"
 #include "db/database.hpp"
@@ -61,7 +62,8 @@ class Refunds {
  public:
   struct Settings {
     std::chrono::milliseconds reconcile_after{30'000};  // as payments::Service::Settings
-    std::string currency = "usd";                        // sent with each refund, as with each charge
+    // The shop's currency (the `currency` setting): its code and minor units go to the gateway, as a charge's.
+    common::Currency currency = *common::Currency::find("USD");
   };
   // Run inside the settling transaction of a succeeded refund (the refund_issued email): the order,
   // the refund, and the total now refunded.
@@ -74,7 +76,8 @@ class Refunds {
   struct Claim {
     std::int64_t refund_id = 0;
     std::int64_t order_id = 0;
-    std::int64_t amount_minor = 0;
+    std::int64_t amount_minor = 0;    // hundredths, as the database keeps money
+    std::int64_t gateway_amount = 0;  // in the currency's own minor units (yen for JPY), as the gateway takes it
     std::string key;     // the refund's own gateway key
     std::string charge;  // the charge it gives back from
   };

@@ -140,6 +140,17 @@ def test_a_zero_decimal_currency_charges_whole_units(make_server, smtp_sink, moc
     charge = mock_gateway.find(key).json()
     assert charge["currency"] == "jpy" and charge["amount"] == 1300
     assert "Total: ¥1,300" in smtp_sink.wait_for(1)[0].body("plain")
+    # A refund goes in the same units as the charge: 300 yen, not 30000 hundredths.
+    r = s.post(f"/admin/orders/{order['id']}/refunds/", token=staff, headers={"Idempotency-Key": "jpy-refund"},
+               json={"amount": "300", "reason": "Scratched"})
+    assert r.status_code == 201 and r.json()["status"] == "succeeded", r.text
+    [(refund_key,)] = s.sql("SELECT idempotency_key FROM refunds WHERE order_id = ?", (order["id"],))
+    refund = mock_gateway.http.get(mock_gateway.url + "/v1/refunds/" + refund_key, timeout=10).json()
+    assert refund["currency"] == "jpy" and refund["amount"] == 300, refund
+    r = s.post(f"/admin/orders/{order['id']}/refunds/", token=staff, headers={"Idempotency-Key": "jpy-odd"},
+               json={"amount": "0.50", "reason": "Half a yen"})
+    assert_error(r, 400, "validation_error")
+    assert "amount" in r.json()["details"]
     # A fraction of a yen cannot be charged: refused before the gateway is asked.
     odd = place(s, token, product_id=product(s, staff, price="10.50")["id"]).json()
     r = pay(s, token, odd)
