@@ -1,5 +1,6 @@
 #include "notify/templates.hpp"
 
+#include "notify/account_emails.hpp"
 #include "notify/outbox.hpp"
 
 #include <boost/json/parse.hpp>
@@ -106,12 +107,16 @@ std::string Templates::render_one(const Source& t, const boost::json::object& co
   return out;
 }
 
-void Templates::check(const Source& t) {
+// The names the confirmation's context offers, for a template error's message.
+constexpr std::string_view kConfirmationNames =
+    "order_id, created_at, customer, email, total_amount, shop_name, items with product, price, quantity, totalprice";
+
+void Templates::check(const Source& t, const boost::json::object& sample, std::string_view known_names) {
   mustache::mustache tmpl(t.text);
   if (!tmpl.is_valid()) throw TemplateError(t.source + ": " + tmpl.error_message());
   // Two renders: one with items, one without, so names inside {{#items}} and inside {{^items}}
   // (shown for an empty list) are both looked up.
-  auto with_items = sample_context();
+  auto with_items = sample;
   auto without_items = with_items;
   without_items["items"] = boost::json::array{};
   std::set<std::string> unknown;
@@ -126,9 +131,7 @@ void Templates::check(const Source& t) {
   if (!unknown.empty()) {
     std::string names;
     for (const auto& name : unknown) names += (names.empty() ? "" : ", ") + std::string("{{") + name + "}}";
-    throw TemplateError(t.source + ": unknown variable " + names +
-                        " (known: order_id, created_at, customer, email, total_amount, shop_name, "
-                        "items with product, price, quantity, totalprice)");
+    throw TemplateError(t.source + ": unknown variable " + names + " (known: " + std::string(known_names) + ")");
   }
 }
 
@@ -157,11 +160,35 @@ Templates Templates::load(const std::string& template_dir, std::string shop_name
   t.html_ = source(kHtmlFile, true);
   t.text_ = source(kTextFile, false);
   t.shop_name_ = std::move(shop_name);
-  for (const auto* s : {&t.subject_, &t.html_, &t.text_}) check(*s);
+  for (const auto* s : {&t.subject_, &t.html_, &t.text_}) check(*s, sample_context(), kConfirmationNames);
   if (collapse_to_one_line(render_one(t.subject_, sample_context())).empty()) {
     throw TemplateError(t.subject_.source + ": renders an empty subject");
   }
+  t.load_account_emails(source);
   return t;
+}
+
+void Templates::load_account_emails(const std::function<Source(std::string_view, bool)>& source) {
+  for (auto kind : kAccountEmailKinds) {
+    auto name = std::string(kind);
+    Set set{source(name + ".subject.mustache", false), source(name + ".html.mustache", true),
+            source(name + ".txt.mustache", false)};
+    auto sample = account_sample_context(kind);
+    for (const auto* s : {&set.subject, &set.html, &set.text}) check(*s, sample, account_context_names(kind));
+    if (collapse_to_one_line(render_one(set.subject, sample)).empty()) {
+      throw TemplateError(set.subject.source + ": renders an empty subject");
+    }
+    accounts_.emplace(std::move(name), std::move(set));
+  }
+}
+
+RenderedEmail Templates::render_account(std::string_view kind, const boost::json::object& context) const {
+  auto set = accounts_.find(kind);
+  if (set == accounts_.end()) throw TemplateError("no template for email kind '" + std::string(kind) + "'");
+  auto full = context;
+  full["shop_name"] = shop_name_;
+  const auto& t = set->second;
+  return {collapse_to_one_line(render_one(t.subject, full)), render_one(t.html, full), render_one(t.text, full)};
 }
 
 RenderedEmail Templates::render(const boost::json::object& context) const {
@@ -170,15 +197,41 @@ RenderedEmail Templates::render(const boost::json::object& context) const {
   return {collapse_to_one_line(render_one(subject_, full)), render_one(html_, full), render_one(text_, full)};
 }
 
-RenderedEmail render_stored(const Templates& templates, std::string_view kind, const std::string& payload) {
-  if (kind != kOrderConfirmation) throw TemplateError("no template for email kind '" + std::string(kind) + "'");
+namespace {
+
+// Puts an account email's sealed fields into its context: opened to send, a placeholder to preview.
+void unseal(const Templates& templates, boost::json::object& context, SealedFields mode) {
+  const auto* sealed = context.if_contains(kSealedKey);
+  if (sealed == nullptr) return;
+  if (!sealed->is_string() || templates.sealer() == nullptr) throw TemplateError("sealed fields cannot be opened");
+  boost::json::object fields;
+  try {
+    fields = templates.sealer()->open(sealed->get_string());
+  } catch (const std::exception& e) {
+    throw TemplateError(e.what());
+  }
+  for (auto& [name, value] : fields) {
+    context[name] = mode == SealedFields::open ? value : boost::json::value(kHiddenInPreview);
+  }
+  context.erase(kSealedKey);
+}
+
+}  // namespace
+
+RenderedEmail render_stored(const Templates& templates, std::string_view kind, const std::string& payload,
+                            SealedFields sealed) {
+  if (kind != kOrderConfirmation && !is_account_email(kind)) {
+    throw TemplateError("no template for email kind '" + std::string(kind) + "'");
+  }
   boost::json::object context;
   try {
     context = boost::json::parse(payload).as_object();
   } catch (const std::exception& e) {
     throw TemplateError(std::string("stored context is not a JSON object: ") + e.what());
   }
-  return templates.render(context);
+  if (kind == kOrderConfirmation) return templates.render(context);
+  unseal(templates, context, sealed);
+  return templates.render_account(kind, context);
 }
 
 }  // namespace notify

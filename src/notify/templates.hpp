@@ -4,8 +4,13 @@
 // else the built-in default compiled from templates/email/. Templates are checked when loaded, so a
 // broken one stops start-up instead of the first paid order.
 
+#include "notify/sealed.hpp"
+
 #include <boost/json/object.hpp>
 
+#include <functional>
+#include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -42,6 +47,14 @@ class Templates {
   // A complete context as the contract describes it, for checks and previews.
   static boost::json::object sample_context();
 
+  // The account emails (notify/account_emails.hpp): `<kind>.subject|html|txt.mustache`, loaded and
+  // checked by load() like the confirmation's, against that kind's sample context.
+  RenderedEmail render_account(std::string_view kind, const boost::json::object& context) const;
+  // What opens the sealed links of account emails (the app sets it from its secret before the worker
+  // starts); without one they cannot be sent.
+  void set_sealer(std::shared_ptr<const Sealer> sealer) { sealer_ = std::move(sealer); }
+  const Sealer* sealer() const { return sealer_.get(); }
+
   // Where each template came from: a path, or "built-in NAME".
   const std::string& subject_source() const { return subject_.source; }
   const std::string& html_source() const { return html_.source; }
@@ -53,18 +66,29 @@ class Templates {
     std::string text;
     bool html_escape = false;
   };
+  struct Set {
+    Source subject, html, text;
+  };
   Templates() = default;
   static std::string render_one(const Source& t, const boost::json::object& context);
-  static void check(const Source& t);
+  static void check(const Source& t, const boost::json::object& sample, std::string_view known_names);
+  void load_account_emails(const std::function<Source(std::string_view, bool)>& source);
 
   Source subject_, html_, text_;
+  std::map<std::string, Set, std::less<>> accounts_;
+  std::shared_ptr<const Sealer> sealer_;
   std::string shop_name_;
 };
+
+// Whether render_stored opens sealed fields (the worker, sending) or shows kHiddenInPreview in their
+// place (staff's preview).
+enum class SealedFields { open, hidden };
 
 // Renders a stored outbox row (its kind and JSON context) with `templates`: what the worker sends and
 // what staff preview. Throws TemplateError when it cannot be rendered (a kind without templates, a
 // context that is not a JSON object, a template that fails), which no retry would fix.
-RenderedEmail render_stored(const Templates& templates, std::string_view kind, const std::string& payload);
+RenderedEmail render_stored(const Templates& templates, std::string_view kind, const std::string& payload,
+                            SealedFields sealed = SealedFields::open);
 
 // The built-in template of that file name (compiled into the binary), or empty when there is none.
 std::string_view builtin_template(std::string_view file_name);
