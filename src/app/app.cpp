@@ -20,8 +20,10 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "idempotency/store.hpp"
+#include "notify/account_emails.hpp"
 #include "notify/mailer.hpp"
 #include "notify/outbox.hpp"
+#include "notify/sealed.hpp"
 #include "notify/service.hpp"
 #include "notify/templates.hpp"
 #include "notify/worker.hpp"
@@ -72,14 +74,35 @@ std::string jwt_secret(const Config& config) {
   return auth::random_id() + auth::random_id();
 }
 
+// An account email's link: the setting, or orderd's own page; {public_url} is the configured one, or
+// the listening address. Never the request's Host header: a link built from it would send the token
+// wherever an attacker's request said (the password-reset poisoning of many frameworks).
+std::string account_link(const Config& config, const std::string& setting, std::string_view page) {
+  auto link = setting.empty() ? "{public_url}/account/" + std::string(page) + "?token={token}" : setting;
+  auto base = config.public_url.empty() ? "http://" + config.listen : config.public_url;
+  while (base.ends_with('/')) base.pop_back();
+  constexpr std::string_view kSlot = "{public_url}";
+  for (auto at = link.find(kSlot); at != std::string::npos; at = link.find(kSlot, at + base.size())) {
+    link.replace(at, kSlot.size(), base);
+  }
+  return link;
+}
+
+auth::Service::Settings account_settings(const Config& config) {
+  return {.rotate_refresh = config.refresh_rotation == "on",
+          .registrations_per_address = config.registrations_per_hour,
+          .password_reset_url = account_link(config, config.password_reset_url, "reset-password"),
+          .email_verification_url = account_link(config, config.email_verification_url, "verify-email"),
+          .password_reset_ttl = duration_cast<seconds>(config.password_reset_ttl),
+          .verification_email_on_register = config.verification_email == "on"};
+}
+
 // The accounts module and what it is made of, built the same way for serve and the CLI.
 struct Accounts {
   explicit Accounts(const Config& config, db::Database& database, std::string secret)
       : hasher(auth::parse_password_cost(config.password_cost), config.password_threads),
         signer(std::move(secret), duration_cast<seconds>(config.access_ttl), duration_cast<seconds>(config.refresh_ttl)),
-        service(database, hasher, signer,
-                {.rotate_refresh = config.refresh_rotation == "on",
-                 .registrations_per_address = config.registrations_per_hour}) {}
+        service(database, hasher, signer, account_settings(config)) {}
   auth::PasswordHasher hasher;
   auth::TokenSigner signer;
   auth::Service service;
@@ -205,6 +228,8 @@ struct Wiring {
 
   void register_routes();
   void queue_confirmation(db::Connection& c, const orders::Order& order);
+  void queue_account_email(db::Connection& c, auth::AccountEmail kind, const std::string& recipient,
+                           boost::json::object context, const boost::json::object& sealed);
   void sweep(std::int64_t now);
   int print_routes() const;
   int serve(std::chrono::steady_clock::time_point started);
@@ -212,6 +237,8 @@ struct Wiring {
   const Config& config;
   std::unique_ptr<db::Database> database;
   common::Metrics metrics;
+  std::string secret;                            // signs tokens; also seals account emails' links
+  std::shared_ptr<const notify::Sealer> sealer;  // (notify/sealed.hpp)
   Accounts accounts;
   Emails email;
   catalog::Service catalog;
@@ -228,18 +255,26 @@ struct Wiring {
 Wiring::Wiring(const Config& config)
     : config(config),
       database(open_database(config)),
-      accounts(config, *database, jwt_secret(config)),
+      secret(jwt_secret(config)),
+      sealer(std::make_shared<notify::Sealer>(secret)),
+      accounts(config, *database, secret),
       email(config, *database, metrics),
       catalog(*database),
       keys(*database),
       orders(*database, metrics,
-             {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl)}),
+             {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl),
+              .may_order = config.require_verified_email == "true" ? auth::Service::require_verified_email
+                                                                   : orders::Service::MayOrder{}}),
       gateway(payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics)),
       payments(*database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout},
                [this](db::Connection& c, const orders::Order& order) { queue_confirmation(c, order); }),
       outbox(*database, email.worker, email.templates),
       sweeper("reservation sweeper", config.sweep_interval, [this] { sweep(common::now_micros()); }),
       reconciler("payment reconciler", config.gateway_timeout, [this] { payments.reconcile(common::now_micros()); }) {
+  email.templates.set_sealer(sealer);
+  accounts.service.set_email_queue(
+      [this](db::Connection& c, auth::AccountEmail kind, const std::string& recipient, boost::json::object context,
+             const boost::json::object& sealed) { queue_account_email(c, kind, recipient, std::move(context), sealed); });
   register_routes();
 }
 
@@ -264,13 +299,25 @@ void Wiring::queue_confirmation(db::Connection& c, const orders::Order& order) {
   email.worker.wake();
 }
 
+// An account email (password reset, email verification), in the transaction that issued its token;
+// the link with the token is sealed, so the outbox row holds no usable token.
+void Wiring::queue_account_email(db::Connection& c, auth::AccountEmail kind, const std::string& recipient,
+                                 boost::json::object context, const boost::json::object& sealed) {
+  context[notify::kSealedKey] = sealer->seal(sealed);
+  auto name = kind == auth::AccountEmail::password_reset ? notify::kPasswordReset : notify::kEmailVerification;
+  notify::enqueue_account_email(c, name, recipient, context);
+  email.worker.wake();
+}
+
 // Returns the stock of unpaid orders whose reservation ran out, forgets old idempotency keys, and
-// deletes refresh tokens that can no longer be used (expired or revoked).
+// deletes refresh tokens that can no longer be used (expired or revoked) and expired account tokens.
 void Wiring::sweep(std::int64_t now) {
   while (orders.expire_overdue(now) > 0) {
   }
   keys.purge(now);
   while (accounts.service.purge_refresh_tokens(now) > 0) {
+  }
+  while (accounts.service.purge_account_tokens(now) > 0) {
   }
 }
 

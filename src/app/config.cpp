@@ -103,6 +103,13 @@ Key checked_text(std::string name, std::string Config::*member, std::string help
   return key;
 }
 
+// An account email's link must carry its token somewhere.
+void check_link(const std::string& v) {
+  if (!v.empty() && v.find("{token}") == std::string::npos) {
+    throw std::invalid_argument("must contain {token}, where the link's token goes");
+  }
+}
+
 const std::vector<Key>& keys() {
   static const std::vector<Key> all = {
       text("env", &Config::env, "development or production (production requires jwt_secret and a payment_gateway URL)",
@@ -147,6 +154,22 @@ const std::vector<Key>& keys() {
       duration("mail_retry_cap", &Config::mail_retry_cap, "longest wait between two delivery attempts of an email",
                Duration(1000)),
       text("public_url", &Config::public_url, "base URL for absolute links (pagination); default: from the Host header"),
+      checked_text("password_reset_url", &Config::password_reset_url,
+                   "link of the password-reset email, with {token} (and {public_url}); empty: "
+                   "{public_url}/account/reset-password?token={token}",
+                   check_link),
+      checked_text("email_verification_url", &Config::email_verification_url,
+                   "link of the confirm-your-email message, with {token} (and {public_url}); empty: "
+                   "{public_url}/account/verify-email?token={token}",
+                   check_link),
+      duration("password_reset_ttl", &Config::password_reset_ttl, "how long a password-reset link works",
+               Duration(60'000)),
+      text("verification_email", &Config::verification_email,
+           "on: registration queues a confirm-your-email message (POST /email/verify/resend/ works either way)",
+           {"off", "on"}),
+      text("require_verified_email", &Config::require_verified_email,
+           "true: place_order answers 403 email_not_verified until the account's address is confirmed",
+           {"false", "true"}),
       text("metrics_token", &Config::metrics_token,
            "bearer token /metrics requires; without it production serves /metrics to loopback clients only"),
       text("shop_name", &Config::shop_name, "the shop's name, used in emails"),
