@@ -21,17 +21,21 @@ boost::json::value nullable(const std::optional<std::string>& s) {
   return s ? boost::json::value(*s) : boost::json::value(nullptr);
 }
 
+// The old API's body of an account (POST /register/ answers exactly this).
 boost::json::object user_body(const User& u) {
-  return {{"id", u.id},
-          {"email", u.email},
-          {"username", u.username},
-          {"phone_number", nullable(u.phone_number)},
-          {"email_verified", u.email_verified}};
+  return {{"id", u.id}, {"email", u.email}, {"username", u.username}, {"phone_number", nullable(u.phone_number)}};
+}
+
+// GET /user/ and staff's views add whether the address was verified (issue #20).
+boost::json::object current_user_body(const User& u) {
+  auto body = user_body(u);
+  body["email_verified"] = u.email_verified;
+  return body;
 }
 
 // What staff see of an account (GET /admin/users/).
 boost::json::object staff_user_body(const User& u) {
-  auto body = user_body(u);
+  auto body = current_user_body(u);
   body["role"] = to_string(u.role);
   body["is_active"] = u.active;
   body["date_joined"] = common::format_rfc3339(u.created_at);
@@ -121,7 +125,7 @@ http::Response logout(Service& service, Request& q) {
 }
 
 http::Response current_user(Service& service, Request& q) {
-  return http::json_response(200, user_body(service.user(q.user().user_id)));
+  return http::json_response(200, current_user_body(service.user(q.user().user_id)));
 }
 
 // Password resets, password changes and verified addresses (issue #20). The reset request's answer is
