@@ -335,14 +335,17 @@ def test_staff_see_verification_and_send_a_reset_link(make_server, smtp_sink):
     s = mail_server(make_server, smtp_sink)
     staff = staff_token(s)
     user, creds = register(s)
-    listed = s.get(f"/admin/users/?search={creds['username']}", token=staff).json()["results"]
+    listed = s.get(f"/admin/users/?search={creds['username']}&include=email_verified", token=staff).json()["results"]
     assert listed[0]["email_verified"] is False
+    # Without include= the rows are as they were.
+    assert "email_verified" not in s.get(f"/admin/users/?search={creds['username']}", token=staff).json()["results"][0]
+    assert_error(s.get("/admin/users/?include=password", token=staff), 400, "validation_error")
     r = s.post(f"/admin/users/{user['id']}/password-reset/", token=staff)
     assert r.status_code == 202, r.text
     [mail] = mails_to(smtp_sink, creds["email"])
     assert confirm(s, link_token(mail)[1]).status_code == 204
     assert login(s, creds["email"], NEW_PASSWORD)
-    listed = s.get(f"/admin/users/?search={creds['username']}", token=staff).json()["results"]
+    listed = s.get(f"/admin/users/?search={creds['username']}&include=email_verified", token=staff).json()["results"]
     assert listed[0]["email_verified"] is True
 
     customer = login(s, creds["email"], NEW_PASSWORD)["access"]

@@ -729,7 +729,7 @@
     const list = await pagedList({
       id: "users-table",
       state: userState,
-      fetchPage: (paging) => api("GET", `admin/users/${query({ search: userState.search, ...paging })}`),
+      fetchPage: (paging) => api("GET", `admin/users/${query({ search: userState.search, include: "email_verified", ...paging })}`),
       columns: ["ID", "Username", "Email", "Role", "Status", "Joined", ""],
       row: (u) => userRow(u, change, sendReset),
       empty: "No users match.",
