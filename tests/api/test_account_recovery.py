@@ -210,6 +210,9 @@ def test_bad_reset_requests(server):
     body = assert_error(server.post("/password/reset/", json={"email": "a" * 1_000_000 + "@example.com"}), 400,
                         "validation_error")
     assert "email" in body["details"]
+    body = assert_error(server.post("/password/reset/", json={"email": "a" * 64 + "@" + "b" * 186 + ".com"}), 400,
+                        "validation_error")
+    assert "254" in body["details"]["email"][0]  # like every route that takes an email
     assert_error(server.post("/password/reset/", data="not json", headers={"Content-Type": "application/json"}), 400,
                  "malformed_json")
 
