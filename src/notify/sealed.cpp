@@ -40,7 +40,7 @@ std::string Sealer::seal(const boost::json::object& fields) const {
 }
 
 boost::json::object Sealer::open(std::string_view sealed) const {
-  std::vector<unsigned char> box(sealed.size());
+  std::vector<unsigned char> box(sealed.size() + 1);  // never empty: libsodium wants a buffer
   std::size_t length = 0;
   if (sodium_base642bin(box.data(), box.size(), sealed.data(), sealed.size(), nullptr, &length, nullptr, kVariant) != 0 ||
       length < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
