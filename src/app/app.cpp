@@ -273,9 +273,10 @@ Wiring::Wiring(const Config& config)
       sweeper("reservation sweeper", config.sweep_interval, [this] { sweep(common::now_micros()); }),
       reconciler("payment reconciler", config.gateway_timeout, [this] { payments.reconcile(common::now_micros()); }) {
   email.templates.set_sealer(sealer);
-  accounts.service.set_email_queue(
-      [this](db::Connection& c, auth::AccountEmail kind, const std::string& recipient, boost::json::object context,
-             const boost::json::object& sealed) { queue_account_email(c, kind, recipient, std::move(context), sealed); });
+  accounts.service.set_email_queue([this](db::Connection& c, auth::AccountEmail kind, const std::string& recipient,
+                                          boost::json::object context, const boost::json::object& sealed) {
+    queue_account_email(c, kind, recipient, std::move(context), sealed);
+  });
   register_routes();
 }
 

@@ -233,7 +233,9 @@ void register_routes(http::Router& router, Service& service) {
   router.add(http::post("/password/reset/confirm/", Access::anyone, handle(confirm_reset, service))
                  .json()
                  .runs(Runs::slow_lane));
-  router.add(http::post("/password/change/", Access::user, handle(change_password, service)).json().runs(Runs::slow_lane));
+  router.add(http::post("/password/change/", Access::user, handle(change_password, service))
+                 .json()
+                 .runs(Runs::slow_lane));
   router.add(http::post("/email/verify/", Access::anyone, handle(verify_email, service)).json());
   router.add(http::post("/email/verify/resend/", Access::user, handle(resend_verification, service)));
   register_page_routes(router);

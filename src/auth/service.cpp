@@ -128,9 +128,8 @@ void check_password(common::FieldErrors& errors, std::string_view field, const s
   auto length = code_points(pw);
   if (length < kMinPassword) errors.add(field, "This password is too short. It must contain at least 8 characters.");
   if (length > kMaxPassword) errors.add(field, "Ensure this field has no more than 128 characters.");
-  if (!pw.empty() && std::all_of(pw.begin(), pw.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-    errors.add(field, "This password is entirely numeric.");
-  }
+  auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+  if (!pw.empty() && std::all_of(pw.begin(), pw.end(), digit)) errors.add(field, "This password is entirely numeric.");
   if (!pw.empty() && lower(pw) == lower(email)) errors.add(field, "The password is too similar to the email.");
   if (!pw.empty() && lower(pw) == lower(username)) errors.add(field, "The password is too similar to the username.");
 }

@@ -42,13 +42,15 @@ std::string Sealer::seal(const boost::json::object& fields) const {
 boost::json::object Sealer::open(std::string_view sealed) const {
   std::vector<unsigned char> box(sealed.size() + 1);  // never empty: libsodium wants a buffer
   std::size_t length = 0;
-  if (sodium_base642bin(box.data(), box.size(), sealed.data(), sealed.size(), nullptr, &length, nullptr, kVariant) != 0 ||
-      length < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES) {
+  constexpr auto kOverhead = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES;
+  if (sodium_base642bin(box.data(), box.size(), sealed.data(), sealed.size(), nullptr, &length, nullptr, kVariant) ||
+      length < kOverhead) {
     throw std::runtime_error("sealed fields are not base64 of a sealed box");
   }
-  std::string plain(length - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES, '\0');
-  if (crypto_secretbox_open_easy(reinterpret_cast<unsigned char*>(plain.data()), box.data() + crypto_secretbox_NONCEBYTES,
-                                 length - crypto_secretbox_NONCEBYTES, box.data(), key_.data()) != 0) {
+  std::string plain(length - kOverhead, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(plain.data());
+  if (crypto_secretbox_open_easy(out, box.data() + crypto_secretbox_NONCEBYTES, length - crypto_secretbox_NONCEBYTES,
+                                 box.data(), key_.data()) != 0) {
     throw std::runtime_error("sealed fields cannot be opened with this server's secret (was jwt_secret changed?)");
   }
   return boost::json::parse(plain).as_object();
