@@ -19,7 +19,7 @@ CLI::App* add_config_options(CLI::App* command, std::string& config_file, std::m
 using WithConfig = std::function<CLI::App*(CLI::App*)>;
 std::pair<CLI::App*, CLI::App*> add_product_commands(CLI::App& cli, const WithConfig& with_config,
                                                      std::string& import_file);
-CLI::App* add_email_commands(CLI::App& cli, const WithConfig& with_config, std::int64_t& preview_order,
+CLI::App* add_email_commands(CLI::App& cli, const WithConfig& with_config, app::EmailPreviewCommand& preview,
                              bool& preview_html, bool& preview_text);
 app::PreviewPart part_of(bool html, bool text);  // which part `email preview` shows
 CLI::App* add_mock_gateway_command(CLI::App& cli, app::MockGatewayCommand& gateway);
@@ -61,9 +61,9 @@ int main(int argc, char** argv) {
 
   std::string import_file;
   auto [product_import, demo_data] = add_product_commands(cli, with_config, import_file);
-  std::int64_t preview_order = 0;
+  app::EmailPreviewCommand preview;
   bool preview_html = false, preview_text = false;
-  auto* email_preview = add_email_commands(cli, with_config, preview_order, preview_html, preview_text);
+  auto* email_preview = add_email_commands(cli, with_config, preview, preview_html, preview_text);
   app::MockGatewayCommand gateway;
   auto* mock_gateway = add_mock_gateway_command(cli, gateway);
 
@@ -80,7 +80,10 @@ int main(int argc, char** argv) {
     if (user_role->parsed()) return app::user_set_role(config, role_email, *auth::parse_role(role));
     if (product_import->parsed()) return app::product_import(config, import_file);
     if (demo_data->parsed()) return app::demo_data(config);
-    if (email_preview->parsed()) return app::email_preview(config, preview_order, part_of(preview_html, preview_text));
+    if (email_preview->parsed()) {
+      preview.part = part_of(preview_html, preview_text);
+      return app::email_preview(config, preview);
+    }
   } catch (const std::exception& e) {
     spdlog::critical("orderd: {}", e.what());
     std::cerr << "orderd: " << e.what() << "\n";
@@ -116,13 +119,21 @@ std::pair<CLI::App*, CLI::App*> add_product_commands(CLI::App& cli, const WithCo
 }
 
 // `email preview`.
-CLI::App* add_email_commands(CLI::App& cli, const WithConfig& with_config, std::int64_t& preview_order,
+CLI::App* add_email_commands(CLI::App& cli, const WithConfig& with_config, app::EmailPreviewCommand& preview,
                              bool& preview_html, bool& preview_text) {
-  auto* email = cli.add_subcommand("email", "Confirmation emails");
+  auto* email = cli.add_subcommand("email", "Customer emails");
   email->require_subcommand(1);
   auto* email_preview = with_config(email->add_subcommand(
-      "preview", "Render an order's confirmation email with the configured templates, without sending it"));
-  email_preview->add_option("order_id", preview_order, "the order")->required()->check(CLI::PositiveNumber);
+      "preview", "Render an email with the configured templates, without sending it: an order's confirmation "
+                 "(ORDER_ID), a kind's sample (KIND), or an order's email of that kind (KIND ORDER_ID)"));
+  email_preview
+      ->add_option("what", preview.what,
+                   "an order id, or a kind: order_confirmation, order_shipped, refund_issued, order_cancelled, "
+                   "order_expired, password_reset, email_verification (the last two: their sample only)")
+      ->required();
+  email_preview->add_option("order_id", preview.order_id, "with a kind: the order")->check(CLI::PositiveNumber);
+  email_preview->add_option("--variant", preview.variant,
+                            "a sample's wording (order_cancelled: customer, staff, refunded)");
   auto* html_flag = email_preview->add_flag("--html", preview_html, "only the HTML body");
   email_preview->add_flag("--text", preview_text, "only the text body")->excludes(html_flag);
   return email_preview;
@@ -145,6 +156,13 @@ CLI::App* add_mock_gateway_command(CLI::App& cli, app::MockGatewayCommand& gatew
   mock_gateway->add_option("--fail-after-charge", gateway.fail_after_charge,
                            "fault: charge, then answer this HTTP status (500-599) with a proxy's error page");
   mock_gateway->add_flag("--hang", gateway.hang, "fault: never answer a charge (and charge nothing)");
+  mock_gateway->add_option("--refund-fail-status", gateway.refund_fail_status,
+                           "fault: answer every refund with this HTTP status (400-599), refunding nothing");
+  mock_gateway->add_flag("--reset-after-refund", gateway.reset_after_refund,
+                         "fault: refund, then reset the connection instead of answering");
+  mock_gateway->add_option("--fail-after-refund", gateway.fail_after_refund,
+                           "fault: refund, then answer this HTTP status (500-599) with a proxy's error page");
+  mock_gateway->add_flag("--hang-refunds", gateway.hang_refunds, "fault: never answer a refund (and refund nothing)");
   mock_gateway->add_option("--log-level", gateway.log_level, "trace, debug, info, warn, error")->capture_default_str();
   mock_gateway->add_option("--log-format", gateway.log_format, "text or json")->capture_default_str();
   return mock_gateway;

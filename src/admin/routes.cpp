@@ -8,6 +8,7 @@
 #include "notify/service.hpp"
 #include "orders/routes.hpp"
 #include "orders/service.hpp"
+#include "payments/refund_routes.hpp"
 #include "payments/service.hpp"
 
 #include <boost/json/array.hpp>
@@ -34,6 +35,17 @@ http::Response order_detail(orders::Service& orders, payments::Service& payments
   return http::json_response(200, body);
 }
 
+// How the console writes money: the same table and form as the emails (common/currency.hpp).
+boost::json::object currency_json(const common::Currency& c) {
+  return {{"code", c.code},
+          {"symbol", c.symbol},
+          {"symbol_after", c.symbol_after},
+          {"spaced", c.spaced},
+          {"decimals", c.decimals},
+          {"decimal_mark", std::string(1, c.decimal_mark)},
+          {"group_mark", c.group_mark}};
+}
+
 http::Response dashboard(orders::Service& orders, catalog::Service& catalog, notify::Service& emails, Request&) {
   // "Today" is the UTC day, like every timestamp the API writes.
   auto now = common::now_micros();
@@ -51,13 +63,15 @@ http::Response dashboard(orders::Service& orders, catalog::Service& catalog, not
                                    {"low_stock_count", low.count},
                                    {"low_stock", std::move(low_stock)},
                                    {"emails_failed", queued.failed},
-                                   {"emails_pending", queued.pending}});
+                                   {"emails_pending", queued.pending},
+                                   {"currency", currency_json(emails.currency())}});
 }
 
 }  // namespace
 
 void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
-                     payments::Service& payments, catalog::Service& catalog, notify::Service& emails) {
+                     payments::Service& payments, catalog::Service& catalog, notify::Service& emails,
+                     payments::Refunds& refunds, idempotency::Store& keys) {
   using http::Access;
   using http::handle;
   router.add(http::get("/admin/users/", Access::staff, handle(auth::list_users, accounts)));
@@ -66,7 +80,8 @@ void register_routes(http::Router& router, auth::Service& accounts, orders::Serv
       http::post("/admin/users/{id}/password-reset/", Access::staff, handle(auth::send_password_reset, accounts)));
   router.add(http::get("/admin/orders/", Access::staff, handle(orders::list_orders, orders)));
   router.add(http::get("/admin/orders/{id}/", Access::staff, handle(order_detail, orders, payments)));
-  router.add(http::post("/admin/orders/{id}/cancel/", Access::staff, handle(orders::cancel_order, orders)));
+  router.add(http::post("/admin/orders/{id}/cancel/", Access::staff, handle(payments::cancel_order, orders, refunds, keys)));
+  router.add(http::post("/admin/orders/{id}/refunds/", Access::staff, handle(payments::refund_order, refunds, keys)).json());
   router.add(http::get("/admin/emails/", Access::staff, handle(notify::list_outbox, emails)));
   router.add(http::post("/admin/emails/{id}/resend/", Access::staff, handle(notify::resend_email, emails)));
   router.add(http::get("/admin/emails/{id}/preview/", Access::staff, handle(notify::preview_email, emails)));

@@ -15,6 +15,9 @@ class Service;
 namespace http {
 class Router;
 }
+namespace idempotency {
+class Store;
+}
 namespace notify {
 class Service;
 }
@@ -23,6 +26,7 @@ class Service;
 }
 namespace payments {
 class Service;
+class Refunds;
 }
 
 namespace admin {
@@ -33,6 +37,7 @@ inline constexpr std::int64_t kLowStockBelow = 5;
 // The staff API under /admin/, all in this one table: users, orders, emails and the dashboard (the
 // handlers of one domain's data stay in that domain; the console's page is console/routes.cpp's).
 void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
-                     payments::Service& payments, catalog::Service& catalog, notify::Service& emails);
+                     payments::Service& payments, catalog::Service& catalog, notify::Service& emails,
+                     payments::Refunds& refunds, idempotency::Store& keys);
 
 }  // namespace admin

@@ -35,12 +35,15 @@
 #include "payments/routes.hpp"
 #include "payments/service.hpp"
 #include "payments/mock_server.hpp"
+#include "payments/refunds.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -118,15 +121,15 @@ notify::SmtpTimeouts smtp_timeouts(const Config& config) {
 // Templates load first, so a broken one stops start-up with a message naming its file.
 struct Emails {
   Emails(const Config& config, db::Database& database, common::Metrics& metrics)
-      : templates(notify::Templates::load(config.template_dir, config.shop_name)),
+      : templates(notify::Templates::load(config.template_dir, config.shop_name, config.shop_currency())),
         mailer(notify::make_mailer(config.smtp_url, config.mail_dir, smtp_timeouts(config))),
         worker(database, templates, *mailer, metrics,
                {.mail_from = config.mail_from,
                 .max_attempts = config.mail_max_attempts,
                 .retry_cap = config.mail_retry_cap,
                 .send_timeout = 2 * config.smtp_timeout}) {  // see SmtpTimeouts::total
-    spdlog::info("email: {} (templates: {}, {}, {})", mailer->describe(), templates.subject_source(),
-                 templates.html_source(), templates.text_source());
+    spdlog::info("email: {} (templates: {}; money in {})", mailer->describe(), templates.describe(),
+                 templates.currency().code);
   }
   notify::Templates templates;
   std::unique_ptr<notify::Mailer> mailer;
@@ -141,6 +144,42 @@ boost::json::object confirmation_context(const orders::Order& order) {
           {"email", order.email},
           {"total_amount", order.total_amount.to_string()},
           {"items", orders::items_json(order.items, orders::ItemIds::without)}};
+}
+
+// The email of an unpaid order that ended (docs/contract.md, "Emails"): order_cancelled with who
+// cancelled it (nothing was paid, so nothing refunded), or order_expired.
+std::pair<std::string_view, boost::json::object> ended_email(const orders::Order& order, orders::EndedBy by) {
+  auto context = confirmation_context(order);
+  auto now = common::format_rfc3339(common::now_micros());
+  if (by == orders::EndedBy::sweeper) {
+    context["expired_at"] = now;
+    return {notify::kOrderExpired, context};
+  }
+  context["cancelled_by"] = by == orders::EndedBy::customer ? "customer" : "staff";
+  context["refund_amount"] = "";
+  context["cancelled_at"] = now;
+  return {notify::kOrderCancelled, context};
+}
+
+// refund_issued's context (docs/contract.md, "Emails"): the confirmation's fields and the refund's.
+boost::json::object refund_context(const orders::Order& order, const payments::Refund& refund,
+                                   common::Money refunded_total) {
+  auto context = confirmation_context(order);
+  context["refund_id"] = refund.id;
+  context["amount"] = refund.amount.to_string();
+  context["reason"] = refund.reason;
+  context["refunded_at"] = common::format_rfc3339(refund.updated_at);
+  context["refunded_total"] = refunded_total.to_string();
+  return context;
+}
+
+// order_cancelled's context for staff's cancel of a paid order; refund_amount is "" when nothing was paid.
+boost::json::object staff_cancel_context(const orders::Order& order, common::Money refund_amount) {
+  auto context = confirmation_context(order);
+  context["cancelled_by"] = "staff";
+  context["refund_amount"] = refund_amount.to_string();
+  context["cancelled_at"] = common::format_rfc3339(common::now_micros());
+  return context;
 }
 
 http::ServerOptions server_options(const Config& config) {
@@ -231,6 +270,11 @@ struct Wiring {
   void queue_confirmation(db::Connection& c, const orders::Order& order);
   void queue_account_email(db::Connection& c, auth::AccountEmail kind, const std::string& recipient,
                            boost::json::object context, const boost::json::object& sealed);
+  void queue_ended(db::Connection& c, const orders::Order& order, orders::EndedBy by);
+  void queue_refund_issued(db::Connection& c, const orders::Order& order, const payments::Refund& refund,
+                           common::Money refunded_total);
+  void queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount);
+  void reconcile(std::int64_t now);
   void sweep(std::int64_t now);
   int print_routes() const;
   int serve(std::chrono::steady_clock::time_point started);
@@ -247,9 +291,10 @@ struct Wiring {
   orders::Service orders;
   std::unique_ptr<payments::Gateway> gateway;
   payments::Service payments;
+  payments::Refunds refunds;
   notify::Service outbox;       // what staff do with the email outbox
   common::Periodic sweeper;     // every sweep_interval: sweep()
-  common::Periodic reconciler;  // settles payments whose charge outcome was lost (a crash, a timeout)
+  common::Periodic reconciler;  // settles payments and refunds whose outcome was lost (a crash, a timeout)
   http::Router router;
 };
 
@@ -267,11 +312,23 @@ Wiring::Wiring(const Config& config)
               .may_order = config.require_verified_email == "true" ? auth::Service::require_verified_email
                                                                    : orders::Service::MayOrder{}}),
       gateway(payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics)),
-      payments(*database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout},
+      payments(*database, orders, *gateway, metrics,
+               {.reconcile_after = 2 * config.gateway_timeout, .currency = config.shop_currency()},
                [this](db::Connection& c, const orders::Order& order) { queue_confirmation(c, order); }),
+      refunds(
+          *database, orders, *gateway, metrics, {.reconcile_after = 2 * config.gateway_timeout, .currency = config.shop_currency().gateway_code()},
+          [this](db::Connection& c, const orders::Order& order, const payments::Refund& refund, common::Money total) {
+            queue_refund_issued(c, order, refund, total);
+          },
+          [this](db::Connection& c, const orders::Order& order, common::Money refund_amount) {
+            queue_cancelled_by_staff(c, order, refund_amount);
+          }),
       outbox(*database, email.worker, email.templates),
       sweeper("reservation sweeper", config.sweep_interval, [this] { sweep(common::now_micros()); }),
-      reconciler("payment reconciler", config.gateway_timeout, [this] { payments.reconcile(common::now_micros()); }) {
+      reconciler("payment reconciler", config.gateway_timeout, [this] { reconcile(common::now_micros()); }) {
+  orders.on_ended([this](db::Connection& c, const orders::Order& order, orders::EndedBy by) {
+    queue_ended(c, order, by);
+  });
   email.templates.set_sealer(sealer);
   accounts.service.set_email_queue([this](db::Connection& c, auth::AccountEmail kind, const std::string& recipient,
                                           boost::json::object context, const boost::json::object& sealed) {
@@ -289,7 +346,7 @@ void Wiring::register_routes() {
   catalog::register_routes(router, catalog);
   orders::register_routes(router, orders, keys);
   payments::register_routes(router, payments, keys);
-  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox);
+  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox, refunds, keys);
   console::register_routes(router);
 }
 
@@ -309,6 +366,34 @@ void Wiring::queue_account_email(db::Connection& c, auth::AccountEmail kind, con
   auto name = kind == auth::AccountEmail::password_reset ? notify::kPasswordReset : notify::kEmailVerification;
   notify::enqueue_account_email(c, name, recipient, context);
   email.worker.wake();
+}
+
+// A cancel or an expiry of an unpaid order queues its email in the same transaction (as above).
+void Wiring::queue_ended(db::Connection& c, const orders::Order& order, orders::EndedBy by) {
+  auto [kind, context] = ended_email(order, by);
+  notify::enqueue(c, kind, order.id, 0, order.email, context);
+  email.worker.wake();
+}
+
+// The refund_issued email, queued by the transaction that settles the refund as succeeded (one per
+// refund: ref is the refund's id).
+void Wiring::queue_refund_issued(db::Connection& c, const orders::Order& order, const payments::Refund& refund,
+                                 common::Money refunded_total) {
+  notify::enqueue(c, notify::kRefundIssued, order.id, refund.id, order.email,
+                  refund_context(order, refund, refunded_total));
+  email.worker.wake();
+}
+
+// The order_cancelled email of staff's cancel of a paid order, queued by the cancel's transaction.
+void Wiring::queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount) {
+  notify::enqueue(c, notify::kOrderCancelled, order.id, 0, order.email, staff_cancel_context(order, refund_amount));
+  email.worker.wake();
+}
+
+// Payments first: a refund needs its charge settled.
+void Wiring::reconcile(std::int64_t now) {
+  payments.reconcile(now);
+  refunds.reconcile(now);
 }
 
 // Returns the stock of unpaid orders whose reservation ran out, forgets old idempotency keys, and
@@ -411,6 +496,33 @@ int user_set_role(const Config& config, const std::string& email, auth::Role rol
   });
 }
 
+namespace {
+
+// The fault flags of one kind of request (charges: "", refunds: "refund-"), checked.
+payments::MockFaults mock_faults(const std::string& flag, int fail_status, bool reset_after, int fail_after,
+                                 bool hang) {
+  if (fail_status != 0 && (fail_status < 400 || fail_status > 599)) {
+    throw ConfigError("--" + flag + "fail-status " + std::to_string(fail_status) +
+                      ": expected an HTTP status from 400 to 599");
+  }
+  if (fail_after != 0 && (fail_after < 500 || fail_after > 599)) {
+    auto name = flag.empty() ? std::string("--fail-after-charge ") : std::string("--fail-after-refund ");
+    throw ConfigError(name + std::to_string(fail_after) + ": expected an HTTP status from 500 to 599");
+  }
+  return {.fail_status = fail_status, .reset_after_charge = reset_after, .fail_after_charge = fail_after, .hang = hang};
+}
+
+void warn_of_faults(const payments::MockFaults& faults, std::string_view what) {
+  if (faults.fail_status != 0) spdlog::warn("fault injection: every {} is answered {}", what, faults.fail_status);
+  if (faults.reset_after_charge) spdlog::warn("fault injection: the connection is reset after each {}", what);
+  if (faults.fail_after_charge != 0) {
+    spdlog::warn("fault injection: each {} is made, then answered {}", what, faults.fail_after_charge);
+  }
+  if (faults.hang) spdlog::warn("fault injection: {}s are never answered", what);
+}
+
+}  // namespace
+
 int mock_gateway(const MockGatewayCommand& command) {
   init_logging(command.log_level, command.log_format);
   Config where;  // only for its HOST:PORT parsing
@@ -432,30 +544,19 @@ int mock_gateway(const MockGatewayCommand& command) {
   } catch (const std::invalid_argument& e) {
     throw ConfigError("--latency \"" + command.latency + "\": " + e.what() + " (e.g. 200ms)");
   }
-  if (command.fail_status != 0 && (command.fail_status < 400 || command.fail_status > 599)) {
-    throw ConfigError("--fail-status " + std::to_string(command.fail_status) + ": expected an HTTP status from 400 to 599");
-  }
-  if (command.fail_after_charge != 0 && (command.fail_after_charge < 500 || command.fail_after_charge > 599)) {
-    throw ConfigError("--fail-after-charge " + std::to_string(command.fail_after_charge) +
-                      ": expected an HTTP status from 500 to 599");
-  }
-  payments::MockFaults faults{.fail_status = command.fail_status,
-                              .reset_after_charge = command.reset_after_charge,
-                              .fail_after_charge = command.fail_after_charge,
-                              .hang = command.hang};
+  auto faults = mock_faults("", command.fail_status, command.reset_after_charge, command.fail_after_charge,
+                            command.hang);
+  auto refund_faults = mock_faults("refund-", command.refund_fail_status, command.reset_after_refund,
+                                   command.fail_after_refund, command.hang_refunds);
   payments::MockGateway gateway(gateway_options);
   http::Router router;
-  payments::register_mock_gateway_routes(router, gateway, faults);
+  payments::register_mock_gateway_routes(router, gateway, faults, refund_faults);
   common::Metrics metrics;  // the server wants one; the mock exposes no /metrics
 
   http::Server server(options, router, metrics);
   auto port = server.listen();
-  if (faults.fail_status != 0) spdlog::warn("fault injection: every charge is answered {}", faults.fail_status);
-  if (faults.reset_after_charge) spdlog::warn("fault injection: the connection is reset after each charge");
-  if (faults.fail_after_charge != 0) {
-    spdlog::warn("fault injection: each charge is made, then answered {}", faults.fail_after_charge);
-  }
-  if (faults.hang) spdlog::warn("fault injection: charges are never answered");
+  warn_of_faults(faults, "charge");
+  warn_of_faults(refund_faults, "refund");
   spdlog::info("mock-gateway listening on {}:{} (latency {})", options.host, port,
                format_duration(gateway_options.latency));
   server.run();
@@ -501,17 +602,80 @@ int demo_data(const Config& config) {
   });
 }
 
-int email_preview(const Config& config, std::int64_t order_id, PreviewPart part) {
+namespace {
+
+void print_preview(const notify::RenderedEmail& email, PreviewPart part) {
+  if (part == PreviewPart::html) std::cout << email.html;
+  else if (part == PreviewPart::text) std::cout << email.text;
+  else std::cout << "Subject: " << email.subject << "\n\n" << email.text;
+}
+
+std::optional<std::int64_t> parse_order_id(std::string_view text) {
+  std::int64_t id = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || end != text.data() + text.size() || id <= 0) return std::nullopt;
+  return id;
+}
+
+bool is_kind(std::string_view what) {
+  return std::find(notify::kEmailKinds.begin(), notify::kEmailKinds.end(), what) != notify::kEmailKinds.end();
+}
+
+// A kind's sample context, by the variant's name (the first when none is asked for).
+boost::json::object sample_for(std::string_view kind, const std::string& variant) {
+  auto samples = notify::Templates::sample_contexts(kind);
+  std::string names;
+  for (const auto& sample : samples) {
+    if (variant.empty() || sample.name == variant) return sample.context;
+    names += (names.empty() ? "" : ", ") + sample.name;
+  }
+  throw common::Error("validation_error", "--variant " + variant + ": " + std::string(kind) + " has " + names);
+}
+
+// An order's email of `kind`: the confirmation from the order itself, any other from the outbox. Like
+// staff's preview, it never opens sealed fields.
+notify::RenderedEmail order_email(db::Database& database, const notify::Templates& templates, std::string_view kind,
+                                  std::int64_t order_id) {
+  if (notify::is_account_email(kind)) {
+    throw common::Error("validation_error", std::string(kind) + " is about an account, not an order: preview it "
+                                            "without an order id");
+  }
+  if (kind == notify::kOrderConfirmation) {
+    common::Metrics metrics;
+    orders::Service orders(database, metrics, {});
+    return templates.render(confirmation_context(orders.get_for_staff(order_id)));
+  }
+  auto stored = database.read([&](db::Connection& c) { return notify::find_for_order(c, kind, order_id); });
+  if (!stored) {
+    throw common::Error("not_found", "No " + std::string(kind) + " email was queued for order " +
+                                         std::to_string(order_id) + " (not found)");
+  }
+  return notify::render_stored(templates, kind, stored->payload, notify::SealedFields::hidden);
+}
+
+}  // namespace
+
+int email_preview(const Config& config, const EmailPreviewCommand& command) {
   init_logging("warn", config.log_format);
-  auto database = open_database(config);
-  common::Metrics metrics;
-  orders::Service orders(*database, metrics, {});
   return report([&] {
-    auto templates = notify::Templates::load(config.template_dir, config.shop_name);
-    auto email = templates.render(confirmation_context(orders.get_for_staff(order_id)));
-    if (part == PreviewPart::html) std::cout << email.html;
-    else if (part == PreviewPart::text) std::cout << email.text;
-    else std::cout << "Subject: " << email.subject << "\n\n" << email.text;
+    auto templates = notify::Templates::load(config.template_dir, config.shop_name, config.shop_currency());
+    std::string kind(notify::kOrderConfirmation);
+    auto order_id = command.order_id;
+    if (is_kind(command.what)) {
+      kind = command.what;
+    } else if (auto id = parse_order_id(command.what)) {
+      order_id = id;
+    } else {
+      std::string kinds;
+      for (auto k : notify::kEmailKinds) kinds += (kinds.empty() ? "" : ", ") + std::string(k);
+      throw common::Error("validation_error", "\"" + command.what + "\" is neither an order id nor a kind (" + kinds + ")");
+    }
+    if (!order_id) {
+      print_preview(templates.render(kind, sample_for(kind, command.variant)), command.part);
+      return 0;
+    }
+    auto database = open_database(config);
+    print_preview(order_email(*database, templates, kind, *order_id), command.part);
     return 0;
   });
 }

@@ -5,6 +5,7 @@
 #include "auth/role.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace app {
@@ -29,10 +30,19 @@ int product_import(const Config& config, const std::string& path);
 // Loads the demo catalogue; products that exist already are left as they are.
 int demo_data(const Config& config);
 
-// Renders the confirmation email of an order with the configured templates to standard output:
-// the subject and the text body, or only the HTML (`html`) or only the text (`text`).
+// Renders an email with the configured templates to standard output: the subject and the text body,
+// or only the HTML (`html`) or only the text (`text`). `what` is an order id (that order's
+// confirmation, as before) or a kind of email: alone, its sample context (`variant` picks one of
+// order_cancelled's wordings: customer, staff, refunded); with `order_id`, that order's confirmation
+// or its newest queued email of the kind.
 enum class PreviewPart { both, html, text };
-int email_preview(const Config& config, std::int64_t order_id, PreviewPart part);
+struct EmailPreviewCommand {
+  std::string what;
+  std::optional<std::int64_t> order_id;
+  std::string variant;
+  PreviewPart part = PreviewPart::both;
+};
+int email_preview(const Config& config, const EmailPreviewCommand& command);
 
 struct MockGatewayCommand {
   std::string listen = "127.0.0.1:8100";  // port 0 picks a free one
@@ -41,6 +51,11 @@ struct MockGatewayCommand {
   bool reset_after_charge = false;
   int fail_after_charge = 0;                // fault injection: 5xx after charging; 0: off
   bool hang = false;
+  // The same faults for refunds (POST /v1/refunds), so a test can pay through a healthy mock first.
+  int refund_fail_status = 0;
+  bool reset_after_refund = false;
+  int fail_after_refund = 0;
+  bool hang_refunds = false;
   std::string log_level = "info";
   std::string log_format = "text";
 };

@@ -1,5 +1,6 @@
 #include "app/config.hpp"
 
+#include "common/currency.hpp"
 #include "http/client_address.hpp"
 
 #include <toml.hpp>
@@ -180,6 +181,15 @@ std::vector<Key> base_keys() {
       text("metrics_token", &Config::metrics_token,
            "bearer token /metrics requires; without it production serves /metrics to loopback clients only"),
       text("shop_name", &Config::shop_name, "the shop's name, used in emails"),
+      checked_text("currency", &Config::currency,
+                   "ISO 4217 code of the shop's prices, shown in emails and the console and sent to the payment "
+                   "gateway (USD, EUR, GBP, JPY, ...: README lists them)",
+                   [](const std::string& v) {
+                     if (common::Currency::find(v) != nullptr) return;
+                     std::string known;
+                     for (const auto& c : common::Currency::all()) known += (known.empty() ? "" : ", ") + std::string(c.code);
+                     throw std::invalid_argument("unknown currency (known: " + known + ")");
+                   }),
       text("log_level", &Config::log_level, "trace, debug, info, warn, error, critical or off",
            {"trace", "debug", "info", "warn", "error", "critical", "off"}),
       text("log_format", &Config::log_format, "text or json", {"text", "json"}),
@@ -283,6 +293,12 @@ void validate(const Config& c) {
 }
 
 }  // namespace
+
+const common::Currency& Config::shop_currency() const {
+  const auto* found = common::Currency::find(currency);
+  if (found == nullptr) throw ConfigError("currency: \"" + currency + "\": unknown currency");
+  return *found;
+}
 
 std::string Config::listen_host() const {
   auto colon = listen.rfind(':');

@@ -3,6 +3,8 @@
 // Every key is declared once in config.cpp (name, help, parser), so the file, the environment,
 // the flags and the README's table can never disagree.
 
+#include "common/currency.hpp"
+
 #include <chrono>
 #include <functional>
 #include <map>
@@ -55,6 +57,7 @@ struct Config {
   std::string require_verified_email = "false";  // true: place_order needs a verified address
   std::string metrics_token;  // when set, /metrics needs "Authorization: Bearer <token>"
   std::string shop_name = "orderd shop";
+  std::string currency = "USD";  // ISO 4217, one of common::Currency's table (checked when set)
   std::string log_level = "info";
   std::string log_format = "text";
   int threads = 0;  // I/O threads; 0: one per core
@@ -65,6 +68,7 @@ struct Config {
   Duration shutdown_timeout = std::chrono::seconds(30);
 
   std::string listen_host() const;
+  const common::Currency& shop_currency() const;  // the `currency` setting's row
   unsigned listen_port() const;
   bool production() const { return env == "production"; }
 };

@@ -9,12 +9,13 @@
 namespace notify {
 namespace {
 
-// ON CONFLICT DO NOTHING: the settle of an order may run twice (a retry after a lost response);
-// UNIQUE (kind, order_id) keeps one confirmation. Both SQLite and PostgreSQL accept this form.
+// ON CONFLICT DO NOTHING: the transaction that queues an email may run twice (a retry after a lost
+// response, a database retry); UNIQUE (kind, order_id, ref) keeps one. Both SQLite and PostgreSQL
+// accept this form.
 constexpr std::string_view kEnqueue =
-    "INSERT INTO outbox (kind, order_id, recipient, payload, status, attempts, next_attempt_at, created_at)"
-    " VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5)"
-    " ON CONFLICT (kind, order_id) DO NOTHING RETURNING id";
+    "INSERT INTO outbox (kind, order_id, ref, recipient, payload, status, attempts, next_attempt_at, created_at)"
+    " VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)"
+    " ON CONFLICT (kind, order_id, ref) DO NOTHING RETURNING id";
 
 // The claim: one UPDATE that picks due rows and leases them, so two workers (threads or nodes)
 // never hold the same row. A row is due when it is pending and its time has come, or when it is
@@ -71,6 +72,8 @@ constexpr std::string_view kFind =
     "SELECT id, kind, order_id, recipient, status, attempts, last_error, created_at, sent_at, next_attempt_at"
     " FROM outbox WHERE id = $1";
 constexpr std::string_view kFindContent = "SELECT kind, recipient, payload FROM outbox WHERE id = $1";
+constexpr std::string_view kFindForOrder =
+    "SELECT kind, recipient, payload FROM outbox WHERE kind = $1 AND order_id = $2 ORDER BY id DESC LIMIT 1";
 constexpr std::string_view kResend =
     "UPDATE outbox SET status = 'pending', next_attempt_at = $2, attempts = 0, locked_until = NULL, sent_at = NULL"
     " WHERE id = $1 AND status IN ('pending', 'sent', 'failed')";
@@ -93,13 +96,18 @@ boost::json::value optional_time(const std::optional<std::int64_t>& micros) {
 
 }  // namespace
 
+std::optional<std::int64_t> enqueue(db::Connection& c, std::string_view kind, std::int64_t order_id,
+                                    std::int64_t ref, const std::string& recipient,
+                                    const boost::json::object& context) {
+  auto r = c.query(kEnqueue, kind, order_id, ref, recipient, boost::json::serialize(context), common::now_micros());
+  if (auto row = r.first()) return row->integer(0);
+  return std::nullopt;
+}
+
 std::optional<std::int64_t> enqueue_order_confirmation(db::Connection& c, std::int64_t order_id,
                                                        const std::string& recipient,
                                                        const boost::json::object& context) {
-  auto r = c.query(kEnqueue, kOrderConfirmation, order_id, recipient, boost::json::serialize(context),
-                   common::now_micros());
-  if (auto row = r.first()) return row->integer(0);
-  return std::nullopt;
+  return enqueue(c, kOrderConfirmation, order_id, 0, recipient, context);
 }
 
 std::vector<ClaimedEmail> claim_due(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit) {
@@ -175,6 +183,12 @@ std::optional<EmailRow> find_email(db::Connection& c, std::int64_t id) {
 
 std::optional<StoredEmail> find_content(db::Connection& c, std::int64_t id) {
   auto r = c.query(kFindContent, id);
+  if (auto row = r.first()) return StoredEmail{row->text(0), row->text(1), row->text(2)};
+  return std::nullopt;
+}
+
+std::optional<StoredEmail> find_for_order(db::Connection& c, std::string_view kind, std::int64_t order_id) {
+  auto r = c.query(kFindForOrder, kind, order_id);
   if (auto row = r.first()) return StoredEmail{row->text(0), row->text(1), row->text(2)};
   return std::nullopt;
 }

@@ -20,17 +20,34 @@
 
 namespace notify {
 
-inline constexpr std::string_view kOrderConfirmation = "order_confirmation";
+// The kinds of email, one set of templates each (templates/email/<kind>.{subject,html,txt}.mustache).
+// The last two are about an account, not an order (notify/account_emails.hpp: no order, sealed links).
+inline constexpr std::string_view kOrderConfirmation = "order_confirmation", kOrderShipped = "order_shipped",
+                                  kRefundIssued = "refund_issued", kOrderCancelled = "order_cancelled",
+                                  kOrderExpired = "order_expired", kPasswordReset = "password_reset",
+                                  kEmailVerification = "email_verification";
+inline constexpr std::array<std::string_view, 7> kEmailKinds = {
+    kOrderConfirmation, kOrderShipped, kRefundIssued, kOrderCancelled, kOrderExpired, kPasswordReset,
+    kEmailVerification};
 
 // A row's statuses (the CHECK on outbox.status): pending -> sending (claimed) -> sent, or back to
 // pending (a retry), or failed (given up); staff resend a sent or failed row (pending again).
 inline constexpr std::array<std::string_view, 4> kEmailStatuses = {"pending", "sending", "sent", "failed"};
 
-// Queues the confirmation email of a paid order. Call it inside the transaction that marks the order
-// paid, so the email exists exactly when the payment does. `context` is the template context of the
-// contract (order_id, created_at, customer, email, total_amount, items); shop_name is added when the
-// message is rendered. A second call for the same order is ignored (UNIQUE (kind, order_id)), so a
-// retried settle cannot queue two confirmations. Returns the row id, or nullopt when already queued.
+// Queues one email of `kind` about `order_id`; `ref` tells apart several of one kind for one order
+// (the fulfilment's or refund's id; 0 when there is only one). A second call with the same
+// (kind, order_id, ref) is ignored (UNIQUE (kind, order_id, ref) of migration 010), so a retried
+// transaction cannot queue two. Call it inside the transaction that makes the change, so the email
+// exists exactly when the change does. `context` holds raw values (docs/contract.md, "Emails": money
+// as "130.00", times as RFC 3339); shop_name, currency and the display forms of money and times are
+// added when the message is rendered (notify/templates.hpp). Returns the row id, or nullopt when
+// that email was already queued.
+std::optional<std::int64_t> enqueue(db::Connection& c, std::string_view kind, std::int64_t order_id,
+                                    std::int64_t ref, const std::string& recipient,
+                                    const boost::json::object& context);
+
+// The confirmation email of a paid order: enqueue(c, kOrderConfirmation, order_id, 0, ...), called by
+// the payment's settle.
 std::optional<std::int64_t> enqueue_order_confirmation(db::Connection& c, std::int64_t order_id,
                                                        const std::string& recipient,
                                                        const boost::json::object& context);
@@ -94,6 +111,8 @@ struct StoredEmail {
   std::string payload;  // JSON template context
 };
 std::optional<StoredEmail> find_content(db::Connection& c, std::int64_t id);
+// The newest email of `kind` queued about an order (`orderd email preview KIND ORDER_ID`).
+std::optional<StoredEmail> find_for_order(db::Connection& c, std::string_view kind, std::int64_t order_id);
 
 // Makes a row due now with a fresh attempt budget: a sent or failed row goes back to pending, a
 // pending one is brought forward; a row being sent right now is left alone. nullopt: no such row.

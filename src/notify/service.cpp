@@ -64,4 +64,6 @@ Service::Counts Service::counts() {
   });
 }
 
+const common::Currency& Service::currency() const { return templates_.currency(); }
+
 }  // namespace notify

@@ -5,6 +5,7 @@
 // (enqueue_order_confirmation, inside the settle's transaction) and sending (OutboxWorker) stay in
 // outbox.* and worker.*.
 
+#include "common/currency.hpp"
 #include "notify/outbox.hpp"
 
 #include <cstdint>
@@ -62,6 +63,9 @@ class Service {
     std::int64_t pending = 0;
   };
   Counts counts();
+
+  // The shop's currency, as the emails show it (the staff console shows money the same way).
+  const common::Currency& currency() const;
 
  private:
   db::Database& database_;

@@ -1,6 +1,5 @@
 #include "notify/templates.hpp"
 
-#include "notify/account_emails.hpp"
 #include "notify/outbox.hpp"
 
 #include <boost/json/parse.hpp>
@@ -8,6 +7,8 @@
 #include <boost/json/value.hpp>
 #include <kainjow/mustache.hpp>
 
+#include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -81,21 +82,91 @@ std::string collapse_to_one_line(std::string s) {
   return out;
 }
 
-}  // namespace
+// Fields whose value is money ("130.00"): each gets a `_display` twin in the shop's currency.
+constexpr std::array<std::string_view, 6> kMoneyFields = {"total_amount", "amount", "refunded_total",
+                                                          "refund_amount", "price", "totalprice"};
 
-boost::json::object Templates::sample_context() {
-  return {{"order_id", 42},
-          {"created_at", "2024-05-04T12:00:00.123456Z"},
-          {"customer", "example_user"},
-          {"email", "customer@example.com"},
-          {"total_amount", "130.00"},
-          {"shop_name", "Sample & Co"},
-          {"items",
-           boost::json::array{
-               boost::json::object{{"product", "Product A"}, {"price", "50.00"}, {"quantity", 2}, {"totalprice", "100.00"}},
-               boost::json::object{{"product", "Product B"}, {"price", "30.00"}, {"quantity", 1}, {"totalprice", "30.00"}},
-           }}};
+bool is_time_field(std::string_view name) { return name.ends_with("_at"); }
+
+std::string money_for_people(std::string_view raw, const common::Currency& currency) {
+  if (auto amount = common::Money::parse(raw)) return currency.format(*amount);
+  return std::string(raw);  // "" (nothing refunded) or a hand-written value: shown as it is
 }
+
+// Adds the `_display` twins to one object and to the objects of its lists, recursively. A value that
+// is not a money or a time text is left to the raw field only.
+void add_display_forms(boost::json::object& o, const common::Currency& currency) {
+  std::vector<std::pair<std::string, std::string>> added;
+  for (auto& [key, value] : o) {
+    if (value.is_array()) {
+      for (auto& item : value.get_array()) {
+        if (item.is_object()) add_display_forms(item.get_object(), currency);
+      }
+      continue;
+    }
+    if (!value.is_string()) continue;
+    std::string_view raw = value.get_string();
+    std::string name(key);
+    if (std::find(kMoneyFields.begin(), kMoneyFields.end(), key) != kMoneyFields.end()) {
+      added.emplace_back(name + "_display", money_for_people(raw, currency));
+    } else if (is_time_field(key)) {
+      added.emplace_back(name + "_display", common::format_for_people(raw).value_or(std::string(raw)));
+    }
+  }
+  for (auto& [key, text] : added) o[key] = text;
+}
+
+// The flags order_cancelled's three wordings choose by: Mustache tests truth, not equality.
+void add_cancel_flags(boost::json::object& o) {
+  auto text = [&](std::string_view key) -> std::string_view {
+    auto it = o.find(key);
+    return it != o.end() && it->value().is_string() ? std::string_view(it->value().get_string()) : "";
+  };
+  auto refund = text("refund_amount");
+  bool refunded = !refund.empty() && common::Money::parse(refund).value_or(common::Money{}).minor() > 0;
+  o["cancelled_by_customer"] = text("cancelled_by") == "customer";
+  o["cancelled_by_staff"] = text("cancelled_by") == "staff";
+  o["refunded"] = refunded;
+}
+
+std::string file_name(std::string_view kind, std::string_view part) {
+  return std::string(kind) + "." + std::string(part) + ".mustache";
+}
+
+// The names a context offers, for the message about an unknown one: "a, b, items with c, d".
+std::string known_names(const boost::json::object& context) {
+  std::vector<std::string> plain, lists;
+  for (const auto& [key, value] : context) {
+    if (!value.is_array()) {
+      plain.emplace_back(key);
+      continue;
+    }
+    std::set<std::string> inner;
+    for (const auto& item : value.get_array()) {
+      if (item.is_object()) {
+        for (const auto& field : item.get_object()) inner.insert(std::string(field.key()));
+      }
+    }
+    std::string list = std::string(key) + " with";
+    for (const auto& name : inner) list += " " + name + (name == *inner.rbegin() ? "" : ",");
+    lists.push_back(list);
+  }
+  std::sort(plain.begin(), plain.end());
+  std::string out;
+  for (const auto& name : plain) out += (out.empty() ? "" : ", ") + name;
+  for (const auto& list : lists) out += "; " + list;
+  return out;
+}
+
+// A copy of `context` whose lists are empty, so that {{^items}} bodies are looked at too.
+boost::json::object with_empty_lists(boost::json::object context) {
+  for (auto& [key, value] : context) {
+    if (value.is_array()) value = boost::json::array{};
+  }
+  return context;
+}
+
+}  // namespace
 
 std::string Templates::render_one(const Source& t, const boost::json::object& context) {
   mustache::mustache tmpl(t.text);
@@ -107,95 +178,114 @@ std::string Templates::render_one(const Source& t, const boost::json::object& co
   return out;
 }
 
-// The names the confirmation's context offers, for a template error's message.
-constexpr std::string_view kConfirmationNames =
-    "order_id, created_at, customer, email, total_amount, shop_name, items with product, price, quantity, totalprice";
+boost::json::object Templates::for_people(std::string_view kind, const boost::json::object& context) const {
+  auto full = context;
+  full["shop_name"] = shop_name_;
+  full["currency"] = std::string(currency_->code);
+  add_display_forms(full, *currency_);
+  if (kind == kOrderCancelled) add_cancel_flags(full);
+  return full;
+}
 
-void Templates::check(const Source& t, const boost::json::object& sample, std::string_view known_names) {
+// Renders every sample of the kind, with its lists and with them empty, through a context that records
+// the names it cannot resolve: kainjow renders those as nothing, which would hide a misspelt
+// {{totl_amount}} until a customer saw the gap.
+void Templates::check(const Source& t, std::string_view kind) const {
   mustache::mustache tmpl(t.text);
   if (!tmpl.is_valid()) throw TemplateError(t.source + ": " + tmpl.error_message());
-  // Two renders: one with items, one without, so names inside {{#items}} and inside {{^items}}
-  // (shown for an empty list) are both looked up.
-  auto with_items = sample;
-  auto without_items = with_items;
-  without_items["items"] = boost::json::array{};
   std::set<std::string> unknown;
-  for (const auto* context : {&with_items, &without_items}) {
-    auto data = to_data(*context);
-    RecordingContext recorder(&data);
-    mustache::mustache copy(t.text);
-    copy.render(recorder);
-    if (!copy.is_valid()) throw TemplateError(t.source + ": " + copy.error_message());
-    unknown.insert(recorder.unknown().begin(), recorder.unknown().end());
+  std::string known;
+  for (const auto& sample : sample_contexts(kind)) {
+    auto with_lists = for_people(kind, sample.context);
+    known = known_names(with_lists);
+    for (const auto& context : {with_lists, for_people(kind, with_empty_lists(sample.context))}) {
+      auto data = to_data(context);
+      RecordingContext recorder(&data);
+      mustache::mustache copy(t.text);
+      copy.render(recorder);
+      if (!copy.is_valid()) throw TemplateError(t.source + ": " + copy.error_message());
+      unknown.insert(recorder.unknown().begin(), recorder.unknown().end());
+    }
   }
-  if (!unknown.empty()) {
-    std::string names;
-    for (const auto& name : unknown) names += (names.empty() ? "" : ", ") + std::string("{{") + name + "}}";
-    throw TemplateError(t.source + ": unknown variable " + names + " (known: " + std::string(known_names) + ")");
+  if (unknown.empty()) return;
+  std::string names;
+  for (const auto& name : unknown) names += (names.empty() ? "" : ", ") + std::string("{{") + name + "}}";
+  throw TemplateError(t.source + ": unknown variable " + names + " (known: " + known + ")");
+}
+
+void Templates::check(const Set& set) const {
+  for (const auto* s : {&set.subject, &set.html, &set.text}) check(*s, set.kind);
+  for (const auto& sample : sample_contexts(set.kind)) {
+    if (collapse_to_one_line(render_one(set.subject, for_people(set.kind, sample.context))).empty()) {
+      throw TemplateError(set.subject.source + ": renders an empty subject");
+    }
   }
+}
+
+Templates::Source Templates::read_source(const std::string& template_dir, const std::string& file,
+                                         bool html_escape) {
+  Source s;
+  s.html_escape = html_escape;
+  std::filesystem::path path = std::filesystem::path(template_dir.empty() ? "." : template_dir) / file;
+  std::error_code ec;
+  if (!template_dir.empty() && std::filesystem::is_regular_file(path, ec)) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    if (!in) throw TemplateError(path.string() + ": cannot be read");
+    s.source = path.string();
+    s.text = content.str();
+  } else {
+    s.source = "built-in " + file;
+    s.text = std::string(builtin_template(file));
+    if (s.text.empty()) throw TemplateError(s.source + ": missing from this build");
+  }
+  return s;
+}
+
+Templates::Set Templates::load_set(const std::string& template_dir, std::string_view kind) {
+  return Set{std::string(kind), read_source(template_dir, file_name(kind, "subject"), false),
+             read_source(template_dir, file_name(kind, "html"), true),
+             read_source(template_dir, file_name(kind, "txt"), false)};
 }
 
 Templates Templates::load(const std::string& template_dir, std::string shop_name) {
-  auto source = [&](std::string_view file, bool html_escape) {
-    Source s;
-    s.html_escape = html_escape;
-    std::filesystem::path path = std::filesystem::path(template_dir.empty() ? "." : template_dir) / file;
-    std::error_code ec;
-    if (!template_dir.empty() && std::filesystem::is_regular_file(path, ec)) {
-      std::ifstream in(path, std::ios::binary);
-      std::ostringstream content;
-      content << in.rdbuf();
-      if (!in) throw TemplateError(path.string() + ": cannot be read");
-      s.source = path.string();
-      s.text = content.str();
-    } else {
-      s.source = "built-in " + std::string(file);
-      s.text = std::string(builtin_template(file));
-      if (s.text.empty()) throw TemplateError(s.source + ": missing from this build");
-    }
-    return s;
-  };
+  return load(template_dir, std::move(shop_name), *common::Currency::find("USD"));
+}
+
+Templates Templates::load(const std::string& template_dir, std::string shop_name, const common::Currency& currency) {
   Templates t;
-  t.subject_ = source(kSubjectFile, false);
-  t.html_ = source(kHtmlFile, true);
-  t.text_ = source(kTextFile, false);
   t.shop_name_ = std::move(shop_name);
-  for (const auto* s : {&t.subject_, &t.html_, &t.text_}) check(*s, sample_context(), kConfirmationNames);
-  if (collapse_to_one_line(render_one(t.subject_, sample_context())).empty()) {
-    throw TemplateError(t.subject_.source + ": renders an empty subject");
-  }
-  t.load_account_emails(source);
+  t.currency_ = &currency;
+  for (auto kind : kEmailKinds) t.sets_.push_back(load_set(template_dir, kind));
+  for (const auto& set : t.sets_) t.check(set);
   return t;
 }
 
-void Templates::load_account_emails(const std::function<Source(std::string_view, bool)>& source) {
-  for (auto kind : kAccountEmailKinds) {
-    auto name = std::string(kind);
-    Set set{source(name + ".subject.mustache", false), source(name + ".html.mustache", true),
-            source(name + ".txt.mustache", false)};
-    auto sample = account_sample_context(kind);
-    for (const auto* s : {&set.subject, &set.html, &set.text}) check(*s, sample, account_context_names(kind));
-    if (collapse_to_one_line(render_one(set.subject, sample)).empty()) {
-      throw TemplateError(set.subject.source + ": renders an empty subject");
+std::string Templates::describe() const {
+  std::string own;
+  for (const auto& set : sets_) {
+    for (const auto* s : {&set.subject, &set.html, &set.text}) {
+      if (!s->source.starts_with("built-in ")) own += (own.empty() ? "" : ", ") + s->source;
     }
-    accounts_.emplace(std::move(name), std::move(set));
   }
+  return own.empty() ? "built-in" : own + "; the others built-in";
 }
 
-RenderedEmail Templates::render_account(std::string_view kind, const boost::json::object& context) const {
-  auto set = accounts_.find(kind);
-  if (set == accounts_.end()) throw TemplateError("no template for email kind '" + std::string(kind) + "'");
-  auto full = context;
-  full["shop_name"] = shop_name_;
-  const auto& t = set->second;
-  return {collapse_to_one_line(render_one(t.subject, full)), render_one(t.html, full), render_one(t.text, full)};
+const Templates::Set& Templates::set_of(std::string_view kind) const {
+  for (const auto& set : sets_) {
+    if (set.kind == kind) return set;
+  }
+  throw TemplateError("no template for email kind '" + std::string(kind) + "'");
 }
 
-RenderedEmail Templates::render(const boost::json::object& context) const {
-  auto full = context;
-  full["shop_name"] = shop_name_;
-  return {collapse_to_one_line(render_one(subject_, full)), render_one(html_, full), render_one(text_, full)};
+RenderedEmail Templates::render(std::string_view kind, const boost::json::object& context) const {
+  const auto& set = set_of(kind);
+  auto full = for_people(kind, context);
+  return {collapse_to_one_line(render_one(set.subject, full)), render_one(set.html, full), render_one(set.text, full)};
 }
+
+RenderedEmail Templates::render(const boost::json::object& context) const { return render(kOrderConfirmation, context); }
 
 namespace {
 
@@ -220,18 +310,14 @@ void unseal(const Templates& templates, boost::json::object& context, SealedFiel
 
 RenderedEmail render_stored(const Templates& templates, std::string_view kind, const std::string& payload,
                             SealedFields sealed) {
-  if (kind != kOrderConfirmation && !is_account_email(kind)) {
-    throw TemplateError("no template for email kind '" + std::string(kind) + "'");
-  }
   boost::json::object context;
   try {
     context = boost::json::parse(payload).as_object();
   } catch (const std::exception& e) {
     throw TemplateError(std::string("stored context is not a JSON object: ") + e.what());
   }
-  if (kind == kOrderConfirmation) return templates.render(context);
   unseal(templates, context, sealed);
-  return templates.render_account(kind, context);
+  return templates.render(kind, context);
 }
 
 }  // namespace notify

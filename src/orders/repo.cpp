@@ -114,9 +114,17 @@ constexpr std::string_view kLeavePending =
 constexpr std::string_view kBeginPayment =
     "UPDATE orders SET payment_in_flight = 1, updated_at = $2"
     " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at > $2";
+// A settled charge: paid moves both axes at once (status pending_payment -> paid, payment_status
+// awaiting -> paid); a failed one only releases the hold.
 constexpr std::string_view kEndPayment =
-    "UPDATE orders SET payment_in_flight = 0, status = CASE WHEN $2 = 1 THEN 'paid' ELSE status END, updated_at = $3"
-    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 1";
+    "UPDATE orders SET payment_in_flight = 0, status = CASE WHEN $2 = 1 THEN 'paid' ELSE status END,"
+    " payment_status = CASE WHEN $2 = 1 THEN 'paid' ELSE payment_status END, updated_at = $3"
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_status = 'awaiting' AND payment_in_flight = 1";
+constexpr std::string_view kCancelPaid =
+    "UPDATE orders SET status = 'cancelled', updated_at = $2"
+    " WHERE id = $1 AND status = 'paid' AND NOT EXISTS (SELECT 1 FROM order_items WHERE order_id = $1 AND shipped > 0)";
+constexpr std::string_view kShippedUnits =
+    "SELECT CAST(COALESCE(SUM(shipped), 0) AS BIGINT) FROM order_items WHERE order_id = $1";
 constexpr std::string_view kOverdue =
     "SELECT id FROM orders WHERE status = 'pending_payment' AND payment_in_flight = 0 AND expires_at <= $1"
     " ORDER BY expires_at LIMIT $2";
@@ -216,6 +224,14 @@ bool end_payment(db::Connection& c, std::int64_t id, bool paid, std::int64_t now
   return c.query(kEndPayment, id, paid, now).affected_rows == 1;
 }
 
+bool cancel_paid(db::Connection& c, std::int64_t id, std::int64_t now) {
+  return c.query(kCancelPaid, id, now).affected_rows == 1;
+}
+
+std::int64_t shipped_units(db::Connection& c, std::int64_t order_id) {
+  return c.query(kShippedUnits, order_id)[0].integer(0);
+}
+
 std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int64_t limit) {
   auto r = c.query(kOverdue, now, limit);
   std::vector<std::int64_t> ids;
@@ -234,6 +250,7 @@ std::span<const StatusWrite> status_writes() {
       {"leave_pending", kLeavePending, pending_payment, cancelled},
       {"leave_pending", kLeavePending, pending_payment, expired},
       {"end_payment", kEndPayment, pending_payment, paid},
+      {"cancel_paid", kCancelPaid, paid, cancelled},
   };
   return kWrites;
 }

@@ -71,6 +71,10 @@ bool begin_payment(db::Connection& c, std::int64_t id, std::int64_t now);
 // Ends the charge: `paid` moves the order to paid, otherwise it is payable (or expirable) again.
 // Returns false when the order was not in flight.
 bool end_payment(db::Connection& c, std::int64_t id, bool paid, std::int64_t now);
+// Staff cancel of a paid order (paid -> cancelled), only while no unit of it was shipped; false
+// otherwise (no longer paid, or shipped_units() > 0).
+bool cancel_paid(db::Connection& c, std::int64_t id, std::int64_t now);
+std::int64_t shipped_units(db::Connection& c, std::int64_t order_id);
 std::vector<std::int64_t> overdue(db::Connection& c, std::int64_t now, std::int64_t limit);
 // The sweeper's claim on one overdue order, first thing in its transaction: true when the order is
 // still overdue and now ours. On PostgreSQL it locks the row and skips it (false) when another

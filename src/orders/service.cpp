@@ -299,6 +299,7 @@ Order Service::cancel_as(std::int64_t order_id, std::optional<std::int64_t> owne
     if (!repo::leave_pending(c, order_id, OrderStatus::cancelled, common::now_micros())) return Outcome::not_pending;
     for (const auto& item : order.items) catalog::return_stock(c, item.product_id, item.quantity);
     order.status = OrderStatus::cancelled;
+    if (on_ended_) on_ended_(c, order, owner ? EndedBy::customer : EndedBy::staff);
     return Outcome::cancelled;
   });
   if (outcome == Outcome::not_pending) {
@@ -307,6 +308,24 @@ Order Service::cancel_as(std::int64_t order_id, std::optional<std::int64_t> owne
     throw common::Error("order_not_payable", "Order " + std::to_string(order_id) + " is " + why + " and cannot be cancelled",
                         {{"status", status}});
   }
+  return order;
+}
+
+// Guarded like every status move: a concurrent cancel, or a shipment committed first, leaves it alone.
+std::optional<Order> Service::cancel_paid_in(db::Connection& c, std::int64_t order_id) {
+  auto order = load(c, order_id);
+  if (order.status != OrderStatus::paid) return std::nullopt;
+  if (!repo::cancel_paid(c, order_id, common::now_micros())) {
+    if (auto shipped = repo::shipped_units(c, order_id); shipped > 0) {
+      throw common::Error("order_has_shipments",
+                          "Order " + std::to_string(order_id) + " has shipped units; take them back with a return",
+                          {{"shipped", shipped}});
+    }
+    return std::nullopt;  // no longer paid: someone else cancelled it first
+  }
+  for (const auto& item : order.items) catalog::return_stock(c, item.product_id, item.quantity);
+  order.status = OrderStatus::cancelled;
+  cancelled_by_staff_.add();
   return order;
 }
 
@@ -328,8 +347,9 @@ int Service::expire_overdue(std::int64_t now, int batch) {
     bool done = database_.transaction([&](db::Connection& c) {
       if (!repo::claim_overdue(c, id, now)) return false;
       if (!repo::leave_pending(c, id, OrderStatus::expired, common::now_micros(), now)) return false;
-      auto row = repo::find(c, id);
-      for (const auto& item : row->items) catalog::return_stock(c, item.product_id, item.quantity);
+      auto order = load(c, id);
+      for (const auto& item : order.items) catalog::return_stock(c, item.product_id, item.quantity);
+      if (on_ended_) on_ended_(c, order, EndedBy::sweeper);
       return true;
     });
     if (done) {

@@ -84,6 +84,11 @@ boost::json::array items_json(const std::vector<Item>& items, ItemIds ids);
 // the confirmation email. Orders and payments both take one.
 using BeforeCommit = std::function<void(db::Connection&, const Order&)>;
 
+// Runs inside the transaction that ends an unpaid order (a cancel or an expiry), with the order as it
+// now is: the app queues the customer's email there, so it exists exactly when the change does.
+enum class EndedBy { customer, staff, sweeper };
+using OnEnded = std::function<void(db::Connection&, const Order&, EndedBy)>;
+
 struct OrderPage {
   std::int64_t count = 0;
   std::vector<Order> orders;
@@ -119,6 +124,10 @@ class Service {
   Order cancel(std::int64_t order_id, std::int64_t user_id);
   // The same for staff, whoever owns the order (404 only when it does not exist).
   Order cancel_by_staff(std::int64_t order_id);
+  // Staff cancel of a paid order, in the caller's write transaction (payments::Refunds::cancel_paid,
+  // which refunds it in the same one): paid -> cancelled and all its stock back. Empty when the order
+  // is not paid; 409 order_has_shipments when a unit of it was shipped.
+  std::optional<Order> cancel_paid_in(db::Connection& c, std::int64_t order_id);
 
   struct DaySummary {
     std::int64_t placed = 0;
@@ -129,6 +138,9 @@ class Service {
   DaySummary summary_since(std::int64_t since);
   // Expires the unpaid orders whose reservation ran out, returning their stock; returns how many.
   int expire_overdue(std::int64_t now, int batch = 100);
+
+  // Set once, before serving: what commits with each cancel and expiry of an unpaid order.
+  void on_ended(OnEnded hook) { on_ended_ = std::move(hook); }
 
   // For the payment service, inside its own transactions.
   Order load(db::Connection& c, std::int64_t order_id);  // 404 when it does not exist
@@ -149,6 +161,7 @@ class Service {
   common::Counter& cancelled_;
   common::Counter& cancelled_by_staff_;
   common::Counter& expired_;
+  OnEnded on_ended_;
 };
 
 }  // namespace orders

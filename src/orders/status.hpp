@@ -13,6 +13,8 @@
 //   cancelled         pending_payment -> cancelled: customer or staff    stock returned
 //   expired           pending_payment -> expired: the sweeper, once the  stock returned
 //                     reservation ran out
+//   cancelled         paid -> cancelled: staff, while nothing is shipped  stock returned, what remains
+//                     (payments::Refunds::cancel_paid)                   of the payment refunded
 //
 // Every move out of pending_payment is one conditional UPDATE (`WHERE status = 'pending_payment' AND
 // payment_in_flight = 0`), so two actors can never both make it (and return stock twice). Beside the
@@ -60,6 +62,7 @@ inline constexpr std::array kTransitions = {
     Transition{OrderStatus::pending_payment, OrderStatus::paid},
     Transition{OrderStatus::pending_payment, OrderStatus::cancelled},
     Transition{OrderStatus::pending_payment, OrderStatus::expired},
+    Transition{OrderStatus::paid, OrderStatus::cancelled},  // staff, nothing shipped: refunded
 };
 
 constexpr bool can_move(OrderStatus from, OrderStatus to) {

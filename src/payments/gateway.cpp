@@ -44,6 +44,20 @@ class MeasuredGateway final : public Gateway {
     return result;
   }
 
+  RefundResult refund(const GatewayRefundRequest& request) override {
+    auto started = std::chrono::steady_clock::now();
+    auto result = inner_->refund(request);
+    observe("refund", to_string(result.outcome), started);
+    return result;
+  }
+
+  RefundLookupResult lookup_refund(const std::string& idempotency_key) override {
+    auto started = std::chrono::steady_clock::now();
+    auto result = inner_->lookup_refund(idempotency_key);
+    observe("lookup_refund", to_string(result.status), started);
+    return result;
+  }
+
  private:
   void observe(std::string_view operation, std::string_view outcome, std::chrono::steady_clock::time_point started) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -138,6 +152,26 @@ std::string_view to_string(LookupStatus status) noexcept {
     case LookupStatus::declined: return "declined";
     case LookupStatus::not_found: return "not_found";
     case LookupStatus::unavailable: return "unavailable";
+  }
+  return "unavailable";
+}
+
+std::string_view to_string(RefundOutcome outcome) noexcept {
+  switch (outcome) {
+    case RefundOutcome::succeeded: return "succeeded";
+    case RefundOutcome::refused: return "refused";
+    case RefundOutcome::error: return "error";
+    case RefundOutcome::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(RefundLookupStatus status) noexcept {
+  switch (status) {
+    case RefundLookupStatus::succeeded: return "succeeded";
+    case RefundLookupStatus::refused: return "refused";
+    case RefundLookupStatus::not_found: return "not_found";
+    case RefundLookupStatus::unavailable: return "unavailable";
   }
   return "unavailable";
 }

@@ -1,6 +1,7 @@
 #pragma once
-// The payment gateway as the payment service sees it: charge a card under an idempotency key, and look a
-// key up again when a charge's outcome was lost. No Beast or Asio in here.
+// The payment gateway as the payment service sees it: charge a card under an idempotency key, refund
+// (part of) a charge under a refund's own key, and look a key up again when an outcome was lost. No
+// Beast or Asio in here.
 //
 // Implementations: MockGateway (in-process, the default), HttpGateway (JSON over HTTP to a gateway
 // speaking docs/payment-gateway.md, e.g. `orderd mock-gateway`). make_gateway() picks one from the
@@ -86,6 +87,46 @@ struct LookupResult {
   std::string decline_code;
 };
 
+// A refund of (part of) a charge. The gateway refunds a key at most once and never more than what is
+// left of the charge.
+struct GatewayRefundRequest {
+  std::string idempotency_key;  // the refund's own key (never the charge's)
+  std::string charge;           // the charge's reference, "ch_..."
+  std::int64_t amount_minor = 0;
+  std::string currency = "usd";  // what the charge was made in (ChargeRequest::currency)
+};
+
+enum class RefundOutcome {
+  succeeded,
+  refused,  // the gateway refused this refund (failure_code says why): nothing refunded, and it stays so
+  error,    // the gateway says it did not refund (processing error, conflict, rejected request): try later
+  unknown,  // timeout or connection lost after sending: maybe refunded; reconcile with lookup_refund()
+};
+std::string_view to_string(RefundOutcome) noexcept;
+
+struct RefundResult {
+  RefundOutcome outcome = RefundOutcome::error;
+  std::string reference;  // the gateway's refund id ("re_..."), when it gave one
+  // refused: charge_not_found, amount_exceeds_charge, currency_mismatch, expired_or_canceled_card.
+  // error: processing_error, idempotency_conflict, or empty when the gateway could not be reached.
+  std::string failure_code;
+  std::string message;
+};
+
+enum class RefundLookupStatus {
+  succeeded,    // the key was refunded: reference is the refund id
+  refused,      // the key was refused (nothing refunded)
+  not_found,    // the gateway never refunded this key
+  unavailable,  // no answer: ask again later
+};
+std::string_view to_string(RefundLookupStatus) noexcept;
+
+struct RefundLookupResult {
+  RefundLookupStatus status = RefundLookupStatus::unavailable;
+  std::string reference;
+  std::string failure_code;
+};
+
 class Gateway {
  public:
   virtual ~Gateway() = default;
@@ -93,6 +134,10 @@ class Gateway {
   virtual ChargeResult charge(const ChargeRequest& request) = 0;
   // What the gateway knows of a key, to settle a payment whose charge() ended `unknown`.
   virtual LookupResult lookup(const std::string& idempotency_key) = 0;
+  // Blocking, like charge(); never throws for gateway trouble.
+  virtual RefundResult refund(const GatewayRefundRequest& request) = 0;
+  // What the gateway knows of a refund's key, to settle a refund whose refund() ended `unknown`.
+  virtual RefundLookupResult lookup_refund(const std::string& idempotency_key) = 0;
 };
 
 // "mock" -> MockGateway; "http://host:port" -> HttpGateway (the whole of one call, retries included,

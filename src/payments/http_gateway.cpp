@@ -250,6 +250,55 @@ LookupResult interpret_lookup(const Exchange& exchange) {
   return {LookupStatus::unavailable, "", ""};
 }
 
+// What a refund came to, by the charge's rules: only a 402, a 4xx refusing the request or the protocol's
+// processing error mean "not refunded"; anything else after sending is `unknown`.
+RefundResult interpret_refund(const Exchange& exchange) {
+  if (!exchange.reply) {
+    if (exchange.sent) return {RefundOutcome::unknown, "", "", "Refund outcome unknown: " + exchange.failure};
+    return {RefundOutcome::error, "", "", "Payment gateway unavailable: " + exchange.failure};
+  }
+  const auto& reply = *exchange.reply;
+  auto body = reply_object(reply);
+  auto id = text_of(body, "id");
+  auto code = text_of(body, "failure_code");
+  auto status = std::to_string(reply.status);
+  if (reply.status == 200) {
+    if (text_of(body, "status") == "succeeded" && !id.empty()) return {RefundOutcome::succeeded, id, "", "Refunded."};
+    return {RefundOutcome::unknown, id, "", "The gateway answered 200 without a succeeded refund"};
+  }
+  if (reply.status == 402) {
+    return {RefundOutcome::refused, id, code.empty() ? "refund_failed" : code, text_of(body, "message")};
+  }
+  if (reply.status == 409) {
+    return {RefundOutcome::error, "", "idempotency_conflict", "The gateway saw this idempotency key with another request"};
+  }
+  if (reply.status >= 500 && says_not_charged(body)) {
+    return {RefundOutcome::error, "", "processing_error", "Payment gateway error (HTTP " + status + ")"};
+  }
+  if (reply.status >= 400 && reply.status < 500) {
+    return {RefundOutcome::error, "", "", "The payment gateway rejected the refund (HTTP " + status +
+                                              (text_of(body, "code").empty() ? "" : ", " + text_of(body, "code")) + ")"};
+  }
+  return {RefundOutcome::unknown, "", "", "Refund outcome unknown: HTTP " + status + " without a verdict"};
+}
+
+RefundLookupResult interpret_refund_lookup(const Exchange& exchange) {
+  if (!exchange.reply) return {RefundLookupStatus::unavailable, "", ""};
+  auto body = reply_object(*exchange.reply);
+  switch (exchange.reply->status) {
+    case 200:
+      if (text_of(body, "status") == "succeeded") return {RefundLookupStatus::succeeded, text_of(body, "id"), ""};
+      break;
+    case 402: return {RefundLookupStatus::refused, text_of(body, "id"), text_of(body, "failure_code")};
+    case 404:
+      // As for charges: only the protocol's own answer means "never refunded".
+      if (text_of(body, "code") == "refund_not_found") return {RefundLookupStatus::not_found, "", ""};
+      break;
+    default: break;
+  }
+  return {RefundLookupStatus::unavailable, "", ""};
+}
+
 }  // namespace
 
 HttpGateway::HttpGateway(const std::string& url, std::chrono::milliseconds timeout) : timeout_(timeout) {
@@ -305,6 +354,37 @@ LookupResult HttpGateway::lookup(const std::string& idempotency_key) {
   auto result = interpret_lookup(exchange);
   if (result.status == LookupStatus::unavailable) {
     spdlog::warn("payment gateway lookup key={}: unavailable: {}", idempotency_key,
+                 exchange.reply ? "HTTP " + std::to_string(exchange.reply->status) : exchange.failure);
+  }
+  return result;
+}
+
+RefundResult HttpGateway::refund(const GatewayRefundRequest& refund) {
+  if (!valid_idempotency_key(refund.idempotency_key)) {
+    return {RefundOutcome::error, "", "", "An idempotency key of 1-255 printable characters is required."};
+  }
+  auto request = make_request(bhttp::verb::post, prefix_ + "/v1/refunds", host_, port_);
+  request.set("Idempotency-Key", refund.idempotency_key);
+  request.set(bhttp::field::content_type, "application/json");
+  request.body() = json::serialize(
+      json::object{{"charge", refund.charge}, {"amount", refund.amount_minor}, {"currency", refund.currency}});
+  request.prepare_payload();
+  auto result = interpret_refund(perform(host_, port_, request, timeout_));
+  if (result.outcome == RefundOutcome::error || result.outcome == RefundOutcome::unknown) {
+    spdlog::warn("payment gateway refund key={}: {}: {}", refund.idempotency_key, to_string(result.outcome),
+                 result.message);
+  }
+  return result;
+}
+
+RefundLookupResult HttpGateway::lookup_refund(const std::string& idempotency_key) {
+  if (!valid_idempotency_key(idempotency_key)) return {RefundLookupStatus::not_found, "", ""};
+  auto target = prefix_ + "/v1/refunds/" + boost::urls::encode(idempotency_key, boost::urls::unreserved_chars);
+  auto request = make_request(bhttp::verb::get, target, host_, port_);
+  auto exchange = perform(host_, port_, request, timeout_);
+  auto result = interpret_refund_lookup(exchange);
+  if (result.status == RefundLookupStatus::unavailable) {
+    spdlog::warn("payment gateway refund lookup key={}: unavailable: {}", idempotency_key,
                  exchange.reply ? "HTTP " + std::to_string(exchange.reply->status) : exchange.failure);
   }
   return result;

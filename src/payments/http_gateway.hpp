@@ -7,6 +7,7 @@
 // within that bound; nothing is retried once the request may have been sent. So:
 //   could not connect, 4xx other than 402, 5xx  -> Outcome::error (not charged)
 //   timeout or connection lost after sending    -> Outcome::unknown (maybe charged: lookup() later)
+// Refunds follow the same rules (RefundOutcome; a 402 is `refused`).
 
 #include "payments/gateway.hpp"
 
@@ -22,6 +23,8 @@ class HttpGateway final : public Gateway {
 
   ChargeResult charge(const ChargeRequest& request) override;
   LookupResult lookup(const std::string& idempotency_key) override;
+  RefundResult refund(const GatewayRefundRequest& request) override;
+  RefundLookupResult lookup_refund(const std::string& idempotency_key) override;
 
  private:
   std::string host_;

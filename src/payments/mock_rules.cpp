@@ -53,6 +53,8 @@ Verdict judge(const Card& card, std::chrono::year_month today) {
   return {Outcome::approved, "", "Payment approved."};
 }
 
+bool refuses_refunds(const Card& card) { return card.number == kRefundRefusingCard; }
+
 std::chrono::year_month current_month() {
   std::chrono::year_month_day day{std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
   return {day.year(), day.month()};

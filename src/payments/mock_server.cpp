@@ -22,13 +22,38 @@ bool valid_currency(std::string_view code) {
   return code.size() == 3 && code.find_first_not_of("abcdefghijklmnopqrstuvwxyz") == std::string_view::npos;
 }
 
-}  // namespace
-
-ChargeRequest read_charge(const http::Request& request) {
+void require_key(const http::Request& request) {
   if (!valid_idempotency_key(request.idempotency_key)) {
     throw common::Error("validation_error", "The Idempotency-Key header must be 1-255 printable characters",
                         {{"Idempotency-Key", json::array{"Required: 1-255 printable characters."}}});
   }
+}
+
+}  // namespace
+
+GatewayRefundRequest read_refund(const http::Request& request) {
+  require_key(request);
+  GatewayRefundRequest refund;
+  refund.idempotency_key = request.idempotency_key;
+  http::Fields fields(request.json);
+  if (auto charge = fields.text("charge")) {
+    if (charge->empty() || charge->size() > 255) fields.error("charge", "Give the charge's id (1-255 characters).");
+    refund.charge = std::move(*charge);
+  }
+  if (auto amount = fields.integer("amount")) {
+    if (*amount <= 0) fields.error("amount", "Ensure this value is a positive number of minor units.");
+    refund.amount_minor = *amount;
+  }
+  if (auto currency = fields.text("currency", false)) {
+    if (!valid_currency(*currency)) fields.error("currency", "Enter a three-letter lowercase ISO 4217 code.");
+    refund.currency = *currency;
+  }
+  fields.check();
+  return refund;
+}
+
+ChargeRequest read_charge(const http::Request& request) {
+  require_key(request);
   ChargeRequest charge;
   charge.idempotency_key = request.idempotency_key;
 
@@ -104,46 +129,108 @@ http::Response after_charge_failure(int status) {
   return failure;
 }
 
-http::Response create_charge(MockGateway& gateway, const MockFaults& faults, http::Request& request) {
-  auto charge = read_charge(request);
+// The faults that act before the gateway decides anything: nothing is charged or refunded.
+std::optional<http::Response> fault_before(const MockFaults& faults, std::string_view what) {
   if (faults.hang) {
     http::Response silent;
     silent.delivery = http::Delivery::silence;
     return silent;
   }
   if (faults.fail_status != 0) {
-    return http::json_response(faults.fail_status, {{"status", "failed"},
-                                                    {"decline_code", "processing_error"},
-                                                    {"message", "Injected failure (--fail-status): nothing was charged"}});
+    return http::json_response(faults.fail_status,
+                               {{"status", "failed"},
+                                {"decline_code", "processing_error"},
+                                {"message", "Injected failure (--fail-status): nothing was " + std::string(what)}});
   }
+  return std::nullopt;
+}
+
+// The faults that act after the gateway decided and remembered: the client cannot know the outcome.
+http::Response fault_after(const MockFaults& faults, http::Response response) {
+  if (faults.reset_after_charge) response.delivery = http::Delivery::reset;
+  if (faults.fail_after_charge != 0) return after_charge_failure(faults.fail_after_charge);
+  return response;
+}
+
+// The protocol's answers for "nothing happened": a conflict, a processing error, a refused request.
+[[noreturn]] void not_done(const std::string& code, const std::string& message) {
+  if (code == "idempotency_conflict") throw common::Error("idempotency_conflict", message);
+  throw common::Error("bad_request", message);
+}
+
+http::Response create_charge(MockGateway& gateway, const MockFaults& faults, http::Request& request) {
+  auto charge = read_charge(request);
+  if (auto fault = fault_before(faults, "charged")) return *fault;
   auto result = gateway.charge(charge);
   switch (result.outcome) {
     case Outcome::approved:
-    case Outcome::declined: {
-      auto response = charge_response(result, charge.amount_minor, charge.currency, card_brand(charge.card.number),
-                                      last4(charge.card.number));
-      if (faults.reset_after_charge) response.delivery = http::Delivery::reset;
-      if (faults.fail_after_charge != 0) return after_charge_failure(faults.fail_after_charge);
-      return response;
-    }
+    case Outcome::declined:
+      return fault_after(faults, charge_response(result, charge.amount_minor, charge.currency,
+                                                 card_brand(charge.card.number), last4(charge.card.number)));
     case Outcome::error:
-      if (result.decline_code == "idempotency_conflict") throw common::Error("idempotency_conflict", result.message);
       if (result.decline_code == "processing_error") {
         return http::json_response(503, {{"status", "failed"},
                                          {"decline_code", result.decline_code},
                                          {"message", result.message}});
       }
-      throw common::Error("bad_request", result.message);
+      not_done(result.decline_code, result.message);
     case Outcome::unknown: break;  // the in-process mock always knows
   }
   throw std::logic_error("the mock gateway returned an unknown outcome");
 }
 
-http::Response find_charge(MockGateway& gateway, http::Request& request) {
-  // The router matches the encoded path: the key arrives percent-encoded.
+http::Response refund_response(const RefundResult& result, const std::string& charge, std::int64_t amount,
+                               std::string_view currency) {
+  if (result.outcome == RefundOutcome::succeeded) {
+    return http::json_response(200, {{"id", result.reference},
+                                     {"status", "succeeded"},
+                                     {"charge", charge},
+                                     {"amount", amount},
+                                     {"currency", currency}});
+  }
+  return http::json_response(402, {{"id", result.reference},
+                                   {"status", "failed"},
+                                   {"charge", charge},
+                                   {"failure_code", result.failure_code},
+                                   {"message", result.message}});
+}
+
+http::Response create_refund(MockGateway& gateway, const MockFaults& faults, http::Request& request) {
+  auto refund = read_refund(request);
+  if (auto fault = fault_before(faults, "refunded")) return *fault;
+  auto result = gateway.refund(refund);
+  switch (result.outcome) {
+    case RefundOutcome::succeeded:
+    case RefundOutcome::refused:
+      return fault_after(faults, refund_response(result, refund.charge, refund.amount_minor, refund.currency));
+    case RefundOutcome::error: not_done(result.failure_code, result.message);
+    case RefundOutcome::unknown: break;  // the in-process mock always knows
+  }
+  throw std::logic_error("the mock gateway returned an unknown refund outcome");
+}
+
+// The key of GET /v1/.../{idempotency_key}: the router matches the encoded path, so it arrives
+// percent-encoded.
+std::optional<std::string> path_key(http::Request& request) {
   auto encoded = boost::urls::make_pct_string_view(request.path_param("idempotency_key"));
+  if (!encoded) return std::nullopt;
+  return encoded->decode();
+}
+
+http::Response find_refund(MockGateway& gateway, http::Request& request) {
+  std::optional<StoredRefund> stored;
+  if (auto key = path_key(request)) stored = gateway.find_refund(*key);
+  if (!stored) {
+    return http::json_response(404, {{"code", "refund_not_found"},
+                                     {"error", "No refund was made with this idempotency key"},
+                                     {"details", json::object{}}});
+  }
+  return refund_response(stored->result, stored->charge, stored->amount_minor, stored->currency);
+}
+
+http::Response find_charge(MockGateway& gateway, http::Request& request) {
   std::optional<StoredCharge> stored;
-  if (encoded) stored = gateway.find(encoded->decode());
+  if (auto key = path_key(request)) stored = gateway.find(*key);
   if (!stored) {
     return http::json_response(404, {{"code", "charge_not_found"},
                                      {"error", "No charge was made with this idempotency key"},
@@ -154,11 +241,14 @@ http::Response find_charge(MockGateway& gateway, http::Request& request) {
 
 }  // namespace
 
-void register_mock_gateway_routes(http::Router& router, MockGateway& gateway, MockFaults faults) {
+void register_mock_gateway_routes(http::Router& router, MockGateway& gateway, MockFaults faults,
+                                  MockFaults refund_faults) {
   using http::Access;
   using http::handle;
   router.add(http::post("/v1/charges", Access::anyone, handle(create_charge, gateway, std::move(faults))).json());
   router.add(http::get("/v1/charges/{idempotency_key}", Access::anyone, handle(find_charge, gateway)));
+  router.add(http::post("/v1/refunds", Access::anyone, handle(create_refund, gateway, std::move(refund_faults))).json());
+  router.add(http::get("/v1/refunds/{idempotency_key}", Access::anyone, handle(find_refund, gateway)));
 }
 
 }  // namespace payments

@@ -111,8 +111,15 @@ orders::Order Service::settle(std::int64_t payment_id, std::int64_t order_id, bo
 
 orders::Order Service::pay(std::int64_t user_id, const PaymentRequest& request,
                            const orders::BeforeCommit& before_commit) {
+  // In the currency's own minor units (yen for JPY): a fraction of a yen cannot be charged.
+  auto amount_minor = settings_.currency.gateway_amount(request.amount);
+  if (!amount_minor) {
+    common::FieldErrors errors;
+    errors.add("amount", "Must be a whole amount of " + std::string(settings_.currency.code) + ".");
+    errors.raise_if_any();
+  }
   auto claimed = claim(user_id, request);
-  ChargeRequest charge{claimed.key, request.amount.minor(), "usd", request.card,
+  ChargeRequest charge{claimed.key, *amount_minor, settings_.currency.gateway_code(), request.card,
                        "orderd order " + std::to_string(request.order_id)};
   auto result = gateway_.charge(charge);
   outcome_counter(to_string(result.outcome)).add();

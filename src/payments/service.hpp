@@ -8,6 +8,7 @@
 // A charge whose outcome is unknown (timeout, lost connection) stays `processing`, its order held,
 // until reconcile() asks the gateway about its key: never guessed, never charged twice.
 
+#include "common/currency.hpp"
 #include "common/metrics.hpp"
 #include "common/money.hpp"
 #include "db/database.hpp"
@@ -49,6 +50,8 @@ class Service {
     // A processing payment older than this is asked about at the gateway (at least the longest a
     // charge call can take, so the reconciler never races a call still under way).
     std::chrono::milliseconds reconcile_after{30'000};
+    // The shop's currency (the `currency` setting): its code and minor units go to the gateway.
+    common::Currency currency = *common::Currency::find("USD");
   };
 
   Service(db::Database& database, orders::Service& orders, Gateway& gateway, common::Metrics& metrics,

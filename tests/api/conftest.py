@@ -398,3 +398,10 @@ def mock_gateway(tmp_path):
     yield gateway
     code = gateway.stop()
     assert code == 0, f"mock-gateway exited with {code}:\n{gateway.log_text()[-4000:]}"
+
+
+def people_date(rfc3339):
+    """A time as emails write it for people (common::format_for_people): "4 May 2024, 12:00 UTC"."""
+    import datetime
+    t = datetime.datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).astimezone(datetime.timezone.utc)
+    return f"{t.day} {t.strftime('%B')} {t.year}, {t.strftime('%H:%M')} UTC"

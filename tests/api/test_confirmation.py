@@ -6,7 +6,7 @@ import email
 import email.policy
 import time
 
-from conftest import DECLINED, customer_token, pay, place, staff_token, unique, wait_until
+from conftest import DECLINED, customer_token, pay, people_date, place, staff_token, unique, wait_until
 
 
 
@@ -34,12 +34,13 @@ def test_one_email_per_paid_order_with_every_detail(make_server, smtp_sink):
     assert mail.header("Subject") == f"Your Corner Shop order #{order['id']} is confirmed"
     assert [p.get_content_type() for p in mail.message.iter_parts()] == ["text/plain", "text/html"]
     text, html = mail.body("plain"), mail.body("html")
+    # Money and dates as people read them: the currency's form (USD by default), a written date.
     for item in order["items"]:
         assert item["product"] in text
-        assert f"{item['quantity']} x {item['price']} = {item['totalprice']}" in text
-        assert item["price"] in html and item["totalprice"] in html
-    assert "Total: 130.00" in text and "130.00" in html
-    assert f"#{order['id']}" in html and order["created_at"][:10] in text
+        assert f"{item['quantity']} x ${item['price']} = ${item['totalprice']}" in text
+        assert f"${item['price']}" in html and f"${item['totalprice']}" in html
+    assert "Total: $130.00" in text and "$130.00" in html
+    assert f"#{order['id']}" in html and people_date(order["created_at"]) in text
     assert "Fish &amp; Chips" in html  # values are escaped in HTML
     # Unpaid and declined orders get no mail.
     p = s.post("/store/products/", token=staff, json={"name": unique("x"), "price": 1, "stock": 5}).json()
@@ -59,7 +60,7 @@ def test_without_smtp_the_email_is_an_eml_file(make_server):
     assert message["Subject"] == f"Your orderd shop order #{order['id']} is confirmed"
     assert message["To"] == s.get("/user/", token=token).json()["email"]
     assert message["MIME-Version"] == "1.0" and message["Date"] and message["Message-ID"]
-    assert "Total: 130.00" in message.get_body(preferencelist=("plain",)).get_content()
+    assert "Total: $130.00" in message.get_body(preferencelist=("plain",)).get_content()
 
 
 def test_a_shops_own_templates(make_server, smtp_sink, tmp_path):
@@ -128,7 +129,7 @@ def test_email_preview_renders_without_sending(make_server):
     p = s.cli("email", "preview", str(order["id"]))
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith(f"Subject: Your orderd shop order #{order['id']} is confirmed\n")
-    assert "Total: 130.00" in p.stdout
+    assert "Total: $130.00" in p.stdout
     p = s.cli("email", "preview", str(order["id"]), "--html")
     assert p.returncode == 0 and "<html" in p.stdout.lower() and "Fish &amp; Chips" in p.stdout
     p = s.cli("email", "preview", "99999999")

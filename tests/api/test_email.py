@@ -87,8 +87,9 @@ def test_a_queued_confirmation_reaches_the_smtp_server(make_server, smtp_sink):
     assert mail.message.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in mail.message.iter_parts()] == ["text/plain", "text/html"]
     text, html = mail.body("plain"), mail.body("html")
-    assert "Fish & Chips" in text and "2 x 50.00 = 100.00" in text and "Total: 130.00" in text
-    assert "Fish &amp; Chips" in html and "Café crème" in html and "130.00" in html and "#42" in html
+    assert "Fish & Chips" in text and "2 x $50.00 = $100.00" in text and "Total: $130.00" in text
+    assert "Fish &amp; Chips" in html and "Café crème" in html and "$130.00" in html and "#42" in html
+    assert "4 May 2024, 12:00 UTC" in text and "4 May 2024, 12:00 UTC" in html
 
     staff = staff_token(server)
     row = wait_until(lambda: (e := email_row(server, staff, row_id)) and e["status"] == "sent" and e)
@@ -124,7 +125,7 @@ def test_without_smtp_each_message_is_an_eml_file(make_server):
     assert message["Message-ID"].startswith(f"<orderd.outbox.{row_id}.")
     assert message["Subject"] == "Your orderd shop order #9 is confirmed"
     assert message.get_content_type() == "multipart/alternative"
-    assert "Total: 130.00" in message.get_body(preferencelist=("plain",)).get_content()
+    assert "Total: $130.00" in message.get_body(preferencelist=("plain",)).get_content()
     assert "Café crème" in message.get_body(preferencelist=("html",)).get_content()
     assert not [p for p in mail_dir.iterdir() if p.suffix != ".eml"]  # no temporary files left
 

@@ -323,6 +323,25 @@ def test_real_responses_match_the_documented_schemas(server, spec):
           "POST", "/admin/orders/{id}/cancel/", 409, "order_not_payable")
     check(server.post("/admin/orders/999999999/cancel/", token=staff),
           "POST", "/admin/orders/{id}/cancel/", 404, "not_found")
+    # refunds, and staff's cancel of the paid order (which refunds what remains)
+    refunds = "/admin/orders/{id}/refunds/"
+    key = {"Idempotency-Key": unique("refund-")}
+    refund = {"amount": "0.01", "reason": "openapi"}
+    check(server.post(f"/admin/orders/{order['id']}/refunds/", token=staff, headers=key, json=refund), "POST", refunds, 201)
+    check(server.post(f"/admin/orders/{order['id']}/refunds/", token=staff, headers=key, json=refund), "POST", refunds, 201)
+    check(server.post(f"/admin/orders/{order['id']}/refunds/", token=staff, json=refund),
+          "POST", refunds, 400, "validation_error")
+    check(server.post(f"/admin/orders/{order['id']}/refunds/", token=customer, headers=key, json=refund),
+          "POST", refunds, 403, "forbidden")
+    check(server.post(f"/admin/orders/{order['id']}/refunds/", token=staff, headers={"Idempotency-Key": unique("r")},
+                      json={"amount": "999999.00", "reason": "too much"}), "POST", refunds, 409, "refund_exceeds_payment")
+    check(server.post(f"/admin/orders/{third['id']}/refunds/", token=staff, headers={"Idempotency-Key": unique("r")},
+                      json=refund), "POST", refunds, 409, "order_not_paid")
+    check(server.post("/admin/orders/999999999/refunds/", token=staff, headers={"Idempotency-Key": unique("r")},
+                      json=refund), "POST", refunds, 404, "not_found")
+    cancelled = check(server.post(f"/admin/orders/{order['id']}/cancel/", token=staff),
+                      "POST", "/admin/orders/{id}/cancel/", 200).json()
+    assert cancelled["refund"]["status"] == "succeeded"
     check(server.get("/admin/dashboard/", token=staff), "GET", "/admin/dashboard/", 200)
     check(server.get("/admin/dashboard/"), "GET", "/admin/dashboard/", 401, "not_authenticated")
     check(server.get("/admin/dashboard/", token=customer), "GET", "/admin/dashboard/", 403, "forbidden")

@@ -315,9 +315,10 @@ describe("staff console", () => {
     assert.equal((await http("PATCH", `/store/products/${low.id}/`, { stock: 3 }, staff)).status, 200);
     await go("dashboard");
     assert.equal(await text("#stat-orders .value"), "2");
-    assert.equal(await text("#stat-revenue .value"), "43.00");
+    // Money in the shop's currency (USD by default), as the emails write it.
+    assert.equal(await text("#stat-revenue .value"), "$43.00");
     assert.equal(await text("#stat-low-stock .value"), "1");
-    assert.match(await text("#low-stock"), new RegExp(`${low.name}\\s+${low.price}\\s+3`));
+    assert.match(await text("#low-stock"), new RegExp(`${low.name}\\s+\\$${low.price}\\s+3`));
     await shot("dashboard");
   });
 
@@ -402,6 +403,80 @@ describe("staff console", () => {
     await page.click("#product-search button[type=submit]");
     await page.waitForSelector(".pager:has-text('1 in all · page 1 of 1')");
     assert.equal(await page.isVisible(".pager .note"), false);
+  });
+
+  it("ships, marks delivered, refunds, takes back and cancels paid orders, each confirmed with its amount", async () => {
+    const dialogs = [];
+    const listen = (dialog) => dialogs.push(dialog.message());
+    page.on("dialog", listen);  // the handler in before() accepts them; this one reads them
+    const customer = await token(CUSTOMER);
+    const found = await http("GET", "/store/products/?search=Product%20A", undefined, customer);
+    const lamp = found.body.results.find((p) => p.name === "Product A");
+    const usd = (hundredths) => `$${Math.floor(hundredths / 100)}.${String(hundredths % 100).padStart(2, "0")}`;
+    const price = Math.round(Number(lamp.price) * 100);
+    const buy = async (quantity) => {
+      const placed = await http("POST", "/store/place_order/", { items: [{ product_id: lamp.id, quantity }] }, customer);
+      assert.equal(placed.status, 201, JSON.stringify(placed.body));
+      const card = { order_id: placed.body.id, amount: placed.body.total_amount, expiry_date: "12/30", cvv: "123",
+        card_number: "4242424242424242" };
+      assert.equal((await http("POST", "/store/make_payment/", card, await token(CUSTOMER))).status, 200);
+      return placed.body;
+    };
+    const open = async (o) => {
+      await page.evaluate((id) => { location.hash = `#/orders/${id}`; }, o.id);
+      await page.waitForSelector(`#order-detail h2:has-text("Order #${o.id}")`);
+    };
+    const settled = async (flashText, selector) => {
+      await page.waitForSelector(`#flash:has-text("${flashText}")`);
+      if (selector) await page.waitForSelector(selector);
+    };
+
+    const o = await buy(3);
+    await open(o);
+    assert.equal(await text("#order-payment-status"), "paid");
+    assert.equal(await text("#order-fulfilment-status"), "not fulfilled");
+
+    await page.click("#ship-order");
+    await page.fill(`#ship-form [name=qty-${lamp.id}]`, "2");
+    await page.fill("#ship-form [name=carrier]", "DHL");
+    await page.fill("#ship-form [name=tracking_number]", "JD0001");
+    await page.fill("#ship-form [name=tracking_url]", "https://www.dhl.com/track?id=JD0001");
+    await shot("order-ship");
+    await page.click("#ship-form button[type=submit]");
+    await settled("2 items shipped", "#order-fulfilments");
+    assert.equal(dialogs.at(-1), `Ship 2 items of order #${o.id} (worth ${usd(2 * price)}) with DHL? The customer is emailed the tracking.`);
+    assert.match(await text("#order-fulfilments"), /2 × Product A\s+DHL JD0001/);
+    assert.equal(await text("#order-fulfilment-status"), "partially fulfilled");
+
+    await page.click("#order-fulfilments button.deliver");
+    await settled("delivered");
+    assert.match(dialogs.at(-1), new RegExp(`^Mark shipment #\\d+ of order #${o.id} \\(2 items, worth \\${usd(2 * price)}\\) delivered\\?$`));
+    await page.waitForFunction(() => !document.querySelector("#order-fulfilments button.deliver"));
+
+    await page.click("#refund-order");
+    await page.fill("#refund-form [name=amount]", "5.00");
+    await page.fill("#refund-form [name=reason]", "Scratched");
+    await page.click("#refund-form button[type=submit]");
+    await settled("refund of $5.00", "#order-refunds");
+    assert.equal(dialogs.at(-1), `Refund $5.00 of order #${o.id} to ${CUSTOMER.username}'s card?`);
+    assert.match(await text("#order-refunds"), /\$5\.00\s+\S+\s+Scratched/);
+
+    await page.click("#return-order");
+    await page.fill(`#return-form [name=qty-${lamp.id}]`, "1");
+    await page.fill("#return-form [name=reason]", "Too big");
+    await page.click("#return-form button[type=submit]");
+    await settled("return recorded", "#order-returns");
+    assert.equal(dialogs.at(-1), `Record the return of 1 item of order #${o.id} and refund ${usd(price)} to ${CUSTOMER.username}'s card?`);
+    assert.match(await text("#order-returns"), /1 × Product A \(restocked\)\s+Too big/);
+    await shot("order-after-payment");
+
+    const second = await buy(1);
+    await open(second);
+    await page.click("#cancel-order");
+    await settled("cancelled", "#order-detail .badge.cancelled");
+    assert.equal(dialogs.at(-1),
+      `Cancel order #${second.id} and refund ${usd(price)} to ${CUSTOMER.username}'s card? Its stock returns to the catalogue.`);
+    page.off("dialog", listen);
   });
 
   it("kept the session alive by refreshing the tokens, and signs out", async () => {

@@ -6,6 +6,8 @@
 //   POST /store/place_order/: orders::items_from_json
 //   POST /store/make_payment/: payments::payment_request_from_json (with payments::parse_card)
 //   POST /v1/charges (orderd mock-gateway): payments::read_charge
+//   POST /v1/refunds (orderd mock-gateway): payments::read_refund
+//   POST /admin/orders/{id}/refunds/: payments::refund_request_from_json
 // Invariants: no input makes a 500 (an exception other than common::Error), every answer is JSON in
 // the contract's shape, and what a decoder accepts is within the contract's limits.
 
@@ -17,6 +19,7 @@
 #include "http/router.hpp"
 #include "orders/service.hpp"
 #include "payments/mock_server.hpp"
+#include "payments/refund_routes.hpp"
 #include "payments/routes.hpp"
 
 #include <boost/json/parse.hpp>
@@ -100,6 +103,15 @@ const http::Router& router() {
       FUZZ_CHECK(charge.amount_minor > 0);
       FUZZ_CHECK(charge.currency.size() == 3);
       FUZZ_CHECK(charge.card.exp_month >= 1 && charge.card.exp_month <= 12);
+    });
+    add("/v1/refunds", [](Request& q) {
+      auto refund = payments::read_refund(q);
+      FUZZ_CHECK(refund.amount_minor > 0 && !refund.charge.empty() && refund.currency.size() == 3);
+    });
+    add("/admin/orders/1/refunds/", [](Request& q) {
+      auto refund = payments::refund_request_from_json(q.json, 1, 1);
+      FUZZ_CHECK(refund.amount.minor() > 0 && refund.amount.minor() <= common::Money::kMaxMinor);
+      FUZZ_CHECK(!refund.reason.empty() && refund.reason.size() <= 4 * payments::kMaxReasonLength);
     });
     return r;
   }();

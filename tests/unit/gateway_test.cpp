@@ -323,9 +323,9 @@ namespace {
 class MockGatewayServer {
  public:
   explicit MockGatewayServer(std::chrono::milliseconds latency = 0ms, std::string mount = "",
-                             payments::MockFaults faults = {})
+                             payments::MockFaults faults = {}, payments::MockFaults refund_faults = {})
       : gateway_({.latency = latency, .remembered_keys = 1000, .today = [] { return kThisMonth; }}) {
-    payments::register_mock_gateway_routes(router_, gateway_, faults);
+    payments::register_mock_gateway_routes(router_, gateway_, faults, refund_faults);
     http::ServerOptions options;
     options.host = "127.0.0.1";
     options.port = 0;
@@ -512,4 +512,133 @@ TEST(HttpGateway, ATimedOutChargeIsFoundByLookup) {
   payments::HttpGateway reconciler(server.url(), 5s);
   auto found = reconciler.lookup("slow-1");
   EXPECT_EQ(found.status, LookupStatus::approved);  // it was charged: reconciliation must not guess "failed"
+}
+
+// --- refunds -----------------------------------------------------------------------------------
+
+namespace {
+
+using payments::RefundLookupStatus;
+using payments::RefundOutcome;
+
+payments::GatewayRefundRequest refund_of(std::string key, std::string charge, std::int64_t amount) {
+  return {std::move(key), std::move(charge), amount, "usd"};
+}
+
+// Charges 130.00 on `number` and returns the charge's reference.
+std::string charged(payments::Gateway& gateway, const std::string& key,
+                    const std::string& number = "4242424242424242") {
+  auto result = gateway.charge(charge(key, number, 13000));
+  EXPECT_EQ(result.outcome, Outcome::approved) << result.message;
+  return result.reference;
+}
+
+}  // namespace
+
+TEST(MockGatewayRefunds, RefundNeverMoreThanTheChargeAndReplayByKey) {
+  auto gateway = mock();
+  auto ch = charged(gateway, "c1");
+  auto first = gateway.refund(refund_of("r1", ch, 10000));
+  ASSERT_EQ(first.outcome, RefundOutcome::succeeded) << first.message;
+  EXPECT_TRUE(first.reference.starts_with("re_"));
+  auto replay = gateway.refund(refund_of("r1", ch, 10000));
+  EXPECT_EQ(replay.outcome, RefundOutcome::succeeded);
+  EXPECT_EQ(replay.reference, first.reference);  // the same key never refunds twice
+  auto too_much = gateway.refund(refund_of("r2", ch, 3001));
+  EXPECT_EQ(too_much.outcome, RefundOutcome::refused);
+  EXPECT_EQ(too_much.failure_code, "amount_exceeds_charge");
+  EXPECT_EQ(gateway.refund(refund_of("r3", ch, 3000)).outcome, RefundOutcome::succeeded);
+  EXPECT_EQ(gateway.refund(refund_of("r4", ch, 1)).failure_code, "amount_exceeds_charge");
+  EXPECT_EQ(gateway.lookup_refund("r1").status, RefundLookupStatus::succeeded);
+  EXPECT_EQ(gateway.lookup_refund("r1").reference, first.reference);
+  EXPECT_EQ(gateway.lookup_refund("r2").status, RefundLookupStatus::refused);
+  EXPECT_EQ(gateway.lookup_refund("never").status, RefundLookupStatus::not_found);
+}
+
+TEST(MockGatewayRefunds, AKeyReusedForAnotherRefundIsAConflict) {
+  auto gateway = mock();
+  auto ch = charged(gateway, "c1");
+  gateway.refund(refund_of("r", ch, 100));
+  auto other = gateway.refund(refund_of("r", ch, 200));
+  EXPECT_EQ(other.outcome, RefundOutcome::error);
+  EXPECT_EQ(other.failure_code, "idempotency_conflict");
+  EXPECT_EQ(gateway.find_refund("r")->amount_minor, 100);
+}
+
+TEST(MockGatewayRefunds, TheRefundRefusingCardAndUnknownCharges) {
+  auto gateway = mock();
+  auto ch = charged(gateway, "c1", "4000000000005126");  // Stripe's: the charge succeeds...
+  auto refused = gateway.refund(refund_of("r", ch, 100));  // ...its refunds fail
+  EXPECT_EQ(refused.outcome, RefundOutcome::refused);
+  EXPECT_EQ(refused.failure_code, "expired_or_canceled_card");
+  EXPECT_EQ(gateway.refund(refund_of("r2", "ch_nothing", 100)).failure_code, "charge_not_found");
+  auto other_currency = refund_of("r3", charged(gateway, "c2"), 100);
+  other_currency.currency = "eur";
+  EXPECT_EQ(gateway.refund(other_currency).failure_code, "currency_mismatch");
+  EXPECT_EQ(gateway.refund(refund_of("", ch, 100)).outcome, RefundOutcome::error);
+  EXPECT_EQ(gateway.refund(refund_of("z", ch, 0)).outcome, RefundOutcome::error);
+}
+
+TEST(MockGatewayRefunds, ConcurrentRefundsNeverPassTheCharge) {
+  auto gateway = mock();
+  auto ch = charged(gateway, "c1");  // 130.00
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 20; ++i) {
+    threads.emplace_back([&, i] {
+      if (gateway.refund(refund_of("r" + std::to_string(i), ch, 1000)).outcome == RefundOutcome::succeeded) ++succeeded;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(succeeded.load(), 13);
+}
+
+TEST(HttpGatewayRefunds, RefundsReplaysAndLooksUp) {
+  MockGatewayServer server;
+  payments::HttpGateway gateway(server.url(), 5s);
+  auto ch = charged(gateway, "http-c1");
+  auto first = gateway.refund(refund_of("http-r1", ch, 1250));
+  ASSERT_EQ(first.outcome, RefundOutcome::succeeded) << first.message;
+  EXPECT_EQ(gateway.refund(refund_of("http-r1", ch, 1250)).reference, first.reference);
+  EXPECT_EQ(gateway.lookup_refund("http-r1").status, RefundLookupStatus::succeeded);
+  EXPECT_EQ(gateway.lookup_refund("http-r1").reference, first.reference);
+  EXPECT_EQ(gateway.lookup_refund("http-none").status, RefundLookupStatus::not_found);
+  auto conflict = gateway.refund(refund_of("http-r1", ch, 1));
+  EXPECT_EQ(conflict.outcome, RefundOutcome::error);
+  EXPECT_EQ(conflict.failure_code, "idempotency_conflict");
+  auto too_much = gateway.refund(refund_of("http-r2", ch, 13000));
+  EXPECT_EQ(too_much.outcome, RefundOutcome::refused);
+  EXPECT_EQ(too_much.failure_code, "amount_exceeds_charge");
+  EXPECT_EQ(gateway.lookup_refund("http-r2").status, RefundLookupStatus::refused);
+}
+
+TEST(HttpGatewayRefunds, RefundFaultsAreLikeChargeFaults) {
+  {
+    MockGatewayServer server(0ms, "", {}, {.fail_status = 503});
+    payments::HttpGateway gateway(server.url(), 5s);
+    auto ch = charged(gateway, "c");  // charges are healthy
+    auto result = gateway.refund(refund_of("said-not-refunded", ch, 100));
+    EXPECT_EQ(result.outcome, RefundOutcome::error) << result.message;
+    EXPECT_EQ(gateway.lookup_refund("said-not-refunded").status, RefundLookupStatus::not_found);
+  }
+  {
+    MockGatewayServer server(0ms, "", {}, {.fail_after_charge = 502});
+    payments::HttpGateway gateway(server.url(), 5s);
+    auto ch = charged(gateway, "c");
+    EXPECT_EQ(gateway.refund(refund_of("refunded-then-502", ch, 100)).outcome, RefundOutcome::unknown);
+    EXPECT_EQ(gateway.lookup_refund("refunded-then-502").status, RefundLookupStatus::succeeded);
+  }
+  {
+    MockGatewayServer server(0ms, "", {}, {.reset_after_charge = true});
+    payments::HttpGateway gateway(server.url(), 5s);
+    auto ch = charged(gateway, "c");
+    EXPECT_EQ(gateway.refund(refund_of("refunded-then-reset", ch, 100)).outcome, RefundOutcome::unknown);
+    EXPECT_EQ(gateway.lookup_refund("refunded-then-reset").status, RefundLookupStatus::succeeded);
+  }
+}
+
+TEST(HttpGatewayRefunds, ANotFoundFromAWrongUrlIsNotTakenForNeverRefunded) {
+  MockGatewayServer server(0ms, "/wrong-prefix");
+  payments::HttpGateway gateway(server.url(), 5s);
+  EXPECT_EQ(gateway.lookup_refund("anything").status, RefundLookupStatus::unavailable);
 }

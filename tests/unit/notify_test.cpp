@@ -1,14 +1,18 @@
 #include "common/clock.hpp"
+#include "common/currency.hpp"
 #include "common/metrics.hpp"
 #include "db/database.hpp"
 #include "db/migrate.hpp"
+#include "notify/account_emails.hpp"
 #include "notify/mail_format.hpp"
 #include "notify/mailer.hpp"
 #include "notify/outbox.hpp"
+#include "notify/sealed.hpp"
 #include "notify/templates.hpp"
 #include "notify/worker.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -22,6 +26,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -70,13 +75,14 @@ TEST(EmailTemplates, RenderEveryDetailOfTheOrder) {
   auto email = templates.render(contract_context());
   EXPECT_EQ(email.subject, "Your Corner Shop order #42 is confirmed");
   for (const auto* body : {&email.html, &email.text}) {
-    for (const char* detail : {"#42", "2024-05-04T12:00:00.123456Z", "example_user", "customer@example.com",
-                               "Product A", "Product B", "50.00", "30.00", "100.00", "130.00", "Corner Shop"}) {
+    // Money and dates as people read them (the `currency` setting, USD by default).
+    for (const char* detail : {"#42", "4 May 2024, 12:00 UTC", "example_user", "customer@example.com",
+                               "Product A", "Product B", "$50.00", "$30.00", "$100.00", "$130.00", "Corner Shop"}) {
       EXPECT_THAT(*body, HasSubstr(detail));
     }
   }
-  EXPECT_THAT(email.text, HasSubstr("2 x 50.00 = 100.00"));
-  EXPECT_THAT(email.text, HasSubstr("Total: 130.00"));
+  EXPECT_THAT(email.text, HasSubstr("2 x $50.00 = $100.00"));
+  EXPECT_THAT(email.text, HasSubstr("Total: $130.00"));
   EXPECT_THAT(email.html, HasSubstr(">2</td>"));
   EXPECT_THAT(email.html, Not(HasSubstr("http")));  // no external resources
 }
@@ -136,6 +142,137 @@ TEST(EmailTemplates, AnUnknownVariableIsRejectedNamingTheFile) {
 
 TEST(EmailTemplates, AnEmptySubjectIsRejected) {
   expect_rejected("order_confirmation.subject.mustache", "{{#items}}{{/items}}\n", "empty subject");
+}
+
+// Every kind of email (#18): each sample of each kind renders, in the shop's currency, with dates
+// written for people; each wording of order_cancelled says what happened.
+
+std::string both_bodies(std::string_view kind, const std::string& sample, const std::string& currency = "USD") {
+  auto templates = notify::Templates::load("", "Corner Shop", *common::Currency::find(currency));
+  for (const auto& s : notify::Templates::sample_contexts(kind)) {
+    if (s.name != sample) continue;
+    auto email = templates.render(kind, s.context);
+    EXPECT_FALSE(email.subject.empty());
+    EXPECT_THAT(email.html, HasSubstr("Corner Shop"));
+    return email.subject + "\n----\n" + email.text + "\n----\n" + email.html;
+  }
+  ADD_FAILURE() << kind << " has no sample " << sample;
+  return {};
+}
+
+TEST(EmailTemplates, EveryKindRendersEverySample) {
+  for (auto kind : notify::kEmailKinds) {
+    auto samples = notify::Templates::sample_contexts(kind);
+    ASSERT_FALSE(samples.empty()) << kind;
+    for (const auto& sample : samples) {
+      auto all = both_bodies(kind, sample.name);
+      // An account email (#20) is about no order: its sample shows the link's placeholder instead.
+      auto about = notify::is_account_email(kind) ? notify::kHiddenInPreview : std::string_view("#42");
+      EXPECT_THAT(all, HasSubstr(std::string(about))) << kind;
+      EXPECT_THAT(all, HasSubstr("example_user")) << kind;
+      EXPECT_THAT(all, Not(HasSubstr("T12:00:00"))) << kind;  // no raw timestamps for people
+    }
+  }
+}
+
+TEST(EmailTemplates, TheShippedEmailCarriesTheTrackingAndTheParcel) {
+  auto all = both_bodies(notify::kOrderShipped, "default");
+  EXPECT_THAT(all, HasSubstr("Your Corner Shop order #42 is on its way\n"));
+  for (const char* detail : {"DHL", "JD014600006281", "https://www.dhl.com/track?id=JD014600006281",
+                             "5 May 2024, 09:30 UTC", "- Product A x 2"}) {
+    EXPECT_THAT(all, HasSubstr(detail));
+  }
+}
+
+TEST(EmailTemplates, TheRefundEmailStatesTheAmount) {
+  auto all = both_bodies(notify::kRefundIssued, "default");
+  EXPECT_THAT(all, HasSubstr("Corner Shop refunded $30.00 for order #42\n"));
+  for (const char* detail : {"Product B arrived broken", "7 May 2024, 16:45 UTC", "$30.00 of $130.00"}) {
+    EXPECT_THAT(all, HasSubstr(detail));
+  }
+}
+
+TEST(EmailTemplates, EachCancelWordingSaysWhatHappened) {
+  auto customer = both_bodies(notify::kOrderCancelled, "customer");
+  EXPECT_THAT(customer, HasSubstr("as you asked, we have cancelled your order #42. Nothing was charged."));
+  EXPECT_THAT(customer, Not(HasSubstr("refunded")));
+  auto staff = both_bodies(notify::kOrderCancelled, "staff");
+  EXPECT_THAT(staff, HasSubstr("we have cancelled your order #42. It was not paid, so nothing was charged."));
+  EXPECT_THAT(staff, Not(HasSubstr("as you asked")));
+  auto refunded = both_bodies(notify::kOrderCancelled, "refunded");
+  EXPECT_THAT(refunded, HasSubstr("Your Corner Shop order #42 is cancelled: $130.00 refunded\n"));
+  EXPECT_THAT(refunded, HasSubstr("and refunded $130.00 to the card you paid with"));
+  EXPECT_THAT(refunded, Not(HasSubstr("not paid")));
+  EXPECT_THAT(both_bodies(notify::kOrderExpired, "default"), HasSubstr("was not paid in time"));
+  EXPECT_THAT(both_bodies(notify::kOrderExpired, "default"), HasSubstr("4 May 2024, 12:15 UTC"));
+}
+
+TEST(EmailTemplates, TheCurrencySettingChangesEveryAmount) {
+  auto euro = both_bodies(notify::kOrderConfirmation, "default", "EUR");
+  EXPECT_THAT(euro, HasSubstr("2 x 50,00 € = 100,00 €"));
+  EXPECT_THAT(euro, HasSubstr("Total: 130,00 €"));
+  EXPECT_THAT(both_bodies(notify::kRefundIssued, "default", "JPY"), HasSubstr("refunded ¥30 for order #42"));
+  EXPECT_THAT(both_bodies(notify::kOrderCancelled, "refunded", "GBP"), HasSubstr("£130.00 refunded"));
+}
+
+TEST(EmailTemplates, OldCustomTemplatesKeepTheRawValuesAndMayUseTheNewForms) {
+  auto dir = fresh_dir("raw");
+  write_file(dir / "order_confirmation.txt.mustache",
+             "{{total_amount}} {{created_at}} {{#items}}{{price}}{{/items}}|{{total_amount_display}} "
+             "{{created_at_display}} {{currency}} {{#items}}{{price_display}};{{/items}}");
+  auto templates = notify::Templates::load(dir.string(), "Shop", *common::Currency::find("GBP"));
+  EXPECT_EQ(templates.render(contract_context()).text,
+            "130.00 2024-05-04T12:00:00.123456Z 50.0030.00|£130.00 4 May 2024, 12:00 UTC GBP £50.00;£30.00;");
+  fs::remove_all(dir);
+}
+
+TEST(EmailTemplates, EveryKindsFilesAreCheckedAtLoad) {
+  expect_rejected("order_shipped.txt.mustache", "{{tracking}}", "{{tracking}}");
+  expect_rejected("refund_issued.subject.mustache", "{{carrier}}", "{{carrier}}");  // a shipped email's field
+  expect_rejected("order_expired.html.mustache", "{{#items}}", "Unclosed section");
+  // Inside a wording's section: looked at with the sample that opens it.
+  expect_rejected("order_cancelled.txt.mustache", "{{#refunded}}{{refund_amout_display}}{{/refunded}}",
+                  "{{refund_amout_display}}");
+  expect_rejected("order_shipped.txt.mustache", "{{#shipped_items}}{{price}}{{/shipped_items}}", "{{price}}");
+}
+
+// The account emails (#20) are kinds like the others: their files are checked at load, and a stored
+// row's sealed link is opened only to send, never to preview.
+TEST(EmailTemplates, AccountEmailsAreCheckedAtLoadAndTheirSamplesShowNoLink) {
+  expect_rejected("password_reset.txt.mustache", "{{verification_url}}", "{{verification_url}}");
+  expect_rejected("email_verification.subject.mustache", "{{#username}}", "Unclosed section");
+  auto reset = both_bodies(notify::kPasswordReset, "default");
+  EXPECT_THAT(reset, HasSubstr("Reset your Corner Shop password\n"));
+  EXPECT_THAT(reset, HasSubstr("within 1 hour"));
+  EXPECT_THAT(reset, Not(HasSubstr("token=")));
+  auto verify = both_bodies(notify::kEmailVerification, "default");
+  EXPECT_THAT(verify, HasSubstr("customer@example.com"));
+  EXPECT_THAT(verify, Not(HasSubstr("token=")));
+}
+
+TEST(EmailTemplates, AStoredAccountEmailOpensItsLinkToSendAndHidesItInAPreview) {
+  auto templates = notify::Templates::load("", "Shop");
+  auto context = notify::Templates::sample_contexts(notify::kPasswordReset)[0].context;
+  context.erase("reset_url");
+  auto sealer = std::make_shared<notify::Sealer>("a-secret-of-the-server-0123456789");
+  context[notify::kSealedKey] = sealer->seal({{"reset_url", "https://shop.example.com/r?token=T0KEN"}});
+  auto payload = boost::json::serialize(context);
+  // Without the sealer (or with another secret) the row cannot be rendered at all.
+  EXPECT_THROW(notify::render_stored(templates, notify::kPasswordReset, payload), notify::TemplateError);
+  templates.set_sealer(sealer);
+  EXPECT_THAT(notify::render_stored(templates, notify::kPasswordReset, payload).text, HasSubstr("token=T0KEN"));
+  auto preview = notify::render_stored(templates, notify::kPasswordReset, payload, notify::SealedFields::hidden);
+  EXPECT_THAT(preview.text + preview.html, Not(HasSubstr("T0KEN")));
+  EXPECT_THAT(preview.text, HasSubstr(std::string(notify::kHiddenInPreview)));
+}
+
+TEST(EmailTemplates, AStoredRowOfAnUnknownKindIsNotRenderable) {
+  auto templates = notify::Templates::load("", "Shop");
+  EXPECT_THROW(notify::render_stored(templates, "order_teleported", "{}"), notify::TemplateError);
+  EXPECT_THROW(notify::render_stored(templates, "order_shipped", "[1]"), notify::TemplateError);
+  auto shipped = notify::Templates::sample_contexts(notify::kOrderShipped)[0].context;
+  auto email = notify::render_stored(templates, "order_shipped", boost::json::serialize(shipped));
+  EXPECT_THAT(email.text, HasSubstr("JD014600006281"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -520,7 +657,7 @@ TEST_F(OutboxTest, TheWorkerSendsDueRowsAndMarksThemSent) {
   EXPECT_EQ(email.to, "buyer@example.com");
   EXPECT_EQ(email.from, "Shop <shop@example.com>");
   EXPECT_EQ(email.subject, "Your Corner Shop order #42 is confirmed");
-  EXPECT_THAT(email.text, HasSubstr("Total: 130.00"));
+  EXPECT_THAT(email.text, HasSubstr("Total: $130.00"));
   EXPECT_EQ(email.message_id, notify::message_id(id, row(id).created_at, "example.com"));
   auto r = row(id);
   EXPECT_EQ(r.status, "sent");
@@ -623,6 +760,68 @@ TEST_F(OutboxTest, StaffListsRowsNewestFirstByStatus) {
   }
   EXPECT_TRUE(json["sent_at"].is_string());
   EXPECT_TRUE(json["last_error"].is_null());
+}
+
+TEST_F(OutboxTest, SeveralEmailsOfAKindForOneOrderEachOnce) {
+  auto queue = [&](std::string_view kind, std::int64_t ref) {
+    return database_->transaction([&](db::Connection& c) {
+      return notify::enqueue(c, kind, 7, ref, "buyer@example.com", contract_context());
+    });
+  };
+  auto first = queue(notify::kOrderShipped, 1);
+  auto second = queue(notify::kOrderShipped, 2);
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(*first, *second);
+  EXPECT_FALSE(queue(notify::kOrderShipped, 2));  // the same shipment again: ignored
+  EXPECT_TRUE(queue(notify::kRefundIssued, 1));   // another kind, the same ref
+  EXPECT_TRUE(queue(notify::kOrderConfirmation, 0));
+  EXPECT_FALSE(database_->transaction([&](db::Connection& c) {
+    return notify::enqueue_order_confirmation(c, 7, "buyer@example.com", contract_context());
+  }));
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM outbox WHERE order_id = 7")[0].integer(0), 4);
+  auto latest = database_->read([](db::Connection& c) { return notify::find_for_order(c, "order_shipped", 7); });
+  ASSERT_TRUE(latest);
+  EXPECT_EQ(latest->kind, "order_shipped");
+}
+
+// Migration 010 rebuilds SQLite's outbox (a UNIQUE constraint cannot be dropped): every row keeps its
+// id and its state, and the new key holds.
+TEST(OutboxMigration, TheRebuildKeepsEveryRowAndItsId) {
+  auto dir = fresh_dir("migration");
+  auto database = db::open("sqlite://" + (dir / "old.db").string());
+  const auto& all = db::embedded_migrations(database->dialect());
+  std::vector<db::Migration> before(all.begin(), all.end());
+  std::erase_if(before, [](const db::Migration& m) { return m.version >= 10; });
+  ASSERT_LT(before.size(), all.size());
+  db::migrate(*database, before);
+  auto sql = [&](std::string_view text) {
+    return database->transaction([&](db::Connection& c) { return c.query(text); });
+  };
+  sql("INSERT INTO outbox (id, kind, order_id, recipient, payload, status, attempts, next_attempt_at, created_at,"
+      " sent_at, last_error) VALUES (5, 'order_confirmation', 1, 'a@example.com', '{}', 'sent', 2, 10, 9, 11, 'x'),"
+      " (9, 'order_confirmation', 2, 'b@example.com', '{\"order_id\": 2}', 'pending', 0, 20, 19, NULL, NULL)");
+  db::migrate(*database);
+  auto rows = sql("SELECT id, kind, order_id, ref, recipient, payload, status, attempts, next_attempt_at,"
+                  " created_at, sent_at, last_error FROM outbox ORDER BY id");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].integer(0), 5);
+  EXPECT_EQ(rows[0].integer(3), 0);
+  EXPECT_EQ(rows[0].text(6), "sent");
+  EXPECT_EQ(rows[0].integer(7), 2);
+  EXPECT_EQ(rows[0].integer(10), 11);
+  EXPECT_EQ(*rows[0].optional_text(11), "x");
+  EXPECT_EQ(rows[1].integer(0), 9);
+  EXPECT_EQ(rows[1].text(5), "{\"order_id\": 2}");
+  auto again = database->transaction([](db::Connection& c) {
+    return std::pair(notify::enqueue_order_confirmation(c, 2, "b@example.com", {}),
+                     notify::enqueue(c, notify::kOrderShipped, 2, 1, "b@example.com", {}));
+  });
+  EXPECT_FALSE(again.first);
+  ASSERT_TRUE(again.second);
+  EXPECT_GT(*again.second, 9);
+  EXPECT_EQ(sql("SELECT COUNT(*) FROM sqlite_master WHERE name = 'outbox_due'")[0].integer(0), 1);
+  database.reset();
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -46,7 +46,11 @@ TEST(OrderStatus, TableOfMoves) {
   EXPECT_TRUE(orders::can_move(pending_payment, cancelled));
   EXPECT_TRUE(orders::can_move(pending_payment, expired));
   EXPECT_FALSE(orders::is_final(pending_payment));
-  for (auto final : {paid, cancelled, expired}) {
+  // Staff may cancel a paid order (with a refund); nothing else leaves paid.
+  EXPECT_TRUE(orders::can_move(paid, cancelled));
+  EXPECT_FALSE(orders::is_final(paid));
+  for (auto to : {pending_payment, paid, expired}) EXPECT_FALSE(orders::can_move(paid, to)) << orders::to_string(to);
+  for (auto final : {cancelled, expired}) {
     EXPECT_TRUE(orders::is_final(final)) << orders::to_string(final);
     for (auto to : orders::kOrderStatuses) EXPECT_FALSE(orders::can_move(final, to)) << orders::to_string(to);
   }

@@ -23,8 +23,8 @@
     }
   }
 
-  async function call(method, path, body, token) {
-    const headers = { Accept: "application/json" };
+  async function call(method, path, body, token, extra = {}) {
+    const headers = { Accept: "application/json", ...extra };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (token) headers.Authorization = `Bearer ${token}`;
     const response = await fetch(API_ROOT + path.replace(/^\//, ""), {
@@ -46,14 +46,15 @@
   }
 
   // A call with the session's access token; one refresh and retry when the token has expired.
-  async function api(method, path, body) {
+  // `headers`: extra request headers (an Idempotency-Key, so that a retry after a refresh is one action).
+  async function api(method, path, body, headers = {}) {
     if (!session.access) throw new ApiError(401, { code: "not_authenticated", error: "Not signed in." });
     try {
-      return await call(method, path, body, session.access);
+      return await call(method, path, body, session.access, headers);
     } catch (e) {
       if (!(e instanceof ApiError) || e.status !== 401 || !session.refresh) throw e;
       await refreshTokens();
-      return call(method, path, body, session.access);
+      return call(method, path, body, session.access, headers);
     }
   }
 
@@ -140,6 +141,25 @@
     if (!timestamp) return "—";
     return timestamp.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC");
   }
+
+  // Money as people read it, in the shop's currency: the dashboard's `currency` describes it from the
+  // same table the emails use (src/common/currency.cpp), so "$1,234.50", "1.234,50 €", "¥1,300" look
+  // alike in both. Until it is known (or for text that is not an amount) the API's text is shown.
+  let shopCurrency = null;
+  function money(text) {
+    const c = shopCurrency;
+    if (text === null || text === undefined) return "—";
+    if (!c || !/^\d+(\.\d{1,2})?$/.test(String(text))) return String(text);
+    const [units, cents = ""] = String(text).split(".");
+    const fraction = cents.padEnd(2, "0");
+    const grouped = units.replace(/\B(?=(\d{3})+(?!\d))/g, c.group_mark);
+    const number = c.decimals > 0 || fraction !== "00" ? `${grouped}${c.decimal_mark}${fraction}` : grouped;
+    const space = c.spaced ? " " : "";
+    return c.symbol_after ? `${number}${space}${c.symbol}` : `${c.symbol}${space}${number}`;
+  }
+  // Exact sums of the API's decimal strings, in hundredths (never binary fractions).
+  const cents = (text) => Math.round(Number(text || 0) * 100);
+  const decimal = (hundredths) => `${Math.floor(hundredths / 100)}.${String(hundredths % 100).padStart(2, "0")}`;
 
   const badge = (text, kind = text) => h("span", { class: `badge ${kind}` }, text.replace(/_/g, " "));
 
@@ -264,7 +284,7 @@
       session.user = await api("GET", "user/");
       // The API decides who is staff: a customer's token gets 403 from every staff route.
       try {
-        await api("GET", "admin/dashboard/");
+        shopCurrency = (await api("GET", "admin/dashboard/")).currency || null;
       } catch (e) {
         if (e instanceof ApiError && e.status === 403) {
           await signOut(false);
@@ -346,6 +366,7 @@
 
   async function dashboard() {
     const d = await api("GET", "admin/dashboard/");
+    shopCurrency = d.currency || shopCurrency;
     const stat = (label, value, sub, attrs = {}) =>
       h("div", { class: "stat", ...attrs }, h("div", { class: "label" }, label), h("div", { class: "value" }, value),
         sub ? h("div", { class: "sub" }, sub) : null);
@@ -355,7 +376,7 @@
         "div",
         { class: "stats" },
         stat("Orders today", d.orders_today, `UTC day ${d.date}`, { id: "stat-orders" }),
-        stat("Revenue today", d.revenue_today, `${d.paid_orders_today} ${d.paid_orders_today === 1 ? "order" : "orders"} paid`, { id: "stat-revenue" }),
+        stat("Revenue today", money(d.revenue_today), `${d.paid_orders_today} ${d.paid_orders_today === 1 ? "order" : "orders"} paid`, { id: "stat-revenue" }),
         stat("Low stock", d.low_stock_count, `products with fewer than ${d.low_stock_below}`,
              { id: "stat-low-stock", class: d.low_stock_count ? "stat alert" : "stat" }),
         stat("Failed emails", d.emails_failed, `${d.emails_pending} waiting to be sent`,
@@ -372,7 +393,7 @@
               h("thead", {}, h("tr", {}, h("th", {}, "Product"), h("th", { class: "num" }, "Price"),
                 h("th", { class: "num" }, "Stock"))),
               h("tbody", {}, d.low_stock.map((p) => h("tr", {}, h("td", {}, h("a", { href: `#/products/${p.id}` }, p.name)),
-                h("td", { class: "num" }, p.price), h("td", { class: "num" }, p.stock)))),
+                h("td", { class: "num" }, money(p.price)), h("td", { class: "num" }, p.stock)))),
             )
           : h("p", { class: "empty" }, "Every product has enough stock."),
         d.low_stock_count > d.low_stock.length
@@ -395,7 +416,7 @@
       row: (p) =>
         h("tr", { class: String(p.id) === selected ? "selected" : null, dataset: { id: p.id, name: p.name } },
           h("td", {}, p.id), h("td", {}, p.name), h("td", { class: "clip", title: p.description }, p.description),
-          h("td", { class: "num" }, p.price), h("td", { class: "num stock" }, p.stock),
+          h("td", { class: "num" }, money(p.price)), h("td", { class: "num stock" }, p.stock),
           h("td", { class: "actions" },
             h("button", { type: "button", onclick: () => { location.hash = `#/products/${p.id}`; } }, "Edit"),
             h("button", { type: "button", class: "danger", onclick: () => archiveProduct(p) }, "Archive"))),
@@ -546,7 +567,7 @@
   // orders/). A status the console does not know yet shows its name and offers no action.
   const ORDER_STATUSES = {
     pending_payment: { label: "pending payment", holdsStock: true, actions: ["cancel"] },
-    paid: { label: "paid", holdsStock: false, actions: [] },
+    paid: { label: "paid", holdsStock: false, actions: ["ship", "refund", "return", "cancel"] },
     cancelled: { label: "cancelled", holdsStock: false, actions: [] },
     expired: { label: "expired", holdsStock: false, actions: [] },
   };
@@ -562,7 +583,7 @@
       row: (o) =>
         h("tr", { class: String(o.id) === selected ? "selected" : null, dataset: { id: o.id } },
           h("td", {}, h("a", { href: `#/orders/${o.id}` }, `#${o.id}`)), h("td", {}, o.customer),
-          h("td", {}, orderBadge(o.status)), h("td", { class: "num" }, o.total_amount), h("td", { class: "when" }, when(o.created_at)),
+          h("td", {}, orderBadge(o.status)), h("td", { class: "num" }, money(o.total_amount)), h("td", { class: "when" }, when(o.created_at)),
           h("td", { class: "num" }, o.items.reduce((n, i) => n + i.quantity, 0))),
       empty: "No orders match.",
     });
@@ -590,46 +611,213 @@
     );
   }
 
+  // What each line of an order holds: ordered, shipped (by its fulfilments), returned (by its
+  // returns), so the forms offer only what can still be shipped or returned.
+  function lineCounts(o) {
+    const lines = new Map(o.items.map((i) => [i.product_id, { ...i, shipped: 0, returned: 0 }]));
+    const add = (list, key) => {
+      for (const entry of list || []) for (const i of entry.items || []) if (lines.has(i.product_id)) lines.get(i.product_id)[key] += i.quantity;
+    };
+    add(o.fulfilments, "shipped");
+    add(o.returns, "returned");
+    return [...lines.values()];
+  }
+
+  // What may still be refunded: what was paid, less refunds that succeeded or are with the gateway.
+  function refundable(o) {
+    if (!["paid", "partially_refunded"].includes(o.payment_status || (o.status === "paid" ? "paid" : ""))) return 0;
+    const held = (o.refunds || []).filter((r) => r.status !== "failed").reduce((n, r) => n + cents(r.amount), 0);
+    return Math.max(0, cents(o.total_amount) - held);
+  }
+
+  // Which of the status's actions the order's two axes allow now (the server decides again).
+  function possibleActions(o) {
+    const lines = lineCounts(o);
+    const shipped = lines.some((l) => l.shipped > 0);
+    const allowed = {
+      cancel: o.status === "pending_payment" || !shipped,
+      ship: lines.some((l) => l.quantity > l.shipped) && o.payment_status !== "refunded",
+      refund: refundable(o) > 0,
+      return: lines.some((l) => l.shipped > l.returned),
+    };
+    return orderStatus(o.status).actions.filter((a) => allowed[a]);
+  }
+
+  // Runs a staff action after a confirmation that states what it does and the amount involved.
+  async function act(question, method, path, body, done, headers) {
+    if (!confirm(question)) return;
+    try {
+      await api(method, path, body, headers);
+      flash(done);
+      route();
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  const itemsWorth = (lines, counts) => lines.reduce((n, l) => n + cents(l.price) * (counts[l.product_id] || 0), 0);
+  const unitsText = (n) => `${n} ${n === 1 ? "item" : "items"}`;
+
+  function shipForm(o) {
+    const lines = lineCounts(o).filter((l) => l.quantity > l.shipped);
+    const form = h("form", { id: "ship-form", class: "action-form" },
+      h("h3", {}, "Ship"),
+      h("table", {}, h("tbody", {}, lines.map((l) => h("tr", {}, h("td", {}, l.product),
+        h("td", { class: "num" }, h("input", { name: `qty-${l.product_id}`, type: "number", min: 0, max: l.quantity - l.shipped,
+          value: l.quantity - l.shipped, class: "qty" })), h("td", { class: "muted" }, `of ${l.quantity - l.shipped} unshipped`))))),
+      h("div", { class: "form-grid" },
+        h("label", {}, "Carrier", h("input", { name: "carrier", required: true, placeholder: "DHL" })),
+        h("label", {}, "Tracking number", h("input", { name: "tracking_number", required: true })),
+        h("label", { class: "wide" }, "Tracking URL", h("input", { name: "tracking_url", type: "url", placeholder: "https://" }))),
+      h("button", { type: "submit" }, "Ship…"));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const counts = Object.fromEntries(lines.map((l) => [l.product_id, Number(form[`qty-${l.product_id}`].value) || 0]));
+      const items = lines.filter((l) => counts[l.product_id] > 0).map((l) => ({ product_id: l.product_id, quantity: counts[l.product_id] }));
+      const units = items.reduce((n, i) => n + i.quantity, 0);
+      const body = { items, carrier: form.carrier.value.trim(), tracking_number: form.tracking_number.value.trim(),
+        tracking_url: form.tracking_url.value.trim() };
+      act(`Ship ${unitsText(units)} of order #${o.id} (worth ${money(decimal(itemsWorth(lines, counts)))}) with ${body.carrier}? ` +
+          "The customer is emailed the tracking.", "POST", `admin/orders/${o.id}/fulfilments/`, body, `Order #${o.id}: ${unitsText(units)} shipped.`);
+    });
+    return form;
+  }
+
+  function refundForm(o) {
+    const key = crypto.randomUUID();  // one refund however often this form is sent
+    const form = h("form", { id: "refund-form", class: "action-form" },
+      h("h3", {}, "Refund"),
+      h("div", { class: "form-grid" },
+        h("label", {}, `Amount (at most ${money(decimal(refundable(o)))})`,
+          h("input", { name: "amount", inputmode: "decimal", value: decimal(refundable(o)), required: true })),
+        h("label", {}, "Reason", h("input", { name: "reason", required: true }))),
+      h("button", { type: "submit" }, "Refund…"));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const body = { amount: form.amount.value.trim(), reason: form.reason.value.trim() };
+      act(`Refund ${money(body.amount)} of order #${o.id} to ${o.customer}'s card?`, "POST", `admin/orders/${o.id}/refunds/`, body,
+          `Order #${o.id}: refund of ${money(body.amount)} sent.`, { "Idempotency-Key": key });
+    });
+    return form;
+  }
+
+  function returnForm(o) {
+    const lines = lineCounts(o).filter((l) => l.shipped > l.returned);
+    const key = crypto.randomUUID();  // one return however often this form is sent
+    const form = h("form", { id: "return-form", class: "action-form" },
+      h("h3", {}, "Return"),
+      h("table", {}, h("tbody", {}, lines.map((l) => h("tr", {}, h("td", {}, l.product),
+        h("td", { class: "num" }, h("input", { name: `qty-${l.product_id}`, type: "number", min: 0, max: l.shipped - l.returned, value: 0, class: "qty" })),
+        h("td", {}, h("label", { class: "check" }, h("input", { name: `restock-${l.product_id}`, type: "checkbox", checked: true }), "restock")))))),
+      h("div", { class: "form-grid" },
+        h("label", {}, "Refund (empty: the items' price)", h("input", { name: "refund", inputmode: "decimal" })),
+        h("label", {}, "Reason", h("input", { name: "reason", required: true }))),
+      h("button", { type: "submit" }, "Record return…"));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const counts = Object.fromEntries(lines.map((l) => [l.product_id, Number(form[`qty-${l.product_id}`].value) || 0]));
+      const items = lines.filter((l) => counts[l.product_id] > 0)
+        .map((l) => ({ product_id: l.product_id, quantity: counts[l.product_id], restock: form[`restock-${l.product_id}`].checked }));
+      const refund = form.refund.value.trim() || decimal(Math.min(itemsWorth(lines, counts), refundable(o)));
+      const units = items.reduce((n, i) => n + i.quantity, 0);
+      act(`Record the return of ${unitsText(units)} of order #${o.id} and refund ${money(refund)} to ${o.customer}'s card?`,
+          "POST", `admin/orders/${o.id}/returns/`, { items, refund, reason: form.reason.value.trim() },
+          `Order #${o.id}: return recorded, ${money(refund)} refunded.`, { "Idempotency-Key": key });
+    });
+    return form;
+  }
+
+  function cancelOrder(o) {
+    const refund = refundable(o);
+    const question = o.status === "pending_payment"
+      ? `Cancel order #${o.id}? Its stock returns to the catalogue. It was not paid: nothing is refunded.`
+      : `Cancel order #${o.id} and refund ${money(decimal(refund))} to ${o.customer}'s card? Its stock returns to the catalogue.`;
+    const done = o.status === "pending_payment" ? `Order #${o.id} cancelled; its stock is back.`
+      : `Order #${o.id} cancelled and ${money(decimal(refund))} refunded; its stock is back.`;
+    return act(question, "POST", `admin/orders/${o.id}/cancel/`, undefined, done, { "Idempotency-Key": crypto.randomUUID() });
+  }
+
+  function markDelivered(o, f) {
+    const units = (f.items || []).reduce((n, i) => n + i.quantity, 0);
+    const worth = (f.items || []).reduce((n, i) => n + cents((o.items.find((l) => l.product_id === i.product_id) || {}).price) * i.quantity, 0);
+    return act(`Mark shipment #${f.id} of order #${o.id} (${unitsText(units)}, worth ${money(decimal(worth))}) delivered?`,
+      "POST", `admin/orders/${o.id}/fulfilments/${f.id}/delivered/`, undefined, `Shipment #${f.id} delivered.`);
+  }
+
+  function shipmentsTable(o, canDeliver) {
+    if (!(o.fulfilments || []).length) return h("p", { class: "empty" }, "Nothing shipped.");
+    return h("table", { id: "order-fulfilments" },
+      h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, "Items"), h("th", {}, "Tracking"), h("th", {}, "Shipped"), h("th", {}, "Delivered"))),
+      h("tbody", {}, o.fulfilments.map((f) => h("tr", { dataset: { id: f.id } }, h("td", {}, f.id),
+        h("td", {}, (f.items || []).map((i) => `${i.quantity} × ${i.product}`).join(", ")),
+        h("td", {}, `${f.carrier} ${f.tracking_number}`),
+        h("td", { class: "when" }, when(f.shipped_at)),
+        h("td", {}, f.delivered_at ? when(f.delivered_at)
+          : canDeliver ? h("button", { type: "button", class: "deliver", onclick: () => markDelivered(o, f) }, "Mark delivered") : "—")))));
+  }
+
+  function refundsTable(o) {
+    if (!(o.refunds || []).length) return h("p", { class: "empty" }, "No refunds.");
+    return h("table", { id: "order-refunds" },
+      h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", { class: "num" }, "Amount"), h("th", {}, "Status"), h("th", {}, "Reason"), h("th", {}, "When"))),
+      h("tbody", {}, o.refunds.map((r) => h("tr", { dataset: { id: r.id } }, h("td", {}, r.id), h("td", { class: "num" }, money(r.amount)),
+        h("td", {}, badge(r.status)), h("td", {}, r.reason), h("td", { class: "when" }, when(r.created_at))))));
+  }
+
+  function returnsTable(o) {
+    if (!(o.returns || []).length) return h("p", { class: "empty" }, "No returns.");
+    return h("table", { id: "order-returns" },
+      h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, "Items"), h("th", {}, "Reason"), h("th", {}, "When"))),
+      h("tbody", {}, o.returns.map((r) => h("tr", { dataset: { id: r.id } }, h("td", {}, r.id),
+        h("td", {}, (r.items || []).map((i) => `${i.quantity} × ${i.product}${i.restock ? " (restocked)" : ""}`).join(", ")),
+        h("td", {}, r.reason), h("td", { class: "when" }, when(r.created_at))))));
+  }
+
+  function paymentsTable(o) {
+    if (!o.payments.length) return h("p", { class: "empty" }, "No payment attempts.");
+    return h("table", { id: "order-payments" },
+      h("thead", {}, h("tr", {}, h("th", {}, "Card"), h("th", {}, "Outcome"), h("th", { class: "num" }, "Amount"), h("th", {}, "When"))),
+      h("tbody", {}, o.payments.map((p) => h("tr", {},
+        h("td", {}, `${p.card_brand} ···· ${p.card_last4}`),
+        h("td", {}, badge(p.status), p.decline_code ? ` ${p.decline_code.replace(/_/g, " ")}` : ""),
+        h("td", { class: "num" }, money(p.amount)), h("td", {}, when(p.created_at))))));
+  }
+
   function orderDetail(o) {
     if (o instanceof Error) return h("div", { class: "card" }, h("p", { class: "error" }, o.message));
     const status = orderStatus(o.status);
-    const cancel = async () => {
-      if (!confirm(`Cancel order #${o.id}? Its stock returns to the catalogue.`)) return;
-      try {
-        await api("POST", `admin/orders/${o.id}/cancel/`);
-        flash(`Order #${o.id} cancelled; its stock is back.`);
-        route();
-      } catch (e) {
-        fail(e);
-      }
-    };
+    const actions = possibleActions(o);
+    const forms = { ship: shipForm, refund: refundForm, return: returnForm };
+    const slot = h("div", { id: "order-action" });
+    const open = (name) => slot.replaceChildren(forms[name](o));
+    const labels = { ship: "Ship", refund: "Refund", return: "Return" };
     return h(
       "div",
       { class: "card", id: "order-detail" },
       h("div", { class: "panel-head" }, h("h2", {}, `Order #${o.id}`), orderBadge(o.status),
-        status.actions.includes("cancel")
-          ? h("button", { type: "button", class: "danger", id: "cancel-order", onclick: cancel }, "Cancel order")
+        actions.includes("cancel")
+          ? h("button", { type: "button", class: "danger", id: "cancel-order", onclick: () => cancelOrder(o) }, "Cancel order")
           : null),
       h("dl", { class: "facts" },
         h("dt", {}, "Customer"), h("dd", {}, `${o.customer} <${o.email}>`),
         h("dt", {}, "Placed"), h("dd", {}, when(o.created_at)),
         status.holdsStock ? [h("dt", {}, "Reserved until"), h("dd", {}, when(o.expires_at))] : null,
-        h("dt", {}, "Total"), h("dd", {}, o.total_amount)),
+        h("dt", {}, "Total"), h("dd", { id: "order-total" }, money(o.total_amount)),
+        o.payment_status ? [h("dt", {}, "Payment"), h("dd", { id: "order-payment-status" }, badge(o.payment_status))] : null,
+        o.fulfilment_status ? [h("dt", {}, "Fulfilment"), h("dd", { id: "order-fulfilment-status" }, badge(o.fulfilment_status))] : null),
+      h("div", { class: "actions" }, actions.filter((a) => forms[a]).map((a) =>
+        h("button", { type: "button", id: `${a}-order`, onclick: () => open(a) }, labels[a]))),
+      slot,
       h("h2", {}, "Items"),
       h("table", { id: "order-items" },
         h("thead", {}, h("tr", {}, h("th", {}, "Product"), h("th", { class: "num" }, "Price"), h("th", { class: "num" }, "Qty"),
           h("th", { class: "num" }, "Line total"))),
-        h("tbody", {}, o.items.map((i) => h("tr", {}, h("td", {}, i.product), h("td", { class: "num" }, i.price),
-          h("td", { class: "num" }, i.quantity), h("td", { class: "num" }, i.totalprice))))),
-      h("h2", { style: "margin-top:16px" }, "Payment attempts"),
-      o.payments.length
-        ? h("table", { id: "order-payments" },
-            h("thead", {}, h("tr", {}, h("th", {}, "Card"), h("th", {}, "Outcome"), h("th", { class: "num" }, "Amount"), h("th", {}, "When"))),
-            h("tbody", {}, o.payments.map((p) => h("tr", {},
-              h("td", {}, `${p.card_brand} ···· ${p.card_last4}`),
-              h("td", {}, badge(p.status), p.decline_code ? ` ${p.decline_code.replace(/_/g, " ")}` : ""),
-              h("td", { class: "num" }, p.amount), h("td", {}, when(p.created_at))))))
-        : h("p", { class: "empty" }, "No payment attempts."),
+        h("tbody", {}, o.items.map((i) => h("tr", {}, h("td", {}, i.product), h("td", { class: "num" }, money(i.price)),
+          h("td", { class: "num" }, i.quantity), h("td", { class: "num" }, money(i.totalprice)))))),
+      h("h2", { class: "section" }, "Shipments"), shipmentsTable(o, o.status === "paid"),
+      h("h2", { class: "section" }, "Refunds"), refundsTable(o),
+      h("h2", { class: "section" }, "Returns"), returnsTable(o),
+      h("h2", { class: "section" }, "Payment attempts"), paymentsTable(o),
     );
   }
 

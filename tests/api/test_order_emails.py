@@ -1,0 +1,219 @@
+"""The emails of #18 on the real binary and a real SMTP server, on SQLite and (ORDERD_TEST_DB=postgres)
+PostgreSQL: a customer's and staff's cancel of an unpaid order and the sweeper's expiry each send the
+customer one email, queued in the transaction that moves the order (a rollback queues none); money is
+shown in the `currency` setting's form, which also reaches the gateway; `orderd email preview` and the
+staff preview render every kind."""
+import pathlib
+import subprocess
+
+import pytest
+
+from conftest import BIN, assert_error, customer_token, pay, people_date, place, staff_token, unique, wait_until
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+KINDS = ["order_confirmation", "order_shipped", "refund_issued", "order_cancelled", "order_expired"]
+
+
+def product(server, staff, price="50.00", stock=10):
+    r = server.post("/store/products/", token=staff, json={"name": unique("Lamp"), "price": price, "stock": stock})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def outbox_rows(server, order_id):
+    return server.sql("SELECT kind, ref, recipient FROM outbox WHERE order_id = ? ORDER BY id", (order_id,))
+
+
+def test_a_customer_cancelling_an_unpaid_order_is_told_so(make_server, smtp_sink):
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url, "ORDERD_SHOP_NAME": "Corner Shop"})
+    staff, token = staff_token(s), customer_token(s)
+    me = s.get("/user/", token=token).json()
+    p = product(s, staff)
+    order = place(s, token, product_id=p["id"], quantity=2).json()
+    r = s.post(f"/store/orders/{order['id']}/cancel/", token=token)
+    assert r.status_code == 200, r.text
+    [mail] = smtp_sink.wait_for(1)
+    assert mail.rcpt_tos == [me["email"]]
+    assert mail.header("Subject") == f"Your Corner Shop order #{order['id']} is cancelled"
+    text, html = mail.body("plain"), mail.body("html")
+    assert f"as you asked, we have cancelled your order #{order['id']}. Nothing was charged." in text
+    assert f"2 x $50.00 = $100.00" in text and "Total: $100.00" in text and "$100.00" in html
+    assert people_date(order["created_at"]) in text
+    # A second cancel is refused and queues nothing more.
+    assert_error(s.post(f"/store/orders/{order['id']}/cancel/", token=token), 409, "order_not_payable")
+    assert outbox_rows(s, order["id"]) == [("order_cancelled", 0, me["email"])]
+
+
+def test_staff_cancelling_an_unpaid_order_uses_the_staff_wording(make_server, smtp_sink):
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url})
+    staff, token = staff_token(s), customer_token(s)
+    order = place(s, token, product_id=product(s, staff)["id"]).json()
+    r = s.post(f"/admin/orders/{order['id']}/cancel/", token=staff)
+    assert r.status_code == 200, r.text
+    [mail] = smtp_sink.wait_for(1)
+    text = mail.body("plain")
+    assert f"we have cancelled your order #{order['id']}. It was not paid, so nothing was charged." in text
+    assert "as you asked" not in text
+    row = s.get("/admin/emails/", token=staff).json()["results"][0]
+    assert row["kind"] == "order_cancelled" and row["order_id"] == order["id"]
+    preview = s.get(f"/admin/emails/{row['id']}/preview/", token=staff)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["subject"] == mail.header("Subject") and "It was not paid" in preview.json()["text"]
+
+
+def test_an_expired_order_is_told_so_once(make_server, smtp_sink):
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url, "ORDERD_RESERVATION_TTL": "1s",
+                         "ORDERD_SWEEP_INTERVAL": "100ms"})
+    staff, token = staff_token(s), customer_token(s)
+    order = place(s, token, product_id=product(s, staff)["id"]).json()
+    [mail] = smtp_sink.wait_for(1)
+    assert mail.header("Subject") == f"Your orderd shop order #{order['id']} has expired"
+    assert "was not paid in time" in mail.body("plain")
+    assert s.get(f"/store/orders/{order['id']}/", token=token).json()["status"] == "expired"
+    wait_until(lambda: s.get("/admin/emails/", token=staff, params={"status": "sent"}).json()["count"] == 1)
+    assert [k for (k, _, _) in outbox_rows(s, order["id"])] == ["order_expired"]
+
+
+def test_a_paid_order_is_not_cancelled_and_gets_only_its_confirmation(make_server, smtp_sink):
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url})
+    staff, token = staff_token(s), customer_token(s)
+    order = place(s, token, product_id=product(s, staff)["id"]).json()
+    assert pay(s, token, order).status_code == 200
+    assert_error(s.post(f"/store/orders/{order['id']}/cancel/", token=token), 409, "order_not_payable")
+    other = customer_token(s)
+    assert_error(s.post(f"/store/orders/{order['id']}/cancel/", token=other), 404, "not_found")
+    smtp_sink.wait_for(1)
+    assert [k for (k, _, _) in outbox_rows(s, order["id"])] == ["order_confirmation"]
+
+
+def refuse_cancel_emails(server):
+    """Makes the outbox refuse order_cancelled rows, so the cancel's transaction fails at its last step."""
+    if server.on_postgres:
+        server.sql("CREATE FUNCTION refuse_email() RETURNS trigger LANGUAGE plpgsql AS"
+                   " $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$")
+        server.sql("CREATE TRIGGER refuse BEFORE INSERT ON outbox FOR EACH ROW"
+                   " WHEN (NEW.kind = 'order_cancelled') EXECUTE FUNCTION refuse_email()")
+    else:
+        server.sql("CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.kind = 'order_cancelled'"
+                   " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END")
+
+
+def test_a_cancel_whose_transaction_rolls_back_queues_no_email_and_moves_no_stock(make_server, smtp_sink):
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url})
+    staff, token = staff_token(s), customer_token(s)
+    p = product(s, staff, stock=5)
+    order = place(s, token, product_id=p["id"], quantity=2).json()
+    refuse_cancel_emails(s)
+    r = s.post(f"/store/orders/{order['id']}/cancel/", token=token)
+    assert r.status_code != 200, r.text  # the database refused the email: nothing of the cancel stays
+    assert s.get(f"/store/orders/{order['id']}/", token=token).json()["status"] == "pending_payment"
+    assert s.get(f"/store/products/{p['id']}/", token=token).json()["stock"] == 3
+    assert outbox_rows(s, order["id"]) == []
+    s.sql("DROP TRIGGER refuse" + (" ON outbox" if s.on_postgres else ""))
+    assert s.post(f"/store/orders/{order['id']}/cancel/", token=token).status_code == 200
+    [mail] = smtp_sink.wait_for(1)
+    assert "is cancelled" in mail.header("Subject")
+    assert s.get(f"/store/products/{p['id']}/", token=token).json()["stock"] == 5
+
+
+def test_money_is_shown_in_the_shops_currency_and_sent_to_the_gateway(make_server, smtp_sink, mock_gateway):
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url, "ORDERD_CURRENCY": "eur",
+                         "ORDERD_PAYMENT_GATEWAY": mock_gateway.url})
+    staff, token = staff_token(s), customer_token(s)
+    order = place(s, token, product_id=product(s, staff, price="1234.50")["id"]).json()
+    assert pay(s, token, order).status_code == 200, order
+    [mail] = smtp_sink.wait_for(1)
+    assert "Total: 1.234,50 €" in mail.body("plain") and "1.234,50 €" in mail.body("html")
+    [(key,)] = s.sql("SELECT idempotency_key FROM payments WHERE order_id = ?", (order["id"],))
+    charge = mock_gateway.find(key).json()
+    assert charge["currency"] == "eur" and charge["amount"] == 123450
+
+
+def test_a_zero_decimal_currency_charges_whole_units(make_server, smtp_sink, mock_gateway):
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url, "ORDERD_CURRENCY": "JPY",
+                         "ORDERD_PAYMENT_GATEWAY": mock_gateway.url})
+    staff, token = staff_token(s), customer_token(s)
+    order = place(s, token, product_id=product(s, staff, price="1300")["id"]).json()
+    assert pay(s, token, order).status_code == 200
+    [(key,)] = s.sql("SELECT idempotency_key FROM payments WHERE order_id = ?", (order["id"],))
+    charge = mock_gateway.find(key).json()
+    assert charge["currency"] == "jpy" and charge["amount"] == 1300
+    assert "Total: ¥1,300" in smtp_sink.wait_for(1)[0].body("plain")
+    # A fraction of a yen cannot be charged: refused before the gateway is asked.
+    odd = place(s, token, product_id=product(s, staff, price="10.50")["id"]).json()
+    r = pay(s, token, odd)
+    assert_error(r, 400, "validation_error")
+    assert "amount" in r.json()["details"]
+
+
+def test_an_unknown_currency_stops_the_start(tmp_path):
+    env = {"ORDERD_DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite'}", "ORDERD_LISTEN": "127.0.0.1:0",
+           "ORDERD_CURRENCY": "DOGE", "PATH": "/usr/bin:/bin"}
+    p = subprocess.run([BIN, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "ORDERD_CURRENCY" in p.stderr and "DOGE" in p.stderr
+    assert "unknown currency" in p.stderr and "EUR" in p.stderr and "listening" not in p.stderr
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_preview_renders_every_kind(make_server, kind):
+    s = make_server()
+    p = s.cli("email", "preview", kind)
+    assert p.returncode == 0, p.stderr
+    subject, _, text = p.stdout.partition("\n\n")
+    assert subject.startswith("Subject: ") and "#42" in subject and "{{" not in p.stdout
+    assert "example_user" in text and ("$" in text or kind == "order_shipped")  # a parcel has no price
+    p = s.cli("email", "preview", kind, "--html")
+    assert p.returncode == 0 and p.stdout.lstrip().lower().startswith("<!doctype html>"), p.stderr
+
+
+def test_preview_of_each_cancel_wording_and_of_an_orders_queued_email(make_server):
+    s = make_server()
+    wordings = {"customer": "as you asked", "staff": "It was not paid", "refunded": "refunded $130.00"}
+    for variant, words in wordings.items():
+        p = s.cli("email", "preview", "order_cancelled", "--variant", variant, "--text")
+        assert p.returncode == 0 and words in p.stdout, (variant, p.stdout, p.stderr)
+    p = s.cli("email", "preview", "order_cancelled", "--variant", "nobody")
+    assert p.returncode == 1 and "customer, staff, refunded" in p.stderr
+    p = s.cli("email", "preview", "order_teleported")
+    assert p.returncode == 1 and "order_shipped" in p.stderr
+
+    staff, token = staff_token(s), customer_token(s)
+    order = place(s, token, product_id=product(s, staff)["id"]).json()
+    p = s.cli("email", "preview", "order_cancelled", str(order["id"]))
+    assert p.returncode == 1 and "not found" in p.stderr.lower()
+    assert s.post(f"/store/orders/{order['id']}/cancel/", token=token).status_code == 200
+    p = s.cli("email", "preview", "order_cancelled", str(order["id"]))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith(f"Subject: Your orderd shop order #{order['id']} is cancelled\n")
+    p = s.cli("email", "preview", "order_confirmation", str(order["id"]))
+    assert p.returncode == 0 and f"#{order['id']}" in p.stdout
+
+
+def test_migration_010_keeps_every_outbox_row_and_its_id(make_server, smtp_sink):
+    """An outbox from before 010 (005's table, one email per kind and order) is rebuilt (SQLite) or
+    altered (PostgreSQL) with its rows, ids and states; a row still pending is then sent."""
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url})
+    assert s.stop() == 0
+    dialect = "postgres" if s.on_postgres else "sqlite"
+    s.sql("DROP TABLE outbox")
+    for statement in (ROOT / f"src/db/migrations/{dialect}/005_outbox.sql").read_text().split(";"):
+        if statement.strip():
+            s.sql(statement)
+    s.sql("DELETE FROM schema_migrations WHERE version = 10")
+    context = '{"order_id": 6, "created_at": "2024-05-04T12:00:00Z", "customer": "c", "email": "b@example.com",' \
+              ' "total_amount": "1.00", "items": []}'
+    s.sql("INSERT INTO outbox (id, kind, order_id, recipient, payload, status, attempts, next_attempt_at, created_at,"
+          " sent_at) VALUES (77, 'order_confirmation', 5, 'a@example.com', '{}', 'sent', 2, 1, 1, 3),"
+          " (78, 'order_confirmation', 6, 'b@example.com', ?, 'pending', 0, 1, 2, NULL)", (context,))
+    s.start()
+    [mail] = smtp_sink.wait_for(1)
+    assert mail.rcpt_tos == ["b@example.com"] and mail.header("Message-ID").startswith("<orderd.outbox.78.2@")
+    rows = wait_until(lambda: (r := s.sql("SELECT id, kind, order_id, ref, status, attempts FROM outbox ORDER BY id"))
+                      and r[1][4] == "sent" and r)
+    assert rows == [(77, "order_confirmation", 5, 0, "sent", 2), (78, "order_confirmation", 6, 0, "sent", 1)]
+    # The new key: another email of a kind for the same order is a new row, the same one is refused.
+    s.sql("INSERT INTO outbox (kind, order_id, ref, recipient, payload, next_attempt_at, created_at)"
+          " VALUES ('order_shipped', 5, 1, 'a@example.com', '{}', 9999999999999999, 4)")
+    with pytest.raises(Exception):
+        s.sql("INSERT INTO outbox (kind, order_id, ref, recipient, payload, next_attempt_at, created_at)"
+              " VALUES ('order_shipped', 5, 1, 'a@example.com', '{}', 9999999999999999, 5)")
