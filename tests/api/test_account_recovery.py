@@ -7,12 +7,13 @@ import concurrent.futures
 import hashlib
 import re
 import statistics
+import subprocess
 import time
 
 import pytest
 
-from conftest import (Server, assert_error, customer_token, fresh_database_url, login, place, postgres_only, register,
-                      staff_token, unique, wait_until)
+from conftest import (BIN, Server, assert_error, customer_token, fresh_database_url, login, place, postgres_only,
+                      register, staff_token, unique, wait_until)
 
 NEW_PASSWORD = "a-brand-new-secret-7"
 LINK = re.compile(r"(https?://\S+?\?token=)([A-Za-z0-9_-]+)")
@@ -156,6 +157,33 @@ def test_the_raw_token_is_stored_nowhere(make_server, smtp_sink):
     preview = s.get(f"/admin/emails/{reset_row['id']}/preview/", token=staff)
     assert preview.status_code == 200, preview.text
     assert token not in preview.text and "the link is sent only to the recipient" in preview.json()["text"]
+
+
+@pytest.mark.parametrize("kind,subject", [("password_reset", "Reset your orderd shop password"),
+                                          ("email_verification", "Confirm your email address for orderd shop")])
+def test_the_cli_previews_each_account_email_with_a_placeholder_for_its_link(make_server, kind, subject):
+    s = make_server()
+    p = s.cli("email", "preview", kind)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith(f"Subject: {subject}\n\n") and "{{" not in p.stdout
+    assert "the link is sent only to the recipient" in p.stdout and "token=" not in p.stdout
+    p = s.cli("email", "preview", kind, "--html")
+    assert p.returncode == 0 and p.stdout.lstrip().lower().startswith("<!doctype html>"), p.stderr
+    assert "token=" not in p.stdout
+    # An account email is about no order.
+    p = s.cli("email", "preview", kind, "1")
+    assert p.returncode == 1 and "not an order" in p.stderr, p.stderr
+
+
+def test_a_broken_account_template_stops_the_start(tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "password_reset.txt.mustache").write_text("Open {{reset_link}}\n")
+    env = {"ORDERD_DATABASE_URL": f"sqlite://{tmp_path / 'db.sqlite'}", "ORDERD_LISTEN": "127.0.0.1:0",
+           "ORDERD_TEMPLATE_DIR": str(templates), "PATH": "/usr/bin:/bin"}
+    p = subprocess.run([BIN, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "password_reset.txt.mustache" in p.stderr and "{{reset_link}}" in p.stderr
+    assert "reset_url" in p.stderr and "listening" not in p.stderr  # the message names what is known
 
 
 def test_known_and_unknown_addresses_get_the_same_answer_in_comparable_time(make_server, smtp_sink):
