@@ -51,12 +51,13 @@ api-test:
 api-test-pg:
 	ORDERD_TEST_DB=postgres ORDERD_BIN=$(TEST_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q -p no:cacheprovider
 
-# The staff console in a browser (tests/e2e): playwright-core from npm (pinned by
+# The staff console and the account pages in a browser (tests/e2e): playwright-core from npm (pinned by
 # tests/e2e/package-lock.json, installed into tests/e2e/node_modules) drives Debian's /usr/bin/chromium
 # against the built binary.
 E2E_NPM_CI = npm ci --prefix tests/e2e --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
 E2E = $(E2E_NPM_CI) && \
-      cd tests/e2e && ORDERD_BIN=$(TEST_BUILD_DIR)/orderd node --test --test-concurrency=1 console.test.mjs
+      cd tests/e2e && ORDERD_BIN=$(TEST_BUILD_DIR)/orderd node --test --test-concurrency=1 console.test.mjs \
+        accounts.test.mjs
 e2e-test:
 	$(E2E)
 

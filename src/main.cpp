@@ -129,7 +129,7 @@ CLI::App* add_email_commands(CLI::App& cli, const WithConfig& with_config, app::
   email_preview
       ->add_option("what", preview.what,
                    "an order id, or a kind: order_confirmation, order_shipped, refund_issued, order_cancelled, "
-                   "order_expired")
+                   "order_expired, password_reset, email_verification (the last two: their sample only)")
       ->required();
   email_preview->add_option("order_id", preview.order_id, "with a kind: the order")->check(CLI::PositiveNumber);
   email_preview->add_option("--variant", preview.variant,

@@ -76,6 +76,8 @@ void register_routes(http::Router& router, auth::Service& accounts, orders::Serv
   using http::handle;
   router.add(http::get("/admin/users/", Access::staff, handle(auth::list_users, accounts)));
   router.add(http::patch("/admin/users/{id}/", Access::staff, handle(auth::update_user, accounts)).json());
+  router.add(
+      http::post("/admin/users/{id}/password-reset/", Access::staff, handle(auth::send_password_reset, accounts)));
   router.add(http::get("/admin/orders/", Access::staff, handle(orders::list_orders, orders)));
   router.add(http::get("/admin/orders/{id}/", Access::staff, handle(order_detail, orders, payments)));
   router.add(http::post("/admin/orders/{id}/cancel/", Access::staff, handle(payments::cancel_order, orders, refunds, keys)));

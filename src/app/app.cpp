@@ -20,8 +20,10 @@
 #include "http/router.hpp"
 #include "http/server.hpp"
 #include "idempotency/store.hpp"
+#include "notify/account_emails.hpp"
 #include "notify/mailer.hpp"
 #include "notify/outbox.hpp"
+#include "notify/sealed.hpp"
 #include "notify/service.hpp"
 #include "notify/templates.hpp"
 #include "notify/worker.hpp"
@@ -76,14 +78,36 @@ std::string jwt_secret(const Config& config) {
   return auth::random_id() + auth::random_id();
 }
 
+// An account email's link: the setting, or orderd's own page; {public_url} is the configured one, or
+// the listening address. Never the request's Host header: a link built from it would send the token
+// wherever an attacker's request said (the password-reset poisoning of many frameworks).
+std::string account_link(const Config& config, const std::string& setting, std::string_view page) {
+  auto link = setting.empty() ? "{public_url}/account/" + std::string(page) + "?token={token}" : setting;
+  auto base = config.public_url.empty() ? "http://" + config.listen : config.public_url;
+  while (base.ends_with('/')) base.pop_back();
+  constexpr std::string_view kSlot = "{public_url}";
+  for (auto at = link.find(kSlot); at != std::string::npos; at = link.find(kSlot, at + base.size())) {
+    link.replace(at, kSlot.size(), base);
+  }
+  return link;
+}
+
+auth::Service::Settings account_settings(const Config& config) {
+  return {.rotate_refresh = config.refresh_rotation == "on",
+          .registrations_per_address = config.registrations_per_hour,
+          .password_reset_url = account_link(config, config.password_reset_url, "reset-password"),
+          .email_verification_url = account_link(config, config.email_verification_url, "verify-email"),
+          .password_reset_ttl = duration_cast<seconds>(config.password_reset_ttl),
+          .verification_email_on_register = config.verification_email == "on",
+          .verifies_email = config.verification_email == "on" || config.require_verified_email == "true"};
+}
+
 // The accounts module and what it is made of, built the same way for serve and the CLI.
 struct Accounts {
   explicit Accounts(const Config& config, db::Database& database, std::string secret)
       : hasher(auth::parse_password_cost(config.password_cost), config.password_threads),
         signer(std::move(secret), duration_cast<seconds>(config.access_ttl), duration_cast<seconds>(config.refresh_ttl)),
-        service(database, hasher, signer,
-                {.rotate_refresh = config.refresh_rotation == "on",
-                 .registrations_per_address = config.registrations_per_hour}) {}
+        service(database, hasher, signer, account_settings(config)) {}
   auth::PasswordHasher hasher;
   auth::TokenSigner signer;
   auth::Service service;
@@ -259,6 +283,8 @@ struct Wiring {
 
   void register_routes();
   void queue_confirmation(db::Connection& c, const orders::Order& order);
+  void queue_account_email(db::Connection& c, auth::AccountEmail kind, const std::string& recipient,
+                           boost::json::object context, const boost::json::object& sealed);
   void queue_ended(db::Connection& c, const orders::Order& order, orders::EndedBy by);
   void queue_refund_issued(db::Connection& c, const orders::Order& order, const payments::Refund& refund,
                            common::Money refunded_total);
@@ -272,6 +298,8 @@ struct Wiring {
   const Config& config;
   std::unique_ptr<db::Database> database;
   common::Metrics metrics;
+  std::string secret;                            // signs tokens; also seals account emails' links
+  std::shared_ptr<const notify::Sealer> sealer;  // (notify/sealed.hpp)
   Accounts accounts;
   Emails email;
   catalog::Service catalog;
@@ -290,12 +318,16 @@ struct Wiring {
 Wiring::Wiring(const Config& config)
     : config(config),
       database(open_database(config)),
-      accounts(config, *database, jwt_secret(config)),
+      secret(jwt_secret(config)),
+      sealer(std::make_shared<notify::Sealer>(secret)),
+      accounts(config, *database, secret),
       email(config, *database, metrics),
       catalog(*database),
       keys(*database),
       orders(*database, metrics,
-             {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl)}),
+             {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl),
+              .may_order = config.require_verified_email == "true" ? auth::Service::require_verified_email
+                                                                   : orders::Service::MayOrder{}}),
       gateway(payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics)),
       payments(*database, orders, *gateway, metrics,
                {.reconcile_after = 2 * config.gateway_timeout, .currency = config.shop_currency()},
@@ -315,6 +347,11 @@ Wiring::Wiring(const Config& config)
       reconciler("payment reconciler", config.gateway_timeout, [this] { reconcile(common::now_micros()); }) {
   orders.on_ended([this](db::Connection& c, const orders::Order& order, orders::EndedBy by) {
     queue_ended(c, order, by);
+  });
+  email.templates.set_sealer(sealer);
+  accounts.service.set_email_queue([this](db::Connection& c, auth::AccountEmail kind, const std::string& recipient,
+                                          boost::json::object context, const boost::json::object& sealed) {
+    queue_account_email(c, kind, recipient, std::move(context), sealed);
   });
   register_routes();
 }
@@ -337,6 +374,16 @@ void Wiring::register_routes() {
 // elsewhere it finds the row at its next poll.
 void Wiring::queue_confirmation(db::Connection& c, const orders::Order& order) {
   notify::enqueue_order_confirmation(c, order.id, order.email, confirmation_context(order));
+  email.worker.wake();
+}
+
+// An account email (password reset, email verification), in the transaction that issued its token;
+// the link with the token is sealed, so the outbox row holds no usable token.
+void Wiring::queue_account_email(db::Connection& c, auth::AccountEmail kind, const std::string& recipient,
+                                 boost::json::object context, const boost::json::object& sealed) {
+  context[notify::kSealedKey] = sealer->seal(sealed);
+  auto name = kind == auth::AccountEmail::password_reset ? notify::kPasswordReset : notify::kEmailVerification;
+  notify::enqueue_account_email(c, name, recipient, context);
   email.worker.wake();
 }
 
@@ -384,12 +431,14 @@ orders::ShippingHooks Wiring::shipping_hooks() {
 }
 
 // Returns the stock of unpaid orders whose reservation ran out, forgets old idempotency keys, and
-// deletes refresh tokens that can no longer be used (expired or revoked).
+// deletes refresh tokens that can no longer be used (expired or revoked) and expired account tokens.
 void Wiring::sweep(std::int64_t now) {
   while (orders.expire_overdue(now) > 0) {
   }
   keys.purge(now);
   while (accounts.service.purge_refresh_tokens(now) > 0) {
+  }
+  while (accounts.service.purge_account_tokens(now) > 0) {
   }
 }
 
@@ -617,9 +666,14 @@ boost::json::object sample_for(std::string_view kind, const std::string& variant
   throw common::Error("validation_error", "--variant " + variant + ": " + std::string(kind) + " has " + names);
 }
 
-// An order's email of `kind`: the confirmation from the order itself, any other from the outbox.
+// An order's email of `kind`: the confirmation from the order itself, any other from the outbox. Like
+// staff's preview, it never opens sealed fields.
 notify::RenderedEmail order_email(db::Database& database, const notify::Templates& templates, std::string_view kind,
                                   std::int64_t order_id) {
+  if (notify::is_account_email(kind)) {
+    throw common::Error("validation_error", std::string(kind) + " is about an account, not an order: preview it "
+                                            "without an order id");
+  }
   if (kind == notify::kOrderConfirmation) {
     common::Metrics metrics;
     orders::Service orders(database, metrics, {});
@@ -630,7 +684,7 @@ notify::RenderedEmail order_email(db::Database& database, const notify::Template
     throw common::Error("not_found", "No " + std::string(kind) + " email was queued for order " +
                                          std::to_string(order_id) + " (not found)");
   }
-  return notify::render_stored(templates, kind, stored->payload);
+  return notify::render_stored(templates, kind, stored->payload, notify::SealedFields::hidden);
 }
 
 }  // namespace

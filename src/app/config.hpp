@@ -48,6 +48,13 @@ struct Config {
   int mail_max_attempts = 500;  // about 4 hours of a mail server down at the 30 s cap; then 'failed'
   Duration mail_retry_cap = std::chrono::seconds(30);  // longest wait between two delivery attempts
   std::string public_url;
+  // Accounts (issue #20): the links of the two account emails ({token}; {public_url} is filled in),
+  // empty: orderd's own pages under public_url.
+  std::string password_reset_url;
+  std::string email_verification_url;
+  Duration password_reset_ttl = std::chrono::hours(1);
+  std::string verification_email = "off";      // on: registration queues a "confirm your email" message
+  std::string require_verified_email = "false";  // true: place_order needs a verified address
   std::string metrics_token;  // when set, /metrics needs "Authorization: Bearer <token>"
   std::string shop_name = "orderd shop";
   std::string currency = "USD";  // ISO 4217, one of common::Currency's table (checked when set)

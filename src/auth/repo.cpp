@@ -4,8 +4,9 @@ namespace auth::repo {
 namespace {
 
 // The columns user_row() reads, in its order.
-constexpr auto kSelectUsers =
-    db::concat("SELECT id, email, username, phone_number, password_hash, role, is_active, created_at FROM users");
+constexpr auto kSelectUsers = db::concat(
+    "SELECT id, email, username, phone_number, password_hash, role, is_active, created_at, email_verified,"
+    " password_changed_at FROM users");
 constexpr auto kUserByEmail = db::concat(kSelectUsers, " WHERE email = $1");
 constexpr auto kUserById = db::concat(kSelectUsers, " WHERE id = $1");
 // Staff's user list: $1 a LIKE pattern or NULL (emails are stored lower-cased).
@@ -46,9 +47,35 @@ constexpr std::string_view kPurgeExpired =
 constexpr std::string_view kPurgeRevoked =
     "DELETE FROM refresh_tokens WHERE jti IN (SELECT jti FROM refresh_tokens WHERE revoked_at IS NOT NULL LIMIT $1)";
 
+// Account tokens (migration 011). A token is usable while unused and unexpired; using it is the one
+// guarded UPDATE below, which PostgreSQL re-evaluates on the newest row after waiting for its lock.
+constexpr std::string_view kInsertAccountToken =
+    "INSERT INTO account_tokens (token_hash, purpose, user_id, email, password_version, expires_at, created_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)";
+constexpr auto kTokenUser = db::concat(
+    kSelectUsers,
+    " WHERE id = (SELECT user_id FROM account_tokens"
+    "             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3)");
+constexpr std::string_view kUseToken =
+    "UPDATE account_tokens SET used_at = $3"
+    " WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3"
+    " RETURNING user_id, email, password_version";
+// The password's version guards the write: a password changed since the token was issued voids it.
+constexpr std::string_view kSetPassword =
+    "UPDATE users SET password_hash = $2,"
+    " password_changed_at = CASE WHEN $5 > password_changed_at THEN $5 ELSE password_changed_at + 1 END,"
+    " email_verified = CASE WHEN email = $4 THEN 1 ELSE email_verified END"
+    " WHERE id = $1 AND password_changed_at = $3 AND is_active = 1";
+constexpr std::string_view kMarkVerified = "UPDATE users SET email_verified = 1 WHERE id = $1 AND email = $2";
+constexpr std::string_view kEmailVerified = "SELECT email_verified FROM users WHERE id = $1";
+constexpr std::string_view kPurgeAccountTokens =
+    "DELETE FROM account_tokens WHERE token_hash IN"
+    " (SELECT token_hash FROM account_tokens WHERE expires_at < $1 LIMIT $2)";
+
 UserRow user_row(const db::Row& row) {
   return UserRow{row.integer(0), row.text(1), row.text(2),          row.optional_text(3),
-                 row.text(4),    row.text(5), row.integer(6) != 0, row.integer(7)};
+                 row.text(4),    row.text(5), row.integer(6) != 0, row.integer(7),
+                 row.integer(8) != 0, row.integer(9)};
 }
 
 std::optional<UserRow> user_from(const db::Result& r) {
@@ -132,6 +159,42 @@ void trim_used_refresh(db::Connection& c, std::string_view family, std::int64_t 
 
 std::int64_t purge_refresh(db::Connection& c, std::int64_t now, std::int64_t limit) {
   return c.query(kPurgeExpired, now, limit).affected_rows + c.query(kPurgeRevoked, limit).affected_rows;
+}
+
+void insert_account_token(db::Connection& c, const NewAccountToken& t, std::int64_t now) {
+  c.query(kInsertAccountToken, t.token_hash, t.purpose, t.user_id, t.email, t.password_version, t.expires_at, now);
+}
+
+std::optional<UserRow> account_token_user(db::Connection& c, std::string_view token_hash, std::string_view purpose,
+                                          std::int64_t now) {
+  return user_from(c.query(kTokenUser, token_hash, purpose, now));
+}
+
+std::optional<UsedToken> use_account_token(db::Connection& c, std::string_view token_hash, std::string_view purpose,
+                                           std::int64_t now) {
+  auto r = c.query(kUseToken, token_hash, purpose, now);
+  auto row = r.first();
+  if (!row) return std::nullopt;
+  return UsedToken{row->integer(0), row->text(1), row->integer(2)};
+}
+
+bool set_password(db::Connection& c, std::int64_t user_id, const std::string& password_hash, std::int64_t version,
+                  std::string_view verified_email, std::int64_t now) {
+  return c.query(kSetPassword, user_id, password_hash, version, verified_email, now).affected_rows == 1;
+}
+
+bool mark_email_verified(db::Connection& c, std::int64_t user_id, std::string_view email) {
+  return c.query(kMarkVerified, user_id, email).affected_rows == 1;
+}
+
+bool email_verified(db::Connection& c, std::int64_t user_id) {
+  auto r = c.query(kEmailVerified, user_id);
+  auto row = r.first();
+  return row && row->integer(0) != 0;
+}
+
+std::int64_t purge_account_tokens(db::Connection& c, std::int64_t now, std::int64_t limit) {
+  return c.query(kPurgeAccountTokens, now, limit).affected_rows;
 }
 
 }  // namespace auth::repo

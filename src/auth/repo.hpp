@@ -20,6 +20,8 @@ struct UserRow {
   std::string role;
   bool active = true;
   std::int64_t created_at = 0;
+  bool email_verified = false;
+  std::int64_t password_changed_at = 0;  // the password's version (migration 011)
 };
 
 struct NewUserRow {
@@ -65,5 +67,42 @@ void delete_expired_refresh(db::Connection& c, std::int64_t user_id, std::int64_
 void trim_used_refresh(db::Connection& c, std::string_view family, std::int64_t keep);
 // Deletes up to `limit` expired and up to `limit` revoked tokens (any user); returns how many went.
 std::int64_t purge_refresh(db::Connection& c, std::int64_t now, std::int64_t limit);
+
+// Password-reset and email-verification tokens (account_tokens): only their SHA-256 is stored.
+inline constexpr std::string_view kPasswordResetPurpose = "password_reset";
+inline constexpr std::string_view kEmailVerificationPurpose = "email_verification";
+
+struct NewAccountToken {
+  std::string token_hash;
+  std::string_view purpose;
+  std::int64_t user_id = 0;
+  std::string email;
+  std::int64_t password_version = 0;
+  std::int64_t expires_at = 0;
+};
+struct UsedToken {
+  std::int64_t user_id = 0;
+  std::string email;
+  std::int64_t password_version = 0;
+};
+void insert_account_token(db::Connection& c, const NewAccountToken& token, std::int64_t now);
+// The account of a token of that purpose that is unused and unexpired (a look before expensive work).
+std::optional<UserRow> account_token_user(db::Connection& c, std::string_view token_hash, std::string_view purpose,
+                                          std::int64_t now);
+// Uses the token: one guarded UPDATE (unused, unexpired), so of two requests with the same token exactly
+// one gets it, on any number of nodes. nullopt: unknown, used, expired or of another purpose.
+std::optional<UsedToken> use_account_token(db::Connection& c, std::string_view token_hash, std::string_view purpose,
+                                           std::int64_t now);
+// Sets a new password when the user's password is still at `version` and the account is active (false
+// otherwise: it changed meanwhile, so the token that asked is void). The version becomes `now` (or one
+// more than the old one, should the clock not have moved). `verified_email`: the address the link went
+// to, marked verified when it is still the account's (a reset link proves the mailbox too); empty: no.
+bool set_password(db::Connection& c, std::int64_t user_id, const std::string& password_hash, std::int64_t version,
+                  std::string_view verified_email, std::int64_t now);
+// Marks the address verified when it is still the account's; false otherwise.
+bool mark_email_verified(db::Connection& c, std::int64_t user_id, std::string_view email);
+bool email_verified(db::Connection& c, std::int64_t user_id);
+// Deletes up to `limit` expired tokens; returns how many went.
+std::int64_t purge_account_tokens(db::Connection& c, std::int64_t now, std::int64_t limit);
 
 }  // namespace auth::repo

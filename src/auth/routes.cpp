@@ -1,5 +1,6 @@
 #include "auth/routes.hpp"
 
+#include "auth/pages.hpp"
 #include "auth/service.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
@@ -20,8 +21,21 @@ boost::json::value nullable(const std::optional<std::string>& s) {
   return s ? boost::json::value(*s) : boost::json::value(nullptr);
 }
 
+// The old API's body of an account (POST /register/ answers exactly this).
 boost::json::object user_body(const User& u) {
   return {{"id", u.id}, {"email", u.email}, {"username", u.username}, {"phone_number", nullable(u.phone_number)}};
+}
+
+// ?include=email_verified adds the account's email_verified (issue #20) to GET /user/ and to staff's
+// rows (the console asks for it); without it the bodies stay exactly as the old API's clients know them.
+bool include_verification(const Request& q) {
+  auto include = q.query_param("include");
+  if (!include || include->empty()) return false;
+  if (*include != "email_verified") {
+    boost::json::object details{{"include", boost::json::array{"Select a valid choice: email_verified."}}};
+    throw common::Error("validation_error", "Unknown include", std::move(details));
+  }
+  return true;
 }
 
 // What staff see of an account (GET /admin/users/).
@@ -116,10 +130,63 @@ http::Response logout(Service& service, Request& q) {
 }
 
 http::Response current_user(Service& service, Request& q) {
-  return http::json_response(200, user_body(service.user(q.user().user_id)));
+  auto user = service.user(q.user().user_id);
+  auto body = user_body(user);
+  // A shop that verifies addresses tells every client; otherwise only those that ask.
+  if (service.verifies_email() || include_verification(q)) body["email_verified"] = user.email_verified;
+  return http::json_response(200, body);
+}
+
+// Password resets, password changes and verified addresses (issue #20). The reset request's answer is
+// the same whether or not an account has the address.
+constexpr std::string_view kResetQueued =
+    "If an active account uses this address, a link to reset its password is on its way to it.";
+
+http::Response request_reset(Service& service, Request& q) {
+  http::Fields f(q.json);
+  auto email = email_field(f);
+  f.check();
+  service.request_password_reset(*email, q.remote_address);
+  return http::json_response(202, {{"detail", kResetQueued}});
+}
+
+http::Response confirm_reset(Service& service, Request& q) {
+  http::Fields f(q.json);
+  auto token = f.text("token");
+  auto password = f.text("password");
+  f.check();
+  service.reset_password(*token, *password);
+  return http::no_content();
+}
+
+http::Response change_password(Service& service, Request& q) {
+  http::Fields f(q.json);
+  auto current = f.text("current_password");
+  auto next = f.text("new_password");
+  f.check();
+  auto tokens = service.change_password(q.user().user_id, *current, *next, q.remote_address);
+  return http::json_response(200, {{"refresh", tokens.refresh}, {"access", tokens.access}});
+}
+
+http::Response verify_email(Service& service, Request& q) {
+  http::Fields f(q.json);
+  auto token = f.text("token");
+  f.check();
+  service.verify_email(*token);
+  return http::no_content();
+}
+
+http::Response resend_verification(Service& service, Request& q) {
+  service.resend_verification(q.user().user_id);
+  return http::json_response(202, {{"detail", "A new confirmation link is on its way to your email address."}});
 }
 
 }  // namespace
+
+http::Response send_password_reset(Service& service, Request& q) {
+  service.send_password_reset(q.id_param());
+  return http::json_response(202, {{"detail", "A password reset link is on its way to the account's address."}});
+}
 
 http::Router::Authenticator authenticator(Service& service) {
   return [&service](const Request& q) -> http::Principal {
@@ -133,13 +200,19 @@ http::Router::Authenticator authenticator(Service& service) {
   };
 }
 
+
 http::Response list_users(Service& service, Request& q) {
   http::Page page(q);
   std::optional<std::string> search;
   if (auto s = q.query_param("search"); s && !s->empty()) search = std::string(*s);
+  bool verification = include_verification(q);
   auto found = service.list_users(search, page.size(), [&](std::int64_t n) { return page.offset(n); });
   boost::json::array results;
-  for (const auto& u : found.users) results.push_back(staff_user_body(u));
+  for (const auto& u : found.users) {
+    auto body = staff_user_body(u);
+    if (verification) body["email_verified"] = u.email_verified;
+    results.push_back(std::move(body));
+  }
   return http::json_response(200, page.body(found.count, std::move(results)));
 }
 
@@ -156,6 +229,16 @@ void register_routes(http::Router& router, Service& service) {
   router.add(http::post("/token/refresh/", Access::anyone, handle(refresh, service)).json());
   router.add(http::post("/logout/", Access::anyone, handle(logout, service)).json());
   router.add(http::get("/user/", Access::user, handle(current_user, service)));
+  router.add(http::post("/password/reset/", Access::anyone, handle(request_reset, service)).json());
+  router.add(http::post("/password/reset/confirm/", Access::anyone, handle(confirm_reset, service))
+                 .json()
+                 .runs(Runs::slow_lane));
+  router.add(http::post("/password/change/", Access::user, handle(change_password, service))
+                 .json()
+                 .runs(Runs::slow_lane));
+  router.add(http::post("/email/verify/", Access::anyone, handle(verify_email, service)).json());
+  router.add(http::post("/email/verify/resend/", Access::user, handle(resend_verification, service)));
+  register_page_routes(router);
 }
 
 }  // namespace auth

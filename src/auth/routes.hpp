@@ -10,7 +10,8 @@
 
 namespace auth {
 class Service;
-// /register/, /login/, /token/refresh/, /logout/, /user/.
+// /register/, /login/, /token/refresh/, /logout/, /user/; /password/reset/ (and confirm/),
+// /password/change/, /email/verify/ (and resend/), and the two /account/ pages (auth/pages.hpp).
 void register_routes(http::Router& router, Service& service);
 
 // Resolves "Authorization: Bearer <access token>" to the user it was issued to (401 otherwise); the
@@ -21,6 +22,8 @@ http::Router::Authenticator authenticator(Service& service);
 // and/or is_active), registered by admin/routes.cpp's /admin table.
 http::Response list_users(Service& service, http::Request& request);
 http::Response update_user(Service& service, http::Request& request);
+// POST /admin/users/{id}/password-reset/: staff send the account a reset link (202).
+http::Response send_password_reset(Service& service, http::Request& request);
 
 // The bodies of those routes; each throws common::Error validation_error naming every bad field.
 // Public for the fuzz target tests/fuzz/route_bodies.cpp.

@@ -33,7 +33,8 @@ std::optional<std::string> role_column(const std::optional<Role>& role) {
 }
 
 User from_row(const repo::UserRow& r) {
-  return User{r.id, r.email, r.username, r.phone_number, stored_role(r.role), r.active, r.created_at};
+  return User{r.id,     r.email,      r.username, r.phone_number, stored_role(r.role),
+              r.active, r.created_at, r.email_verified};
 }
 
 std::size_t code_points(std::string_view s) {
@@ -122,6 +123,17 @@ Throttle throttle(int limit, std::chrono::seconds window) {
 
 }  // namespace
 
+void check_password(common::FieldErrors& errors, std::string_view field, const std::string& pw,
+                    std::string_view email, std::string_view username) {
+  auto length = code_points(pw);
+  if (length < kMinPassword) errors.add(field, "This password is too short. It must contain at least 8 characters.");
+  if (length > kMaxPassword) errors.add(field, "Ensure this field has no more than 128 characters.");
+  auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+  if (!pw.empty() && std::all_of(pw.begin(), pw.end(), digit)) errors.add(field, "This password is entirely numeric.");
+  if (!pw.empty() && lower(pw) == lower(email)) errors.add(field, "The password is too similar to the email.");
+  if (!pw.empty() && lower(pw) == lower(username)) errors.add(field, "The password is too similar to the username.");
+}
+
 void validate_new_user(NewUser& user) {
   common::FieldErrors errors;
   user.email = lower(trim(user.email));
@@ -135,17 +147,7 @@ void validate_new_user(NewUser& user) {
                "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.");
   }
 
-  const auto& pw = user.password;
-  auto length = code_points(pw);
-  if (length < kMinPassword) errors.add("password", "This password is too short. It must contain at least 8 characters.");
-  if (length > kMaxPassword) errors.add("password", "Ensure this field has no more than 128 characters.");
-  if (!pw.empty() && std::all_of(pw.begin(), pw.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
-    errors.add("password", "This password is entirely numeric.");
-  }
-  if (!pw.empty() && lower(pw) == user.email) errors.add("password", "The password is too similar to the email.");
-  if (!pw.empty() && lower(pw) == lower(user.username)) {
-    errors.add("password", "The password is too similar to the username.");
-  }
+  check_password(errors, "password", user.password, user.email, user.username);
 
   if (user.phone_number && trim(*user.phone_number).empty()) user.phone_number.reset();
   if (user.phone_number) {
@@ -164,7 +166,10 @@ Service::Service(db::Database& database, PasswordHasher& hasher, const TokenSign
       per_account_and_address_(throttle(settings.failures_per_account_and_address, settings.failure_window)),
       per_address_(throttle(settings.failures_per_address, settings.failure_window)),
       per_account_(throttle(settings.failures_per_account, settings.failure_window)),
-      registrations_(throttle(settings.registrations_per_address, settings.registration_window)) {}
+      registrations_(throttle(settings.registrations_per_address, settings.registration_window)),
+      resets_per_address_(throttle(settings.resets_per_address, settings.reset_window)),
+      resets_per_email_(throttle(settings.resets_per_email, settings.reset_window)),
+      verification_resends_(throttle(settings.verification_resends_per_account, settings.reset_window)) {}
 
 User Service::register_user(NewUser user, std::string_view client_address) {
   validate_new_user(user);
@@ -187,8 +192,19 @@ User Service::register_user(NewUser user, std::string_view client_address) {
   repo::NewUserRow row{user.email, user.username, user.phone_number, hasher_.hash(user.password),
                        std::string(to_string(user.role))};
   try {
-    auto id = database_.transaction([&](db::Connection& c) { return repo::insert_user(c, row, common::now_micros()); });
-    return User{id, user.email, user.username, user.phone_number, user.role, true, common::now_micros()};
+    auto now = common::now_micros();
+    auto id = database_.transaction([&](db::Connection& c) {
+      auto id = repo::insert_user(c, row, now);
+      if (settings_.verification_email_on_register && queue_email_) {
+        repo::UserRow created;
+        created.id = id;
+        created.email = user.email;
+        created.username = user.username;
+        send_link(c, AccountEmail::email_verification, created, now);
+      }
+      return id;
+    });
+    return User{id, user.email, user.username, user.phone_number, user.role, true, now};
   } catch (const db::Error& e) {
     // Another registration with the same email or username committed between our check and insert.
     if (e.kind() != db::Error::Kind::unique_violation) throw;
@@ -199,25 +215,33 @@ User Service::register_user(NewUser user, std::string_view client_address) {
 
 Tokens Service::login(std::string_view email_in, std::string_view password, const std::string& client_address) {
   auto email = lower(trim(email_in));
-  auto pair_key = email + '\0' + client_address;  // no address holds a NUL
-  auto wait = std::max({per_account_and_address_.retry_after(pair_key), per_address_.retry_after(client_address),
-                        per_account_.retry_after(email)});
-  if (wait > 0) too_many("Too many failed login attempts; try again later", wait);
+  check_login_throttles(email, client_address);
   auto user = database_.read([&](db::Connection& c) { return repo::find_user_by_email(c, email); });
   bool ok = false;
   if (user) ok = hasher_.verify(password, user->password_hash);
   else hasher_.spend_equal_time(password);
   if (!ok || !user->active) {
-    per_account_and_address_.record(pair_key);
-    per_address_.record(client_address);
-    per_account_.record(email);
+    record_login_failure(email, client_address);
     invalid_credentials();
   }
-  per_account_and_address_.reset(pair_key);
+  per_account_and_address_.reset(email + '\0' + client_address);
   return database_.transaction([&](db::Connection& c) {
     repo::delete_expired_refresh(c, user->id, common::now_micros());
     return issue(user->id, stored_role(user->role), random_id(), c);
   });
+}
+
+// The pair key of a (account, address) throttle: no address holds a NUL.
+void Service::check_login_throttles(const std::string& email, const std::string& client_address) {
+  auto wait = std::max({per_account_and_address_.retry_after(email + '\0' + client_address),
+                        per_address_.retry_after(client_address), per_account_.retry_after(email)});
+  if (wait > 0) too_many("Too many failed login attempts; try again later", wait);
+}
+
+void Service::record_login_failure(const std::string& email, const std::string& client_address) {
+  per_account_and_address_.record(email + '\0' + client_address);
+  per_address_.record(client_address);
+  per_account_.record(email);
 }
 
 Tokens Service::issue(std::int64_t user_id, Role role, const std::string& family, db::Connection& c) {
@@ -321,6 +345,176 @@ User Service::update_user(std::int64_t actor_id, std::int64_t user_id, const Use
   });
   if (!row) throw common::Error("not_found", "Not found.");
   return from_row(*row);
+}
+
+}  // namespace auth
+
+// Password resets, password changes and verified email addresses (issue #20).
+namespace auth {
+namespace {
+
+// A link token is 43 characters; anything much longer is not one, and costs nothing but this test.
+constexpr std::size_t kMaxLinkToken = 128;
+
+[[noreturn]] void invalid_token() {
+  throw common::Error("invalid_token", "This link is invalid, used or expired; ask for a new one");
+}
+
+std::string link_with(std::string pattern, std::string_view token) {
+  constexpr std::string_view kSlot = "{token}";
+  for (auto at = pattern.find(kSlot); at != std::string::npos; at = pattern.find(kSlot, at + token.size())) {
+    pattern.replace(at, kSlot.size(), token);
+  }
+  return pattern;
+}
+
+// "1 hour", "30 minutes", "3 days": how long a link works, for people.
+std::string for_people(std::chrono::seconds ttl) {
+  auto n = ttl.count();
+  auto unit = [](std::int64_t k, const char* name) { return std::to_string(k) + " " + name + (k == 1 ? "" : "s"); };
+  if (n % 86400 == 0) return unit(n / 86400, "day");
+  if (n % 3600 == 0) return unit(n / 3600, "hour");
+  return unit(std::max<std::int64_t>(1, n / 60), "minute");
+}
+
+// The SHA-256 of a token presented to a route; invalid_token before any database work when it
+// cannot be one.
+std::string presented_hash(std::string_view token) {
+  if (token.empty() || token.size() > kMaxLinkToken) invalid_token();
+  return link_token_hash(token);
+}
+
+}  // namespace
+
+void Service::send_link(db::Connection& c, AccountEmail kind, const repo::UserRow& user, std::int64_t now) {
+  bool reset = kind == AccountEmail::password_reset;
+  auto ttl = reset ? settings_.password_reset_ttl : settings_.email_verification_ttl;
+  auto token = new_link_token();
+  auto expires_at = now + std::chrono::duration_cast<std::chrono::microseconds>(ttl).count();
+  repo::insert_account_token(c,
+                             {.token_hash = link_token_hash(token),
+                              .purpose = reset ? repo::kPasswordResetPurpose : repo::kEmailVerificationPurpose,
+                              .user_id = user.id,
+                              .email = user.email,
+                              .password_version = user.password_changed_at,
+                              .expires_at = expires_at},
+                             now);
+  boost::json::object context{{"username", user.username},
+                              {"email", user.email},
+                              {"expires_at", common::format_rfc3339(expires_at)},
+                              {"valid_for", for_people(ttl)}};
+  auto url = link_with(reset ? settings_.password_reset_url : settings_.email_verification_url, token);
+  queue_email_(c, kind, user.email, std::move(context), {{reset ? "reset_url" : "verification_url", url}});
+}
+
+void Service::request_password_reset(std::string_view email_in, std::string_view client_address) {
+  auto email = lower(trim(email_in));
+  auto wait = std::max(resets_per_address_.retry_after(client_address), resets_per_email_.retry_after(email));
+  if (wait > 0) too_many("Too many password reset requests; try again later", wait);
+  resets_per_address_.record(client_address);
+  resets_per_email_.record(email);
+  // One write transaction whether or not the account exists, so both answers take about as long: the
+  // lookup is the same, and the few inserts of a known address cost microseconds beside the request.
+  auto now = common::now_micros();
+  database_.transaction([&](db::Connection& c) {
+    auto user = repo::find_user_by_email(c, email);
+    if (user && user->active && queue_email_) send_link(c, AccountEmail::password_reset, *user, now);
+  });
+}
+
+void Service::reset_password(std::string_view token, const std::string& password) {
+  auto hash = presented_hash(token);
+  auto now = common::now_micros();
+  // A look first, so that a bad token costs no password hash.
+  auto user = database_.read([&](db::Connection& c) {
+    return repo::account_token_user(c, hash, repo::kPasswordResetPurpose, now);
+  });
+  if (!user || !user->active) invalid_token();
+  common::FieldErrors errors;
+  check_password(errors, "password", password, user->email, user->username);
+  errors.raise_if_any();
+  auto password_hash = hasher_.hash(password);
+  database_.transaction([&](db::Connection& c) {
+    auto used = repo::use_account_token(c, hash, repo::kPasswordResetPurpose, common::now_micros());
+    if (!used) invalid_token();  // another request used it first, or it expired meanwhile
+    auto now = common::now_micros();
+    if (!repo::set_password(c, used->user_id, password_hash, used->password_version, used->email, now)) {
+      invalid_token();  // the password changed since the link was sent: the link is void (rolls back)
+    }
+    repo::revoke_user_refresh(c, used->user_id, now);
+  });
+}
+
+Tokens Service::change_password(std::int64_t user_id, std::string_view current_password,
+                                const std::string& new_password, const std::string& client_address) {
+  auto user = database_.read([&](db::Connection& c) { return repo::find_user_by_id(c, user_id); });
+  if (!user || !user->active) throw common::Error("token_invalid", "User not found or inactive");
+  common::FieldErrors errors;
+  check_password(errors, "new_password", new_password, user->email, user->username);
+  errors.raise_if_any();
+  check_login_throttles(user->email, client_address);
+  if (!hasher_.verify(current_password, user->password_hash)) {
+    record_login_failure(user->email, client_address);
+    common::FieldErrors wrong;
+    wrong.add("current_password", "Your current password is incorrect.");
+    wrong.raise_if_any();
+  }
+  auto password_hash = hasher_.hash(new_password);
+  return database_.transaction([&](db::Connection& c) {
+    auto now = common::now_micros();
+    if (!repo::set_password(c, user->id, password_hash, user->password_changed_at, "", now)) {
+      throw common::Error("password_changed", "The password was changed meanwhile; sign in again");
+    }
+    // Every family ends, then the one this answer starts: every other session must sign in again.
+    repo::revoke_user_refresh(c, user->id, now);
+    return issue(user->id, stored_role(user->role), random_id(), c);
+  });
+}
+
+void Service::verify_email(std::string_view token) {
+  auto hash = presented_hash(token);
+  database_.transaction([&](db::Connection& c) {
+    auto used = repo::use_account_token(c, hash, repo::kEmailVerificationPurpose, common::now_micros());
+    if (!used || !repo::mark_email_verified(c, used->user_id, used->email)) invalid_token();
+  });
+}
+
+void Service::resend_verification(std::int64_t user_id) {
+  auto key = std::to_string(user_id);
+  if (auto wait = verification_resends_.retry_after(key); wait > 0) {
+    too_many("Too many confirmation emails for this account; try again later", wait);
+  }
+  database_.transaction([&](db::Connection& c) {
+    auto user = repo::find_user_by_id(c, user_id);
+    if (!user || !user->active) throw common::Error("token_invalid", "User not found or inactive");
+    if (user->email_verified) {
+      throw common::Error("email_already_verified", "This email address is already confirmed");
+    }
+    if (queue_email_) send_link(c, AccountEmail::email_verification, *user, common::now_micros());
+  });
+  verification_resends_.record(key);
+}
+
+void Service::send_password_reset(std::int64_t user_id) {
+  database_.transaction([&](db::Connection& c) {
+    auto user = repo::find_user_by_id(c, user_id);
+    if (!user) throw common::Error("not_found", "Not found.");
+    if (!user->active) throw common::Error("account_inactive", "This account is deactivated; reactivate it first");
+    if (queue_email_) send_link(c, AccountEmail::password_reset, *user, common::now_micros());
+  });
+}
+
+void Service::require_verified_email(db::Connection& c, std::int64_t user_id) {
+  if (!repo::email_verified(c, user_id)) {
+    throw common::Error("email_not_verified",
+                        "Confirm your email address first: follow the link we sent, or ask for a new one "
+                        "(POST /email/verify/resend/)");
+  }
+}
+
+std::int64_t Service::purge_account_tokens(std::int64_t now_micros) {
+  constexpr std::int64_t kBatch = 1000;
+  return database_.transaction([&](db::Connection& c) { return repo::purge_account_tokens(c, now_micros, kBatch); });
 }
 
 }  // namespace auth

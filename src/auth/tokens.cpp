@@ -92,6 +92,22 @@ std::string random_id() {
   return hex;
 }
 
+std::string new_link_token() {
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof bytes);
+  char text[sodium_base64_ENCODED_LEN(sizeof bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+  sodium_bin2base64(text, sizeof text, bytes, sizeof bytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  return text;
+}
+
+std::string link_token_hash(std::string_view token) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  char hex[sizeof digest * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
 TokenSigner::TokenSigner(std::string secret, std::chrono::seconds access_ttl, std::chrono::seconds refresh_ttl)
     : secret_(std::move(secret)), access_ttl_(access_ttl), refresh_ttl_(refresh_ttl) {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");

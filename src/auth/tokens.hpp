@@ -50,4 +50,13 @@ class TokenSigner {
 // 128 random bits as 32 hex characters (token ids, families, secrets).
 std::string random_id();
 
+// The token of a password-reset or email-verification link: 32 random bytes, base64url without
+// padding (43 characters, safe in a URL as it is).
+std::string new_link_token();
+// What account_tokens stores of a link token: its SHA-256, hex. A plain fast hash is enough (no salt,
+// no argon2): the token is 256 random bits, so neither a dictionary nor brute force can find one from
+// its hash, and the lookup by hash needs it to be deterministic. Slow salted hashes are for passwords,
+// which people pick from a small space.
+std::string link_token_hash(std::string_view token);
+
 }  // namespace auth

@@ -21,11 +21,14 @@
 namespace notify {
 
 // The kinds of email, one set of templates each (templates/email/<kind>.{subject,html,txt}.mustache).
+// The last two are about an account, not an order (notify/account_emails.hpp: no order, sealed links).
 inline constexpr std::string_view kOrderConfirmation = "order_confirmation", kOrderShipped = "order_shipped",
                                   kRefundIssued = "refund_issued", kOrderCancelled = "order_cancelled",
-                                  kOrderExpired = "order_expired";
-inline constexpr std::array<std::string_view, 5> kEmailKinds = {kOrderConfirmation, kOrderShipped, kRefundIssued,
-                                                                kOrderCancelled, kOrderExpired};
+                                  kOrderExpired = "order_expired", kPasswordReset = "password_reset",
+                                  kEmailVerification = "email_verification";
+inline constexpr std::array<std::string_view, 7> kEmailKinds = {
+    kOrderConfirmation, kOrderShipped, kRefundIssued, kOrderCancelled, kOrderExpired, kPasswordReset,
+    kEmailVerification};
 
 // A row's statuses (the CHECK on outbox.status): pending -> sending (claimed) -> sent, or back to
 // pending (a retry), or failed (given up); staff resend a sent or failed row (pending again).

@@ -3,6 +3,7 @@
 // field added to a kind's context must be added here too, or templates using it are refused.
 
 #include "notify/outbox.hpp"
+#include "notify/sealed.hpp"
 #include "notify/templates.hpp"
 
 #include <boost/json/array.hpp>
@@ -40,6 +41,18 @@ boost::json::object cancelled_sample(std::string_view by, std::string_view refun
                                             {"cancelled_at", "2024-05-04T12:10:00.000000Z"}});
 }
 
+// An account email's context (docs/contract.md, "Account emails"): no order. Its link carries a token,
+// so it is sealed in the outbox and previews show kHiddenInPreview in its place; the sample does the
+// same, so no preview ever shows a link that looks usable.
+boost::json::object account_sample(std::string_view link_field, std::string_view valid_for) {
+  return {{"username", "example_user"},
+          {"email", "customer@example.com"},
+          {"shop_name", "Sample & Co"},
+          {"expires_at", "2024-05-04T13:00:00.123456Z"},
+          {"valid_for", valid_for},
+          {link_field, kHiddenInPreview}};
+}
+
 }  // namespace
 
 boost::json::object Templates::sample_context() {
@@ -70,6 +83,8 @@ std::vector<SampleContext> Templates::sample_contexts(std::string_view kind) {
   if (kind == kOrderExpired) {
     return {{"default", with(sample_context(), boost::json::object{{"expired_at", "2024-05-04T12:15:00.000000Z"}})}};
   }
+  if (kind == kPasswordReset) return {{"default", account_sample("reset_url", "1 hour")}};
+  if (kind == kEmailVerification) return {{"default", account_sample("verification_url", "3 days")}};
   return {};
 }
 

@@ -50,7 +50,7 @@ Preview Service::preview(std::int64_t id) {
   if (!stored) not_found();
   RenderedEmail rendered;
   try {
-    rendered = render_stored(templates_, stored->kind, stored->payload);
+    rendered = render_stored(templates_, stored->kind, stored->payload, SealedFields::hidden);
   } catch (const std::exception& e) {
     // The worker marks such a row failed; staff see why instead of a bare 500.
     throw common::Error("email_not_renderable", std::string("This email cannot be rendered: ") + e.what());

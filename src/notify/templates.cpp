@@ -287,13 +287,36 @@ RenderedEmail Templates::render(std::string_view kind, const boost::json::object
 
 RenderedEmail Templates::render(const boost::json::object& context) const { return render(kOrderConfirmation, context); }
 
-RenderedEmail render_stored(const Templates& templates, std::string_view kind, const std::string& payload) {
+namespace {
+
+// Puts an account email's sealed fields into its context: opened to send, a placeholder to preview.
+void unseal(const Templates& templates, boost::json::object& context, SealedFields mode) {
+  const auto* sealed = context.if_contains(kSealedKey);
+  if (sealed == nullptr) return;
+  if (!sealed->is_string() || templates.sealer() == nullptr) throw TemplateError("sealed fields cannot be opened");
+  boost::json::object fields;
+  try {
+    fields = templates.sealer()->open(sealed->get_string());
+  } catch (const std::exception& e) {
+    throw TemplateError(e.what());
+  }
+  for (auto& [name, value] : fields) {
+    context[name] = mode == SealedFields::open ? value : boost::json::value(kHiddenInPreview);
+  }
+  context.erase(kSealedKey);
+}
+
+}  // namespace
+
+RenderedEmail render_stored(const Templates& templates, std::string_view kind, const std::string& payload,
+                            SealedFields sealed) {
   boost::json::object context;
   try {
     context = boost::json::parse(payload).as_object();
   } catch (const std::exception& e) {
     throw TemplateError(std::string("stored context is not a JSON object: ") + e.what());
   }
+  unseal(templates, context, sealed);
   return templates.render(kind, context);
 }
 

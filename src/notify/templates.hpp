@@ -14,9 +14,11 @@
 // refunded (something was refunded).
 
 #include "common/currency.hpp"
+#include "notify/sealed.hpp"
 
 #include <boost/json/object.hpp>
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -68,6 +70,11 @@ class Templates {
   // Every sample context of `kind` (empty for an unknown kind).
   static std::vector<SampleContext> sample_contexts(std::string_view kind);
 
+  // What opens the sealed links of account emails (the app sets it from its secret before the worker
+  // starts); without one they cannot be sent.
+  void set_sealer(std::shared_ptr<const Sealer> sealer) { sealer_ = std::move(sealer); }
+  const Sealer* sealer() const { return sealer_.get(); }
+
   // Where the confirmation's templates came from: a path, or "built-in NAME".
   const std::string& subject_source() const { return sets_.front().subject.source; }
   const std::string& html_source() const { return sets_.front().html.source; }
@@ -98,14 +105,20 @@ class Templates {
   static std::string render_one(const Source& t, const boost::json::object& context);
 
   std::vector<Set> sets_;  // in kEmailKinds' order; the confirmation first
+  std::shared_ptr<const Sealer> sealer_;
   std::string shop_name_;
   const common::Currency* currency_ = nullptr;
 };
 
+// Whether render_stored opens sealed fields (the worker, sending) or shows kHiddenInPreview in their
+// place (staff's preview, `orderd email preview`).
+enum class SealedFields { open, hidden };
+
 // Renders a stored outbox row (its kind and JSON context) with `templates`: what the worker sends and
 // what staff preview. Throws TemplateError when it cannot be rendered (a kind without templates, a
 // context that is not a JSON object, a template that fails), which no retry would fix.
-RenderedEmail render_stored(const Templates& templates, std::string_view kind, const std::string& payload);
+RenderedEmail render_stored(const Templates& templates, std::string_view kind, const std::string& payload,
+                            SealedFields sealed = SealedFields::open);
 
 // The built-in template of that file name (compiled into the binary), or empty when there is none.
 std::string_view builtin_template(std::string_view file_name);

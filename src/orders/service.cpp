@@ -319,6 +319,7 @@ void Service::placed() { placed_.add(); }
 
 Order Service::place_in(db::Connection& c, std::int64_t user_id, const std::vector<ItemRequest>& requested,
                         const BeforeCommit& before_commit) {
+  if (settings_.may_order) settings_.may_order(c, user_id);
   try {
     auto lines = resolve_lines(c, requested);
     auto total = take_stock(c, lines);

@@ -145,8 +145,12 @@ struct OrderPage {
 
 class Service {
  public:
+  // Asked in the placement's transaction before anything is taken; throws to refuse the customer (the
+  // app sets auth's require_verified_email here when require_verified_email is on).
+  using MayOrder = std::function<void(db::Connection& c, std::int64_t user_id)>;
   struct Settings {
     std::chrono::microseconds reservation_ttl = std::chrono::minutes(15);
+    MayOrder may_order;  // empty: anyone signed in may order
   };
   Service(db::Database& database, common::Metrics& metrics, Settings settings);
 

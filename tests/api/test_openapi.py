@@ -141,6 +141,29 @@ def wait_for_sent_email(server, staff, order_id, check):
     raise AssertionError(f"no sent email for order {order_id}")
 
 
+def emailed_token(server, address, page):
+    """The token of the newest account email to `address` linking to `page`, from the .eml files the
+    server writes without SMTP."""
+    import email
+    import email.policy
+    import re
+
+    def find():
+        for path in sorted((server.workdir / "mail").glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            if message["To"] == address and (m := re.search(rf"/account/{page}\?token=([A-Za-z0-9_-]+)", text)):
+                return m.group(1)
+        return None
+
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if token := find():
+            return token
+        time.sleep(0.05)
+    raise AssertionError(f"no {page} email to {address}")
+
+
 def test_real_responses_match_the_documented_schemas(server, spec):
     check = Checker(spec)
 
@@ -390,6 +413,48 @@ def test_real_responses_match_the_documented_schemas(server, spec):
     check(server.post("/logout/", json={"refresh": rotated["refresh"]}), "POST", "/logout/", 204)
     check(server.post("/logout/", json={}), "POST", "/logout/", 400, "validation_error")
     check(server.post("/logout/", json={"refresh": "not-a-token"}), "POST", "/logout/", 401, "token_invalid")
+
+    # password reset, password change, verified email (issue #20); no SMTP here: the link is in an .eml file
+    _, owner = register(server)
+    check(server.post("/password/reset/", json={"email": owner["email"]}), "POST", "/password/reset/", 202)
+    check(server.post("/password/reset/", json={}), "POST", "/password/reset/", 400, "validation_error")
+    token = emailed_token(server, owner["email"], "reset-password")
+    check(server.post("/password/reset/confirm/", json={"token": token, "password": "short"}),
+          "POST", "/password/reset/confirm/", 400, "validation_error")
+    check(server.post("/password/reset/confirm/", json={"token": token, "password": "brand-new-pass-5"}),
+          "POST", "/password/reset/confirm/", 204)
+    check(server.post("/password/reset/confirm/", json={"token": token, "password": "brand-new-pass-6"}),
+          "POST", "/password/reset/confirm/", 400, "invalid_token")
+    owner_tokens = login(server, owner["email"], "brand-new-pass-5")
+    check(server.post("/password/change/", token=owner_tokens["access"],
+                      json={"current_password": "wrong-pass-1", "new_password": "brand-new-pass-7"}),
+          "POST", "/password/change/", 400, "validation_error")
+    check(server.post("/password/change/", json={"current_password": "x", "new_password": "brand-new-pass-7"}),
+          "POST", "/password/change/", 401, "not_authenticated")
+    changed = check(server.post("/password/change/", token=owner_tokens["access"],
+                                json={"current_password": "brand-new-pass-5", "new_password": "brand-new-pass-7"}),
+                    "POST", "/password/change/", 200).json()
+    check(server.post("/email/verify/resend/", token=changed["access"]), "POST", "/email/verify/resend/", 409,
+          "email_already_verified")  # the reset link proved the address
+    _, other = register(server)
+    other_access = login(server, other["email"], other["password"])["access"]
+    check(server.post("/email/verify/resend/"), "POST", "/email/verify/resend/", 401, "not_authenticated")
+    check(server.post("/email/verify/resend/", token=other_access), "POST", "/email/verify/resend/", 202)
+    check(server.post("/email/verify/", json={"token": "unknown"}), "POST", "/email/verify/", 400, "invalid_token")
+    check(server.post("/email/verify/", json={"token": emailed_token(server, other["email"], "verify-email")}),
+          "POST", "/email/verify/", 204)
+    other_id = server.get("/user/", token=other_access).json()["id"]
+    check(server.post(f"/admin/users/{other_id}/password-reset/", token=staff),
+          "POST", "/admin/users/{id}/password-reset/", 202)
+    check(server.post(f"/admin/users/{other_id}/password-reset/", token=customer),
+          "POST", "/admin/users/{id}/password-reset/", 403, "forbidden")
+    check(server.post(f"/admin/users/{other_id}/password-reset/"),
+          "POST", "/admin/users/{id}/password-reset/", 401, "not_authenticated")
+    check(server.post("/admin/users/999999999/password-reset/", token=staff),
+          "POST", "/admin/users/{id}/password-reset/", 404, "not_found")
+    check(server.get("/account/reset-password?token=x"), "GET", "/account/reset-password", 200)
+    check(server.get("/account/verify-email?token=x"), "GET", "/account/verify-email", 200)
+    check(server.get("/account/account.js"), "GET", "/account/account.js", 200)
 
     # the /docs assets are covered by test_docs_page_works_offline; everything else was driven here
     assert operations(spec) - check.seen - {("GET", "/docs/{file}")} == set()

@@ -3,9 +3,11 @@
 #include "common/metrics.hpp"
 #include "db/database.hpp"
 #include "db/migrate.hpp"
+#include "notify/account_emails.hpp"
 #include "notify/mail_format.hpp"
 #include "notify/mailer.hpp"
 #include "notify/outbox.hpp"
+#include "notify/sealed.hpp"
 #include "notify/templates.hpp"
 #include "notify/worker.hpp"
 
@@ -24,6 +26,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -163,7 +166,9 @@ TEST(EmailTemplates, EveryKindRendersEverySample) {
     ASSERT_FALSE(samples.empty()) << kind;
     for (const auto& sample : samples) {
       auto all = both_bodies(kind, sample.name);
-      EXPECT_THAT(all, HasSubstr("#42")) << kind;
+      // An account email (#20) is about no order: its sample shows the link's placeholder instead.
+      auto about = notify::is_account_email(kind) ? notify::kHiddenInPreview : std::string_view("#42");
+      EXPECT_THAT(all, HasSubstr(std::string(about))) << kind;
       EXPECT_THAT(all, HasSubstr("example_user")) << kind;
       EXPECT_THAT(all, Not(HasSubstr("T12:00:00"))) << kind;  // no raw timestamps for people
     }
@@ -229,6 +234,36 @@ TEST(EmailTemplates, EveryKindsFilesAreCheckedAtLoad) {
   expect_rejected("order_cancelled.txt.mustache", "{{#refunded}}{{refund_amout_display}}{{/refunded}}",
                   "{{refund_amout_display}}");
   expect_rejected("order_shipped.txt.mustache", "{{#shipped_items}}{{price}}{{/shipped_items}}", "{{price}}");
+}
+
+// The account emails (#20) are kinds like the others: their files are checked at load, and a stored
+// row's sealed link is opened only to send, never to preview.
+TEST(EmailTemplates, AccountEmailsAreCheckedAtLoadAndTheirSamplesShowNoLink) {
+  expect_rejected("password_reset.txt.mustache", "{{verification_url}}", "{{verification_url}}");
+  expect_rejected("email_verification.subject.mustache", "{{#username}}", "Unclosed section");
+  auto reset = both_bodies(notify::kPasswordReset, "default");
+  EXPECT_THAT(reset, HasSubstr("Reset your Corner Shop password\n"));
+  EXPECT_THAT(reset, HasSubstr("within 1 hour"));
+  EXPECT_THAT(reset, Not(HasSubstr("token=")));
+  auto verify = both_bodies(notify::kEmailVerification, "default");
+  EXPECT_THAT(verify, HasSubstr("customer@example.com"));
+  EXPECT_THAT(verify, Not(HasSubstr("token=")));
+}
+
+TEST(EmailTemplates, AStoredAccountEmailOpensItsLinkToSendAndHidesItInAPreview) {
+  auto templates = notify::Templates::load("", "Shop");
+  auto context = notify::Templates::sample_contexts(notify::kPasswordReset)[0].context;
+  context.erase("reset_url");
+  auto sealer = std::make_shared<notify::Sealer>("a-secret-of-the-server-0123456789");
+  context[notify::kSealedKey] = sealer->seal({{"reset_url", "https://shop.example.com/r?token=T0KEN"}});
+  auto payload = boost::json::serialize(context);
+  // Without the sealer (or with another secret) the row cannot be rendered at all.
+  EXPECT_THROW(notify::render_stored(templates, notify::kPasswordReset, payload), notify::TemplateError);
+  templates.set_sealer(sealer);
+  EXPECT_THAT(notify::render_stored(templates, notify::kPasswordReset, payload).text, HasSubstr("token=T0KEN"));
+  auto preview = notify::render_stored(templates, notify::kPasswordReset, payload, notify::SealedFields::hidden);
+  EXPECT_THAT(preview.text + preview.html, Not(HasSubstr("T0KEN")));
+  EXPECT_THAT(preview.text, HasSubstr(std::string(notify::kHiddenInPreview)));
 }
 
 TEST(EmailTemplates, AStoredRowOfAnUnknownKindIsNotRenderable) {

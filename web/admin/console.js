@@ -895,6 +895,16 @@
   const userState = { search: "", page: 1 };
 
   async function users() {
+    // The link goes to the customer only: staff never see it (the outbox keeps it sealed).
+    const sendReset = async (u) => {
+      if (!confirm(`Email ${u.email} a link to choose a new password?`)) return;
+      try {
+        await api("POST", `admin/users/${u.id}/password-reset/`);
+        flash(`A password reset link is on its way to ${u.email}.`);
+      } catch (e) {
+        fail(e);
+      }
+    };
     const change = async (u, body, done) => {
       try {
         await api("PATCH", `admin/users/${u.id}/`, body);
@@ -907,9 +917,9 @@
     const list = await pagedList({
       id: "users-table",
       state: userState,
-      fetchPage: (paging) => api("GET", `admin/users/${query({ search: userState.search, ...paging })}`),
+      fetchPage: (paging) => api("GET", `admin/users/${query({ search: userState.search, include: "email_verified", ...paging })}`),
       columns: ["ID", "Username", "Email", "Role", "Status", "Joined", ""],
-      row: (u) => userRow(u, change),
+      row: (u) => userRow(u, change, sendReset),
       empty: "No users match.",
     });
     const search = h("input", { type: "search", name: "search", placeholder: "Username or email", value: userState.search });
@@ -925,10 +935,15 @@
     );
   }
 
-  function userRow(u, change) {
+  function userRow(u, change, sendReset) {
     const self = session.user && u.id === session.user.id;
+    // Whether the address was confirmed by a link sent to it (issue #20).
+    const verified = u.email_verified
+      ? h("span", { class: "badge verified", title: "Address confirmed" }, "verified")
+      : h("span", { class: "badge unverified", title: "Address not confirmed yet" }, "unverified");
     return h("tr", { dataset: { id: u.id, username: u.username } },
-      h("td", {}, u.id), h("td", {}, u.username, self ? h("span", { class: "muted" }, " (you)") : null), h("td", {}, u.email),
+      h("td", {}, u.id), h("td", {}, u.username, self ? h("span", { class: "muted" }, " (you)") : null),
+      h("td", {}, u.email, " ", verified),
       h("td", {}, badge(u.role)), h("td", {}, u.is_active ? badge("active") : badge("inactive")),
       h("td", { class: "when" }, when(u.date_joined)),
       h("td", { class: "actions" },
@@ -941,7 +956,8 @@
                 change(u, { is_active: false }, `${u.username} is deactivated.`);
               }
             } }, "Deactivate")
-          : h("button", { type: "button", onclick: () => change(u, { is_active: true }, `${u.username} is active again.`) }, "Reactivate")));
+          : h("button", { type: "button", onclick: () => change(u, { is_active: true }, `${u.username} is active again.`) }, "Reactivate"),
+        h("button", { type: "button", class: "send-reset", disabled: !u.is_active, onclick: () => sendReset(u) }, "Send reset link")));
   }
 
   // --- start ----------------------------------------------------------------------------------------
