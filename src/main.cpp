@@ -22,6 +22,7 @@ std::pair<CLI::App*, CLI::App*> add_product_commands(CLI::App& cli, const WithCo
 CLI::App* add_email_commands(CLI::App& cli, const WithConfig& with_config, app::EmailPreviewCommand& preview,
                              bool& preview_html, bool& preview_text);
 app::PreviewPart part_of(bool html, bool text);  // which part `email preview` shows
+int run_email_preview(const app::Config& config, app::EmailPreviewCommand preview, app::PreviewPart part);
 CLI::App* add_mock_gateway_command(CLI::App& cli, app::MockGatewayCommand& gateway);
 int run_mock_gateway(const app::MockGatewayCommand& gateway);
 bool load_config(const std::string& config_file, const std::map<std::string, std::string>& flags,
@@ -80,10 +81,7 @@ int main(int argc, char** argv) {
     if (user_role->parsed()) return app::user_set_role(config, role_email, *auth::parse_role(role));
     if (product_import->parsed()) return app::product_import(config, import_file);
     if (demo_data->parsed()) return app::demo_data(config);
-    if (email_preview->parsed()) {
-      preview.part = part_of(preview_html, preview_text);
-      return app::email_preview(config, preview);
-    }
+    if (email_preview->parsed()) return run_email_preview(config, preview, part_of(preview_html, preview_text));
   } catch (const std::exception& e) {
     spdlog::critical("orderd: {}", e.what());
     std::cerr << "orderd: " << e.what() << "\n";
@@ -141,6 +139,12 @@ CLI::App* add_email_commands(CLI::App& cli, const WithConfig& with_config, app::
 
 app::PreviewPart part_of(bool html, bool text) {
   return html ? app::PreviewPart::html : text ? app::PreviewPart::text : app::PreviewPart::both;
+}
+
+// `orderd email preview` with the part its flags chose.
+int run_email_preview(const app::Config& config, app::EmailPreviewCommand preview, app::PreviewPart part) {
+  preview.part = part;
+  return app::email_preview(config, preview);
 }
 
 CLI::App* add_mock_gateway_command(CLI::App& cli, app::MockGatewayCommand& gateway) {

@@ -133,9 +133,42 @@ std::vector<Key> account_keys() {
   };
 }
 
-// Every key but the account emails'.
-std::vector<Key> base_keys() {
+// The `currency` setting names a currency common::Currency knows; the error lists them.
+void check_currency(const std::string& v) {
+  if (common::Currency::find(v) != nullptr) return;
+  std::string known;
+  for (const auto& c : common::Currency::all()) known += (known.empty() ? "" : ", ") + std::string(c.code);
+  throw std::invalid_argument("unknown currency (known: " + known + ")");
+}
+
+// The keys of outgoing mail and of what the shop shows people, in keys()'s order.
+std::vector<Key> mail_and_shop_keys() {
   return {
+      text("smtp_url", &Config::smtp_url, "smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT; empty writes .eml files"),
+      duration("smtp_timeout", &Config::smtp_timeout,
+               "longest one delivery to the SMTP server may take (a hanging server is given up after this)",
+               Duration(100)),
+      text("mail_from", &Config::mail_from, "From address of confirmation emails"),
+      text("mail_dir", &Config::mail_dir, "where .eml files go when no SMTP server is configured"),
+      text("template_dir", &Config::template_dir, "directory with email templates overriding the built-in ones"),
+      integer("mail_max_attempts", &Config::mail_max_attempts, 1, 1000,
+              "delivery attempts of an email before it is marked failed"),
+      duration("mail_retry_cap", &Config::mail_retry_cap, "longest wait between two delivery attempts of an email",
+               Duration(1000)),
+      text("public_url", &Config::public_url, "base URL for absolute links (pagination); default: from the Host header"),
+      text("metrics_token", &Config::metrics_token,
+           "bearer token /metrics requires; without it production serves /metrics to loopback clients only"),
+      text("shop_name", &Config::shop_name, "the shop's name, used in emails"),
+      checked_text("currency", &Config::currency,
+                   "ISO 4217 code of the shop's prices, shown in emails and the console and sent to the payment "
+                   "gateway (USD, EUR, GBP, JPY, ...: README lists them)",
+                   check_currency),
+  };
+}
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> all = [] {
+    std::vector<Key> v = {
       text("env", &Config::env, "development or production (production requires jwt_secret and a payment_gateway URL)",
            {"development", "production"}),
       text("listen", &Config::listen, "address and port to serve on, HOST:PORT"),
@@ -166,30 +199,10 @@ std::vector<Key> base_keys() {
       text("payment_gateway", &Config::payment_gateway,
            "mock (development only: it takes test cards as payments), or the URL of an HTTP gateway"),
       duration("gateway_timeout", &Config::gateway_timeout, "timeout of one gateway call"),
-      text("smtp_url", &Config::smtp_url, "smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT; empty writes .eml files"),
-      duration("smtp_timeout", &Config::smtp_timeout,
-               "longest one delivery to the SMTP server may take (a hanging server is given up after this)",
-               Duration(100)),
-      text("mail_from", &Config::mail_from, "From address of confirmation emails"),
-      text("mail_dir", &Config::mail_dir, "where .eml files go when no SMTP server is configured"),
-      text("template_dir", &Config::template_dir, "directory with email templates overriding the built-in ones"),
-      integer("mail_max_attempts", &Config::mail_max_attempts, 1, 1000,
-              "delivery attempts of an email before it is marked failed"),
-      duration("mail_retry_cap", &Config::mail_retry_cap, "longest wait between two delivery attempts of an email",
-               Duration(1000)),
-      text("public_url", &Config::public_url, "base URL for absolute links (pagination); default: from the Host header"),
-      text("metrics_token", &Config::metrics_token,
-           "bearer token /metrics requires; without it production serves /metrics to loopback clients only"),
-      text("shop_name", &Config::shop_name, "the shop's name, used in emails"),
-      checked_text("currency", &Config::currency,
-                   "ISO 4217 code of the shop's prices, shown in emails and the console and sent to the payment "
-                   "gateway (USD, EUR, GBP, JPY, ...: README lists them)",
-                   [](const std::string& v) {
-                     if (common::Currency::find(v) != nullptr) return;
-                     std::string known;
-                     for (const auto& c : common::Currency::all()) known += (known.empty() ? "" : ", ") + std::string(c.code);
-                     throw std::invalid_argument("unknown currency (known: " + known + ")");
-                   }),
+    };
+    auto mail = mail_and_shop_keys();
+    v.insert(v.end(), mail.begin(), mail.end());
+    v.insert(v.end(), {
       text("log_level", &Config::log_level, "trace, debug, info, warn, error, critical or off",
            {"trace", "debug", "info", "warn", "error", "critical", "off"}),
       text("log_format", &Config::log_format, "text or json", {"text", "json"}),
@@ -199,15 +212,10 @@ std::vector<Key> base_keys() {
       duration("read_timeout", &Config::read_timeout, "time a client has to send a request's body"),
       duration("idle_timeout", &Config::idle_timeout, "an idle keep-alive connection is closed after this"),
       duration("shutdown_timeout", &Config::shutdown_timeout, "time in-flight requests get to finish on SIGTERM"),
-  };
-}
-
-const std::vector<Key>& keys() {
-  static const std::vector<Key> all = [] {
-    auto keys = base_keys();
+    });
     auto accounts = account_keys();
-    keys.insert(keys.end(), accounts.begin(), accounts.end());
-    return keys;
+    v.insert(v.end(), accounts.begin(), accounts.end());
+    return v;
   }();
   return all;
 }

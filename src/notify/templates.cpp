@@ -116,17 +116,27 @@ void add_display_forms(boost::json::object& o, const common::Currency& currency)
   for (auto& [key, text] : added) o[key] = text;
 }
 
+// A string field of the context, or "" when it is missing or not a string.
+std::string_view text_of(const boost::json::object& o, std::string_view key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_string() ? std::string_view(it->value().get_string()) : "";
+}
+
 // The flags order_cancelled's three wordings choose by: Mustache tests truth, not equality.
 void add_cancel_flags(boost::json::object& o) {
-  auto text = [&](std::string_view key) -> std::string_view {
-    auto it = o.find(key);
-    return it != o.end() && it->value().is_string() ? std::string_view(it->value().get_string()) : "";
-  };
+  auto text = [&](std::string_view key) { return text_of(o, key); };
   auto refund = text("refund_amount");
   bool refunded = !refund.empty() && common::Money::parse(refund).value_or(common::Money{}).minor() > 0;
   o["cancelled_by_customer"] = text("cancelled_by") == "customer";
   o["cancelled_by_staff"] = text("cancelled_by") == "staff";
   o["refunded"] = refunded;
+}
+
+// order_shipped's flags: kainjow's Mustache counts an empty string as true, so a shipment sent
+// without a tracking number or link would print an empty line and a dead "Track your parcel".
+void add_shipped_flags(boost::json::object& o) {
+  o["has_tracking_number"] = !text_of(o, "tracking_number").empty();
+  o["has_tracking_url"] = !text_of(o, "tracking_url").empty();
 }
 
 std::string file_name(std::string_view kind, std::string_view part) {
@@ -184,6 +194,7 @@ boost::json::object Templates::for_people(std::string_view kind, const boost::js
   full["currency"] = std::string(currency_->code);
   add_display_forms(full, *currency_);
   if (kind == kOrderCancelled) add_cancel_flags(full);
+  if (kind == kOrderShipped) add_shipped_flags(full);
   return full;
 }
 

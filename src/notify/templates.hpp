@@ -11,7 +11,7 @@
 // (a name ending in `_at`) the same name with `_display`: "$130.00" by the `currency` setting, "4 May
 // 2024, 12:00 UTC". Old templates that use the raw names keep rendering exactly what they did.
 // order_cancelled also gets the flags its wordings need: cancelled_by_customer, cancelled_by_staff,
-// refunded (something was refunded).
+// refunded (something was refunded); order_shipped gets has_tracking_number and has_tracking_url.
 
 #include "common/currency.hpp"
 #include "notify/sealed.hpp"

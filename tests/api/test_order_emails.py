@@ -230,3 +230,54 @@ def test_migration_010_keeps_every_outbox_row_and_its_id(make_server, smtp_sink)
     with pytest.raises(Exception):
         s.sql("INSERT INTO outbox (kind, order_id, ref, recipient, payload, next_attempt_at, created_at)"
               " VALUES ('order_shipped', 5, 1, 'a@example.com', '{}', 9999999999999999, 5)")
+
+
+def shipped_mails(sink, count):
+    """Waits for `count` order_shipped emails (the confirmation arrives too) and returns them in order."""
+    wait_until(lambda: len([m for m in sink.received() if "is on its way" in m.header("Subject")]) >= count,
+               what=f"{count} shipped emails")
+    return [m for m in sink.received() if "is on its way" in m.header("Subject")]
+
+
+def test_every_shipment_sends_one_shipped_email_with_its_carrier_tracking_and_items(make_server, smtp_sink):
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url, "ORDERD_SHOP_NAME": "Corner Shop"})
+    staff, token = staff_token(s), customer_token(s)
+    me = s.get("/user/", token=token).json()
+    lamp, shade = product(s, staff), product(s, staff, price="9.00")
+    order = place(s, token, [{"product_id": lamp["id"], "quantity": 3}, {"product_id": shade["id"], "quantity": 1}],
+                  expect=201).json()
+    assert pay(s, token, order).status_code == 200
+    url = f"/admin/orders/{order['id']}/fulfilments/"
+    key = {"Idempotency-Key": unique("ship")}
+    first = {"carrier": "DHL", "tracking_number": "JD0001", "tracking_url": "https://www.dhl.com/track?id=JD0001",
+             "items": [{"product_id": lamp["id"], "quantity": 2}]}
+    r = s.post(url, token=staff, json=first, headers=key)
+    assert r.status_code == 201, r.text
+    # The same shipment asked again with its key is the same shipment: no second email.
+    assert s.post(url, token=staff, json=first, headers=key).json()["id"] == r.json()["id"]
+    [mail] = shipped_mails(smtp_sink, 1)
+    assert mail.rcpt_tos == [me["email"]]
+    assert mail.header("Subject") == f"Your Corner Shop order #{order['id']} is on its way"
+    text, html = mail.body("plain"), mail.body("html")
+    assert "has been shipped with DHL" in text and "Tracking number: JD0001" in text
+    assert "Track your parcel: https://www.dhl.com/track?id=JD0001" in text
+    assert f"- {lamp['name']} x 2" in text and shade["name"] not in text
+    assert 'href="https://www.dhl.com/track?id=JD0001"' in html and lamp["name"] in html
+    assert people_date(r.json()["shipped_at"]) in text
+
+    # The rest (no items: everything not yet shipped) goes with another carrier: a second email.
+    second = s.post(url, token=staff, json={"carrier": "UPS", "tracking_number": "1Z999"})
+    assert second.status_code == 201, second.text
+    mails = shipped_mails(smtp_sink, 2)
+    assert len(mails) == 2
+    text = mails[1].body("plain")
+    assert "has been shipped with UPS" in text and "Tracking number: 1Z999" in text
+    assert "Track your parcel" not in text  # no tracking_url given: no link
+    assert f"- {lamp['name']} x 1" in text and f"- {shade['name']} x 1" in text
+    shipped = [(k, ref) for (k, ref, _) in outbox_rows(s, order["id"]) if k == "order_shipped"]
+    assert shipped == [("order_shipped", r.json()["id"]), ("order_shipped", second.json()["id"])]
+    # Shipping more than was ordered is refused and sends nothing.
+    more = {"carrier": "DHL", "items": [{"product_id": lamp["id"], "quantity": 1}]}
+    assert_error(s.post(url, token=staff, json=more), 409, "fulfilment_exceeds_order")
+    wait_until(lambda: s.get("/admin/emails/", token=staff, params={"status": "sent"}).json()["count"] == 3)
+    assert len(shipped_mails(smtp_sink, 2)) == 2

@@ -452,6 +452,41 @@ describe("staff console", () => {
       `Cancel order #${second.id} and refund ${usd(lamp.cents)} to ${CUSTOMER.username}'s card? Its stock returns to the catalogue.`);
   });
 
+  it("ships part of a paid order, marks it delivered and takes an item back, each confirmed with its amount", async () => {
+    const lamp = await productA();
+    const o = await paidOrder(lamp.id, 3);
+    assert.equal(await text("#order-payment-status"), "paid");
+    assert.equal(await text("#order-fulfilment-status"), "not fulfilled");
+    await page.click("#ship-order");
+    await page.fill(`#ship-form [name=qty-${lamp.id}]`, "2");
+    await page.fill("#ship-form [name=carrier]", "DHL");
+    await page.fill("#ship-form [name=tracking_number]", "JD0001");
+    await page.fill("#ship-form [name=tracking_url]", "https://www.dhl.com/track?id=JD0001");
+    await shot("order-ship");
+    await page.click("#ship-form button[type=submit]");
+    await settled("2 items shipped");
+    await page.waitForSelector("#order-fulfilments");
+    assert.equal(dialogs.at(-1), `Ship 2 items of order #${o.id} (worth ${usd(2 * lamp.cents)}) with DHL? The customer is emailed the tracking.`);
+    assert.match(await text("#order-fulfilments"), /2 × Product A\s+DHL JD0001/);
+    assert.equal(await text("#order-fulfilment-status"), "partially fulfilled");
+
+    await page.click("#order-fulfilments button.deliver");
+    await settled("delivered");
+    assert.match(dialogs.at(-1), new RegExp(`^Mark shipment #\\d+ of order #${o.id} \\(2 items, worth \\${usd(2 * lamp.cents)}\\) delivered\\?$`));
+    await page.waitForFunction(() => !document.querySelector("#order-fulfilments button.deliver"));
+
+    await page.click("#return-order");
+    await page.fill(`#return-form [name=qty-${lamp.id}]`, "1");
+    await page.fill("#return-form [name=reason]", "Too big");
+    await page.click("#return-form button[type=submit]");
+    await settled("return recorded");
+    await page.waitForSelector("#order-returns");
+    assert.equal(dialogs.at(-1), `Record the return of 1 item of order #${o.id} and refund ${usd(lamp.cents)} to ${CUSTOMER.username}'s card?`);
+    assert.match(await text("#order-returns"), /1 × Product A \(restocked\)\s+Too big/);
+    assert.match(await text("#order-refunds"), new RegExp(`\\${usd(lamp.cents)}`));
+    await shot("order-after-payment");
+  });
+
   it("kept the session alive by refreshing the tokens, and signs out", async () => {
     // Access tokens live 8 s: past two of their lifetimes the console has refreshed them (rotating
     // the refresh token each time) and is still signed in.

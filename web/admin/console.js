@@ -764,12 +764,19 @@
         h("td", {}, badge(r.status)), h("td", {}, r.reason), h("td", { class: "when" }, when(r.created_at))))));
   }
 
+  // The units a return put back on the shelf (`restocked`, as the server counted them).
+  function restockedText(i) {
+    const restocked = i.restocked ?? (i.restock ? i.quantity : 0);
+    if (!restocked) return "";
+    return restocked === i.quantity ? " (restocked)" : ` (${restocked} restocked)`;
+  }
+
   function returnsTable(o) {
     if (!(o.returns || []).length) return h("p", { class: "empty" }, "No returns.");
     return h("table", { id: "order-returns" },
       h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, "Items"), h("th", {}, "Reason"), h("th", {}, "When"))),
       h("tbody", {}, o.returns.map((r) => h("tr", { dataset: { id: r.id } }, h("td", {}, r.id),
-        h("td", {}, (r.items || []).map((i) => `${i.quantity} × ${i.product}${i.restock ? " (restocked)" : ""}`).join(", ")),
+        h("td", {}, (r.items || []).map((i) => `${i.quantity} × ${i.product}${restockedText(i)}`).join(", ")),
         h("td", {}, r.reason), h("td", { class: "when" }, when(r.created_at))))));
   }
 
