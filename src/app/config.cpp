@@ -133,6 +133,21 @@ std::vector<Key> account_keys() {
   };
 }
 
+void check_currency(const std::string& code) {
+  if (common::Currency::find(code) != nullptr) return;
+  std::string known;
+  for (const auto& c : common::Currency::all()) known += (known.empty() ? "" : ", ") + std::string(c.code);
+  throw std::invalid_argument("unknown currency (known: " + known + ")");
+}
+
+// The shop's currency: refused at start-up unless the table knows it, naming the codes it knows.
+Key currency_key() {
+  return checked_text("currency", &Config::currency,
+                      "ISO 4217 code of the shop's prices, shown in emails and the console and sent to the payment "
+                      "gateway (USD, EUR, GBP, JPY, ...: README lists them)",
+                      check_currency);
+}
+
 // Every key but the account emails'.
 std::vector<Key> base_keys() {
   return {
@@ -181,15 +196,7 @@ std::vector<Key> base_keys() {
       text("metrics_token", &Config::metrics_token,
            "bearer token /metrics requires; without it production serves /metrics to loopback clients only"),
       text("shop_name", &Config::shop_name, "the shop's name, used in emails"),
-      checked_text("currency", &Config::currency,
-                   "ISO 4217 code of the shop's prices, shown in emails and the console and sent to the payment "
-                   "gateway (USD, EUR, GBP, JPY, ...: README lists them)",
-                   [](const std::string& v) {
-                     if (common::Currency::find(v) != nullptr) return;
-                     std::string known;
-                     for (const auto& c : common::Currency::all()) known += (known.empty() ? "" : ", ") + std::string(c.code);
-                     throw std::invalid_argument("unknown currency (known: " + known + ")");
-                   }),
+      currency_key(),
       text("log_level", &Config::log_level, "trace, debug, info, warn, error, critical or off",
            {"trace", "debug", "info", "warn", "error", "critical", "off"}),
       text("log_format", &Config::log_format, "text or json", {"text", "json"}),
