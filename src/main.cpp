@@ -19,6 +19,7 @@ CLI::App* add_config_options(CLI::App* command, std::string& config_file, std::m
 using WithConfig = std::function<CLI::App*(CLI::App*)>;
 std::pair<CLI::App*, CLI::App*> add_product_commands(CLI::App& cli, const WithConfig& with_config,
                                                      std::string& import_file);
+CLI::App* add_routes_command(CLI::App& cli, const WithConfig& with_config);
 CLI::App* add_email_commands(CLI::App& cli, const WithConfig& with_config, app::EmailPreviewCommand& preview,
                              bool& preview_html, bool& preview_text);
 app::PreviewPart part_of(bool html, bool text);  // which part `email preview` shows
@@ -40,9 +41,7 @@ int main(int argc, char** argv) {
   auto with_config = [&](CLI::App* command) { return add_config_options(command, config_file, flags); };
   auto* serve = with_config(cli.add_subcommand("serve", "Serve the HTTP API (applies pending migrations first)"));
   auto* migrate = with_config(cli.add_subcommand("migrate", "Apply pending database migrations and exit"));
-  // Hidden (no group): a development aid, not part of the documented command line.
-  auto* routes = with_config(cli.add_subcommand("routes", "Print every route of the HTTP API: METHOD PATH per line"));
-  routes->group("");
+  auto* routes = add_routes_command(cli, with_config);
 
   auto* user = cli.add_subcommand("user", "Manage accounts");
   user->require_subcommand(1);
@@ -114,6 +113,13 @@ std::pair<CLI::App*, CLI::App*> add_product_commands(CLI::App& cli, const WithCo
   product_import->add_option("file", import_file, "the .json or .csv file")->required();
   auto* demo_data = with_config(cli.add_subcommand("demo-data", "Load the demo catalogue (existing products are kept)"));
   return {product_import, demo_data};
+}
+
+// Hidden (no group): a development aid, not part of the documented command line.
+CLI::App* add_routes_command(CLI::App& cli, const WithConfig& with_config) {
+  auto* routes = with_config(cli.add_subcommand("routes", "Print every route of the HTTP API: METHOD PATH per line"));
+  routes->group("");
+  return routes;
 }
 
 // `email preview`.
