@@ -2,6 +2,7 @@
 
 #include "admin/routes.hpp"
 #include "app/logging.hpp"
+#include "app/progress.hpp"
 #include "auth/password.hpp"
 #include "auth/routes.hpp"
 #include "auth/service.hpp"
@@ -251,23 +252,6 @@ int report(const std::function<int()>& command) {
     return 1;
   }
 }
-
-// A one-line progress bar on a terminal; nothing when stderr is a file or a pipe.
-class ProgressBar {
- public:
-  explicit ProgressBar(std::size_t total) : total_(total), shown_(isatty(STDERR_FILENO) && total > 0) {}
-  void operator()(std::size_t done) {
-    if (!shown_ || (done != total_ && done % 64 != 0)) return;
-    constexpr std::size_t kWidth = 40;
-    auto filled = kWidth * done / total_;
-    std::cerr << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, ' ') << "] " << done << "/"
-              << total_ << (done == total_ ? "\n" : "") << std::flush;
-  }
-
- private:
-  std::size_t total_;
-  bool shown_;
-};
 
 void print_summary(const catalog::ImportSummary& s) {
   std::cout << s.created << " created, " << s.updated << " updated, " << s.unchanged << " unchanged\n";
@@ -601,28 +585,76 @@ int mock_gateway(const MockGatewayCommand& command) {
 
 namespace app {
 
+namespace {
+
+int refuse_file(const std::string& path, const std::vector<std::string>& problems) {
+  for (const auto& p : problems) std::cerr << path << ": " << p << "\n";
+  std::cerr << "orderd: nothing imported: fix the rows above and run the import again\n";
+  return 1;
+}
+
+// Every good row of a CSV file, read a record at a time; the rows' problems go to `problems`.
+void each_csv_product(const std::string& path, std::vector<std::string>& problems,
+                      const std::function<void(const catalog::ProductChange&)>& take) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw common::Error("validation_error", "cannot read " + path);
+  catalog::ProductCsvReader reader(in);
+  catalog::ProductChange product;
+  while (reader.next(product, problems)) take(product);
+}
+
+// A CSV file in constant memory (issue #22): a first pass checks every row (nothing is imported from
+// a file with a problem, and the database is not even opened), the second imports them in the one
+// transaction, reading the file again; the count from the first gives the progress its total.
+int import_csv(const Config& config, const std::string& path) {
+  std::vector<std::string> problems;
+  std::size_t rows = 0;
+  each_csv_product(path, problems, [&rows](const catalog::ProductChange&) { ++rows; });
+  if (!problems.empty()) return refuse_file(path, problems);
+  auto database = open_database(config);
+  catalog::Service catalog(*database);
+  auto progress = Progress::on_stderr("rows", rows);
+  auto source = [&path](const std::function<void(const catalog::ProductChange&)>& take) {
+    std::vector<std::string> changed;
+    each_csv_product(path, changed, take);
+    // Rolls the import back: the file is not the one that was checked.
+    if (!changed.empty()) throw common::Error("validation_error", path + " changed while it was imported: " + changed[0]);
+  };
+  auto summary = catalog.import(source, true, std::ref(progress));
+  progress.finish();
+  print_summary(summary);
+  return 0;
+}
+
+// A JSON file is parsed whole (a JSON array has no record boundaries a line reader could use).
+int import_json(const Config& config, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw common::Error("validation_error", "cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = catalog::parse_product_file(text.str(), catalog::FileFormat::json);
+  if (!parsed.problems.empty()) return refuse_file(path, parsed.problems);
+  auto database = open_database(config);
+  catalog::Service catalog(*database);
+  auto progress = Progress::on_stderr("rows", parsed.products.size());
+  auto summary = catalog.import(parsed.products, true, std::ref(progress));
+  progress.finish();
+  print_summary(summary);
+  return 0;
+}
+
+}  // namespace
+
 int product_import(const Config& config, const std::string& path) {
   init_logging("warn", config.log_format);
   return report([&] {
     auto format = catalog::format_of(path);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    if (!std::ifstream(path, std::ios::binary)) {
       std::cerr << "orderd: cannot read " << path << "\n";
       return 1;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = catalog::parse_product_file(text.str(), format);
-    if (!parsed.problems.empty()) {
-      for (const auto& p : parsed.problems) std::cerr << path << ": " << p << "\n";
-      std::cerr << "orderd: nothing imported: fix the rows above and run the import again\n";
-      return 1;
-    }
-    auto database = open_database(config);
-    catalog::Service catalog(*database);
-    ProgressBar bar(parsed.products.size());
-    print_summary(catalog.import(parsed.products, true, std::ref(bar)));
-    return 0;
+    if (format == catalog::FileFormat::json) return import_json(config, path);
+    return import_csv(config, path);
   });
 }
 

@@ -220,12 +220,20 @@ void Service::archive(std::int64_t id) {
 
 ImportSummary Service::import(const std::vector<ProductChange>& products, bool update_existing,
                               const std::function<void(std::size_t)>& progress) {
+  auto each = [&products](const std::function<void(const ProductChange&)>& take) {
+    for (const auto& change : products) take(change);
+  };
+  return import(each, update_existing, progress);
+}
+
+ImportSummary Service::import(const ProductSource& source, bool update_existing,
+                              const std::function<void(std::size_t)>& progress) {
   return unique_name([&] {
     return database_.transaction([&](db::Connection& c) {
       ImportSummary summary;
       auto now = common::now_micros();
       std::size_t done = 0;
-      for (const auto& change : products) {
+      source([&](const ProductChange& change) {
         if (auto current = repo::find_active_by_name(c, *change.name)) {
           if (update_existing) {
             repo::update(c, current->id, columns_but_stock(change), now);
@@ -238,7 +246,7 @@ ImportSummary Service::import(const std::vector<ProductChange>& products, bool u
           ++summary.created;
         }
         if (progress) progress(++done);
-      }
+      });
       return summary;
     });
   });

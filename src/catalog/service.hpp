@@ -110,6 +110,12 @@ class Service {
   // expected_stock). `progress` hears how many rows are done.
   ImportSummary import(const std::vector<ProductChange>& products, bool update_existing,
                        const std::function<void(std::size_t)>& progress = {});
+  // The same for products too many to hold (issue #22): `source` calls its argument once per product,
+  // in order, and must give the same products each time it is called (the transaction may run again
+  // after a conflict, reading the file again); still every product or none.
+  using ProductSource = std::function<void(const std::function<void(const ProductChange&)>& take)>;
+  ImportSummary import(const ProductSource& source, bool update_existing,
+                       const std::function<void(std::size_t)>& progress = {});
 
  private:
   db::Database& database_;
