@@ -14,6 +14,7 @@
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
 #include "common/periodic.hpp"
+#include "common/time_zone.hpp"
 #include "console/routes.hpp"
 #include "db/database.hpp"
 #include "db/migrate.hpp"
@@ -280,6 +281,7 @@ struct Wiring {
   int serve(std::chrono::steady_clock::time_point started);
 
   const Config& config;
+  common::TimeZone shop_zone;  // shop_timezone: the dashboard's days and the exports' from/to
   std::unique_ptr<db::Database> database;
   common::Metrics metrics;
   std::string secret;                            // signs tokens; also seals account emails' links
@@ -301,6 +303,7 @@ struct Wiring {
 
 Wiring::Wiring(const Config& config)
     : config(config),
+      shop_zone(common::TimeZone::load(config.shop_timezone)),
       database(open_database(config)),
       secret(jwt_secret(config)),
       sealer(std::make_shared<notify::Sealer>(secret)),
@@ -349,7 +352,8 @@ void Wiring::register_routes() {
   catalog::register_routes(router, catalog);
   orders::register_routes(router, orders, keys);
   payments::register_routes(router, payments, keys);
-  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox, refunds, shipping, keys);
+  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox, refunds, shipping, keys,
+                         shop_zone);
   console::register_routes(router);
 }
 

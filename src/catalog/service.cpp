@@ -187,6 +187,14 @@ ProductPage Service::low_stock(std::int64_t below, std::int64_t limit) {
   });
 }
 
+std::vector<Product> Service::list_after(std::int64_t after_id, std::int64_t limit) {
+  auto rows = database_.read([&](db::Connection& c) { return repo::list_active_after(c, after_id, limit); });
+  std::vector<Product> products;
+  products.reserve(rows.size());
+  for (const auto& row : rows) products.push_back(from_row(row));
+  return products;
+}
+
 Product Service::get(std::int64_t id) {
   auto row = database_.read([&](db::Connection& c) { return repo::find_active(c, id); });
   if (!row) not_found();

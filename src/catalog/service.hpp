@@ -91,6 +91,8 @@ class Service {
   ProductPage list(const std::optional<std::string>& search, std::int64_t limit,
                    const std::function<std::int64_t(std::int64_t)>& page_offset);
   Product get(std::int64_t id);
+  // Up to `limit` products on sale with an id above `after_id`, by id (the export's keyset pages).
+  std::vector<Product> list_after(std::int64_t after_id, std::int64_t limit);
   // Products with less than `below` in stock, the emptiest first: the `limit` first and how many in all.
   ProductPage low_stock(std::int64_t below, std::int64_t limit);
   Product create(const ProductChange& change);
