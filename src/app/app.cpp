@@ -23,6 +23,7 @@
 #include "http/server.hpp"
 #include "idempotency/store.hpp"
 #include "notify/account_emails.hpp"
+#include "notify/low_stock.hpp"
 #include "notify/mailer.hpp"
 #include "notify/outbox.hpp"
 #include "notify/sealed.hpp"
@@ -274,6 +275,7 @@ struct Wiring {
   void queue_refund_issued(db::Connection& c, const orders::Order& order, const payments::Refund& refund,
                            common::Money refunded_total);
   void queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount);
+  void queue_low_stock(db::Connection& c, const catalog::LowStock& low);
   void reconcile(std::int64_t now);
   orders::ShippingHooks shipping_hooks();
   void sweep(std::int64_t now);
@@ -335,6 +337,7 @@ Wiring::Wiring(const Config& config)
   orders.on_ended([this](db::Connection& c, const orders::Order& order, orders::EndedBy by) {
     queue_ended(c, order, by);
   });
+  catalog.stock_watch().listen([this](db::Connection& c, const catalog::LowStock& low) { queue_low_stock(c, low); });
   email.templates.set_sealer(sealer);
   accounts.service.set_email_queue([this](db::Connection& c, auth::AccountEmail kind, const std::string& recipient,
                                           boost::json::object context, const boost::json::object& sealed) {
@@ -395,6 +398,24 @@ void Wiring::queue_refund_issued(db::Connection& c, const orders::Order& order, 
 void Wiring::queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount) {
   notify::enqueue(c, notify::kOrderCancelled, order.id, 0, order.email, staff_cancel_context(order, refund_amount));
   email.worker.wake();
+}
+
+// The low-stock email (issue #22): one to each active staff member who opted in, queued by the
+// transaction that took the product below the threshold (notify/low_stock.hpp), so a sale that rolls
+// back sends none. Runs where that transaction runs (SQLite's writer thread for a placement): only a
+// crossing costs statements, a few.
+void Wiring::queue_low_stock(db::Connection& c, const catalog::LowStock& low) {
+  auto product = catalog::orderable(c, low.product_id);
+  if (!product) return;
+  std::vector<notify::StaffRecipient> to;
+  for (auto& r : auth::Service::low_stock_recipients(c)) to.push_back({std::move(r.username), std::move(r.email)});
+  notify::LowStockAlert alert{.product_id = low.product_id,
+                              .product = product->name,
+                              .price = product->price.to_string(),
+                              .stock = low.stock,
+                              .threshold = low.threshold,
+                              .crossed_at = common::now_micros()};
+  if (notify::enqueue_low_stock(c, alert, to) > 0) email.worker.wake();
 }
 
 // Payments first: a refund needs its charge settled.
@@ -706,9 +727,10 @@ boost::json::object sample_for(std::string_view kind, const std::string& variant
 // staff's preview, it never opens sealed fields.
 notify::RenderedEmail order_email(db::Database& database, const notify::Templates& templates, std::string_view kind,
                                   std::int64_t order_id) {
-  if (notify::is_account_email(kind)) {
-    throw common::Error("validation_error", std::string(kind) + " is about an account, not an order: preview it "
-                                            "without an order id");
+  if (notify::is_account_email(kind) || kind == notify::kLowStock) {
+    throw common::Error("validation_error", std::string(kind) + " is about " +
+                                                (kind == notify::kLowStock ? "a product" : "an account") +
+                                                ", not an order: preview it without an order id");
   }
   if (kind == notify::kOrderConfirmation) {
     common::Metrics metrics;
