@@ -35,9 +35,6 @@ class Refunds;
 
 namespace admin {
 
-// Products with less than this in stock are "low" on the dashboard.
-inline constexpr std::int64_t kLowStockBelow = 5;
-
 // The staff API under /admin/, all in this one table: users, orders, emails and the dashboard (the
 // handlers of one domain's data stay in that domain; the console's page is console/routes.cpp's).
 // `zone` is the shop's time zone (shop_timezone): the dashboard's days, the export's from/to.
