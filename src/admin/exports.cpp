@@ -66,7 +66,9 @@ http::Response export_orders(orders::Service& orders, const common::TimeZone& zo
   auto cursor = std::make_shared<Cursor>(Cursor{std::move(first)});
   auto pages = [&orders, filter, cursor](std::string& out) {
     if (cursor->last) return false;
-    if (cursor->lines.empty() && cursor->after > 0) cursor->lines = orders.export_lines(filter, cursor->after, kOrdersPerPage);
+    if (cursor->lines.empty() && cursor->after > 0) {
+      cursor->lines = orders.export_lines(filter, cursor->after, kOrdersPerPage);
+    }
     std::int64_t orders_seen = 0;
     for (const auto& line : cursor->lines) {
       if (line.order_id != cursor->after) ++orders_seen;

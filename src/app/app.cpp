@@ -644,7 +644,9 @@ int import_csv(const Config& config, const std::string& path) {
     std::vector<std::string> changed;
     each_csv_product(path, changed, take);
     // Rolls the import back: the file is not the one that was checked.
-    if (!changed.empty()) throw common::Error("validation_error", path + " changed while it was imported: " + changed[0]);
+    if (!changed.empty()) {
+      throw common::Error("validation_error", path + " changed while it was imported: " + changed[0]);
+    }
   };
   auto summary = catalog.import(source, true, std::ref(progress));
   progress.finish();

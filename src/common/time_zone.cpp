@@ -72,7 +72,9 @@ TimeZone TimeZone::load(const std::string& name, std::string dir) {
     at += 44;
     time_size = 8;
   }
-  if (data.size() < at + counts.block(time_size) || counts.type == 0) throw std::invalid_argument("truncated TZif file");
+  if (data.size() < at + counts.block(time_size) || counts.type == 0) {
+    throw std::invalid_argument("truncated TZif file");
+  }
   TimeZone zone;
   zone.name_ = name;
   auto types_at = at + counts.time * (time_size + 1);
