@@ -328,7 +328,7 @@ describe("staff console", () => {
   it("draws the sales chart from the API's figures: each bar's height is its number on one scale", async () => {
     const sales = (await http("GET", "/admin/dashboard/sales/?days=30", undefined, await token(STAFF))).body;
     await go("dashboard");
-    await page.waitForSelector("#sales-chart rect.bar");
+    await page.waitForSelector("#sales-chart rect.bar", { state: "attached" });
     const bars = await page.$$eval("#sales-chart rect.bar", (rects) => rects.map((r) => ({
       date: r.dataset.date, figure: r.dataset.figure, value: Number(r.dataset.value),
       height: Number(r.getAttribute("height")), title: r.querySelector("title").textContent })));
@@ -374,6 +374,10 @@ describe("staff console", () => {
       return { name: download.suggestedFilename(), text: fs.readFileSync(await download.path(), "utf8") };
     };
     await go("orders");
+    // Every status (an earlier step filtered the list): the download follows the list's filter.
+    await page.selectOption("#order-filter [name=status]", "");
+    await page.click("#order-filter button[type=submit]");
+    await page.waitForSelector("#orders-table");
     const ordersCsv = await grab("#download-orders");
     assert.equal(ordersCsv.name, "orders.csv");
     const lines = ordersCsv.text.split("\r\n").filter(Boolean);
