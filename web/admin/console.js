@@ -924,7 +924,7 @@
     const list = await pagedList({
       id: "users-table",
       state: userState,
-      fetchPage: (paging) => api("GET", `admin/users/${query({ search: userState.search, include: "email_verified", ...paging })}`),
+      fetchPage: (paging) => api("GET", `admin/users/${query({ search: userState.search, ...paging })}`),
       columns: ["ID", "Username", "Email", "Role", "Status", "Joined", ""],
       row: (u) => userRow(u, change, sendReset),
       empty: "No users match.",
