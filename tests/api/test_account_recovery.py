@@ -136,6 +136,15 @@ def test_two_confirms_with_one_token_at_once_exactly_one_wins(make_server, smtp_
         creds["password"] = winner
 
 
+def test_registration_sends_the_confirm_your_email_message_by_default(make_server, smtp_sink):
+    s = mail_server(make_server, smtp_sink, ORDERD_VERIFICATION_EMAIL=None)
+    _, creds = register(s)
+    [mail] = mails_to(smtp_sink, creds["email"])
+    assert "/account/verify-email?token=" in mail.body("plain")
+    assert s.post("/email/verify/", json={"token": link_token(mail)[1]}).status_code == 204
+    assert s.get("/user/", token=login(s, creds["email"], creds["password"])["access"]).json()["email_verified"] is True
+
+
 def test_the_raw_token_is_stored_nowhere(make_server, smtp_sink):
     s = mail_server(make_server, smtp_sink, ORDERD_VERIFICATION_EMAIL="on")
     _, creds = register(s)
