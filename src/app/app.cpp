@@ -101,8 +101,7 @@ auth::Service::Settings account_settings(const Config& config) {
           .password_reset_url = account_link(config, config.password_reset_url, "reset-password"),
           .email_verification_url = account_link(config, config.email_verification_url, "verify-email"),
           .password_reset_ttl = duration_cast<seconds>(config.password_reset_ttl),
-          .verification_email_on_register = config.verification_email == "on",
-          .verifies_email = config.verification_email == "on" || config.require_verified_email == "true"};
+          .verification_email_on_register = config.verification_email == "on"};
 }
 
 // The accounts module and what it is made of, built the same way for serve and the CLI.

@@ -53,7 +53,7 @@ struct Config {
   std::string password_reset_url;
   std::string email_verification_url;
   Duration password_reset_ttl = std::chrono::hours(1);
-  std::string verification_email = "off";      // on: registration queues a "confirm your email" message
+  std::string verification_email = "on";       // on: registration queues a "confirm your email" message
   std::string require_verified_email = "false";  // true: place_order needs a verified address
   std::string metrics_token;  // when set, /metrics needs "Authorization: Bearer <token>"
   std::string shop_name = "orderd shop";

@@ -12,14 +12,16 @@ namespace {
 // (own_page's Referrer-Policy: no-referrer).
 constexpr std::string_view kNoStore = "no-store";
 
-// The page's script is named relative to the page, so a proxy prefix works: from
-// "/account/reset-password" it is "account.js", from "/account/reset-password/" it is "../account.js".
+// The page's script and style sheet are named relative to the page, so a proxy prefix works: from
+// "/account/reset-password" they are "account.js", from "/account/reset-password/" "../account.js".
 http::Response page(std::string_view file, const http::Request& request) {
   std::string html(account_page_file(file));
   if (html.empty()) throw common::Error("not_found", "Not found.");
-  std::string_view script = request.path.ends_with('/') ? "../account.js" : "account.js";
-  constexpr std::string_view kSlot = "{{script}}";
-  if (auto at = html.find(kSlot); at != std::string::npos) html.replace(at, kSlot.size(), script);
+  std::string_view base = request.path.ends_with('/') ? "../" : "";
+  constexpr std::string_view kSlot = "{{base}}";
+  for (auto at = html.find(kSlot); at != std::string::npos; at = html.find(kSlot, at + base.size())) {
+    html.replace(at, kSlot.size(), base);
+  }
   return http::own_page(std::move(html), kNoStore);
 }
 
@@ -31,6 +33,10 @@ http::Response script(http::Request&) {
                                "no-cache");
 }
 
+http::Response style_sheet(http::Request&) {
+  return http::static_response("text/css; charset=utf-8", std::string(account_page_file("account.css")), "no-cache");
+}
+
 }  // namespace
 
 void register_page_routes(http::Router& router) {
@@ -39,6 +45,7 @@ void register_page_routes(http::Router& router) {
   router.add(http::get("/account/reset-password", Access::anyone, reset_page).runs(Runs::io_thread));
   router.add(http::get("/account/verify-email", Access::anyone, verify_page).runs(Runs::io_thread));
   router.add(http::get("/account/account.js", Access::anyone, script).runs(Runs::io_thread));
+  router.add(http::get("/account/account.css", Access::anyone, style_sheet).runs(Runs::io_thread));
 }
 
 }  // namespace auth

@@ -105,9 +105,6 @@ class Service {
     std::chrono::seconds password_reset_ttl{60 * 60};
     std::chrono::seconds email_verification_ttl{3 * 24 * 60 * 60};
     bool verification_email_on_register = false;
-    // The shop verifies addresses (verification_email or require_verified_email): GET /user/ always
-    // carries email_verified. Otherwise only on request, so the old API's body stays as it was.
-    bool verifies_email = false;
     // Reset requests within reset_window: from one client address, and for one email (whether or not
     // an account has it, so that the throttle tells nothing either). Verification resends per account.
     int resets_per_address = 20;
@@ -132,7 +129,6 @@ class Service {
   // For the CLI: false when no user has that email.
   bool set_role(std::string_view email, Role role);
 
-  bool verifies_email() const { return settings_.verifies_email; }
   // Where the account emails go (the app's outbox); until it is set (the CLI) none is queued.
   void set_email_queue(QueueAccountEmail queue) { queue_email_ = std::move(queue); }
 

@@ -53,11 +53,25 @@ inline constexpr std::array kOrderStatuses = {OrderStatus::pending_payment, Orde
 // What a new order is.
 inline constexpr OrderStatus kInitialStatus = OrderStatus::pending_payment;
 
-struct Transition {
-  OrderStatus from;
-  OrderStatus to;
+// A move of one axis of the order's state (status, payment_status, fulfilment_status) from one value
+// to another. Each axis lists its allowed moves in one table; anything not listed never happens.
+template <class State>
+struct Move {
+  State from;
+  State to;
 };
-// Every allowed move; anything not listed never happens.
+using Transition = Move<OrderStatus>;
+
+// Whether `moves` allows `from` -> `to`.
+template <class State, std::size_t N>
+constexpr bool allows(const std::array<Move<State>, N>& moves, State from, State to) {
+  for (const auto& m : moves) {
+    if (m.from == from && m.to == to) return true;
+  }
+  return false;
+}
+
+// Every allowed move of `status`.
 inline constexpr std::array kTransitions = {
     Transition{OrderStatus::pending_payment, OrderStatus::paid},
     Transition{OrderStatus::pending_payment, OrderStatus::cancelled},
@@ -65,19 +79,7 @@ inline constexpr std::array kTransitions = {
     Transition{OrderStatus::paid, OrderStatus::cancelled},  // staff, nothing shipped: refunded
 };
 
-constexpr bool can_move(OrderStatus from, OrderStatus to) {
-  for (const auto& t : kTransitions) {
-    if (t.from == from && t.to == to) return true;
-  }
-  return false;
-}
-
-// A move on one of the other two axes.
-template <class State>
-struct Move {
-  State from;
-  State to;
-};
+constexpr bool can_move(OrderStatus from, OrderStatus to) { return allows(kTransitions, from, to); }
 
 enum class PaymentStatus { awaiting, paid, partially_refunded, refunded, none };
 inline constexpr std::array kPaymentStatuses = {PaymentStatus::awaiting, PaymentStatus::paid,
@@ -123,18 +125,8 @@ inline constexpr std::array kFulfilmentMoves = {
     Move<FulfilmentStatus>{FulfilmentStatus::partially_returned, FulfilmentStatus::returned},
 };
 
-constexpr bool can_move(PaymentStatus from, PaymentStatus to) {
-  for (const auto& m : kPaymentMoves) {
-    if (m.from == from && m.to == to) return true;
-  }
-  return false;
-}
-constexpr bool can_move(FulfilmentStatus from, FulfilmentStatus to) {
-  for (const auto& m : kFulfilmentMoves) {
-    if (m.from == from && m.to == to) return true;
-  }
-  return false;
-}
+constexpr bool can_move(PaymentStatus from, PaymentStatus to) { return allows(kPaymentMoves, from, to); }
+constexpr bool can_move(FulfilmentStatus from, FulfilmentStatus to) { return allows(kFulfilmentMoves, from, to); }
 
 // The fulfilment status of units counted over the whole order (see the table above).
 constexpr FulfilmentStatus fulfilment_status(std::int64_t ordered, std::int64_t shipped_units,

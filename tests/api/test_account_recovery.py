@@ -71,7 +71,7 @@ def test_a_reset_from_the_emails_link_to_a_login_with_the_new_password(make_serv
     assert_error(confirm(s, token, "yet-another-pass-8"), 400, "invalid_token")
     assert login(s, creds["email"], NEW_PASSWORD)
     # Following the link proved the mailbox too.
-    me = s.get("/user/?include=email_verified", token=login(s, creds["email"], NEW_PASSWORD)["access"]).json()
+    me = s.get("/user/", token=login(s, creds["email"], NEW_PASSWORD)["access"]).json()
     assert me["email_verified"] is True
     assert "email_verified" not in user  # /register/ keeps the old API's body
 
@@ -134,6 +134,15 @@ def test_two_confirms_with_one_token_at_once_exactly_one_wins(make_server, smtp_
         winner = passwords[[r.status_code for r in results].index(204)]
         assert login(s, creds["email"], winner)
         creds["password"] = winner
+
+
+def test_registration_sends_the_confirm_your_email_message_by_default(make_server, smtp_sink):
+    s = mail_server(make_server, smtp_sink, ORDERD_VERIFICATION_EMAIL=None)
+    _, creds = register(s)
+    [mail] = mails_to(smtp_sink, creds["email"])
+    assert "/account/verify-email?token=" in mail.body("plain")
+    assert s.post("/email/verify/", json={"token": link_token(mail)[1]}).status_code == 204
+    assert s.get("/user/", token=login(s, creds["email"], creds["password"])["access"]).json()["email_verified"] is True
 
 
 def test_the_raw_token_is_stored_nowhere(make_server, smtp_sink):
@@ -354,10 +363,8 @@ def test_require_verified_email_guards_place_order(make_server, smtp_sink):
 
 def test_by_default_unverified_customers_still_order(server):
     token = customer_token(server)
-    # A shop that does not verify addresses keeps the old body of /user/; the field comes on request.
-    assert "email_verified" not in server.get("/user/", token=token).json()
-    assert server.get("/user/?include=email_verified", token=token).json()["email_verified"] is False
-    assert_error(server.get("/user/?include=everything", token=token), 400, "validation_error")
+    # /user/ tells whether the address was confirmed, whether or not the shop requires it.
+    assert server.get("/user/", token=token).json()["email_verified"] is False
     staff = staff_token(server)
     product = server.post("/store/products/", token=staff,
                           json={"name": unique("P"), "price": "5.00", "stock": 10}).json()
@@ -370,17 +377,14 @@ def test_staff_see_verification_and_send_a_reset_link(make_server, smtp_sink):
     s = mail_server(make_server, smtp_sink)
     staff = staff_token(s)
     user, creds = register(s)
-    listed = s.get(f"/admin/users/?search={creds['username']}&include=email_verified", token=staff).json()["results"]
+    listed = s.get(f"/admin/users/?search={creds['username']}", token=staff).json()["results"]
     assert listed[0]["email_verified"] is False
-    # Without include= the rows are as they were.
-    assert "email_verified" not in s.get(f"/admin/users/?search={creds['username']}", token=staff).json()["results"][0]
-    assert_error(s.get("/admin/users/?include=password", token=staff), 400, "validation_error")
     r = s.post(f"/admin/users/{user['id']}/password-reset/", token=staff)
     assert r.status_code == 202, r.text
     [mail] = mails_to(smtp_sink, creds["email"])
     assert confirm(s, link_token(mail)[1]).status_code == 204
     assert login(s, creds["email"], NEW_PASSWORD)
-    listed = s.get(f"/admin/users/?search={creds['username']}&include=email_verified", token=staff).json()["results"]
+    listed = s.get(f"/admin/users/?search={creds['username']}", token=staff).json()["results"]
     assert listed[0]["email_verified"] is True
 
     customer = login(s, creds["email"], NEW_PASSWORD)["access"]
@@ -413,9 +417,14 @@ def test_the_account_pages_are_small_self_contained_and_locked_down(server, path
     assert "http://" not in r.text and "https://" not in r.text and len(r.content) < 8000
     script = re.search(r'<script src="([^"]+)"', r.text).group(1)
     assert script == ("../account.js" if path.endswith("/") else "account.js")
+    sheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', r.text).group(1)
+    assert sheet == ("../account.css" if path.endswith("/") else "account.css")
+    assert "{{" not in r.text
     js = server.get("/account/account.js")
     assert js.status_code == 200 and js.headers["Content-Type"].startswith("application/javascript")
     assert "password/reset/confirm/" in js.text and "email/verify/" in js.text
+    css = server.get("/account/account.css")
+    assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css") and "button" in css.text
 
 
 # --- two nodes (PostgreSQL) ------------------------------------------------------------------------------

@@ -150,7 +150,8 @@ def test_login_returns_refresh_and_access(server):
     assert set(tokens) == {"refresh", "access"}
     me = server.get("/user/", token=tokens["access"])
     assert me.status_code == 200
-    assert me.json() == body
+    # The registration's body, plus whether the address was confirmed (issue #20).
+    assert me.json() == {**body, "email_verified": False}
 
 
 def test_wrong_password_and_unknown_email_are_the_same_401(server):

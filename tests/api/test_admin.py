@@ -114,7 +114,7 @@ def test_staff_list_search_promote_and_demote_users(server):
     found = server.get(f"/admin/users/?search={user['username'].upper()}", token=staff)
     assert found.status_code == 200, found.text
     [row] = found.json()["results"]
-    assert row == {**user, "role": "customer", "is_active": True, "date_joined": row["date_joined"]}
+    assert row == {**user, "role": "customer", "is_active": True, "email_verified": False, "date_joined": row["date_joined"]}
     assert row["date_joined"].endswith("Z")
 
     r = server.patch(f"/admin/users/{user['id']}/", token=staff, json={"role": "staff"})

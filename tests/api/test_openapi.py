@@ -455,6 +455,7 @@ def test_real_responses_match_the_documented_schemas(server, spec):
     check(server.get("/account/reset-password?token=x"), "GET", "/account/reset-password", 200)
     check(server.get("/account/verify-email?token=x"), "GET", "/account/verify-email", 200)
     check(server.get("/account/account.js"), "GET", "/account/account.js", 200)
+    check(server.get("/account/account.css"), "GET", "/account/account.css", 200)
 
     # the console at a glance (issue #22): exports, sales over time
     for path in ("/admin/orders/export.csv", "/store/products/export.csv"):

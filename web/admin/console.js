@@ -1056,7 +1056,7 @@
     const list = await pagedList({
       id: "users-table",
       state: userState,
-      fetchPage: (paging) => api("GET", `admin/users/${query({ search: userState.search, include: "email_verified", ...paging })}`),
+      fetchPage: (paging) => api("GET", `admin/users/${query({ search: userState.search, ...paging })}`),
       columns: ["ID", "Username", "Email", "Role", "Status", "Low-stock emails", "Joined", ""],
       row: (u) => userRow(u, change, sendReset),
       empty: "No users match.",
