@@ -1,8 +1,11 @@
 #include "admin/routes.hpp"
 
+#include "admin/exports.hpp"
+#include "admin/sales.hpp"
 #include "auth/routes.hpp"
 #include "catalog/service.hpp"
 #include "common/clock.hpp"
+#include "common/time_zone.hpp"
 #include "http/router.hpp"
 #include "notify/routes.hpp"
 #include "notify/service.hpp"
@@ -18,7 +21,6 @@
 namespace admin {
 namespace {
 
-constexpr std::int64_t kMicrosPerDay = 86'400'000'000;
 constexpr std::int64_t kLowStockShown = 10;
 
 using http::Request;
@@ -46,16 +48,18 @@ boost::json::object currency_json(const common::Currency& c) {
           {"group_mark", c.group_mark}};
 }
 
-http::Response dashboard(orders::Service& orders, catalog::Service& catalog, notify::Service& emails, Request&) {
-  // "Today" is the UTC day, like every timestamp the API writes.
-  auto now = common::now_micros();
-  auto midnight = now - now % kMicrosPerDay;
+http::Response dashboard(orders::Service& orders, catalog::Service& catalog, notify::Service& emails,
+                         const common::TimeZone& zone, Request&) {
+  // "Today" is the day of the shop's time zone (setting shop_timezone; UTC unless set).
+  auto day = zone.local_day(common::now_micros());
+  auto midnight = zone.day_start(day);
   auto today = orders.summary_since(midnight);
   auto low = catalog.low_stock(kLowStockShown);
   auto queued = emails.counts();
   boost::json::array low_stock;
   for (const auto& p : low.products) low_stock.push_back(catalog::to_json(p));
-  return http::json_response(200, {{"date", common::format_rfc3339(midnight).substr(0, 10)},
+  return http::json_response(200, {{"date", common::format_day(day)},
+                                   {"time_zone", zone.name()},
                                    {"orders_today", today.placed},
                                    {"paid_orders_today", today.paid},
                                    {"revenue_today", today.revenue.to_string()},
@@ -71,7 +75,8 @@ http::Response dashboard(orders::Service& orders, catalog::Service& catalog, not
 
 void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
                      payments::Service& payments, catalog::Service& catalog, notify::Service& emails,
-                     payments::Refunds& refunds, orders::Shipping& shipping, idempotency::Store& keys) {
+                     payments::Refunds& refunds, orders::Shipping& shipping, idempotency::Store& keys,
+                     const common::TimeZone& zone) {
   using http::Access;
   using http::handle;
   router.add(http::get("/admin/users/", Access::staff, handle(auth::list_users, accounts)));
@@ -79,6 +84,8 @@ void register_routes(http::Router& router, auth::Service& accounts, orders::Serv
   router.add(
       http::post("/admin/users/{id}/password-reset/", Access::staff, handle(auth::send_password_reset, accounts)));
   router.add(http::get("/admin/orders/", Access::staff, handle(orders::list_orders, orders)));
+  // Before {id}/, which would take "export.csv" for an id.
+  router.add(http::get("/admin/orders/export.csv", Access::staff, handle(export_orders, orders, zone)));
   router.add(http::get("/admin/orders/{id}/", Access::staff, handle(order_detail, orders, payments)));
   router.add(http::post("/admin/orders/{id}/cancel/", Access::staff, handle(payments::cancel_order, orders, refunds, keys)));
   router.add(http::post("/admin/orders/{id}/refunds/", Access::staff, handle(payments::refund_order, refunds, keys)).json());
@@ -91,7 +98,8 @@ void register_routes(http::Router& router, auth::Service& accounts, orders::Serv
   router.add(http::get("/admin/emails/", Access::staff, handle(notify::list_outbox, emails)));
   router.add(http::post("/admin/emails/{id}/resend/", Access::staff, handle(notify::resend_email, emails)));
   router.add(http::get("/admin/emails/{id}/preview/", Access::staff, handle(notify::preview_email, emails)));
-  router.add(http::get("/admin/dashboard/", Access::staff, handle(dashboard, orders, catalog, emails)));
+  router.add(http::get("/admin/dashboard/", Access::staff, handle(dashboard, orders, catalog, emails, zone)));
+  router.add(http::get("/admin/dashboard/sales/", Access::staff, handle(sales, orders, zone)));
 }
 
 }  // namespace admin

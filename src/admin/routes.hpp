@@ -12,6 +12,9 @@ class Service;
 namespace catalog {
 class Service;
 }
+namespace common {
+class TimeZone;
+}
 namespace http {
 class Router;
 }
@@ -34,8 +37,10 @@ namespace admin {
 
 // The staff API under /admin/, all in this one table: users, orders, emails and the dashboard (the
 // handlers of one domain's data stay in that domain; the console's page is console/routes.cpp's).
+// `zone` is the shop's time zone (shop_timezone): the dashboard's days, the export's from/to.
 void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
                      payments::Service& payments, catalog::Service& catalog, notify::Service& emails,
-                     payments::Refunds& refunds, orders::Shipping& shipping, idempotency::Store& keys);
+                     payments::Refunds& refunds, orders::Shipping& shipping, idempotency::Store& keys,
+                     const common::TimeZone& zone);
 
 }  // namespace admin

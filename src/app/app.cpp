@@ -2,6 +2,7 @@
 
 #include "admin/routes.hpp"
 #include "app/logging.hpp"
+#include "app/progress.hpp"
 #include "auth/password.hpp"
 #include "auth/routes.hpp"
 #include "auth/service.hpp"
@@ -13,6 +14,7 @@
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
 #include "common/periodic.hpp"
+#include "common/time_zone.hpp"
 #include "console/routes.hpp"
 #include "db/database.hpp"
 #include "db/migrate.hpp"
@@ -21,6 +23,7 @@
 #include "http/server.hpp"
 #include "idempotency/store.hpp"
 #include "notify/account_emails.hpp"
+#include "notify/low_stock.hpp"
 #include "notify/mailer.hpp"
 #include "notify/outbox.hpp"
 #include "notify/sealed.hpp"
@@ -251,23 +254,6 @@ int report(const std::function<int()>& command) {
   }
 }
 
-// A one-line progress bar on a terminal; nothing when stderr is a file or a pipe.
-class ProgressBar {
- public:
-  explicit ProgressBar(std::size_t total) : total_(total), shown_(isatty(STDERR_FILENO) && total > 0) {}
-  void operator()(std::size_t done) {
-    if (!shown_ || (done != total_ && done % 64 != 0)) return;
-    constexpr std::size_t kWidth = 40;
-    auto filled = kWidth * done / total_;
-    std::cerr << "\r[" << std::string(filled, '#') << std::string(kWidth - filled, ' ') << "] " << done << "/"
-              << total_ << (done == total_ ? "\n" : "") << std::flush;
-  }
-
- private:
-  std::size_t total_;
-  bool shown_;
-};
-
 void print_summary(const catalog::ImportSummary& s) {
   std::cout << s.created << " created, " << s.updated << " updated, " << s.unchanged << " unchanged\n";
 }
@@ -288,6 +274,7 @@ struct Wiring {
   void queue_refund_issued(db::Connection& c, const orders::Order& order, const payments::Refund& refund,
                            common::Money refunded_total);
   void queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount);
+  void queue_low_stock(db::Connection& c, const catalog::LowStock& low);
   void reconcile(std::int64_t now);
   orders::ShippingHooks shipping_hooks();
   void sweep(std::int64_t now);
@@ -295,6 +282,7 @@ struct Wiring {
   int serve(std::chrono::steady_clock::time_point started);
 
   const Config& config;
+  common::TimeZone shop_zone;  // shop_timezone: the dashboard's days and the exports' from/to
   std::unique_ptr<db::Database> database;
   common::Metrics metrics;
   std::string secret;                            // signs tokens; also seals account emails' links
@@ -316,6 +304,7 @@ struct Wiring {
 
 Wiring::Wiring(const Config& config)
     : config(config),
+      shop_zone(common::TimeZone::load(config.shop_timezone)),
       database(open_database(config)),
       secret(jwt_secret(config)),
       sealer(std::make_shared<notify::Sealer>(secret)),
@@ -348,6 +337,7 @@ Wiring::Wiring(const Config& config)
   orders.on_ended([this](db::Connection& c, const orders::Order& order, orders::EndedBy by) {
     queue_ended(c, order, by);
   });
+  catalog.stock_watch().listen([this](db::Connection& c, const catalog::LowStock& low) { queue_low_stock(c, low); });
   email.templates.set_sealer(sealer);
   accounts.service.set_email_queue([this](db::Connection& c, auth::AccountEmail kind, const std::string& recipient,
                                           boost::json::object context, const boost::json::object& sealed) {
@@ -365,7 +355,8 @@ void Wiring::register_routes() {
   catalog::register_routes(router, catalog);
   orders::register_routes(router, orders, keys);
   payments::register_routes(router, payments, keys);
-  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox, refunds, shipping, keys);
+  admin::register_routes(router, accounts.service, orders, payments, catalog, outbox, refunds, shipping, keys,
+                         shop_zone);
   console::register_routes(router);
 }
 
@@ -407,6 +398,24 @@ void Wiring::queue_refund_issued(db::Connection& c, const orders::Order& order, 
 void Wiring::queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount) {
   notify::enqueue(c, notify::kOrderCancelled, order.id, 0, order.email, staff_cancel_context(order, refund_amount));
   email.worker.wake();
+}
+
+// The low-stock email (issue #22): one to each active staff member who opted in, queued by the
+// transaction that took the product below the threshold (notify/low_stock.hpp), so a sale that rolls
+// back sends none. Runs where that transaction runs (SQLite's writer thread for a placement): only a
+// crossing costs statements, a few.
+void Wiring::queue_low_stock(db::Connection& c, const catalog::LowStock& low) {
+  auto product = catalog::orderable(c, low.product_id);
+  if (!product) return;
+  std::vector<notify::StaffRecipient> to;
+  for (auto& r : auth::Service::low_stock_recipients(c)) to.push_back({std::move(r.username), std::move(r.email)});
+  notify::LowStockAlert alert{.product_id = low.product_id,
+                              .product = product->name,
+                              .price = product->price.to_string(),
+                              .stock = low.stock,
+                              .threshold = low.threshold,
+                              .crossed_at = common::now_micros()};
+  if (notify::enqueue_low_stock(c, alert, to) > 0) email.worker.wake();
 }
 
 // Payments first: a refund needs its charge settled.
@@ -601,28 +610,78 @@ int mock_gateway(const MockGatewayCommand& command) {
 
 namespace app {
 
+namespace {
+
+int refuse_file(const std::string& path, const std::vector<std::string>& problems) {
+  for (const auto& p : problems) std::cerr << path << ": " << p << "\n";
+  std::cerr << "orderd: nothing imported: fix the rows above and run the import again\n";
+  return 1;
+}
+
+// Every good row of a CSV file, read a record at a time; the rows' problems go to `problems`.
+void each_csv_product(const std::string& path, std::vector<std::string>& problems,
+                      const std::function<void(const catalog::ProductChange&)>& take) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw common::Error("validation_error", "cannot read " + path);
+  catalog::ProductCsvReader reader(in);
+  catalog::ProductChange product;
+  while (reader.next(product, problems)) take(product);
+}
+
+// A CSV file in constant memory (issue #22): a first pass checks every row (nothing is imported from
+// a file with a problem, and the database is not even opened), the second imports them in the one
+// transaction, reading the file again; the count from the first gives the progress its total.
+int import_csv(const Config& config, const std::string& path) {
+  std::vector<std::string> problems;
+  std::size_t rows = 0;
+  each_csv_product(path, problems, [&rows](const catalog::ProductChange&) { ++rows; });
+  if (!problems.empty()) return refuse_file(path, problems);
+  auto database = open_database(config);
+  catalog::Service catalog(*database);
+  auto progress = Progress::on_stderr("rows", rows);
+  auto source = [&path](const std::function<void(const catalog::ProductChange&)>& take) {
+    std::vector<std::string> changed;
+    each_csv_product(path, changed, take);
+    // Rolls the import back: the file is not the one that was checked.
+    if (!changed.empty()) {
+      throw common::Error("validation_error", path + " changed while it was imported: " + changed[0]);
+    }
+  };
+  auto summary = catalog.import(source, true, std::ref(progress));
+  progress.finish();
+  print_summary(summary);
+  return 0;
+}
+
+// A JSON file is parsed whole (a JSON array has no record boundaries a line reader could use).
+int import_json(const Config& config, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw common::Error("validation_error", "cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = catalog::parse_product_file(text.str(), catalog::FileFormat::json);
+  if (!parsed.problems.empty()) return refuse_file(path, parsed.problems);
+  auto database = open_database(config);
+  catalog::Service catalog(*database);
+  auto progress = Progress::on_stderr("rows", parsed.products.size());
+  auto summary = catalog.import(parsed.products, true, std::ref(progress));
+  progress.finish();
+  print_summary(summary);
+  return 0;
+}
+
+}  // namespace
+
 int product_import(const Config& config, const std::string& path) {
   init_logging("warn", config.log_format);
   return report([&] {
     auto format = catalog::format_of(path);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    if (!std::ifstream(path, std::ios::binary)) {
       std::cerr << "orderd: cannot read " << path << "\n";
       return 1;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = catalog::parse_product_file(text.str(), format);
-    if (!parsed.problems.empty()) {
-      for (const auto& p : parsed.problems) std::cerr << path << ": " << p << "\n";
-      std::cerr << "orderd: nothing imported: fix the rows above and run the import again\n";
-      return 1;
-    }
-    auto database = open_database(config);
-    catalog::Service catalog(*database);
-    ProgressBar bar(parsed.products.size());
-    print_summary(catalog.import(parsed.products, true, std::ref(bar)));
-    return 0;
+    if (format == catalog::FileFormat::json) return import_json(config, path);
+    return import_csv(config, path);
   });
 }
 
@@ -670,9 +729,10 @@ boost::json::object sample_for(std::string_view kind, const std::string& variant
 // staff's preview, it never opens sealed fields.
 notify::RenderedEmail order_email(db::Database& database, const notify::Templates& templates, std::string_view kind,
                                   std::int64_t order_id) {
-  if (notify::is_account_email(kind)) {
-    throw common::Error("validation_error", std::string(kind) + " is about an account, not an order: preview it "
-                                            "without an order id");
+  if (notify::is_account_email(kind) || kind == notify::kLowStock) {
+    throw common::Error("validation_error", std::string(kind) + " is about " +
+                                                (kind == notify::kLowStock ? "a product" : "an account") +
+                                                ", not an order: preview it without an order id");
   }
   if (kind == notify::kOrderConfirmation) {
     common::Metrics metrics;

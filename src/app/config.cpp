@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 
 #include "common/currency.hpp"
+#include "common/time_zone.hpp"
 #include "http/client_address.hpp"
 
 #include <toml.hpp>
@@ -141,6 +142,17 @@ void check_currency(const std::string& v) {
   throw std::invalid_argument("unknown currency (known: " + known + ")");
 }
 
+// The staff console's keys (issue #22): the shop's time zone, whose days the dashboard and the
+// exports count in. The name is checked against the system's tz database when it is set, so a typo
+// stops start-up instead of shifting every figure by hours.
+std::vector<Key> console_keys() {
+  return {
+      checked_text("shop_timezone", &Config::shop_timezone,
+                   "IANA time zone of the shop's days on the dashboard and in exports, e.g. Europe/Berlin",
+                   [](const std::string& v) { (void)common::TimeZone::load(v); }),
+  };
+}
+
 // The keys of outgoing mail and of what the shop shows people, in keys()'s order.
 std::vector<Key> mail_and_shop_keys() {
   return {
@@ -218,6 +230,7 @@ const std::vector<Key>& keys() {
     });
     auto accounts = account_keys();
     v.insert(v.end(), accounts.begin(), accounts.end());
+    for (auto& key : console_keys()) v.push_back(std::move(key));
     return v;
   }();
   return all;

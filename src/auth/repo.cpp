@@ -6,7 +6,7 @@ namespace {
 // The columns user_row() reads, in its order.
 constexpr auto kSelectUsers = db::concat(
     "SELECT id, email, username, phone_number, password_hash, role, is_active, created_at, email_verified,"
-    " password_changed_at FROM users");
+    " password_changed_at, low_stock_alerts FROM users");
 constexpr auto kUserByEmail = db::concat(kSelectUsers, " WHERE email = $1");
 constexpr auto kUserById = db::concat(kSelectUsers, " WHERE id = $1");
 // Staff's user list: $1 a LIKE pattern or NULL (emails are stored lower-cased).
@@ -14,9 +14,15 @@ constexpr auto kMatching =
     db::concat(" WHERE (CAST($1 AS TEXT) IS NULL OR lower(username) LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\')");
 constexpr auto kCountUsers = db::concat("SELECT count(*) FROM users", kMatching);
 constexpr auto kListUsers = db::concat(kSelectUsers, kMatching, " ORDER BY id LIMIT $2 OFFSET $3");
+// low_stock_alerts ($4, or as it was) is kept only while the account stays staff: a demotion clears it.
 constexpr std::string_view kUpdateUser =
-    "UPDATE users SET role = COALESCE(CAST($2 AS TEXT), role), is_active = COALESCE(CAST($3 AS INTEGER), is_active)"
+    "UPDATE users SET role = COALESCE(CAST($2 AS TEXT), role), is_active = COALESCE(CAST($3 AS INTEGER), is_active),"
+    " low_stock_alerts = CASE WHEN COALESCE(CAST($2 AS TEXT), role) = 'staff'"
+    "                         THEN COALESCE(CAST($4 AS INTEGER), low_stock_alerts) ELSE 0 END"
     " WHERE id = $1";
+// Who gets low-stock emails (migration 013): active staff who opted in.
+constexpr std::string_view kLowStockRecipients =
+    "SELECT username, email FROM users WHERE low_stock_alerts = 1 AND role = 'staff' AND is_active = 1 ORDER BY id";
 constexpr std::string_view kRevokeUserRefresh =
     "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL";
 constexpr std::string_view kEmailExists = "SELECT 1 FROM users WHERE email = $1";
@@ -75,7 +81,7 @@ constexpr std::string_view kPurgeAccountTokens =
 UserRow user_row(const db::Row& row) {
   return UserRow{row.integer(0), row.text(1), row.text(2),          row.optional_text(3),
                  row.text(4),    row.text(5), row.integer(6) != 0, row.integer(7),
-                 row.integer(8) != 0, row.integer(9)};
+                 row.integer(8) != 0, row.integer(9), row.integer(10) != 0};
 }
 
 std::optional<UserRow> user_from(const db::Result& r) {
@@ -118,11 +124,23 @@ std::vector<UserRow> list_users(db::Connection& c, const std::optional<std::stri
   return out;
 }
 
+namespace {
+db::Value optional_flag(std::optional<bool> flag) {
+  if (!flag) return db::Null{};
+  return std::int64_t{*flag ? 1 : 0};
+}
+}  // namespace
+
 bool update_user(db::Connection& c, std::int64_t id, const std::optional<std::string>& role,
-                 std::optional<bool> active) {
-  db::Value flag = db::Null{};
-  if (active) flag = std::int64_t{*active ? 1 : 0};
-  return c.query(kUpdateUser, id, role, flag).affected_rows == 1;
+                 std::optional<bool> active, std::optional<bool> low_stock_alerts) {
+  return c.query(kUpdateUser, id, role, optional_flag(active), optional_flag(low_stock_alerts)).affected_rows == 1;
+}
+
+std::vector<Recipient> low_stock_recipients(db::Connection& c) {
+  auto r = c.query(kLowStockRecipients);
+  std::vector<Recipient> out;
+  for (std::size_t i = 0; i < r.size(); ++i) out.push_back({r[i].text(0), r[i].text(1)});
+  return out;
 }
 
 void revoke_user_refresh(db::Connection& c, std::int64_t user_id, std::int64_t now) {

@@ -22,6 +22,7 @@ struct UserRow {
   std::int64_t created_at = 0;
   bool email_verified = false;
   std::int64_t password_changed_at = 0;  // the password's version (migration 011)
+  bool low_stock_alerts = false;         // staff only: low-stock emails (migration 013)
 };
 
 struct NewUserRow {
@@ -49,9 +50,16 @@ bool set_role(db::Connection& c, std::string_view email, std::string_view role);
 std::int64_t count_users(db::Connection& c, const std::optional<std::string>& search);
 std::vector<UserRow> list_users(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
                                 std::int64_t offset);
-// Changes the fields given (the others stay); false when there is no such user.
+// Changes the fields given (the others stay); false when there is no such user. An account that is
+// not staff after the change loses low_stock_alerts.
 bool update_user(db::Connection& c, std::int64_t id, const std::optional<std::string>& role,
-                 std::optional<bool> active);
+                 std::optional<bool> active, std::optional<bool> low_stock_alerts);
+// Active staff accounts that opted in to low-stock emails, by id.
+struct Recipient {
+  std::string username;
+  std::string email;
+};
+std::vector<Recipient> low_stock_recipients(db::Connection& c);
 // Ends every refresh token of a user (deactivation).
 void revoke_user_refresh(db::Connection& c, std::int64_t user_id, std::int64_t now);
 

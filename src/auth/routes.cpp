@@ -26,14 +26,24 @@ boost::json::object user_body(const User& u) {
   return {{"id", u.id}, {"email", u.email}, {"username", u.username}, {"phone_number", nullable(u.phone_number)}};
 }
 
-// What staff see of an account (GET /admin/users/).
+// What staff see of an account (GET /admin/users/). A staff account also shows its low-stock email
+// opt-in (issue #22); a customer's row has none, since customers get no such email.
 boost::json::object staff_user_body(const User& u) {
   auto body = user_body(u);
   body["role"] = to_string(u.role);
   body["is_active"] = u.active;
   body["email_verified"] = u.email_verified;
   body["date_joined"] = common::format_rfc3339(u.created_at);
+  if (u.role == Role::staff) body["low_stock_alerts"] = u.low_stock_alerts;
   return body;
+}
+
+std::optional<bool> optional_bool(http::Fields& f, std::string_view name) {
+  const auto* value = f.raw(name);
+  if (!value || value->is_null()) return std::nullopt;
+  if (value->is_bool()) return value->get_bool();
+  f.error(name, "Must be a valid boolean.");
+  return std::nullopt;
 }
 
 UserChange change_from(const Request& q) {
@@ -43,11 +53,11 @@ UserChange change_from(const Request& q) {
     change.role = parse_role(*role);
     if (!change.role) f.error("role", "\"" + *role + "\" is not a valid choice: staff or customer.");
   }
-  if (const auto* active = f.raw("is_active"); active && !active->is_null()) {
-    if (active->is_bool()) change.active = active->get_bool();
-    else f.error("is_active", "Must be a valid boolean.");
+  change.active = optional_bool(f, "is_active");
+  change.low_stock_alerts = optional_bool(f, "low_stock_alerts");
+  if (!change.role && !change.active && !change.low_stock_alerts && f.ok()) {
+    f.error("non_field_errors", "Give role, is_active and/or low_stock_alerts.");
   }
-  if (!change.role && !change.active && f.ok()) f.error("non_field_errors", "Give role and/or is_active.");
   f.check();
   return change;
 }

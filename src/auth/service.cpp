@@ -32,9 +32,21 @@ std::optional<std::string> role_column(const std::optional<Role>& role) {
   return std::string(to_string(*role));
 }
 
+// Low-stock emails are for staff: opting a customer in (or one this same change demotes) is refused.
+// A missing account is left to the update's 404.
+void refuse_alerts_for_customers(db::Connection& c, std::int64_t user_id, const std::optional<Role>& role) {
+  auto row = repo::find_user_by_id(c, user_id);
+  if (!row) return;
+  auto after = role ? *role : stored_role(row->role);
+  if (after == Role::staff) return;
+  boost::json::object details{{"low_stock_alerts", boost::json::array{"Only staff accounts get low-stock emails."}}};
+  throw common::Error("validation_error", "Invalid input: low_stock_alerts: Only staff accounts get low-stock emails.",
+                      std::move(details));
+}
+
 User from_row(const repo::UserRow& r) {
-  return User{r.id,     r.email,      r.username, r.phone_number, stored_role(r.role),
-              r.active, r.created_at, r.email_verified};
+  return User{r.id,     r.email,      r.username,       r.phone_number,     stored_role(r.role),
+              r.active, r.created_at, r.email_verified, r.low_stock_alerts};
 }
 
 std::size_t code_points(std::string_view s) {
@@ -339,12 +351,21 @@ User Service::update_user(std::int64_t actor_id, std::int64_t user_id, const Use
                         "You cannot demote or deactivate your own account; ask another staff member");
   }
   auto row = database_.transaction([&](db::Connection& c) {
-    if (!repo::update_user(c, user_id, role_column(change.role), change.active)) return std::optional<repo::UserRow>();
+    if (change.low_stock_alerts && *change.low_stock_alerts) refuse_alerts_for_customers(c, user_id, change.role);
+    if (!repo::update_user(c, user_id, role_column(change.role), change.active, change.low_stock_alerts)) {
+      return std::optional<repo::UserRow>();
+    }
     if (change.active && !*change.active) repo::revoke_user_refresh(c, user_id, common::now_micros());
     return repo::find_user_by_id(c, user_id);
   });
   if (!row) throw common::Error("not_found", "Not found.");
   return from_row(*row);
+}
+
+std::vector<AlertRecipient> Service::low_stock_recipients(db::Connection& c) {
+  std::vector<AlertRecipient> out;
+  for (auto& r : repo::low_stock_recipients(c)) out.push_back({std::move(r.username), std::move(r.email)});
+  return out;
 }
 
 }  // namespace auth

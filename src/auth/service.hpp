@@ -39,6 +39,13 @@ struct User {
   bool active = true;
   std::int64_t created_at = 0;  // microseconds since the epoch
   bool email_verified = false;
+  bool low_stock_alerts = false;  // staff only (migration 013)
+};
+
+// Who a low-stock email goes to.
+struct AlertRecipient {
+  std::string username;
+  std::string email;
 };
 
 struct UserPage {
@@ -50,6 +57,7 @@ struct UserPage {
 struct UserChange {
   std::optional<Role> role;
   std::optional<bool> active;
+  std::optional<bool> low_stock_alerts;  // staff accounts only (validation_error for a customer)
 };
 
 struct Tokens {
@@ -145,6 +153,8 @@ class Service {
   void send_password_reset(std::int64_t user_id);
   // For place_order when require_verified_email is set: 403 email_not_verified, in the order's transaction.
   static void require_verified_email(db::Connection& c, std::int64_t user_id);
+  // Active staff who opted in to low-stock emails, read in the caller's transaction (the crossing's).
+  static std::vector<AlertRecipient> low_stock_recipients(db::Connection& c);
   // The sweeper: deletes a batch of expired account tokens; returns how many (0: none left).
   std::int64_t purge_account_tokens(std::int64_t now_micros);
 

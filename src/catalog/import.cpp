@@ -8,6 +8,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <istream>
+#include <memory>
+#include <optional>
+#include <sstream>
 
 namespace catalog {
 namespace {
@@ -20,51 +24,61 @@ struct CsvRecord {
 };
 
 // RFC 4180: comma-separated fields, quoted with "…" (a quote inside doubled), records ended by LF or
-// CRLF, quoted fields may span lines. Returns false with `error` on an unterminated quote.
-bool parse_csv(std::string_view text, std::vector<CsvRecord>& records, std::string& error) {
-  int line = 1;
-  CsvRecord record{line, {""}};
-  bool quoted = false;
-  bool field_started = false;
-  auto end_record = [&] {
-    if (!(record.fields.size() == 1 && record.fields[0].empty() && !field_started)) records.push_back(record);
-    record = CsvRecord{line, {""}};
-    field_started = false;
-  };
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        record.fields.back() += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        if (c == '\n') ++line;
-        record.fields.back() += c;
-      }
-    } else if (c == '"' && record.fields.back().empty()) {
-      quoted = true;
-      field_started = true;
-    } else if (c == ',') {
-      record.fields.emplace_back();
-      field_started = true;
-    } else if (c == '\n' || c == '\r') {
-      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
-      ++line;
-      end_record();
-    } else {
-      record.fields.back() += c;
-      field_started = true;
+// CRLF, quoted fields may span lines. One record at a time from a stream (CsvRecords), so a file of
+// any length is read in the memory of its longest record.
+class CsvRecords {
+ public:
+  explicit CsvRecords(std::istream& in) : in_(*in.rdbuf()) {}
+
+  // The next non-empty record; false at the end, or with `error` set on an unterminated quote.
+  bool next(CsvRecord& record, std::string& error) {
+    for (;;) {
+      record = CsvRecord{line_, {""}};
+      bool started = false;
+      auto ended = read_record(record, started, error);
+      if (!error.empty()) return false;
+      if (started || record.fields.size() > 1 || !record.fields[0].empty()) return true;
+      if (!ended) return false;  // the end of the stream, after only empty lines
     }
   }
-  if (quoted) {
-    error = "line " + std::to_string(record.line) + ": a quoted field is never closed";
+
+ private:
+  // Reads up to the end of a record; false when the stream ended instead.
+  bool read_record(CsvRecord& record, bool& started, std::string& error) {
+    bool quoted = false;
+    for (int next = in_.sbumpc(); next != EOF; next = in_.sbumpc()) {
+      char c = static_cast<char>(next);
+      if (quoted) {
+        if (c == '"' && in_.sgetc() == '"') {
+          record.fields.back() += '"';
+          in_.sbumpc();
+        } else if (c == '"') {
+          quoted = false;
+        } else {
+          if (c == '\n') ++line_;
+          record.fields.back() += c;
+        }
+      } else if (c == '"' && record.fields.back().empty()) {
+        quoted = started = true;
+      } else if (c == ',') {
+        record.fields.emplace_back();
+        started = true;
+      } else if (c == '\n' || c == '\r') {
+        if (c == '\r' && in_.sgetc() == '\n') in_.sbumpc();
+        ++line_;
+        return true;
+      } else {
+        record.fields.back() += c;
+        started = true;
+      }
+    }
+    if (quoted) error = "line " + std::to_string(record.line) + ": a quoted field is never closed";
     return false;
   }
-  end_record();
-  return true;
-}
+
+  std::streambuf& in_;
+  int line_ = 1;
+};
 
 // A CSV cell as the JSON value the API would receive: stock as an integer when it is one.
 boost::json::object csv_row_as_json(const std::vector<std::string>& header, const std::vector<std::string>& fields) {
@@ -83,56 +97,58 @@ boost::json::object csv_row_as_json(const std::vector<std::string>& header, cons
   return row;
 }
 
-void check_row(const boost::json::object& row, int line, ParsedFile& out) {
+// The row as a product, or nullopt with its problems added (at most kMaxProblems in all).
+std::optional<ProductChange> checked_row(const boost::json::object& row, int line, std::vector<std::string>& problems) {
   common::FieldErrors errors;
   auto change = product_change_from_json(row, false, errors);
   try {
     errors.raise_if_any();
-    out.products.push_back(std::move(change));
+    return change;
   } catch (const common::Error& e) {
     for (const auto& [field, messages] : e.details()) {
       for (const auto& m : messages.as_array()) {
-        if (out.problems.size() < kMaxProblems) {
-          out.problems.push_back("line " + std::to_string(line) + ": " + std::string(field) + ": " +
-                                 std::string(m.as_string()));
+        if (problems.size() < kMaxProblems) {
+          problems.push_back("line " + std::to_string(line) + ": " + std::string(field) + ": " +
+                             std::string(m.as_string()));
         }
       }
     }
+    return std::nullopt;
   }
 }
 
-void parse_csv_file(std::string_view text, ParsedFile& out) {
-  std::vector<CsvRecord> records;
+void check_row(const boost::json::object& row, int line, ParsedFile& out) {
+  if (auto change = checked_row(row, line, out.problems)) out.products.push_back(std::move(*change));
+}
+
+const std::vector<std::string> kCsvHeader{"name", "description", "price", "stock"};
+
+// The header record, lower-cased and without a UTF-8 byte-order mark; a problem when it is not
+// name,description,price,stock.
+bool check_header(CsvRecords& records, std::vector<std::string>& problems) {
+  CsvRecord header;
   std::string error;
-  if (!parse_csv(text, records, error)) {
-    out.problems.push_back(error);
-    return;
+  if (!records.next(header, error)) {
+    problems.push_back(error.empty() ? "line 1: the file is empty; expected the header name,description,price,stock"
+                                     : error);
+    return false;
   }
-  const std::vector<std::string> expected{"name", "description", "price", "stock"};
-  if (records.empty()) {
-    out.problems.push_back("line 1: the file is empty; expected the header name,description,price,stock");
-    return;
-  }
-  auto header = records.front().fields;
-  for (auto& h : header) {
+  for (auto& h : header.fields) {
     std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
     if (!h.empty() && h.front() == '\xEF') h.erase(0, 3);  // a UTF-8 byte-order mark
   }
-  if (header != expected) {
-    out.problems.push_back("line 1: expected the header name,description,price,stock");
-    return;
+  if (header.fields != kCsvHeader) {
+    problems.push_back("line 1: expected the header name,description,price,stock");
+    return false;
   }
-  for (std::size_t r = 1; r < records.size(); ++r) {
-    const auto& rec = records[r];
-    if (rec.fields.size() != expected.size()) {
-      if (out.problems.size() < kMaxProblems) {
-        out.problems.push_back("line " + std::to_string(rec.line) + ": expected 4 fields, found " +
-                               std::to_string(rec.fields.size()));
-      }
-      continue;
-    }
-    check_row(csv_row_as_json(header, rec.fields), rec.line, out);
-  }
+  return true;
+}
+
+void parse_csv_file(std::string_view text, ParsedFile& out) {
+  std::istringstream in{std::string(text)};
+  ProductCsvReader reader(in);
+  ProductChange change;
+  while (reader.next(change, out.problems)) out.products.push_back(std::move(change));
 }
 
 void parse_json_file(std::string_view text, ParsedFile& out) {
@@ -159,6 +175,43 @@ void parse_json_file(std::string_view text, ParsedFile& out) {
 }
 
 }  // namespace
+
+struct ProductCsvReader::Impl {
+  explicit Impl(std::istream& in) : records(in) {}
+  CsvRecords records;
+  bool header_read = false;
+  bool ok = true;
+};
+
+ProductCsvReader::ProductCsvReader(std::istream& in) : impl_(std::make_unique<Impl>(in)) {}
+ProductCsvReader::~ProductCsvReader() = default;
+
+bool ProductCsvReader::next(ProductChange& product, std::vector<std::string>& problems) {
+  auto& r = *impl_;
+  if (!r.header_read) {
+    r.header_read = true;
+    r.ok = check_header(r.records, problems);
+  }
+  CsvRecord record;
+  std::string error;
+  while (r.ok && r.records.next(record, error)) {
+    ++rows_;
+    if (record.fields.size() != kCsvHeader.size()) {
+      if (problems.size() < kMaxProblems) {
+        problems.push_back("line " + std::to_string(record.line) + ": expected 4 fields, found " +
+                           std::to_string(record.fields.size()));
+      }
+      continue;
+    }
+    if (auto change = checked_row(csv_row_as_json(kCsvHeader, record.fields), record.line, problems)) {
+      product = std::move(*change);
+      return true;
+    }
+  }
+  if (!error.empty()) problems.push_back(error);
+  r.ok = false;
+  return false;
+}
 
 FileFormat format_of(std::string_view path) {
   auto dot = path.rfind('.');

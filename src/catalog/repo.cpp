@@ -18,6 +18,7 @@ constexpr auto kLowStock = db::concat(" WHERE archived = 0 AND stock < $1");
 constexpr auto kCountLowStock = db::concat("SELECT count(*) FROM products", kLowStock);
 constexpr auto kListLowStock = db::concat(kSelect, kLowStock, " ORDER BY stock, id LIMIT $2");
 constexpr auto kFind = db::concat(kSelect, " WHERE id = $1 AND archived = 0");
+constexpr auto kListAfter = db::concat(kSelect, " WHERE archived = 0 AND id > $1 ORDER BY id LIMIT $2");
 constexpr auto kLockPostgres = db::concat(kFind, " FOR UPDATE");
 constexpr auto kFindByName = db::concat(kSelect, " WHERE name = $1 AND archived = 0");
 constexpr std::string_view kInsert =
@@ -70,6 +71,10 @@ std::int64_t count_low_stock(db::Connection& c, std::int64_t below) {
 
 std::vector<ProductRow> list_low_stock(db::Connection& c, std::int64_t below, std::int64_t limit) {
   return products(c.query(kListLowStock, below, limit));
+}
+
+std::vector<ProductRow> list_active_after(db::Connection& c, std::int64_t after_id, std::int64_t limit) {
+  return products(c.query(kListAfter, after_id, limit));
 }
 
 std::optional<ProductRow> find_active(db::Connection& c, std::int64_t id) {

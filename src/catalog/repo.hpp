@@ -39,6 +39,8 @@ std::vector<ProductRow> list_active(db::Connection& c, const std::optional<std::
 // Products (not archived) with less than `below` in stock, the emptiest first.
 std::int64_t count_low_stock(db::Connection& c, std::int64_t below);
 std::vector<ProductRow> list_low_stock(db::Connection& c, std::int64_t below, std::int64_t limit);
+// Up to `limit` products on sale with an id above `after_id`, by id (a keyset page: the export's).
+std::vector<ProductRow> list_active_after(db::Connection& c, std::int64_t after_id, std::int64_t limit);
 std::optional<ProductRow> find_active(db::Connection& c, std::int64_t id);
 std::optional<ProductRow> find_active_by_name(db::Connection& c, std::string_view name);
 // find_active that also locks the row until the transaction ends (PostgreSQL's FOR UPDATE; SQLite's

@@ -1,6 +1,7 @@
 #include "catalog/routes.hpp"
 
 #include "catalog/service.hpp"
+#include "http/csv.hpp"
 #include "http/pagination.hpp"
 #include "http/response_cache.hpp"
 #include "http/router.hpp"
@@ -55,6 +56,25 @@ http::Response list_products(Service& service, const std::shared_ptr<http::Respo
   return response;
 }
 
+// GET /store/products/export.csv (staff, issue #22): every product on sale by id, streamed a page at a
+// time (keyset on the id), so the export's memory does not grow with the catalogue.
+http::Response export_products(Service& service, Request&) {
+  constexpr std::int64_t kPerPage = 1000;
+  auto after = std::make_shared<std::int64_t>(0);
+  auto pages = [&service, after](std::string& out) {
+    auto page = service.list_after(*after, kPerPage);
+    for (const auto& p : page) {
+      http::csv::append_record(out, {std::to_string(p.id), http::csv::text(p.name), http::csv::text(p.description),
+                                     p.price.to_string(), std::to_string(p.stock)});
+      *after = p.id;
+    }
+    return static_cast<std::int64_t>(page.size()) == kPerPage;
+  };
+  std::string header;
+  http::csv::append_record(header, {"id", "name", "description", "price", "stock"});
+  return http::csv::stream("products.csv", std::move(header), std::move(pages));
+}
+
 http::Response get_product(Service& service, Request& q) {
   return http::json_response(200, to_json(service.get(q.id_param())));
 }
@@ -87,6 +107,8 @@ void register_routes(http::Router& router, Service& service) {
   // another process: the CLI's import).
   auto list = handle(list_products, service, std::make_shared<http::ResponseCache>(128, std::chrono::seconds(1)));
   router.add(http::get("/store/products/", Access::user, list).runs(Runs::local_read).scans(is_search));
+  // Before {id}/, which would take "export.csv" for an id.
+  router.add(http::get("/store/products/export.csv", Access::staff, handle(export_products, service)));
   router.add(http::get("/store/products/{id}/", Access::user, handle(get_product, service)).runs(Runs::local_read));
   router.add(http::post("/store/products/", Access::staff, handle(create_product, service)).json());
   router.add(http::put("/store/products/{id}/", Access::staff, handle(replace_product, service)).json());

@@ -192,6 +192,14 @@ ProductPage Service::low_stock(std::int64_t limit) {
   });
 }
 
+std::vector<Product> Service::list_after(std::int64_t after_id, std::int64_t limit) {
+  auto rows = database_.read([&](db::Connection& c) { return repo::list_active_after(c, after_id, limit); });
+  std::vector<Product> products;
+  products.reserve(rows.size());
+  for (const auto& row : rows) products.push_back(from_row(row));
+  return products;
+}
+
 Product Service::get(std::int64_t id) {
   auto row = database_.read([&](db::Connection& c) { return repo::find_active(c, id); });
   if (!row) not_found();
@@ -227,12 +235,20 @@ void Service::archive(std::int64_t id) {
 
 ImportSummary Service::import(const std::vector<ProductChange>& products, bool update_existing,
                               const std::function<void(std::size_t)>& progress) {
+  auto each = [&products](const std::function<void(const ProductChange&)>& take) {
+    for (const auto& change : products) take(change);
+  };
+  return import(each, update_existing, progress);
+}
+
+ImportSummary Service::import(const ProductSource& source, bool update_existing,
+                              const std::function<void(std::size_t)>& progress) {
   return unique_name([&] {
     return database_.transaction([&](db::Connection& c) {
       ImportSummary summary;
       auto now = common::now_micros();
       std::size_t done = 0;
-      for (const auto& change : products) {
+      source([&](const ProductChange& change) {
         if (auto current = repo::find_active_by_name(c, *change.name)) {
           if (update_existing) {
             repo::update(c, current->id, columns_but_stock(change), now);
@@ -245,7 +261,7 @@ ImportSummary Service::import(const std::vector<ProductChange>& products, bool u
           ++summary.created;
         }
         if (progress) progress(++done);
-      }
+      });
       return summary;
     });
   });

@@ -97,6 +97,8 @@ class Service {
   ProductPage list(const std::optional<std::string>& search, std::int64_t limit,
                    const std::function<std::int64_t(std::int64_t)>& page_offset);
   Product get(std::int64_t id);
+  // Up to `limit` products on sale with an id above `after_id`, by id (the export's keyset pages).
+  std::vector<Product> list_after(std::int64_t after_id, std::int64_t limit);
   // Products with less than the low-stock threshold in stock, the emptiest first: the `limit` first
   // and how many in all.
   ProductPage low_stock(std::int64_t limit);
@@ -116,6 +118,12 @@ class Service {
   // import never puts sold units back (stock changes go through the API's stock_adjustment or
   // expected_stock). `progress` hears how many rows are done.
   ImportSummary import(const std::vector<ProductChange>& products, bool update_existing,
+                       const std::function<void(std::size_t)>& progress = {});
+  // The same for products too many to hold (issue #22): `source` calls its argument once per product,
+  // in order, and must give the same products each time it is called (the transaction may run again
+  // after a conflict, reading the file again); still every product or none.
+  using ProductSource = std::function<void(const std::function<void(const ProductChange&)>& take)>;
+  ImportSummary import(const ProductSource& source, bool update_existing,
                        const std::function<void(std::size_t)>& progress = {});
 
  private:

@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,12 +62,21 @@ enum class Delivery {
   silence,  // write nothing; keep the connection open until the client closes it (or the idle timeout)
 };
 
+// A body made while it is written (exports of any size): each call returns the next piece, and an
+// empty piece ends the body. The server sends it with chunked transfer encoding, asking for a piece
+// on the handler pool only once the previous one is written, so the response holds one piece in
+// memory at a time however long it is. The status and headers go out before the first piece: a
+// failure after that can only end the connection (the client sees a body without its last chunk),
+// so a handler checks its input before it returns a stream.
+using BodyPieces = std::function<std::string()>;
+
 struct Response {
   int status = 200;
   std::string body;
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
   Delivery delivery = Delivery::answer;
+  BodyPieces pieces;  // set: the body is streamed from it, and `body` is not used
 };
 
 Response json_response(int status, const boost::json::value& body);

@@ -13,9 +13,11 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -30,6 +32,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
+#include <exception>
 #include <sys/resource.h>
 #include <mutex>
 #include <random>
@@ -135,6 +138,31 @@ asio::awaitable<Response> run_on(asio::thread_pool& pool, F fn) {
   };
   co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Response)>(initiate,
                                                                                        asio::use_awaitable);
+}
+
+// The next piece of a streamed body, made on a thread pool; an exception it threw comes back with it
+// (it must not escape into the pool's thread).
+struct Piece {
+  std::string text;
+  std::exception_ptr error;
+};
+
+asio::awaitable<Piece> next_piece(asio::thread_pool& pool, const BodyPieces& pieces) {
+  auto initiate = [&pool, &pieces](auto handler) {
+    asio::post(pool, [&pieces, handler = std::move(handler)]() mutable {
+      Piece piece;
+      try {
+        piece.text = pieces();
+      } catch (...) {
+        piece.error = std::current_exception();
+      }
+      auto executor = asio::get_associated_executor(handler);
+      asio::post(executor, [handler = std::move(handler), piece = std::move(piece)]() mutable {
+        std::move(handler)(std::move(piece));
+      });
+    });
+  };
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Piece)>(initiate, asio::use_awaitable);
 }
 
 // What a write step's transaction came to, delivered to the awaiting coroutine (an exception_ptr
@@ -344,6 +372,48 @@ struct Server::Impl {
     stream.expires_after(options.read_timeout);
     auto [ec, n] = co_await bhttp::async_write(stream, out, use_nothrow);
     co_return !ec;
+  }
+
+  // Writes a streamed response (Response::pieces): the head with chunked transfer encoding, then one
+  // chunk per piece as the handler pool makes them. false when the client went away or a piece
+  // failed (logged); the connection then ends without the last chunk, so the client knows the body
+  // is incomplete.
+  asio::awaitable<bool> write_streamed(beast::tcp_stream& stream, Response& response, unsigned version,
+                                       bool keep_alive, const std::string& request_id) {
+    bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(response.status), version};
+    head.set(bhttp::field::server, "orderd");
+    if (!response.content_type.empty()) head.set(bhttp::field::content_type, response.content_type);
+    head.set("X-Request-Id", request_id);
+    for (auto& [name, value] : response.headers) head.set(name, value);
+    head.keep_alive(keep_alive);
+    head.chunked(true);
+    bhttp::response_serializer<bhttp::empty_body> serializer{head};
+    stream.expires_after(options.read_timeout);
+    if (auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, use_nothrow); ec) co_return false;
+    for (;;) {
+      auto piece = co_await next_piece(handler_pool, response.pieces);
+      if (piece.error) {
+        log_failed_piece(piece.error, request_id);
+        co_return false;
+      }
+      stream.expires_after(options.read_timeout);
+      if (piece.text.empty()) {
+        auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk_last(), use_nothrow);
+        co_return !ec;
+      }
+      auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(piece.text)), use_nothrow);
+      if (ec) co_return false;
+    }
+  }
+
+  static void log_failed_piece(const std::exception_ptr& error, const std::string& request_id) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::error("streamed response failed after its head: {} rid={}", e.what(), request_id);
+    } catch (...) {
+      spdlog::error("streamed response failed after its head rid={}", request_id);
+    }
   }
 
   // Answers a request that could not be read (too large, not HTTP) and closes the connection politely:
@@ -617,7 +687,9 @@ struct Server::Impl {
       }
       int status = response.status;
       bool keep_alive = in.keep_alive() && !stopping;
-      bool written = co_await write(stream, response, in.version(), keep_alive, request.request_id);
+      bool written = response.pieces && request.method != Method::head
+                         ? co_await write_streamed(stream, response, in.version(), keep_alive, request.request_id)
+                         : co_await write(stream, response, in.version(), keep_alive, request.request_id);
       record(request, handled.route, status, started);
       if (!written || !keep_alive) break;
     }

@@ -21,14 +21,15 @@
 namespace notify {
 
 // The kinds of email, one set of templates each (templates/email/<kind>.{subject,html,txt}.mustache).
-// The last two are about an account, not an order (notify/account_emails.hpp: no order, sealed links).
+// password_reset and email_verification are about an account, not an order (notify/account_emails.hpp:
+// no order, sealed links); low_stock is to staff about a product (notify/low_stock.hpp).
 inline constexpr std::string_view kOrderConfirmation = "order_confirmation", kOrderShipped = "order_shipped",
                                   kRefundIssued = "refund_issued", kOrderCancelled = "order_cancelled",
                                   kOrderExpired = "order_expired", kPasswordReset = "password_reset",
-                                  kEmailVerification = "email_verification";
-inline constexpr std::array<std::string_view, 7> kEmailKinds = {
+                                  kEmailVerification = "email_verification", kLowStock = "low_stock";
+inline constexpr std::array<std::string_view, 8> kEmailKinds = {
     kOrderConfirmation, kOrderShipped, kRefundIssued, kOrderCancelled, kOrderExpired, kPasswordReset,
-    kEmailVerification};
+    kEmailVerification, kLowStock};
 
 // A row's statuses (the CHECK on outbox.status): pending -> sending (claimed) -> sent, or back to
 // pending (a retry), or failed (given up); staff resend a sent or failed row (pending again).

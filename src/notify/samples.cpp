@@ -2,6 +2,7 @@
 // `orderd email preview KIND` renders. They follow docs/contract.md's "Emails" field by field; a
 // field added to a kind's context must be added here too, or templates using it are refused.
 
+#include "notify/low_stock.hpp"
 #include "notify/outbox.hpp"
 #include "notify/sealed.hpp"
 #include "notify/templates.hpp"
@@ -53,6 +54,15 @@ boost::json::object account_sample(std::string_view link_field, std::string_view
           {link_field, kHiddenInPreview}};
 }
 
+// A low-stock alert to a staff member (docs/contract.md, "Emails"): about a product, not an order.
+boost::json::object low_stock_sample() {
+  LowStockAlert alert{.product_id = 42, .product = "Product A", .price = "50.00", .stock = 3, .threshold = 5,
+                      .crossed_at = 1714824600000000};  // 2024-05-04T12:10:00Z
+  auto context = low_stock_context(alert, {.username = "example_user", .email = "staff@example.com"});
+  context["shop_name"] = "Sample & Co";
+  return context;
+}
+
 }  // namespace
 
 boost::json::object Templates::sample_context() {
@@ -85,6 +95,7 @@ std::vector<SampleContext> Templates::sample_contexts(std::string_view kind) {
   }
   if (kind == kPasswordReset) return {{"default", account_sample("reset_url", "1 hour")}};
   if (kind == kEmailVerification) return {{"default", account_sample("verification_url", "3 days")}};
+  if (kind == kLowStock) return {{"default", low_stock_sample()}};
   return {};
 }
 

@@ -186,12 +186,15 @@ void attach_after_payment(db::Connection& c, std::span<OrderRow> orders) {
   if (!paid.empty()) attach_refunds(c, index, paid);
 }
 
-// Today's figures for the staff dashboard. A paid order never changes again, so its updated_at is
-// the moment it was paid: revenue counts the orders paid since $1, whenever they were placed.
+// Today's figures for the staff dashboard. Paid is counted by the payment's settle time (a succeeded
+// payment's updated_at, which nothing moves afterwards), not by orders.updated_at, which staff's
+// cancel of a paid order moves (issue #22): an order paid today and cancelled today was still paid
+// today, and one paid yesterday is not today's. Revenue is what those payments took (the order's
+// total), whenever the orders were placed; refunds are the sales report's own figure.
 constexpr std::string_view kDaySummary =
     "SELECT (SELECT count(*) FROM orders WHERE created_at >= $1),"
-    " (SELECT count(*) FROM orders WHERE status = 'paid' AND updated_at >= $1),"
-    " (SELECT CAST(COALESCE(SUM(total_amount), 0) AS BIGINT) FROM orders WHERE status = 'paid' AND updated_at >= $1)";
+    " (SELECT count(*) FROM payments WHERE status = 'succeeded' AND updated_at >= $1),"
+    " (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments WHERE status = 'succeeded' AND updated_at >= $1)";
 
 // The statements for a listing and the value of their $1 (none: every order).
 std::pair<const ListSql&, std::optional<db::Value>> list_sql(std::optional<std::int64_t> user_id,

@@ -459,4 +459,19 @@ int Service::expire_overdue(std::int64_t now, int batch) {
   return expired;
 }
 
+Service::Sales Service::sales_between(std::int64_t start, std::int64_t stop, std::int64_t top) {
+  return database_.read([&](db::Connection& c) {
+    return Sales{repo::sales_slots(c, start, stop), repo::top_products(c, start, stop, top)};
+  });
+}
+
+std::vector<repo::ExportLine> Service::export_lines(const repo::ExportFilter& filter, std::int64_t after_id,
+                                                   std::int64_t orders) {
+  if (filter.status && !order_status_from_string(*filter.status)) {
+    auto choices = "Select a valid choice: " + std::string(order_status_choices()) + ".";
+    throw common::Error("validation_error", "Unknown status", {{"status", boost::json::array{choices}}});
+  }
+  return database_.read([&](db::Connection& c) { return repo::export_lines(c, filter, after_id, orders); });
+}
+
 }  // namespace orders

@@ -6,6 +6,7 @@
 #include "common/metrics.hpp"
 #include "common/money.hpp"
 #include "db/database.hpp"
+#include "orders/report_repo.hpp"
 #include "orders/status.hpp"
 
 #include <boost/json/array.hpp>
@@ -188,6 +189,17 @@ class Service {
   };
   // Orders placed, and orders paid with their total, since `since` (microseconds since the epoch).
   DaySummary summary_since(std::int64_t since);
+  // Staff's CSV export (issue #22), a page at a time: the lines of up to `orders` orders after the
+  // order `after_id` that match `filter` (status checked: validation_error), in id order.
+  std::vector<repo::ExportLine> export_lines(const repo::ExportFilter& filter, std::int64_t after_id,
+                                             std::int64_t orders);
+  // The dashboard's sales over [start, stop) (issue #22): the figures by 15-minute slot and the
+  // `top` best-selling products of the orders paid then, read together.
+  struct Sales {
+    std::vector<repo::SlotFigure> slots;
+    std::vector<repo::ProductSales> top;
+  };
+  Sales sales_between(std::int64_t start, std::int64_t stop, std::int64_t top);
   // Expires the unpaid orders whose reservation ran out, returning their stock; returns how many.
   int expire_overdue(std::int64_t now, int batch = 100);
 

@@ -457,6 +457,19 @@ def test_real_responses_match_the_documented_schemas(server, spec):
     check(server.get("/account/account.js"), "GET", "/account/account.js", 200)
     check(server.get("/account/account.css"), "GET", "/account/account.css", 200)
 
+    # the console at a glance (issue #22): exports, sales over time
+    for path in ("/admin/orders/export.csv", "/store/products/export.csv"):
+        check(server.get(path, token=staff), "GET", path, 200)
+        check(server.get(path, token=customer), "GET", path, 403, "forbidden")
+        check(server.get(path), "GET", path, 401, "not_authenticated")
+    check(server.get("/admin/orders/export.csv?from=2024-02-30", token=staff), "GET", "/admin/orders/export.csv", 400,
+          "validation_error")
+    check(server.get("/admin/dashboard/sales/?days=7", token=staff), "GET", "/admin/dashboard/sales/", 200)
+    check(server.get("/admin/dashboard/sales/?days=8", token=staff), "GET", "/admin/dashboard/sales/", 400,
+          "validation_error")
+    check(server.get("/admin/dashboard/sales/", token=customer), "GET", "/admin/dashboard/sales/", 403, "forbidden")
+    check(server.get("/admin/dashboard/sales/"), "GET", "/admin/dashboard/sales/", 401, "not_authenticated")
+
     # the /docs assets are covered by test_docs_page_works_offline; everything else was driven here
     assert operations(spec) - check.seen - {("GET", "/docs/{file}")} == set()
 

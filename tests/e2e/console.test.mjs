@@ -324,6 +324,100 @@ describe("staff console", () => {
     await shot("dashboard");
   });
 
+  // Issue #22: the sales chart, its period switch, the downloads and the low-stock opt-in.
+  it("draws the sales chart from the API's figures: each bar's height is its number on one scale", async () => {
+    const sales = (await http("GET", "/admin/dashboard/sales/?days=30", undefined, await token(STAFF))).body;
+    await go("dashboard");
+    await page.waitForSelector("#sales-chart rect.bar", { state: "attached" });
+    const bars = await page.$$eval("#sales-chart rect.bar", (rects) => rects.map((r) => ({
+      date: r.dataset.date, figure: r.dataset.figure, value: Number(r.dataset.value),
+      height: Number(r.getAttribute("height")), title: r.querySelector("title").textContent })));
+    const scale = Number(await page.getAttribute("#sales-chart", "data-scale"));
+    assert.equal(bars.length, 30 * 4);
+    const byDay = new Map(sales.series.map((d) => [d.date, d]));
+    for (const bar of bars) {
+      assert.equal(bar.value, byDay.get(bar.date)[bar.figure], `${bar.date} ${bar.figure}`);
+      assert.ok(Math.abs(bar.height - bar.value * scale) < 0.01, `${bar.date} ${bar.figure}: ${bar.height} vs ${bar.value}`);
+      assert.ok(bar.title.startsWith(`${bar.date}: ${bar.value} `), bar.title);
+    }
+    // Today has orders of every kind this run made: two placed ones at least, a paid and a cancelled one.
+    const today = sales.series.at(-1);
+    assert.ok(today.placed >= 2 && today.paid >= 1 && today.cancelled >= 1, JSON.stringify(today));
+    const tallest = Math.max(...bars.map((b) => b.height));
+    assert.ok(Math.abs(tallest - Math.max(...bars.map((b) => b.value)) * scale) < 0.01);
+    // The table beneath says the same, with the money.
+    const row = page.locator(`#sales-table tbody tr[data-date="${today.date}"]`);
+    const cells = await row.locator("td").allInnerTexts();
+    assert.deepEqual(cells.map((c) => c.trim()), [String(today.placed), String(today.paid), `$${today.revenue}`,
+      String(today.refunded), `$${today.refunded_amount}`, String(today.cancelled)]);
+    assert.match(await text("#top-products"), /Product|Walnut|Oak/);
+    await shot("dashboard-sales", { fullPage: true });
+  });
+
+  it("switches the chart's period", async () => {
+    await page.click("#sales .periods button[data-days='7']");
+    await page.waitForSelector("#sales .periods button[data-days='7'][aria-pressed='true']");
+    assert.equal(await page.locator("#sales-chart rect.bar").count(), 7 * 4);
+    assert.equal(await page.locator("#sales-table tbody tr").count(), 7);
+    assert.match(await text("#sales h2"), /last 7 days/);
+    await page.click("#sales .periods button[data-days='90']");
+    await page.waitForSelector("#sales .periods button[data-days='90'][aria-pressed='true']");
+    assert.equal(await page.locator("#sales-table tbody tr").count(), 90);
+  });
+
+  it("downloads the orders and the products as CSV", async () => {
+    const staff = await token(STAFF);
+    const orders = (await http("GET", "/admin/orders/?page_size=100", undefined, staff)).body;
+    const products = (await http("GET", "/store/products/?page_size=100", undefined, staff)).body;
+    const grab = async (button) => {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
+      return { name: download.suggestedFilename(), text: fs.readFileSync(await download.path(), "utf8") };
+    };
+    await go("orders");
+    // Every status (an earlier step filtered the list): the download follows the list's filter.
+    await page.selectOption("#order-filter [name=status]", "");
+    await page.click("#order-filter button[type=submit]");
+    await page.waitForSelector("#orders-table");
+    const ordersCsv = await grab("#download-orders");
+    assert.equal(ordersCsv.name, "orders.csv");
+    const lines = ordersCsv.text.split("\r\n").filter(Boolean);
+    assert.match(lines[0], /^order_id,created_at,status,/);
+    assert.equal(lines.length - 1, orders.results.reduce((n, o) => n + o.items.length, 0));
+    await go("products");
+    const productsCsv = await grab("#download-products");
+    assert.equal(productsCsv.name, "products.csv");
+    assert.equal(productsCsv.text.split("\r\n").filter(Boolean).length - 1, products.count);
+    assert.match(productsCsv.text, /Walnut Desk Organizer/);
+  });
+
+  it("lets staff opt in to low-stock emails, which then come once per crossing", async () => {
+    await go("users");
+    const me = page.locator(`#users-table tr[data-username="${STAFF.username}"]`);
+    const box = me.locator("input[name=low_stock_alerts]");
+    assert.equal(await box.isChecked(), false);
+    await box.check();
+    await page.waitForSelector(`#flash:has-text('${STAFF.username} will get low-stock emails')`);
+    await me.locator("input[name=low_stock_alerts]:checked").waitFor();
+    // A customer's row has no box: customers get no such email.
+    assert.equal(await page.locator(`#users-table tr[data-username="${CUSTOMER.username}"] input[name=low_stock_alerts]`).count(), 0);
+    await shot("users-low-stock");
+
+    const staff = await token(STAFF);
+    const lamp = (await http("POST", "/store/products/", { name: "Brass Lamp", price: "45.00", stock: 6 }, staff)).body;
+    assert.equal((await http("PATCH", `/store/products/${lamp.id}/`, { stock: 2 }, staff)).status, 200);
+    let alert;
+    for (let i = 0; i < 50 && !alert; i++) {
+      const emails = (await http("GET", "/admin/emails/?page_size=100", undefined, await token(STAFF))).body.results;
+      alert = emails.find((e) => e.kind === "low_stock" && e.recipient === STAFF.email);
+      if (!alert) await page.waitForTimeout(100);
+    }
+    assert.ok(alert, "a low-stock email was queued");
+    assert.equal(alert.order_id, null);
+    const preview = (await http("GET", `/admin/emails/${alert.id}/preview/`, undefined, await token(STAFF))).body;
+    assert.match(preview.subject, /Brass Lamp .* has 2 left/);
+    assert.equal((await http("DELETE", `/store/products/${lamp.id}/`, undefined, await token(STAFF))).status, 204);
+  });
+
   it("sends only the fields staff changed, so orders placed while the form is open stay sold", async () => {
     const created = await http("POST", "/store/products/", { name: "Oak Shelf", price: "30.00", stock: 10 }, await token(STAFF));
     assert.equal(created.status, 201, JSON.stringify(created.body));

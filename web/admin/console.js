@@ -375,7 +375,7 @@
       h(
         "div",
         { class: "stats" },
-        stat("Orders today", d.orders_today, `UTC day ${d.date}`, { id: "stat-orders" }),
+        stat("Orders today", d.orders_today, `${d.date} (${d.time_zone || "UTC"})`, { id: "stat-orders" }),
         stat("Revenue today", money(d.revenue_today), `${d.paid_orders_today} ${d.paid_orders_today === 1 ? "order" : "orders"} paid`, { id: "stat-revenue" }),
         stat("Low stock", d.low_stock_count, `products with fewer than ${d.low_stock_below}`,
              { id: "stat-low-stock", class: d.low_stock_count ? "stat alert" : "stat" }),
@@ -400,7 +400,136 @@
           ? h("p", { class: "muted" }, `and ${d.low_stock_count - d.low_stock.length} more`)
           : null,
       ),
+      // The chart is extra: if its figures cannot be had, today's above still show.
+      await salesCard().catch((e) => h("div", { class: "card", id: "sales" }, h("p", { class: "error" }, e.message))),
     );
+  }
+
+  // Sales over time (issue #22) ----------------------------------------------------------------------
+  //
+  // GET admin/dashboard/sales/?days= gives each day of the shop's time zone; the chart is drawn here as
+  // inline SVG (no chart library): for each day a group of bars, one per figure, all on one scale,
+  // each with a <title> that a pointer's hover shows. The same numbers are in a table beneath it, for
+  // screen readers and for copying.
+
+  const SALES_PERIODS = [7, 30, 90];
+  const SALES_FIGURES = [
+    { key: "placed", label: "Placed" },
+    { key: "paid", label: "Paid" },
+    { key: "refunded", label: "Refunded" },
+    { key: "cancelled", label: "Cancelled" },
+  ];
+  const salesState = { days: 30 };
+  const SVG = "http://www.w3.org/2000/svg";
+
+  function svg(tag, attrs, ...children) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
+    for (const child of children.flat()) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    return node;
+  }
+
+  async function salesCard() {
+    const s = await api("GET", `admin/dashboard/sales/${query({ days: salesState.days })}`);
+    const choose = (days) => {
+      salesState.days = days;
+      route();
+    };
+    return h("div", { class: "card", id: "sales" },
+      h("div", { class: "panel-head" }, h("h2", {}, `Sales, last ${s.days} days`),
+        h("span", { class: "muted" }, `${s.from} – ${s.to} (${s.time_zone})`),
+        h("div", { class: "periods", role: "group", "aria-label": "Period" },
+          SALES_PERIODS.map((days) => h("button", { type: "button", "aria-pressed": String(days === s.days),
+            class: days === s.days ? "primary" : null, dataset: { days }, onclick: () => choose(days) }, `${days} days`)))),
+      salesChart(s),
+      h("p", { class: "legend" }, SALES_FIGURES.map((f) => h("span", { class: `key ${f.key}` }, f.label))),
+      salesTable(s),
+      topProducts(s));
+  }
+
+  // One bar per figure per day; heights are value × (plot height / the largest value), so equal
+  // numbers draw equal bars whatever the day.
+  function salesChart(s) {
+    const width = 900, height = 220, left = 36, bottom = 24, top = 8;
+    const plot = height - bottom - top;
+    const largest = Math.max(1, ...s.series.flatMap((d) => SALES_FIGURES.map((f) => d[f.key])));
+    const group = (width - left) / s.series.length;
+    const bar = Math.max(1, (group * 0.8) / SALES_FIGURES.length);
+    const chart = svg("svg", { id: "sales-chart", viewBox: `0 0 ${width} ${height}`, role: "img",
+      "aria-label": `Orders per day, last ${s.days} days; the table below has the figures`,
+      "data-scale": String(plot / largest) });
+    chart.append(svg("line", { x1: left, y1: top + plot, x2: width, y2: top + plot, class: "axis" }),
+      svg("text", { x: left - 4, y: top + 10, class: "tick", "text-anchor": "end" }, largest),
+      svg("text", { x: left - 4, y: top + plot, class: "tick", "text-anchor": "end" }, 0));
+    s.series.forEach((d, i) => {
+      const x0 = left + i * group + group * 0.1;
+      SALES_FIGURES.forEach((f, j) => {
+        const value = d[f.key];
+        const h_ = (value * plot) / largest;
+        const amount = f.key === "paid" ? ` (${money(d.revenue)})` : f.key === "refunded" ? ` (${money(d.refunded_amount)})` : "";
+        chart.append(svg("rect", { class: `bar ${f.key}`, x: x0 + j * bar, y: top + plot - h_, width: bar, height: h_,
+          "data-date": d.date, "data-figure": f.key, "data-value": value },
+          svg("title", {}, `${d.date}: ${value} ${f.label.toLowerCase()}${amount}`)));
+      });
+      const every = Math.ceil(s.series.length / 10);
+      if (i % every === 0) chart.append(svg("text", { x: x0, y: height - 6, class: "tick" }, d.date.slice(5)));
+    });
+    return chart;
+  }
+
+  function salesTable(s) {
+    const row = (label, d, attrs = {}) => h("tr", attrs, h("th", { scope: "row" }, label),
+      h("td", { class: "num" }, d.placed), h("td", { class: "num" }, d.paid), h("td", { class: "num" }, money(d.revenue)),
+      h("td", { class: "num" }, d.refunded), h("td", { class: "num" }, money(d.refunded_amount)), h("td", { class: "num" }, d.cancelled));
+    return h("table", { id: "sales-table" },
+      h("caption", { class: "muted" }, "Orders per day: placed, paid (by payment time), refunded and cancelled"),
+      h("thead", {}, h("tr", {}, h("th", {}, "Day"), ["Placed", "Paid", "Revenue", "Refunded", "Refunded amount", "Cancelled"]
+        .map((c) => h("th", { class: "num", scope: "col" }, c)))),
+      h("tbody", {}, s.series.map((d) => row(d.date, d, { dataset: { date: d.date } }))),
+      h("tfoot", {}, row("Total", s.totals, { class: "total" })));
+  }
+
+  function topProducts(s) {
+    return h("div", {}, h("h2", { class: "section" }, "Top products"),
+      s.top_products.length
+        ? h("table", { id: "top-products" },
+            h("thead", {}, h("tr", {}, h("th", {}, "Product"), h("th", { class: "num" }, "Units"), h("th", { class: "num" }, "Revenue"))),
+            h("tbody", {}, s.top_products.map((p) => h("tr", { dataset: { id: p.product_id } },
+              h("td", {}, h("a", { href: `#/products/${p.product_id}` }, p.product)),
+              h("td", { class: "num" }, p.units), h("td", { class: "num" }, money(p.revenue))))))
+        : h("p", { class: "empty" }, "Nothing was paid in this period."));
+  }
+
+  // Downloads (issue #22): the exports need the access token, which a plain link cannot send, so the
+  // file is fetched with it and handed to the browser as a blob with the server's file name.
+  async function download(path, fallbackName) {
+    const fetchIt = () => fetch(API_ROOT + path, { headers: { Authorization: `Bearer ${session.access}` },
+      credentials: "omit", cache: "no-store" });
+    let response = await fetchIt();
+    if (response.status === 401 && session.refresh) {
+      await refreshTokens();
+      response = await fetchIt();
+    }
+    if (!response.ok) {
+      let body = null;
+      try {
+        body = await response.json();
+      } catch {
+        body = null;
+      }
+      throw new ApiError(response.status, body);
+    }
+    const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    const url = URL.createObjectURL(await response.blob());
+    const link = h("a", { href: url, download: named ? named[1] : fallbackName, hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  }
+
+  function downloadButton(id, label, path, name) {
+    return h("button", { type: "button", id, onclick: () => download(path(), name).then(() => flash(`${name} downloaded.`), fail) }, label);
   }
 
   // Products ----------------------------------------------------------------------------------------
@@ -444,6 +573,7 @@
             search,
             h("button", { type: "submit" }, "Search"),
             h("span", { class: "grow" }),
+            downloadButton("download-products", "Download CSV", () => "store/products/export.csv", "products.csv"),
             h("button", { type: "button", class: "primary", id: "new-product", onclick: () => {
               location.hash = "#/products";
               if (!selected) route();
@@ -603,7 +733,9 @@
             e.preventDefault();
             Object.assign(orderState, { status: status.value, search: search.value.trim(), page: 1 });
             route();
-          } }, status, search, h("button", { type: "submit" }, "Filter")),
+          } }, status, search, h("button", { type: "submit" }, "Filter"), h("span", { class: "grow" }),
+            downloadButton("download-orders", "Download CSV",
+              () => `admin/orders/export.csv${query({ status: orderState.status })}`, "orders.csv")),
           list,
         ),
         detail ? orderDetail(detail) : null,
@@ -925,7 +1057,7 @@
       id: "users-table",
       state: userState,
       fetchPage: (paging) => api("GET", `admin/users/${query({ search: userState.search, ...paging })}`),
-      columns: ["ID", "Username", "Email", "Role", "Status", "Joined", ""],
+      columns: ["ID", "Username", "Email", "Role", "Status", "Low-stock emails", "Joined", ""],
       row: (u) => userRow(u, change, sendReset),
       empty: "No users match.",
     });
@@ -952,6 +1084,7 @@
       h("td", {}, u.id), h("td", {}, u.username, self ? h("span", { class: "muted" }, " (you)") : null),
       h("td", {}, u.email, " ", verified),
       h("td", {}, badge(u.role)), h("td", {}, u.is_active ? badge("active") : badge("inactive")),
+      h("td", { class: "alerts" }, lowStockOptIn(u, change)),
       h("td", { class: "when" }, when(u.date_joined)),
       h("td", { class: "actions" },
         u.role === "staff"
@@ -965,6 +1098,18 @@
             } }, "Deactivate")
           : h("button", { type: "button", onclick: () => change(u, { is_active: true }, `${u.username} is active again.`) }, "Reactivate"),
         h("button", { type: "button", class: "send-reset", disabled: !u.is_active, onclick: () => sendReset(u) }, "Send reset link")));
+  }
+
+  // Staff choose whether they get an email when a product's stock falls below the shop's threshold
+  // (issue #22); customers get none, and the API shows the field only on staff rows.
+  function lowStockOptIn(u, change) {
+    if (u.role !== "staff" || u.low_stock_alerts === undefined) return h("span", { class: "muted" }, "—");
+    return h("label", { class: "opt-in" },
+      h("input", { type: "checkbox", name: "low_stock_alerts", checked: u.low_stock_alerts,
+        "aria-label": `Low-stock emails for ${u.username}`,
+        onchange: (e) => change(u, { low_stock_alerts: e.target.checked },
+          e.target.checked ? `${u.username} will get low-stock emails.` : `${u.username} will get no low-stock emails.`) }),
+      u.low_stock_alerts ? " on" : " off");
   }
 
   // --- start ----------------------------------------------------------------------------------------
