@@ -324,6 +324,7 @@ Order Service::place_in(db::Connection& c, std::int64_t user_id, const std::vect
     auto lines = resolve_lines(c, requested);
     auto total = take_stock(c, lines);
     auto order = write_order(c, user_id, std::move(lines), total, settings_.reservation_ttl);
+    if (on_placed_) on_placed_(c, order);
     if (before_commit) before_commit(c, order);
     return order;
   } catch (const common::Error& e) {
