@@ -339,12 +339,13 @@ Wiring::Wiring(const Config& config)
       webhook_sender(*database, metrics, webhook_options(config)),
       webhooks(*database, webhook_sender,
                {.allow_private = config.webhook_allow_private == "true", .rotation_overlap = std::chrono::hours(24)}),
-      catalog(*database),
+      catalog(*database, catalog::StockWatch(config.low_stock_threshold)),
       keys(*database),
       orders(*database, metrics,
              {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl),
               .may_order = config.require_verified_email == "true" ? auth::Service::require_verified_email
-                                                                   : orders::Service::MayOrder{}}),
+                                                                   : orders::Service::MayOrder{},
+              .stock_watch = &catalog.stock_watch()}),
       gateway(payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics)),
       payments(*database, orders, *gateway, metrics,
                {.reconcile_after = 2 * config.gateway_timeout, .currency = config.shop_currency()},
@@ -438,14 +439,21 @@ void Wiring::publish_order(db::Connection& c, std::string_view type, const order
   webhooks.publish(c, type, [&] { return admin::order_json(order, payments.attempts_in(c, order.id)); });
 }
 
-// The events no email marks: placements, failed payments (the others are published beside their
-// emails above, and in shipping_hooks).
+// The events no email marks: placements, failed payments, low stock (the others are published beside
+// their emails above, and in shipping_hooks).
 void Wiring::publish_webhooks() {
   orders.on_placed([this](db::Connection& c, const orders::Order& order) {
     publish_order(c, webhooks::kOrderPlaced, order);
   });
   payments.on_failed([this](db::Connection& c, const orders::Order& order) {
     publish_order(c, webhooks::kPaymentFailed, order);
+  });
+  // The product as GET /store/products/{id}/ shows it, with the stock the change left.
+  catalog.stock_watch().listen([this](db::Connection& c, const catalog::LowStock& low) {
+    webhooks.publish(c, webhooks::kProductLowStock, [&] {
+      auto product = catalog::orderable(c, low.product_id);
+      return product ? catalog::to_json(*product) : boost::json::object{{"id", low.product_id}, {"stock", low.stock}};
+    });
   });
 }
 
