@@ -503,18 +503,15 @@ describe("staff console", () => {
     assert.match(secret, /^whsec_[A-Za-z0-9+/]{32}$/);
     const row = page.locator("#webhooks-table tbody tr").first();
     assert.match(await row.innerText(), /order\.paid/);
-    page.once("dialog", (d) => d.accept());
     await row.locator("button.send-test").click();
     await page.waitForSelector("#flash:has-text('Test event queued')");
     await row.locator("button", { hasText: "Deliveries" }).click();
     await page.waitForSelector("#deliveries-table");
     assert.match(await text("#deliveries-table"), /webhook\.test/);
     await shot("webhooks", { fullPage: true });
-    page.once("dialog", (d) => d.accept());
     await page.locator("#webhooks-table tbody tr").first().locator("button.rotate").click();
     await page.waitForSelector("#webhook-secret");
     assert.notEqual(await text("#webhook-secret pre"), secret);
-    page.once("dialog", (d) => d.accept());
     await page.locator("#webhooks-table tbody tr").first().locator("button.toggle").click();
     await page.waitForSelector("#webhooks-table .badge.failed:has-text('disabled')");
   });
