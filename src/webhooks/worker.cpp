@@ -59,30 +59,48 @@ void Worker::drain() {
   refresh_gauges();
 }
 
+// One attempt and what it came to, recorded with the rest of its batch.
+struct Worker::Attempt {
+  repo::Claimed claimed;
+  repo::Outcome outcome;
+  std::string_view verdict;  // succeeded, retried or failed (the metric's outcome)
+  std::chrono::milliseconds wait{0};  // before the retry
+  bool marked = true;    // false: the claim was taken over meanwhile
+  bool disabled = false;  // this failure disabled the endpoint
+};
+
 int Worker::run_once() {
   auto now = common::now_micros();
   auto claimed = database_.transaction([&](db::Connection& c) {
     return repo::claim_due(c, now, now + micros(lease_), options_.batch_size);
   });
+  std::vector<Attempt> attempts;
   for (const auto& delivery : claimed) {
     if (stopping_) {
       // Not attempted: give it back now rather than leave it leased until the lease runs out.
       database_.transaction([&](db::Connection& c) { repo::release(c, delivery, common::now_micros()); });
       continue;
     }
-    deliver(delivery);
+    attempts.push_back(attempt(delivery));
   }
+  // The batch's outcomes in one write: on SQLite every transaction takes the one writer from the shop's
+  // sales, so one per delivery would halve place_order under load. A crash before it commits sends
+  // the batch again once the lease runs out: at least once, with the same webhook-ids.
+  if (!attempts.empty()) {
+    database_.transaction([&](db::Connection& c) {
+      for (auto& a : attempts) record(c, a);
+    });
+  }
+  for (const auto& a : attempts) report(a);
   return static_cast<int>(claimed.size());
 }
 
-void Worker::deliver(const repo::Claimed& claimed) {
+Worker::Attempt Worker::attempt(const repo::Claimed& claimed) const {
+  Attempt a{claimed, {}, "failed"};
   if (!claimed.enabled) {
-    repo::Outcome outcome;
-    outcome.at = common::now_micros();
-    outcome.error = "the endpoint is disabled";
-    database_.transaction([&](db::Connection& c) { repo::mark_failed(c, claimed, outcome); });
-    count(claimed.type, "failed");
-    return;
+    a.outcome.at = common::now_micros();
+    a.outcome.error = "the endpoint is disabled";
+    return a;
   }
   auto now = common::now_micros();
   auto timestamp = now / 1'000'000;
@@ -95,50 +113,59 @@ void Worker::deliver(const repo::Claimed& claimed) {
                      {"webhook-signature", signature_header(claimed.secret,
                                                             previous_signs ? claimed.previous_secret : std::nullopt,
                                                             id, timestamp, request.body)}};
-  record(claimed, post(request, options_.timeout, options_.allow_private));
+  judge(a, post(request, options_.timeout, options_.allow_private));
+  return a;
 }
 
-void Worker::record(const repo::Claimed& claimed, const PostResult& result) {
-  repo::Outcome outcome;
-  outcome.at = common::now_micros();
-  outcome.latency_ms = result.latency.count();
+// A 2xx succeeded; anything else waits for the schedule's next step (or the receiver's longer
+// Retry-After), or fails once the schedule has run out.
+void Worker::judge(Attempt& a, const PostResult& result) const {
+  a.outcome.at = common::now_micros();
+  a.outcome.latency_ms = result.latency.count();
   if (result.status != 0) {
-    outcome.status_code = result.status;
-    outcome.answer = result.answer;
+    a.outcome.status_code = result.status;
+    a.outcome.answer = result.answer;
   }
   if (result.status >= 200 && result.status < 300) {
-    bool marked = database_.transaction([&](db::Connection& c) {
-      repo::endpoint_succeeded(c, claimed.endpoint_id);
-      return repo::mark_succeeded(c, claimed, outcome);
-    });
-    count(claimed.type, "succeeded");
-    if (!marked) spdlog::warn("webhook delivery {} was made after its claim was taken over", claimed.id);
+    a.verdict = "succeeded";
     return;
   }
-  outcome.error = result.status != 0 ? "HTTP " + std::to_string(result.status) : result.error;
-  record_failure(claimed, outcome, result.retry_after);
+  a.outcome.error = result.status != 0 ? "HTTP " + std::to_string(result.status) : result.error;
+  auto step = static_cast<std::size_t>(a.claimed.attempts);  // the attempt just made, from 1
+  if (step > options_.schedule.size()) return;  // failed
+  a.verdict = "retried";
+  a.wait = options_.schedule[step - 1];
+  if (result.retry_after) {
+    a.wait = std::max<std::chrono::milliseconds>(a.wait, std::min<std::chrono::milliseconds>(*result.retry_after,
+                                                                                            kLongestRetryAfter));
+  }
 }
 
-void Worker::record_failure(const repo::Claimed& claimed, const repo::Outcome& outcome,
-                            std::optional<std::chrono::seconds> retry_after) {
-  auto step = static_cast<std::size_t>(claimed.attempts);  // the attempt just made, from 1
-  bool last = step > options_.schedule.size();
-  std::chrono::milliseconds wait{0};
-  if (!last) {
-    wait = options_.schedule[step - 1];
-    if (retry_after) wait = std::max<std::chrono::milliseconds>(wait, std::min<std::chrono::milliseconds>(*retry_after, kLongestRetryAfter));
+void Worker::record(db::Connection& c, Attempt& a) const {
+  const auto& d = a.claimed;
+  if (a.verdict == "succeeded") {
+    repo::endpoint_succeeded(c, d.endpoint_id);
+    a.marked = repo::mark_succeeded(c, d, a.outcome);
+    return;
   }
-  auto disabled = database_.transaction([&](db::Connection& c) {
-    if (last) repo::mark_failed(c, claimed, outcome);
-    else repo::schedule_retry(c, claimed, outcome, outcome.at + micros(wait));
-    return repo::endpoint_failed(c, claimed.endpoint_id, outcome.at, outcome.at - micros(options_.disable_after));
-  });
-  count(claimed.type, last ? "failed" : "retried");
-  spdlog::warn("webhook delivery {} ({} to endpoint {}) attempt {} failed{}: {}", claimed.id, claimed.type,
-               claimed.endpoint_id, claimed.attempts, last ? ", giving up" : ", retrying in " + std::to_string(wait.count()) + " ms",
-               outcome.error.value_or(""));
-  if (disabled) spdlog::error("webhook endpoint {} disabled: its deliveries have all failed for {} h", claimed.endpoint_id,
-                              std::chrono::duration_cast<std::chrono::hours>(options_.disable_after).count());
+  a.marked = a.verdict == "failed" ? repo::mark_failed(c, d, a.outcome)
+                                   : repo::schedule_retry(c, d, a.outcome, a.outcome.at + micros(a.wait));
+  a.disabled = d.enabled && repo::endpoint_failed(c, d.endpoint_id, a.outcome.at,
+                                                  a.outcome.at - micros(options_.disable_after));
+}
+
+void Worker::report(const Attempt& a) {
+  const auto& d = a.claimed;
+  count(d.type, a.verdict);
+  if (!a.marked) spdlog::warn("webhook delivery {} was attempted after its claim was taken over", d.id);
+  if (a.verdict == "succeeded") return;
+  spdlog::warn("webhook delivery {} ({} to endpoint {}) attempt {} failed{}: {}", d.id, d.type, d.endpoint_id,
+               d.attempts, a.verdict == "failed" ? ", giving up" : ", retrying in " + std::to_string(a.wait.count()) + " ms",
+               a.outcome.error.value_or(""));
+  if (a.disabled) {
+    spdlog::error("webhook endpoint {} disabled: its deliveries have all failed for {} h", d.endpoint_id,
+                  std::chrono::duration_cast<std::chrono::hours>(options_.disable_after).count());
+  }
 }
 
 void Worker::count(std::string_view type, std::string_view outcome) {

@@ -34,7 +34,7 @@ struct WorkerOptions {
   bool allow_private = false;                            // webhook_allow_private: no address check
   std::chrono::milliseconds timeout{15'000};             // one attempt, connect to answer
   std::chrono::milliseconds poll_interval{1'000};        // how often an idle worker looks for due rows
-  int batch_size = 10;                                   // rows claimed at once
+  int batch_size = 25;                                   // rows claimed (and their outcomes recorded) at once
   std::chrono::milliseconds disable_after = std::chrono::hours(24 * 5);
   std::chrono::milliseconds rotation_overlap = std::chrono::hours(24);  // (used by the service)
 };
@@ -73,11 +73,12 @@ class Worker {
 
  private:
   struct Gauges;
+  struct Attempt;
   void drain();
-  void deliver(const repo::Claimed& claimed);
-  void record(const repo::Claimed& claimed, const PostResult& result);
-  void record_failure(const repo::Claimed& claimed, const repo::Outcome& outcome,
-                      std::optional<std::chrono::seconds> retry_after);
+  Attempt attempt(const repo::Claimed& claimed) const;  // sends one delivery
+  void judge(Attempt& a, const PostResult& result) const;
+  void record(db::Connection& c, Attempt& a) const;
+  void report(const Attempt& a);
   void count(std::string_view type, std::string_view outcome);
   void refresh_gauges();
 
