@@ -45,10 +45,16 @@ test: build-test
 unit-test:
 	ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -j2
 
+# tests/api/test_webhooks.py verifies deliveries with the Standard Webhooks reference library (pinned by
+# tests/webhooks/package-lock.json), in a small Node receiver.
+WEBHOOKS_NPM_CI = npm ci --prefix tests/webhooks --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
+
 api-test:
+	$(WEBHOOKS_NPM_CI)
 	ORDERD_BIN=$(TEST_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q -p no:cacheprovider
 
 api-test-pg:
+	$(WEBHOOKS_NPM_CI)
 	ORDERD_TEST_DB=postgres ORDERD_BIN=$(TEST_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q -p no:cacheprovider
 
 # The staff console and the account pages in a browser (tests/e2e): playwright-core from npm (pinned by

@@ -180,6 +180,34 @@ def refund_setup(server, buyer, first):
     return token, ",".join(ids)
 
 
+def subscribe_webhooks(server, cleanup):
+    """--webhooks: a receiver on loopback answering 204, and an endpoint subscribed to every event type,
+    so place_order and make_payment also write (and the server sends) their webhook events."""
+    import http.server
+    import threading
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    cleanup.callback(receiver.shutdown)
+    email = "hooks@bench.example"
+    server.cli("user", "create", "--email", email, "--username", "hooks", "--staff", "--password-stdin",
+               stdin=PASSWORD + "\n")
+    token = call(server.base, "POST", "/login/", {"email": email, "password": PASSWORD})["access"]
+    events = ["order.placed", "order.paid", "order.cancelled", "order.expired", "order.fulfilled",
+              "order.delivered", "order.refunded", "order.returned", "payment.failed", "product.low_stock"]
+    call(server.base, "POST", "/admin/webhooks/",
+         {"url": f"http://127.0.0.1:{receiver.server_address[1]}/hooks", "events": events}, token=token)
+
+
 def parse_wrk(output):
     def latency(label):
         m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M)
@@ -272,6 +300,8 @@ def main():
     parser.add_argument("--password-cost", default="owasp",
                         help="argon2id cost for the login scenario (default owasp: 12 MiB, 3 passes per hash)")
     parser.add_argument("--log-level", default="info")
+    parser.add_argument("--webhooks", action="store_true",
+                        help="subscribe a local receiver to every webhook event (docs/webhooks.md) before the scenarios")
     args = parser.parse_args()
     if args.db not in DATABASES:  # argparse checks choices only when --db is given, not $BENCH_DB
         sys.exit(f"BENCH_DB: {args.db!r} is neither sqlite nor postgres")
@@ -290,10 +320,13 @@ def main():
                          # worker then writes during the measured run.
                          "ORDERD_VERIFICATION_EMAIL": "off",
                          "ORDERD_LOG_LEVEL": args.log_level,
-                         "ORDERD_JWT_SECRET": "bench-secret-0123456789abcdef0123456789"})
+                         "ORDERD_JWT_SECRET": "bench-secret-0123456789abcdef0123456789",
+                         "ORDERD_WEBHOOK_ALLOW_PRIVATE": "true"})
         cleanup.callback(server.kill)
         startup_ms = server.start()
         accounts, first = load(server, workdir)
+        if args.webhooks:
+            subscribe_webhooks(server, cleanup)
         results = []
         for name in args.scenarios.split(","):
             account = accounts["reader" if name == "orders" else "buyer"]

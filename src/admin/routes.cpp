@@ -13,6 +13,7 @@
 #include "orders/service.hpp"
 #include "payments/refund_routes.hpp"
 #include "payments/service.hpp"
+#include "webhooks/routes.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -28,13 +29,7 @@ using http::Request;
 // One order with its payment attempts and who placed it.
 http::Response order_detail(orders::Service& orders, payments::Service& payments, Request& q) {
   auto order = orders.get_for_staff(q.id_param());
-  auto body = orders::to_json(order);
-  body["user_id"] = order.user_id;
-  body["email"] = order.email;
-  boost::json::array attempts;
-  for (const auto& a : payments.attempts(order.id)) attempts.push_back(payments::to_json(a));
-  body["payments"] = std::move(attempts);
-  return http::json_response(200, body);
+  return http::json_response(200, order_json(order, payments.attempts(order.id)));
 }
 
 // How the console writes money: the same table and form as the emails (common/currency.hpp).
@@ -73,10 +68,20 @@ http::Response dashboard(orders::Service& orders, catalog::Service& catalog, not
 
 }  // namespace
 
+boost::json::object order_json(const orders::Order& order, const std::vector<payments::Attempt>& attempts) {
+  auto body = orders::to_json(order);
+  body["user_id"] = order.user_id;
+  body["email"] = order.email;
+  boost::json::array payments;
+  for (const auto& a : attempts) payments.push_back(payments::to_json(a));
+  body["payments"] = std::move(payments);
+  return body;
+}
+
 void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
                      payments::Service& payments, catalog::Service& catalog, notify::Service& emails,
                      payments::Refunds& refunds, orders::Shipping& shipping, idempotency::Store& keys,
-                     const common::TimeZone& zone) {
+                     const common::TimeZone& zone, webhooks::Service& hooks) {
   using http::Access;
   using http::handle;
   router.add(http::get("/admin/users/", Access::staff, handle(auth::list_users, accounts)));
@@ -100,6 +105,16 @@ void register_routes(http::Router& router, auth::Service& accounts, orders::Serv
   router.add(http::get("/admin/emails/{id}/preview/", Access::staff, handle(notify::preview_email, emails)));
   router.add(http::get("/admin/dashboard/", Access::staff, handle(dashboard, orders, catalog, emails, zone)));
   router.add(http::get("/admin/dashboard/sales/", Access::staff, handle(sales, orders, zone)));
+  router.add(http::get("/admin/webhooks/", Access::staff, handle(webhooks::list_endpoints, hooks)));
+  router.add(http::post("/admin/webhooks/", Access::staff, handle(webhooks::create_endpoint, hooks)).json());
+  router.add(http::get("/admin/webhooks/{id}/", Access::staff, handle(webhooks::show_endpoint, hooks)));
+  router.add(http::patch("/admin/webhooks/{id}/", Access::staff, handle(webhooks::update_endpoint, hooks)).json());
+  router.add(http::del("/admin/webhooks/{id}/", Access::staff, handle(webhooks::delete_endpoint, hooks)));
+  router.add(http::post("/admin/webhooks/{id}/rotate_secret/", Access::staff, handle(webhooks::rotate_secret, hooks)));
+  router.add(http::post("/admin/webhooks/{id}/test/", Access::staff, handle(webhooks::send_test, hooks)));
+  router.add(http::get("/admin/webhooks/{id}/deliveries/", Access::staff, handle(webhooks::list_deliveries, hooks)));
+  router.add(http::post("/admin/webhooks/deliveries/{id}/redeliver/", Access::staff,
+                        handle(webhooks::redeliver, hooks)));
 }
 
 }  // namespace admin

@@ -4,7 +4,10 @@
 // payment attempts, the dashboard's figures); each domain answers through its own service, and this
 // module owns no database table.
 
+#include <boost/json/object.hpp>
+
 #include <cstdint>
+#include <vector>
 
 namespace auth {
 class Service;
@@ -27,10 +30,15 @@ class Service;
 namespace orders {
 class Service;
 class Shipping;
+struct Order;
 }
 namespace payments {
 class Service;
 class Refunds;
+struct Attempt;
+}
+namespace webhooks {
+class Service;
 }
 
 namespace admin {
@@ -41,6 +49,10 @@ namespace admin {
 void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,
                      payments::Service& payments, catalog::Service& catalog, notify::Service& emails,
                      payments::Refunds& refunds, orders::Shipping& shipping, idempotency::Store& keys,
-                     const common::TimeZone& zone);
+                     const common::TimeZone& zone, webhooks::Service& hooks);
+
+// One order as staff see it (GET /admin/orders/{id}/): the order's body, who placed it and its payment
+// attempts. Webhooks send the same as their events' data.
+boost::json::object order_json(const orders::Order& order, const std::vector<payments::Attempt>& attempts);
 
 }  // namespace admin

@@ -40,6 +40,9 @@
 #include "payments/service.hpp"
 #include "payments/mock_server.hpp"
 #include "payments/refunds.hpp"
+#include "webhooks/events.hpp"
+#include "webhooks/service.hpp"
+#include "webhooks/worker.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
@@ -199,6 +202,13 @@ boost::json::object staff_cancel_context(const orders::Order& order, common::Mon
   return context;
 }
 
+webhooks::WorkerOptions webhook_options(const Config& config) {
+  return {.schedule = parse_duration_list(config.webhook_retry_schedule),
+          .allow_private = config.webhook_allow_private == "true",
+          .timeout = config.webhook_timeout,
+          .disable_after = config.webhook_disable_after};
+}
+
 http::ServerOptions server_options(const Config& config) {
   http::ServerOptions o;
   o.host = config.listen_host();
@@ -275,6 +285,8 @@ struct Wiring {
                            common::Money refunded_total);
   void queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount);
   void queue_low_stock(db::Connection& c, const catalog::LowStock& low);
+  void publish_order(db::Connection& c, std::string_view type, const orders::Order& order);
+  void publish_webhooks();
   void reconcile(std::int64_t now);
   orders::ShippingHooks shipping_hooks();
   void sweep(std::int64_t now);
@@ -289,6 +301,8 @@ struct Wiring {
   std::shared_ptr<const notify::Sealer> sealer;  // (notify/sealed.hpp)
   Accounts accounts;
   Emails email;
+  webhooks::Worker webhook_sender;  // sends webhook deliveries (stops before the database goes)
+  webhooks::Service webhooks;       // publishes events; what staff do with endpoints and deliveries
   catalog::Service catalog;
   idempotency::Store keys;
   orders::Service orders;
@@ -310,6 +324,9 @@ Wiring::Wiring(const Config& config)
       sealer(std::make_shared<notify::Sealer>(secret)),
       accounts(config, *database, secret),
       email(config, *database, metrics),
+      webhook_sender(*database, metrics, webhook_options(config)),
+      webhooks(*database, webhook_sender,
+               {.allow_private = config.webhook_allow_private == "true", .rotation_overlap = std::chrono::hours(24)}),
       catalog(*database, catalog::StockWatch(config.low_stock_threshold)),
       keys(*database),
       orders(*database, metrics,
@@ -343,6 +360,7 @@ Wiring::Wiring(const Config& config)
                                           boost::json::object context, const boost::json::object& sealed) {
     queue_account_email(c, kind, recipient, std::move(context), sealed);
   });
+  publish_webhooks();
   register_routes();
 }
 
@@ -356,7 +374,7 @@ void Wiring::register_routes() {
   orders::register_routes(router, orders, keys);
   payments::register_routes(router, payments, keys);
   admin::register_routes(router, accounts.service, orders, payments, catalog, outbox, refunds, shipping, keys,
-                         shop_zone);
+                         shop_zone, webhooks);
   console::register_routes(router);
 }
 
@@ -366,6 +384,7 @@ void Wiring::register_routes() {
 void Wiring::queue_confirmation(db::Connection& c, const orders::Order& order) {
   notify::enqueue_order_confirmation(c, order.id, order.email, confirmation_context(order));
   email.worker.wake();
+  publish_order(c, webhooks::kOrderPaid, order);
 }
 
 // An account email (password reset, email verification), in the transaction that issued its token;
@@ -383,6 +402,7 @@ void Wiring::queue_ended(db::Connection& c, const orders::Order& order, orders::
   auto [kind, context] = ended_email(order, by);
   notify::enqueue(c, kind, order.id, 0, order.email, context);
   email.worker.wake();
+  publish_order(c, by == orders::EndedBy::sweeper ? webhooks::kOrderExpired : webhooks::kOrderCancelled, order);
 }
 
 // The refund_issued email, queued by the transaction that settles the refund as succeeded (one per
@@ -392,12 +412,38 @@ void Wiring::queue_refund_issued(db::Connection& c, const orders::Order& order, 
   notify::enqueue(c, notify::kRefundIssued, order.id, refund.id, order.email,
                   refund_context(order, refund, refunded_total));
   email.worker.wake();
+  publish_order(c, webhooks::kOrderRefunded, order);
 }
 
 // The order_cancelled email of staff's cancel of a paid order, queued by the cancel's transaction.
 void Wiring::queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount) {
   notify::enqueue(c, notify::kOrderCancelled, order.id, 0, order.email, staff_cancel_context(order, refund_amount));
   email.worker.wake();
+  publish_order(c, webhooks::kOrderCancelled, order);
+}
+
+// A webhook event about an order, in the transaction of the change it reports; its data is the order as
+// staff see it (GET /admin/orders/{id}/), built only when an endpoint subscribes to the type.
+void Wiring::publish_order(db::Connection& c, std::string_view type, const orders::Order& order) {
+  webhooks.publish(c, type, [&] { return admin::order_json(order, payments.attempts_in(c, order.id)); });
+}
+
+// The events no email marks: placements, failed payments, low stock (the others are published beside
+// their emails above, and in shipping_hooks).
+void Wiring::publish_webhooks() {
+  orders.on_placed([this](db::Connection& c, const orders::Order& order) {
+    publish_order(c, webhooks::kOrderPlaced, order);
+  });
+  payments.on_failed([this](db::Connection& c, const orders::Order& order) {
+    publish_order(c, webhooks::kPaymentFailed, order);
+  });
+  // The product as GET /store/products/{id}/ shows it, with the stock the change left.
+  catalog.stock_watch().listen([this](db::Connection& c, const catalog::LowStock& low) {
+    webhooks.publish(c, webhooks::kProductLowStock, [&] {
+      auto product = catalog::orderable(c, low.product_id);
+      return product ? catalog::to_json(*product) : boost::json::object{{"id", low.product_id}, {"stock", low.stock}};
+    });
+  });
 }
 
 // The low-stock email (issue #22): one to each active staff member who opted in, queued by the
@@ -429,8 +475,15 @@ void Wiring::reconcile(std::int64_t now) {
 // and sent once it committed.
 orders::ShippingHooks Wiring::shipping_hooks() {
   orders::ShippingHooks hooks;
-  hooks.shipped = [](db::Connection& c, const orders::Order& order, const orders::Fulfilment& fulfilment) {
+  hooks.shipped = [this](db::Connection& c, const orders::Order& order, const orders::Fulfilment& fulfilment) {
     notify::enqueue(c, notify::kOrderShipped, order.id, fulfilment.id, order.email, shipped_context(order, fulfilment));
+    publish_order(c, webhooks::kOrderFulfilled, order);
+  };
+  hooks.delivered = [this](db::Connection& c, const orders::Order& order, const orders::Fulfilment&) {
+    publish_order(c, webhooks::kOrderDelivered, order);
+  };
+  hooks.returned = [this](db::Connection& c, const orders::Order& order, const orders::Return&) {
+    publish_order(c, webhooks::kOrderReturned, order);
   };
   hooks.claim_refund = [this](db::Connection& c, const orders::RefundAsked& asked) -> orders::SendRefund {
     auto claim = refunds.claim(c, {asked.order_id, asked.amount, asked.reason, asked.staff_id, asked.return_id});
@@ -473,7 +526,9 @@ int Wiring::serve(std::chrono::steady_clock::time_point started) {
   sweeper.start();
   reconciler.start();
   email.worker.start();
+  webhook_sender.start();
   server.run();
+  webhook_sender.stop();
   email.worker.stop();
   reconciler.stop();
   sweeper.stop();

@@ -30,6 +30,24 @@ Duration parse_duration(std::string_view text) {
   return Duration(amount * scale);
 }
 
+std::vector<Duration> parse_duration_list(std::string_view text) {
+  std::vector<Duration> list;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = std::min(text.find(',', start), text.size());
+    auto part = text.substr(start, end - start);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    try {
+      list.push_back(parse_duration(part));
+    } catch (const std::invalid_argument&) {
+      throw std::invalid_argument("\"" + std::string(part) + "\" is not a duration (write e.g. 5s,5m,30m,2h)");
+    }
+    start = end + 1;
+  }
+  return list;
+}
+
 std::string format_duration(Duration d) {
   auto ms = d.count();
   struct Unit {
@@ -134,6 +152,23 @@ std::vector<Key> account_keys() {
   };
 }
 
+// The webhooks' keys (issue #19), in a table of their own.
+std::vector<Key> webhook_keys() {
+  return {
+      checked_text("webhook_retry_schedule", &Config::webhook_retry_schedule,
+                   "waits after each failed webhook attempt, comma-separated (then the delivery is failed)",
+                   [](const std::string& v) {
+                     if (parse_duration_list(v).size() > 20) throw std::invalid_argument("at most 20 retries");
+                   }),
+      text("webhook_allow_private", &Config::webhook_allow_private,
+           "true: webhooks may go to loopback, private and link-local addresses (development and tests only)",
+           {"false", "true"}),
+      duration("webhook_timeout", &Config::webhook_timeout, "longest one webhook attempt may take", Duration(100)),
+      duration("webhook_disable_after", &Config::webhook_disable_after,
+               "an endpoint whose attempts have all failed for this long is disabled"),
+  };
+}
+
 // The `currency` setting names a currency common::Currency knows; the error lists them.
 void check_currency(const std::string& v) {
   if (common::Currency::find(v) != nullptr) return;
@@ -231,6 +266,7 @@ const std::vector<Key>& keys() {
     auto accounts = account_keys();
     v.insert(v.end(), accounts.begin(), accounts.end());
     for (auto& key : console_keys()) v.push_back(std::move(key));
+    for (auto& key : webhook_keys()) v.push_back(std::move(key));
     return v;
   }();
   return all;

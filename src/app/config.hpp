@@ -20,6 +20,8 @@ using Duration = std::chrono::milliseconds;
 
 // "500ms", "3s", "15m", "2h", "7d" (a bare number is not accepted: the unit must be explicit).
 Duration parse_duration(std::string_view text);
+// "5s,5m,30m" -> its durations (webhook_retry_schedule); throws std::invalid_argument naming the bad part.
+std::vector<Duration> parse_duration_list(std::string_view text);
 std::string format_duration(Duration d);
 
 struct Config {
@@ -55,6 +57,11 @@ struct Config {
   Duration password_reset_ttl = std::chrono::hours(1);
   std::string verification_email = "on";       // on: registration queues a "confirm your email" message
   std::string require_verified_email = "false";  // true: place_order needs a verified address
+  // Webhooks (issue #19, docs/webhooks.md).
+  std::string webhook_retry_schedule = "5s,5m,30m,2h,5h,10h,10h";  // waits after each failed attempt
+  std::string webhook_allow_private = "false";  // true: loopback and private targets allowed (tests, development)
+  Duration webhook_timeout = std::chrono::seconds(15);  // one delivery attempt, connect to answer
+  Duration webhook_disable_after = std::chrono::hours(24 * 5);  // only failures this long disable an endpoint
   std::string metrics_token;  // when set, /metrics needs "Authorization: Bearer <token>"
   std::string shop_name = "orderd shop";
   std::string currency = "USD";  // ISO 4217, one of common::Currency's table (checked when set)

@@ -23,6 +23,14 @@ void Periodic::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void Periodic::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
+}
+
 void Periodic::loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
@@ -33,7 +41,8 @@ void Periodic::loop() {
       spdlog::error("{} failed: {} (trying again in {} ms)", name_, e.what(), interval_.count());
     }
     lock.lock();
-    wake_.wait_for(lock, interval_, [this] { return stopping_; });
+    wake_.wait_for(lock, interval_, [this] { return stopping_ || woken_; });
+    woken_ = false;
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // A background task run every `interval` on its own thread (the reservation sweeper, the payment
-// reconciler). A run that throws is logged and tried again at the next tick; stop() returns promptly.
+// reconciler, the webhook sender). A run that throws is logged and tried again at the next tick; stop()
+// returns promptly; wake() runs the task now instead of at the next tick.
 
 #include <chrono>
 #include <condition_variable>
@@ -20,6 +21,7 @@ class Periodic {
 
   void start();  // runs the task once right away, then every interval
   void stop();
+  void wake();
 
  private:
   void loop();
@@ -30,6 +32,7 @@ class Periodic {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool woken_ = false;
   std::thread thread_;
 };
 

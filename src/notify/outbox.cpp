@@ -1,6 +1,7 @@
 #include "notify/outbox.hpp"
 
 #include "common/clock.hpp"
+#include "db/lease.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -17,35 +18,10 @@ constexpr std::string_view kEnqueue =
     " VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)"
     " ON CONFLICT (kind, order_id, ref) DO NOTHING RETURNING id";
 
-// The claim: one UPDATE that picks due rows and leases them, so two workers (threads or nodes)
-// never hold the same row. A row is due when it is pending and its time has come, or when it is
-// 'sending' but its lease ran out (the worker that claimed it died or hung). attempts + 1 both counts
-// the try and fences the claim: the marks below only apply to the attempts value they were given.
-//
-// Each kind of due row is read by its own subquery, in the order of the index outbox_due (status,
-// next_attempt_at, then id), so a claim reads at most `limit` rows of each however long the queue is.
-// A single WHERE with an OR would read and sort every waiting row: after a mail-server outage, or
-// while orders come faster than mail goes, each claim would cost time and memory in proportion to
-// the backlog, and the worker would fall further behind the longer the queue grew.
-//
-// SQLite serialises writers (BEGIN IMMEDIATE), so the subqueries and the update cannot interleave
-// with another claim. PostgreSQL (#8) needs the rows locked, and skipping rows another node has
-// locked keeps nodes from queueing behind each other: the same statement with FOR UPDATE SKIP LOCKED.
-constexpr auto kDue = db::concat(
-    "SELECT id, next_attempt_at FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1"
-    " ORDER BY next_attempt_at, id LIMIT $3");
-constexpr auto kStale = db::concat(
-    "SELECT id, next_attempt_at FROM outbox WHERE status = 'sending' AND locked_until <= $1"
-    " ORDER BY next_attempt_at, id LIMIT $3");
-constexpr auto kLeaseThem = db::concat(
-    " UPDATE outbox SET status = 'sending', locked_until = $2, attempts = attempts + 1"
-    " WHERE id IN (SELECT id FROM (SELECT id, next_attempt_at FROM due"
-    "                              UNION ALL SELECT id, next_attempt_at FROM stale) AS either"
-    "              ORDER BY next_attempt_at, id LIMIT $3)"
-    " RETURNING id, kind, recipient, payload, attempts, created_at");
-constexpr auto kClaimDueSqlite = db::concat("WITH due AS (", kDue, "), stale AS (", kStale, ")", kLeaseThem);
-constexpr auto kClaimDuePostgres = db::concat("WITH due AS (", kDue, " FOR UPDATE SKIP LOCKED),",
-                                              " stale AS (", kStale, " FOR UPDATE SKIP LOCKED)", kLeaseThem);
+// The claim (db/lease.hpp explains it): due rows leased in one UPDATE, SKIP LOCKED on PostgreSQL.
+constexpr char kOutboxTable[] = "outbox";
+constexpr char kClaimedColumns[] = "id, kind, recipient, payload, attempts, created_at";
+using Claim = db::LeaseClaim<kOutboxTable, kClaimedColumns>;
 
 constexpr std::string_view kMarkSent =
     "UPDATE outbox SET status = 'sent', sent_at = $3, locked_until = NULL"
@@ -111,7 +87,7 @@ std::optional<std::int64_t> enqueue_order_confirmation(db::Connection& c, std::i
 }
 
 std::vector<ClaimedEmail> claim_due(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit) {
-  auto r = c.query(c.sql(kClaimDueSqlite, kClaimDuePostgres), now, lease_until, limit);
+  auto r = c.query(c.sql(Claim::sqlite, Claim::postgres), now, lease_until, limit);
   std::vector<ClaimedEmail> claimed;
   for (std::size_t i = 0; i < r.size(); ++i) {
     auto row = r[i];

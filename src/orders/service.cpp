@@ -325,6 +325,7 @@ Order Service::place_in(db::Connection& c, std::int64_t user_id, const std::vect
     static const catalog::StockWatch kNobody;
     auto total = take_stock(c, lines, settings_.stock_watch ? *settings_.stock_watch : kNobody);
     auto order = write_order(c, user_id, std::move(lines), total, settings_.reservation_ttl);
+    if (on_placed_) on_placed_(c, order);
     if (before_commit) before_commit(c, order);
     return order;
   } catch (const common::Error& e) {

@@ -205,6 +205,8 @@ class Service {
 
   // Set once, before serving: what commits with each cancel and expiry of an unpaid order.
   void on_ended(OnEnded hook) { on_ended_ = std::move(hook); }
+  // Set once, before serving: what commits with each placement (the order.placed webhook).
+  void on_placed(BeforeCommit hook) { on_placed_ = std::move(hook); }
 
   // For the payment service, inside its own transactions.
   Order load(db::Connection& c, std::int64_t order_id);  // 404 when it does not exist
@@ -226,6 +228,7 @@ class Service {
   common::Counter& cancelled_by_staff_;
   common::Counter& expired_;
   OnEnded on_ended_;
+  BeforeCommit on_placed_;
 };
 
 }  // namespace orders

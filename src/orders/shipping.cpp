@@ -349,6 +349,7 @@ Fulfilment Shipping::mark_delivered(std::int64_t order_id, std::int64_t fulfilme
         }
       }
       move_status(c, order);
+      if (hooks_.delivered) hooks_.delivered(c, order, record_of(order.fulfilments, fulfilment_id));
     }
     return record_of(order.fulfilments, fulfilment_id);
   });
@@ -391,6 +392,7 @@ Shipping::Returned Shipping::take_return(std::int64_t order_id, const ReturnRequ
     for (const auto& r : order.refunds) {
       if (r.return_id == id) out.refund = orders::to_json(r);
     }
+    if (hooks_.returned) hooks_.returned(c, order, out.record);
     if (remember) remember(c, to_json(out));
     return out;
   });

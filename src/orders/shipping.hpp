@@ -62,6 +62,10 @@ using SendRefund = std::function<boost::json::object()>;
 struct ShippingHooks {
   // Inside the shipment's transaction, with the order as it now is: the order_shipped email.
   std::function<void(db::Connection&, const Order&, const Fulfilment&)> shipped;
+  // Inside the transaction that first marks a fulfilment delivered, and inside a return's, with the
+  // order as it now is: the order.delivered and order.returned webhooks.
+  std::function<void(db::Connection&, const Order&, const Fulfilment&)> delivered;
+  std::function<void(db::Connection&, const Order&, const Return&)> returned;
   // Inside the return's transaction: claims the refund (409s of its own roll the return back) and
   // returns what sends it. Empty: returns refund nothing.
   std::function<SendRefund(db::Connection&, const RefundAsked&)> claim_refund;

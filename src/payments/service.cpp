@@ -105,6 +105,7 @@ orders::Order Service::settle(std::int64_t payment_id, std::int64_t order_id, bo
       if (on_paid_) on_paid_(c, order);
       if (before_commit) before_commit(c, order);
     }
+    if (!succeeded && on_failed_) on_failed_(c, order);
     return order;
   });
 }
@@ -160,7 +161,11 @@ boost::json::object to_json(const Attempt& a) {
 }
 
 std::vector<Attempt> Service::attempts(std::int64_t order_id) {
-  auto rows = database_.read([&](db::Connection& c) { return repo::for_order(c, order_id); });
+  return database_.read([&](db::Connection& c) { return attempts_in(c, order_id); });
+}
+
+std::vector<Attempt> Service::attempts_in(db::Connection& c, std::int64_t order_id) {
+  auto rows = repo::for_order(c, order_id);
   std::vector<Attempt> out;
   for (auto& r : rows) {
     out.push_back({r.id, common::Money::from_minor(r.amount), std::move(r.status), std::move(r.card_brand),

@@ -64,8 +64,14 @@ class Service {
   orders::Order pay(std::int64_t user_id, const PaymentRequest& request,
                     const orders::BeforeCommit& before_commit = {});
 
-  // Every payment attempt of an order, oldest first (staff).
+  // Every payment attempt of an order, oldest first (staff); attempts_in reads them in the caller's
+  // transaction (a webhook's data).
   std::vector<Attempt> attempts(std::int64_t order_id);
+  std::vector<Attempt> attempts_in(db::Connection& c, std::int64_t order_id);
+
+  // Set once, before serving: what commits with each settle of a payment as failed (a decline, a
+  // gateway error, the reconciler's verdict), with the order as it now is.
+  void on_failed(orders::BeforeCommit hook) { on_failed_ = std::move(hook); }
 
   // Settles the payments whose charge outcome was lost, by asking the gateway; returns how many.
   int reconcile(std::int64_t now_micros, int batch = 50);
@@ -84,6 +90,7 @@ class Service {
   common::Metrics& metrics_;
   Settings settings_;
   orders::BeforeCommit on_paid_;  // runs in every successful settle (the confirmation email)
+  orders::BeforeCommit on_failed_;  // runs in every failed settle (the payment.failed webhook)
 };
 
 }  // namespace payments

@@ -470,6 +470,25 @@ def test_real_responses_match_the_documented_schemas(server, spec):
     check(server.get("/admin/dashboard/sales/", token=customer), "GET", "/admin/dashboard/sales/", 403, "forbidden")
     check(server.get("/admin/dashboard/sales/"), "GET", "/admin/dashboard/sales/", 401, "not_authenticated")
 
+    # webhooks (docs/webhooks.md): a disabled endpoint at a public address, so nothing leaves the machine
+    hook = check(server.post("/admin/webhooks/", token=staff,
+                             json={"url": "https://93.184.215.14/hooks", "events": ["order.paid"], "enabled": False}),
+                 "POST", "/admin/webhooks/", 201).json()
+    check(server.post("/admin/webhooks/", token=staff, json={"url": "http://127.0.0.1/", "events": ["order.paid"]}),
+          "POST", "/admin/webhooks/", 400, "validation_error")
+    check(server.get("/admin/webhooks/", token=staff), "GET", "/admin/webhooks/", 200)
+    check(server.get("/admin/webhooks/", token=customer), "GET", "/admin/webhooks/", 403, "forbidden")
+    hook_path = f"/admin/webhooks/{hook['id']}/"
+    check(server.get(hook_path, token=staff), "GET", "/admin/webhooks/{id}/", 200)
+    check(server.patch(hook_path, token=staff, json={"description": "ERP"}), "PATCH", "/admin/webhooks/{id}/", 200)
+    check(server.post(hook_path + "rotate_secret/", token=staff), "POST", "/admin/webhooks/{id}/rotate_secret/", 200)
+    sent = check(server.post(hook_path + "test/", token=staff), "POST", "/admin/webhooks/{id}/test/", 202).json()
+    check(server.get(hook_path + "deliveries/", token=staff), "GET", "/admin/webhooks/{id}/deliveries/", 200)
+    check(server.post(f"/admin/webhooks/deliveries/{sent['id']}/redeliver/", token=staff),
+          "POST", "/admin/webhooks/deliveries/{id}/redeliver/", 200)
+    check(server.delete(hook_path, token=staff), "DELETE", "/admin/webhooks/{id}/", 204)
+    check(server.get(hook_path, token=staff), "GET", "/admin/webhooks/{id}/", 404, "not_found")
+
     # the /docs assets are covered by test_docs_page_works_offline; everything else was driven here
     assert operations(spec) - check.seen - {("GET", "/docs/{file}")} == set()
 

@@ -349,7 +349,7 @@
 
   // --- views ----------------------------------------------------------------------------------------
 
-  const views = { dashboard, products, orders, emails, users };
+  const views = { dashboard, products, orders, emails, users, webhooks };
 
   function route() {
     if (!session.access) return;
@@ -1110,6 +1110,124 @@
         onchange: (e) => change(u, { low_stock_alerts: e.target.checked },
           e.target.checked ? `${u.username} will get low-stock emails.` : `${u.username} will get no low-stock emails.`) }),
       u.low_stock_alerts ? " on" : " off");
+  }
+
+  // Webhooks ----------------------------------------------------------------------------------------
+  // Endpoints the shop's other systems listen on (docs/webhooks.md): create one (its secret is shown
+  // once), enable or disable, send a test, rotate the secret, delete; an endpoint's deliveries, with
+  // the receiver's answers, and redelivery.
+
+  const WEBHOOK_EVENTS = ["order.placed", "order.paid", "order.cancelled", "order.expired", "order.fulfilled",
+    "order.delivered", "order.refunded", "order.returned", "payment.failed", "product.low_stock"];
+  const DELIVERY_STATUSES = ["pending", "sending", "succeeded", "failed"];
+  const webhookState = { page: 1, secret: null };
+  const deliveryState = { status: "", page: 1, endpoint: null };
+
+  async function webhooks(selected) {
+    if (deliveryState.endpoint !== selected) Object.assign(deliveryState, { status: "", page: 1, endpoint: selected });
+    const list = await pagedList({
+      id: "webhooks-table",
+      state: webhookState,
+      fetchPage: (paging) => api("GET", `admin/webhooks/${query(paging)}`),
+      columns: ["ID", "URL", "Events", "State", "Description", ""],
+      row: (e) => webhookRow(e, selected),
+      empty: "No webhook endpoints yet.",
+    });
+    const secret = webhookState.secret;
+    webhookState.secret = null; // shown once
+    view().replaceChildren(
+      h("h1", {}, "Webhooks"),
+      secret ? h("div", { class: "card", id: "webhook-secret" }, h("h2", {}, `Signing secret of endpoint #${secret.id}`),
+        h("p", {}, "Copy it now into the receiving system: it is not shown again."), h("pre", {}, secret.secret)) : null,
+      h("div", { class: "split stacked" },
+        h("div", { class: "card" }, list),
+        selected ? await deliveriesCard(selected) : webhookForm()),
+    );
+  }
+
+  function webhookRow(e, selected) {
+    const state = e.enabled ? badge("enabled", "active") : badge(e.disabled_at ? "disabled: failing" : "disabled", "failed");
+    const failing = e.failing_since ? h("div", { class: "muted" }, `failing since ${when(e.failing_since)}`) : null;
+    return h("tr", { class: String(e.id) === selected ? "selected" : null, dataset: { id: e.id } },
+      h("td", {}, e.id), h("td", { class: "clip", title: e.url }, e.url), h("td", {}, e.events.join(", ")),
+      h("td", {}, state, failing), h("td", {}, e.description),
+      h("td", { class: "actions" },
+        h("button", { type: "button", onclick: () => { location.hash = `#/webhooks/${e.id}`; } }, "Deliveries"),
+        h("button", { type: "button", class: "send-test", onclick: () => act(`Send a test event to ${e.url}?`, "POST",
+          `admin/webhooks/${e.id}/test/`, undefined, "Test event queued.") }, "Test"),
+        h("button", { type: "button", class: "toggle", onclick: () => act(`${e.enabled ? "Disable" : "Enable"} ${e.url}?`,
+          "PATCH", `admin/webhooks/${e.id}/`, { enabled: !e.enabled }, e.enabled ? "Disabled." : "Enabled.") },
+          e.enabled ? "Disable" : "Enable"),
+        h("button", { type: "button", class: "rotate", onclick: () => rotateSecret(e) }, "Rotate secret"),
+        h("button", { type: "button", class: "danger", onclick: () => act(`Delete the endpoint ${e.url} and its deliveries?`,
+          "DELETE", `admin/webhooks/${e.id}/`, undefined, "Deleted.") }, "Delete")));
+  }
+
+  async function rotateSecret(e) {
+    if (!confirm(`Give ${e.url} a new secret? The old one keeps signing beside it for 24 hours.`)) return;
+    try {
+      webhookState.secret = await api("POST", `admin/webhooks/${e.id}/rotate_secret/`);
+      route();
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  function webhookForm() {
+    const field = (name, label, input) =>
+      h("div", { class: "wide" }, h("label", {}, label, input), h("div", { class: "field-error", dataset: { for: name } }));
+    const boxes = WEBHOOK_EVENTS.map((name) => h("label", { class: "check" },
+      h("input", { type: "checkbox", name: "events", value: name }), ` ${name}`));
+    const form = h("form", { id: "webhook-form", novalidate: true },
+      h("div", { class: "form-grid" },
+        field("url", "URL", h("input", { name: "url", placeholder: "https://erp.example.com/hooks", maxlength: 2048 })),
+        field("description", "Description", h("input", { name: "description", maxlength: 500 })),
+        h("div", { class: "wide" }, h("span", {}, "Events"), h("div", { class: "checks" }, boxes),
+          h("div", { class: "field-error", dataset: { for: "events" } }))),
+      h("div", { class: "field-error", dataset: { for: "non_field_errors" } }),
+      h("button", { type: "submit", class: "primary" }, "Add endpoint"));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const body = { url: form.url.value.trim(), description: form.description.value,
+        events: [...form.querySelectorAll("input[name=events]:checked")].map((b) => b.value) };
+      try {
+        webhookState.secret = await api("POST", "admin/webhooks/", body);
+        flash(`Endpoint #${webhookState.secret.id} added.`);
+        route();
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 401) return;
+        showFieldErrors(form, e);
+      }
+    });
+    return h("div", { class: "card" }, h("h2", {}, "New endpoint"), form);
+  }
+
+  async function deliveriesCard(id) {
+    const list = await pagedList({
+      id: "deliveries-table",
+      state: deliveryState,
+      fetchPage: (paging) => api("GET", `admin/webhooks/${id}/deliveries/${query({ status: deliveryState.status, ...paging })}`),
+      columns: ["ID", "Event", "Status", { label: "Attempts", num: true }, "Answer", { label: "ms", num: true }, "Next try", ""],
+      row: (d) => h("tr", { dataset: { id: d.id } },
+        h("td", {}, d.id), h("td", {}, d.event), h("td", {}, badge(d.status)), h("td", { class: "num" }, d.attempts),
+        h("td", { class: "clip error", title: d.error || d.response || "" },
+          d.status_code ? `${d.status_code} ${d.response || ""}` : d.error || ""),
+        h("td", { class: "num" }, d.latency_ms ?? ""), h("td", { class: "when" }, d.next_attempt_at ? when(d.next_attempt_at) : ""),
+        h("td", { class: "actions" }, h("button", { type: "button", class: "redeliver", disabled: d.status === "sending",
+          onclick: () => act(`Send delivery #${d.id} again?`, "POST", `admin/webhooks/deliveries/${d.id}/redeliver/`,
+            undefined, `Delivery #${d.id} queued again.`) }, "Redeliver"))),
+      empty: "No deliveries yet.",
+    });
+    const status = h("select", { name: "status", onchange: () => {
+      Object.assign(deliveryState, { status: status.value, page: 1 });
+      route();
+    } }, h("option", { value: "" }, "All statuses"),
+    DELIVERY_STATUSES.map((s) => h("option", { value: s, selected: s === deliveryState.status }, s)));
+    return h("div", { class: "card", id: "deliveries" },
+      h("div", { class: "panel-head" }, h("h2", {}, `Deliveries of endpoint #${id}`),
+        h("button", { type: "button", onclick: () => { location.hash = "#/webhooks"; } }, "Close")),
+      h("div", { class: "toolbar" }, status, h("span", { class: "grow" }), h("button", { type: "button", onclick: () => route() }, "Refresh")),
+      list);
   }
 
   // --- start ----------------------------------------------------------------------------------------

@@ -1,0 +1,234 @@
+#include "webhooks/repo.hpp"
+
+#include "db/lease.hpp"
+
+#include <algorithm>
+
+namespace webhooks::repo {
+namespace {
+
+constexpr auto kEndpointColumns = db::concat(
+    "SELECT id, url, events, description, enabled, secret, previous_secret, previous_secret_until, failing_since,"
+    " disabled_at, created_at, updated_at FROM webhook_endpoints");
+constexpr auto kFindEndpoint = db::concat(kEndpointColumns, " WHERE id = $1");
+constexpr auto kListEndpoints = db::concat(kEndpointColumns, " ORDER BY id LIMIT $1 OFFSET $2");
+constexpr std::string_view kInsertEndpoint =
+    "INSERT INTO webhook_endpoints (url, events, description, enabled, secret, created_at, updated_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id";
+constexpr std::string_view kLockEndpoints = "LOCK TABLE webhook_endpoints IN SHARE ROW EXCLUSIVE MODE";
+constexpr std::string_view kCountEndpoints = "SELECT COUNT(*) FROM webhook_endpoints";
+// Enabling again forgets the failures that disabled it: the next failure starts a new five days.
+constexpr std::string_view kUpdateEndpoint =
+    "UPDATE webhook_endpoints SET url = $2, events = $3, description = $4, enabled = $5, updated_at = $6,"
+    " disabled_at = CASE WHEN $5 = 1 THEN NULL ELSE disabled_at END,"
+    " failing_since = CASE WHEN $5 = 1 AND enabled = 0 THEN NULL ELSE failing_since END WHERE id = $1";
+constexpr std::string_view kDeleteEndpoint = "DELETE FROM webhook_endpoints WHERE id = $1";
+constexpr std::string_view kRotate =
+    "UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_until = $3, secret = $2, updated_at = $4"
+    " WHERE id = $1";
+
+// The events column holds ",a,b,", so a type is subscribed when ",type," occurs in it.
+constexpr std::string_view kSubscribedSqlite =
+    "SELECT 1 FROM webhook_endpoints WHERE enabled = 1 AND instr(events, $1) > 0 LIMIT 1";
+constexpr std::string_view kSubscribedPostgres =
+    "SELECT 1 FROM webhook_endpoints WHERE enabled = 1 AND strpos(events, $1) > 0 LIMIT 1";
+constexpr std::string_view kInsertEvent =
+    "INSERT INTO webhook_events (type, payload, created_at) VALUES ($1, $2, $3) RETURNING id";
+constexpr std::string_view kFanOutSqlite =
+    "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, created_at)"
+    " SELECT $1, id, 'pending', 0, $2, $2 FROM webhook_endpoints WHERE enabled = 1 AND instr(events, $3) > 0";
+constexpr std::string_view kFanOutPostgres =
+    "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, created_at)"
+    " SELECT CAST($1 AS BIGINT), id, 'pending', 0, CAST($2 AS BIGINT), CAST($2 AS BIGINT) FROM webhook_endpoints"
+    " WHERE enabled = 1 AND strpos(events, $3) > 0";
+constexpr std::string_view kDeliverTo =
+    "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, created_at)"
+    " VALUES ($1, $2, 'pending', 0, $3, $3) RETURNING id";
+
+// The claim, as the email outbox's (db/lease.hpp): due pending rows and 'sending' rows whose lease ran
+// out, leased in one UPDATE; SKIP LOCKED keeps PostgreSQL nodes from queueing behind each other's claims.
+constexpr char kDeliveriesTable[] = "webhook_deliveries";
+constexpr char kClaimedColumns[] = "id, attempts";
+using Claim = db::LeaseClaim<kDeliveriesTable, kClaimedColumns>;
+constexpr std::string_view kClaimedDetail =
+    "SELECT e.id, e.type, e.payload, e.created_at, p.id, p.url, p.enabled, p.secret, p.previous_secret,"
+    " p.previous_secret_until FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id"
+    " JOIN webhook_endpoints p ON p.id = d.endpoint_id WHERE d.id = $1";
+
+// $1 id, $2 attempts (the fence), then the outcome: $3 at, $4 code, $5 latency, $6 answer, $7 error.
+constexpr auto kOutcome = db::concat(
+    "last_attempt_at = $3, last_status_code = $4, last_latency_ms = $5, last_response = $6, last_error = $7,"
+    " locked_until = NULL");
+constexpr auto kFence = db::concat(" WHERE id = $1 AND status = 'sending' AND attempts = $2");
+constexpr auto kMarkSucceeded = db::concat("UPDATE webhook_deliveries SET status = 'succeeded', ", kOutcome, kFence);
+constexpr auto kScheduleRetry =
+    db::concat("UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $8, ", kOutcome, kFence);
+constexpr auto kMarkFailed = db::concat("UPDATE webhook_deliveries SET status = 'failed', ", kOutcome, kFence);
+constexpr auto kRelease = db::concat(
+    "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $3, locked_until = NULL,"
+    " attempts = attempts - 1", kFence);
+
+constexpr std::string_view kEndpointSucceeded =
+    "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL";
+constexpr std::string_view kEndpointFailing =
+    "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL";
+constexpr std::string_view kDisableFailing =
+    "UPDATE webhook_endpoints SET enabled = 0, disabled_at = $2, updated_at = $2"
+    " WHERE id = $1 AND enabled = 1 AND failing_since <= $3";
+
+constexpr auto kDeliveryColumns = db::concat(
+    "SELECT d.id, d.event_id, e.type, d.endpoint_id, d.status, d.attempts, d.next_attempt_at, d.last_attempt_at,"
+    " d.last_status_code, d.last_latency_ms, d.last_response, d.last_error, d.created_at, e.created_at"
+    " FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id");
+constexpr auto kByEndpoint = db::concat(" WHERE d.endpoint_id = $1 AND (CAST($2 AS TEXT) IS NULL OR d.status = $2)");
+constexpr auto kCountDeliveries = db::concat("SELECT COUNT(*) FROM webhook_deliveries d", kByEndpoint);
+constexpr auto kListDeliveries = db::concat(kDeliveryColumns, kByEndpoint, " ORDER BY d.id DESC LIMIT $3 OFFSET $4");
+constexpr auto kFindDelivery = db::concat(kDeliveryColumns, " WHERE d.id = $1");
+constexpr std::string_view kRedeliver =
+    "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2, attempts = 0, locked_until = NULL"
+    " WHERE id = $1 AND status IN ('pending', 'succeeded', 'failed')";
+constexpr std::string_view kQueueStats =
+    "SELECT waiting, (SELECT created_at FROM webhook_deliveries WHERE id = oldest) FROM (SELECT COUNT(*) AS waiting,"
+    " MIN(id) AS oldest FROM webhook_deliveries WHERE status IN ('pending', 'sending')) AS q";
+
+Endpoint endpoint_row(const db::Row& r) {
+  return Endpoint{r.integer(0),          r.text(1),          r.text(2),           r.text(3),
+                  r.integer(4) == 1,     r.text(5),          r.optional_text(6),  r.optional_integer(7),
+                  r.optional_integer(8), r.optional_integer(9), r.integer(10),    r.integer(11)};
+}
+
+Delivery delivery_row(const db::Row& r) {
+  return Delivery{r.integer(0),          r.integer(1),          r.text(2),          r.integer(3),
+                  r.text(4),             r.integer(5),          r.integer(6),       r.optional_integer(7),
+                  r.optional_integer(8), r.optional_integer(9), r.optional_text(10), r.optional_text(11),
+                  r.integer(12),         r.integer(13)};
+}
+
+std::string between_commas(std::string_view type) { return "," + std::string(type) + ","; }
+
+bool record(db::Connection& c, std::string_view sql, const Claimed& d, const Outcome& o) {
+  return c.query(sql, d.id, d.attempts, o.at, o.status_code, o.latency_ms, o.answer, o.error).affected_rows == 1;
+}
+
+// The event and endpoint of a delivery just leased (nullopt if the endpoint was deleted meanwhile).
+std::optional<Claimed> claimed_detail(db::Connection& c, std::int64_t id, std::int64_t attempts) {
+  auto r = c.query(kClaimedDetail, id);
+  auto row = r.first();
+  if (!row) return std::nullopt;
+  return Claimed{id,           attempts,          row->integer(0),       row->text(1),
+                 row->text(2), row->integer(3),   row->integer(4),       row->text(5),
+                 row->integer(6) == 1, row->text(7), row->optional_text(8), row->optional_integer(9)};
+}
+
+}  // namespace
+
+void lock_endpoints(db::Connection& c) {
+  if (c.dialect() == db::Dialect::postgres) c.query(kLockEndpoints);
+}
+
+std::int64_t insert_endpoint(db::Connection& c, const Endpoint& e, std::int64_t now) {
+  return c.query(kInsertEndpoint, e.url, e.events, e.description, e.enabled, e.secret, now)[0].integer(0);
+}
+
+std::optional<Endpoint> find_endpoint(db::Connection& c, std::int64_t id) {
+  auto r = c.query(kFindEndpoint, id);
+  if (auto row = r.first()) return endpoint_row(*row);
+  return std::nullopt;
+}
+
+std::int64_t count_endpoints(db::Connection& c) { return c.query(kCountEndpoints)[0].integer(0); }
+
+std::vector<Endpoint> list_endpoints(db::Connection& c, std::int64_t limit, std::int64_t offset) {
+  auto r = c.query(kListEndpoints, limit, offset);
+  std::vector<Endpoint> out;
+  for (std::size_t i = 0; i < r.size(); ++i) out.push_back(endpoint_row(r[i]));
+  return out;
+}
+
+void update_endpoint(db::Connection& c, const Endpoint& e, std::int64_t now) {
+  c.query(kUpdateEndpoint, e.id, e.url, e.events, e.description, e.enabled, now);
+}
+
+bool delete_endpoint(db::Connection& c, std::int64_t id) { return c.query(kDeleteEndpoint, id).affected_rows == 1; }
+
+bool rotate_secret(db::Connection& c, std::int64_t id, const std::string& secret, std::int64_t previous_until,
+                   std::int64_t now) {
+  return c.query(kRotate, id, secret, previous_until, now).affected_rows == 1;
+}
+
+bool subscribed(db::Connection& c, std::string_view type) {
+  return !c.query(c.sql(kSubscribedSqlite, kSubscribedPostgres), between_commas(type)).empty();
+}
+
+std::int64_t insert_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now) {
+  return c.query(kInsertEvent, type, payload, now)[0].integer(0);
+}
+
+void fan_out(db::Connection& c, std::int64_t event_id, std::string_view type, std::int64_t now) {
+  c.query(c.sql(kFanOutSqlite, kFanOutPostgres), event_id, now, between_commas(type));
+}
+
+std::int64_t deliver_to(db::Connection& c, std::int64_t event_id, std::int64_t endpoint_id, std::int64_t now) {
+  return c.query(kDeliverTo, event_id, endpoint_id, now)[0].integer(0);
+}
+
+std::vector<Claimed> claim_due(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit) {
+  auto r = c.query(c.sql(Claim::sqlite, Claim::postgres), now, lease_until, limit);
+  std::vector<std::pair<std::int64_t, std::int64_t>> leased;
+  for (std::size_t i = 0; i < r.size(); ++i) leased.emplace_back(r[i].integer(0), r[i].integer(1));
+  std::sort(leased.begin(), leased.end());  // RETURNING gives no order: oldest first
+  std::vector<Claimed> claimed;
+  for (auto [id, attempts] : leased) {
+    if (auto detail = claimed_detail(c, id, attempts)) claimed.push_back(std::move(*detail));
+  }
+  return claimed;
+}
+
+bool mark_succeeded(db::Connection& c, const Claimed& d, const Outcome& o) { return record(c, kMarkSucceeded, d, o); }
+
+bool schedule_retry(db::Connection& c, const Claimed& d, const Outcome& o, std::int64_t next_attempt_at) {
+  return c.query(kScheduleRetry, d.id, d.attempts, o.at, o.status_code, o.latency_ms, o.answer, o.error,
+                 next_attempt_at).affected_rows == 1;
+}
+
+bool mark_failed(db::Connection& c, const Claimed& d, const Outcome& o) { return record(c, kMarkFailed, d, o); }
+
+bool release(db::Connection& c, const Claimed& d, std::int64_t now) {
+  return c.query(kRelease, d.id, d.attempts, now).affected_rows == 1;
+}
+
+void endpoint_succeeded(db::Connection& c, std::int64_t endpoint_id) { c.query(kEndpointSucceeded, endpoint_id); }
+
+bool endpoint_failed(db::Connection& c, std::int64_t endpoint_id, std::int64_t now,
+                     std::int64_t disable_if_failing_since) {
+  c.query(kEndpointFailing, endpoint_id, now);
+  return c.query(kDisableFailing, endpoint_id, now, disable_if_failing_since).affected_rows == 1;
+}
+
+std::int64_t count_deliveries(db::Connection& c, std::int64_t endpoint_id, const std::optional<std::string>& status) {
+  return c.query(kCountDeliveries, endpoint_id, status)[0].integer(0);
+}
+
+std::vector<Delivery> list_deliveries(db::Connection& c, std::int64_t endpoint_id,
+                                      const std::optional<std::string>& status, std::int64_t limit,
+                                      std::int64_t offset) {
+  auto r = c.query(kListDeliveries, endpoint_id, status, limit, offset);
+  std::vector<Delivery> out;
+  for (std::size_t i = 0; i < r.size(); ++i) out.push_back(delivery_row(r[i]));
+  return out;
+}
+
+std::optional<Delivery> find_delivery(db::Connection& c, std::int64_t id) {
+  auto r = c.query(kFindDelivery, id);
+  if (auto row = r.first()) return delivery_row(*row);
+  return std::nullopt;
+}
+
+void redeliver(db::Connection& c, std::int64_t id, std::int64_t now) { c.query(kRedeliver, id, now); }
+
+QueueStats queue_stats(db::Connection& c) {
+  auto r = c.query(kQueueStats);
+  return {r[0].integer(0), r[0].optional_integer(1)};
+}
+
+}  // namespace webhooks::repo

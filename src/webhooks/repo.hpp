@@ -1,0 +1,122 @@
+#pragma once
+// The webhooks' SQL (migration 012): endpoints, the event outbox and the deliveries the worker claims.
+// Everything runs on a connection the caller's transaction provides. The claim follows the email
+// outbox's design (notify/outbox.hpp): one statement leases due rows (SKIP LOCKED on PostgreSQL), and
+// `attempts` fences the claim, so a worker whose lease ran out cannot record over a newer claim.
+
+#include "db/database.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace webhooks::repo {
+
+struct Endpoint {
+  std::int64_t id = 0;
+  std::string url;
+  std::string events;  // ",a,b,": each subscribed type between commas
+  std::string description;
+  bool enabled = true;
+  std::string secret;
+  std::optional<std::string> previous_secret;
+  std::optional<std::int64_t> previous_secret_until;
+  std::optional<std::int64_t> failing_since;
+  std::optional<std::int64_t> disabled_at;
+  std::int64_t created_at = 0;
+  std::int64_t updated_at = 0;
+};
+
+// Serialises creations for the endpoint limit's count: SQLite's writes are serial already; PostgreSQL
+// takes a table lock that lets readers through but not a second creation.
+void lock_endpoints(db::Connection& c);
+std::int64_t insert_endpoint(db::Connection& c, const Endpoint& e, std::int64_t now);
+std::optional<Endpoint> find_endpoint(db::Connection& c, std::int64_t id);
+std::int64_t count_endpoints(db::Connection& c);
+std::vector<Endpoint> list_endpoints(db::Connection& c, std::int64_t limit, std::int64_t offset);
+// Writes url, events, description and enabled; enabling clears disabled_at and failing_since.
+void update_endpoint(db::Connection& c, const Endpoint& e, std::int64_t now);
+bool delete_endpoint(db::Connection& c, std::int64_t id);  // its deliveries go with it
+// The secret becomes `secret`; the old one keeps signing until `previous_until`.
+bool rotate_secret(db::Connection& c, std::int64_t id, const std::string& secret, std::int64_t previous_until,
+                   std::int64_t now);
+
+// Whether any enabled endpoint subscribes to `type`: the one read an event costs when nobody listens.
+bool subscribed(db::Connection& c, std::string_view type);
+std::int64_t insert_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now);
+// A pending delivery of the event to every enabled endpoint subscribed to `type` (one statement).
+void fan_out(db::Connection& c, std::int64_t event_id, std::string_view type, std::int64_t now);
+// A pending delivery of the event to one endpoint (the test event); returns its id.
+std::int64_t deliver_to(db::Connection& c, std::int64_t event_id, std::int64_t endpoint_id, std::int64_t now);
+
+// A delivery the worker has claimed, with what sending it needs.
+struct Claimed {
+  std::int64_t id = 0;
+  std::int64_t attempts = 0;  // including this one; the fencing token
+  std::int64_t event_id = 0;
+  std::string type;
+  std::string payload;
+  std::int64_t event_created_at = 0;
+  std::int64_t endpoint_id = 0;
+  std::string url;
+  bool enabled = true;
+  std::string secret;
+  std::optional<std::string> previous_secret;
+  std::optional<std::int64_t> previous_secret_until;
+};
+std::vector<Claimed> claim_due(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit);
+
+// What one attempt came to, recorded with the delivery's new status.
+struct Outcome {
+  std::int64_t at = 0;
+  std::optional<std::int64_t> status_code;
+  std::int64_t latency_ms = 0;
+  std::optional<std::string> answer;
+  std::optional<std::string> error;
+};
+// Each applies only while the claim is ours (status 'sending' and the same attempts); false otherwise.
+bool mark_succeeded(db::Connection& c, const Claimed& d, const Outcome& o);
+bool schedule_retry(db::Connection& c, const Claimed& d, const Outcome& o, std::int64_t next_attempt_at);
+bool mark_failed(db::Connection& c, const Claimed& d, const Outcome& o);
+bool release(db::Connection& c, const Claimed& d, std::int64_t now);  // not attempted: pending again
+
+// An endpoint's record of failure: cleared by a success; a failure starts it, and disables the endpoint
+// once it began at or before `disable_if_failing_since`. Returns true when this call disabled it.
+void endpoint_succeeded(db::Connection& c, std::int64_t endpoint_id);
+bool endpoint_failed(db::Connection& c, std::int64_t endpoint_id, std::int64_t now,
+                     std::int64_t disable_if_failing_since);
+
+// What staff see of a delivery.
+struct Delivery {
+  std::int64_t id = 0;
+  std::int64_t event_id = 0;
+  std::string type;
+  std::int64_t endpoint_id = 0;
+  std::string status;
+  std::int64_t attempts = 0;
+  std::int64_t next_attempt_at = 0;
+  std::optional<std::int64_t> last_attempt_at;
+  std::optional<std::int64_t> last_status_code;
+  std::optional<std::int64_t> last_latency_ms;
+  std::optional<std::string> last_response;
+  std::optional<std::string> last_error;
+  std::int64_t created_at = 0;
+  std::int64_t event_created_at = 0;
+};
+std::int64_t count_deliveries(db::Connection& c, std::int64_t endpoint_id, const std::optional<std::string>& status);
+std::vector<Delivery> list_deliveries(db::Connection& c, std::int64_t endpoint_id,
+                                      const std::optional<std::string>& status, std::int64_t limit,
+                                      std::int64_t offset);
+std::optional<Delivery> find_delivery(db::Connection& c, std::int64_t id);
+// A finished or waiting delivery made due now with a fresh schedule; one being sent is left alone.
+void redeliver(db::Connection& c, std::int64_t id, std::int64_t now);
+
+struct QueueStats {
+  std::int64_t depth = 0;  // pending + sending
+  std::optional<std::int64_t> oldest_created_at;
+};
+QueueStats queue_stats(db::Connection& c);
+
+}  // namespace webhooks::repo

@@ -1,0 +1,182 @@
+#include "webhooks/worker.hpp"
+
+#include "common/clock.hpp"
+#include "common/metrics.hpp"
+#include "webhooks/signing.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace webhooks {
+
+// Read by /metrics on another thread; shared so a render after the worker is gone stays safe.
+struct Worker::Gauges {
+  std::atomic<std::int64_t> depth{0};
+  std::atomic<std::int64_t> oldest_created_at{0};  // 0: nothing waits
+};
+
+namespace {
+
+constexpr std::chrono::hours kLongestRetryAfter{24};  // a receiver cannot park its deliveries for longer
+
+std::int64_t micros(std::chrono::milliseconds d) { return d.count() * 1000; }
+
+}  // namespace
+
+std::string message_id(std::int64_t event_id, std::int64_t created_at) {
+  return "evt_" + std::to_string(created_at) + "_" + std::to_string(event_id);
+}
+
+std::string message_body(std::string_view type, std::int64_t created_at, const std::string& payload) {
+  return R"({"type":)" + boost::json::serialize(boost::json::string(type)) + R"(,"timestamp":")" +
+         common::format_rfc3339(created_at) + R"(","data":)" + payload + "}";
+}
+
+Worker::Worker(db::Database& database, common::Metrics& metrics, WorkerOptions options)
+    : database_(database),
+      metrics_(metrics),
+      options_(std::move(options)),
+      lease_(options_.timeout * std::max(1, options_.batch_size) + std::chrono::seconds(30)),
+      gauges_(std::make_shared<Gauges>()),
+      thread_("webhook sender", options_.poll_interval, [this] { drain(); }) {
+  metrics.gauge("orderd_webhook_queue_depth", "Webhook deliveries waiting to be sent (pending or being sent).",
+                [g = gauges_] { return static_cast<double>(g->depth.load()); });
+  metrics.gauge("orderd_webhook_oldest_pending_age_seconds", "Age of the oldest webhook delivery not yet made.",
+                [g = gauges_] {
+                  auto oldest = g->oldest_created_at.load();
+                  if (oldest == 0) return 0.0;
+                  return std::max(0.0, static_cast<double>(common::now_micros() - oldest) / 1e6);
+                });
+}
+
+// The periodic task: full batches mean more may be due right away.
+void Worker::drain() {
+  while (run_once() == options_.batch_size && !stopping_) {
+  }
+  refresh_gauges();
+}
+
+// One attempt and what it came to, recorded with the rest of its batch.
+struct Worker::Attempt {
+  repo::Claimed claimed;
+  repo::Outcome outcome;
+  std::string_view verdict;  // succeeded, retried or failed (the metric's outcome)
+  std::chrono::milliseconds wait{0};  // before the retry
+  bool marked = true;    // false: the claim was taken over meanwhile
+  bool disabled = false;  // this failure disabled the endpoint
+};
+
+int Worker::run_once() {
+  auto now = common::now_micros();
+  auto claimed = database_.transaction([&](db::Connection& c) {
+    return repo::claim_due(c, now, now + micros(lease_), options_.batch_size);
+  });
+  std::vector<Attempt> attempts;
+  for (const auto& delivery : claimed) {
+    if (stopping_) {
+      // Not attempted: give it back now rather than leave it leased until the lease runs out.
+      database_.transaction([&](db::Connection& c) { repo::release(c, delivery, common::now_micros()); });
+      continue;
+    }
+    attempts.push_back(attempt(delivery));
+  }
+  // The batch's outcomes in one write: on SQLite every transaction takes the one writer from the shop's
+  // sales, so one per delivery would halve place_order under load. A crash before it commits sends
+  // the batch again once the lease runs out: at least once, with the same webhook-ids.
+  if (!attempts.empty()) {
+    database_.transaction([&](db::Connection& c) {
+      for (auto& a : attempts) record(c, a);
+    });
+  }
+  for (const auto& a : attempts) report(a);
+  return static_cast<int>(claimed.size());
+}
+
+Worker::Attempt Worker::attempt(const repo::Claimed& claimed) const {
+  Attempt a{claimed, {}, "failed"};
+  if (!claimed.enabled) {
+    a.outcome.at = common::now_micros();
+    a.outcome.error = "the endpoint is disabled";
+    return a;
+  }
+  auto now = common::now_micros();
+  auto timestamp = now / 1'000'000;
+  auto id = message_id(claimed.event_id, claimed.event_created_at);
+  Post request{claimed.url, {}, message_body(claimed.type, claimed.event_created_at, claimed.payload)};
+  bool previous_signs = claimed.previous_secret && claimed.previous_secret_until.value_or(0) > now;
+  request.headers = {{"Content-Type", "application/json"},
+                     {"webhook-id", id},
+                     {"webhook-timestamp", std::to_string(timestamp)},
+                     {"webhook-signature", signature_header(claimed.secret,
+                                                            previous_signs ? claimed.previous_secret : std::nullopt,
+                                                            id, timestamp, request.body)}};
+  judge(a, post(request, options_.timeout, options_.allow_private));
+  return a;
+}
+
+// A 2xx succeeded; anything else waits for the schedule's next step (or the receiver's longer
+// Retry-After), or fails once the schedule has run out.
+void Worker::judge(Attempt& a, const PostResult& result) const {
+  a.outcome.at = common::now_micros();
+  a.outcome.latency_ms = result.latency.count();
+  if (result.status != 0) {
+    a.outcome.status_code = result.status;
+    a.outcome.answer = result.answer;
+  }
+  if (result.status >= 200 && result.status < 300) {
+    a.verdict = "succeeded";
+    return;
+  }
+  a.outcome.error = result.status != 0 ? "HTTP " + std::to_string(result.status) : result.error;
+  auto step = static_cast<std::size_t>(a.claimed.attempts);  // the attempt just made, from 1
+  if (step > options_.schedule.size()) return;  // failed
+  a.verdict = "retried";
+  a.wait = options_.schedule[step - 1];
+  if (result.retry_after) {
+    a.wait = std::max<std::chrono::milliseconds>(a.wait, std::min<std::chrono::milliseconds>(*result.retry_after,
+                                                                                            kLongestRetryAfter));
+  }
+}
+
+void Worker::record(db::Connection& c, Attempt& a) const {
+  const auto& d = a.claimed;
+  if (a.verdict == "succeeded") {
+    repo::endpoint_succeeded(c, d.endpoint_id);
+    a.marked = repo::mark_succeeded(c, d, a.outcome);
+    return;
+  }
+  a.marked = a.verdict == "failed" ? repo::mark_failed(c, d, a.outcome)
+                                   : repo::schedule_retry(c, d, a.outcome, a.outcome.at + micros(a.wait));
+  a.disabled = d.enabled && repo::endpoint_failed(c, d.endpoint_id, a.outcome.at,
+                                                  a.outcome.at - micros(options_.disable_after));
+}
+
+void Worker::report(const Attempt& a) {
+  const auto& d = a.claimed;
+  count(d.type, a.verdict);
+  if (!a.marked) spdlog::warn("webhook delivery {} was attempted after its claim was taken over", d.id);
+  if (a.verdict == "succeeded") return;
+  spdlog::warn("webhook delivery {} ({} to endpoint {}) attempt {} failed{}: {}", d.id, d.type, d.endpoint_id,
+               d.attempts, a.verdict == "failed" ? ", giving up" : ", retrying in " + std::to_string(a.wait.count()) + " ms",
+               a.outcome.error.value_or(""));
+  if (a.disabled) {
+    spdlog::error("webhook endpoint {} disabled: its deliveries have all failed for {} h", d.endpoint_id,
+                  std::chrono::duration_cast<std::chrono::hours>(options_.disable_after).count());
+  }
+}
+
+void Worker::count(std::string_view type, std::string_view outcome) {
+  auto labels = "event=\"" + std::string(type) + "\",outcome=\"" + std::string(outcome) + "\"";
+  metrics_.counter("orderd_webhook_deliveries_total", "Webhook delivery attempts by event and outcome.", labels).add();
+}
+
+void Worker::refresh_gauges() {
+  auto stats = database_.read([](db::Connection& c) { return repo::queue_stats(c); });
+  gauges_->depth = stats.depth;
+  gauges_->oldest_created_at = stats.oldest_created_at.value_or(0);
+}
+
+}  // namespace webhooks

@@ -1,0 +1,94 @@
+#pragma once
+// Sends webhook deliveries: a common::Periodic thread that claims due deliveries in a short transaction
+// (the email worker's design: a lease, attempts as the fencing token, SKIP LOCKED on PostgreSQL, so two
+// nodes never send one attempt), POSTs each outside any transaction, signed as Standard Webhooks says,
+// then records the outcome: succeeded (a 2xx), a retry on the schedule (webhook_retry_schedule, or
+// later when the receiver's Retry-After asks so), or failed once the schedule has run out. An endpoint
+// whose attempts have all failed for `disable_after` is disabled. Receivers' trouble delays webhooks
+// and nothing else.
+//
+// At-least-once: a crash between a receiver's 2xx and the mark that records it sends the attempt again
+// once the lease has run out, with the same webhook-id, by which receivers recognise the repeat.
+
+#include "common/periodic.hpp"
+#include "db/database.hpp"
+#include "webhooks/repo.hpp"
+#include "webhooks/sender.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace common {
+class Metrics;
+}
+
+namespace webhooks {
+
+using Schedule = std::vector<std::chrono::milliseconds>;
+
+struct WorkerOptions {
+  Schedule schedule;                                     // the waits after each failed attempt
+  bool allow_private = false;                            // webhook_allow_private: no address check
+  std::chrono::milliseconds timeout{15'000};             // one attempt, connect to answer
+  std::chrono::milliseconds poll_interval{1'000};        // how often an idle worker looks for due rows
+  int batch_size = 25;                                   // rows claimed (and their outcomes recorded) at once
+  std::chrono::milliseconds disable_after = std::chrono::hours(24 * 5);
+  std::chrono::milliseconds rotation_overlap = std::chrono::hours(24);  // (used by the service)
+};
+
+// The webhook-id of an event: the same on every attempt and redelivery, distinct across databases that
+// reuse ids (it includes the event's creation time).
+std::string message_id(std::int64_t event_id, std::int64_t created_at);
+
+// The body of an event: {"type", "timestamp" (RFC 3339, when it happened), "data"}.
+std::string message_body(std::string_view type, std::int64_t created_at, const std::string& payload);
+
+class Worker {
+ public:
+  // Registers orderd_webhook_deliveries_total{event,outcome}, orderd_webhook_queue_depth and
+  // orderd_webhook_oldest_pending_age_seconds.
+  Worker(db::Database& database, common::Metrics& metrics, WorkerOptions options);
+  ~Worker() { stop(); }
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start() {
+    stopping_ = false;
+    thread_.start();
+  }
+  // Finishes the attempt being made (bounded by the timeout), gives the rest of the batch back, joins.
+  void stop() {
+    stopping_ = true;
+    thread_.stop();
+  }
+  // Looks for due rows now instead of at the next poll: call it after committing an event.
+  void wake() { thread_.wake(); }
+  const WorkerOptions& options() const { return options_; }
+
+  // One pass: claim due deliveries, send them, record outcomes. Returns how many were claimed.
+  int run_once();
+
+ private:
+  struct Gauges;
+  struct Attempt;
+  void drain();
+  Attempt attempt(const repo::Claimed& claimed) const;  // sends one delivery
+  void judge(Attempt& a, const PostResult& result) const;
+  void record(db::Connection& c, Attempt& a) const;
+  void report(const Attempt& a);
+  void count(std::string_view type, std::string_view outcome);
+  void refresh_gauges();
+
+  db::Database& database_;
+  common::Metrics& metrics_;
+  WorkerOptions options_;
+  std::chrono::milliseconds lease_;
+  std::shared_ptr<Gauges> gauges_;
+  std::atomic<bool> stopping_{false};
+  common::Periodic thread_;  // last: stopped (by ~Worker) before the members it uses go
+};
+
+}  // namespace webhooks

@@ -1,0 +1,478 @@
+"""Webhooks (issue #19, docs/webhooks.md): events from the real flows, written with the change that
+causes them, sent signed as Standard Webhooks says, at least once, to public addresses only.
+
+Every delivery is checked by tests/webhooks/receiver.mjs with the Standard Webhooks reference library
+(the `standardwebhooks` npm package, installed by `npm ci --prefix tests/webhooks`), not by orderd's code."""
+import concurrent.futures
+import json
+import pathlib
+import signal
+import subprocess
+
+import pytest
+
+from conftest import (DECLINED, Server, assert_error, customer_token, fresh_database_url, pay, place,
+                      postgres_only, staff_token, unique, wait_until)
+
+RECEIVER_DIR = pathlib.Path(__file__).resolve().parent.parent / "webhooks"
+ALL_TYPES = ["order.placed", "order.paid", "order.cancelled", "order.expired", "order.fulfilled", "order.delivered",
+             "order.refunded", "order.returned", "payment.failed", "product.low_stock"]
+# Retries come quickly in tests; the default schedule is minutes and hours.
+FAST = {"ORDERD_WEBHOOK_ALLOW_PRIVATE": "true", "ORDERD_WEBHOOK_RETRY_SCHEDULE": ",".join(["200ms"] * 20)}
+
+
+class Receiver:
+    """tests/webhooks/receiver.mjs on 127.0.0.1: verifies each delivery with the reference library and
+    logs it; the test tells it which secrets to verify with and how to answer."""
+
+    def __init__(self, workdir: pathlib.Path):
+        if not (RECEIVER_DIR / "node_modules" / "standardwebhooks").exists():
+            pytest.fail("the webhook receiver's packages are missing: run npm ci --prefix tests/webhooks "
+                        "(make api-test does)")
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.secrets, self.answers = {}, {}
+        self._write()
+        self.proc = subprocess.Popen(["node", str(RECEIVER_DIR / "receiver.mjs"), str(self.dir)],
+                                     stdout=subprocess.PIPE, stderr=open(self.dir / "receiver.err", "wb"))
+        self.port = json.loads(self.proc.stdout.readline())["port"]
+
+    def _write(self):
+        (self.dir / "secrets.json").write_text(json.dumps(self.secrets))
+        (self.dir / "answers.json").write_text(json.dumps(self.answers))
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def trust(self, path, *secrets):
+        self.secrets[path] = list(secrets)
+        self._write()
+
+    def answer(self, path, **how):
+        self.answers[path] = how
+        self._write()
+
+    def log(self, path=None):
+        file = self.dir / "log.jsonl"
+        entries = [json.loads(line) for line in file.read_text().splitlines()] if file.exists() else []
+        return [e for e in entries if path is None or e["path"] == path]
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def receiver(tmp_path):
+    r = Receiver(tmp_path / "receiver")
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def hooks_server(make_server):
+    return make_server(env=FAST)
+
+
+def subscribe(server, staff, receiver, path, events=None, expect=201, **fields):
+    """Creates an endpoint for receiver's `path`; the receiver verifies with its secret."""
+    r = server.post("/admin/webhooks/", token=staff,
+                    json={"url": receiver.url(path), "events": events or ALL_TYPES, **fields})
+    assert r.status_code == expect, r.text
+    endpoint = r.json()
+    receiver.trust(path, endpoint["secret"])
+    return endpoint
+
+
+def new_product(server, staff, stock, price="10.00"):
+    r = server.post("/store/products/", token=staff, json={"name": unique("P"), "price": price, "stock": stock})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def delivered(receiver, path, count, what="deliveries"):
+    """Waits for `count` distinct webhook-ids answered 2xx at `path`; returns the log's entries."""
+    def enough():
+        ok = [e for e in receiver.log(path) if e["status"] < 300]
+        return ok if len({e["id"] for e in ok}) >= count else None
+    return wait_until(enough, timeout=30, what=what)
+
+
+def recorded(server, staff, endpoint, count):
+    """Waits for orderd to record `count` succeeded deliveries (the receiver logs a 2xx a moment before
+    orderd's mark commits); returns them."""
+    def enough():
+        rows = deliveries(server, staff, endpoint, status="succeeded")
+        return rows if len(rows) >= count else None
+    return wait_until(enough, what=f"{count} succeeded deliveries")
+
+
+def events_of(receiver, path, type_):
+    return [json.loads(e["body"]) for e in receiver.log(path) if e["type"] == type_]
+
+
+def deliveries(server, staff, endpoint, status=None):
+    query = f"?status={status}&page_size=100" if status else "?page_size=100"
+    r = server.get(f"/admin/webhooks/{endpoint['id']}/deliveries/{query}", token=staff)
+    assert r.status_code == 200, r.text
+    return r.json()["results"]
+
+
+# --- events from the real flows ------------------------------------------------------------------------
+
+def test_each_event_type_comes_from_its_flow_signed_and_with_the_order_staff_see(hooks_server, receiver):
+    s, staff = hooks_server, staff_token(hooks_server)
+    endpoint = subscribe(s, staff, receiver, "/all")
+    customer = customer_token(s)
+    product = new_product(s, staff, stock=6)
+    # Placed, paid (stock 6 -> 4 crosses the low-stock line of 5), shipped, delivered, returned and refunded.
+    order = place(s, customer, product_id=product["id"], quantity=2, expect=201).json()
+    assert pay(s, customer, order).status_code == 200
+    shipped = s.post(f"/admin/orders/{order['id']}/fulfilments/", token=staff, json={"carrier": "DHL"})
+    assert shipped.status_code == 201, shipped.text
+    r = s.post(f"/admin/orders/{order['id']}/fulfilments/{shipped.json()['id']}/delivered/", token=staff)
+    assert r.status_code == 200, r.text
+    r = s.post(f"/admin/orders/{order['id']}/returns/", token=staff,
+               json={"items": [{"product_id": product["id"], "quantity": 1, "restock": False}], "reason": "broken"})
+    assert r.status_code == 201, r.text
+    # Cancelled by its customer; a declined card.
+    cancelled = place(s, customer, product_id=product["id"], expect=201).json()
+    assert s.post(f"/store/orders/{cancelled['id']}/cancel/", token=customer).status_code == 200
+    declined = place(s, customer, product_id=product["id"], expect=201).json()
+    assert pay(s, customer, declined, number=DECLINED).status_code == 402
+
+    wanted = [t for t in ALL_TYPES if t != "order.expired"]  # test_expired_orders_are_published
+    wait_until(lambda: all(events_of(receiver, "/all", t) for t in wanted), timeout=30,
+               what="one delivery of every event type")
+    log = receiver.log("/all")
+    assert all(e["verified"] == [True] for e in log), log
+    assert all(e["content_type"] == "application/json" for e in log)
+    staff_sees = s.get(f"/admin/orders/{order['id']}/", token=staff).json()
+    returned = events_of(receiver, "/all", "order.returned")[0]
+    assert returned["data"]["id"] == order["id"] and returned["data"]["payments"] == staff_sees["payments"]
+    assert set(returned["data"]) == set(staff_sees)
+    assert returned["timestamp"].endswith("Z")
+    assert events_of(receiver, "/all", "order.paid")[0]["data"]["status"] == "paid"
+    assert events_of(receiver, "/all", "payment.failed")[0]["data"]["id"] == declined["id"]
+    assert events_of(receiver, "/all", "order.cancelled")[0]["data"]["id"] == cancelled["id"]
+    low = events_of(receiver, "/all", "product.low_stock")
+    assert len(low) == 1 and low[0]["data"]["id"] == product["id"]
+    # Staff see each delivery, with the receiver's answer.
+    rows = recorded(s, staff, endpoint, len(wanted))
+    assert {row["event"] for row in rows} >= set(wanted)
+    assert all(row["status_code"] == 204 and row["attempts"] == 1 for row in rows)
+    metrics = s.get("/metrics").text
+    assert 'orderd_webhook_deliveries_total{event="order.paid",outcome="succeeded"} 1' in metrics
+    assert "orderd_webhook_queue_depth" in metrics
+
+
+def test_expired_orders_are_published(make_server, receiver):
+    s = make_server(env={**FAST, "ORDERD_RESERVATION_TTL": "300ms", "ORDERD_SWEEP_INTERVAL": "100ms"})
+    staff = staff_token(s)
+    subscribe(s, staff, receiver, "/expired", events=["order.expired"])
+    order = place(s, customer_token(s), product_id=new_product(s, staff, 10)["id"], expect=201).json()
+    delivered(receiver, "/expired", 1, "the order.expired event")
+    assert events_of(receiver, "/expired", "order.expired")[0]["data"]["id"] == order["id"]
+
+
+def test_only_subscribed_types_are_sent_and_nothing_is_written_without_a_subscriber(hooks_server, receiver):
+    s, staff = hooks_server, staff_token(hooks_server)
+    customer = customer_token(s)
+    product = new_product(s, staff, 100)
+    place(s, customer, product_id=product["id"], expect=201)
+    assert s.sql("SELECT COUNT(*) FROM webhook_events") == [(0,)]
+    subscribe(s, staff, receiver, "/paid", events=["order.paid"])
+    order = place(s, customer, product_id=product["id"], expect=201).json()
+    assert pay(s, customer, order).status_code == 200
+    delivered(receiver, "/paid", 1)
+    assert [e["type"] for e in receiver.log("/paid")] == ["order.paid"]
+    assert s.sql("SELECT type FROM webhook_events") == [("order.paid",)]
+
+
+def test_a_rolled_back_change_sends_nothing(hooks_server, receiver):
+    s, staff = hooks_server, staff_token(hooks_server)
+    subscribe(s, staff, receiver, "/rollback")
+    low = new_product(s, staff, 6)
+    short = new_product(s, staff, 1)
+    # The first line takes stock across the low-stock line, the second fails: all of it rolls back.
+    r = place(s, customer_token(s), [{"product_id": low["id"], "quantity": 3},
+                                     {"product_id": short["id"], "quantity": 5}])
+    assert_error(r, 400, "insufficient_stock")
+    r = s.post("/admin/webhooks/" + str(subscribe(s, staff, receiver, "/marker", events=["order.paid"])["id"])
+               + "/test/", token=staff)
+    assert r.status_code == 202, r.text
+    delivered(receiver, "/marker", 1, "the marker sent after the rollback")
+    assert receiver.log("/rollback") == []
+    assert s.sql("SELECT COUNT(*) FROM webhook_events WHERE type <> 'webhook.test'") == [(0,)]
+
+
+# --- delivery: retries, restarts, several nodes ------------------------------------------------------
+
+def test_a_receiver_that_was_down_gets_every_event_once_by_webhook_id(hooks_server, receiver):
+    s, staff = hooks_server, staff_token(hooks_server)
+    endpoint = subscribe(s, staff, receiver, "/down", events=["order.placed"])
+    receiver.answer("/down", status=503)
+    customer, product = customer_token(s), new_product(s, staff, 100)
+    orders = [place(s, customer, product_id=product["id"], expect=201).json() for _ in range(5)]
+    wait_until(lambda: len({e["id"] for e in receiver.log("/down")}) == 5 and len(receiver.log("/down")) >= 10,
+               what="failed attempts of every event while the receiver is down")
+    receiver.answer("/down", status=200)
+    ok = delivered(receiver, "/down", 5)
+    assert len(ok) == 5, "each event is answered 2xx once and then never sent again"
+    ids = [e["id"] for e in receiver.log("/down")]
+    assert len(set(ids)) == 5  # retries repeat an event's webhook-id
+    assert sorted(json.loads(e["body"])["data"]["id"] for e in ok) == sorted(o["id"] for o in orders)
+    rows = recorded(s, staff, endpoint, 5)
+    assert all(row["attempts"] >= 2 for row in rows)
+
+
+def test_retry_after_is_honoured_and_the_schedule_ends_in_failed(make_server, receiver):
+    s = make_server(env={"ORDERD_WEBHOOK_ALLOW_PRIVATE": "true", "ORDERD_WEBHOOK_RETRY_SCHEDULE": "100ms,100ms"})
+    staff = staff_token(s)
+    endpoint = subscribe(s, staff, receiver, "/busy")
+    receiver.answer("/busy", status=429, retry_after="2", body="slow down")
+    assert s.post(f"/admin/webhooks/{endpoint['id']}/test/", token=staff).status_code == 202
+    first = wait_until(lambda: [d for d in deliveries(s, staff, endpoint) if d["attempts"] == 1
+                                and d["status"] == "pending" and d["last_attempt_at"]], what="the first attempt")[0]
+    assert first["status_code"] == 429 and first["response"] == "slow down" and first["error"] == "HTTP 429"
+    from datetime import datetime
+    wait = datetime.fromisoformat(first["next_attempt_at"].replace("Z", "+00:00")) - datetime.fromisoformat(
+        first["last_attempt_at"].replace("Z", "+00:00"))
+    assert wait.total_seconds() >= 1.9, first
+    receiver.answer("/busy", status=500)
+    failed = wait_until(lambda: deliveries(s, staff, endpoint, status="failed"), timeout=30, what="failed")
+    assert failed[0]["attempts"] == 3  # the first and two retries
+    assert len(receiver.log("/busy")) == 3
+
+
+def test_kill_9_between_the_commit_and_the_send_loses_nothing(make_server, receiver, tmp_path):
+    s = make_server(env={**FAST, "ORDERD_WEBHOOK_TIMEOUT": "20s"})
+    staff = staff_token(s)
+    # The worker sends one delivery at a time: while it waits on a receiver that never answers, the
+    # order's event is committed and not yet sent.
+    hanging = subscribe(s, staff, receiver, "/hang", events=["order.paid"])
+    receiver.answer("/hang", hang=True)
+    subscribe(s, staff, receiver, "/kill", events=["order.placed"])
+    assert s.post(f"/admin/webhooks/{hanging['id']}/test/", token=staff).status_code == 202
+    wait_until(lambda: receiver.log("/hang"), what="the worker to be stuck on the hanging receiver")
+    customer, product = customer_token(s), new_product(s, staff, 100)
+    order = place(s, customer, product_id=product["id"], expect=201).json()
+    pending = s.sql("SELECT d.status, d.attempts FROM webhook_deliveries d JOIN webhook_events e"
+                    " ON e.id = d.event_id WHERE e.type = 'order.placed'")
+    assert pending == [("pending", 0)]
+    s.stop(signal.SIGKILL)
+    s.start()
+    ok = delivered(receiver, "/kill", 1, "the committed event after the restart")
+    assert json.loads(ok[0]["body"])["data"]["id"] == order["id"]
+    assert ok[0]["verified"] == [True]
+
+
+@postgres_only
+def test_two_nodes_never_send_one_attempt_twice(tmp_path, receiver):
+    url = fresh_database_url(tmp_path)
+    nodes = [Server(tmp_path / f"node{i}", env={**FAST, "ORDERD_DATABASE_URL": url}) for i in range(2)]
+    for node in nodes:
+        node.start()
+    try:
+        staff = staff_token(nodes[0])
+        subscribe(nodes[0], staff, receiver, "/nodes", events=["order.placed"])
+        product = new_product(nodes[0], staff, 1000)
+        customers = [customer_token(node) for node in nodes]
+
+        def order(i):
+            return place(nodes[i % 2], customers[i % 2], product_id=product["id"], expect=201).json()["id"]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            ids = list(pool.map(order, range(40)))
+        delivered(receiver, "/nodes", 40)
+        log = receiver.log("/nodes")
+        assert len(log) == 40, "every event sent exactly once across the two nodes"
+        assert sorted(json.loads(e["body"])["data"]["id"] for e in log) == sorted(ids)
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def test_an_endpoint_failing_for_disable_after_is_disabled(make_server, receiver):
+    s = make_server(env={"ORDERD_WEBHOOK_ALLOW_PRIVATE": "true", "ORDERD_WEBHOOK_DISABLE_AFTER": "500ms",
+                         "ORDERD_WEBHOOK_RETRY_SCHEDULE": ",".join(["200ms"] * 10)})
+    staff = staff_token(s)
+    endpoint = subscribe(s, staff, receiver, "/failing")
+    receiver.answer("/failing", status=500)
+    assert s.post(f"/admin/webhooks/{endpoint['id']}/test/", token=staff).status_code == 202
+    shown = wait_until(lambda: (e := s.get(f"/admin/webhooks/{endpoint['id']}/", token=staff).json())["disabled_at"]
+                       and e, what="the endpoint to be disabled")
+    assert shown["enabled"] is False and shown["failing_since"]
+    wait_until(lambda: deliveries(s, staff, endpoint, status="failed"), what="the delivery to fail")
+    # Enabled again by staff, it starts afresh.
+    r = s.patch(f"/admin/webhooks/{endpoint['id']}/", token=staff, json={"enabled": True})
+    assert r.status_code == 200 and r.json()["enabled"] is True and r.json()["disabled_at"] is None
+
+
+# --- signatures and secrets ----------------------------------------------------------------------------
+
+def test_a_rotated_secret_signs_beside_the_old_one(hooks_server, receiver):
+    s, staff = hooks_server, staff_token(hooks_server)
+    endpoint = subscribe(s, staff, receiver, "/rotate")
+    old = endpoint["secret"]
+    assert old.startswith("whsec_") and len(old) == len("whsec_") + 32
+    assert "secret" not in s.get(f"/admin/webhooks/{endpoint['id']}/", token=staff).json()
+    assert all("secret" not in e for e in s.get("/admin/webhooks/", token=staff).json()["results"])
+    r = s.post(f"/admin/webhooks/{endpoint['id']}/rotate_secret/", token=staff)
+    assert r.status_code == 200, r.text
+    new = r.json()["secret"]
+    assert new != old and r.json()["previous_secret_expires_at"]
+    receiver.trust("/rotate", new, old, "whsec_" + "A" * 32)
+    assert s.post(f"/admin/webhooks/{endpoint['id']}/test/", token=staff).status_code == 202
+    entry = delivered(receiver, "/rotate", 1)[0]
+    assert entry["verified"] == [True, True, False]
+    assert entry["type"] == "webhook.test"
+
+
+def test_redeliver_sends_the_same_webhook_id_again(hooks_server, receiver):
+    s, staff = hooks_server, staff_token(hooks_server)
+    endpoint = subscribe(s, staff, receiver, "/again")
+    test = s.post(f"/admin/webhooks/{endpoint['id']}/test/", token=staff).json()
+    assert test["status"] == "pending" and test["event"] == "webhook.test"
+    recorded(s, staff, endpoint, 1)
+    r = s.post(f"/admin/webhooks/deliveries/{test['id']}/redeliver/", token=staff)
+    assert r.status_code == 200, r.text
+    wait_until(lambda: len(receiver.log("/again")) == 2, what="the redelivery")
+    first, second = receiver.log("/again")
+    assert first["id"] == second["id"] == test["webhook_id"] and second["verified"] == [True]
+    assert_error(s.post("/admin/webhooks/deliveries/99999999/redeliver/", token=staff), 404, "not_found")
+    assert_error(s.get(f"/admin/webhooks/{endpoint['id']}/deliveries/?status=lost", token=staff), 400,
+                 "validation_error")
+
+
+# --- staff routes: validation, limits, who may call them -------------------------------------------------
+
+def test_crud_of_an_endpoint(hooks_server, receiver):
+    s, staff = hooks_server, staff_token(hooks_server)
+    endpoint = subscribe(s, staff, receiver, "/crud", events=["order.paid", "order.paid"], description="ERP")
+    assert endpoint["events"] == ["order.paid"] and endpoint["enabled"] is True and endpoint["description"] == "ERP"
+    r = s.patch(f"/admin/webhooks/{endpoint['id']}/", token=staff,
+                json={"events": ["order.placed", "payment.failed"], "enabled": False})
+    assert r.status_code == 200, r.text
+    assert r.json()["events"] == ["order.placed", "payment.failed"] and r.json()["enabled"] is False
+    assert r.json()["url"] == endpoint["url"]
+    listed = s.get("/admin/webhooks/", token=staff).json()
+    assert listed["count"] >= 1 and any(e["id"] == endpoint["id"] for e in listed["results"])
+    assert s.delete(f"/admin/webhooks/{endpoint['id']}/", token=staff).status_code == 204
+    assert_error(s.get(f"/admin/webhooks/{endpoint['id']}/", token=staff), 404, "not_found")
+    assert_error(s.delete(f"/admin/webhooks/{endpoint['id']}/", token=staff), 404, "not_found")
+
+
+def test_bad_bodies_are_400_with_the_field(hooks_server):
+    s, staff = hooks_server, staff_token(hooks_server)
+    url = "http://127.0.0.1:9/hook"
+    cases = [
+        ({"events": ["order.paid"]}, "url"),
+        ({"url": url}, "events"),
+        ({"url": url, "events": []}, "events"),
+        ({"url": url, "events": "order.paid"}, "events"),
+        ({"url": url, "events": ["order.shipped"]}, "events"),
+        ({"url": url, "events": [1]}, "events"),
+        ({"url": url, "events": ["order.paid"] * 11}, "events"),
+        ({"url": "http://127.0.0.1/" + "a" * 999_000, "events": ["order.paid"]}, "url"),
+        ({"url": url, "events": ["order.paid"], "description": "d" * 999_000}, "description"),
+        ({"url": url, "events": ["order.paid"], "enabled": "yes"}, "enabled"),
+        ({"url": 5, "events": ["order.paid"]}, "url"),
+        ({"url": "ftp://127.0.0.1/hook", "events": ["order.paid"]}, "url"),
+        ({"url": "not a url", "events": ["order.paid"]}, "url"),
+        ({"url": "http://user:pw@127.0.0.1/", "events": ["order.paid"]}, "url"),
+    ]
+    for body, field in cases:
+        details = assert_error(s.post("/admin/webhooks/", token=staff, json=body), 400, "validation_error")["details"]
+        assert field in details, (body if len(json.dumps(body)) < 200 else field, details)
+    assert_error(s.post("/admin/webhooks/", token=staff, data="[1]", headers={"Content-Type": "application/json"}),
+                 400, "validation_error")
+    endpoint = s.post("/admin/webhooks/", token=staff, json={"url": url, "events": ["order.paid"]}).json()
+    r = s.patch(f"/admin/webhooks/{endpoint['id']}/", token=staff, json={"description": "x" * 999_000})
+    assert "description" in assert_error(r, 400, "validation_error")["details"]
+
+
+def test_a_shop_has_at_most_50_endpoints_even_when_created_at_once(hooks_server):
+    s, staff = hooks_server, staff_token(hooks_server)
+    existing = s.get("/admin/webhooks/", token=staff).json()["count"]
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["order.paid"]}
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        codes = list(pool.map(lambda _: s.post("/admin/webhooks/", token=staff, json=body).status_code,
+                              range(55 - existing)))
+    assert codes.count(201) == 50 - existing and codes.count(400) == 5
+    assert s.get("/admin/webhooks/", token=staff).json()["count"] == 50
+
+
+def test_a_customer_gets_403_on_every_webhook_route(hooks_server):
+    s = hooks_server
+    customer = customer_token(s)
+    for method, path in [("GET", "/admin/webhooks/"), ("POST", "/admin/webhooks/"), ("GET", "/admin/webhooks/1/"),
+                         ("PATCH", "/admin/webhooks/1/"), ("DELETE", "/admin/webhooks/1/"),
+                         ("POST", "/admin/webhooks/1/rotate_secret/"), ("POST", "/admin/webhooks/1/test/"),
+                         ("GET", "/admin/webhooks/1/deliveries/"), ("POST", "/admin/webhooks/deliveries/1/redeliver/")]:
+        kwargs = {"json": {"url": "http://127.0.0.1/", "events": ["order.paid"]}} if method in ("POST", "PATCH") else {}
+        assert_error(s.request(method, path, token=customer, **kwargs), 403, "forbidden")
+        assert_error(s.request(method, path, **kwargs), 401, "not_authenticated")
+
+
+# --- where webhooks may go (SSRF) ----------------------------------------------------------------------
+
+REFUSED = ["http://127.0.0.1/hook", "http://localhost:8080/hook", "http://10.1.2.3/", "http://172.16.0.1/",
+           "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data/", "http://100.100.100.200/",
+           "http://0.0.0.0/", "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[::ffff:169.254.169.254]/",
+           "http://[fd00::1]/", "http://[fe80::1]/", "http://[64:ff9b::a00:1]/", "https://2130706433/",
+           "http://0x7f.1/"]
+
+
+def test_private_loopback_link_local_and_metadata_targets_are_refused(make_server):
+    s = make_server()  # webhook_allow_private is off by default
+    staff = staff_token(s)
+    for url in REFUSED:
+        r = s.post("/admin/webhooks/", token=staff, json={"url": url, "events": ["order.paid"]})
+        assert r.status_code == 400, (url, r.text)
+        assert "url" in r.json()["details"], (url, r.json())
+    public = s.post("/admin/webhooks/", token=staff, json={"url": "https://93.184.215.14/hooks", "events": ["order.paid"]})
+    assert public.status_code == 201, public.text
+    r = s.patch(f"/admin/webhooks/{public.json()['id']}/", token=staff, json={"url": "http://10.0.0.1/"})
+    assert "url" in assert_error(r, 400, "validation_error")["details"]
+
+
+def test_each_send_checks_the_address_again(tmp_path, receiver):
+    url = fresh_database_url(tmp_path)
+    permissive = Server(tmp_path / "permissive", env={**FAST, "ORDERD_DATABASE_URL": url}).start()
+    staff = staff_token(permissive)
+    endpoint = subscribe(permissive, staff, receiver, "/ssrf")
+    permissive.stop()
+    strict = Server(tmp_path / "strict", env={"ORDERD_DATABASE_URL": url,
+                                              "ORDERD_WEBHOOK_RETRY_SCHEDULE": "200ms"}).start()
+    try:
+        assert strict.post(f"/admin/webhooks/{endpoint['id']}/test/", token=staff).status_code == 202
+        failed = wait_until(lambda: deliveries(strict, staff, endpoint, status="failed"), what="the refusal")
+        assert "refused" in failed[0]["error"] and failed[0]["status_code"] is None
+        assert receiver.log("/ssrf") == []
+    finally:
+        strict.stop()
+
+
+def test_the_routes_answer_as_docs_openapi_yaml_says(hooks_server, receiver):
+    from test_openapi import Checker
+
+    s, staff = hooks_server, staff_token(hooks_server)
+    check = Checker(s.get("/openapi.json").json())
+    created = check(s.post("/admin/webhooks/", token=staff, json={"url": receiver.url("/spec"), "events": ["order.paid"]}),
+                    "POST", "/admin/webhooks/", 201).json()
+    check(s.post("/admin/webhooks/", token=staff, json={"url": "ftp://x/"}), "POST", "/admin/webhooks/", 400,
+          "validation_error")
+    check(s.get("/admin/webhooks/", token=staff), "GET", "/admin/webhooks/", 200)
+    path = f"/admin/webhooks/{created['id']}/"
+    check(s.get(path, token=staff), "GET", "/admin/webhooks/{id}/", 200)
+    check(s.patch(path, token=staff, json={"description": "ERP"}), "PATCH", "/admin/webhooks/{id}/", 200)
+    check(s.post(path + "rotate_secret/", token=staff), "POST", "/admin/webhooks/{id}/rotate_secret/", 200)
+    test = check(s.post(path + "test/", token=staff), "POST", "/admin/webhooks/{id}/test/", 202).json()
+    wait_until(lambda: deliveries(s, staff, created, status="succeeded"), what="the test delivery")
+    check(s.get(path + "deliveries/?status=succeeded", token=staff), "GET", "/admin/webhooks/{id}/deliveries/", 200)
+    check(s.get(path + "deliveries/?status=x", token=staff), "GET", "/admin/webhooks/{id}/deliveries/", 400,
+          "validation_error")
+    check(s.post(f"/admin/webhooks/deliveries/{test['id']}/redeliver/", token=staff),
+          "POST", "/admin/webhooks/deliveries/{id}/redeliver/", 200)
+    check(s.delete(path, token=staff), "DELETE", "/admin/webhooks/{id}/", 204)
+    check(s.get(path, token=staff), "GET", "/admin/webhooks/{id}/", 404, "not_found")

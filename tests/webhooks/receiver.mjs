@@ -1,0 +1,69 @@
+// A webhook receiver for tests/api/test_webhooks.py. Every delivery is verified with the Standard
+// Webhooks reference library (the `standardwebhooks` npm package, pinned by package-lock.json), never
+// with orderd's own code, and logged as one JSON line:
+//   {"path", "id", "type", "verified": [true|false per secret], "status", "body"}
+//
+// Usage: node receiver.mjs DIR. It listens on 127.0.0.1 (a free port) and prints {"port": N} on stdout.
+// The test steers it with two files in DIR, read on every request:
+//   secrets.json  {"/path": ["whsec_...", ...]}  the secrets to verify deliveries to /path with
+//   answers.json  {"/path": {"status": 503, "retry_after": "1"}}  how to answer (default 204);
+//                 {"/path": {"hang": true}} never answers
+// and reads DIR/log.jsonl.
+import { appendFileSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { Webhook } from "standardwebhooks";
+
+const dir = process.argv[2];
+
+function readJson(name) {
+  try {
+    return JSON.parse(readFileSync(join(dir, name), "utf8"));
+  } catch {
+    return {};
+  }
+}
+
+function verifiedWith(secrets, body, headers) {
+  return secrets.map((secret) => {
+    try {
+      new Webhook(secret).verify(body, headers);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+const server = createServer((request, response) => {
+  const chunks = [];
+  request.on("data", (chunk) => chunks.push(chunk));
+  request.on("end", () => {
+    const body = Buffer.concat(chunks).toString("utf8");
+    const path = request.url;
+    const answer = readJson("answers.json")[path] ?? {};
+    const status = answer.status ?? 204;
+    let type = null;
+    try {
+      type = JSON.parse(body).type ?? null;
+    } catch {}
+    const entry = {
+      path,
+      id: request.headers["webhook-id"] ?? null,
+      type,
+      verified: verifiedWith(readJson("secrets.json")[path] ?? [], body, request.headers),
+      status,
+      content_type: request.headers["content-type"] ?? null,
+      body,
+    };
+    appendFileSync(join(dir, "log.jsonl"), `${JSON.stringify(entry)}\n`);
+    if (answer.hang) return;
+    const headers = answer.retry_after ? { "Retry-After": answer.retry_after } : {};
+    response.writeHead(status, headers);
+    response.end(answer.body ?? "");
+  });
+});
+
+server.listen(0, "127.0.0.1", () => {
+  process.stdout.write(`${JSON.stringify({ port: server.address().port })}\n`);
+});
