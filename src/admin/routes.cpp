@@ -51,7 +51,7 @@ http::Response dashboard(orders::Service& orders, catalog::Service& catalog, not
   auto now = common::now_micros();
   auto midnight = now - now % kMicrosPerDay;
   auto today = orders.summary_since(midnight);
-  auto low = catalog.low_stock(kLowStockBelow, kLowStockShown);
+  auto low = catalog.low_stock(kLowStockShown);
   auto queued = emails.counts();
   boost::json::array low_stock;
   for (const auto& p : low.products) low_stock.push_back(catalog::to_json(p));
@@ -59,7 +59,7 @@ http::Response dashboard(orders::Service& orders, catalog::Service& catalog, not
                                    {"orders_today", today.placed},
                                    {"paid_orders_today", today.paid},
                                    {"revenue_today", today.revenue.to_string()},
-                                   {"low_stock_below", kLowStockBelow},
+                                   {"low_stock_below", catalog.stock_watch().threshold()},
                                    {"low_stock_count", low.count},
                                    {"low_stock", std::move(low_stock)},
                                    {"emails_failed", queued.failed},

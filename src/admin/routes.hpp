@@ -32,9 +32,6 @@ class Refunds;
 
 namespace admin {
 
-// Products with less than this in stock are "low" on the dashboard.
-inline constexpr std::int64_t kLowStockBelow = 5;
-
 // The staff API under /admin/, all in this one table: users, orders, emails and the dashboard (the
 // handlers of one domain's data stay in that domain; the console's page is console/routes.cpp's).
 void register_routes(http::Router& router, auth::Service& accounts, orders::Service& orders,

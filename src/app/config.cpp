@@ -163,6 +163,9 @@ std::vector<Key> mail_and_shop_keys() {
                    "ISO 4217 code of the shop's prices, shown in emails and the console and sent to the payment "
                    "gateway (USD, EUR, GBP, JPY, ...: README lists them)",
                    check_currency),
+      integer("low_stock_threshold", &Config::low_stock_threshold, 0, 1'000'000'000,
+              "stock below this is low: the dashboard lists the product, and the sale or edit that takes it below "
+              "is reported once (0: never low)"),
   };
 }
 

@@ -58,6 +58,7 @@ struct Config {
   std::string metrics_token;  // when set, /metrics needs "Authorization: Bearer <token>"
   std::string shop_name = "orderd shop";
   std::string currency = "USD";  // ISO 4217, one of common::Currency's table (checked when set)
+  int low_stock_threshold = 5;    // stock below this is "low": the dashboard's list, alerts, webhooks
   std::string log_level = "info";
   std::string log_format = "text";
   int threads = 0;  // I/O threads; 0: one per core

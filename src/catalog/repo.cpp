@@ -34,7 +34,7 @@ constexpr std::string_view kArchive =
 // The guard `stock >= $2` makes the check and the decrement one step: no other buyer can slip in
 // between, on SQLite (one writer) or PostgreSQL (the row is locked by the update).
 constexpr std::string_view kTakeStock =
-    "UPDATE products SET stock = stock - $2 WHERE id = $1 AND archived = 0 AND stock >= $2";
+    "UPDATE products SET stock = stock - $2 WHERE id = $1 AND archived = 0 AND stock >= $2 RETURNING stock";
 constexpr std::string_view kReturnStock = "UPDATE products SET stock = stock + $2 WHERE id = $1";
 
 ProductRow product(const db::Row& r) {
@@ -96,8 +96,10 @@ bool archive(db::Connection& c, std::int64_t id, std::int64_t now) {
   return c.query(kArchive, id, now).affected_rows == 1;
 }
 
-bool take_stock(db::Connection& c, std::int64_t id, std::int64_t quantity) {
-  return c.query(kTakeStock, id, quantity).affected_rows == 1;
+std::optional<std::int64_t> take_stock(db::Connection& c, std::int64_t id, std::int64_t quantity) {
+  auto left = c.query(kTakeStock, id, quantity);
+  if (left.empty()) return std::nullopt;
+  return left[0].integer(0);
 }
 
 void return_stock(db::Connection& c, std::int64_t id, std::int64_t quantity) {

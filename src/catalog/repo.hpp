@@ -50,9 +50,9 @@ std::int64_t insert(db::Connection& c, const ProductFields& p, std::int64_t now)
 std::optional<ProductRow> update(db::Connection& c, std::int64_t id, const ProductColumns& p, std::int64_t now);
 // False when there is no such product on sale (none, or archived already).
 bool archive(db::Connection& c, std::int64_t id, std::int64_t now);
-// Takes `quantity` from an active product's stock if it has that much; false (and nothing changed)
-// if not.
-bool take_stock(db::Connection& c, std::int64_t id, std::int64_t quantity);
+// Takes `quantity` from an active product's stock if it has that much and returns the stock left;
+// nullopt (and nothing changed) if not.
+std::optional<std::int64_t> take_stock(db::Connection& c, std::int64_t id, std::int64_t quantity);
 // Puts `quantity` back (an order cancelled or expired), archived or not.
 void return_stock(db::Connection& c, std::int64_t id, std::int64_t quantity);
 

@@ -163,7 +163,11 @@ std::optional<Product> orderable(db::Connection& c, std::string_view name) {
   return from_row(*row);
 }
 
-bool take_stock(db::Connection& c, std::int64_t id, std::int64_t quantity) { return repo::take_stock(c, id, quantity); }
+bool take_stock(db::Connection& c, std::int64_t id, std::int64_t quantity, const StockWatch& watch) {
+  auto left = repo::take_stock(c, id, quantity);
+  if (left) watch.changed(c, id, *left + quantity, *left);
+  return left.has_value();
+}
 
 void return_stock(db::Connection& c, std::int64_t id, std::int64_t quantity) { repo::return_stock(c, id, quantity); }
 
@@ -178,7 +182,8 @@ ProductPage Service::list(const std::optional<std::string>& search, std::int64_t
   });
 }
 
-ProductPage Service::low_stock(std::int64_t below, std::int64_t limit) {
+ProductPage Service::low_stock(std::int64_t limit) {
+  auto below = watch_.threshold();
   return database_.read([&](db::Connection& c) {
     ProductPage page;
     page.count = repo::count_low_stock(c, below);
@@ -206,7 +211,9 @@ Product Service::update(std::int64_t id, const ProductUpdate& update) {
     return database_.transaction([&](db::Connection& c) -> std::optional<repo::ProductRow> {
       auto current = repo::lock_active(c, id);
       if (!current) return std::nullopt;
-      return repo::update(c, id, columns(*current, update), common::now_micros());
+      auto row = repo::update(c, id, columns(*current, update), common::now_micros());
+      if (row) watch_.changed(c, id, current->stock, row->stock);
+      return row;
     });
   });
   if (!row) not_found();

@@ -2,6 +2,7 @@
 // The catalogue: products with price and stock, listed to signed-in users, changed by staff, imported
 // in bulk by the CLI. Knows nothing of HTTP; throws common::Error with the contract's codes.
 
+#include "catalog/low_stock.hpp"
 #include "catalog/repo.hpp"
 #include "common/error.hpp"
 #include "common/money.hpp"
@@ -76,13 +77,18 @@ struct ImportSummary {
 std::optional<Product> orderable(db::Connection& c, std::int64_t id);
 std::optional<Product> orderable(db::Connection& c, std::string_view name);
 // Takes `quantity` if the product is on sale and has that much; false (nothing changed) otherwise.
-bool take_stock(db::Connection& c, std::int64_t id, std::int64_t quantity);
+// A take that crosses below the low-stock threshold is told to `watch`'s listeners.
+bool take_stock(db::Connection& c, std::int64_t id, std::int64_t quantity, const StockWatch& watch);
 // Gives back the stock of a cancelled or expired order line.
 void return_stock(db::Connection& c, std::int64_t id, std::int64_t quantity);
 
 class Service {
  public:
-  explicit Service(db::Database& database) : database_(database) {}
+  explicit Service(db::Database& database, StockWatch watch = StockWatch()) : database_(database), watch_(std::move(watch)) {}
+
+  // The low-stock threshold and its listeners: staff updates here and orders' takes report to it.
+  StockWatch& stock_watch() noexcept { return watch_; }
+  const StockWatch& stock_watch() const noexcept { return watch_; }
 
   // The database's write generation (db::Database::write_generation), for caches of the catalogue.
   std::optional<std::uint64_t> write_generation() const noexcept { return database_.write_generation(); }
@@ -91,8 +97,9 @@ class Service {
   ProductPage list(const std::optional<std::string>& search, std::int64_t limit,
                    const std::function<std::int64_t(std::int64_t)>& page_offset);
   Product get(std::int64_t id);
-  // Products with less than `below` in stock, the emptiest first: the `limit` first and how many in all.
-  ProductPage low_stock(std::int64_t below, std::int64_t limit);
+  // Products with less than the low-stock threshold in stock, the emptiest first: the `limit` first
+  // and how many in all.
+  ProductPage low_stock(std::int64_t limit);
   Product create(const ProductChange& change);
   // Locks the product's row, checks `expected_stock` (409 stock_changed) and that an adjustment keeps
   // stock within 0..kMaxStock (validation_error), then writes only the fields the update sets, so a
@@ -113,6 +120,7 @@ class Service {
 
  private:
   db::Database& database_;
+  StockWatch watch_;
 };
 
 }  // namespace catalog

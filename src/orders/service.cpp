@@ -157,10 +157,10 @@ Lines resolve_lines(db::Connection& c, const std::vector<ItemRequest>& requested
 
 // Takes every line's stock, in product-id order (no lock-order deadlocks on PostgreSQL); returns the
 // order's total. A short line throws, and the transaction takes nothing.
-common::Money take_stock(db::Connection& c, const Lines& lines) {
+common::Money take_stock(db::Connection& c, const Lines& lines, const catalog::StockWatch& watch) {
   common::Money total;
   for (const auto& [id, line] : lines) {
-    if (!catalog::take_stock(c, id, line.quantity)) insufficient_stock(c, line);
+    if (!catalog::take_stock(c, id, line.quantity, watch)) insufficient_stock(c, line);
     total += line.total();
   }
   return total;
@@ -322,7 +322,8 @@ Order Service::place_in(db::Connection& c, std::int64_t user_id, const std::vect
   if (settings_.may_order) settings_.may_order(c, user_id);
   try {
     auto lines = resolve_lines(c, requested);
-    auto total = take_stock(c, lines);
+    static const catalog::StockWatch kNobody;
+    auto total = take_stock(c, lines, settings_.stock_watch ? *settings_.stock_watch : kNobody);
     auto order = write_order(c, user_id, std::move(lines), total, settings_.reservation_ttl);
     if (before_commit) before_commit(c, order);
     return order;

@@ -2,6 +2,7 @@
 // Orders: placement that takes stock all or nothing, reservations that expire, cancellation, and the
 // queries behind the order routes. Knows nothing of HTTP; throws common::Error with the contract's codes.
 
+#include "catalog/low_stock.hpp"
 #include "common/metrics.hpp"
 #include "common/money.hpp"
 #include "db/database.hpp"
@@ -151,6 +152,8 @@ class Service {
   struct Settings {
     std::chrono::microseconds reservation_ttl = std::chrono::minutes(15);
     MayOrder may_order;  // empty: anyone signed in may order
+    // Told of each take that crosses below the low-stock threshold (catalog/low_stock.hpp); null: nobody.
+    const catalog::StockWatch* stock_watch = nullptr;
   };
   Service(db::Database& database, common::Metrics& metrics, Settings settings);
 

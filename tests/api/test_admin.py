@@ -226,6 +226,19 @@ def test_dashboard_counts_today_low_stock_and_failed_emails(make_server):
     assert_error(server.get("/admin/dashboard/", token=customer), 403, "forbidden")
 
 
+def test_the_dashboards_low_stock_line_is_the_shops_setting(make_server):
+    server = make_server(env={"ORDERD_LOW_STOCK_THRESHOLD": "20"})
+    staff = staff_token(server)
+    customer = customer_token(server)
+    below = product(server, staff, stock=19, price="1.00")
+    at = product(server, staff, stock=20, price="1.00")
+    d = server.get("/admin/dashboard/", token=staff).json()
+    assert d["low_stock_below"] == 20 and [p["id"] for p in d["low_stock"]] == [below["id"]]
+    place(server, customer, product_id=at["id"], quantity=1, expect=201)
+    d = server.get("/admin/dashboard/", token=staff).json()
+    assert d["low_stock_count"] == 2 and [p["id"] for p in d["low_stock"]] == [below["id"], at["id"]]
+
+
 # --- the page -----------------------------------------------------------------------------------------
 
 class Links(html.parser.HTMLParser):
