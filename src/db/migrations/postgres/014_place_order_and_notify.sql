@@ -58,3 +58,16 @@ BEGIN
 END
 $$;
 
+-- Kept catalogue pages on every node (issue #21): any change to products, by any node, the CLI's
+-- import or a hand-written UPDATE, notifies channel orderd_catalog. PostgreSQL delivers a NOTIFY only
+-- when its transaction commits, and folds a transaction's identical notifications into one; each
+-- node's listener (db/postgres.cpp) retires its pages when one arrives. A statement-level trigger: one
+-- notification per statement, however many rows it changes.
+CREATE FUNCTION orderd_catalog_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('orderd_catalog', '');
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER products_changed AFTER INSERT OR UPDATE OR DELETE ON products
+  FOR EACH STATEMENT EXECUTE FUNCTION orderd_catalog_changed();
