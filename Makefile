@@ -117,7 +117,8 @@ postman: build
 
 # Throughput and latency of the main routes under wrk (bench/run.py; see docs/benchmarks.md).
 # Parameters: make bench BENCH_ARGS="--duration 30s --connections 128 --scenarios healthz,place_order"
-# make bench BENCH_DB=postgres: the same against a throwaway PostgreSQL 15 cluster (tests/api/pg.py).
+# make bench BENCH_DB=postgres: the same against a throwaway PostgreSQL 15 cluster (tests/api/pg.py),
+# with pgbench -N and -S on the same cluster after each round and orderd's ratios to them.
 BENCH_DB ?= sqlite
 bench: build
 	@BENCH_DB=$(BENCH_DB) scripts/install-deps --bench

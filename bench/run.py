@@ -10,7 +10,12 @@ that no unit of stock was lost or invented: for every product, the initial stock
 stock plus the quantities held by pending and paid orders.
 
 The throwaway cluster runs with fsync, synchronous_commit and full_page_writes off (as in the
-tests), and the RSS and CPU columns are orderd's alone, not PostgreSQL's.
+tests), and the RSS and CPU columns are orderd's alone, not PostgreSQL's. On PostgreSQL the run also
+measures the database's own ceiling on the same cluster: pgbench -N (a 4-statement write transaction)
+and -S (one primary-key read), -M prepared with as many clients as wrk's connections and the same
+duration, after each round of scenarios, and prints orderd's ratios to them (issue #21's targets).
+With --rounds N the scenarios and pgbench alternate N times; ratios are taken within a round and the
+median is printed.
 
 Only the standard library, and python3-psycopg2 for PostgreSQL; wrk and postgresql-15 from Debian
 (scripts/install-deps --bench, with BENCH_DB=postgres for PostgreSQL's). Loopback only, every step
@@ -61,10 +66,11 @@ def call(base, method, path, body=None, token=None, timeout=30):
 
 
 def fresh_database(kind, workdir, cleanup):
-    """ORDERD_DATABASE_URL of an empty database: a SQLite file in workdir, or a new database in a
-    throwaway PostgreSQL cluster whose removal is registered on cleanup (an ExitStack)."""
+    """ORDERD_DATABASE_URL of an empty database and the cluster it is in (None for SQLite): a SQLite
+    file in workdir, or a new database in a throwaway PostgreSQL cluster whose removal is registered
+    on cleanup (an ExitStack)."""
     if kind == "sqlite":
-        return f"sqlite://{workdir / 'orderd.db'}"
+        return f"sqlite://{workdir / 'orderd.db'}", None
     sys.path.insert(0, str(ROOT / "tests" / "api"))
     from pg import PgCluster
 
@@ -72,7 +78,55 @@ def fresh_database(kind, workdir, cleanup):
     cleanup.callback(cluster.stop)  # also removes a half-started cluster's directory
     print("bench: starting a throwaway PostgreSQL cluster ...", file=sys.stderr, flush=True)
     cluster.start()
-    return cluster.url(cluster.create_database())
+    return cluster.url(cluster.create_database()), cluster
+
+
+PGBENCH_MODES = {"pgbench_N": "-N", "pgbench_S": "-S"}
+
+
+def pgbench_database(cluster, scale):
+    """A pgbench database (pgbench -i at `scale`) in the same cluster as orderd's; returns its name."""
+    name = cluster.create_database()
+    print(f"bench: pgbench -i -s {scale} ...", file=sys.stderr, flush=True)
+    subprocess.run([str(pgbench_bin()), "-i", "-q", "-s", str(scale), *pgbench_target(cluster, name)],
+                   capture_output=True, text=True, timeout=600, check=True)
+    return name
+
+
+def pgbench_bin():
+    from pg import PG_BIN
+
+    return PG_BIN / "pgbench"
+
+
+def pgbench_target(cluster, database):
+    return ["-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", database]
+
+
+def seconds(duration):
+    """wrk's duration ("15s", "2m", "1h") in whole seconds, for pgbench -T."""
+    m = re.fullmatch(r"(\d+)([smh]?)", duration)
+    if not m:
+        sys.exit(f"bench: cannot read the duration {duration!r}")
+    return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def run_pgbench(cluster, database, name, args):
+    """pgbench in the mode `name` names, -M prepared, as many clients as wrk has connections, with
+    wrk's duration, after a warm-up as long as wrk's. A result row like run_scenario's (no RSS or CPU:
+    those columns are orderd's)."""
+    common = [str(pgbench_bin()), "-n", PGBENCH_MODES[name], "-M", "prepared", "-c", str(args.connections),
+              "-j", str(args.threads), *pgbench_target(cluster, database)]
+    subprocess.run([*common[:-1], "-T", str(seconds(args.warmup)), common[-1]], capture_output=True, timeout=600,
+                   check=True)
+    done = subprocess.run([*common[:-1], "-T", str(seconds(args.duration)), "-r", common[-1]], capture_output=True,
+                          text=True, timeout=600, check=True)
+    tps = float(re.search(r"^tps = ([\d.]+)", done.stdout, re.M).group(1))
+    latency = re.search(r"^latency average = ([\d.]+) ms", done.stdout, re.M)
+    failed = re.search(r"^number of failed transactions: (\d+)", done.stdout, re.M)
+    return {"name": name, "rps": tps, "requests": 0, "p50": float(latency.group(1)) if latency else float("nan"),
+            "p99": float("nan"), "errors": int(failed.group(1)) if failed else 0, "rss": float("nan"),
+            "cpu": float("nan")}
 
 
 def connect(database_url):
@@ -273,16 +327,43 @@ def check_stock(database_url):
 
 
 def table(results, startup_ms, args, machine):
-    healthz = next((r["rps"] for r in results if r["name"] == "healthz"), None)
+    healthz = {r["round"]: r["rps"] for r in results if r["name"] == "healthz"}  # within each round
     lines = [f"wrk -t{args.threads} -c{args.connections} -d{args.duration} on loopback; database:"
              f" {DATABASES[args.db]}; {machine}; start-up to first answered /healthz: {startup_ms:.0f} ms", "",
              "| scenario | requests/s | vs /healthz | p50 ms | p99 ms | errors | peak RSS MiB | server CPU % |",
              "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
-        ratio = f"{r['rps'] / healthz * 100:.0f}%" if healthz else "-"
-        lines.append(f"| {r['name']} | {r['rps']:,.0f} | {ratio} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']}"
+        if r["name"] in PGBENCH_MODES:  # pgbench's average latency stands in the p50 column
+            lines.append(f"| {r['name']} (round {r['round']}) | {r['rps']:,.0f} | - | avg {r['p50']:.2f} | - |"
+                         f" {r['errors']} | - | - |")
+            continue
+        ratio = f"{r['rps'] / healthz[r['round']] * 100:.0f}%" if r["round"] in healthz else "-"
+        label = r["name"] if args.rounds == 1 else f"{r['name']} (round {r['round']})"
+        lines.append(f"| {label} | {r['rps']:,.0f} | {ratio} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']}"
                      f" | {r['rss']:.1f} | {r['cpu']:.0f} |")
     return "\n".join(lines)
+
+
+# Issue #21's targets: orderd's scenario against pgbench's mode, both in the same round.
+RATIO_TARGETS = [("place_order", "pgbench_N", 50), ("make_payment", "pgbench_N", 30), ("products", "pgbench_S", 50)]
+
+
+def ratios(results):
+    """The table of orderd's rates over pgbench's, each taken within one round; the median over rounds."""
+    def rate(name, round_):
+        return next((r["rps"] for r in results if r["name"] == name and r["round"] == round_), None)
+    rounds = sorted({r["round"] for r in results})
+    lines = ["| scenario | over | per round | median | target |", "|---|---|---:|---:|---:|"]
+    for scenario, mode, target in RATIO_TARGETS:
+        values = [rate(scenario, n) / rate(mode, n) * 100 for n in rounds if rate(scenario, n) and rate(mode, n)]
+        if not values:
+            continue
+        median = sorted(values)[len(values) // 2] if len(values) % 2 else sum(sorted(values)[len(values) // 2 - 1:
+                                                                                    len(values) // 2 + 1]) / 2
+        met = "met" if median >= target else "not met"
+        lines.append(f"| {scenario} | pgbench {PGBENCH_MODES[mode]} | {' / '.join(f'{v:.0f}%' for v in values)}"
+                     f" | {median:.0f}% | >= {target}% ({met}) |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def main():
@@ -302,6 +383,11 @@ def main():
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--webhooks", action="store_true",
                         help="subscribe a local receiver to every webhook event (docs/webhooks.md) before the scenarios")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="how many times the scenarios (and on PostgreSQL pgbench -N and -S) run, alternating")
+    parser.add_argument("--pgbench", default="on", choices=["on", "off"],
+                        help="on PostgreSQL, run pgbench -N and -S after each round (default on)")
+    parser.add_argument("--pgbench-scale", type=int, default=10, help="pgbench -i -s (default 10)")
     args = parser.parse_args()
     if args.db not in DATABASES:  # argparse checks choices only when --db is given, not $BENCH_DB
         sys.exit(f"BENCH_DB: {args.db!r} is neither sqlite nor postgres")
@@ -312,7 +398,7 @@ def main():
     # cluster (if any) stopped and removed, then the working directory removed.
     with tempfile.TemporaryDirectory(prefix="orderd-bench-") as tmp, contextlib.ExitStack() as cleanup:
         workdir = pathlib.Path(tmp)
-        database_url = fresh_database(args.db, workdir, cleanup)
+        database_url, cluster = fresh_database(args.db, workdir, cleanup)
         server = Server(args.bin, workdir, database_url,
                         {"ORDERD_PASSWORD_COST": args.password_cost, "ORDERD_RESERVATION_TTL": "24h",
                          "ORDERD_REGISTRATIONS_PER_HOUR": "0",
@@ -327,20 +413,27 @@ def main():
         accounts, first = load(server, workdir)
         if args.webhooks:
             subscribe_webhooks(server, cleanup)
+        pgbench_db = pgbench_database(cluster, args.pgbench_scale) if cluster and args.pgbench == "on" else None
         results = []
-        for name in args.scenarios.split(","):
-            account = accounts["reader" if name == "orders" else "buyer"]
-            env = {**os.environ, "BENCH_TOKEN": account["token"], "BENCH_FIRST_PRODUCT": str(first),
-                   "BENCH_PRODUCTS": str(PRODUCTS), "BENCH_EMAIL": account["email"], "BENCH_PASSWORD": PASSWORD}
-            if name == "refund":
-                env["BENCH_TOKEN"], env["BENCH_REFUND_ORDERS"] = refund_setup(server, accounts["buyer"], first)
-            print(f"bench: {name} ...", file=sys.stderr, flush=True)
-            results.append(run_scenario(server, name, args, env))
+        for round_ in range(1, args.rounds + 1):
+            for name in args.scenarios.split(","):
+                account = accounts["reader" if name == "orders" else "buyer"]
+                env = {**os.environ, "BENCH_TOKEN": account["token"], "BENCH_FIRST_PRODUCT": str(first),
+                       "BENCH_PRODUCTS": str(PRODUCTS), "BENCH_EMAIL": account["email"], "BENCH_PASSWORD": PASSWORD}
+                if name == "refund":
+                    env["BENCH_TOKEN"], env["BENCH_REFUND_ORDERS"] = refund_setup(server, accounts["buyer"], first)
+                print(f"bench: {name} (round {round_}) ...", file=sys.stderr, flush=True)
+                results.append({**run_scenario(server, name, args, env), "round": round_})
+            for name in PGBENCH_MODES if pgbench_db else []:
+                print(f"bench: {name} (round {round_}) ...", file=sys.stderr, flush=True)
+                results.append({**run_pgbench(cluster, pgbench_db, name, args), "round": round_})
         code = server.stop()
         wrong, sold = check_stock(database_url)
 
     machine = f"{os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}"
     report = table(results, startup_ms, args, machine)
+    if against_pgbench := ratios(results):
+        report += "\n\norderd over pgbench on the same cluster, within each round:\n\n" + against_pgbench
     print(report)
     print(f"\nstock check: {PRODUCTS - len(wrong)}/{PRODUCTS} products add up ({sold:,} units sold);"
           f" server exit code {code}")

@@ -103,8 +103,9 @@ http::Response archive_product(Service& service, Request& q) {
 void register_routes(http::Router& router, Service& service) {
   using http::handle;
   // Pages of the catalogue are what a shop serves most, and the same to every customer: kept until
-  // this process commits any write (an order takes stock) or for a second at most (a write by
-  // another process: the CLI's import).
+  // this process commits any write (an order takes stock), until another node changes a product on
+  // PostgreSQL (LISTEN/NOTIFY, db/postgres.hpp), or for a second at most (a write by another process
+  // on SQLite: the CLI's import; a PostgreSQL listener whose connection died unnoticed).
   auto list = handle(list_products, service, std::make_shared<http::ResponseCache>(128, std::chrono::seconds(1)));
   router.add(http::get("/store/products/", Access::user, list).runs(Runs::local_read).scans(is_search));
   // Before {id}/, which would take "export.csv" for an id.

@@ -172,9 +172,20 @@ class Database {
   }
 
   // A number that changes whenever a write transaction of this process commits, for caches of what
-  // was read; nullopt when other processes write the same data as a matter of course (PostgreSQL,
-  // several nodes), where such a number means nothing. Read it before reading the data.
+  // was read; on PostgreSQL also whenever another node changes the catalogue (its LISTEN/NOTIFY
+  // listener, postgres.hpp). nullopt when no such number can be trusted right now (PostgreSQL while
+  // the listener is not connected): keep nothing then. Read it before reading the data.
   virtual std::optional<std::uint64_t> write_generation() const noexcept { return std::nullopt; }
+
+  // PostgreSQL's listener for other nodes' catalogue changes (postgres.hpp), for /metrics and tests:
+  // whether it is connected, and how many notifications and connections it has had. All zero where
+  // there is none (SQLite, or before the first write_generation()).
+  struct ListenerStats {
+    bool connected = false;
+    std::uint64_t notifications = 0;
+    std::uint64_t connects = 0;
+  };
+  virtual ListenerStats listener_stats() noexcept { return {}; }
 
   // Capabilities that let the HTTP server skip thread hand-offs (docs/architecture.md, "Threads"):
   // True when reads are served from this process's memory (SQLite's page cache: microseconds), so a

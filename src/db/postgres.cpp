@@ -5,7 +5,10 @@
 #include <libpq-fe.h>
 #include <spdlog/spdlog.h>
 
+#include <poll.h>
+
 #include <charconv>
+#include <condition_variable>
 #include <unordered_map>
 
 namespace db {
@@ -55,23 +58,55 @@ class ConnectFailed : public std::runtime_error {
 
 void log_notice(void*, const char* message) { spdlog::debug("PostgreSQL: {}", trimmed(message)); }
 
+// A new connection, or ConnectFailed with libpq's reason. `application_name` tells the pool's
+// connections ("orderd") from the listener's in pg_stat_activity.
+PGconn* connect_to(const std::string& url, std::chrono::seconds connect_timeout, const char* application_name) {
+  // expand_dbname: the dbname value is the whole URI. Keywords before it are defaults the URI
+  // may override (its own ?connect_timeout=, ?application_name=).
+  auto timeout = std::to_string(connect_timeout.count());
+  const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {timeout.c_str(), application_name, url.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, 1);
+  if (conn == nullptr) throw std::bad_alloc();
+  if (PQstatus(conn) != CONNECTION_OK) {
+    auto message = trimmed(PQerrorMessage(conn));
+    PQfinish(conn);
+    throw ConnectFailed(message);
+  }
+  PQsetNoticeProcessor(conn, log_notice, nullptr);
+  return conn;
+}
+
+// Migration 014's trigger notifies this channel with every change to products.
+constexpr const char* kListen = "LISTEN orderd_catalog";
+constexpr auto kListenerRetry = std::chrono::seconds(1);
+constexpr auto kListenerPoll = std::chrono::milliseconds(250);  // how soon the listener sees a stop
+
+// A connection LISTENing on the catalogue's channel, or null (logged) while the database cannot be
+// reached or refuses.
+PGconn* listening_connection(const std::string& url, std::chrono::seconds connect_timeout) {
+  try {
+    PGconn* conn = connect_to(url, connect_timeout, "orderd-listener");
+    ResultPtr r(PQexec(conn, kListen));
+    if (PQresultStatus(r.get()) == PGRES_COMMAND_OK) return conn;
+    spdlog::warn("PostgreSQL change listener: LISTEN failed: {}", trimmed(PQresultErrorMessage(r.get())));
+    PQfinish(conn);
+  } catch (const ConnectFailed& e) {
+    spdlog::warn("PostgreSQL change listener cannot connect: {}", e.what());
+  }
+  return nullptr;
+}
+
+// Whether the connection's socket has something to read within `timeout` (or was closed).
+bool readable(PGconn* conn, std::chrono::milliseconds timeout) {
+  pollfd p{PQsocket(conn), POLLIN, 0};
+  return ::poll(&p, 1, static_cast<int>(timeout.count())) > 0;
+}
+
 class PostgresConnection final : public Connection {
  public:
-  PostgresConnection(const std::string& url, std::chrono::seconds connect_timeout) {
-    // expand_dbname: the dbname value is the whole URI. Keywords before it are defaults the URI
-    // may override (its own ?connect_timeout=, ?application_name=).
-    auto timeout = std::to_string(connect_timeout.count());
-    const char* keys[] = {"connect_timeout", "application_name", "dbname", nullptr};
-    const char* values[] = {timeout.c_str(), "orderd", url.c_str(), nullptr};
-    conn_ = PQconnectdbParams(keys, values, 1);
-    if (conn_ == nullptr) throw std::bad_alloc();
-    if (PQstatus(conn_) != CONNECTION_OK) {
-      auto message = trimmed(PQerrorMessage(conn_));
-      PQfinish(conn_);
-      throw ConnectFailed(message);
-    }
-    PQsetNoticeProcessor(conn_, log_notice, nullptr);
-  }
+  PostgresConnection(const std::string& url, std::chrono::seconds connect_timeout)
+      : conn_(connect_to(url, connect_timeout, "orderd")) {}
 
   ~PostgresConnection() override { PQfinish(conn_); }
   Dialect dialect() const noexcept override { return Dialect::postgres; }
@@ -251,7 +286,12 @@ bool PostgresDatabase::ping() noexcept {
 // READ COMMITTED is enough for orderd's writes: every decision that matters is a conditional UPDATE
 // (stock >= q, status = 'pending_payment', payment_in_flight = 0) that PostgreSQL re-checks on the
 // latest row version after waiting for its lock, or a unique index. See docs/architecture.md.
-void PostgresDatabase::run_transaction(const Body& body) { run("BEGIN ISOLATION LEVEL READ COMMITTED", body); }
+// A committed write moves the generation on at once, so this node's own next read never gets a page
+// its write made stale (other nodes hear of it through the listener).
+void PostgresDatabase::run_transaction(const Body& body) {
+  run("BEGIN ISOLATION LEVEL READ COMMITTED", body);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
 
 // One snapshot for the whole read, so a count and the page it describes agree.
 void PostgresDatabase::run_read(const Body& body) { run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body); }
@@ -286,6 +326,64 @@ void PostgresDatabase::run(std::string_view begin, const Body& body) {
       if (c.broken() || !c.idle()) lease.discard();
       throw;
     }
+  }
+}
+
+std::optional<std::uint64_t> PostgresDatabase::write_generation() const noexcept {
+  try {
+    std::call_once(listener_started_, [this] {
+      listener_ = std::jthread([this](const std::stop_token& stop) { listen(stop); });
+    });
+  } catch (const std::exception& e) {  // no thread: nothing is kept, as while it is disconnected
+    spdlog::warn("cannot start the PostgreSQL change listener: {}", e.what());
+    return std::nullopt;
+  }
+  if (!listening_.load(std::memory_order_acquire)) return std::nullopt;
+  return generation_.load(std::memory_order_acquire);
+}
+
+Database::ListenerStats PostgresDatabase::listener_stats() noexcept {
+  return {listening_.load(), notifications_.load(), connects_.load()};
+}
+
+void PostgresDatabase::listen(const std::stop_token& stop) const {
+  std::mutex mutex;
+  std::condition_variable_any wake;
+  while (!stop.stop_requested()) {
+    if (PGconn* conn = listening_connection(url_, options_.connect_timeout)) {
+      receive_notifications(conn, stop);
+      PQfinish(conn);
+    }
+    std::unique_lock lock(mutex);
+    wake.wait_for(lock, stop, kListenerRetry, [] { return false; });  // until the retry, or a stop
+  }
+}
+
+// While connected: every notification moves the generation on (retiring every node's pages), and
+// so do connecting and losing the connection, since a notification sent while nobody listened is lost.
+void PostgresDatabase::receive_notifications(void* connection, const std::stop_token& stop) const {
+  auto* conn = static_cast<PGconn*>(connection);
+  connects_.fetch_add(1);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  listening_.store(true, std::memory_order_release);
+  while (!stop.stop_requested()) {
+    if (!readable(conn, kListenerPoll)) continue;
+    if (PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK) break;
+    std::uint64_t received = 0;
+    while (PGnotify* n = PQnotifies(conn)) {
+      PQfreemem(n);
+      ++received;
+    }
+    if (received > 0) {
+      generation_.fetch_add(1, std::memory_order_acq_rel);
+      notifications_.fetch_add(received);
+    }
+  }
+  listening_.store(false, std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  if (!stop.stop_requested()) {
+    spdlog::warn("PostgreSQL change listener lost its connection ({}); no catalogue page is kept until it is back",
+                 trimmed(PQerrorMessage(conn)));
   }
 }
 

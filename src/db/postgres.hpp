@@ -3,11 +3,22 @@
 // connection, READ COMMITTED write transactions and REPEATABLE READ read-only snapshots. A lost
 // connection is dropped from the pool and the next request opens a new one, so orderd rides out a
 // database restart; while the database is down requests get 503 "unavailable".
+//
+// Kept catalogue pages across nodes: from the first write_generation() on, a listener thread holds
+// one more connection that LISTENs on orderd_catalog, which migration 014's trigger notifies with
+// every change to products, by any node, in the changing transaction (so only once it commits). Each
+// notification, and each write transaction this process commits, moves the write generation on;
+// while the listener is not connected there is no generation (nothing is kept), and every
+// (re)connection moves it on too, since notifications sent while nobody listened are lost.
 
 #include "db/database.hpp"
 #include "db/pool.hpp"
 
+#include <atomic>
+#include <mutex>
+#include <stop_token>
 #include <string>
+#include <thread>
 
 namespace db {
 
@@ -18,6 +29,9 @@ class PostgresDatabase final : public Database {
   Dialect dialect() const noexcept override { return Dialect::postgres; }
   bool ping() noexcept override;
   PoolStats pool_stats() noexcept override { return {pool_.in_use(), pool_.max_size()}; }
+  // Starts the listener on the first call; nullopt while it is not connected.
+  std::optional<std::uint64_t> write_generation() const noexcept override;
+  ListenerStats listener_stats() noexcept override;
 
  protected:
   void run_transaction(const Body& body) override;
@@ -25,10 +39,19 @@ class PostgresDatabase final : public Database {
 
  private:
   void run(std::string_view begin, const Body& body);
+  // The listener thread: connects, LISTENs, counts notifications, reconnects after a second.
+  void listen(const std::stop_token& stop) const;
+  void receive_notifications(void* connection, const std::stop_token& stop) const;
 
   std::string url_;
   Options options_;
   Pool pool_;
+  mutable std::atomic<std::uint64_t> generation_{0};
+  mutable std::atomic<bool> listening_{false};
+  mutable std::atomic<std::uint64_t> notifications_{0};
+  mutable std::atomic<std::uint64_t> connects_{0};
+  mutable std::once_flag listener_started_;
+  mutable std::jthread listener_;  // declared last: stopped and joined before the rest goes
 };
 
 }  // namespace db

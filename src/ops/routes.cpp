@@ -64,6 +64,18 @@ http::Response metrics_page(common::Metrics& metrics, const MetricsAccess& acces
   return r;
 }
 
+// PostgreSQL's listener for other nodes' catalogue changes (db/postgres.hpp): while it is not
+// connected, catalogue pages are not kept; the counts show it hears and reconnects.
+void register_listener_gauges(db::Database& database, common::Metrics& metrics) {
+  metrics.gauge("orderd_db_change_listener_connected",
+                "1 while the listener for other nodes' catalogue changes is connected (PostgreSQL).",
+                [&database] { return database.listener_stats().connected ? 1.0 : 0.0; });
+  metrics.gauge("orderd_db_change_notifications", "Catalogue change notifications received so far (PostgreSQL).",
+                [&database] { return static_cast<double>(database.listener_stats().notifications); });
+  metrics.gauge("orderd_db_change_listener_connects", "Connections the change listener has made so far (PostgreSQL).",
+                [&database] { return static_cast<double>(database.listener_stats().connects); });
+}
+
 }  // namespace
 
 void register_routes(http::Router& router, db::Database& database, common::Metrics& metrics, MetricsAccess access) {
@@ -74,6 +86,7 @@ void register_routes(http::Router& router, db::Database& database, common::Metri
                 [&database] { return static_cast<double>(database.pool_stats().in_use); });
   metrics.gauge("orderd_db_pool_connections_max", "The most database connections this node opens.",
                 [&database] { return static_cast<double>(database.pool_stats().size); });
+  if (database.dialect() == db::Dialect::postgres) register_listener_gauges(database, metrics);
   router.add(http::get("/healthz", Access::anyone, healthz).runs(http::Runs::io_thread));
   router.add(http::get("/readyz", Access::anyone, handle(readyz, database)));
   router.add(http::get("/metrics", Access::anyone, handle(metrics_page, metrics, std::move(access))));

@@ -15,14 +15,21 @@ constexpr std::string_view kInsertItem =
     "INSERT INTO order_items (order_id, product_id, product, price, quantity) VALUES ($1, $2, $3, $4, $5)";
 // The columns order() and item() read, in their order.
 constexpr auto kFromOrders = db::concat(" FROM orders o JOIN users u ON u.id = o.user_id");
-constexpr auto kSelectOrders = db::concat(
+constexpr auto kSelectOrderColumns = db::concat(
     "SELECT o.id, o.user_id, u.username, u.email, o.status, o.total_amount, o.created_at, o.expires_at,"
-    " o.payment_status, o.fulfilment_status",
-    kFromOrders);
+    " o.payment_status, o.fulfilment_status");
+constexpr int kOrderColumnCount = 10;
+constexpr auto kSelectOrders = db::concat(kSelectOrderColumns, kFromOrders);
 constexpr auto kItemColumns = db::concat("order_id, product_id, product, price, quantity, id, shipped, delivered, returned");
 constexpr auto kSelectItems = db::concat("SELECT ", kItemColumns, " FROM order_items");
 constexpr auto kFind = db::concat(kSelectOrders, " WHERE o.id = $1");
 constexpr auto kItems = db::concat(kSelectItems, " WHERE order_id = $1 ORDER BY id");
+// PostgreSQL reads an order and its items in one statement, a row per item (a round trip is what a
+// statement costs there; make_payment loads its order twice). SQLite keeps the two statements above.
+constexpr auto kFindWithItemsPostgres = db::concat(
+    kSelectOrderColumns,
+    ", i.order_id, i.product_id, i.product, i.price, i.quantity, i.id, i.shipped, i.delivered, i.returned",
+    kFromOrders, " LEFT JOIN order_items i ON i.order_id = o.id WHERE o.id = $1 ORDER BY i.id");
 // Listing has three shapes, each with SQL an index can serve: one customer's orders (orders_user),
 // every order with a status (orders_status), every order. A single statement with "$1 IS NULL OR
 // user_id = $1" would make the planner scan the whole table for every customer's page.
@@ -246,6 +253,10 @@ constexpr auto kClaimOverdueSqlite = db::concat(
 constexpr auto kClaimOverduePostgres = db::concat(kClaimOverdueSqlite, " FOR UPDATE SKIP LOCKED");
 
 constexpr std::string_view kCustomer = "SELECT username, email FROM users WHERE id = $1";
+// $2 and $3 are array literals ({1,2}) of the lines' product ids and quantities.
+constexpr std::string_view kPlacePostgres =
+    "SELECT order_id, customer, email, product_id, product, price, stock"
+    " FROM orderd_place_order($1, CAST($2 AS BIGINT[]), CAST($3 AS BIGINT[]), $4, $5)";
 
 OrderRow order(const db::Row& r) {
   return {.id = r.integer(0),
@@ -260,9 +271,21 @@ OrderRow order(const db::Row& r) {
           .fulfilment_status = r.text(9)};
 }
 
-ItemRow item(const db::Row& r) {
-  return {r.integer(0), r.integer(1), r.text(2), r.integer(3), r.integer(4),
-          r.integer(5), r.integer(6), r.integer(7), r.integer(8)};
+// An item from its columns, starting at `at` (0: kItemColumns alone; after an order's columns).
+ItemRow item(const db::Row& r, int at = 0) {
+  return {r.integer(at), r.integer(at + 1), r.text(at + 2), r.integer(at + 3), r.integer(at + 4),
+          r.integer(at + 5), r.integer(at + 6), r.integer(at + 7), r.integer(at + 8)};
+}
+
+std::optional<OrderRow> find_with_items_postgres(db::Connection& c, std::int64_t id) {
+  auto r = c.query(kFindWithItemsPostgres, id);
+  if (r.empty()) return std::nullopt;
+  auto o = order(r[0]);
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    if (!r[i].is_null(kOrderColumnCount)) o.items.push_back(item(r[i], kOrderColumnCount));
+  }
+  attach_after_payment(c, std::span(&o, 1));
+  return o;
 }
 
 }  // namespace
@@ -277,6 +300,7 @@ void insert_item(db::Connection& c, std::int64_t order_id, const ItemRow& i) {
 }
 
 std::optional<OrderRow> find(db::Connection& c, std::int64_t id) {
+  if (c.dialect() == db::Dialect::postgres) return find_with_items_postgres(c, id);
   auto r = c.query(kFind, id);
   if (r.empty()) return std::nullopt;
   auto o = order(r[0]);
@@ -284,6 +308,19 @@ std::optional<OrderRow> find(db::Connection& c, std::int64_t id) {
   for (std::size_t i = 0; i < items.size(); ++i) o.items.push_back(item(items[i]));
   attach_after_payment(c, std::span(&o, 1));
   return o;
+}
+
+std::vector<PlacedLine> place_at_once(db::Connection& c, std::int64_t user_id, const std::vector<std::int64_t>& products,
+                                      const std::vector<std::int64_t>& quantities, std::int64_t now,
+                                      std::int64_t expires_at) {
+  auto r = c.query(kPlacePostgres, user_id, id_list(c, products), id_list(c, quantities), now, expires_at);
+  std::vector<PlacedLine> out;
+  out.reserve(r.size());
+  for (std::size_t i = 0; i < r.size(); ++i) {
+    out.push_back({r[i].integer(0), r[i].text(1), r[i].text(2), r[i].integer(3), r[i].text(4), r[i].integer(5),
+                   r[i].integer(6)});
+  }
+  return out;
 }
 
 Customer customer(db::Connection& c, std::int64_t user_id) {

@@ -95,6 +95,22 @@ struct Customer {
   std::string email;
 };
 Customer customer(db::Connection& c, std::int64_t user_id);
+
+// PostgreSQL only: the whole placement in one statement (migration 014's orderd_place_order): the
+// guarded stock update of each line in the given order, the order and its lines, the customer. One
+// row per line, in the given order; none when a line could not be taken, and then nothing was.
+struct PlacedLine {
+  std::int64_t order_id = 0;
+  std::string customer;
+  std::string email;
+  std::int64_t product_id = 0;
+  std::string product;
+  std::int64_t price = 0;
+  std::int64_t stock = 0;  // after the sale
+};
+std::vector<PlacedLine> place_at_once(db::Connection& c, std::int64_t user_id, const std::vector<std::int64_t>& products,
+                                      const std::vector<std::int64_t>& quantities, std::int64_t now,
+                                      std::int64_t expires_at);
 // Orders newest first with their items, fulfilments, refunds and returns: one user's (all statuses), or everyone's with `status`, or
 // everyone's; `search` (everyone's only) keeps the orders whose customer's username or email
 // contains it, case-insensitively.

@@ -1,0 +1,4 @@
+-- Nothing for SQLite: PostgreSQL's migration 014 installs orderd_place_order, which places an order in
+-- one round trip, and the trigger that tells every node of a catalogue change (LISTEN/NOTIFY). SQLite
+-- runs in this process, where a statement costs no round trip, and keeps placing an order step by step
+-- (orders/service.cpp); its one process retires its own pages. The file keeps the dialects' numbers alike.
