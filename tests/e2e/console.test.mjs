@@ -345,6 +345,17 @@ describe("staff console", () => {
     assert.ok(today.placed >= 2 && today.paid >= 1 && today.cancelled >= 1, JSON.stringify(today));
     const tallest = Math.max(...bars.map((b) => b.height));
     assert.ok(Math.abs(tallest - Math.max(...bars.map((b) => b.value)) * scale) < 0.01);
+    // Revenue is a line on its own scale: each day's point sits at its amount.
+    const points = await page.$$eval("#sales-chart circle.revenue", (cs) => cs.map((c) => ({
+      date: c.dataset.date, value: Number(c.dataset.value), cy: Number(c.getAttribute("cy")) })));
+    const revenueScale = Number(await page.getAttribute("#sales-chart", "data-revenue-scale"));
+    const bottomY = Number(await page.getAttribute("#sales-chart line.axis", "y1"));
+    assert.equal(points.length, 30);
+    for (const p of points) {
+      assert.equal(p.value, Number(byDay.get(p.date).revenue), p.date);
+      assert.ok(Math.abs(bottomY - p.cy - p.value * revenueScale) < 0.01, `${p.date}: ${p.cy} vs ${p.value}`);
+    }
+    assert.ok(Number(today.revenue) > 0 && points.at(-1).cy < bottomY);
     // The table beneath says the same, with the money.
     const row = page.locator(`#sales-table tbody tr[data-date="${today.date}"]`);
     const cells = await row.locator("td").allInnerTexts();

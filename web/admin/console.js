@@ -442,7 +442,8 @@
           SALES_PERIODS.map((days) => h("button", { type: "button", "aria-pressed": String(days === s.days),
             class: days === s.days ? "primary" : null, dataset: { days }, onclick: () => choose(days) }, `${days} days`)))),
       salesChart(s),
-      h("p", { class: "legend" }, SALES_FIGURES.map((f) => h("span", { class: `key ${f.key}` }, f.label))),
+      h("p", { class: "legend" }, SALES_FIGURES.map((f) => h("span", { class: `key ${f.key}` }, f.label)),
+        h("span", { class: "key revenue" }, "Revenue (line)")),
       salesTable(s),
       topProducts(s));
   }
@@ -456,7 +457,7 @@
     const group = (width - left) / s.series.length;
     const bar = Math.max(1, (group * 0.8) / SALES_FIGURES.length);
     const chart = svg("svg", { id: "sales-chart", viewBox: `0 0 ${width} ${height}`, role: "img",
-      "aria-label": `Orders per day, last ${s.days} days; the table below has the figures`,
+      "aria-label": `Orders and revenue per day, last ${s.days} days; the table below has the figures`,
       "data-scale": String(plot / largest) });
     chart.append(svg("line", { x1: left, y1: top + plot, x2: width, y2: top + plot, class: "axis" }),
       svg("text", { x: left - 4, y: top + 10, class: "tick", "text-anchor": "end" }, largest),
@@ -474,7 +475,23 @@
       const every = Math.ceil(s.series.length / 10);
       if (i % every === 0) chart.append(svg("text", { x: x0, y: height - 6, class: "tick" }, d.date.slice(5)));
     });
+    revenueLine(chart, s, { left, top, plot, group });
     return chart;
+  }
+
+  // Revenue per day as a line over the bars, on a scale of its own (`data-revenue-scale`: pixels per
+  // unit of money; the line's hover text names its top), one point per day with the amount on hover.
+  function revenueLine(chart, s, { left, top, plot, group }) {
+    const largest = Math.max(1, ...s.series.map((d) => Number(d.revenue)));
+    const scale = plot / largest;
+    chart.setAttribute("data-revenue-scale", String(scale));
+    const points = s.series.map((d, i) => ({ d, x: left + i * group + group / 2, y: top + plot - Number(d.revenue) * scale }));
+    chart.append(svg("polyline", { class: "revenue", points: points.map((p) => `${p.x},${p.y}`).join(" ") },
+      svg("title", {}, `Revenue per day; the top of the chart is ${money(largest.toFixed(2))}`)));
+    for (const p of points) {
+      chart.append(svg("circle", { class: "point revenue", cx: p.x, cy: p.y, r: 3, "data-date": p.d.date, "data-value": p.d.revenue },
+        svg("title", {}, `${p.d.date}: ${money(p.d.revenue)} revenue`)));
+    }
   }
 
   function salesTable(s) {
