@@ -302,7 +302,7 @@ boost::json::object to_json(const Fulfilment& f) {
           {"delivered_at", f.delivered_at ? boost::json::value(common::format_rfc3339(*f.delivered_at)) : nullptr}};
 }
 
-// The same fields in the same order as the refund route's answer (payments::to_json).
+// An order body's refunds, and the refund route's answer (payments::Refund is this type).
 boost::json::object to_json(const Refund& r) {
   return {{"id", r.id},
           {"order_id", r.order_id},

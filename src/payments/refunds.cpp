@@ -20,15 +20,15 @@ std::string new_key(std::int64_t order_id) {
 }
 
 Refund from_row(refund_repo::RefundRow&& r) {
-  return {r.id,
-          r.order_id,
-          r.return_id,
-          common::Money::from_minor(r.amount),
-          std::move(r.reason),
-          std::move(r.status),
-          std::move(r.failure_code),
-          r.created_at,
-          r.updated_at};
+  return {.id = r.id,
+          .order_id = r.order_id,
+          .amount = common::Money::from_minor(r.amount),
+          .reason = std::move(r.reason),
+          .status = std::move(r.status),
+          .created_at = r.created_at,
+          .return_id = r.return_id,
+          .failure_code = std::move(r.failure_code),
+          .updated_at = r.updated_at};
 }
 
 std::string money(std::int64_t minor) { return common::Money::from_minor(minor).to_string(); }
@@ -47,18 +47,6 @@ orders::PaymentStatus refunded_status(const refund_repo::Position& p, std::int64
 }
 
 }  // namespace
-
-boost::json::object to_json(const Refund& r) {
-  return {{"id", r.id},
-          {"order_id", r.order_id},
-          {"amount", r.amount.to_string()},
-          {"reason", r.reason},
-          {"status", r.status},
-          {"failure_code", r.failure_code ? boost::json::value(*r.failure_code) : boost::json::value(nullptr)},
-          {"return_id", r.return_id ? boost::json::value(*r.return_id) : boost::json::value(nullptr)},
-          {"created_at", common::format_rfc3339(r.created_at)},
-          {"updated_at", common::format_rfc3339(r.updated_at)}};
-}
 
 Refunds::Refunds(db::Database& database, orders::Service& orders, Gateway& gateway, common::Metrics& metrics,
                  Settings settings, OnRefunded on_refunded, OnCancelled on_cancelled)
@@ -130,7 +118,7 @@ boost::json::object Refunds::refund(const RefundRequest& r) {
 boost::json::object Refunds::current(std::int64_t refund_id) {
   auto row = database_.read([&](db::Connection& c) { return refund_repo::find(c, refund_id); });
   if (!row) throw std::logic_error("refund " + std::to_string(refund_id) + " vanished");
-  return to_json(from_row(std::move(*row)));
+  return orders::to_json(from_row(std::move(*row)));
 }
 
 bool Refunds::settle(std::int64_t refund_id, bool succeeded, const std::string& reference,

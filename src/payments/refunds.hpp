@@ -37,19 +37,9 @@ struct RefundRequest {
   std::optional<std::int64_t> return_id;
 };
 
-// A refund as the API writes it (and the refund_issued email reads it).
-struct Refund {
-  std::int64_t id = 0;
-  std::int64_t order_id = 0;
-  std::optional<std::int64_t> return_id;
-  common::Money amount;
-  std::string reason;
-  std::string status;  // processing, succeeded, failed
-  std::optional<std::string> failure_code;
-  std::int64_t created_at = 0;
-  std::int64_t updated_at = 0;
-};
-boost::json::object to_json(const Refund& refund);
+// A refund as the API writes it (and the refund_issued email reads it): the same type, and the same
+// JSON (orders::to_json), as an order body's `refunds` list.
+using Refund = orders::Refund;
 
 // The failure_code of a refund the gateway did not make because it could not be asked or said it
 // could not (a processing error): trying again later may work. Any other failure_code is the
