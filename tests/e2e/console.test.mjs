@@ -310,6 +310,30 @@ describe("staff console", () => {
     await shot("users");
   });
 
+  // The accounts test once signed in and went to Users while the dashboard was still loading; the
+  // dashboard answered last and covered the Users page. A view draws only while it is the latest.
+  it("keeps the view staff went to when the one they left answers later", async () => {
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    const summary = (url) => url.pathname === "/admin/dashboard/";
+    await page.route(summary, async (route) => { await held; await route.continue(); });
+    try {
+      await go("dashboard");
+      await go("users");
+      await page.locator(`#users-table tr[data-username="${STAFF.username}"]`).waitFor();
+      const sales = page.waitForResponse((r) => new URL(r.url()).pathname === "/admin/dashboard/sales/");
+      release();
+      await (await sales).finished();
+      // The dashboard's last step (reading the sales body, then drawing) runs in the page's next tasks.
+      await page.evaluate(() => new Promise((resolve) => setTimeout(() => setTimeout(resolve))));
+    } finally {
+      release();
+      await page.unroute(summary);
+    }
+    assert.equal(await text("#view h1"), "Users");
+    assert.equal(await page.locator("#view #users-table").count(), 1);
+  });
+
   it("shows today's figures on the dashboard", async () => {
     const staff = await token(STAFF);
     const products = await http("GET", "/store/products/?search=Product%20B", undefined, staff);

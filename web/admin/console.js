@@ -351,26 +351,34 @@
 
   const views = { dashboard, products, orders, emails, users, webhooks };
 
+  // Each navigation counts; a view draws only while its navigation is the latest, so a slow view (the
+  // dashboard still loading after sign-in) cannot cover the one staff went to since.
+  let navigations = 0;
+
   function route() {
     if (!session.access) return;
+    const navigation = ++navigations;
+    const show = (...nodes) => {
+      if (navigation === navigations) view().replaceChildren(...nodes);
+    };
     const [name, id] = location.hash.replace(/^#\/?/, "").split("/");
     const render = views[name] || dashboard;
     for (const link of document.querySelectorAll("#nav a")) {
       link.classList.toggle("active", link.dataset.view === (views[name] ? name : "dashboard"));
     }
     view().replaceChildren(h("p", { class: "muted" }, "Loading…"));
-    render(id).catch(fail);
+    render(id, show).catch(fail);
   }
 
   // Dashboard ---------------------------------------------------------------------------------------
 
-  async function dashboard() {
+  async function dashboard(_id, show) {
     const d = await api("GET", "admin/dashboard/");
     shopCurrency = d.currency || shopCurrency;
     const stat = (label, value, sub, attrs = {}) =>
       h("div", { class: "stat", ...attrs }, h("div", { class: "label" }, label), h("div", { class: "value" }, value),
         sub ? h("div", { class: "sub" }, sub) : null);
-    view().replaceChildren(
+    show(
       h("h1", {}, "Dashboard"),
       h(
         "div",
@@ -553,7 +561,7 @@
 
   const productState = { search: "", page: 1 };
 
-  async function products(selected) {
+  async function products(selected, show) {
     const list = await pagedList({
       id: "products-table",
       state: productState,
@@ -571,7 +579,7 @@
     const editing = selected ? await api("GET", `store/products/${selected}/`).catch(() => null) : null;
     const search = h("input", { type: "search", name: "search", placeholder: "Search products by name", value: productState.search });
     const form = productForm(editing);
-    view().replaceChildren(
+    show(
       h("h1", {}, "Products"),
       h(
         "div",
@@ -721,7 +729,7 @@
   const orderStatus = (name) => ORDER_STATUSES[name] || { label: name.replace(/_/g, " "), holdsStock: false, actions: [] };
   const orderBadge = (name) => badge(orderStatus(name).label, name);
 
-  async function orders(selected) {
+  async function orders(selected, show) {
     const list = await pagedList({
       id: "orders-table",
       state: orderState,
@@ -738,7 +746,7 @@
     const status = h("select", { name: "status" }, h("option", { value: "" }, "All statuses"),
       Object.entries(ORDER_STATUSES).map(([s, { label }]) => h("option", { value: s, selected: s === orderState.status }, label)));
     const search = h("input", { type: "search", name: "search", placeholder: "Customer username or email", value: orderState.search });
-    view().replaceChildren(
+    show(
       h("h1", {}, "Orders"),
       h(
         "div",
@@ -982,7 +990,7 @@
   const emailState = { status: "", page: 1 };
   const EMAIL_STATUSES = ["pending", "sending", "sent", "failed"];
 
-  async function emails(selected) {
+  async function emails(selected, show) {
     const resend = async (e) => {
       try {
         const row = await api("POST", `admin/emails/${e.id}/resend/`);
@@ -1014,7 +1022,7 @@
       route();
     } }, h("option", { value: "" }, "All statuses"),
     EMAIL_STATUSES.map((s) => h("option", { value: s, selected: s === emailState.status }, s)));
-    view().replaceChildren(
+    show(
       h("h1", {}, "Email queue"),
       h(
         "div",
@@ -1050,7 +1058,7 @@
 
   const userState = { search: "", page: 1 };
 
-  async function users() {
+  async function users(_id, show) {
     // The link goes to the customer only: staff never see it (the outbox keeps it sealed).
     const sendReset = async (u) => {
       if (!confirm(`Email ${u.email} a link to choose a new password?`)) return;
@@ -1079,7 +1087,7 @@
       empty: "No users match.",
     });
     const search = h("input", { type: "search", name: "search", placeholder: "Username or email", value: userState.search });
-    view().replaceChildren(
+    show(
       h("h1", {}, "Users"),
       h("div", { class: "card" },
         h("form", { class: "toolbar", id: "user-search", onsubmit: (e) => {
@@ -1140,7 +1148,7 @@
   const webhookState = { page: 1, secret: null };
   const deliveryState = { status: "", page: 1, endpoint: null };
 
-  async function webhooks(selected) {
+  async function webhooks(selected, show) {
     if (deliveryState.endpoint !== selected) Object.assign(deliveryState, { status: "", page: 1, endpoint: selected });
     const list = await pagedList({
       id: "webhooks-table",
@@ -1152,7 +1160,7 @@
     });
     const secret = webhookState.secret;
     webhookState.secret = null; // shown once
-    view().replaceChildren(
+    show(
       h("h1", {}, "Webhooks"),
       secret ? h("div", { class: "card", id: "webhook-secret" }, h("h2", {}, `Signing secret of endpoint #${secret.id}`),
         h("p", {}, "Copy it now into the receiving system: it is not shown again."), h("pre", {}, secret.secret)) : null,
