@@ -673,53 +673,36 @@ int refuse_file(const std::string& path, const std::vector<std::string>& problem
   return 1;
 }
 
-// Every good row of a CSV file, read a record at a time; the rows' problems go to `problems`.
-void each_csv_product(const std::string& path, std::vector<std::string>& problems,
-                      const std::function<void(const catalog::ProductChange&)>& take) {
+// Every good row of a product file, read a row at a time; the rows' problems go to `problems`.
+void each_product(const std::string& path, catalog::FileFormat format, std::vector<std::string>& problems,
+                  const std::function<void(const catalog::ProductChange&)>& take) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw common::Error("validation_error", "cannot read " + path);
-  catalog::ProductCsvReader reader(in);
+  auto reader = catalog::read_products(in, format);
   catalog::ProductChange product;
-  while (reader.next(product, problems)) take(product);
+  while (reader->next(product, problems)) take(product);
 }
 
-// A CSV file in constant memory (issue #22): a first pass checks every row (nothing is imported from
-// a file with a problem, and the database is not even opened), the second imports them in the one
-// transaction, reading the file again; the count from the first gives the progress its total.
-int import_csv(const Config& config, const std::string& path) {
+// A product file in constant memory (issue #22): a first pass checks every row (nothing is imported
+// from a file with a problem, and the database is not even opened), the second imports them in the
+// one transaction, reading the file again; the count from the first gives the progress its total.
+int import_file(const Config& config, const std::string& path, catalog::FileFormat format) {
   std::vector<std::string> problems;
   std::size_t rows = 0;
-  each_csv_product(path, problems, [&rows](const catalog::ProductChange&) { ++rows; });
+  each_product(path, format, problems, [&rows](const catalog::ProductChange&) { ++rows; });
   if (!problems.empty()) return refuse_file(path, problems);
   auto database = open_database(config);
   catalog::Service catalog(*database);
   auto progress = Progress::on_stderr("rows", rows);
-  auto source = [&path](const std::function<void(const catalog::ProductChange&)>& take) {
+  auto source = [&](const std::function<void(const catalog::ProductChange&)>& take) {
     std::vector<std::string> changed;
-    each_csv_product(path, changed, take);
+    each_product(path, format, changed, take);
     // Rolls the import back: the file is not the one that was checked.
     if (!changed.empty()) {
       throw common::Error("validation_error", path + " changed while it was imported: " + changed[0]);
     }
   };
   auto summary = catalog.import(source, true, std::ref(progress));
-  progress.finish();
-  print_summary(summary);
-  return 0;
-}
-
-// A JSON file is parsed whole (a JSON array has no record boundaries a line reader could use).
-int import_json(const Config& config, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw common::Error("validation_error", "cannot read " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto parsed = catalog::parse_product_file(text.str(), catalog::FileFormat::json);
-  if (!parsed.problems.empty()) return refuse_file(path, parsed.problems);
-  auto database = open_database(config);
-  catalog::Service catalog(*database);
-  auto progress = Progress::on_stderr("rows", parsed.products.size());
-  auto summary = catalog.import(parsed.products, true, std::ref(progress));
   progress.finish();
   print_summary(summary);
   return 0;
@@ -735,8 +718,7 @@ int product_import(const Config& config, const std::string& path) {
       std::cerr << "orderd: cannot read " << path << "\n";
       return 1;
     }
-    if (format == catalog::FileFormat::json) return import_json(config, path);
-    return import_csv(config, path);
+    return import_file(config, path, format);
   });
 }
 

@@ -17,6 +17,13 @@ namespace catalog {
 namespace {
 
 constexpr std::size_t kMaxProblems = 50;  // a broken file need not list every one of a million rows
+// A product is at most 200 + 10,000 characters: a longer record is a wrong file, and reading it whole
+// would let its size decide the import's memory.
+constexpr std::size_t kMaxRecordBytes = 1 << 20;
+
+std::string too_long(int line) {
+  return "line " + std::to_string(line) + ": a product of more than 1 MiB; nothing after it was read";
+}
 
 struct CsvRecord {
   int line = 0;  // where the record begins
@@ -46,7 +53,12 @@ class CsvRecords {
   // Reads up to the end of a record; false when the stream ended instead.
   bool read_record(CsvRecord& record, bool& started, std::string& error) {
     bool quoted = false;
+    std::size_t bytes = 0;
     for (int next = in_.sbumpc(); next != EOF; next = in_.sbumpc()) {
+      if (++bytes > kMaxRecordBytes) {
+        error = too_long(record.line);
+        return false;
+      }
       char c = static_cast<char>(next);
       if (quoted) {
         if (c == '"' && in_.sgetc() == '"') {
@@ -117,10 +129,6 @@ std::optional<ProductChange> checked_row(const boost::json::object& row, int lin
   }
 }
 
-void check_row(const boost::json::object& row, int line, ParsedFile& out) {
-  if (auto change = checked_row(row, line, out.problems)) out.products.push_back(std::move(*change));
-}
-
 const std::vector<std::string> kCsvHeader{"name", "description", "price", "stock"};
 
 // The header record, lower-cased and without a UTF-8 byte-order mark; a problem when it is not
@@ -144,73 +152,180 @@ bool check_header(CsvRecords& records, std::vector<std::string>& problems) {
   return true;
 }
 
-void parse_csv_file(std::string_view text, ParsedFile& out) {
-  std::istringstream in{std::string(text)};
-  ProductCsvReader reader(in);
-  ProductChange change;
-  while (reader.next(change, out.problems)) out.products.push_back(std::move(change));
-}
+// The elements of a top-level JSON array, one at a time from a stream, each as its own text with the
+// line it begins on, so a file of any length is read in the memory of its largest element. Only the
+// array's punctuation is read here (strings and nesting are followed to find where an element ends);
+// common::parse_json then parses each element and finds any other mistake.
+class JsonElements {
+ public:
+  explicit JsonElements(std::istream& in) : in_(*in.rdbuf()) {}
 
-void parse_json_file(std::string_view text, ParsedFile& out) {
-  boost::system::error_code ec;
-  std::vector<int> lines;
-  auto value = common::parse_json_lines(text, ec, lines);
-  if (ec) {
-    out.problems.push_back("the file is not valid JSON: " + ec.message());
-    return;
-  }
-  if (!value.is_array()) {
-    out.problems.push_back("line 1: expected a JSON array of products");
-    return;
-  }
-  const auto& array = value.get_array();
-  for (std::size_t i = 0; i < array.size(); ++i) {
-    int line = i < lines.size() ? lines[i] : 0;
-    if (!array[i].is_object()) {
-      if (out.problems.size() < kMaxProblems) out.problems.push_back("line " + std::to_string(line) + ": expected an object");
-      continue;
+  // The next element; false at the end of the array, or with `error` set.
+  bool next(std::string& text, int& line, std::string& error) {
+    if (ended_) return false;
+    if (!started_) {
+      started_ = true;
+      if (!open_array(error)) return false;
+      if (in_.sgetc() == ']') return close_array(error);
+    } else {
+      int c = in_.sgetc();
+      if (c == ']') return close_array(error);
+      if (c != ',') return fail(error, c == EOF ? "the file ends inside the array" : "expected , or ] after a product");
+      in_.sbumpc();
+      skip_space();
     }
-    check_row(array[i].get_object(), line, out);
+    line = line_;
+    text.clear();
+    if (!read_element(text, error)) return false;
+    if (text.empty()) return fail(error, "expected a product");
+    return true;
   }
-}
+
+ private:
+  bool open_array(std::string& error) {
+    if (in_.sgetc() == 0xEF) {  // a UTF-8 byte-order mark
+      in_.sbumpc();
+      if (in_.sbumpc() != 0xBB || in_.sbumpc() != 0xBF) return fail(error, "expected a JSON array of products");
+    }
+    skip_space();
+    if (in_.sbumpc() != '[') return fail(error, "expected a JSON array of products");
+    skip_space();
+    return true;
+  }
+
+  // At the array's `]`: nothing but white space may follow it.
+  bool close_array(std::string& error) {
+    in_.sbumpc();
+    skip_space();
+    if (in_.sgetc() != EOF) return fail(error, "unexpected text after the array");
+    ended_ = true;
+    return false;
+  }
+
+  // Up to the `,` or `]` that ends the element, which is left unread.
+  bool read_element(std::string& text, std::string& error) {
+    const int first_line = line_;
+    int depth = 0;
+    bool quoted = false;
+    bool escaped = false;
+    for (int next = in_.sgetc(); next != EOF; next = in_.sgetc()) {
+      char c = static_cast<char>(next);
+      if (!quoted && depth == 0 && (c == ',' || c == ']')) return true;
+      if (text.size() == kMaxRecordBytes) {
+        error = too_long(first_line);
+        ended_ = true;
+        return false;
+      }
+      in_.sbumpc();
+      text += c;
+      if (c == '\n') ++line_;
+      if (quoted) {
+        if (escaped) escaped = false;
+        else if (c == '\\') escaped = true;
+        else if (c == '"') quoted = false;
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if ((c == '}' || c == ']') && depth > 0) {
+        --depth;
+      }
+    }
+    return fail(error, "the file ends inside the array");
+  }
+
+  void skip_space() {
+    for (int c = in_.sgetc(); c == ' ' || c == '\t' || c == '\r' || c == '\n'; c = in_.sgetc()) {
+      if (c == '\n') ++line_;
+      in_.sbumpc();
+    }
+  }
+
+  bool fail(std::string& error, std::string_view what) {
+    error = "line " + std::to_string(line_) + ": " + std::string(what);
+    ended_ = true;
+    return false;
+  }
+
+  std::streambuf& in_;
+  int line_ = 1;
+  bool started_ = false;
+  bool ended_ = false;
+};
+
+class CsvProducts final : public ProductReader {
+ public:
+  explicit CsvProducts(std::istream& in) : records_(in) {}
+
+  bool next(ProductChange& product, std::vector<std::string>& problems) override {
+    if (!header_read_) {
+      header_read_ = true;
+      ok_ = check_header(records_, problems);
+    }
+    CsvRecord record;
+    std::string error;
+    while (ok_ && records_.next(record, error)) {
+      ++rows_;
+      if (record.fields.size() != kCsvHeader.size()) {
+        if (problems.size() < kMaxProblems) {
+          problems.push_back("line " + std::to_string(record.line) + ": expected 4 fields, found " +
+                             std::to_string(record.fields.size()));
+        }
+        continue;
+      }
+      if (auto change = checked_row(csv_row_as_json(kCsvHeader, record.fields), record.line, problems)) {
+        product = std::move(*change);
+        return true;
+      }
+    }
+    if (!error.empty()) problems.push_back(error);
+    ok_ = false;
+    return false;
+  }
+
+ private:
+  CsvRecords records_;
+  bool header_read_ = false;
+  bool ok_ = true;
+};
+
+class JsonProducts final : public ProductReader {
+ public:
+  explicit JsonProducts(std::istream& in) : elements_(in) {}
+
+  bool next(ProductChange& product, std::vector<std::string>& problems) override {
+    std::string text;
+    std::string error;
+    int line = 0;
+    while (elements_.next(text, line, error)) {
+      ++rows_;
+      boost::system::error_code ec;
+      auto value = common::parse_json(text, ec);
+      std::string problem = ec                  ? "not valid JSON: " + ec.message()
+                            : !value.is_object() ? "expected an object"
+                                                 : "";
+      if (!problem.empty()) {
+        if (problems.size() < kMaxProblems) problems.push_back("line " + std::to_string(line) + ": " + problem);
+        continue;
+      }
+      if (auto change = checked_row(value.get_object(), line, problems)) {
+        product = std::move(*change);
+        return true;
+      }
+    }
+    if (!error.empty()) problems.push_back(error);
+    return false;
+  }
+
+ private:
+  JsonElements elements_;
+};
 
 }  // namespace
 
-struct ProductCsvReader::Impl {
-  explicit Impl(std::istream& in) : records(in) {}
-  CsvRecords records;
-  bool header_read = false;
-  bool ok = true;
-};
-
-ProductCsvReader::ProductCsvReader(std::istream& in) : impl_(std::make_unique<Impl>(in)) {}
-ProductCsvReader::~ProductCsvReader() = default;
-
-bool ProductCsvReader::next(ProductChange& product, std::vector<std::string>& problems) {
-  auto& r = *impl_;
-  if (!r.header_read) {
-    r.header_read = true;
-    r.ok = check_header(r.records, problems);
-  }
-  CsvRecord record;
-  std::string error;
-  while (r.ok && r.records.next(record, error)) {
-    ++rows_;
-    if (record.fields.size() != kCsvHeader.size()) {
-      if (problems.size() < kMaxProblems) {
-        problems.push_back("line " + std::to_string(record.line) + ": expected 4 fields, found " +
-                           std::to_string(record.fields.size()));
-      }
-      continue;
-    }
-    if (auto change = checked_row(csv_row_as_json(kCsvHeader, record.fields), record.line, problems)) {
-      product = std::move(*change);
-      return true;
-    }
-  }
-  if (!error.empty()) problems.push_back(error);
-  r.ok = false;
-  return false;
+std::unique_ptr<ProductReader> read_products(std::istream& in, FileFormat format) {
+  if (format == FileFormat::json) return std::make_unique<JsonProducts>(in);
+  return std::make_unique<CsvProducts>(in);
 }
 
 FileFormat format_of(std::string_view path) {
@@ -220,13 +335,6 @@ FileFormat format_of(std::string_view path) {
   if (ext == "json") return FileFormat::json;
   if (ext == "csv") return FileFormat::csv;
   throw common::Error("validation_error", "product files must end in .json or .csv");
-}
-
-ParsedFile parse_product_file(std::string_view text, FileFormat format) {
-  ParsedFile out;
-  if (format == FileFormat::json) parse_json_file(text, out);
-  else parse_csv_file(text, out);
-  return out;
 }
 
 std::vector<ProductChange> demo_products() {

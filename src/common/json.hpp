@@ -8,15 +8,9 @@
 #include <boost/system/error_code.hpp>
 
 #include <string_view>
-#include <vector>
 
 namespace common {
 
 boost::json::value parse_json(std::string_view text, boost::system::error_code& ec);
-
-// The same, for a file holding a top-level array: also returns the 1-based line on which each
-// element of that array begins, for error messages.
-boost::json::value parse_json_lines(std::string_view text, boost::system::error_code& ec,
-                                    std::vector<int>& element_lines);
 
 }  // namespace common

@@ -10,6 +10,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 
 from conftest import (BIN, assert_error, customer_token, pay, place, postgres_only, register, staff_token, unique,
@@ -387,16 +388,29 @@ def csv_of(path, rows, start=0):
     return path
 
 
-def test_a_100000_row_import_runs_in_constant_memory_and_reports_progress(make_server, tmp_path):
+def json_of(path, rows, start=0):
+    """The same products as csv_of, as a JSON array of one object over three lines each."""
+    with open(path, "w") as f:
+        f.write("[\n")
+        for i in range(start, start + rows):
+            f.write(f'  {{"name": "Item {i:06d}", "description": "A thing, number {i}",\n'
+                    f'   "price": {i % 100}.{i % 97:02d},\n   "stock": {i % 50}}}{"," if i < start + rows - 1 else ""}\n')
+        f.write("]\n")
+    return path
+
+
+@pytest.mark.parametrize("of", [csv_of, json_of], ids=["csv", "json"])
+def test_a_100000_row_import_runs_in_constant_memory_and_reports_progress(make_server, tmp_path, of):
     s = make_server()
     staff = staff_token(s)
-    small, small_peak = import_file(s, csv_of(tmp_path / "small.csv", 10_000))
+    ext = "csv" if of is csv_of else "json"
+    small, small_peak = import_file(s, of(tmp_path / f"small.{ext}", 10_000))
     assert small.returncode == 0, small.stderr
-    big, big_peak = import_file(s, csv_of(tmp_path / "big.csv", 100_000, start=10_000))
+    big, big_peak = import_file(s, of(tmp_path / f"big.{ext}", 100_000, start=10_000))
     assert big.returncode == 0, big.stderr
     assert "100000 created, 0 updated, 0 unchanged" in big.stdout
     assert s.get("/store/products/", token=staff).json()["count"] == 110_000
-    # Ten times the rows, the same memory: the file is read a record at a time, twice.
+    # Ten times the rows, the same memory: the file is read a row (record, array element) at a time, twice.
     print(f"import peak RSS: 10,000 rows {small_peak} KiB, 100,000 rows {big_peak} KiB")
     assert big_peak - small_peak < 8 * 1024, (small_peak, big_peak)
     # Not a terminal: plain lines (no carriage returns), and the last one says how long it took.
@@ -404,6 +418,21 @@ def test_a_100000_row_import_runs_in_constant_memory_and_reports_progress(make_s
     assert re.search(r"^done: 100000 rows in \d+", big.stderr, re.M), big.stderr
     for line in big.stderr.splitlines()[:-1]:
         assert re.match(r"^\d+ of 100000 rows \(\d+%\), \d+ rows/s(, about .* left)?$", line), line
+
+
+def test_a_json_import_with_a_bad_product_deep_in_the_file_names_its_line_and_imports_nothing(make_server, tmp_path):
+    s = make_server()
+    staff = staff_token(s)
+    path = json_of(tmp_path / "bad.json", 5_000)
+    text = path.read_text().replace('"name": "Item 004000"', '"name": ""').replace('"stock": 1}', '"stock": -1}', 1)
+    path.write_text(text)
+    p = s.cli("product", "import", str(path))
+    # Product i begins on line 2 + 3i.
+    assert p.returncode == 1 and "line 5: stock" in p.stderr and "line 12002: name" in p.stderr, p.stderr
+    assert s.get("/store/products/", token=staff).json()["count"] == 0
+    path.write_text(text.rstrip().rstrip("]") + ",\n  {\"name\": \"unclosed\n")
+    p = s.cli("product", "import", str(path))
+    assert p.returncode == 1 and "the file ends inside the array" in p.stderr, p.stderr
 
 
 def test_an_import_with_a_bad_row_deep_in_the_file_imports_nothing(make_server, tmp_path):

@@ -72,16 +72,3 @@ TEST(Money, ReadsJsonNumbersFromTheirSourceText) {
   EXPECT_FALSE(from_json("\"12abc\"", &message));
   EXPECT_EQ(message, "A valid number is required.");
 }
-
-// Found by the json fuzz target (tests/fuzz/corpus/json/strings_lines): a string that the parser
-// delivers in parts (a long one, or one with escapes) was counted once per part, so the product
-// import named the wrong line for every element after it.
-TEST(Json, LinesCountEachArrayElementOnce) {
-  std::string text = "[\n\"a\",\n\"b\\n\\u0041" + std::string(5000, 'x') + "\",\n{\"c\": 1}\n]";
-  boost::system::error_code ec;
-  std::vector<int> lines;
-  auto value = common::parse_json_lines(text, ec, lines);
-  ASSERT_FALSE(ec);
-  ASSERT_EQ(value.as_array().size(), 3u);
-  EXPECT_EQ(lines, (std::vector<int>{2, 3, 4}));
-}
