@@ -206,7 +206,8 @@ webhooks::WorkerOptions webhook_options(const Config& config) {
   return {.schedule = parse_duration_list(config.webhook_retry_schedule),
           .allow_private = config.webhook_allow_private == "true",
           .timeout = config.webhook_timeout,
-          .disable_after = config.webhook_disable_after};
+          .disable_after = config.webhook_disable_after,
+          .keep = config.webhook_keep};
 }
 
 http::ServerOptions server_options(const Config& config) {

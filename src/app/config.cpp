@@ -166,6 +166,8 @@ std::vector<Key> webhook_keys() {
       duration("webhook_timeout", &Config::webhook_timeout, "longest one webhook attempt may take", Duration(100)),
       duration("webhook_disable_after", &Config::webhook_disable_after,
                "an endpoint whose attempts have all failed for this long is disabled"),
+      duration("webhook_keep", &Config::webhook_keep,
+               "a webhook event whose deliveries are all over (succeeded or failed) is forgotten after this"),
   };
 }
 
@@ -349,6 +351,10 @@ void validate(const Config& c) {
   }
   if (c.production() && c.password_cost == "minimum") {
     throw ConfigError("password_cost: minimum is for tests; production needs moderate, interactive or owasp");
+  }
+  if (c.production() && c.webhook_allow_private == "true") {
+    throw ConfigError("webhook_allow_private: true is for development and tests; production sends webhooks to "
+                      "public addresses only (a loopback, private or metadata address is an SSRF target)");
   }
 }
 

@@ -91,6 +91,16 @@ constexpr std::string_view kQueueStats =
     "SELECT waiting, (SELECT created_at FROM webhook_deliveries WHERE id = oldest) FROM (SELECT COUNT(*) AS waiting,"
     " MIN(id) AS oldest FROM webhook_deliveries WHERE status IN ('pending', 'sending')) AS q";
 
+// The oldest events, by id (ids grow with created_at), that nothing is still to be sent for.
+constexpr std::string_view kOldEvents =
+    "SELECT e.id FROM webhook_events e WHERE e.created_at < $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d"
+    " WHERE d.event_id = e.id AND d.status IN ('pending', 'sending')) ORDER BY e.id LIMIT $2";
+// Each re-checks (a redelivery on another node may have made one pending again since).
+constexpr std::string_view kForgetDeliveries =
+    "DELETE FROM webhook_deliveries WHERE event_id = $1 AND status IN ('succeeded', 'failed')";
+constexpr std::string_view kForgetEvent =
+    "DELETE FROM webhook_events WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries WHERE event_id = $1)";
+
 Endpoint endpoint_row(const db::Row& r) {
   return Endpoint{r.integer(0),          r.text(1),          r.text(2),           r.text(3),
                   r.integer(4) == 1,     r.text(5),          r.optional_text(6),  r.optional_integer(7),
@@ -229,6 +239,17 @@ void redeliver(db::Connection& c, std::int64_t id, std::int64_t now) { c.query(k
 QueueStats queue_stats(db::Connection& c) {
   auto r = c.query(kQueueStats);
   return {r[0].integer(0), r[0].optional_integer(1)};
+}
+
+int purge(db::Connection& c, std::int64_t before, int limit) {
+  auto old = c.query(kOldEvents, before, limit);
+  int purged = 0;
+  for (std::size_t i = 0; i < old.size(); ++i) {
+    auto id = old[i].integer(0);
+    c.query(kForgetDeliveries, id);
+    purged += static_cast<int>(c.query(kForgetEvent, id).affected_rows);
+  }
+  return purged;
 }
 
 }  // namespace webhooks::repo

@@ -119,4 +119,8 @@ struct QueueStats {
 };
 QueueStats queue_stats(db::Connection& c);
 
+// Forgets events older than `before` whose every delivery is over (succeeded or failed), with those
+// deliveries: at most `limit` events a call, oldest first. Returns how many events went.
+int purge(db::Connection& c, std::int64_t before, int limit);
+
 }  // namespace webhooks::repo

@@ -19,12 +19,14 @@ struct Exchange {
   std::size_t read = 0;  // bytes of the answer's body so far
 };
 
-struct Handles {
-  CURL* easy = curl_easy_init();
-  curl_slist* headers = nullptr;
-  ~Handles() {
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(easy);
+// The request's header list, freed after its exchange, when the handle is also reset so that none of
+// its options point into the finished exchange (its open connections stay).
+struct Headers {
+  CURL* easy;
+  curl_slist* list = nullptr;
+  ~Headers() {
+    curl_easy_reset(easy);
+    curl_slist_free_all(list);
   }
 };
 
@@ -71,46 +73,51 @@ std::size_t read_header(char* data, std::size_t size, std::size_t count, void* u
   return size * count;
 }
 
-void set_options(Handles& h, Exchange& exchange, const Post& request, std::chrono::milliseconds timeout,
+void set_options(CURL* easy, Headers& h, Exchange& exchange, const Post& request, std::chrono::milliseconds timeout,
                  char* error) {
-  curl_easy_setopt(h.easy, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(h.easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h.easy, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h.easy, CURLOPT_NOPROXY, "*");  // a proxy would connect where the check never looked
-  curl_easy_setopt(h.easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h.easy, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(h.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h.easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kAnswerRead));
-  curl_easy_setopt(h.easy, CURLOPT_USERAGENT, std::string(kUserAgent).c_str());
-  curl_easy_setopt(h.easy, CURLOPT_POSTFIELDS, request.body.c_str());
-  curl_easy_setopt(h.easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-  for (const auto& [name, value] : request.headers) h.headers = curl_slist_append(h.headers, (name + ": " + value).c_str());
-  h.headers = curl_slist_append(h.headers, "Expect:");  // no 100-continue round trip
-  curl_easy_setopt(h.easy, CURLOPT_HTTPHEADER, h.headers);
-  curl_easy_setopt(h.easy, CURLOPT_OPENSOCKETFUNCTION, open_checked_socket);
-  curl_easy_setopt(h.easy, CURLOPT_OPENSOCKETDATA, &exchange);
-  curl_easy_setopt(h.easy, CURLOPT_WRITEFUNCTION, keep_answer);
-  curl_easy_setopt(h.easy, CURLOPT_WRITEDATA, &exchange);
-  curl_easy_setopt(h.easy, CURLOPT_HEADERFUNCTION, read_header);
-  curl_easy_setopt(h.easy, CURLOPT_HEADERDATA, &exchange);
+  curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");  // a proxy would connect where the check never looked
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kAnswerRead));
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, std::string(kUserAgent).c_str());
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.c_str());
+  curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  for (const auto& [name, value] : request.headers) h.list = curl_slist_append(h.list, (name + ": " + value).c_str());
+  h.list = curl_slist_append(h.list, "Expect:");  // no 100-continue round trip
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, h.list);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, open_checked_socket);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, &exchange);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, keep_answer);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &exchange);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, read_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &exchange);
 }
 
 }  // namespace
 
-PostResult post(const Post& request, std::chrono::milliseconds timeout, bool allow_private) {
-  init_curl();
-  Handles h;
-  if (h.easy == nullptr) throw std::runtime_error("cannot create a libcurl handle");
+Sender::Sender() : easy_((init_curl(), curl_easy_init())) {
+  if (easy_ == nullptr) throw std::runtime_error("cannot create a libcurl handle");
+}
+
+Sender::~Sender() { curl_easy_cleanup(static_cast<CURL*>(easy_)); }
+
+PostResult Sender::post(const Post& request, std::chrono::milliseconds timeout, bool allow_private) {
+  auto* easy = static_cast<CURL*>(easy_);
+  Headers headers{easy};
   Exchange exchange;
   exchange.allow_private = allow_private;
   char error[CURL_ERROR_SIZE] = {};
-  set_options(h, exchange, request, timeout, error);
+  set_options(easy, headers, exchange, request, timeout, error);
   auto started = std::chrono::steady_clock::now();
-  auto code = curl_easy_perform(h.easy);
+  auto code = curl_easy_perform(easy);
   exchange.result.latency =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   long status = 0;
-  curl_easy_getinfo(h.easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
   exchange.result.status = static_cast<int>(status);
   if (exchange.result.refused) {
     exchange.result.status = 0;

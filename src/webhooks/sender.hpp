@@ -1,5 +1,5 @@
 #pragma once
-// One webhook POST: libcurl (already linked for SMTP) with the system's CA store for https, a deadline
+// Webhook POSTs: libcurl (already linked for SMTP) with the system's CA store for https, a deadline
 // over the whole exchange, no redirects, no proxy, and the answer read up to 64 KiB. Unless
 // allow_private, every address libcurl is about to connect to is checked first (webhooks/address.hpp):
 // the check is on the connecting socket's address, after DNS, so no second lookup can differ from it.
@@ -30,6 +30,20 @@ struct PostResult {
 inline constexpr std::size_t kAnswerRead = 64 * 1024;  // read at most this much of an answer ...
 inline constexpr std::size_t kAnswerKept = 1024;       // ... and keep this much for staff to see
 
-PostResult post(const Post& request, std::chrono::milliseconds timeout, bool allow_private);
+// Posts one at a time (one thread), keeping libcurl's connections to receivers open between posts: a
+// receiver that keeps its connection alive is not paid a new TCP (and TLS) handshake per delivery. A
+// kept connection goes to an address that was checked when it was opened.
+class Sender {
+ public:
+  Sender();
+  ~Sender();
+  Sender(const Sender&) = delete;
+  Sender& operator=(const Sender&) = delete;
+
+  PostResult post(const Post& request, std::chrono::milliseconds timeout, bool allow_private);
+
+ private:
+  void* easy_;  // CURL*, kept out of this header
+};
 
 }  // namespace webhooks

@@ -21,6 +21,7 @@ struct Worker::Gauges {
 namespace {
 
 constexpr std::chrono::hours kLongestRetryAfter{24};  // a receiver cannot park its deliveries for longer
+constexpr int kPurgeBatch = 500;                       // events forgotten in one (short) transaction
 
 std::int64_t micros(std::chrono::milliseconds d) { return d.count() * 1000; }
 
@@ -56,7 +57,23 @@ Worker::Worker(db::Database& database, common::Metrics& metrics, WorkerOptions o
 void Worker::drain() {
   while (run_once() == options_.batch_size && !stopping_) {
   }
+  purge_old();
   refresh_gauges();
+}
+
+// Finished events older than `keep` go, with their deliveries, at most once a minute (or once per
+// `keep` when that is shorter), a batch per transaction so the purge never holds the writer for long.
+void Worker::purge_old() {
+  auto now = common::now_micros();
+  if (now - last_purge_ < micros(std::min<std::chrono::milliseconds>(options_.keep, std::chrono::minutes(1)))) return;
+  last_purge_ = now;
+  auto before = now - micros(options_.keep);
+  int purged = 0;
+  do {
+    purged = database_.transaction([&](db::Connection& c) { return repo::purge(c, before, kPurgeBatch); });
+    if (purged > 0) spdlog::debug("webhooks: forgot {} finished events from before the last {} h", purged,
+                                  std::chrono::duration_cast<std::chrono::hours>(options_.keep).count());
+  } while (purged == kPurgeBatch && !stopping_);
 }
 
 // One attempt and what it came to, recorded with the rest of its batch.
@@ -95,7 +112,7 @@ int Worker::run_once() {
   return static_cast<int>(claimed.size());
 }
 
-Worker::Attempt Worker::attempt(const repo::Claimed& claimed) const {
+Worker::Attempt Worker::attempt(const repo::Claimed& claimed) {
   Attempt a{claimed, {}, "failed"};
   if (!claimed.enabled) {
     a.outcome.at = common::now_micros();
@@ -113,7 +130,7 @@ Worker::Attempt Worker::attempt(const repo::Claimed& claimed) const {
                      {"webhook-signature", signature_header(claimed.secret,
                                                             previous_signs ? claimed.previous_secret : std::nullopt,
                                                             id, timestamp, request.body)}};
-  judge(a, post(request, options_.timeout, options_.allow_private));
+  judge(a, sender_.post(request, options_.timeout, options_.allow_private));
   return a;
 }
 

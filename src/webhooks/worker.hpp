@@ -36,6 +36,7 @@ struct WorkerOptions {
   std::chrono::milliseconds poll_interval{1'000};        // how often an idle worker looks for due rows
   int batch_size = 25;                                   // rows claimed (and their outcomes recorded) at once
   std::chrono::milliseconds disable_after = std::chrono::hours(24 * 5);
+  std::chrono::milliseconds keep = std::chrono::hours(24 * 30);  // then a finished event is forgotten
   std::chrono::milliseconds rotation_overlap = std::chrono::hours(24);  // (used by the service)
 };
 
@@ -75,12 +76,13 @@ class Worker {
   struct Gauges;
   struct Attempt;
   void drain();
-  Attempt attempt(const repo::Claimed& claimed) const;  // sends one delivery
+  Attempt attempt(const repo::Claimed& claimed);  // sends one delivery
   void judge(Attempt& a, const PostResult& result) const;
   void record(db::Connection& c, Attempt& a) const;
   void report(const Attempt& a);
   void count(std::string_view type, std::string_view outcome);
   void refresh_gauges();
+  void purge_old();
 
   db::Database& database_;
   common::Metrics& metrics_;
@@ -88,6 +90,8 @@ class Worker {
   std::chrono::milliseconds lease_;
   std::shared_ptr<Gauges> gauges_;
   std::atomic<bool> stopping_{false};
+  std::int64_t last_purge_ = 0;  // microseconds; the worker's thread only
+  Sender sender_;            // used by the worker's thread only
   common::Periodic thread_;  // last: stopped (by ~Worker) before the members it uses go
 };
 

@@ -308,6 +308,27 @@ def test_an_endpoint_failing_for_disable_after_is_disabled(make_server, receiver
     assert r.status_code == 200 and r.json()["enabled"] is True and r.json()["disabled_at"] is None
 
 
+def test_finished_events_are_forgotten_after_webhook_keep_and_waiting_ones_are_kept(make_server, receiver):
+    s = make_server(env={"ORDERD_WEBHOOK_ALLOW_PRIVATE": "true", "ORDERD_WEBHOOK_KEEP": "2s",
+                         "ORDERD_WEBHOOK_RETRY_SCHEDULE": "1h"})
+    staff = staff_token(s)
+    done, waiting = subscribe(s, staff, receiver, "/done"), subscribe(s, staff, receiver, "/waiting")
+    receiver.answer("/waiting", status=503)
+    finished = s.post(f"/admin/webhooks/{done['id']}/test/", token=staff).json()
+    retried = s.post(f"/admin/webhooks/{waiting['id']}/test/", token=staff).json()
+    recorded(s, staff, done, 1)
+    wait_until(lambda: [d for d in deliveries(s, staff, waiting) if d["attempts"] == 1], what="the failed attempt")
+    events = lambda: {row[0] for row in s.sql("SELECT type FROM webhook_events")}  # noqa: E731
+    assert events() == {"webhook.test"}
+    # Two seconds on, at the worker's next purge: the finished event is gone with its delivery.
+    wait_until(lambda: deliveries(s, staff, done) == [], timeout=20, what="the finished event to be forgotten")
+    assert_error(s.post(f"/admin/webhooks/deliveries/{finished['id']}/redeliver/", token=staff), 404, "not_found")
+    # The one waiting for its retry (an hour away) stays, and so does its event.
+    [kept] = deliveries(s, staff, waiting)
+    assert kept["id"] == retried["id"] and kept["status"] == "pending"
+    assert s.sql("SELECT COUNT(*) FROM webhook_events")[0][0] == 1
+
+
 # --- signatures and secrets ----------------------------------------------------------------------------
 
 def test_a_rotated_secret_signs_beside_the_old_one(hooks_server, receiver):

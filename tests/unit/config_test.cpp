@@ -122,7 +122,7 @@ TEST(Config, ProductionRequiresAStrongSecretAndNeverEchoesIt) {
   EXPECT_TRUE(ok.production());
 }
 
-TEST(Config, ProductionRefusesTheMockGateway) {
+TEST(Config, ProductionRefusesTheMockGatewayAndPrivateWebhooks) {
   auto production = [](std::map<std::string, std::string> more) {
     more.emplace("ORDERD_ENV", "production");
     more.emplace("ORDERD_JWT_SECRET", "0123456789abcdef0123456789abcdef");
@@ -135,6 +135,13 @@ TEST(Config, ProductionRefusesTheMockGateway) {
   EXPECT_EQ(production({{"ORDERD_PAYMENT_GATEWAY", "http://127.0.0.1:8100"}}), "");
   // Development keeps the mock as its default.
   EXPECT_EQ(app::load_config(std::nullopt, {}, env_of({})).payment_gateway, "mock");
+  // Webhooks to loopback and private addresses are for development and tests (issue #19).
+  auto gateway = std::pair<std::string, std::string>{"ORDERD_PAYMENT_GATEWAY", "http://127.0.0.1:8100"};
+  auto refused = production({gateway, {"ORDERD_WEBHOOK_ALLOW_PRIVATE", "true"}});
+  EXPECT_NE(refused.find("webhook_allow_private"), std::string::npos) << refused;
+  EXPECT_EQ(production({gateway, {"ORDERD_WEBHOOK_ALLOW_PRIVATE", "false"}}), "");
+  EXPECT_EQ(app::load_config(std::nullopt, {}, env_of({{"ORDERD_WEBHOOK_ALLOW_PRIVATE", "true"}})).webhook_allow_private,
+            "true");
 }
 
 TEST(Config, MetricsTokenIsAConfigurationKey) {
