@@ -39,7 +39,8 @@ import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATABASES = {"sqlite": "SQLite", "postgres": "PostgreSQL (throwaway cluster, fsync off)"}
-SCENARIOS = ["healthz", "products", "place_order", "orders", "make_payment", "refund", "login"]
+SCENARIOS = ["healthz", "products", "products_while_ordering", "place_order", "orders", "make_payment", "refund",
+             "login"]
 REFUND_ORDERS = 200  # paid just before the refund scenario, so the mock gateway still knows their charges
 PRODUCTS = 100
 STOCK = 1_000_000_000
@@ -234,32 +235,71 @@ def refund_setup(server, buyer, first):
     return token, ",".join(ids)
 
 
+class WebhookReceiver:
+    """--webhooks: a receiver on loopback answering 204 to every delivery on kept-alive HTTP/1.1
+    connections; asyncio with a hand-read request, so that it takes as little as it can of the cores
+    the server also needs (it stands for a shop's system on another machine). Counts deliveries."""
+
+    def __init__(self, cleanup):
+        import asyncio
+        import threading
+
+        self.count = 0
+        receiver = self
+
+        class Connection(asyncio.Protocol):
+            def connection_made(self, transport):
+                self.transport, self.buffer = transport, b""
+
+            def data_received(self, data):
+                self.buffer += data
+                while (end := self.buffer.find(b"\r\n\r\n")) >= 0:
+                    length = re.search(rb"(?im)^content-length:\s*(\d+)", self.buffer[:end])
+                    total = end + 4 + (int(length.group(1)) if length else 0)
+                    if len(self.buffer) < total:
+                        return
+                    self.buffer = self.buffer[total:]
+                    receiver.count += 1
+                    self.transport.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+
+        loop = asyncio.new_event_loop()
+        server = loop.run_until_complete(loop.create_server(Connection, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        threading.Thread(target=loop.run_forever, daemon=True).start()
+        cleanup.callback(lambda: loop.call_soon_threadsafe(loop.stop))
+
+
 def subscribe_webhooks(server, cleanup):
-    """--webhooks: a receiver on loopback answering 204, and an endpoint subscribed to every event type,
-    so place_order and make_payment also write (and the server sends) their webhook events."""
-    import http.server
-    import threading
-
-    class Receiver(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
-    cleanup.callback(receiver.shutdown)
+    """An endpoint subscribed to every event type, at the receiver; returns (staff token, endpoint id,
+    receiver). The scenarios then run with it disabled and enabled in turn (see main)."""
+    receiver = WebhookReceiver(cleanup)
     email = "hooks@bench.example"
     server.cli("user", "create", "--email", email, "--username", "hooks", "--staff", "--password-stdin",
                stdin=PASSWORD + "\n")
     token = call(server.base, "POST", "/login/", {"email": email, "password": PASSWORD})["access"]
     events = ["order.placed", "order.paid", "order.cancelled", "order.expired", "order.fulfilled",
               "order.delivered", "order.refunded", "order.returned", "payment.failed", "product.low_stock"]
-    call(server.base, "POST", "/admin/webhooks/",
-         {"url": f"http://127.0.0.1:{receiver.server_address[1]}/hooks", "events": events}, token=token)
+    endpoint = call(server.base, "POST", "/admin/webhooks/",
+                    {"url": f"http://127.0.0.1:{receiver.port}/hooks", "events": events}, token=token)
+    return token, endpoint["id"], receiver
+
+
+def webhook_backlog(server):
+    """orderd_webhook_queue_depth from /metrics: deliveries not yet made."""
+    with urllib.request.urlopen(server.base + "/metrics", timeout=5) as response:
+        text = response.read().decode()
+    found = re.search(r"^orderd_webhook_queue_depth ([\d.e+]+)$", text, re.M)
+    return int(float(found.group(1))) if found else 0
+
+
+def drain_webhooks(server, timeout=120):
+    """Seconds until every delivery is made (the worker catching up after a scenario)."""
+    started = time.monotonic()
+    while webhook_backlog(server) > 0:
+        if time.monotonic() - started > timeout:
+            raise RuntimeError("the webhook queue did not drain")
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 def parse_wrk(output):
@@ -291,10 +331,37 @@ def wait_for_slow_lane(server, timeout=60):
     raise RuntimeError("the slow lane did not empty after the warm-up")
 
 
+# Scenarios measured while another runs beside them: (the measured script, the background script).
+# products_while_ordering: the catalogue's first page while orders keep changing its stock, so the
+# kept pages keep being retired (issue #21's "products while orders are being placed").
+COMBINED = {"products_while_ordering": ("products", "place_order")}
+BACKGROUND_CONNECTIONS = 16
+
+
 def run_scenario(server, name, args, env):
-    script = ROOT / "bench" / "lua" / f"{name}.lua"
+    measured, background = COMBINED.get(name, (name, None))
+    script = ROOT / "bench" / "lua" / f"{measured}.lua"
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}", "--latency",
                "--timeout", "10s", "-s", str(script), server.base]
+    if background is None:
+        return run_wrk(server, command, args, env)
+    # The background starts first and runs a second longer, so it covers the whole measured run.
+    seconds = float(args.duration.rstrip("s")) + 1
+    beside = subprocess.Popen(["wrk", "-t1", f"-c{BACKGROUND_CONNECTIONS}", f"-d{seconds:g}s", "--timeout", "10s",
+                               "-s", str(ROOT / "bench" / "lua" / f"{background}.lua"), server.base],
+                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        result = run_wrk(server, command, args, env)
+        out, _ = beside.communicate(timeout=seconds + 60)
+    finally:
+        beside.kill()
+    behind = parse_wrk(out)
+    result["beside"] = f"{background} beside it: {behind['rps']:,.0f} requests/s, {behind['errors']} errors"
+    result["errors"] += behind["errors"]
+    return result
+
+
+def run_wrk(server, command, args, env):
     # A short unmeasured run first: connections, caches and the allocator warm up.
     subprocess.run([*command[:3], f"-d{args.warmup}", *command[4:]], cwd=ROOT, env=env, capture_output=True,
                    timeout=120, check=True)
@@ -306,7 +373,7 @@ def run_scenario(server, name, args, env):
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=True)
     cpu = (server.cpu_seconds() - cpu_before) / (time.monotonic() - wall_before) * 100
     result = parse_wrk(done.stdout)
-    result.update(name=name, rss=server.peak_rss_mib(), cpu=cpu)
+    result.update(rss=server.peak_rss_mib(), cpu=cpu)
     return result
 
 
@@ -341,11 +408,42 @@ def table(results, startup_ms, args, machine):
         label = r["name"] if args.rounds == 1 else f"{r['name']} (round {r['round']})"
         lines.append(f"| {label} | {r['rps']:,.0f} | {ratio} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']}"
                      f" | {r['rss']:.1f} | {r['cpu']:.0f} |")
+    notes = [f"- {r['name']} (round {r['round']}): {r['beside']} ({BACKGROUND_CONNECTIONS} connections)"
+             for r in results if "beside" in r]
+    return "\n".join(lines + ([""] + notes if notes else []))
+
+
+# Issue #19's target: these, with an endpoint subscribed, within 10% of without.
+WEBHOOK_SCENARIOS = ["place_order", "make_payment", "refund"]
+
+
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def webhook_table(results, args):
+    seconds = float(args.duration.rstrip("s"))
+    lines = ["| scenario | without req/s | with req/s | with / without | p99 without / with ms | backlog at the end"
+             " | drained in s | receiver CPU % |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in WEBHOOK_SCENARIOS:
+        pairs = [(r, w) for r in results if r["name"] == name
+                 for w in results if w["name"] == f"{name} +webhooks" and w["round"] == r["round"]]
+        for without, with_ in pairs:
+            lines.append(f"| {name} (round {with_['round']}) | {without['rps']:,.0f} | {with_['rps']:,.0f}"
+                         f" | {with_['rps'] / without['rps'] * 100:.0f}% | {without['p99']:.1f} / {with_['p99']:.1f}"
+                         f" | {with_['backlog']:,} | {with_['drain']:.1f} | {with_['receiver_cpu'] / seconds * 100:.0f} |")
+        if len(pairs) > 1:
+            share = median([w["rps"] / r["rps"] * 100 for r, w in pairs])
+            lines.append(f"| {name}: median | | | {share:.0f}% (target >= 90%:"
+                         f" {'met' if share >= 90 else 'not met'}) | | | | |")
     return "\n".join(lines)
 
 
 # Issue #21's targets: orderd's scenario against pgbench's mode, both in the same round.
-RATIO_TARGETS = [("place_order", "pgbench_N", 50), ("make_payment", "pgbench_N", 30), ("products", "pgbench_S", 50)]
+RATIO_TARGETS = [("place_order", "pgbench_N", 50), ("make_payment", "pgbench_N", 30),
+                 ("products_while_ordering", "pgbench_S", 50)]
 
 
 def ratios(results):
@@ -358,11 +456,10 @@ def ratios(results):
         values = [rate(scenario, n) / rate(mode, n) * 100 for n in rounds if rate(scenario, n) and rate(mode, n)]
         if not values:
             continue
-        median = sorted(values)[len(values) // 2] if len(values) % 2 else sum(sorted(values)[len(values) // 2 - 1:
-                                                                                    len(values) // 2 + 1]) / 2
-        met = "met" if median >= target else "not met"
+        middle = median(values)
+        met = "met" if middle >= target else "not met"
         lines.append(f"| {scenario} | pgbench {PGBENCH_MODES[mode]} | {' / '.join(f'{v:.0f}%' for v in values)}"
-                     f" | {median:.0f}% | >= {target}% ({met}) |")
+                     f" | {middle:.0f}% | >= {target}% ({met}) |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
@@ -382,7 +479,8 @@ def main():
                         help="argon2id cost for the login scenario (default owasp: 12 MiB, 3 passes per hash)")
     parser.add_argument("--log-level", default="info")
     parser.add_argument("--webhooks", action="store_true",
-                        help="subscribe a local receiver to every webhook event (docs/webhooks.md) before the scenarios")
+                        help="subscribe a local receiver to every webhook event (docs/webhooks.md); place_order,"
+                             " make_payment and refund then run without and with it, in turn")
     parser.add_argument("--rounds", type=int, default=1,
                         help="how many times the scenarios (and on PostgreSQL pgbench -N and -S) run, alternating")
     parser.add_argument("--pgbench", default="on", choices=["on", "off"],
@@ -411,8 +509,7 @@ def main():
         cleanup.callback(server.kill)
         startup_ms = server.start()
         accounts, first = load(server, workdir)
-        if args.webhooks:
-            subscribe_webhooks(server, cleanup)
+        hooks = subscribe_webhooks(server, cleanup) if args.webhooks else None
         pgbench_db = pgbench_database(cluster, args.pgbench_scale) if cluster and args.pgbench == "on" else None
         results = []
         for round_ in range(1, args.rounds + 1):
@@ -422,8 +519,19 @@ def main():
                        "BENCH_PRODUCTS": str(PRODUCTS), "BENCH_EMAIL": account["email"], "BENCH_PASSWORD": PASSWORD}
                 if name == "refund":
                     env["BENCH_TOKEN"], env["BENCH_REFUND_ORDERS"] = refund_setup(server, accounts["buyer"], first)
-                print(f"bench: {name} (round {round_}) ...", file=sys.stderr, flush=True)
-                results.append({**run_scenario(server, name, args, env), "round": round_})
+                # With --webhooks, the scenarios that publish run twice in a row: the endpoint disabled
+                # (nothing is written), then enabled.
+                for hooked in (False, True) if hooks and name in WEBHOOK_SCENARIOS else (None,):
+                    label = f"{name} +webhooks" if hooked else name
+                    if hooked is not None:
+                        call(server.base, "PATCH", f"/admin/webhooks/{hooks[1]}/", {"enabled": hooked}, token=hooks[0])
+                    print(f"bench: {label} (round {round_}) ...", file=sys.stderr, flush=True)
+                    receiver_cpu = time.process_time()
+                    result = {**run_scenario(server, name, args, env), "name": name, "round": round_}
+                    if hooked:
+                        result.update(name=label, receiver_cpu=time.process_time() - receiver_cpu,
+                                      backlog=webhook_backlog(server), drain=drain_webhooks(server))
+                    results.append(result)
             for name in PGBENCH_MODES if pgbench_db else []:
                 print(f"bench: {name} (round {round_}) ...", file=sys.stderr, flush=True)
                 results.append({**run_pgbench(cluster, pgbench_db, name, args), "round": round_})
@@ -434,6 +542,9 @@ def main():
     report = table(results, startup_ms, args, machine)
     if against_pgbench := ratios(results):
         report += "\n\norderd over pgbench on the same cluster, within each round:\n\n" + against_pgbench
+    if hooks:
+        report += ("\n\nWith an endpoint subscribed to every event over without (the run just before it), and"
+                   f" what the receiver took ({hooks[2].count:,} deliveries in all):\n\n" + webhook_table(results, args))
     print(report)
     print(f"\nstock check: {PRODUCTS - len(wrong)}/{PRODUCTS} products add up ({sold:,} units sold);"
           f" server exit code {code}")

@@ -4,8 +4,9 @@
 
 namespace common {
 
-Periodic::Periodic(std::string name, std::chrono::milliseconds interval, std::function<void()> task)
-    : name_(std::move(name)), interval_(interval), task_(std::move(task)) {}
+Periodic::Periodic(std::string name, std::chrono::milliseconds interval, std::function<void()> task,
+                   std::chrono::milliseconds gather)
+    : name_(std::move(name)), interval_(interval), gather_(gather), task_(std::move(task)) {}
 
 void Periodic::start() {
   std::lock_guard lock(mutex_);
@@ -42,6 +43,7 @@ void Periodic::loop() {
     }
     lock.lock();
     wake_.wait_for(lock, interval_, [this] { return stopping_ || woken_; });
+    if (woken_ && gather_.count() > 0) wake_.wait_for(lock, gather_, [this] { return stopping_; });
     woken_ = false;
   }
 }

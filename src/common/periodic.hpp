@@ -1,7 +1,8 @@
 #pragma once
 // A background task run every `interval` on its own thread (the reservation sweeper, the payment
 // reconciler, the webhook sender). A run that throws is logged and tried again at the next tick; stop()
-// returns promptly; wake() runs the task now instead of at the next tick.
+// returns promptly; wake() runs the task now instead of at the next tick, or, with a `gather` window,
+// that much later: the wakes that come meanwhile (one per order under load) then cost one run.
 
 #include <chrono>
 #include <condition_variable>
@@ -14,7 +15,8 @@ namespace common {
 
 class Periodic {
  public:
-  Periodic(std::string name, std::chrono::milliseconds interval, std::function<void()> task);
+  Periodic(std::string name, std::chrono::milliseconds interval, std::function<void()> task,
+           std::chrono::milliseconds gather = std::chrono::milliseconds(0));
   ~Periodic() { stop(); }
   Periodic(const Periodic&) = delete;
   Periodic& operator=(const Periodic&) = delete;
@@ -28,6 +30,7 @@ class Periodic {
 
   std::string name_;
   std::chrono::milliseconds interval_;
+  std::chrono::milliseconds gather_;
   std::function<void()> task_;
   std::mutex mutex_;
   std::condition_variable wake_;

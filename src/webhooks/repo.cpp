@@ -182,14 +182,19 @@ std::int64_t deliver_to(db::Connection& c, std::int64_t event_id, std::int64_t e
   return c.query(kDeliverTo, event_id, endpoint_id, now)[0].integer(0);
 }
 
-std::vector<Claimed> claim_due(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit) {
+std::vector<Leased> claim_due(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit) {
   auto r = c.query(c.sql(Claim::sqlite, Claim::postgres), now, lease_until, limit);
-  std::vector<std::pair<std::int64_t, std::int64_t>> leased;
-  for (std::size_t i = 0; i < r.size(); ++i) leased.emplace_back(r[i].integer(0), r[i].integer(1));
-  std::sort(leased.begin(), leased.end());  // RETURNING gives no order: oldest first
+  std::vector<Leased> leased;
+  for (std::size_t i = 0; i < r.size(); ++i) leased.push_back({r[i].integer(0), r[i].integer(1)});
+  // RETURNING gives no order: oldest first.
+  std::sort(leased.begin(), leased.end(), [](const Leased& a, const Leased& b) { return a.id < b.id; });
+  return leased;
+}
+
+std::vector<Claimed> claimed_details(db::Connection& c, const std::vector<Leased>& leased) {
   std::vector<Claimed> claimed;
-  for (auto [id, attempts] : leased) {
-    if (auto detail = claimed_detail(c, id, attempts)) claimed.push_back(std::move(*detail));
+  for (const auto& l : leased) {
+    if (auto detail = claimed_detail(c, l.id, l.attempts)) claimed.push_back(std::move(*detail));
   }
   return claimed;
 }

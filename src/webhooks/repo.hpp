@@ -66,7 +66,16 @@ struct Claimed {
   std::optional<std::string> previous_secret;
   std::optional<std::int64_t> previous_secret_until;
 };
-std::vector<Claimed> claim_due(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit);
+// A delivery leased to this worker: its id and the attempt it is on (the fencing token).
+struct Leased {
+  std::int64_t id = 0;
+  std::int64_t attempts = 0;
+};
+// Leases due deliveries, oldest first (a write transaction).
+std::vector<Leased> claim_due(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit);
+// What sending them needs (a read: on SQLite it keeps the one writer free for the sales); a delivery
+// whose endpoint was deleted meanwhile is left out.
+std::vector<Claimed> claimed_details(db::Connection& c, const std::vector<Leased>& leased);
 
 // What one attempt came to, recorded with the delivery's new status.
 struct Outcome {

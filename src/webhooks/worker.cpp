@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 
 namespace webhooks {
 
@@ -42,7 +43,7 @@ Worker::Worker(db::Database& database, common::Metrics& metrics, WorkerOptions o
       options_(std::move(options)),
       lease_(options_.timeout * std::max(1, options_.batch_size) + std::chrono::seconds(30)),
       gauges_(std::make_shared<Gauges>()),
-      thread_("webhook sender", options_.poll_interval, [this] { drain(); }) {
+      thread_("webhook sender", options_.poll_interval, [this] { drain(); }, options_.gather) {
   metrics.gauge("orderd_webhook_queue_depth", "Webhook deliveries waiting to be sent (pending or being sent).",
                 [g = gauges_] { return static_cast<double>(g->depth.load()); });
   metrics.gauge("orderd_webhook_oldest_pending_age_seconds", "Age of the oldest webhook delivery not yet made.",
@@ -55,7 +56,13 @@ Worker::Worker(db::Database& database, common::Metrics& metrics, WorkerOptions o
 
 // The periodic task: full batches mean more may be due right away.
 void Worker::drain() {
+  auto refreshed = std::chrono::steady_clock::now();
   while (run_once() == options_.batch_size && !stopping_) {
+    // A backlog worked through in full batches: the gauges once a second, not only at its end.
+    if (std::chrono::steady_clock::now() - refreshed >= std::chrono::seconds(1)) {
+      refresh_gauges();
+      refreshed = std::chrono::steady_clock::now();
+    }
   }
   purge_old();
   refresh_gauges();
@@ -88,9 +95,11 @@ struct Worker::Attempt {
 
 int Worker::run_once() {
   auto now = common::now_micros();
-  auto claimed = database_.transaction([&](db::Connection& c) {
+  auto leased = database_.transaction([&](db::Connection& c) {
     return repo::claim_due(c, now, now + micros(lease_), options_.batch_size);
   });
+  if (leased.empty()) return 0;
+  auto claimed = database_.read([&](db::Connection& c) { return repo::claimed_details(c, leased); });
   std::vector<Attempt> attempts;
   for (const auto& delivery : claimed) {
     if (stopping_) {
@@ -105,11 +114,18 @@ int Worker::run_once() {
   // the batch again once the lease runs out: at least once, with the same webhook-ids.
   if (!attempts.empty()) {
     database_.transaction([&](db::Connection& c) {
+      // An endpoint with a success in the batch is not failing (once per endpoint, and before the
+      // batch's failures, which then start a new failing spell rather than disable it).
+      std::set<std::int64_t> answered;
+      for (const auto& a : attempts) {
+        if (a.verdict == "succeeded") answered.insert(a.claimed.endpoint_id);
+      }
+      for (auto endpoint : answered) repo::endpoint_succeeded(c, endpoint);
       for (auto& a : attempts) record(c, a);
     });
   }
   for (const auto& a : attempts) report(a);
-  return static_cast<int>(claimed.size());
+  return static_cast<int>(leased.size());
 }
 
 Worker::Attempt Worker::attempt(const repo::Claimed& claimed) {
@@ -161,7 +177,6 @@ void Worker::judge(Attempt& a, const PostResult& result) const {
 void Worker::record(db::Connection& c, Attempt& a) const {
   const auto& d = a.claimed;
   if (a.verdict == "succeeded") {
-    repo::endpoint_succeeded(c, d.endpoint_id);
     a.marked = repo::mark_succeeded(c, d, a.outcome);
     return;
   }

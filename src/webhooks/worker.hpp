@@ -34,6 +34,10 @@ struct WorkerOptions {
   bool allow_private = false;                            // webhook_allow_private: no address check
   std::chrono::milliseconds timeout{15'000};             // one attempt, connect to answer
   std::chrono::milliseconds poll_interval{1'000};        // how often an idle worker looks for due rows
+  // Woken by a new event, the worker waits this long first, so that under load one claim and one
+  // record transaction carry a batch of deliveries instead of one each (on SQLite every transaction
+  // takes the one writer from the sales).
+  std::chrono::milliseconds gather{20};
   int batch_size = 25;                                   // rows claimed (and their outcomes recorded) at once
   std::chrono::milliseconds disable_after = std::chrono::hours(24 * 5);
   std::chrono::milliseconds keep = std::chrono::hours(24 * 30);  // then a finished event is forgotten
