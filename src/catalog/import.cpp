@@ -21,8 +21,14 @@ constexpr std::size_t kMaxProblems = 50;  // a broken file need not list every o
 // would let its size decide the import's memory.
 constexpr std::size_t kMaxRecordBytes = 1 << 20;
 
-std::string too_long(int line) {
-  return "line " + std::to_string(line) + ": a product of more than 1 MiB; nothing after it was read";
+constexpr std::string_view kTooLong = "a product of more than 1 MiB; nothing after it was read";
+
+// "line 7: <what>": how every problem says where it is.
+std::string at_line(int line, std::string_view what) { return "line " + std::to_string(line) + ": " + std::string(what); }
+
+// A row's problem, while fewer than kMaxProblems are listed.
+void add_problem(std::vector<std::string>& problems, int line, std::string_view what) {
+  if (problems.size() < kMaxProblems) problems.push_back(at_line(line, what));
 }
 
 struct CsvRecord {
@@ -56,7 +62,7 @@ class CsvRecords {
     std::size_t bytes = 0;
     for (int next = in_.sbumpc(); next != EOF; next = in_.sbumpc()) {
       if (++bytes > kMaxRecordBytes) {
-        error = too_long(record.line);
+        error = at_line(record.line, kTooLong);
         return false;
       }
       char c = static_cast<char>(next);
@@ -84,7 +90,7 @@ class CsvRecords {
         started = true;
       }
     }
-    if (quoted) error = "line " + std::to_string(record.line) + ": a quoted field is never closed";
+    if (quoted) error = at_line(record.line, "a quoted field is never closed");
     return false;
   }
 
@@ -118,12 +124,7 @@ std::optional<ProductChange> checked_row(const boost::json::object& row, int lin
     return change;
   } catch (const common::Error& e) {
     for (const auto& [field, messages] : e.details()) {
-      for (const auto& m : messages.as_array()) {
-        if (problems.size() < kMaxProblems) {
-          problems.push_back("line " + std::to_string(line) + ": " + std::string(field) + ": " +
-                             std::string(m.as_string()));
-        }
-      }
+      for (const auto& m : messages.as_array()) add_problem(problems, line, std::string(field) + ": " + std::string(m.as_string()));
     }
     return std::nullopt;
   }
@@ -137,7 +138,7 @@ bool check_header(CsvRecords& records, std::vector<std::string>& problems) {
   CsvRecord header;
   std::string error;
   if (!records.next(header, error)) {
-    problems.push_back(error.empty() ? "line 1: the file is empty; expected the header name,description,price,stock"
+    problems.push_back(error.empty() ? at_line(1, "the file is empty; expected the header name,description,price,stock")
                                      : error);
     return false;
   }
@@ -146,7 +147,7 @@ bool check_header(CsvRecords& records, std::vector<std::string>& problems) {
     if (!h.empty() && h.front() == '\xEF') h.erase(0, 3);  // a UTF-8 byte-order mark
   }
   if (header.fields != kCsvHeader) {
-    problems.push_back("line 1: expected the header name,description,price,stock");
+    problems.push_back(at_line(1, "expected the header name,description,price,stock"));
     return false;
   }
   return true;
@@ -211,11 +212,7 @@ class JsonElements {
     for (int next = in_.sgetc(); next != EOF; next = in_.sgetc()) {
       char c = static_cast<char>(next);
       if (!quoted && depth == 0 && (c == ',' || c == ']')) return true;
-      if (text.size() == kMaxRecordBytes) {
-        error = too_long(first_line);
-        ended_ = true;
-        return false;
-      }
+      if (text.size() == kMaxRecordBytes) return fail(error, kTooLong, first_line);
       in_.sbumpc();
       text += c;
       if (c == '\n') ++line_;
@@ -241,8 +238,9 @@ class JsonElements {
     }
   }
 
-  bool fail(std::string& error, std::string_view what) {
-    error = "line " + std::to_string(line_) + ": " + std::string(what);
+  // Ends the reading with a problem: at `line`, or where the reading is.
+  bool fail(std::string& error, std::string_view what, int line = 0) {
+    error = at_line(line != 0 ? line : line_, what);
     ended_ = true;
     return false;
   }
@@ -267,10 +265,7 @@ class CsvProducts final : public ProductReader {
     while (ok_ && records_.next(record, error)) {
       ++rows_;
       if (record.fields.size() != kCsvHeader.size()) {
-        if (problems.size() < kMaxProblems) {
-          problems.push_back("line " + std::to_string(record.line) + ": expected 4 fields, found " +
-                             std::to_string(record.fields.size()));
-        }
+        add_problem(problems, record.line, "expected 4 fields, found " + std::to_string(record.fields.size()));
         continue;
       }
       if (auto change = checked_row(csv_row_as_json(kCsvHeader, record.fields), record.line, problems)) {
@@ -305,7 +300,7 @@ class JsonProducts final : public ProductReader {
                             : !value.is_object() ? "expected an object"
                                                  : "";
       if (!problem.empty()) {
-        if (problems.size() < kMaxProblems) problems.push_back("line " + std::to_string(line) + ": " + problem);
+        add_problem(problems, line, problem);
         continue;
       }
       if (auto change = checked_row(value.get_object(), line, problems)) {
