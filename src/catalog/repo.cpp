@@ -5,6 +5,7 @@ namespace {
 
 // The columns product() reads, in its order.
 constexpr auto kColumns = db::concat("id, name, description, price, stock");
+constexpr int kColumnCount = 5;
 constexpr auto kSelect = db::concat("SELECT ", kColumns, " FROM products");
 
 // Search is a case-insensitive substring of the name, as DRF's SearchFilter does; the pattern's
@@ -13,6 +14,9 @@ constexpr auto kMatching =
     db::concat(" WHERE archived = 0 AND (CAST($1 AS TEXT) IS NULL OR lower(name) LIKE $1 ESCAPE '\\')");
 constexpr auto kCount = db::concat("SELECT count(*) FROM products", kMatching);
 constexpr auto kList = db::concat(kSelect, kMatching, " ORDER BY id LIMIT $2 OFFSET $3");
+// kList with kCount as a last column: the subquery runs once for the statement.
+constexpr auto kListCounted = db::concat("SELECT ", kColumns, ", (", kCount, ") FROM products", kMatching,
+                                         " ORDER BY id LIMIT $2 OFFSET $3");
 // The staff dashboard's low-stock list: the emptiest first.
 constexpr auto kLowStock = db::concat(" WHERE archived = 0 AND stock < $1");
 constexpr auto kCountLowStock = db::concat("SELECT count(*) FROM products", kLowStock);
@@ -63,6 +67,14 @@ std::int64_t count_active(db::Connection& c, const std::optional<std::string>& s
 std::vector<ProductRow> list_active(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
                                     std::int64_t offset) {
   return products(c.query(kList, db::contains_pattern(search), limit, offset));
+}
+
+CountedRows list_active_counted(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
+                                std::int64_t offset) {
+  auto result = c.query(kListCounted, db::contains_pattern(search), limit, offset);
+  CountedRows counted{.count = std::nullopt, .rows = products(result)};
+  if (!result.empty()) counted.count = result[0].integer(kColumnCount);
+  return counted;
 }
 
 std::int64_t count_low_stock(db::Connection& c, std::int64_t below) {

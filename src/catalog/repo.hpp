@@ -36,6 +36,14 @@ struct ProductColumns {
 std::int64_t count_active(db::Connection& c, const std::optional<std::string>& search);
 std::vector<ProductRow> list_active(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
                                     std::int64_t offset);
+// The same page with the count of all that match, in one statement (one snapshot). No rows (past
+// the end, or nothing matches) leave the count unknown.
+struct CountedRows {
+  std::optional<std::int64_t> count;
+  std::vector<ProductRow> rows;
+};
+CountedRows list_active_counted(db::Connection& c, const std::optional<std::string>& search, std::int64_t limit,
+                                std::int64_t offset);
 // Products (not archived) with less than `below` in stock, the emptiest first.
 std::int64_t count_low_stock(db::Connection& c, std::int64_t below);
 std::vector<ProductRow> list_low_stock(db::Connection& c, std::int64_t below, std::int64_t limit);

@@ -38,22 +38,29 @@ std::optional<std::string> search_of(const Request& q) {
 // search, which scans the catalogue.
 bool is_search(const Request& q) { return search_of(q).has_value(); }
 
+// A page of the catalogue kept in `pages` at the current generation, if there is one made already.
+std::optional<http::Response> kept_products(Service& service, const std::shared_ptr<http::ResponseCache>& pages,
+                                            Request& q) {
+  if (is_search(q)) return std::nullopt;
+  auto generation = service.write_generation();
+  if (!generation) return std::nullopt;
+  return pages->find(http::ResponseCache::key(q), *generation);
+}
+
 // A page of the catalogue, kept in `pages` unless it is a search.
 http::Response list_products(Service& service, const std::shared_ptr<http::ResponseCache>& pages, Request& q) {
   auto search = search_of(q);
+  auto make = [&] {
+    http::Page page(q);
+    auto found = service.list(search, page.size(), page.named_offset(),
+                              [&](std::int64_t count) { return page.offset(count); });
+    boost::json::array results;
+    for (const auto& p : found.products) results.push_back(to_json(p));
+    return http::json_response(200, page.body(found.count, std::move(results)));
+  };
   auto generation = search ? std::nullopt : service.write_generation();
-  std::string key;
-  if (generation) {
-    key = http::ResponseCache::key(q);
-    if (auto kept = pages->find(key, *generation)) return std::move(*kept);
-  }
-  http::Page page(q);
-  auto found = service.list(search, page.size(), [&](std::int64_t count) { return page.offset(count); });
-  boost::json::array results;
-  for (const auto& p : found.products) results.push_back(to_json(p));
-  auto response = http::json_response(200, page.body(found.count, std::move(results)));
-  if (generation) pages->store(std::move(key), *generation, response);
-  return response;
+  if (!generation) return make();
+  return pages->serve(http::ResponseCache::key(q), *generation, make);
 }
 
 // GET /store/products/export.csv (staff, issue #22): every product on sale by id, streamed a page at a
@@ -106,8 +113,13 @@ void register_routes(http::Router& router, Service& service) {
   // this process commits any write (an order takes stock), until another node changes a product on
   // PostgreSQL (LISTEN/NOTIFY, db/postgres.hpp), or for a second at most (a write by another process
   // on SQLite: the CLI's import; a PostgreSQL listener whose connection died unnoticed).
-  auto list = handle(list_products, service, std::make_shared<http::ResponseCache>(128, std::chrono::seconds(1)));
-  router.add(http::get("/store/products/", Access::user, list).runs(Runs::local_read).scans(is_search));
+  // Where the pages are read over the network (PostgreSQL), a kept one is answered on the I/O thread.
+  // (Each handler owns a copy of the pointer: handle() keeps lvalues by reference.)
+  auto pages = std::make_shared<http::ResponseCache>(128, std::chrono::seconds(1));
+  router.add(http::get("/store/products/", Access::user, handle(list_products, service, std::shared_ptr(pages)))
+                 .runs(Runs::local_read)
+                 .scans(is_search)
+                 .kept(handle(kept_products, service, std::shared_ptr(pages))));
   // Before {id}/, which would take "export.csv" for an id.
   router.add(http::get("/store/products/export.csv", Access::staff, handle(export_products, service)));
   router.add(http::get("/store/products/{id}/", Access::user, handle(get_product, service)).runs(Runs::local_read));

@@ -93,8 +93,11 @@ class Service {
   // The database's write generation (db::Database::write_generation), for caches of the catalogue.
   std::optional<std::uint64_t> write_generation() const noexcept { return database_.write_generation(); }
 
-  // `page_offset` is called with the count and returns the offset of the page to read.
+  // `page_offset` is called with the count and returns the offset of the page to read (it may throw:
+  // past the last page). `named_offset` is that offset when the request names it without the count
+  // (?page=N): the page and its count are then read in one statement.
   ProductPage list(const std::optional<std::string>& search, std::int64_t limit,
+                   std::optional<std::int64_t> named_offset,
                    const std::function<std::int64_t(std::int64_t)>& page_offset);
   Product get(std::int64_t id);
   // Up to `limit` products on sale with an id above `after_id`, by id (the export's keyset pages).

@@ -170,6 +170,13 @@ class Database {
   auto read(F&& fn) {
     return run_with_result(fn, [this](const Body& body) { run_retrying(&Database::run_read, body); });
   }
+  // A read of exactly one statement, which is its own snapshot: no transaction around it, so on
+  // PostgreSQL it is one round trip where read() takes three (BEGIN, the statement, COMMIT). fn must
+  // run one statement only; two would each see their own snapshot. Retried like read().
+  template <class F>
+  auto read_statement(F&& fn) {
+    return run_with_result(fn, [this](const Body& body) { run_retrying(&Database::run_statement, body); });
+  }
 
   // A number that changes whenever a write transaction of this process commits, for caches of what
   // was read; on PostgreSQL also whenever another node changes the catalogue (its LISTEN/NOTIFY
@@ -213,6 +220,8 @@ class Database {
  protected:
   virtual void run_transaction(const Body& body) = 0;
   virtual void run_read(const Body& body) = 0;
+  // Where a statement outside a transaction costs nothing more than inside one (SQLite), run_read.
+  virtual void run_statement(const Body& body) { run_read(body); }
 
  private:
   // The one retry loop for retryable errors, whatever the dialect (database.cpp).

@@ -296,6 +296,24 @@ void PostgresDatabase::run_transaction(const Body& body) {
 // One snapshot for the whole read, so a count and the page it describes agree.
 void PostgresDatabase::run_read(const Body& body) { run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body); }
 
+// Autocommit: the statement is its own snapshot. A pooled connection that died while idle is found by
+// the statement itself, which, being a read, simply runs again on the next connection.
+void PostgresDatabase::run_statement(const Body& body) {
+  for (std::size_t stale = 0;; ++stale) {
+    auto lease = pool_.acquire();
+    auto& c = static_cast<PostgresConnection&>(*lease);
+    try {
+      body(c);
+      return;
+    } catch (...) {
+      if (!c.broken() && c.idle()) throw;
+      lease.discard();
+      if (c.broken() && stale < options_.pool_size) continue;
+      throw;
+    }
+  }
+}
+
 void PostgresDatabase::run(std::string_view begin, const Body& body) {
   // A pooled connection may have died while idle (the database restarted). A failed BEGIN has done
   // nothing, so dropping that connection and trying the next one is safe; a new one is opened once

@@ -36,6 +36,7 @@ class PostgresDatabase final : public Database {
  protected:
   void run_transaction(const Body& body) override;
   void run_read(const Body& body) override;
+  void run_statement(const Body& body) override;
 
  private:
   void run(std::string_view begin, const Body& body);

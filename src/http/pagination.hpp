@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <optional>
 
 namespace http {
 
@@ -24,6 +25,10 @@ class Page {
   // The rows to fetch for a list of `count` items; throws not_found past the last page (page 1 of
   // an empty list is fine).
   std::int64_t offset(std::int64_t count);
+  // The offset when the request names its page by number, which needs no count (not ?page=last).
+  std::optional<std::int64_t> named_offset() const {
+    return last_ ? std::nullopt : std::optional<std::int64_t>((number_ - 1) * size_);
+  }
 
   // {"count", "next", "previous", "results"}; call after offset().
   boost::json::object body(std::int64_t count, boost::json::array results) const;

@@ -17,22 +17,56 @@ std::string ResponseCache::key(const Request& request) {
   return key;
 }
 
-std::optional<Response> ResponseCache::find(const std::string& key, std::uint64_t generation) {
-  std::lock_guard lock(mutex_);
-  auto it = entries_.find(key);
-  if (it == entries_.end()) return std::nullopt;
-  if (it->second.generation != generation || std::chrono::steady_clock::now() - it->second.made > max_age_) {
-    entries_.erase(it);
-    return std::nullopt;
+Response ResponseCache::serve(const std::string& key, std::uint64_t generation,
+                             const std::function<Response()>& make) {
+  std::promise<Response> promise;
+  std::uint64_t serial = 0;
+  {
+    std::unique_lock lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second.generation == generation && now - it->second.made <= max_age_) {
+      auto kept = it->second.response;
+      lock.unlock();
+      return kept.get();  // waits while it is being made
+    }
+    if (it == entries_.end() && entries_.size() >= capacity_) entries_.clear();
+    serial = ++serial_;
+    entries_.insert_or_assign(key, Entry{generation, serial, now, promise.get_future().share()});
   }
-  return it->second.response;
+  try {
+    auto response = make();
+    promise.set_value(response);
+    return response;
+  } catch (...) {
+    promise.set_exception(std::current_exception());
+    forget(key, serial);
+    throw;
+  }
 }
 
-void ResponseCache::store(std::string key, std::uint64_t generation, const Response& response) {
-  auto now = std::chrono::steady_clock::now();
+std::optional<Response> ResponseCache::find(const std::string& key, std::uint64_t generation) {
+  std::shared_future<Response> kept;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.generation != generation ||
+        std::chrono::steady_clock::now() - it->second.made > max_age_) {
+      return std::nullopt;
+    }
+    kept = it->second.response;
+  }
+  if (kept.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return std::nullopt;
+  try {
+    return kept.get();
+  } catch (...) {  // making it failed: the request goes on to make it again
+    return std::nullopt;
+  }
+}
+
+void ResponseCache::forget(const std::string& key, std::uint64_t serial) {
   std::lock_guard lock(mutex_);
-  if (entries_.size() >= capacity_ && !entries_.contains(key)) entries_.clear();
-  entries_.insert_or_assign(std::move(key), Entry{generation, now, response});
+  if (auto it = entries_.find(key); it != entries_.end() && it->second.serial == serial) entries_.erase(it);
 }
 
 }  // namespace http

@@ -150,6 +150,10 @@ Response Router::execute(const Route& route, Request& request) const {
   return admitted<Response>(route, request, [&] { return route.handler(request); });
 }
 
+std::optional<Response> Router::execute_kept(const Route& route, Request& request) const {
+  return admitted<std::optional<Response>>(route, request, [&] { return route.kept(request); });
+}
+
 std::variant<Response, WriteStep> Router::prepare_write(const Route& route, Request& request) const {
   return admitted<std::variant<Response, WriteStep>>(route, request, [&] { return route.write(request); });
 }

@@ -20,6 +20,7 @@
 
 #include <exception>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -46,6 +47,8 @@ struct WriteStep {
   std::function<Response()> respond;                 // after the commit
 };
 using WriteHandler = std::function<WriteStep(Request&)>;
+// A route's answer from memory when it has one (a kept page), else nullopt: it must not block.
+using KeptHandler = std::function<std::optional<Response>(Request&)>;
 
 // Where a handler runs.
 enum class Runs {
@@ -77,6 +80,9 @@ struct Route {
   // has a write queue and the request carries no Idempotency-Key (remembering a response takes
   // transactions of its own: those requests take the handler's path).
   WriteHandler write = {};
+  // Optional: tried on the I/O thread, after authentication, before a request goes to the handler
+  // pool, so an answer the route keeps in memory costs no thread hand-off (PostgreSQL's kept pages).
+  KeptHandler kept = {};
 };
 
 class Router {
@@ -96,6 +102,10 @@ class Router {
 
   // Authentication, body decoding and the handler; every failure becomes the contract's error body.
   Response execute(const Route& route, Request& request) const;
+
+  // The route's kept answer (Route::kept) after authentication, or an error response; nullopt when
+  // it has none and the handler must run.
+  std::optional<Response> execute_kept(const Route& route, Request& request) const;
 
   // The two halves of a route's write step: authentication, body decoding and the write handler
   // (an error response, or the step whose transaction is to be submitted), then the response once
@@ -135,6 +145,10 @@ class RouteBuilder {
   }
   RouteBuilder&& scans(bool (*predicate)(const Request&)) && {
     route_.scans = predicate;
+    return std::move(*this);
+  }
+  RouteBuilder&& kept(KeptHandler answer) && {
+    route_.kept = std::move(answer);
     return std::move(*this);
   }
   RouteBuilder&& write(WriteHandler step) && {

@@ -501,6 +501,9 @@ struct Server::Impl {
       case Lane::io_thread: co_return router.execute(route, request);
       case Lane::handler_pool: break;
     }
+    if (route.kept) {
+      if (auto kept = router.execute_kept(route, request)) co_return std::move(*kept);
+    }
     co_return co_await run_on(handler_pool, [&] { return router.execute(route, request); });
   }
 

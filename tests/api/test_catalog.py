@@ -357,6 +357,69 @@ def test_the_list_shows_what_orders_and_staff_change_at_once(make_server):
     assert listed(s, customer, p["id"]) is None
 
 
+def test_a_kept_page_still_asks_for_credentials(make_server):
+    """On PostgreSQL a kept page is answered before the request reaches the handler pool
+    (Route::kept): the token is checked there too."""
+    from test_accounts import access_claims, forge
+
+    s = make_server()
+    staff, customer = staff_token(s), customer_token(s)
+    p = new_product(s, staff)
+    for _ in range(3):
+        assert listed(s, customer, p["id"]) is not None
+    assert_error(s.get("/store/products/", params={"page_size": 100}), 401, "not_authenticated")
+    for token in ["garbage", forge(access_claims(1), key="another-secret-0123456789abcdef0123456789"),
+                  forge(access_claims(1, exp=int(time.time()) - 60))]:
+        r = s.get("/store/products/", token=token, params={"page_size": 100})
+        assert r.status_code == 401, r.text
+
+
+def test_under_many_buyers_the_list_never_shows_stock_from_before_a_finished_order(make_server):
+    """Read-your-writes under load: while 12 buyers order one unit at a time and 8 more clients only
+    list (so pages are made, kept, waited for and retired all the time), a list that starts after N
+    orders have been answered shows at most initial - N. A page kept or shared from before the last
+    of those orders committed would show more."""
+    s = make_server()
+    staff = staff_token(s)
+    initial = 2000
+    p = new_product(s, staff, stock=initial)
+    buyers = [customer_token(s) for _ in range(12)]
+    answered = 0
+    lock = threading.Lock()
+    stop = threading.Event()
+    problems = []
+
+    def stock_now(token):
+        r = s.get("/store/products/", token=token, params={"page_size": 100})
+        assert r.status_code == 200, r.text
+        return next(x["stock"] for x in r.json()["results"] if x["id"] == p["id"])
+
+    def buyer(token):
+        nonlocal answered
+        for _ in range(25):
+            place(s, token, product_id=p["id"], quantity=1, expect=201)
+            with lock:
+                answered += 1
+                known = answered
+            shown = stock_now(token)
+            if shown > initial - known:
+                problems.append((known, shown))
+
+    def reader(token):
+        while not stop.is_set():
+            stock_now(token)
+
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+        readers = [pool.submit(reader, buyers[i % len(buyers)]) for i in range(8)]
+        for f in [pool.submit(buyer, t) for t in buyers]:
+            f.result()
+        stop.set()
+        for f in readers:
+            f.result()
+    assert not problems, problems[:5]
+    assert stock_now(buyers[0]) == initial - 12 * 25
+
+
 def test_a_cli_import_while_serving_shows_within_a_second(make_server, tmp_path):
     s = make_server()
     staff = staff_token(s)

@@ -5,7 +5,10 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
 #include <string>
+#include <vector>
 
 using http::Access;
 using http::Body;
@@ -192,20 +195,79 @@ TEST(ResponseCache, ServesOnlyTheSameQueryAtTheSameGenerationWhileYoung) {
   other_host.base_url = "http://other";
   EXPECT_NE(http::ResponseCache::key(a), http::ResponseCache::key(other_host));
 
-  cache.store(http::ResponseCache::key(a), 7, http::json_response(200, {{"n", 1}}));
-  ASSERT_TRUE(cache.find(http::ResponseCache::key(a), 7));
-  EXPECT_EQ(body_of(*cache.find(http::ResponseCache::key(a), 7)).at("n"), 1);
-  EXPECT_FALSE(cache.find(http::ResponseCache::key(b), 7));
-  EXPECT_FALSE(cache.find(http::ResponseCache::key(a), 8));  // a write committed since
-  EXPECT_FALSE(cache.find(http::ResponseCache::key(a), 7));  // and the stale entry is gone
+  int made = 0;
+  auto make = [&made] { return http::json_response(200, {{"n", ++made}}); };
+  auto serve = [&](http::ResponseCache& c, const std::string& key, std::uint64_t generation) {
+    return body_of(c.serve(key, generation, make)).at("n").as_int64();
+  };
+  auto ka = http::ResponseCache::key(a);
+  EXPECT_EQ(serve(cache, ka, 7), 1);
+  EXPECT_EQ(serve(cache, ka, 7), 1);  // kept
+  EXPECT_EQ(serve(cache, http::ResponseCache::key(b), 7), 2);
+  EXPECT_EQ(serve(cache, ka, 8), 3);  // a write committed since
+  EXPECT_EQ(serve(cache, ka, 8), 3);
 
   http::ResponseCache expired(2, std::chrono::milliseconds(-1));
-  expired.store("k", 1, http::json_response(200, {}));
-  EXPECT_FALSE(expired.find("k", 1));
+  EXPECT_EQ(serve(expired, "k", 1), 4);
+  EXPECT_EQ(serve(expired, "k", 1), 5);
 
-  for (int i = 0; i < 10; ++i) cache.store("k" + std::to_string(i), 1, http::json_response(200, {}));
-  EXPECT_TRUE(cache.find("k9", 1));  // full: started over rather than grown
-  EXPECT_FALSE(cache.find("k0", 1));
+  for (int i = 0; i < 10; ++i) serve(cache, "k" + std::to_string(i), 1);
+  EXPECT_EQ(serve(cache, "k9", 1), 15);  // full: started over rather than grown
+  EXPECT_EQ(serve(cache, "k0", 1), 16);
+
+  // What making threw is not kept.
+  EXPECT_THROW(cache.serve("bad", 1, []() -> http::Response { throw std::runtime_error("down"); }),
+               std::runtime_error);
+  EXPECT_EQ(serve(cache, "bad", 1), 17);
+}
+
+// Requests that arrive while a page is being made for their generation wait for it: one read, not
+// one per request (a request that comes after it is made finds it kept: also no read).
+TEST(ResponseCache, MakesAPageOncePerGenerationForConcurrentRequests) {
+  http::ResponseCache cache(8, std::chrono::seconds(60));
+  std::promise<void> making;
+  std::promise<void> release;
+  std::atomic<int> made{0};
+  auto slow = [&] {
+    if (made.fetch_add(1) == 0) {
+      making.set_value();
+      release.get_future().wait();
+    }
+    return http::json_response(200, {{"made", made.load()}});
+  };
+  auto first = std::async(std::launch::async, [&] { return cache.serve("k", 1, slow); });
+  making.get_future().wait();
+  std::vector<std::future<http::Response>> waiting;
+  for (int i = 0; i < 8; ++i) {
+    waiting.push_back(std::async(std::launch::async, [&] { return cache.serve("k", 1, slow); }));
+  }
+  release.set_value();
+  EXPECT_EQ(body_of(first.get()).at("made"), 1);
+  for (auto& w : waiting) EXPECT_EQ(body_of(w.get()).at("made"), 1);
+  EXPECT_EQ(made.load(), 1);
+}
+
+// A request at a newer generation does not wait for an older page being made: it reads its own.
+TEST(ResponseCache, ANewerGenerationDoesNotWaitForAnOlderPage) {
+  http::ResponseCache cache(8, std::chrono::seconds(60));
+  std::promise<void> making;
+  std::promise<void> release;
+  auto older = std::async(std::launch::async, [&] {
+    return cache.serve("k", 1, [&] {
+      making.set_value();
+      release.get_future().wait();
+      return http::json_response(200, {{"generation", 1}});
+    });
+  });
+  making.get_future().wait();
+  auto newer = cache.serve("k", 2, [] { return http::json_response(200, {{"generation", 2}}); });
+  EXPECT_EQ(body_of(newer).at("generation"), 2);
+  release.set_value();
+  EXPECT_EQ(body_of(older.get()).at("generation"), 1);
+  // The older page, made last, did not replace the newer one.
+  EXPECT_EQ(body_of(cache.serve("k", 2, [] { return http::json_response(200, {{"generation", 0}}); }))
+                .at("generation"),
+            2);
 }
 
 TEST(Errors, CodesMapToTheContractsStatuses) {
