@@ -82,7 +82,12 @@ def fresh_database(kind, workdir, cleanup):
     return cluster.url(cluster.create_database()), cluster
 
 
-PGBENCH_MODES = {"pgbench_N": "-N", "pgbench_S": "-S"}
+PGBENCH_MODES = {"pgbench_N": "-N", "pgbench_S": "-S", "pgbench_S_while_ordering": "-S"}
+# pgbench_S_while_ordering: -S while orderd places orders beside it, as in products_while_ordering (the
+# same background, the same cores): the database's own read ceiling under that load.
+PGBENCH_BESIDE = {"pgbench_S_while_ordering": "place_order"}
+PGBENCH_LABELS = {"pgbench_N": "pgbench -N", "pgbench_S": "pgbench -S",
+                  "pgbench_S_while_ordering": "pgbench -S beside the same orders"}
 
 
 def pgbench_database(cluster, scale):
@@ -112,22 +117,25 @@ def seconds(duration):
     return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
 
 
-def run_pgbench(cluster, database, name, args):
+def run_pgbench(cluster, database, name, args, server, env):
     """pgbench in the mode `name` names, -M prepared, as many clients as wrk has connections, with
-    wrk's duration, after a warm-up as long as wrk's. A result row like run_scenario's (no RSS or CPU:
-    those columns are orderd's)."""
+    wrk's duration, after a warm-up as long as wrk's (and with orderd's PGBENCH_BESIDE scenario beside
+    it, for the modes that name one). A result row like run_scenario's (no RSS or CPU: those columns
+    are orderd's)."""
     common = [str(pgbench_bin()), "-n", PGBENCH_MODES[name], "-M", "prepared", "-c", str(args.connections),
               "-j", str(args.threads), *pgbench_target(cluster, database)]
     subprocess.run([*common[:-1], "-T", str(seconds(args.warmup)), common[-1]], capture_output=True, timeout=600,
                    check=True)
-    done = subprocess.run([*common[:-1], "-T", str(seconds(args.duration)), "-r", common[-1]], capture_output=True,
-                          text=True, timeout=600, check=True)
+    with beside(server, PGBENCH_BESIDE.get(name), seconds(args.duration), env) as behind:
+        done = subprocess.run([*common[:-1], "-T", str(seconds(args.duration)), "-r", common[-1]],
+                              capture_output=True, text=True, timeout=600, check=True)
     tps = float(re.search(r"^tps = ([\d.]+)", done.stdout, re.M).group(1))
     latency = re.search(r"^latency average = ([\d.]+) ms", done.stdout, re.M)
     failed = re.search(r"^number of failed transactions: (\d+)", done.stdout, re.M)
-    return {"name": name, "rps": tps, "requests": 0, "p50": float(latency.group(1)) if latency else float("nan"),
-            "p99": float("nan"), "errors": int(failed.group(1)) if failed else 0, "rss": float("nan"),
-            "cpu": float("nan")}
+    result = {"name": name, "rps": tps, "requests": 0, "p50": float(latency.group(1)) if latency else float("nan"),
+              "p99": float("nan"), "errors": int(failed.group(1)) if failed else 0, "rss": float("nan"),
+              "cpu": float("nan")}
+    return add_beside(result, behind)
 
 
 def connect(database_url):
@@ -338,6 +346,34 @@ COMBINED = {"products_while_ordering": ("products", "place_order")}
 BACKGROUND_CONNECTIONS = 16
 
 
+@contextlib.contextmanager
+def beside(server, background, measured_seconds, env):
+    """Runs orderd's `background` scenario (BACKGROUND_CONNECTIONS connections) around the block: it
+    starts first and runs a second longer, so it covers the whole measured run. Yields a dict that
+    holds its name and wrk's figures after the block (empty when `background` is None)."""
+    behind = {}
+    if background is None:
+        yield behind
+        return
+    total = measured_seconds + 1
+    process = subprocess.Popen(["wrk", "-t1", f"-c{BACKGROUND_CONNECTIONS}", f"-d{total:g}s", "--timeout", "10s",
+                                "-s", str(ROOT / "bench" / "lua" / f"{background}.lua"), server.base],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield behind
+        out, _ = process.communicate(timeout=total + 60)
+    finally:
+        process.kill()
+    behind.update(parse_wrk(out), name=background)
+
+
+def add_beside(result, behind):
+    if behind:
+        result["beside"] = f"{behind['name']} beside it: {behind['rps']:,.0f} requests/s, {behind['errors']} errors"
+        result["errors"] += behind["errors"]
+    return result
+
+
 def run_scenario(server, name, args, env):
     measured, background = COMBINED.get(name, (name, None))
     script = ROOT / "bench" / "lua" / f"{measured}.lua"
@@ -345,20 +381,9 @@ def run_scenario(server, name, args, env):
                "--timeout", "10s", "-s", str(script), server.base]
     if background is None:
         return run_wrk(server, command, args, env)
-    # The background starts first and runs a second longer, so it covers the whole measured run.
-    seconds = float(args.duration.rstrip("s")) + 1
-    beside = subprocess.Popen(["wrk", "-t1", f"-c{BACKGROUND_CONNECTIONS}", f"-d{seconds:g}s", "--timeout", "10s",
-                               "-s", str(ROOT / "bench" / "lua" / f"{background}.lua"), server.base],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with beside(server, background, seconds(args.duration), env) as behind:
         result = run_wrk(server, command, args, env)
-        out, _ = beside.communicate(timeout=seconds + 60)
-    finally:
-        beside.kill()
-    behind = parse_wrk(out)
-    result["beside"] = f"{background} beside it: {behind['rps']:,.0f} requests/s, {behind['errors']} errors"
-    result["errors"] += behind["errors"]
-    return result
+    return add_beside(result, behind)
 
 
 def run_wrk(server, command, args, env):
@@ -443,7 +468,8 @@ def webhook_table(results, args):
 
 # Issue #21's targets: orderd's scenario against pgbench's mode, both in the same round.
 RATIO_TARGETS = [("place_order", "pgbench_N", 50), ("make_payment", "pgbench_N", 30),
-                 ("products_while_ordering", "pgbench_S", 50)]
+                 ("products_while_ordering", "pgbench_S", 50),
+                 ("products_while_ordering", "pgbench_S_while_ordering", 50)]
 
 
 def ratios(results):
@@ -458,7 +484,7 @@ def ratios(results):
             continue
         middle = median(values)
         met = "met" if middle >= target else "not met"
-        lines.append(f"| {scenario} | pgbench {PGBENCH_MODES[mode]} | {' / '.join(f'{v:.0f}%' for v in values)}"
+        lines.append(f"| {scenario} | {PGBENCH_LABELS[mode]} | {' / '.join(f'{v:.0f}%' for v in values)}"
                      f" | {middle:.0f}% | >= {target}% ({met}) |")
     return "\n".join(lines) if len(lines) > 2 else ""
 
@@ -534,7 +560,9 @@ def main():
                     results.append(result)
             for name in PGBENCH_MODES if pgbench_db else []:
                 print(f"bench: {name} (round {round_}) ...", file=sys.stderr, flush=True)
-                results.append({**run_pgbench(cluster, pgbench_db, name, args), "round": round_})
+                env = {**os.environ, "BENCH_TOKEN": accounts["buyer"]["token"], "BENCH_FIRST_PRODUCT": str(first),
+                       "BENCH_PRODUCTS": str(PRODUCTS)}
+                results.append({**run_pgbench(cluster, pgbench_db, name, args, server, env), "round": round_})
         code = server.stop()
         wrong, sold = check_stock(database_url)
 
