@@ -12,7 +12,8 @@ stock plus the quantities held by pending and paid orders.
 The throwaway cluster runs with fsync, synchronous_commit and full_page_writes off (as in the
 tests), and the RSS and CPU columns are orderd's alone, not PostgreSQL's. On PostgreSQL the run also
 measures the database's own ceiling on the same cluster: pgbench -N (a 4-statement write transaction)
-and -S (one primary-key read), -M prepared with as many clients as wrk's connections and the same
+and -S (one primary-key read, alone and again beside the same background orders as
+products_while_ordering), -M prepared with as many clients as wrk's connections and the same
 duration, after each round of scenarios, and prints orderd's ratios to them (issue #21's targets).
 With --rounds N the scenarios and pgbench alternate N times; ratios are taken within a round and the
 median is printed.
