@@ -184,6 +184,13 @@ class Database {
   // the listener is not connected): keep nothing then. Read it before reading the data.
   virtual std::optional<std::uint64_t> write_generation() const noexcept { return std::nullopt; }
 
+  // A number that moves whenever any node changes the webhook endpoints (PostgreSQL: migration 015's
+  // trigger, heard by the same listener as the catalogue's, whose (re)connections move it too), for a
+  // node's cache of what is subscribed; nullopt while it cannot be trusted (the listener is not
+  // connected): read the table then. The cache's owner retires it itself for its own process's
+  // changes, so where one process makes every change (SQLite) this is 0 for ever.
+  virtual std::optional<std::uint64_t> endpoints_generation() const noexcept { return 0; }
+
   // PostgreSQL's listener for other nodes' catalogue changes (postgres.hpp), for /metrics and tests:
   // whether it is connected, and how many notifications and connections it has had. All zero where
   // there is none (SQLite, or before the first write_generation()).

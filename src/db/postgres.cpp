@@ -77,8 +77,11 @@ PGconn* connect_to(const std::string& url, std::chrono::seconds connect_timeout,
   return conn;
 }
 
-// Migration 014's trigger notifies this channel with every change to products.
-constexpr const char* kListen = "LISTEN orderd_catalog";
+// Migration 014's trigger notifies the first channel with every change to products, migration 015's
+// the second with every change to webhook endpoints.
+constexpr const char* kCatalogChannel = "orderd_catalog";
+constexpr const char* kEndpointsChannel = "orderd_webhook_endpoints";
+constexpr const char* kListen = "LISTEN orderd_catalog; LISTEN orderd_webhook_endpoints";
 constexpr auto kListenerRetry = std::chrono::seconds(1);
 constexpr auto kListenerPoll = std::chrono::milliseconds(250);  // how soon the listener sees a stop
 
@@ -347,17 +350,26 @@ void PostgresDatabase::run(std::string_view begin, const Body& body) {
   }
 }
 
-std::optional<std::uint64_t> PostgresDatabase::write_generation() const noexcept {
+bool PostgresDatabase::start_listener() const noexcept {
   try {
     std::call_once(listener_started_, [this] {
       listener_ = std::jthread([this](const std::stop_token& stop) { listen(stop); });
     });
+    return true;
   } catch (const std::exception& e) {  // no thread: nothing is kept, as while it is disconnected
     spdlog::warn("cannot start the PostgreSQL change listener: {}", e.what());
-    return std::nullopt;
+    return false;
   }
-  if (!listening_.load(std::memory_order_acquire)) return std::nullopt;
+}
+
+std::optional<std::uint64_t> PostgresDatabase::write_generation() const noexcept {
+  if (!start_listener() || !listening_.load(std::memory_order_acquire)) return std::nullopt;
   return generation_.load(std::memory_order_acquire);
+}
+
+std::optional<std::uint64_t> PostgresDatabase::endpoints_generation() const noexcept {
+  if (!start_listener() || !listening_.load(std::memory_order_acquire)) return std::nullopt;
+  return endpoints_generation_.load(std::memory_order_acquire);
 }
 
 Database::ListenerStats PostgresDatabase::listener_stats() noexcept {
@@ -381,24 +393,32 @@ void PostgresDatabase::listen(const std::stop_token& stop) const {
 // so do connecting and losing the connection, since a notification sent while nobody listened is lost.
 void PostgresDatabase::receive_notifications(void* connection, const std::stop_token& stop) const {
   auto* conn = static_cast<PGconn*>(connection);
+  auto move_on = [this] {
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+    endpoints_generation_.fetch_add(1, std::memory_order_acq_rel);
+  };
   connects_.fetch_add(1);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  move_on();
   listening_.store(true, std::memory_order_release);
   while (!stop.stop_requested()) {
     if (!readable(conn, kListenerPoll)) continue;
     if (PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK) break;
     std::uint64_t received = 0;
+    bool catalog = false;
+    bool endpoints = false;
     while (PGnotify* n = PQnotifies(conn)) {
+      std::string_view channel(n->relname);
+      catalog = catalog || channel == kCatalogChannel;
+      endpoints = endpoints || channel == kEndpointsChannel;
       PQfreemem(n);
       ++received;
     }
-    if (received > 0) {
-      generation_.fetch_add(1, std::memory_order_acq_rel);
-      notifications_.fetch_add(received);
-    }
+    if (catalog) generation_.fetch_add(1, std::memory_order_acq_rel);
+    if (endpoints) endpoints_generation_.fetch_add(1, std::memory_order_acq_rel);
+    notifications_.fetch_add(received);
   }
   listening_.store(false, std::memory_order_release);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  move_on();
   if (!stop.stop_requested()) {
     spdlog::warn("PostgreSQL change listener lost its connection ({}); no catalogue page is kept until it is back",
                  trimmed(PQerrorMessage(conn)));

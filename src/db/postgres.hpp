@@ -10,6 +10,7 @@
 // notification, and each write transaction this process commits, moves the write generation on;
 // while the listener is not connected there is no generation (nothing is kept), and every
 // (re)connection moves it on too, since notifications sent while nobody listened are lost.
+// The same listener hears orderd_webhook_endpoints (migration 015) for endpoints_generation().
 
 #include "db/database.hpp"
 #include "db/pool.hpp"
@@ -31,6 +32,7 @@ class PostgresDatabase final : public Database {
   PoolStats pool_stats() noexcept override { return {pool_.in_use(), pool_.max_size()}; }
   // Starts the listener on the first call; nullopt while it is not connected.
   std::optional<std::uint64_t> write_generation() const noexcept override;
+  std::optional<std::uint64_t> endpoints_generation() const noexcept override;
   ListenerStats listener_stats() noexcept override;
 
  protected:
@@ -43,11 +45,13 @@ class PostgresDatabase final : public Database {
   // The listener thread: connects, LISTENs, counts notifications, reconnects after a second.
   void listen(const std::stop_token& stop) const;
   void receive_notifications(void* connection, const std::stop_token& stop) const;
+  bool start_listener() const noexcept;  // false when the thread cannot start (logged)
 
   std::string url_;
   Options options_;
   Pool pool_;
   mutable std::atomic<std::uint64_t> generation_{0};
+  mutable std::atomic<std::uint64_t> endpoints_generation_{0};
   mutable std::atomic<bool> listening_{false};
   mutable std::atomic<std::uint64_t> notifications_{0};
   mutable std::atomic<std::uint64_t> connects_{0};

@@ -28,10 +28,7 @@ constexpr std::string_view kRotate =
     " WHERE id = $1";
 
 // The events column holds ",a,b,", so a type is subscribed when ",type," occurs in it.
-constexpr std::string_view kSubscribedSqlite =
-    "SELECT 1 FROM webhook_endpoints WHERE enabled = 1 AND instr(events, $1) > 0 LIMIT 1";
-constexpr std::string_view kSubscribedPostgres =
-    "SELECT 1 FROM webhook_endpoints WHERE enabled = 1 AND strpos(events, $1) > 0 LIMIT 1";
+constexpr std::string_view kSubscriptions = "SELECT events FROM webhook_endpoints WHERE enabled = 1";
 constexpr std::string_view kInsertEvent =
     "INSERT INTO webhook_events (type, payload, created_at) VALUES ($1, $2, $3) RETURNING id";
 constexpr std::string_view kFanOutSqlite =
@@ -166,16 +163,19 @@ bool rotate_secret(db::Connection& c, std::int64_t id, const std::string& secret
   return c.query(kRotate, id, secret, previous_until, now).affected_rows == 1;
 }
 
-bool subscribed(db::Connection& c, std::string_view type) {
-  return !c.query(c.sql(kSubscribedSqlite, kSubscribedPostgres), between_commas(type)).empty();
+std::string subscriptions(db::Connection& c) {
+  auto r = c.query(kSubscriptions);
+  std::string all;
+  for (std::size_t i = 0; i < r.size(); ++i) all += r[i].text(0);
+  return all;
 }
 
 std::int64_t insert_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now) {
   return c.query(kInsertEvent, type, payload, now)[0].integer(0);
 }
 
-void fan_out(db::Connection& c, std::int64_t event_id, std::string_view type, std::int64_t now) {
-  c.query(c.sql(kFanOutSqlite, kFanOutPostgres), event_id, now, between_commas(type));
+std::int64_t fan_out(db::Connection& c, std::int64_t event_id, std::string_view type, std::int64_t now) {
+  return c.query(c.sql(kFanOutSqlite, kFanOutPostgres), event_id, now, between_commas(type)).affected_rows;
 }
 
 std::int64_t deliver_to(db::Connection& c, std::int64_t event_id, std::int64_t endpoint_id, std::int64_t now) {

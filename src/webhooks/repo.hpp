@@ -43,11 +43,13 @@ bool delete_endpoint(db::Connection& c, std::int64_t id);  // its deliveries go 
 bool rotate_secret(db::Connection& c, std::int64_t id, const std::string& secret, std::int64_t previous_until,
                    std::int64_t now);
 
-// Whether any enabled endpoint subscribes to `type`: the one read an event costs when nobody listens.
-bool subscribed(db::Connection& c, std::string_view type);
+// Every enabled endpoint's events column, joined (",a,b,,c,"): a type is subscribed when ",type,"
+// occurs in it. At most kMaxEndpoints rows.
+std::string subscriptions(db::Connection& c);
 std::int64_t insert_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now);
-// A pending delivery of the event to every enabled endpoint subscribed to `type` (one statement).
-void fan_out(db::Connection& c, std::int64_t event_id, std::string_view type, std::int64_t now);
+// A pending delivery of the event to every enabled endpoint subscribed to `type` (one statement);
+// returns how many.
+std::int64_t fan_out(db::Connection& c, std::int64_t event_id, std::string_view type, std::int64_t now);
 // A pending delivery of the event to one endpoint (the test event); returns its id.
 std::int64_t deliver_to(db::Connection& c, std::int64_t event_id, std::int64_t endpoint_id, std::int64_t now);
 

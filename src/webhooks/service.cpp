@@ -132,13 +132,50 @@ Service::Service(db::Database& database, Worker& worker, Settings settings)
     : database_(database), worker_(worker), settings_(settings) {}
 
 void Service::publish(db::Connection& c, std::string_view type, const std::function<boost::json::object()>& data) {
-  if (!repo::subscribed(c, type)) return;
+  if (!subscribed(c, type)) return;
   auto now = common::now_micros();
   auto event_id = repo::insert_event(c, type, boost::json::serialize(data()), now);
-  repo::fan_out(c, event_id, type, now);
+  // None: the kept set was older than the table (the worker disabled a failing endpoint); read it
+  // again next time. The event, with no delivery, goes with the retention's purge.
+  if (repo::fan_out(c, event_id, type, now) == 0) retire_subscriptions();
   // Safe inside the transaction: on SQLite the claim waits for this commit, elsewhere the worker
   // finds the rows at its next poll.
   worker_.wake();
+}
+
+// The stamps are read before the table, so a change that lands between them retires what is read.
+bool Service::subscribed(db::Connection& c, std::string_view type) {
+  std::string wanted(1, ',');
+  wanted.append(type).push_back(',');
+  auto heard = database_.endpoints_generation();
+  auto local = local_changes_.load(std::memory_order_acquire);
+  if (heard) {
+    std::lock_guard lock(subscriptions_mutex_);
+    if (subscriptions_ && subscriptions_->local == local && subscriptions_->heard == *heard) {
+      return subscriptions_->events.find(wanted) != std::string::npos;
+    }
+  }
+  auto events = repo::subscriptions(c);
+  bool found = events.find(wanted) != std::string::npos;
+  if (heard) {
+    std::lock_guard lock(subscriptions_mutex_);
+    subscriptions_ = Subscriptions{.local = local, .heard = *heard, .events = std::move(events)};
+  }
+  return found;
+}
+
+// Retired inside the transaction too: on SQLite a publisher in the same commit group reads the
+// table (and sees the change), and one that read it meanwhile elsewhere is retired again after.
+template <class F>
+auto Service::change_endpoints(F&& body) {
+  struct RetireAfter {
+    Service& service;
+    ~RetireAfter() { service.retire_subscriptions(); }
+  } after{*this};
+  return database_.transaction([&](db::Connection& c) {
+    retire_subscriptions();
+    return body(c);
+  });
 }
 
 void Service::check(const EndpointChange& change, common::FieldErrors& errors) const {
@@ -168,7 +205,7 @@ repo::Endpoint Service::create(const EndpointChange& change) {
   repo::Endpoint endpoint;
   apply(change, endpoint);
   endpoint.secret = new_secret();
-  return database_.transaction([&](db::Connection& c) {
+  return change_endpoints([&](db::Connection& c) {
     repo::lock_endpoints(c);
     if (repo::count_endpoints(c) >= kMaxEndpoints) {
       common::FieldErrors full;
@@ -199,7 +236,7 @@ repo::Endpoint Service::update(std::int64_t id, const EndpointChange& change) {
   common::FieldErrors errors;
   check(change, errors);
   errors.raise_if_any();
-  return database_.transaction([&](db::Connection& c) {
+  return change_endpoints([&](db::Connection& c) {
     auto endpoint = repo::find_endpoint(c, id);
     if (!endpoint) not_found();
     apply(change, *endpoint);
@@ -209,7 +246,7 @@ repo::Endpoint Service::update(std::int64_t id, const EndpointChange& change) {
 }
 
 void Service::remove(std::int64_t id) {
-  if (!database_.transaction([&](db::Connection& c) { return repo::delete_endpoint(c, id); })) not_found();
+  if (!change_endpoints([&](db::Connection& c) { return repo::delete_endpoint(c, id); })) not_found();
 }
 
 repo::Endpoint Service::rotate_secret(std::int64_t id) {

@@ -4,7 +4,11 @@
 //
 // publish() runs inside the transaction of the change it reports, so an event exists exactly when the
 // change does (never for a rollback, never lost after a commit). With no endpoint subscribed to the
-// type it costs one indexed read and builds no payload.
+// type it costs nothing: each node keeps the set of subscribed types (subscribed()), retired by its
+// own endpoint changes at once and by other nodes' through PostgreSQL's NOTIFY (migration 015), so
+// an endpoint hears of changes that commit after every node has heard of it (on another node, the
+// notification's latency later: well under a millisecond on a LAN). While a node cannot hear other
+// nodes (its listener is down) it reads the set in each publishing transaction, as it always did.
 
 #include "common/error.hpp"
 #include "db/database.hpp"
@@ -12,9 +16,11 @@
 
 #include <boost/json/object.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,10 +83,27 @@ class Service {
  private:
   void check(const EndpointChange& change, common::FieldErrors& errors) const;
   static void apply(const EndpointChange& change, repo::Endpoint& endpoint);
+  // Whether an enabled endpoint subscribes to `type`, from the kept set when it is current.
+  bool subscribed(db::Connection& c, std::string_view type);
+  // A change of endpoints: `body` in a transaction, the kept set retired in it and once it committed.
+  template <class F>
+  auto change_endpoints(F&& body);
+  void retire_subscriptions() noexcept { local_changes_.fetch_add(1, std::memory_order_acq_rel); }
+
+  // What enabled endpoints subscribe to, with what it was read at: this node's own endpoint changes
+  // and the database's endpoints_generation().
+  struct Subscriptions {
+    std::uint64_t local = 0;
+    std::uint64_t heard = 0;
+    std::string events;  // repo::subscriptions()
+  };
 
   db::Database& database_;
   Worker& worker_;
   Settings settings_;
+  std::atomic<std::uint64_t> local_changes_{0};
+  std::mutex subscriptions_mutex_;
+  std::optional<Subscriptions> subscriptions_;
 };
 
 }  // namespace webhooks

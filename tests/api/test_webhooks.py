@@ -189,6 +189,30 @@ def test_only_subscribed_types_are_sent_and_nothing_is_written_without_a_subscri
     assert s.sql("SELECT type FROM webhook_events") == [("order.paid",)]
 
 
+def test_what_an_endpoint_subscribes_to_changes_at_once(hooks_server, receiver):
+    """Each node keeps the set of subscribed types; its own endpoint changes retire it at once."""
+    s, staff = hooks_server, staff_token(hooks_server)
+    customer = customer_token(s)
+    product = new_product(s, staff, 100)
+    endpoint = subscribe(s, staff, receiver, "/changing", events=["order.paid"])
+    place(s, customer, product_id=product["id"], expect=201)
+    assert s.sql("SELECT COUNT(*) FROM webhook_events") == [(0,)]
+    r = s.patch(f"/admin/webhooks/{endpoint['id']}/", token=staff, json={"events": ["order.placed"]})
+    assert r.status_code == 200, r.text
+    first = place(s, customer, product_id=product["id"], expect=201).json()
+    assert [json.loads(e["body"])["data"]["id"] for e in delivered(receiver, "/changing", 1)] == [first["id"]]
+    assert s.patch(f"/admin/webhooks/{endpoint['id']}/", token=staff, json={"enabled": False}).status_code == 200
+    place(s, customer, product_id=product["id"], expect=201)
+    assert s.patch(f"/admin/webhooks/{endpoint['id']}/", token=staff, json={"enabled": True}).status_code == 200
+    second = place(s, customer, product_id=product["id"], expect=201).json()
+    log = delivered(receiver, "/changing", 2)
+    assert sorted(json.loads(e["body"])["data"]["id"] for e in log) == [first["id"], second["id"]]
+    assert s.delete(f"/admin/webhooks/{endpoint['id']}/", token=staff).status_code == 204
+    place(s, customer, product_id=product["id"], expect=201)
+    # Only first's and second's: nothing was written while disabled or after the delete.
+    assert s.sql("SELECT COUNT(*) FROM webhook_events") == [(2,)]
+
+
 def test_a_rolled_back_change_sends_nothing(hooks_server, receiver):
     s, staff = hooks_server, staff_token(hooks_server)
     subscribe(s, staff, receiver, "/rollback")
@@ -290,6 +314,44 @@ def test_two_nodes_never_send_one_attempt_twice(tmp_path, receiver):
     finally:
         for node in nodes:
             node.stop()
+
+
+def metric(node, name):
+    import re
+    match = re.search(rf"^{name} (\d+)", node.get("/metrics").text, re.M)
+    return int(match.group(1)) if match else 0
+
+
+@postgres_only
+def test_an_endpoint_changed_on_one_node_is_heard_by_another(tmp_path, receiver):
+    """Node b keeps what is subscribed (it has published, and found nobody); an endpoint made, then
+    disabled, on node a retires b's set through PostgreSQL's NOTIFY (migration 015)."""
+    url = fresh_database_url(tmp_path)
+    a, b = (Server(tmp_path / name, env={**FAST, "ORDERD_DATABASE_URL": url}) for name in ("a", "b"))
+    a.start()
+    b.start()
+    try:
+        staff, customer = staff_token(a), customer_token(b)
+        product = new_product(a, staff, 100)
+        place(b, customer, product_id=product["id"], expect=201)  # b reads and keeps: nobody subscribed
+        wait_until(lambda: metric(b, "orderd_db_change_listener_connected") == 1, what="b's listener")
+        place(b, customer, product_id=product["id"], expect=201)
+
+        def heard_by_b(change):
+            before = metric(b, "orderd_db_change_notifications")
+            result = change()
+            wait_until(lambda: metric(b, "orderd_db_change_notifications") > before, what="b to hear of it")
+            return result
+
+        endpoint = heard_by_b(lambda: subscribe(a, staff, receiver, "/across", events=["order.placed"]))
+        order = place(b, customer, product_id=product["id"], expect=201).json()
+        assert [json.loads(e["body"])["data"]["id"] for e in delivered(receiver, "/across", 1)] == [order["id"]]
+        heard_by_b(lambda: a.patch(f"/admin/webhooks/{endpoint['id']}/", token=staff, json={"enabled": False}))
+        place(b, customer, product_id=product["id"], expect=201)
+        assert a.sql("SELECT COUNT(*) FROM webhook_events") == [(1,)]
+    finally:
+        a.stop()
+        b.stop()
 
 
 def test_an_endpoint_failing_for_disable_after_is_disabled(make_server, receiver):

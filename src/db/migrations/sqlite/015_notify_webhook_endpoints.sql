@@ -1,0 +1,3 @@
+-- Nothing for SQLite: PostgreSQL's migration 015 tells every node that the webhook endpoints changed
+-- (LISTEN/NOTIFY). On SQLite one process makes every change and retires its own cache of what is
+-- subscribed (webhooks::Service). The file keeps the dialects' numbers alike.
