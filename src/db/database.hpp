@@ -192,12 +192,14 @@ class Database {
   virtual std::optional<std::uint64_t> endpoints_generation() const noexcept { return 0; }
 
   // PostgreSQL's listener for other nodes' catalogue changes (postgres.hpp), for /metrics and tests:
-  // whether it is connected, and how many notifications and connections it has had. All zero where
-  // there is none (SQLite, or before the first write_generation()).
+  // whether it is connected, how many notifications and connections it has had, and how many of the
+  // notifications were this node's own catalogue changes coming back (not counted as changes). All
+  // zero where there is none (SQLite, or before the first write_generation()).
   struct ListenerStats {
     bool connected = false;
     std::uint64_t notifications = 0;
     std::uint64_t connects = 0;
+    std::uint64_t own = 0;
   };
   virtual ListenerStats listener_stats() noexcept { return {}; }
 

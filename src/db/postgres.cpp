@@ -7,6 +7,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <charconv>
 #include <condition_variable>
 #include <unordered_map>
@@ -108,10 +109,16 @@ bool readable(PGconn* conn, std::chrono::milliseconds timeout) {
 
 class PostgresConnection final : public Connection {
  public:
-  PostgresConnection(const std::string& url, std::chrono::seconds connect_timeout)
-      : conn_(connect_to(url, connect_timeout, "orderd")) {}
+  // `backends`, when given, knows this connection's server process while it is open.
+  PostgresConnection(const std::string& url, std::chrono::seconds connect_timeout, Backends* backends = nullptr)
+      : conn_(connect_to(url, connect_timeout, "orderd")), backends_(backends), pid_(PQbackendPID(conn_)) {
+    if (backends_) backends_->add(pid_);
+  }
 
-  ~PostgresConnection() override { PQfinish(conn_); }
+  ~PostgresConnection() override {
+    PQfinish(conn_);
+    if (backends_) backends_->remove(pid_);
+  }
   Dialect dialect() const noexcept override { return Dialect::postgres; }
   PostgresConnection(const PostgresConnection&) = delete;
   PostgresConnection& operator=(const PostgresConnection&) = delete;
@@ -248,6 +255,8 @@ class PostgresConnection final : public Connection {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
   PGconn* conn_ = nullptr;
+  Backends* backends_ = nullptr;
+  int pid_ = 0;
   bool broken_ = false;
   int prepared_ = 0;
   std::unordered_map<std::string, Prepared, Hash, std::equal_to<>> statements_;
@@ -255,13 +264,28 @@ class PostgresConnection final : public Connection {
 
 }  // namespace
 
+void Backends::add(int pid) {
+  std::lock_guard lock(mutex_);
+  pids_.push_back(pid);
+}
+
+void Backends::remove(int pid) {
+  std::lock_guard lock(mutex_);
+  std::erase(pids_, pid);
+}
+
+bool Backends::contains(int pid) const {
+  std::lock_guard lock(mutex_);
+  return std::find(pids_.begin(), pids_.end(), pid) != pids_.end();
+}
+
 PostgresDatabase::PostgresDatabase(std::string url, const Options& options)
     : url_(std::move(url)),
       options_(options),
       pool_(
           [this]() -> std::unique_ptr<Connection> {
             try {
-              return std::make_unique<PostgresConnection>(url_, options_.connect_timeout);
+              return std::make_unique<PostgresConnection>(url_, options_.connect_timeout, &backends_);
             } catch (const ConnectFailed& e) {
               spdlog::warn("cannot connect to PostgreSQL: {}", e.what());
               throw common::Error("unavailable", kUnavailable);
@@ -373,7 +397,7 @@ std::optional<std::uint64_t> PostgresDatabase::endpoints_generation() const noex
 }
 
 Database::ListenerStats PostgresDatabase::listener_stats() noexcept {
-  return {listening_.load(), notifications_.load(), connects_.load()};
+  return {listening_.load(), notifications_.load(), connects_.load(), own_notifications_.load()};
 }
 
 void PostgresDatabase::listen(const std::stop_token& stop) const {
@@ -404,17 +428,23 @@ void PostgresDatabase::receive_notifications(void* connection, const std::stop_t
     if (!readable(conn, kListenerPoll)) continue;
     if (PQconsumeInput(conn) == 0 || PQstatus(conn) != CONNECTION_OK) break;
     std::uint64_t received = 0;
+    std::uint64_t own = 0;
     bool catalog = false;
     bool endpoints = false;
     while (PGnotify* n = PQnotifies(conn)) {
       std::string_view channel(n->relname);
-      catalog = catalog || channel == kCatalogChannel;
-      endpoints = endpoints || channel == kEndpointsChannel;
+      if (channel == kCatalogChannel && backends_.contains(n->be_pid)) {
+        ++own;
+      } else {
+        catalog = catalog || channel == kCatalogChannel;
+        endpoints = endpoints || channel == kEndpointsChannel;
+      }
       PQfreemem(n);
       ++received;
     }
     if (catalog) generation_.fetch_add(1, std::memory_order_acq_rel);
     if (endpoints) endpoints_generation_.fetch_add(1, std::memory_order_acq_rel);
+    own_notifications_.fetch_add(own);
     notifications_.fetch_add(received);
   }
   listening_.store(false, std::memory_order_release);

@@ -11,6 +11,9 @@
 // while the listener is not connected there is no generation (nothing is kept), and every
 // (re)connection moves it on too, since notifications sent while nobody listened are lost.
 // The same listener hears orderd_webhook_endpoints (migration 015) for endpoints_generation().
+// A catalogue notification from one of this node's own pooled connections is not counted: the
+// commit that sent it moved the generation already, and counting its echo would retire every page
+// twice per order.
 
 #include "db/database.hpp"
 #include "db/pool.hpp"
@@ -20,8 +23,22 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace db {
+
+// The server process ids (PQbackendPID) of this node's pooled connections: the listener tells its own
+// node's catalogue notifications, whose commits already moved the generation, from other nodes'.
+class Backends {
+ public:
+  void add(int pid);
+  void remove(int pid);
+  bool contains(int pid) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<int> pids_;  // at most the pool's size
+};
 
 class PostgresDatabase final : public Database {
  public:
@@ -49,11 +66,13 @@ class PostgresDatabase final : public Database {
 
   std::string url_;
   Options options_;
+  Backends backends_;  // before pool_: its connections remove themselves as they close
   Pool pool_;
   mutable std::atomic<std::uint64_t> generation_{0};
   mutable std::atomic<std::uint64_t> endpoints_generation_{0};
   mutable std::atomic<bool> listening_{false};
   mutable std::atomic<std::uint64_t> notifications_{0};
+  mutable std::atomic<std::uint64_t> own_notifications_{0};
   mutable std::atomic<std::uint64_t> connects_{0};
   mutable std::once_flag listener_started_;
   mutable std::jthread listener_;  // declared last: stopped and joined before the rest goes

@@ -70,8 +70,11 @@ void register_listener_gauges(db::Database& database, common::Metrics& metrics) 
   metrics.gauge("orderd_db_change_listener_connected",
                 "1 while the listener for other nodes' catalogue changes is connected (PostgreSQL).",
                 [&database] { return database.listener_stats().connected ? 1.0 : 0.0; });
-  metrics.gauge("orderd_db_change_notifications", "Catalogue change notifications received so far (PostgreSQL).",
+  metrics.gauge("orderd_db_change_notifications", "Change notifications received so far (PostgreSQL).",
                 [&database] { return static_cast<double>(database.listener_stats().notifications); });
+  metrics.gauge("orderd_db_change_notifications_own",
+                "Of those, this node's own catalogue changes heard back: their commits retired the pages already.",
+                [&database] { return static_cast<double>(database.listener_stats().own); });
   metrics.gauge("orderd_db_change_listener_connects", "Connections the change listener has made so far (PostgreSQL).",
                 [&database] { return static_cast<double>(database.listener_stats().connects); });
 }

@@ -54,6 +54,24 @@ def test_a_sale_on_one_node_retires_the_pages_of_another(two_nodes):
     assert listed(b, buyer, product["id"])["stock"] == 7
 
 
+def test_a_node_hears_its_own_sale_back_as_its_own_and_the_other_as_a_change(two_nodes):
+    """Both nodes hear a sale on a. For a it is the echo of its own commit, which retired its pages
+    already (counted apart, not as a change: that would retire every page a second time per order);
+    for b it is another node's change."""
+    a, b, staff, buyer = two_nodes
+    product = new_product(a, staff, 10)
+    keeping_pages(a, buyer, product["id"])
+    keeping_pages(b, buyer, product["id"])
+    own_a, own_b = gauge(a, "orderd_db_change_notifications_own"), gauge(b, "orderd_db_change_notifications_own")
+    heard_b = gauge(b, "orderd_db_change_notifications")
+    place(a, buyer, product_id=product["id"], quantity=3, expect=201)
+    wait_until(lambda: gauge(a, "orderd_db_change_notifications_own") > own_a, what="a to hear its own sale")
+    wait_until(lambda: gauge(b, "orderd_db_change_notifications") > heard_b, what="b to hear a's sale")
+    assert gauge(b, "orderd_db_change_notifications_own") == own_b
+    assert listed(a, buyer, product["id"])["stock"] == 7
+    assert listed(b, buyer, product["id"])["stock"] == 7
+
+
 def test_a_staff_edit_on_one_node_retires_the_pages_of_another(two_nodes):
     a, b, staff, buyer = two_nodes
     product = new_product(a, staff, 10, price="10.00")
