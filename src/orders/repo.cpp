@@ -284,7 +284,16 @@ std::optional<OrderRow> find_with_items_postgres(db::Connection& c, std::int64_t
   for (std::size_t i = 0; i < r.size(); ++i) {
     if (!r[i].is_null(kOrderColumnCount)) o.items.push_back(item(r[i], kOrderColumnCount));
   }
-  attach_after_payment(c, std::span(&o, 1));
+  return o;
+}
+
+std::optional<OrderRow> find_with_items(db::Connection& c, std::int64_t id) {
+  if (c.dialect() == db::Dialect::postgres) return find_with_items_postgres(c, id);
+  auto r = c.query(kFind, id);
+  if (r.empty()) return std::nullopt;
+  auto o = order(r[0]);
+  auto items = c.query(kItems, id);
+  for (std::size_t i = 0; i < items.size(); ++i) o.items.push_back(item(items[i]));
   return o;
 }
 
@@ -299,14 +308,9 @@ void insert_item(db::Connection& c, std::int64_t order_id, const ItemRow& i) {
   c.query(kInsertItem, order_id, i.product_id, i.product, i.price, i.quantity);
 }
 
-std::optional<OrderRow> find(db::Connection& c, std::int64_t id) {
-  if (c.dialect() == db::Dialect::postgres) return find_with_items_postgres(c, id);
-  auto r = c.query(kFind, id);
-  if (r.empty()) return std::nullopt;
-  auto o = order(r[0]);
-  auto items = c.query(kItems, id);
-  for (std::size_t i = 0; i < items.size(); ++i) o.items.push_back(item(items[i]));
-  attach_after_payment(c, std::span(&o, 1));
+std::optional<OrderRow> find(db::Connection& c, std::int64_t id, Parts parts) {
+  auto o = find_with_items(c, id);
+  if (o && parts == Parts::whole) attach_after_payment(c, std::span(&*o, 1));
   return o;
 }
 

@@ -87,8 +87,10 @@ std::int64_t insert_order(db::Connection& c, std::int64_t user_id, std::int64_t 
                           std::int64_t expires_at);
 void insert_item(db::Connection& c, std::int64_t order_id, const ItemRow& item);
 
-// One order with its items, fulfilments, refunds and returns.
-std::optional<OrderRow> find(db::Connection& c, std::int64_t id);
+// One order with its items, and its fulfilments, refunds and returns unless `items_only` (an order
+// whose payment is settling has none: they all need it paid; a statement saved).
+enum class Parts { whole, items_only };
+std::optional<OrderRow> find(db::Connection& c, std::int64_t id, Parts parts = Parts::whole);
 
 struct Customer {
   std::string username;

@@ -401,6 +401,12 @@ Order Service::load(db::Connection& c, std::int64_t order_id) {
   return from_row(std::move(*row));
 }
 
+Order Service::load_settling(db::Connection& c, std::int64_t order_id) {
+  auto row = repo::find(c, order_id, repo::Parts::items_only);
+  if (!row) not_found();
+  return from_row(std::move(*row));
+}
+
 Order Service::get_for_customer(std::int64_t order_id, std::int64_t user_id) {
   auto order = get_for_staff(order_id);
   if (order.user_id != user_id) not_found();

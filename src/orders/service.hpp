@@ -210,6 +210,9 @@ class Service {
 
   // For the payment service, inside its own transactions.
   Order load(db::Connection& c, std::int64_t order_id);  // 404 when it does not exist
+  // The same for an order whose payment is settling: its shipments, refunds and returns, which all
+  // need it paid first, are not read (none exist).
+  Order load_settling(db::Connection& c, std::int64_t order_id);
   // Holds a pending, unexpired order while its charge is with the gateway (no cancel, no expiry);
   // false when it is not payable or another payment holds it.
   bool begin_payment(db::Connection& c, std::int64_t order_id);
