@@ -432,8 +432,9 @@ void Wiring::publish_order(db::Connection& c, std::string_view type, const order
 // The events no email marks: placements, failed payments, low stock (the others are published beside
 // their emails above, and in shipping_hooks).
 void Wiring::publish_webhooks() {
+  // A placed order has no payment attempt yet: its data needs no read.
   orders.on_placed([this](db::Connection& c, const orders::Order& order) {
-    publish_order(c, webhooks::kOrderPlaced, order);
+    webhooks.publish(c, webhooks::kOrderPlaced, [&] { return admin::order_json(order, {}); });
   });
   payments.on_failed([this](db::Connection& c, const orders::Order& order) {
     publish_order(c, webhooks::kPaymentFailed, order);
