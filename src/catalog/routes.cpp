@@ -38,11 +38,16 @@ std::optional<std::string> search_of(const Request& q) {
 // search, which scans the catalogue.
 bool is_search(const Request& q) { return search_of(q).has_value(); }
 
+// The generation a page of the list is kept at; none for a search, which is never kept, or while
+// the database cannot tell one (db::Database::write_generation).
+std::optional<std::uint64_t> page_generation(Service& service, const Request& q) {
+  return is_search(q) ? std::nullopt : service.write_generation();
+}
+
 // A page of the catalogue kept in `pages` at the current generation, if there is one made already.
 std::optional<http::Response> kept_products(Service& service, const std::shared_ptr<http::ResponseCache>& pages,
                                             Request& q) {
-  if (is_search(q)) return std::nullopt;
-  auto generation = service.write_generation();
+  auto generation = page_generation(service, q);
   if (!generation) return std::nullopt;
   return pages->find(http::ResponseCache::key(q), *generation);
 }
@@ -58,7 +63,7 @@ http::Response list_products(Service& service, const std::shared_ptr<http::Respo
     for (const auto& p : found.products) results.push_back(to_json(p));
     return http::json_response(200, page.body(found.count, std::move(results)));
   };
-  auto generation = search ? std::nullopt : service.write_generation();
+  auto generation = page_generation(service, q);
   if (!generation) return make();
   return pages->serve(http::ResponseCache::key(q), *generation, make);
 }

@@ -177,23 +177,22 @@ void return_stock(db::Connection& c, std::int64_t id, std::int64_t quantity) { r
 ProductPage Service::list(const std::optional<std::string>& search, std::int64_t limit,
                           std::optional<std::int64_t> named_offset,
                           const std::function<std::int64_t(std::int64_t)>& page_offset) {
+  repo::CountedRows counted;
   if (named_offset) {
-    auto counted = database_.read_statement(
+    counted = database_.read_statement(
         [&](db::Connection& c) { return repo::list_active_counted(c, search, limit, *named_offset); });
-    if (counted.count) {
-      page_offset(*counted.count);
-      ProductPage page{.count = *counted.count, .products = {}};
-      for (const auto& row : counted.rows) page.products.push_back(from_row(row));
-      return page;
-    }
   }
-  return database_.read([&](db::Connection& c) {
-    ProductPage page;
-    page.count = repo::count_active(c, search);
-    auto offset = page_offset(page.count);
-    for (const auto& row : repo::list_active(c, search, limit, offset)) page.products.push_back(from_row(row));
-    return page;
-  });
+  if (counted.count) {
+    page_offset(*counted.count);  // the page exists: it has rows
+  } else {
+    counted = database_.read([&](db::Connection& c) {
+      auto count = repo::count_active(c, search);
+      return repo::CountedRows{.count = count, .rows = repo::list_active(c, search, limit, page_offset(count))};
+    });
+  }
+  ProductPage page{.count = *counted.count, .products = {}};
+  for (const auto& row : counted.rows) page.products.push_back(from_row(row));
+  return page;
 }
 
 ProductPage Service::low_stock(std::int64_t limit) {

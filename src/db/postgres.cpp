@@ -323,33 +323,20 @@ void PostgresDatabase::run_transaction(const Body& body) {
 // One snapshot for the whole read, so a count and the page it describes agree.
 void PostgresDatabase::run_read(const Body& body) { run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body); }
 
-// Autocommit: the statement is its own snapshot. A pooled connection that died while idle is found by
-// the statement itself, which, being a read, simply runs again on the next connection.
-void PostgresDatabase::run_statement(const Body& body) {
-  for (std::size_t stale = 0;; ++stale) {
-    auto lease = pool_.acquire();
-    auto& c = static_cast<PostgresConnection&>(*lease);
-    try {
-      body(c);
-      return;
-    } catch (...) {
-      if (!c.broken() && c.idle()) throw;
-      lease.discard();
-      if (c.broken() && stale < options_.pool_size) continue;
-      throw;
-    }
-  }
-}
+// Autocommit: the statement is its own snapshot.
+void PostgresDatabase::run_statement(const Body& body) { run({}, body); }
 
+// `begin` empty: no transaction, for run_statement's lone read.
 void PostgresDatabase::run(std::string_view begin, const Body& body) {
   // A pooled connection may have died while idle (the database restarted). A failed BEGIN has done
-  // nothing, so dropping that connection and trying the next one is safe; a new one is opened once
-  // the idle ones are used up.
+  // nothing, and neither has a lone read that failed on it, so dropping that connection and trying
+  // the next one is safe; a new one is opened once the idle ones are used up.
+  bool transaction = !begin.empty();
   for (std::size_t stale = 0;; ++stale) {
     auto lease = pool_.acquire();
     auto& c = static_cast<PostgresConnection&>(*lease);
     try {
-      c.execute_script(begin);
+      if (transaction) c.execute_script(begin);
     } catch (...) {
       if (!c.broken()) throw;
       lease.discard();
@@ -358,10 +345,10 @@ void PostgresDatabase::run(std::string_view begin, const Body& body) {
     }
     try {
       body(c);
-      c.commit();
+      if (transaction) c.commit();
       return;
     } catch (...) {
-      if (!c.broken()) {
+      if (transaction && !c.broken()) {
         try {
           c.execute_script("ROLLBACK");
         } catch (const std::exception& e) {
@@ -369,6 +356,7 @@ void PostgresDatabase::run(std::string_view begin, const Body& body) {
         }
       }
       if (c.broken() || !c.idle()) lease.discard();
+      if (!transaction && c.broken() && stale < options_.pool_size) continue;
       throw;
     }
   }
@@ -386,14 +374,16 @@ bool PostgresDatabase::start_listener() const noexcept {
   }
 }
 
-std::optional<std::uint64_t> PostgresDatabase::write_generation() const noexcept {
+// A count the listener moves, while it is connected (starting it on the first call).
+std::optional<std::uint64_t> PostgresDatabase::heard(const std::atomic<std::uint64_t>& count) const noexcept {
   if (!start_listener() || !listening_.load(std::memory_order_acquire)) return std::nullopt;
-  return generation_.load(std::memory_order_acquire);
+  return count.load(std::memory_order_acquire);
 }
 
+std::optional<std::uint64_t> PostgresDatabase::write_generation() const noexcept { return heard(generation_); }
+
 std::optional<std::uint64_t> PostgresDatabase::endpoints_generation() const noexcept {
-  if (!start_listener() || !listening_.load(std::memory_order_acquire)) return std::nullopt;
-  return endpoints_generation_.load(std::memory_order_acquire);
+  return heard(endpoints_generation_);
 }
 
 Database::ListenerStats PostgresDatabase::listener_stats() noexcept {

@@ -58,11 +58,12 @@ class PostgresDatabase final : public Database {
   void run_statement(const Body& body) override;
 
  private:
-  void run(std::string_view begin, const Body& body);
+  void run(std::string_view begin, const Body& body);  // begin empty: one statement, no transaction
   // The listener thread: connects, LISTENs, counts notifications, reconnects after a second.
   void listen(const std::stop_token& stop) const;
   void receive_notifications(void* connection, const std::stop_token& stop) const;
   bool start_listener() const noexcept;  // false when the thread cannot start (logged)
+  std::optional<std::uint64_t> heard(const std::atomic<std::uint64_t>& count) const noexcept;
 
   std::string url_;
   Options options_;

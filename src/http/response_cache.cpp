@@ -17,6 +17,16 @@ std::string ResponseCache::key(const Request& request) {
   return key;
 }
 
+// Under mutex_: the entry for `key` if it is still to be served at `generation`.
+std::optional<std::shared_future<Response>> ResponseCache::current(const std::string& key, std::uint64_t generation,
+                                                                   std::chrono::steady_clock::time_point now) const {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.generation != generation || now - it->second.made > max_age_) {
+    return std::nullopt;
+  }
+  return it->second.response;
+}
+
 Response ResponseCache::serve(const std::string& key, std::uint64_t generation,
                              const std::function<Response()>& make) {
   std::promise<Response> promise;
@@ -24,13 +34,11 @@ Response ResponseCache::serve(const std::string& key, std::uint64_t generation,
   {
     std::unique_lock lock(mutex_);
     auto now = std::chrono::steady_clock::now();
-    auto it = entries_.find(key);
-    if (it != entries_.end() && it->second.generation == generation && now - it->second.made <= max_age_) {
-      auto kept = it->second.response;
+    if (auto kept = current(key, generation, now)) {
       lock.unlock();
-      return kept.get();  // waits while it is being made
+      return kept->get();  // waits while it is being made
     }
-    if (it == entries_.end() && entries_.size() >= capacity_) entries_.clear();
+    if (!entries_.contains(key) && entries_.size() >= capacity_) entries_.clear();
     serial = ++serial_;
     entries_.insert_or_assign(key, Entry{generation, serial, now, promise.get_future().share()});
   }
@@ -46,19 +54,14 @@ Response ResponseCache::serve(const std::string& key, std::uint64_t generation,
 }
 
 std::optional<Response> ResponseCache::find(const std::string& key, std::uint64_t generation) {
-  std::shared_future<Response> kept;
+  std::optional<std::shared_future<Response>> kept;
   {
     std::lock_guard lock(mutex_);
-    auto it = entries_.find(key);
-    if (it == entries_.end() || it->second.generation != generation ||
-        std::chrono::steady_clock::now() - it->second.made > max_age_) {
-      return std::nullopt;
-    }
-    kept = it->second.response;
+    kept = current(key, generation, std::chrono::steady_clock::now());
   }
-  if (kept.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return std::nullopt;
+  if (!kept || kept->wait_for(std::chrono::seconds(0)) != std::future_status::ready) return std::nullopt;
   try {
-    return kept.get();
+    return kept->get();
   } catch (...) {  // making it failed: the request goes on to make it again
     return std::nullopt;
   }

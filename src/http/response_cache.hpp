@@ -48,6 +48,8 @@ class ResponseCache {
     std::chrono::steady_clock::time_point made;  // when making began: the data is at least this fresh
     std::shared_future<Response> response;       // ready, or being made
   };
+  std::optional<std::shared_future<Response>> current(const std::string& key, std::uint64_t generation,
+                                                      std::chrono::steady_clock::time_point now) const;
   void forget(const std::string& key, std::uint64_t serial);
 
   std::size_t capacity_;

@@ -46,6 +46,8 @@ bool rotate_secret(db::Connection& c, std::int64_t id, const std::string& secret
 // Every enabled endpoint's events column, joined (",a,b,,c,"): a type is subscribed when ",type,"
 // occurs in it. At most kMaxEndpoints rows.
 std::string subscriptions(db::Connection& c);
+// Whether `subscriptions` (as subscriptions() returns them) name `type`.
+bool subscribes(std::string_view subscriptions, std::string_view type);
 std::int64_t insert_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now);
 // A pending delivery of the event to every enabled endpoint subscribed to `type` (one statement);
 // returns how many.

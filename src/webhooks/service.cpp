@@ -145,18 +145,16 @@ void Service::publish(db::Connection& c, std::string_view type, const std::funct
 
 // The stamps are read before the table, so a change that lands between them retires what is read.
 bool Service::subscribed(db::Connection& c, std::string_view type) {
-  std::string wanted(1, ',');
-  wanted.append(type).push_back(',');
   auto heard = database_.endpoints_generation();
   auto local = local_changes_.load(std::memory_order_acquire);
   if (heard) {
     std::lock_guard lock(subscriptions_mutex_);
     if (subscriptions_ && subscriptions_->local == local && subscriptions_->heard == *heard) {
-      return subscriptions_->events.find(wanted) != std::string::npos;
+      return repo::subscribes(subscriptions_->events, type);
     }
   }
   auto events = repo::subscriptions(c);
-  bool found = events.find(wanted) != std::string::npos;
+  bool found = repo::subscribes(events, type);
   if (heard) {
     std::lock_guard lock(subscriptions_mutex_);
     subscriptions_ = Subscriptions{.local = local, .heard = *heard, .events = std::move(events)};

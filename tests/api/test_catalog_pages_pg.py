@@ -2,19 +2,12 @@
 any node changes a product or its stock, which it hears through LISTEN/NOTIFY (migration 014's
 trigger, db/postgres.cpp's listener); a listener that loses its connection retires every page and
 reconnects. Two nodes on one database; runs only with ORDERD_TEST_DB=postgres."""
-import re
-
 import pytest
 
 from conftest import customer_token, place, postgres_only, staff_token, wait_until
-from test_multinode import new_product, start_nodes  # noqa: F401 (a fixture)
+from test_multinode import metric, new_product, start_nodes  # noqa: F401 (a fixture)
 
 pytestmark = postgres_only
-
-
-def gauge(node, name):
-    match = re.search(rf"^{name} (\d+)", node.get("/metrics").text, re.M)
-    return int(match.group(1)) if match else 0
 
 
 def listed(node, token, pid):
@@ -28,15 +21,15 @@ def keeping_pages(node, token, pid):
     """Lists once (which starts the node's listener), waits until the listener is connected, then lists
     again so that the page is kept; returns what it showed."""
     listed(node, token, pid)
-    wait_until(lambda: gauge(node, "orderd_db_change_listener_connected") == 1, what="the listener connected")
+    wait_until(lambda: metric(node, "orderd_db_change_listener_connected") == 1, what="the listener connected")
     return listed(node, token, pid)
 
 
 def after_notification(node, change):
     """Runs change() and waits until the node has heard of it."""
-    before = gauge(node, "orderd_db_change_notifications")
+    before = metric(node, "orderd_db_change_notifications")
     change()
-    wait_until(lambda: gauge(node, "orderd_db_change_notifications") > before, what="the notification")
+    wait_until(lambda: metric(node, "orderd_db_change_notifications") > before, what="the notification")
 
 
 @pytest.fixture
@@ -62,12 +55,12 @@ def test_a_node_hears_its_own_sale_back_as_its_own_and_the_other_as_a_change(two
     product = new_product(a, staff, 10)
     keeping_pages(a, buyer, product["id"])
     keeping_pages(b, buyer, product["id"])
-    own_a, own_b = gauge(a, "orderd_db_change_notifications_own"), gauge(b, "orderd_db_change_notifications_own")
-    heard_b = gauge(b, "orderd_db_change_notifications")
+    own_a, own_b = metric(a, "orderd_db_change_notifications_own"), metric(b, "orderd_db_change_notifications_own")
+    heard_b = metric(b, "orderd_db_change_notifications")
     place(a, buyer, product_id=product["id"], quantity=3, expect=201)
-    wait_until(lambda: gauge(a, "orderd_db_change_notifications_own") > own_a, what="a to hear its own sale")
-    wait_until(lambda: gauge(b, "orderd_db_change_notifications") > heard_b, what="b to hear a's sale")
-    assert gauge(b, "orderd_db_change_notifications_own") == own_b
+    wait_until(lambda: metric(a, "orderd_db_change_notifications_own") > own_a, what="a to hear its own sale")
+    wait_until(lambda: metric(b, "orderd_db_change_notifications") > heard_b, what="b to hear a's sale")
+    assert metric(b, "orderd_db_change_notifications_own") == own_b
     assert listed(a, buyer, product["id"])["stock"] == 7
     assert listed(b, buyer, product["id"])["stock"] == 7
 
@@ -103,12 +96,12 @@ def test_a_lost_listener_retires_every_page_and_reconnects(two_nodes):
     # while the listener was away looks like.
     a.sql("DO $$ BEGIN SET LOCAL session_replication_role = replica;"
           f" UPDATE products SET stock = 4 WHERE id = {int(product['id'])}; END $$")
-    connects = gauge(b, "orderd_db_change_listener_connects")
+    connects = metric(b, "orderd_db_change_listener_connects")
     killed = a.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                    " WHERE application_name = 'orderd-listener' AND datname = current_database()")
     assert killed and all(row[0] for row in killed)
-    wait_until(lambda: gauge(b, "orderd_db_change_listener_connects") > connects
-               and gauge(b, "orderd_db_change_listener_connected") == 1, what="the listener reconnected")
+    wait_until(lambda: metric(b, "orderd_db_change_listener_connects") > connects
+               and metric(b, "orderd_db_change_listener_connected") == 1, what="the listener reconnected")
     assert listed(b, buyer, product["id"])["stock"] == 4
     # Heard again after the reconnection.
     after_notification(b, lambda: place(a, buyer, product_id=product["id"], quantity=1, expect=201))

@@ -13,6 +13,7 @@ import pytest
 
 from conftest import (DECLINED, Server, assert_error, customer_token, fresh_database_url, pay, place,
                       postgres_only, staff_token, unique, wait_until)
+from test_multinode import metric
 
 RECEIVER_DIR = pathlib.Path(__file__).resolve().parent.parent / "webhooks"
 ALL_TYPES = ["order.placed", "order.paid", "order.cancelled", "order.expired", "order.fulfilled", "order.delivered",
@@ -314,12 +315,6 @@ def test_two_nodes_never_send_one_attempt_twice(tmp_path, receiver):
     finally:
         for node in nodes:
             node.stop()
-
-
-def metric(node, name):
-    import re
-    match = re.search(rf"^{name} (\d+)", node.get("/metrics").text, re.M)
-    return int(match.group(1)) if match else 0
 
 
 @postgres_only
