@@ -31,13 +31,23 @@ constexpr std::string_view kRotate =
 constexpr std::string_view kSubscriptions = "SELECT events FROM webhook_endpoints WHERE enabled = 1";
 constexpr std::string_view kInsertEvent =
     "INSERT INTO webhook_events (type, payload, created_at) VALUES ($1, $2, $3) RETURNING id";
-constexpr std::string_view kFanOutSqlite =
+// PostgreSQL: the event and a pending delivery to each enabled endpoint subscribed to it, in one
+// statement (the placement's transaction pays one round trip for both).
+constexpr std::string_view kWriteEventPostgres =
+    "WITH e AS (INSERT INTO webhook_events (type, payload, created_at) VALUES ($1, $2, CAST($3 AS BIGINT))"
+    " RETURNING id) INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at,"
+    " created_at) SELECT e.id, p.id, 'pending', 0, CAST($3 AS BIGINT), CAST($3 AS BIGINT) FROM e"
+    " JOIN webhook_endpoints p ON p.enabled = 1 AND strpos(p.events, $4) > 0";
+// SQLite (migration 016): the worker fans out the events after the cursor, at most $1 of them a pass.
+constexpr std::string_view kFanOutEnd =
+    "SELECT MAX(id), COUNT(*) FROM (SELECT id FROM webhook_events WHERE id > (SELECT through FROM webhook_fan_out)"
+    " ORDER BY id LIMIT $1)";
+constexpr std::string_view kFanOutEvents =
     "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, created_at)"
-    " SELECT $1, id, 'pending', 0, $2, $2 FROM webhook_endpoints WHERE enabled = 1 AND instr(events, $3) > 0";
-constexpr std::string_view kFanOutPostgres =
-    "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, created_at)"
-    " SELECT CAST($1 AS BIGINT), id, 'pending', 0, CAST($2 AS BIGINT), CAST($2 AS BIGINT) FROM webhook_endpoints"
-    " WHERE enabled = 1 AND strpos(events, $3) > 0";
+    " SELECT e.id, p.id, 'pending', 0, $2, e.created_at FROM webhook_events e JOIN webhook_endpoints p"
+    " ON p.enabled = 1 AND instr(p.events, ',' || e.type || ',') > 0"
+    " WHERE e.id > (SELECT through FROM webhook_fan_out) AND e.id <= $1";
+constexpr std::string_view kAdvanceFanOut = "UPDATE webhook_fan_out SET through = $1";
 constexpr std::string_view kDeliverTo =
     "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, created_at)"
     " VALUES ($1, $2, 'pending', 0, $3, $3) RETURNING id";
@@ -88,10 +98,19 @@ constexpr std::string_view kQueueStats =
     "SELECT waiting, (SELECT created_at FROM webhook_deliveries WHERE id = oldest) FROM (SELECT COUNT(*) AS waiting,"
     " MIN(id) AS oldest FROM webhook_deliveries WHERE status IN ('pending', 'sending')) AS q";
 
-// The oldest events, by id (ids grow with created_at), that nothing is still to be sent for.
-constexpr std::string_view kOldEvents =
+// The oldest events, by id (ids grow with created_at), that nothing is still to be sent for. On SQLite
+// only those the worker has fanned out, and never the last of them: a new event takes the largest id
+// plus one, which must stay after the fan-out's cursor (migration 016).
+constexpr auto kOldEventsWhere = db::concat(
     "SELECT e.id FROM webhook_events e WHERE e.created_at < $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d"
-    " WHERE d.event_id = e.id AND d.status IN ('pending', 'sending')) ORDER BY e.id LIMIT $2";
+    " WHERE d.event_id = e.id AND d.status IN ('pending', 'sending'))");
+constexpr auto kOldEventsPostgres = db::concat(kOldEventsWhere, " ORDER BY e.id LIMIT $2");
+constexpr auto kOldEventsSqlite =
+    db::concat(kOldEventsWhere, " AND e.id < (SELECT through FROM webhook_fan_out) ORDER BY e.id LIMIT $2");
+// SQLite: the events not fanned out yet (each counts once in the queue's depth) and the first one's time.
+constexpr std::string_view kNotFannedOut =
+    "SELECT COUNT(*), (SELECT created_at FROM webhook_events WHERE id > f.through ORDER BY id LIMIT 1)"
+    " FROM webhook_events, webhook_fan_out f WHERE webhook_events.id > f.through";
 // Each re-checks (a redelivery on another node may have made one pending again since).
 constexpr std::string_view kForgetDeliveries =
     "DELETE FROM webhook_deliveries WHERE event_id = $1 AND status IN ('succeeded', 'failed')";
@@ -182,8 +201,22 @@ std::int64_t insert_event(db::Connection& c, std::string_view type, const std::s
   return c.query(kInsertEvent, type, payload, now)[0].integer(0);
 }
 
-std::int64_t fan_out(db::Connection& c, std::int64_t event_id, std::string_view type, std::int64_t now) {
-  return c.query(c.sql(kFanOutSqlite, kFanOutPostgres), event_id, now, between_commas(type)).affected_rows;
+bool write_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now) {
+  if (c.dialect() == db::Dialect::sqlite) {
+    c.query(kInsertEvent, type, payload, now);
+    return true;
+  }
+  return c.query(kWriteEventPostgres, type, payload, now, between_commas(type)).affected_rows > 0;
+}
+
+std::int64_t fan_out_pending(db::Connection& c, std::int64_t now, int limit) {
+  if (c.dialect() != db::Dialect::sqlite) return 0;
+  auto end = c.query(kFanOutEnd, limit);
+  auto through = end[0].optional_integer(0);
+  if (!through) return 0;
+  c.query(kFanOutEvents, *through, now);
+  c.query(kAdvanceFanOut, *through);
+  return end[0].integer(1);
 }
 
 std::int64_t deliver_to(db::Connection& c, std::int64_t event_id, std::int64_t endpoint_id, std::int64_t now) {
@@ -251,11 +284,18 @@ void redeliver(db::Connection& c, std::int64_t id, std::int64_t now) { c.query(k
 
 QueueStats queue_stats(db::Connection& c) {
   auto r = c.query(kQueueStats);
-  return {r[0].integer(0), r[0].optional_integer(1)};
+  QueueStats stats{r[0].integer(0), r[0].optional_integer(1)};
+  if (c.dialect() != db::Dialect::sqlite) return stats;
+  auto waiting = c.query(kNotFannedOut);
+  stats.depth += waiting[0].integer(0);
+  if (auto first = waiting[0].optional_integer(1)) {
+    stats.oldest_created_at = std::min(stats.oldest_created_at.value_or(*first), *first);
+  }
+  return stats;
 }
 
 int purge(db::Connection& c, std::int64_t before, int limit) {
-  auto old = c.query(kOldEvents, before, limit);
+  auto old = c.query(c.sql(kOldEventsSqlite, kOldEventsPostgres), before, limit);
   int purged = 0;
   for (std::size_t i = 0; i < old.size(); ++i) {
     auto id = old[i].integer(0);

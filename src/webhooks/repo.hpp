@@ -48,10 +48,16 @@ bool rotate_secret(db::Connection& c, std::int64_t id, const std::string& secret
 std::string subscriptions(db::Connection& c);
 // Whether `subscriptions` (as subscriptions() returns them) name `type`.
 bool subscribes(std::string_view subscriptions, std::string_view type);
+// An event alone (the test event, whose one delivery deliver_to makes); returns its id.
 std::int64_t insert_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now);
-// A pending delivery of the event to every enabled endpoint subscribed to `type` (one statement);
-// returns how many.
-std::int64_t fan_out(db::Connection& c, std::int64_t event_id, std::string_view type, std::int64_t now);
+// An event that every enabled endpoint subscribed to `type` is to get. On PostgreSQL its pending
+// deliveries are written with it, in the same statement; false when there is none. On SQLite the
+// worker writes them later (fan_out_pending), and this returns true.
+bool write_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now);
+// SQLite (migration 016): a pending delivery for each event after the cursor and each enabled endpoint
+// subscribed to its type then, for at most `limit` events, oldest first; the cursor moves past them.
+// Returns how many events it passed (`limit`: more may wait). On PostgreSQL, nothing (0).
+std::int64_t fan_out_pending(db::Connection& c, std::int64_t now, int limit);
 // A pending delivery of the event to one endpoint (the test event); returns its id.
 std::int64_t deliver_to(db::Connection& c, std::int64_t event_id, std::int64_t endpoint_id, std::int64_t now);
 
@@ -127,7 +133,7 @@ std::optional<Delivery> find_delivery(db::Connection& c, std::int64_t id);
 void redeliver(db::Connection& c, std::int64_t id, std::int64_t now);
 
 struct QueueStats {
-  std::int64_t depth = 0;  // pending + sending
+  std::int64_t depth = 0;  // pending + sending deliveries, and on SQLite the events not fanned out yet
   std::optional<std::int64_t> oldest_created_at;
 };
 QueueStats queue_stats(db::Connection& c);

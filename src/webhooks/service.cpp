@@ -134,19 +134,19 @@ Service::Service(db::Database& database, Worker& worker, Settings settings)
 void Service::publish(db::Connection& c, std::string_view type, const std::function<boost::json::object()>& data) {
   if (!subscribed(c, type)) return;
   auto now = common::now_micros();
-  auto event_id = repo::insert_event(c, type, boost::json::serialize(data()), now);
-  // None: the kept set was older than the table (the worker disabled a failing endpoint); read it
-  // again next time. The event, with no delivery, goes with the retention's purge.
-  if (repo::fan_out(c, event_id, type, now) == 0) retire_subscriptions();
-  // Safe inside the transaction: on SQLite the claim waits for this commit, elsewhere the worker
-  // finds the rows at its next poll.
+  // None (PostgreSQL): the kept set was older than the table (another node disabled the endpoint, and
+  // its notification is on its way); read it again next time. The event goes with the retention's purge.
+  if (!repo::write_event(c, type, boost::json::serialize(data()), now)) retire_subscriptions();
+  // Safe inside the transaction: on SQLite the worker's fan-out and claim wait for this commit,
+  // elsewhere the worker finds the rows at its next poll.
   worker_.wake();
 }
 
 // The stamps are read before the table, so a change that lands between them retires what is read.
 bool Service::subscribed(db::Connection& c, std::string_view type) {
   auto heard = database_.endpoints_generation();
-  auto local = local_changes_.load(std::memory_order_acquire);
+  // This node's changes: staff's, and the endpoints its worker disabled.
+  auto local = local_changes_.load(std::memory_order_acquire) + worker_.disabled();
   if (heard) {
     std::lock_guard lock(subscriptions_mutex_);
     if (subscriptions_ && subscriptions_->local == local && subscriptions_->heard == *heard) {

@@ -23,6 +23,7 @@ namespace {
 
 constexpr std::chrono::hours kLongestRetryAfter{24};  // a receiver cannot park its deliveries for longer
 constexpr int kPurgeBatch = 500;                       // events forgotten in one (short) transaction
+constexpr int kFanOutBatch = 500;                      // events fanned out in one (short) transaction
 
 std::int64_t micros(std::chrono::milliseconds d) { return d.count() * 1000; }
 
@@ -57,7 +58,7 @@ Worker::Worker(db::Database& database, common::Metrics& metrics, WorkerOptions o
 // The periodic task: full batches mean more may be due right away.
 void Worker::drain() {
   auto refreshed = std::chrono::steady_clock::now();
-  while (run_once() == options_.batch_size && !stopping_) {
+  while (run_once() && !stopping_) {
     // A backlog worked through in full batches: the gauges once a second, not only at its end.
     if (std::chrono::steady_clock::now() - refreshed >= std::chrono::seconds(1)) {
       refresh_gauges();
@@ -93,12 +94,15 @@ struct Worker::Attempt {
   bool disabled = false;  // this failure disabled the endpoint
 };
 
-int Worker::run_once() {
+bool Worker::run_once() {
   auto now = common::now_micros();
+  std::int64_t fanned = 0;
   auto leased = database_.transaction([&](db::Connection& c) {
+    fanned = repo::fan_out_pending(c, now, kFanOutBatch);
     return repo::claim_due(c, now, now + micros(lease_), options_.batch_size);
   });
-  if (leased.empty()) return 0;
+  bool more = fanned == kFanOutBatch || static_cast<int>(leased.size()) == options_.batch_size;
+  if (leased.empty()) return more;
   auto claimed = database_.read([&](db::Connection& c) { return repo::claimed_details(c, leased); });
   std::vector<Attempt> attempts;
   for (const auto& delivery : claimed) {
@@ -125,7 +129,7 @@ int Worker::run_once() {
     });
   }
   for (const auto& a : attempts) report(a);
-  return static_cast<int>(leased.size());
+  return more;
 }
 
 Worker::Attempt Worker::attempt(const repo::Claimed& claimed) {
@@ -195,6 +199,8 @@ void Worker::report(const Attempt& a) {
                d.attempts, a.verdict == "failed" ? ", giving up" : ", retrying in " + std::to_string(a.wait.count()) + " ms",
                a.outcome.error.value_or(""));
   if (a.disabled) {
+    // After the commit, so that a publisher reading the endpoints with the new count sees them disabled.
+    disabled_.fetch_add(1, std::memory_order_acq_rel);
     spdlog::error("webhook endpoint {} disabled: its deliveries have all failed for {} h", d.endpoint_id,
                   std::chrono::duration_cast<std::chrono::hours>(options_.disable_after).count());
   }

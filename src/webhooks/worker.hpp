@@ -1,5 +1,7 @@
 #pragma once
-// Sends webhook deliveries: a common::Periodic thread that claims due deliveries in a short transaction
+// Sends webhook deliveries: a common::Periodic thread that, on SQLite, first fans new events out to
+// their endpoints' deliveries (migration 016: a batch in one transaction, so that a sale with a
+// subscribed endpoint writes its event row and no more), then claims due deliveries in a short transaction
 // (the email worker's design: a lease, attempts as the fencing token, SKIP LOCKED on PostgreSQL, so two
 // nodes never send one attempt), POSTs each outside any transaction, signed as Standard Webhooks says,
 // then records the outcome: succeeded (a 2xx), a retry on the schedule (webhook_retry_schedule, or
@@ -73,8 +75,11 @@ class Worker {
   void wake() { thread_.wake(); }
   const WorkerOptions& options() const { return options_; }
 
-  // One pass: claim due deliveries, send them, record outcomes. Returns how many were claimed.
-  int run_once();
+  // One pass: fan out new events (SQLite), claim due deliveries, send them, record outcomes. Returns
+  // whether more may be due at once (a full batch was fanned out or claimed).
+  bool run_once();
+  // How many endpoints this worker has disabled: the service's kept subscriptions are older after each.
+  std::uint64_t disabled() const noexcept { return disabled_.load(std::memory_order_acquire); }
 
  private:
   struct Gauges;
@@ -94,6 +99,7 @@ class Worker {
   std::chrono::milliseconds lease_;
   std::shared_ptr<Gauges> gauges_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> disabled_{0};
   std::int64_t last_purge_ = 0;  // microseconds; the worker's thread only
   Sender sender_;            // used by the worker's thread only
   common::Periodic thread_;  // last: stopped (by ~Worker) before the members it uses go
