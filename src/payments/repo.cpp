@@ -8,6 +8,14 @@ namespace {
 constexpr std::string_view kInsert =
     "INSERT INTO payments (order_id, user_id, amount, status, idempotency_key, card_brand, card_last4, created_at,"
     " updated_at) VALUES ($1, $2, $3, 'processing', $4, $5, $6, $7, $7) RETURNING id";
+// The same conditions as orders' kBeginPayment, plus the owner and the amount.
+constexpr std::string_view kClaimAtOnce =
+    "WITH held AS (UPDATE orders SET payment_in_flight = 1, updated_at = $7"
+    " WHERE id = $1 AND user_id = $2 AND total_amount = $3 AND status = 'pending_payment'"
+    " AND payment_in_flight = 0 AND expires_at > $7 RETURNING id)"
+    " INSERT INTO payments (order_id, user_id, amount, status, idempotency_key, card_brand, card_last4, created_at,"
+    " updated_at) SELECT id, CAST($2 AS BIGINT), CAST($3 AS BIGINT), 'processing', $4, $5, $6, $7, $7 FROM held"
+    " RETURNING id";
 constexpr std::string_view kSettle =
     "UPDATE payments SET status = $2, gateway_reference = $3, decline_code = $4, updated_at = $5"
     " WHERE id = $1 AND status = 'processing'";
@@ -39,6 +47,13 @@ std::vector<PaymentRow> rows(const db::Result& r) {
 std::int64_t insert_processing(db::Connection& c, const NewPayment& p, std::int64_t now) {
   return c.query(kInsert, p.order_id, p.user_id, p.amount, p.idempotency_key, p.card_brand, p.card_last4, now)[0]
       .integer(0);
+}
+
+std::optional<std::int64_t> claim_at_once(db::Connection& c, const NewPayment& p, std::int64_t now) {
+  if (c.dialect() != db::Dialect::postgres) return std::nullopt;
+  auto r = c.query(kClaimAtOnce, p.order_id, p.user_id, p.amount, p.idempotency_key, p.card_brand, p.card_last4, now);
+  if (auto row = r.first()) return row->integer(0);
+  return std::nullopt;
 }
 
 bool settle(db::Connection& c, std::int64_t id, std::string_view status, const std::string& reference,

@@ -36,6 +36,11 @@ struct PaymentRow {
 // Inserts a `processing` payment; throws db::Error unique_violation when the order already has a
 // processing or succeeded one.
 std::int64_t insert_processing(db::Connection& c, const NewPayment& p, std::int64_t now);
+// PostgreSQL: the order held for this payment and the payment inserted, in one statement, when the
+// order is the user's, unpaid, unexpired, not being paid and of exactly `p.amount`; returns the
+// payment's id. nullopt when any of that is not so (nothing changed: the caller then checks each to
+// name it), and always on SQLite, whose statements cannot modify data inside a WITH.
+std::optional<std::int64_t> claim_at_once(db::Connection& c, const NewPayment& p, std::int64_t now);
 // Moves a processing payment to succeeded or failed; false when it was no longer processing.
 bool settle(db::Connection& c, std::int64_t id, std::string_view status, const std::string& reference,
             const std::string& decline_code, std::int64_t now);

@@ -54,8 +54,17 @@ common::Counter& Service::outcome_counter(std::string_view outcome) {
 }
 
 Service::Claim Service::claim(std::int64_t user_id, const PaymentRequest& request) {
+  Claim claim{0, new_key(request.order_id)};
+  repo::NewPayment payment{request.order_id, user_id, request.amount.minor(), claim.key,
+                           card_brand(request.card.number), last4(request.card.number)};
   try {
     return database_.transaction([&](db::Connection& c) {
+      auto now = common::now_micros();
+      // PostgreSQL, when all is well: one statement instead of three (the order, its hold, the payment).
+      if (auto id = repo::claim_at_once(c, payment, now)) {
+        claim.payment_id = *id;
+        return claim;
+      }
       auto order = orders_.load(c, request.order_id);
       if (order.user_id != user_id) throw common::Error("not_found", "Not found.");
       if (order.paid()) {
@@ -70,13 +79,9 @@ Service::Claim Service::claim(std::int64_t user_id, const PaymentRequest& reques
                                 order.total_amount.to_string(),
                             {{"amount", request.amount.to_string()}, {"total_amount", order.total_amount.to_string()}});
       }
-      if (order.expires_at <= common::now_micros()) not_payable(order, "has expired: its reservation ran out");
+      if (order.expires_at <= now) not_payable(order, "has expired: its reservation ran out");
       if (!orders_.begin_payment(c, order.id)) not_payable(order, "is being paid right now");
-      Claim claim{0, new_key(order.id)};
-      claim.payment_id = repo::insert_processing(
-          c, {order.id, user_id, order.total_amount.minor(), claim.key, card_brand(request.card.number),
-              last4(request.card.number)},
-          common::now_micros());
+      claim.payment_id = repo::insert_processing(c, payment, now);
       return claim;
     });
   } catch (const db::Error& e) {
