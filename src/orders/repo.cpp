@@ -225,9 +225,6 @@ constexpr std::string_view kLeavePending =
     "UPDATE orders SET status = $2, payment_status = 'none', updated_at = $3"
     " WHERE id = $1 AND status = 'pending_payment' AND payment_status = 'awaiting' AND payment_in_flight = 0"
     " AND (CAST($4 AS BIGINT) IS NULL OR expires_at <= $4)";
-constexpr std::string_view kBeginPayment =
-    "UPDATE orders SET payment_in_flight = 1, updated_at = $2"
-    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at > $2";
 // A settled charge: paid moves both axes at once (status pending_payment -> paid, payment_status
 // awaiting -> paid); a failed one only releases the hold.
 constexpr std::string_view kEndPayment =

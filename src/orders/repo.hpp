@@ -137,6 +137,11 @@ bool leave_pending(db::Connection& c, std::int64_t id, OrderStatus status, std::
 // Marks a pending order as having a charge with the gateway; false when it is not pending, has run
 // out of time, or another payment is in flight.
 bool begin_payment(db::Connection& c, std::int64_t id, std::int64_t now);
+// begin_payment's statement: $1 the order, $2 now. It ends with its conditions, so payments' claim in
+// one statement (payments/repo.cpp) adds the owner's and the amount's to the very same ones.
+inline constexpr auto kBeginPayment = db::concat(
+    "UPDATE orders SET payment_in_flight = 1, updated_at = $2"
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at > $2");
 // Ends the charge: `paid` moves the order to paid, otherwise it is payable (or expirable) again.
 // Returns false when the order was not in flight.
 bool end_payment(db::Connection& c, std::int64_t id, bool paid, std::int64_t now);

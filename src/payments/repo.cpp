@@ -1,5 +1,7 @@
 #include "payments/repo.hpp"
 
+#include "orders/repo.hpp"
+
 #include <algorithm>
 
 namespace payments::repo {
@@ -8,14 +10,14 @@ namespace {
 constexpr std::string_view kInsert =
     "INSERT INTO payments (order_id, user_id, amount, status, idempotency_key, card_brand, card_last4, created_at,"
     " updated_at) VALUES ($1, $2, $3, 'processing', $4, $5, $6, $7, $7) RETURNING id";
-// The same conditions as orders' kBeginPayment, plus the owner and the amount.
-constexpr std::string_view kClaimAtOnce =
-    "WITH held AS (UPDATE orders SET payment_in_flight = 1, updated_at = $7"
-    " WHERE id = $1 AND user_id = $2 AND total_amount = $3 AND status = 'pending_payment'"
-    " AND payment_in_flight = 0 AND expires_at > $7 RETURNING id)"
+// orders' hold for a payment with the owner and the amount added to its conditions, and the payment
+// inserted from the order it held: $1 the order, $2 now, $3 the user, $4 the amount, $5 the key,
+// $6 the card's brand, $7 its last four digits.
+constexpr auto kClaimAtOnce = db::concat(
+    "WITH held AS (", orders::repo::kBeginPayment, " AND user_id = $3 AND total_amount = $4 RETURNING id)"
     " INSERT INTO payments (order_id, user_id, amount, status, idempotency_key, card_brand, card_last4, created_at,"
-    " updated_at) SELECT id, CAST($2 AS BIGINT), CAST($3 AS BIGINT), 'processing', $4, $5, $6, $7, $7 FROM held"
-    " RETURNING id";
+    " updated_at) SELECT id, CAST($3 AS BIGINT), CAST($4 AS BIGINT), 'processing', $5, $6, $7, $2, $2 FROM held"
+    " RETURNING id");
 constexpr std::string_view kSettle =
     "UPDATE payments SET status = $2, gateway_reference = $3, decline_code = $4, updated_at = $5"
     " WHERE id = $1 AND status = 'processing'";
@@ -51,7 +53,7 @@ std::int64_t insert_processing(db::Connection& c, const NewPayment& p, std::int6
 
 std::optional<std::int64_t> claim_at_once(db::Connection& c, const NewPayment& p, std::int64_t now) {
   if (c.dialect() != db::Dialect::postgres) return std::nullopt;
-  auto r = c.query(kClaimAtOnce, p.order_id, p.user_id, p.amount, p.idempotency_key, p.card_brand, p.card_last4, now);
+  auto r = c.query(kClaimAtOnce, p.order_id, now, p.user_id, p.amount, p.idempotency_key, p.card_brand, p.card_last4);
   if (auto row = r.first()) return row->integer(0);
   return std::nullopt;
 }
