@@ -24,9 +24,12 @@ void Periodic::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+// Only the first wake of a run notifies: under load a wake comes with every order, and each notify
+// during the gather window would wake the thread (a futex call and a context switch) to no purpose.
 void Periodic::wake() {
   {
     std::lock_guard lock(mutex_);
+    if (woken_) return;
     woken_ = true;
   }
   wake_.notify_all();
