@@ -29,8 +29,9 @@ constexpr std::string_view kRotate =
 
 // The events column holds ",a,b,", so a type is subscribed when ",type," occurs in it.
 constexpr std::string_view kSubscriptions = "SELECT events FROM webhook_endpoints WHERE enabled = 1";
-constexpr std::string_view kInsertEvent =
-    "INSERT INTO webhook_events (type, payload, created_at) VALUES ($1, $2, $3) RETURNING id";
+constexpr auto kWriteEventSqlite = db::concat("INSERT INTO webhook_events (type, payload, created_at) VALUES ($1, $2, $3)");
+// With its id (the test event): RETURNING costs SQLite a temporary table, which a sale need not pay.
+constexpr auto kInsertEvent = db::concat(kWriteEventSqlite, " RETURNING id");
 // PostgreSQL: the event and a pending delivery to each enabled endpoint subscribed to it, in one
 // statement (the placement's transaction pays one round trip for both).
 constexpr std::string_view kWriteEventPostgres =
@@ -38,16 +39,31 @@ constexpr std::string_view kWriteEventPostgres =
     " RETURNING id) INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at,"
     " created_at) SELECT e.id, p.id, 'pending', 0, CAST($3 AS BIGINT), CAST($3 AS BIGINT) FROM e"
     " JOIN webhook_endpoints p ON p.enabled = 1 AND strpos(p.events, $4) > 0";
-// SQLite (migration 016): the worker fans out the events after the cursor, at most $1 of them a pass.
-constexpr std::string_view kFanOutEnd =
-    "SELECT MAX(id), COUNT(*) FROM (SELECT id FROM webhook_events WHERE id > (SELECT through FROM webhook_fan_out)"
-    " ORDER BY id LIMIT $1)";
-constexpr std::string_view kFanOutEvents =
-    "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, created_at)"
-    " SELECT e.id, p.id, 'pending', 0, $2, e.created_at FROM webhook_events e JOIN webhook_endpoints p"
-    " ON p.enabled = 1 AND instr(p.events, ',' || e.type || ',') > 0"
-    " WHERE e.id > (SELECT through FROM webhook_fan_out) AND e.id <= $1";
-constexpr std::string_view kAdvanceFanOut = "UPDATE webhook_fan_out SET through = $1";
+// SQLite: the events after the cursor (at most $3 of them) are leased until $2 unless another worker's
+// lease on them is still running at $1 (migration 017).
+constexpr std::string_view kLeaseNewEvents =
+    "UPDATE webhook_fan_out SET locked_until = $2, sending_through = (SELECT MAX(id) FROM (SELECT id FROM"
+    " webhook_events WHERE id > webhook_fan_out.through ORDER BY id LIMIT $3))"
+    " WHERE (locked_until IS NULL OR locked_until <= $1)"
+    " AND EXISTS (SELECT 1 FROM webhook_events WHERE id > webhook_fan_out.through) RETURNING through, sending_through";
+// Each event with each endpoint enabled and subscribed now, and made before the event (SQLite writes
+// both on its one writer, so created_at orders them as their commits do).
+constexpr std::string_view kNewDeliveries =
+    "SELECT e.id, e.type, e.payload, e.created_at, p.id, p.url, p.enabled, p.secret, p.previous_secret,"
+    " p.previous_secret_until FROM webhook_events e JOIN webhook_endpoints p"
+    " ON p.enabled = 1 AND p.created_at <= e.created_at AND instr(p.events, ',' || e.type || ',') > 0"
+    " WHERE e.id > $1 AND e.id <= $2"
+    " ORDER BY e.id, p.id";
+constexpr std::string_view kPassNewEvents =
+    "UPDATE webhook_fan_out SET through = sending_through, sending_through = NULL, locked_until = NULL"
+    " WHERE through = $1 AND sending_through = $2 AND locked_until = $3";
+// $1 event, $2 endpoint, $3 status, $4 attempts, $5 next attempt, then the outcome: $6 at, $7 code,
+// $8 latency, $9 answer, $10 error; $11 the event's time. No RETURNING: it costs SQLite a temporary table
+// per statement.
+constexpr std::string_view kInsertNew = (
+    "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, last_attempt_at,"
+    " last_status_code, last_latency_ms, last_response, last_error, created_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (event_id, endpoint_id) DO NOTHING");
 constexpr std::string_view kDeliverTo =
     "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, created_at)"
     " VALUES ($1, $2, 'pending', 0, $3, $3) RETURNING id";
@@ -99,15 +115,15 @@ constexpr std::string_view kQueueStats =
     " MIN(id) AS oldest FROM webhook_deliveries WHERE status IN ('pending', 'sending')) AS q";
 
 // The oldest events, by id (ids grow with created_at), that nothing is still to be sent for. On SQLite
-// only those the worker has fanned out, and never the last of them: a new event takes the largest id
-// plus one, which must stay after the fan-out's cursor (migration 016).
+// only those the cursor has passed (their deliveries are written), and never the last of them: a new
+// event takes the largest id plus one, which must stay after the cursor (migration 016).
 constexpr auto kOldEventsWhere = db::concat(
     "SELECT e.id FROM webhook_events e WHERE e.created_at < $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d"
     " WHERE d.event_id = e.id AND d.status IN ('pending', 'sending'))");
 constexpr auto kOldEventsPostgres = db::concat(kOldEventsWhere, " ORDER BY e.id LIMIT $2");
 constexpr auto kOldEventsSqlite =
     db::concat(kOldEventsWhere, " AND e.id < (SELECT through FROM webhook_fan_out) ORDER BY e.id LIMIT $2");
-// SQLite: the events not fanned out yet (each counts once in the queue's depth) and the first one's time.
+// SQLite: the events the cursor has not passed yet (each counts once in the queue's depth) and the first one's time.
 constexpr std::string_view kNotFannedOut =
     "SELECT COUNT(*), (SELECT created_at FROM webhook_events WHERE id > f.through ORDER BY id LIMIT 1)"
     " FROM webhook_events, webhook_fan_out f WHERE webhook_events.id > f.through";
@@ -140,14 +156,19 @@ bool record(db::Connection& c, std::string_view sql, const Claimed& d, const Out
   return c.query(sql, d.id, d.attempts, o.at, o.status_code, o.latency_ms, o.answer, o.error).affected_rows == 1;
 }
 
+// kClaimedDetail's and kNewDeliveries' columns: the event, then the endpoint.
+Claimed claimed_row(std::int64_t id, std::int64_t attempts, const db::Row& row) {
+  return Claimed{id,          attempts,          row.integer(0),       row.text(1),
+                 row.text(2), row.integer(3),    row.integer(4),       row.text(5),
+                 row.integer(6) == 1, row.text(7), row.optional_text(8), row.optional_integer(9)};
+}
+
 // The event and endpoint of a delivery just leased (nullopt if the endpoint was deleted meanwhile).
 std::optional<Claimed> claimed_detail(db::Connection& c, std::int64_t id, std::int64_t attempts) {
   auto r = c.query(kClaimedDetail, id);
   auto row = r.first();
   if (!row) return std::nullopt;
-  return Claimed{id,           attempts,          row->integer(0),       row->text(1),
-                 row->text(2), row->integer(3),   row->integer(4),       row->text(5),
-                 row->integer(6) == 1, row->text(7), row->optional_text(8), row->optional_integer(9)};
+  return claimed_row(id, attempts, *row);
 }
 
 }  // namespace
@@ -203,20 +224,39 @@ std::int64_t insert_event(db::Connection& c, std::string_view type, const std::s
 
 bool write_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now) {
   if (c.dialect() == db::Dialect::sqlite) {
-    c.query(kInsertEvent, type, payload, now);
+    c.query(kWriteEventSqlite, type, payload, now);
     return true;
   }
   return c.query(kWriteEventPostgres, type, payload, now, between_commas(type)).affected_rows > 0;
 }
 
-std::int64_t fan_out_pending(db::Connection& c, std::int64_t now, int limit) {
-  if (c.dialect() != db::Dialect::sqlite) return 0;
-  auto end = c.query(kFanOutEnd, limit);
-  auto through = end[0].optional_integer(0);
-  if (!through) return 0;
-  c.query(kFanOutEvents, *through, now);
-  c.query(kAdvanceFanOut, *through);
-  return end[0].integer(1);
+std::optional<NewEvents> lease_new_events(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit) {
+  if (c.dialect() != db::Dialect::sqlite) return std::nullopt;
+  auto r = c.query(kLeaseNewEvents, now, lease_until, limit);
+  auto row = r.first();
+  if (!row) return std::nullopt;
+  return NewEvents{row->integer(0), row->integer(1), lease_until};
+}
+
+std::vector<Claimed> new_deliveries(db::Connection& c, const NewEvents& leased) {
+  auto r = c.query(kNewDeliveries, leased.after, leased.through);
+  std::vector<Claimed> out;
+  out.reserve(r.size());
+  for (std::size_t i = 0; i < r.size(); ++i) out.push_back(claimed_row(0, 1, r[i]));
+  return out;
+}
+
+bool pass_new_events(db::Connection& c, const NewEvents& leased) {
+  return c.query(kPassNewEvents, leased.after, leased.through, leased.lease_until).affected_rows == 1;
+}
+
+bool insert_new(db::Connection& c, const Claimed& d, std::string_view status, std::int64_t next_attempt_at,
+                const std::optional<Outcome>& outcome) {
+  auto o = outcome.value_or(Outcome{});
+  std::optional<std::int64_t> at, latency;
+  if (outcome) at = o.at, latency = o.latency_ms;
+  return c.query(kInsertNew, d.event_id, d.endpoint_id, status, outcome ? d.attempts : 0, next_attempt_at, at,
+                 o.status_code, latency, o.answer, o.error, d.event_created_at).affected_rows == 1;
 }
 
 std::int64_t deliver_to(db::Connection& c, std::int64_t event_id, std::int64_t endpoint_id, std::int64_t now) {

@@ -52,12 +52,17 @@ bool subscribes(std::string_view subscriptions, std::string_view type);
 std::int64_t insert_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now);
 // An event that every enabled endpoint subscribed to `type` is to get. On PostgreSQL its pending
 // deliveries are written with it, in the same statement; false when there is none. On SQLite the
-// worker writes them later (fan_out_pending), and this returns true.
+// worker sends it from the log later (lease_new_events), and this returns true.
 bool write_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now);
-// SQLite (migration 016): a pending delivery for each event after the cursor and each enabled endpoint
-// subscribed to its type then, for at most `limit` events, oldest first; the cursor moves past them.
-// Returns how many events it passed (`limit`: more may wait). On PostgreSQL, nothing (0).
-std::int64_t fan_out_pending(db::Connection& c, std::int64_t now, int limit);
+// SQLite (migrations 016 and 017): the events after the cursor, leased to one worker until `lease_until`
+// so that no other sends them meanwhile. nullopt when there is none, or another worker's lease on them
+// has not run out. On PostgreSQL, always nullopt (the events' own statements wrote their deliveries).
+struct NewEvents {
+  std::int64_t after = 0;    // the cursor: every event up to it has its deliveries written
+  std::int64_t through = 0;  // the last event leased
+  std::int64_t lease_until = 0;
+};
+std::optional<NewEvents> lease_new_events(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit);
 // A pending delivery of the event to one endpoint (the test event); returns its id.
 std::int64_t deliver_to(db::Connection& c, std::int64_t event_id, std::int64_t endpoint_id, std::int64_t now);
 
@@ -107,6 +112,18 @@ void endpoint_succeeded(db::Connection& c, std::int64_t endpoint_id);
 bool endpoint_failed(db::Connection& c, std::int64_t endpoint_id, std::int64_t now,
                      std::int64_t disable_if_failing_since);
 
+// The leased events' deliveries, oldest first: each event with each endpoint that existed before it and
+// is enabled and subscribed to its type now, as attempt 1 of a delivery that has no row yet (id 0). A read.
+std::vector<Claimed> new_deliveries(db::Connection& c, const NewEvents& leased);
+// The cursor moves past the leased events, whose deliveries the same transaction writes (insert_new).
+// False, and nothing moves, when the lease is no longer this worker's.
+bool pass_new_events(db::Connection& c, const NewEvents& leased);
+// A new delivery's row, with its status after the first attempt ('succeeded', 'pending' for a retry at
+// `next_attempt_at`, 'failed'), or 'pending' with no attempt (not attempted: due at `next_attempt_at`).
+// False when the row existed already.
+bool insert_new(db::Connection& c, const Claimed& d, std::string_view status, std::int64_t next_attempt_at,
+                        const std::optional<Outcome>& outcome);
+
 // What staff see of a delivery.
 struct Delivery {
   std::int64_t id = 0;
@@ -133,7 +150,7 @@ std::optional<Delivery> find_delivery(db::Connection& c, std::int64_t id);
 void redeliver(db::Connection& c, std::int64_t id, std::int64_t now);
 
 struct QueueStats {
-  std::int64_t depth = 0;  // pending + sending deliveries, and on SQLite the events not fanned out yet
+  std::int64_t depth = 0;  // pending + sending deliveries, and on SQLite the events not sent yet
   std::optional<std::int64_t> oldest_created_at;
 };
 QueueStats queue_stats(db::Connection& c);

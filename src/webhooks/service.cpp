@@ -137,7 +137,7 @@ void Service::publish(db::Connection& c, std::string_view type, const std::funct
   // None (PostgreSQL): the kept set was older than the table (another node disabled the endpoint, and
   // its notification is on its way); read it again next time. The event goes with the retention's purge.
   if (!repo::write_event(c, type, boost::json::serialize(data()), now)) retire_subscriptions();
-  // Safe inside the transaction: on SQLite the worker's fan-out and claim wait for this commit,
+  // Safe inside the transaction: on SQLite the worker's lease on new events waits for this commit,
   // elsewhere the worker finds the rows at its next poll.
   worker_.wake();
 }

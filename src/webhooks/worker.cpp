@@ -23,7 +23,12 @@ namespace {
 
 constexpr std::chrono::hours kLongestRetryAfter{24};  // a receiver cannot park its deliveries for longer
 constexpr int kPurgeBatch = 500;                       // events forgotten in one (short) transaction
-constexpr int kFanOutBatch = 500;                      // events fanned out in one (short) transaction
+// SQLite: new events sent from the log in one pass (their lease and their rows: two short transactions),
+// and how long sending them may take before the rest is left to the claim's batches (a slow receiver
+// then holds the others up for one timeout at most).
+constexpr int kNewEventsBatch = 500;
+constexpr std::chrono::seconds kNewEventsBudget{5};
+constexpr std::string_view kNotAttempted = "not attempted";
 
 std::int64_t micros(std::chrono::milliseconds d) { return d.count() * 1000; }
 
@@ -43,6 +48,7 @@ Worker::Worker(db::Database& database, common::Metrics& metrics, WorkerOptions o
       metrics_(metrics),
       options_(std::move(options)),
       lease_(options_.timeout * std::max(1, options_.batch_size) + std::chrono::seconds(30)),
+      new_events_lease_(kNewEventsBudget + options_.timeout + std::chrono::seconds(30)),
       gauges_(std::make_shared<Gauges>()),
       thread_("webhook sender", options_.poll_interval, [this] { drain(); }, options_.gather) {
   metrics.gauge("orderd_webhook_queue_depth", "Webhook deliveries waiting to be sent (pending or being sent).",
@@ -88,7 +94,7 @@ void Worker::purge_old() {
 struct Worker::Attempt {
   repo::Claimed claimed;
   repo::Outcome outcome;
-  std::string_view verdict;  // succeeded, retried or failed (the metric's outcome)
+  std::string_view verdict;  // succeeded, retried or failed (the metric's outcome), or kNotAttempted
   std::chrono::milliseconds wait{0};  // before the retry
   bool marked = true;    // false: the claim was taken over meanwhile
   bool disabled = false;  // this failure disabled the endpoint
@@ -96,40 +102,70 @@ struct Worker::Attempt {
 
 bool Worker::run_once() {
   auto now = common::now_micros();
-  std::int64_t fanned = 0;
+  std::optional<repo::NewEvents> fresh;
   auto leased = database_.transaction([&](db::Connection& c) {
-    fanned = repo::fan_out_pending(c, now, kFanOutBatch);
+    fresh = repo::lease_new_events(c, now, now + micros(new_events_lease_), kNewEventsBatch);
     return repo::claim_due(c, now, now + micros(lease_), options_.batch_size);
   });
-  bool more = fanned == kFanOutBatch || static_cast<int>(leased.size()) == options_.batch_size;
-  if (leased.empty()) return more;
-  auto claimed = database_.read([&](db::Connection& c) { return repo::claimed_details(c, leased); });
+  bool more = (fresh && fresh->through - fresh->after >= kNewEventsBatch) ||
+              static_cast<int>(leased.size()) == options_.batch_size;
+  // The new events first, and recorded on their own: their lease is then held only while they are
+  // sent, not while retries wait on a slow receiver (after a crash, new events wait for it to run out).
+  if (fresh) {
+    send(database_.read([&](db::Connection& c) { return repo::new_deliveries(c, *fresh); }), fresh);
+  }
+  if (!leased.empty()) {
+    send(database_.read([&](db::Connection& c) { return repo::claimed_details(c, leased); }), std::nullopt);
+  }
+  return more;
+}
+
+void Worker::send(const std::vector<repo::Claimed>& claimed, const std::optional<repo::NewEvents>& fresh) {
+  auto attempts = attempt_all(claimed);
+  record_all(attempts, fresh);
+  for (const auto& a : attempts) report(a);
+}
+
+// Each in turn. What is not attempted is given back at once rather than left leased until the lease
+// runs out: all of it when the worker is stopping, and the new events' deliveries left after
+// kNewEventsBudget (they become pending rows, which the claim takes in its batches).
+std::vector<Worker::Attempt> Worker::attempt_all(const std::vector<repo::Claimed>& claimed) {
   std::vector<Attempt> attempts;
+  attempts.reserve(claimed.size());
+  auto budget_end = std::chrono::steady_clock::now() + kNewEventsBudget;
   for (const auto& delivery : claimed) {
-    if (stopping_) {
-      // Not attempted: give it back now rather than leave it leased until the lease runs out.
-      database_.transaction([&](db::Connection& c) { repo::release(c, delivery, common::now_micros()); });
+    bool late = delivery.id == 0 && std::chrono::steady_clock::now() >= budget_end;
+    if (stopping_ || late) {
+      repo::Outcome none;
+      none.at = common::now_micros();
+      attempts.push_back(Attempt{delivery, none, kNotAttempted});
       continue;
     }
     attempts.push_back(attempt(delivery));
   }
-  // The batch's outcomes in one write: on SQLite every transaction takes the one writer from the shop's
-  // sales, so one per delivery would halve place_order under load. A crash before it commits sends
-  // the batch again once the lease runs out: at least once, with the same webhook-ids.
-  if (!attempts.empty()) {
-    database_.transaction([&](db::Connection& c) {
-      // An endpoint with a success in the batch is not failing (once per endpoint, and before the
-      // batch's failures, which then start a new failing spell rather than disable it).
-      std::set<std::int64_t> answered;
-      for (const auto& a : attempts) {
-        if (a.verdict == "succeeded") answered.insert(a.claimed.endpoint_id);
-      }
-      for (auto endpoint : answered) repo::endpoint_succeeded(c, endpoint);
-      for (auto& a : attempts) record(c, a);
-    });
-  }
-  for (const auto& a : attempts) report(a);
-  return more;
+  return attempts;
+}
+
+// The batch's outcomes in one write: on SQLite every transaction takes the one writer from the shop's
+// sales, so one per delivery would halve place_order under load. A crash before it commits sends the
+// batch again once its leases run out: at least once, with the same webhook-ids. The new events'
+// deliveries are written only while their lease is still this worker's, with the cursor moving past them.
+void Worker::record_all(std::vector<Attempt>& attempts, const std::optional<repo::NewEvents>& fresh) {
+  if (attempts.empty() && !fresh) return;
+  database_.transaction([&](db::Connection& c) {
+    bool ours = !fresh || repo::pass_new_events(c, *fresh);
+    // An endpoint with a success in the batch is not failing (once per endpoint, and before the
+    // batch's failures, which then start a new failing spell rather than disable it).
+    std::set<std::int64_t> answered;
+    for (auto& a : attempts) {
+      a.marked = ours || a.claimed.id != 0;
+      if (a.marked && a.verdict == "succeeded") answered.insert(a.claimed.endpoint_id);
+    }
+    for (auto endpoint : answered) repo::endpoint_succeeded(c, endpoint);
+    for (auto& a : attempts) {
+      if (a.marked) record(c, a);
+    }
+  });
 }
 
 Worker::Attempt Worker::attempt(const repo::Claimed& claimed) {
@@ -178,25 +214,39 @@ void Worker::judge(Attempt& a, const PostResult& result) const {
   }
 }
 
+// A new event's delivery (id 0) gets its row now, with the outcome; a claimed one is marked.
 void Worker::record(db::Connection& c, Attempt& a) const {
   const auto& d = a.claimed;
-  if (a.verdict == "succeeded") {
-    a.marked = repo::mark_succeeded(c, d, a.outcome);
+  bool is_new = d.id == 0;
+  if (a.verdict == kNotAttempted) {
+    a.marked = is_new ? repo::insert_new(c, d, "pending", a.outcome.at, std::nullopt) : repo::release(c, d, a.outcome.at);
     return;
   }
-  a.marked = a.verdict == "failed" ? repo::mark_failed(c, d, a.outcome)
-                                   : repo::schedule_retry(c, d, a.outcome, a.outcome.at + micros(a.wait));
+  if (a.verdict == "succeeded") {
+    a.marked = is_new ? repo::insert_new(c, d, "succeeded", a.outcome.at, a.outcome) : repo::mark_succeeded(c, d, a.outcome);
+    return;
+  }
+  auto next = a.outcome.at + micros(a.wait);
+  bool failed = a.verdict == "failed";
+  if (is_new) {
+    a.marked = repo::insert_new(c, d, failed ? "failed" : "pending", next, a.outcome);
+  } else {
+    a.marked = failed ? repo::mark_failed(c, d, a.outcome) : repo::schedule_retry(c, d, a.outcome, next);
+  }
   a.disabled = d.enabled && repo::endpoint_failed(c, d.endpoint_id, a.outcome.at,
                                                   a.outcome.at - micros(options_.disable_after));
 }
 
 void Worker::report(const Attempt& a) {
   const auto& d = a.claimed;
+  // A delivery by its row, or a new event's (whose row this worker did not read back) by its event.
+  auto name = d.id != 0 ? "delivery " + std::to_string(d.id) : "event " + std::to_string(d.event_id);
+  if (!a.marked) spdlog::warn("webhook {} to endpoint {} was attempted after its lease was taken over", name, d.endpoint_id);
+  if (a.verdict == kNotAttempted) return;
   count(d.type, a.verdict);
-  if (!a.marked) spdlog::warn("webhook delivery {} was attempted after its claim was taken over", d.id);
   if (a.verdict == "succeeded") return;
-  spdlog::warn("webhook delivery {} ({} to endpoint {}) attempt {} failed{}: {}", d.id, d.type, d.endpoint_id,
-               d.attempts, a.verdict == "failed" ? ", giving up" : ", retrying in " + std::to_string(a.wait.count()) + " ms",
+  spdlog::warn("webhook {} ({} to endpoint {}) attempt {} failed{}: {}", name, d.type, d.endpoint_id, d.attempts,
+               a.verdict == "failed" ? ", giving up" : ", retrying in " + std::to_string(a.wait.count()) + " ms",
                a.outcome.error.value_or(""));
   if (a.disabled) {
     // After the commit, so that a publisher reading the endpoints with the new count sees them disabled.

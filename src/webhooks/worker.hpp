@@ -1,13 +1,16 @@
 #pragma once
-// Sends webhook deliveries: a common::Periodic thread that, on SQLite, first fans new events out to
-// their endpoints' deliveries (migration 016: a batch in one transaction, so that a sale with a
-// subscribed endpoint writes its event row and no more), then claims due deliveries in a short transaction
+// Sends webhook deliveries: a common::Periodic thread that claims due deliveries in a short transaction
 // (the email worker's design: a lease, attempts as the fencing token, SKIP LOCKED on PostgreSQL, so two
 // nodes never send one attempt), POSTs each outside any transaction, signed as Standard Webhooks says,
 // then records the outcome: succeeded (a 2xx), a retry on the schedule (webhook_retry_schedule, or
 // later when the receiver's Retry-After asks so), or failed once the schedule has run out. An endpoint
 // whose attempts have all failed for `disable_after` is disabled. Receivers' trouble delays webhooks
 // and nothing else.
+//
+// On SQLite a sale writes its event row and no more (migrations 016 and 017): the worker leases the
+// events after a cursor, sends them to the endpoints subscribed then, and writes each delivery's row
+// once, with its first attempt's outcome, in the transaction that moves the cursor past them. The
+// claim then only ever takes retries, redeliveries and test events.
 //
 // At-least-once: a crash between a receiver's 2xx and the mark that records it sends the attempt again
 // once the lease has run out, with the same webhook-id, by which receivers recognise the repeat.
@@ -20,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,8 +79,8 @@ class Worker {
   void wake() { thread_.wake(); }
   const WorkerOptions& options() const { return options_; }
 
-  // One pass: fan out new events (SQLite), claim due deliveries, send them, record outcomes. Returns
-  // whether more may be due at once (a full batch was fanned out or claimed).
+  // One pass: lease new events (SQLite), claim due deliveries, send them all, record the outcomes.
+  // Returns whether more may be due at once (a full batch was leased or claimed).
   bool run_once();
   // How many endpoints this worker has disabled: the service's kept subscriptions are older after each.
   std::uint64_t disabled() const noexcept { return disabled_.load(std::memory_order_acquire); }
@@ -85,7 +89,11 @@ class Worker {
   struct Gauges;
   struct Attempt;
   void drain();
+  // Attempts them all and records the outcomes (with `fresh`: new events' deliveries, and the cursor).
+  void send(const std::vector<repo::Claimed>& claimed, const std::optional<repo::NewEvents>& fresh);
+  std::vector<Attempt> attempt_all(const std::vector<repo::Claimed>& claimed);
   Attempt attempt(const repo::Claimed& claimed);  // sends one delivery
+  void record_all(std::vector<Attempt>& attempts, const std::optional<repo::NewEvents>& fresh);
   void judge(Attempt& a, const PostResult& result) const;
   void record(db::Connection& c, Attempt& a) const;
   void report(const Attempt& a);
@@ -96,7 +104,8 @@ class Worker {
   db::Database& database_;
   common::Metrics& metrics_;
   WorkerOptions options_;
-  std::chrono::milliseconds lease_;
+  std::chrono::milliseconds lease_;             // of a claimed batch
+  std::chrono::milliseconds new_events_lease_;  // of new events sent from the log (SQLite)
   std::shared_ptr<Gauges> gauges_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> disabled_{0};

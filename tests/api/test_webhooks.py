@@ -282,7 +282,7 @@ def test_kill_9_between_the_commit_and_the_send_loses_nothing(make_server, recei
     wait_until(lambda: receiver.log("/hang"), what="the worker to be stuck on the hanging receiver")
     customer, product = customer_token(s), new_product(s, staff, 100)
     order = place(s, customer, product_id=product["id"], expect=201).json()
-    # Committed and not sent: on SQLite the stuck worker has not even fanned it out to a delivery yet.
+    # Committed and not sent: on SQLite the stuck worker has not even leased it yet.
     assert len(s.sql("SELECT id FROM webhook_events WHERE type = 'order.placed'")) == 1
     pending = s.sql("SELECT d.status, d.attempts FROM webhook_deliveries d JOIN webhook_events e"
                     " ON e.id = d.event_id WHERE e.type = 'order.placed'")

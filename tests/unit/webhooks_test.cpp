@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
+#include <vector>
 #include <unistd.h>
 
 namespace {
@@ -82,10 +84,11 @@ TEST(WebhookSchedule, ParsesTheSetting) {
   EXPECT_THROW(app::parse_duration_list("soon"), std::invalid_argument);
 }
 
-// SQLite's fan-out (migration 016): the worker turns the events after its cursor into deliveries, and
-// the purge never takes an event the cursor has not passed, nor the one it stands on (whose id a new
-// event would otherwise take, and be skipped).
-class WebhookFanOut : public ::testing::Test {
+// SQLite sends new events straight from the log (migrations 016 and 017): a lease on the events after
+// the cursor, then their deliveries' rows written with the cursor's move. The purge never takes an
+// event the cursor has not passed, nor the one it stands on (whose id a new event would otherwise
+// take, and be skipped).
+class WebhookLog : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() / ("orderd-webhooks-" + std::to_string(::getpid()) + "-" +
@@ -115,14 +118,28 @@ class WebhookFanOut : public ::testing::Test {
   void publish(std::string_view type, std::int64_t at) {
     write([&](db::Connection& c) { return webhooks::repo::write_event(c, type, "{}", at); });
   }
-  std::int64_t fan_out(int limit = 500) {
-    return write([&](db::Connection& c) { return webhooks::repo::fan_out_pending(c, 100, limit); });
+  std::optional<webhooks::repo::NewEvents> lease(std::int64_t now, int limit = 500) {
+    return write([&](db::Connection& c) { return webhooks::repo::lease_new_events(c, now, now + 100, limit); });
+  }
+  std::vector<webhooks::repo::Claimed> deliveries(const webhooks::repo::NewEvents& leased) {
+    return database_->read([&](db::Connection& c) { return webhooks::repo::new_deliveries(c, leased); });
+  }
+  // What the worker does after sending: each delivery's row (here all succeeded) and the cursor's move.
+  bool record(const webhooks::repo::NewEvents& leased) {
+    auto sent = deliveries(leased);
+    return write([&](db::Connection& c) {
+      if (!webhooks::repo::pass_new_events(c, leased)) return false;
+      webhooks::repo::Outcome ok;
+      ok.at = 500, ok.status_code = 204;
+      for (const auto& d : sent) EXPECT_TRUE(webhooks::repo::insert_new(c, d, "succeeded", ok.at, ok));
+      return true;
+    });
   }
   std::filesystem::path dir_;
   std::unique_ptr<db::Database> database_;
 };
 
-TEST_F(WebhookFanOut, EventsAfterTheCursorBecomeDeliveriesOnceEach) {
+TEST_F(WebhookLog, NewEventsAreLeasedOnceAndEachDeliveryIsWrittenOnceWithItsOutcome) {
   subscribe(",order.paid,");
   subscribe(",order.paid,order.placed,");
   publish("order.placed", 10);
@@ -130,28 +147,58 @@ TEST_F(WebhookFanOut, EventsAfterTheCursorBecomeDeliveriesOnceEach) {
   publish("order.paid", 12);
   EXPECT_EQ(count("SELECT COUNT(*) FROM webhook_deliveries"), 0);  // the sales wrote their events only
   auto stats = write([](db::Connection& c) { return webhooks::repo::queue_stats(c); });
-  EXPECT_EQ(stats.depth, 3);  // each event not fanned out counts once
+  EXPECT_EQ(stats.depth, 3);  // each event not sent yet counts once
   EXPECT_EQ(stats.oldest_created_at, 10);
-  EXPECT_EQ(fan_out(2), 2);  // a full batch: more may wait
-  EXPECT_EQ(fan_out(2), 1);
-  EXPECT_EQ(fan_out(2), 0);
-  EXPECT_EQ(count("SELECT COUNT(*) FROM webhook_deliveries"), 5);  // placed to one endpoint, paid to two, twice
+  auto first = lease(100, 2);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->through - first->after, 2);
+  EXPECT_FALSE(lease(150));  // leased: no other worker sends them, nor the event after them, meanwhile
+  auto sent = deliveries(*first);
+  ASSERT_EQ(sent.size(), 3u);  // placed to one endpoint, paid to two
+  EXPECT_EQ(sent[0].attempts, 1);
+  EXPECT_EQ(sent[0].id, 0);  // no row yet
+  ASSERT_TRUE(record(*first));
+  auto second = lease(160, 2);  // the cursor moved and the lease ended: the next event is free
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->after, first->through);
+  ASSERT_TRUE(record(*second));
+  EXPECT_FALSE(lease(170));  // nothing left
+  EXPECT_EQ(count("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'succeeded' AND attempts = 1"
+                  " AND last_status_code = 204"), 5);
   EXPECT_EQ(count("SELECT COUNT(DISTINCT event_id || '-' || endpoint_id) FROM webhook_deliveries"), 5);
-  EXPECT_EQ(count("SELECT MIN(created_at) FROM webhook_deliveries"), 10);  // the event's time, not the fan-out's
+  EXPECT_EQ(count("SELECT MIN(created_at) FROM webhook_deliveries"), 10);  // the event's time
+  EXPECT_EQ(write([](db::Connection& c) { return webhooks::repo::queue_stats(c); }).depth, 0);
 }
 
-TEST_F(WebhookFanOut, ThePurgeKeepsWhatTheCursorHasNotPassedAndTheEventItStandsOn) {
+TEST_F(WebhookLog, ALeaseThatRanOutIsTakenOverAndTheLateWorkerWritesNothing) {
   subscribe(",order.paid,");
-  publish("order.placed", 10);  // nobody subscribes: finished as soon as it is fanned out
+  publish("order.paid", 10);
+  auto slow = lease(100);  // until 200
+  ASSERT_TRUE(slow);
+  EXPECT_FALSE(lease(199));
+  auto other = lease(200);  // ran out: another worker (or this one, restarted) sends the events again
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->after, slow->after);
+  EXPECT_FALSE(record(*slow));  // the slow worker's lease is not its own any more
+  EXPECT_EQ(count("SELECT COUNT(*) FROM webhook_deliveries"), 0);
+  EXPECT_TRUE(record(*other));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM webhook_deliveries"), 1);
+}
+
+TEST_F(WebhookLog, ThePurgeKeepsWhatTheCursorHasNotPassedAndTheEventItStandsOn) {
+  subscribe(",order.paid,");
+  publish("order.placed", 10);  // nobody subscribes: finished as soon as the cursor passes it
   publish("order.placed", 11);
-  EXPECT_EQ(write([](db::Connection& c) { return webhooks::repo::purge(c, 1'000, 500); }), 0);  // not fanned out
-  fan_out();
+  EXPECT_EQ(write([](db::Connection& c) { return webhooks::repo::purge(c, 1'000, 500); }), 0);  // not sent
+  ASSERT_TRUE(record(*lease(100)));
   EXPECT_EQ(write([](db::Connection& c) { return webhooks::repo::purge(c, 1'000, 500); }), 1);
   EXPECT_EQ(count("SELECT MAX(id) FROM webhook_events"), 2);  // kept: the cursor stands on it
   publish("order.paid", 20);
   EXPECT_EQ(count("SELECT MAX(id) FROM webhook_events"), 3);  // so a new event's id is past the cursor ...
-  EXPECT_EQ(fan_out(), 1);
-  EXPECT_EQ(count("SELECT COUNT(*) FROM webhook_deliveries WHERE event_id = 3"), 1);  // ... and is delivered
+  auto next = lease(200);
+  ASSERT_TRUE(next);
+  ASSERT_EQ(deliveries(*next).size(), 1u);  // ... and is delivered
+  EXPECT_EQ(deliveries(*next)[0].event_id, 3);
 }
 
 }  // namespace
