@@ -68,12 +68,14 @@ http::Response dashboard(orders::Service& orders, catalog::Service& catalog, not
 
 }  // namespace
 
-boost::json::object order_json(const orders::Order& order, const std::vector<payments::Attempt>& attempts) {
-  auto body = orders::to_json(order);
+boost::json::object order_json(const orders::Order& order, const std::vector<payments::Attempt>& attempts,
+                               boost::json::storage_ptr sp) {
+  auto body = orders::to_json(order, sp);
+  body.reserve(body.size() + 3);
   body["user_id"] = order.user_id;
   body["email"] = order.email;
-  boost::json::array payments;
-  for (const auto& a : attempts) payments.push_back(payments::to_json(a));
+  boost::json::array payments(sp);
+  for (const auto& a : attempts) payments.push_back(payments::to_json(a, sp));
   body["payments"] = std::move(payments);
   return body;
 }

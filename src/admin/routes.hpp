@@ -53,6 +53,7 @@ void register_routes(http::Router& router, auth::Service& accounts, orders::Serv
 
 // One order as staff see it (GET /admin/orders/{id}/): the order's body, who placed it and its payment
 // attempts. Webhooks send the same as their events' data.
-boost::json::object order_json(const orders::Order& order, const std::vector<payments::Attempt>& attempts);
+boost::json::object order_json(const orders::Order& order, const std::vector<payments::Attempt>& attempts,
+                               boost::json::storage_ptr sp = {});
 
 }  // namespace admin

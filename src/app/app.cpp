@@ -426,7 +426,9 @@ void Wiring::queue_cancelled_by_staff(db::Connection& c, const orders::Order& or
 // A webhook event about an order, in the transaction of the change it reports; its data is the order as
 // staff see it (GET /admin/orders/{id}/), built only when an endpoint subscribes to the type.
 void Wiring::publish_order(db::Connection& c, std::string_view type, const orders::Order& order) {
-  webhooks.publish(c, type, [&] { return admin::order_json(order, payments.attempts_in(c, order.id)); });
+  webhooks.publish(c, type, [&](boost::json::storage_ptr sp) {
+    return admin::order_json(order, payments.attempts_in(c, order.id), std::move(sp));
+  });
 }
 
 // The events no email marks: placements, failed payments, low stock (the others are published beside
@@ -434,14 +436,15 @@ void Wiring::publish_order(db::Connection& c, std::string_view type, const order
 void Wiring::publish_webhooks() {
   // A placed order has no payment attempt yet: its data needs no read.
   orders.on_placed([this](db::Connection& c, const orders::Order& order) {
-    webhooks.publish(c, webhooks::kOrderPlaced, [&] { return admin::order_json(order, {}); });
+    webhooks.publish(c, webhooks::kOrderPlaced,
+                     [&](boost::json::storage_ptr sp) { return admin::order_json(order, {}, std::move(sp)); });
   });
   payments.on_failed([this](db::Connection& c, const orders::Order& order) {
     publish_order(c, webhooks::kPaymentFailed, order);
   });
   // The product as GET /store/products/{id}/ shows it, with the stock the change left.
   catalog.stock_watch().listen([this](db::Connection& c, const catalog::LowStock& low) {
-    webhooks.publish(c, webhooks::kProductLowStock, [&] {
+    webhooks.publish(c, webhooks::kProductLowStock, [&](const boost::json::storage_ptr&) {
       auto product = catalog::orderable(c, low.product_id);
       return product ? catalog::to_json(*product) : boost::json::object{{"id", low.product_id}, {"stock", low.stock}};
     });

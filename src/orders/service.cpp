@@ -276,10 +276,11 @@ std::vector<ItemRequest> items_from_json(const boost::json::object& body) {
   return out;
 }
 
-boost::json::array items_json(const std::vector<Item>& items, ItemIds ids) {
-  boost::json::array out;
+boost::json::array items_json(const std::vector<Item>& items, ItemIds ids, boost::json::storage_ptr sp) {
+  boost::json::array out(sp);
+  out.reserve(items.size());
   for (const auto& i : items) {
-    boost::json::object line;
+    boost::json::object line(5, sp);
     if (ids == ItemIds::with) line["product_id"] = i.product_id;
     for_each_item_field(i, [&](std::string_view name, const auto& value) {
       if constexpr (std::is_same_v<std::decay_t<decltype(value)>, common::Money>) line[name] = value.to_string();
@@ -290,35 +291,38 @@ boost::json::array items_json(const std::vector<Item>& items, ItemIds ids) {
   return out;
 }
 
-boost::json::object to_json(const Fulfilment& f) {
-  boost::json::array items;
+boost::json::object to_json(const Fulfilment& f, boost::json::storage_ptr sp) {
+  boost::json::array items(sp);
   for (const auto& i : f.items) items.push_back({{"product_id", i.product_id}, {"product", i.product}, {"quantity", i.quantity}});
-  return {{"id", f.id},
-          {"carrier", f.carrier},
-          {"tracking_number", f.tracking_number},
-          {"tracking_url", f.tracking_url},
-          {"items", std::move(items)},
-          {"shipped_at", common::format_rfc3339(f.shipped_at)},
-          {"delivered_at", f.delivered_at ? boost::json::value(common::format_rfc3339(*f.delivered_at)) : nullptr}};
+  return boost::json::object(
+      {{"id", f.id},
+       {"carrier", f.carrier},
+       {"tracking_number", f.tracking_number},
+       {"tracking_url", f.tracking_url},
+       {"items", std::move(items)},
+       {"shipped_at", common::format_rfc3339(f.shipped_at)},
+       {"delivered_at", f.delivered_at ? boost::json::value(common::format_rfc3339(*f.delivered_at)) : nullptr}},
+      sp);
 }
 
 // An order body's refunds, and the refund route's answer (payments::Refund is this type).
-boost::json::object to_json(const Refund& r) {
-  return {{"id", r.id},
-          {"order_id", r.order_id},
-          {"amount", r.amount.to_string()},
-          {"reason", r.reason},
-          {"status", r.status},
-          {"failure_code", r.failure_code ? boost::json::value(*r.failure_code) : nullptr},
-          {"return_id", r.return_id ? boost::json::value(*r.return_id) : nullptr},
-          {"created_at", common::format_rfc3339(r.created_at)},
-          {"updated_at", common::format_rfc3339(r.updated_at)}};
+boost::json::object to_json(const Refund& r, boost::json::storage_ptr sp) {
+  return boost::json::object({{"id", r.id},
+                              {"order_id", r.order_id},
+                              {"amount", r.amount.to_string()},
+                              {"reason", r.reason},
+                              {"status", r.status},
+                              {"failure_code", r.failure_code ? boost::json::value(*r.failure_code) : nullptr},
+                              {"return_id", r.return_id ? boost::json::value(*r.return_id) : nullptr},
+                              {"created_at", common::format_rfc3339(r.created_at)},
+                              {"updated_at", common::format_rfc3339(r.updated_at)}},
+                             sp);
 }
 
 // `restock` is whether the units went back on the shelf; `restocked` how many did, for a return that
 // named one product twice with both answers.
-boost::json::object to_json(const Return& r) {
-  boost::json::array items;
+boost::json::object to_json(const Return& r, boost::json::storage_ptr sp) {
+  boost::json::array items(sp);
   for (const auto& i : r.items) {
     items.push_back({{"product_id", i.product_id},
                      {"product", i.product},
@@ -326,35 +330,38 @@ boost::json::object to_json(const Return& r) {
                      {"restock", i.restocked > 0},
                      {"restocked", i.restocked}});
   }
-  return {{"id", r.id}, {"reason", r.reason}, {"items", std::move(items)}, {"created_at", common::format_rfc3339(r.created_at)}};
+  return boost::json::object(
+      {{"id", r.id}, {"reason", r.reason}, {"items", std::move(items)}, {"created_at", common::format_rfc3339(r.created_at)}},
+      sp);
 }
 
 namespace {
 
 template <class Records>
-boost::json::array json_list(const Records& records) {
-  boost::json::array out;
-  for (const auto& r : records) out.push_back(to_json(r));
+boost::json::array json_list(const Records& records, const boost::json::storage_ptr& sp) {
+  boost::json::array out(sp);
+  for (const auto& r : records) out.push_back(to_json(r, sp));
   return out;
 }
 
 }  // namespace
 
 // The old API's fields first and unchanged; after them what #18 added.
-boost::json::object to_json(const Order& o) {
-  return {{"id", o.id},
-          {"customer", o.customer},
-          {"total_amount", o.total_amount.to_string()},
-          {"paid", o.paid()},
-          {"status", to_string(o.status)},
-          {"created_at", common::format_rfc3339(o.created_at)},
-          {"expires_at", common::format_rfc3339(o.expires_at)},
-          {"items", items_json(o.items, ItemIds::with)},
-          {"payment_status", to_string(o.payment_status)},
-          {"fulfilment_status", to_string(o.fulfilment_status)},
-          {"fulfilments", json_list(o.fulfilments)},
-          {"refunds", json_list(o.refunds)},
-          {"returns", json_list(o.returns)}};
+boost::json::object to_json(const Order& o, boost::json::storage_ptr sp) {
+  return boost::json::object({{"id", o.id},
+                              {"customer", o.customer},
+                              {"total_amount", o.total_amount.to_string()},
+                              {"paid", o.paid()},
+                              {"status", to_string(o.status)},
+                              {"created_at", common::format_rfc3339(o.created_at)},
+                              {"expires_at", common::format_rfc3339(o.expires_at)},
+                              {"items", items_json(o.items, ItemIds::with, sp)},
+                              {"payment_status", to_string(o.payment_status)},
+                              {"fulfilment_status", to_string(o.fulfilment_status)},
+                              {"fulfilments", json_list(o.fulfilments, sp)},
+                              {"refunds", json_list(o.refunds, sp)},
+                              {"returns", json_list(o.returns, sp)}},
+                             sp);
 }
 
 Service::Service(db::Database& database, common::Metrics& metrics, Settings settings)

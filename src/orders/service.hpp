@@ -89,9 +89,11 @@ struct Return {
   std::int64_t created_at = 0;
   std::vector<RecordItem> items;
 };
-boost::json::object to_json(const Fulfilment& fulfilment);
-boost::json::object to_json(const Refund& refund);
-boost::json::object to_json(const Return& returned);
+// Each JSON builder takes the memory it is to use (`sp`, the default heap when none is given): a webhook
+// event builds its order in a stack arena and throws it away whole (webhooks::Service::publish).
+boost::json::object to_json(const Fulfilment& fulfilment, boost::json::storage_ptr sp = {});
+boost::json::object to_json(const Refund& refund, boost::json::storage_ptr sp = {});
+boost::json::object to_json(const Return& returned, boost::json::storage_ptr sp = {});
 
 struct Order {
   std::int64_t id = 0;
@@ -112,7 +114,7 @@ struct Order {
 };
 
 // The order as the API writes it (GET /store/orders/{id}/ and every body that carries an order).
-boost::json::object to_json(const Order& order);
+boost::json::object to_json(const Order& order, boost::json::storage_ptr sp = {});
 
 // The order's lines as every body and email writes them: product, price, quantity, totalprice, in
 // that order (an order body puts product_id first). The one place these names and values are spelled:
@@ -128,7 +130,7 @@ void for_each_item_field(const Item& item, Field&& field) {
 }
 enum class ItemIds { with, without };
 // The lines as JSON, money as strings ("130.00"); `ids`: whether each line starts with its product_id.
-boost::json::array items_json(const std::vector<Item>& items, ItemIds ids);
+boost::json::array items_json(const std::vector<Item>& items, ItemIds ids, boost::json::storage_ptr sp = {});
 
 // Runs inside the transaction that writes an order (its placement, or the settle of its payment), with
 // the order as written: whatever must commit with it, such as the answer an Idempotency-Key replays or

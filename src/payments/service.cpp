@@ -153,18 +153,19 @@ orders::Order Service::pay(std::int64_t user_id, const PaymentRequest& request,
                       "The payment gateway did not answer; the payment will be checked and settled shortly");
 }
 
-boost::json::object to_json(const Attempt& a) {
+boost::json::object to_json(const Attempt& a, boost::json::storage_ptr sp) {
   auto optional = [](const std::optional<std::string>& s) {
     return s ? boost::json::value(*s) : boost::json::value(nullptr);
   };
-  return {{"id", a.id},
-          {"amount", a.amount.to_string()},
-          {"status", a.status},
-          {"card_brand", a.card_brand},
-          {"card_last4", a.card_last4},
-          {"decline_code", optional(a.decline_code)},
-          {"gateway_reference", optional(a.gateway_reference)},
-          {"created_at", common::format_rfc3339(a.created_at)}};
+  return boost::json::object({{"id", a.id},
+                              {"amount", a.amount.to_string()},
+                              {"status", a.status},
+                              {"card_brand", a.card_brand},
+                              {"card_last4", a.card_last4},
+                              {"decline_code", optional(a.decline_code)},
+                              {"gateway_reference", optional(a.gateway_reference)},
+                              {"created_at", common::format_rfc3339(a.created_at)}},
+                             sp);
 }
 
 std::vector<Attempt> Service::attempts(std::int64_t order_id) {

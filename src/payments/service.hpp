@@ -36,7 +36,7 @@ struct Attempt {
   std::optional<std::string> gateway_reference;
   std::int64_t created_at = 0;
 };
-boost::json::object to_json(const Attempt& attempt);
+boost::json::object to_json(const Attempt& attempt, boost::json::storage_ptr sp = {});
 
 struct PaymentRequest {
   std::int64_t order_id = 0;

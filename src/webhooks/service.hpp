@@ -66,7 +66,9 @@ class Service {
 
   // Inside the caller's transaction: an event of `type` for every endpoint subscribed to it; `data` is
   // called only when there is one.
-  void publish(db::Connection& c, std::string_view type, const std::function<boost::json::object()>& data);
+  // `data` builds the event's data in the memory it is given (a stack arena, thrown away whole).
+  using Data = std::function<boost::json::object(boost::json::storage_ptr)>;
+  void publish(db::Connection& c, std::string_view type, const Data& data);
 
   repo::Endpoint create(const EndpointChange& change);
   EndpointPage list(std::int64_t limit, const PageOffset& page_offset);

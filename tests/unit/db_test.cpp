@@ -204,6 +204,8 @@ TEST_F(SqliteTest, PlaceholdersOtherThanNumberedAreRefused) {
 TEST(Clock, FormatsRfc3339WithMicroseconds) {
   EXPECT_EQ(common::format_rfc3339(0), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(common::format_rfc3339(1714824000123456), "2024-05-04T12:00:00.123456Z");
+  EXPECT_EQ(common::format_rfc3339(253402300799999999), "9999-12-31T23:59:59.999999Z");
+  EXPECT_EQ(common::format_rfc3339(-1), "1969-12-31T23:59:59.999999Z");
 }
 
 TEST(Database, UnknownUrlsAreRefusedClearly) {
