@@ -274,7 +274,14 @@ class WebhookReceiver:
         loop = asyncio.new_event_loop()
         server = loop.run_until_complete(loop.create_server(Connection, "127.0.0.1", 0))
         self.port = server.sockets[0].getsockname()[1]
-        threading.Thread(target=loop.run_forever, daemon=True).start()
+
+        def serve():
+            # It stands for a system on another machine: on the cores the server also uses, it takes
+            # only what the server leaves (Linux threads have their own nice value).
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            loop.run_forever()
+
+        threading.Thread(target=serve, daemon=True).start()
         cleanup.callback(lambda: loop.call_soon_threadsafe(loop.stop))
 
 
