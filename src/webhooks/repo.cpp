@@ -60,10 +60,10 @@ constexpr std::string_view kPassNewEvents =
 // $1 event, $2 endpoint, $3 status, $4 attempts, $5 next attempt, then the outcome: $6 at, $7 code,
 // $8 latency, $9 answer, $10 error; $11 the event's time. No RETURNING: it costs SQLite a temporary table
 // per statement.
-constexpr std::string_view kInsertNew = (
+constexpr std::string_view kInsertNew =
     "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, last_attempt_at,"
     " last_status_code, last_latency_ms, last_response, last_error, created_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (event_id, endpoint_id) DO NOTHING");
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (event_id, endpoint_id) DO NOTHING";
 constexpr std::string_view kDeliverTo =
     "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, created_at)"
     " VALUES ($1, $2, 'pending', 0, $3, $3) RETURNING id";

@@ -214,25 +214,25 @@ void Worker::judge(Attempt& a, const PostResult& result) const {
   }
 }
 
-// A new event's delivery (id 0) gets its row now, with the outcome; a claimed one is marked.
+// A new event's delivery (id 0) gets its row now, holding the outcome; a claimed one is marked. A
+// delivery not attempted, or that succeeded or failed for good, has no wait: `next` is then its time.
 void Worker::record(db::Connection& c, Attempt& a) const {
   const auto& d = a.claimed;
-  bool is_new = d.id == 0;
-  if (a.verdict == kNotAttempted) {
-    a.marked = is_new ? repo::insert_new(c, d, "pending", a.outcome.at, std::nullopt) : repo::release(c, d, a.outcome.at);
-    return;
-  }
-  if (a.verdict == "succeeded") {
-    a.marked = is_new ? repo::insert_new(c, d, "succeeded", a.outcome.at, a.outcome) : repo::mark_succeeded(c, d, a.outcome);
-    return;
-  }
-  auto next = a.outcome.at + micros(a.wait);
+  bool attempted = a.verdict != kNotAttempted;
+  bool succeeded = a.verdict == "succeeded";
   bool failed = a.verdict == "failed";
-  if (is_new) {
-    a.marked = repo::insert_new(c, d, failed ? "failed" : "pending", next, a.outcome);
+  auto next = a.outcome.at + micros(a.wait);
+  if (d.id == 0) {
+    a.marked = repo::insert_new(c, d, succeeded ? "succeeded" : failed ? "failed" : "pending", next,
+                                attempted ? std::optional(a.outcome) : std::nullopt);
+  } else if (!attempted) {
+    a.marked = repo::release(c, d, a.outcome.at);
+  } else if (succeeded) {
+    a.marked = repo::mark_succeeded(c, d, a.outcome);
   } else {
     a.marked = failed ? repo::mark_failed(c, d, a.outcome) : repo::schedule_retry(c, d, a.outcome, next);
   }
+  if (!attempted || succeeded) return;
   a.disabled = d.enabled && repo::endpoint_failed(c, d.endpoint_id, a.outcome.at,
                                                   a.outcome.at - micros(options_.disable_after));
 }
