@@ -5,7 +5,11 @@
 // the check is on the connecting socket's address, after DNS, so no second lookup can differ from it.
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,20 +34,40 @@ struct PostResult {
 inline constexpr std::size_t kAnswerRead = 64 * 1024;  // read at most this much of an answer ...
 inline constexpr std::size_t kAnswerKept = 1024;       // ... and keep this much for staff to see
 
-// Posts one at a time (one thread), keeping libcurl's connections to receivers open between posts: a
-// receiver that keeps its connection alive is not paid a new TCP (and TLS) handshake per delivery. A
-// kept connection goes to an address that was checked when it was opened.
+struct SenderSlot;  // sender.cpp's: an easy handle and the post it carries
+
+struct SendLimits {
+  std::size_t in_flight = 16;   // posts open at once
+  std::size_t per_target = 4;   // of those, to one target (a webhook endpoint)
+  std::chrono::milliseconds timeout{15'000};  // one post, connecting included
+  bool allow_private = false;   // no address check (development and tests)
+};
+
+// Posts several at once from one thread (libcurl's multi interface), keeping the connections to
+// receivers open between posts: a receiver that keeps its connection alive is not paid a new TCP (and
+// TLS) handshake per delivery. A kept connection goes to an address that was checked when it was
+// opened. One slow or hanging target holds at most `per_target` of the `in_flight` slots, so the
+// others' posts go on meanwhile.
 class Sender {
  public:
+  // Gives post i just before it is sent, or nothing to leave it unsent.
+  using Make = std::function<std::optional<Post>(std::size_t i)>;
+
   Sender();
   ~Sender();
   Sender(const Sender&) = delete;
   Sender& operator=(const Sender&) = delete;
 
-  PostResult post(const Post& request, std::chrono::milliseconds timeout, bool allow_private);
+  // Sends posts 0 .. targets.size()-1, where targets[i] names post i's target: started in that order
+  // as far as the limits allow (a post whose target is full waits, the next ones may start). Returns
+  // each post's result, nothing for those `make` left unsent. Returns once every started post is over.
+  std::vector<std::optional<PostResult>> post_all(std::span<const std::int64_t> targets, const Make& make,
+                                                  const SendLimits& limits);
 
  private:
-  void* easy_;  // CURL*, kept out of this header
+  struct Run;
+  void* multi_;  // CURLM*, kept out of this header
+  std::vector<std::unique_ptr<SenderSlot>> slots_;  // easy handles, reused: at most in_flight of them
 };
 
 }  // namespace webhooks

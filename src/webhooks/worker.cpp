@@ -29,6 +29,10 @@ constexpr int kPurgeBatch = 500;                       // events forgotten in on
 constexpr int kNewEventsBatch = 500;
 constexpr std::chrono::seconds kNewEventsBudget{5};
 constexpr std::string_view kNotAttempted = "not attempted";
+// Deliveries open at once, and of those to one endpoint: a receiver that hangs holds up its own four
+// and the others go on; one that answers slowly is not sent more at once than a small server takes.
+constexpr std::size_t kInFlight = 16;
+constexpr std::size_t kPerEndpoint = 4;
 
 std::int64_t micros(std::chrono::milliseconds d) { return d.count() * 1000; }
 
@@ -126,22 +130,36 @@ void Worker::send(const std::vector<repo::Claimed>& claimed, const std::optional
   for (const auto& a : attempts) report(a);
 }
 
-// Each in turn. What is not attempted is given back at once rather than left leased until the lease
-// runs out: all of it when the worker is stopping, and the new events' deliveries left after
+// Several at once (kLimits), a slow receiver holding up only its own endpoint's share. What is not
+// attempted is given back at once rather than left leased until the lease runs out: all that has not
+// started when the worker is stopping, and the new events' deliveries not started after
 // kNewEventsBudget (they become pending rows, which the claim takes in its batches).
 std::vector<Worker::Attempt> Worker::attempt_all(const std::vector<repo::Claimed>& claimed) {
   std::vector<Attempt> attempts;
+  std::vector<std::int64_t> endpoints;
   attempts.reserve(claimed.size());
-  auto budget_end = std::chrono::steady_clock::now() + kNewEventsBudget;
+  endpoints.reserve(claimed.size());
   for (const auto& delivery : claimed) {
-    bool late = delivery.id == 0 && std::chrono::steady_clock::now() >= budget_end;
-    if (stopping_ || late) {
-      repo::Outcome none;
-      none.at = common::now_micros();
-      attempts.push_back(Attempt{delivery, none, kNotAttempted});
-      continue;
+    attempts.push_back(Attempt{delivery, {}, kNotAttempted});
+    endpoints.push_back(delivery.endpoint_id);
+  }
+  auto budget_end = std::chrono::steady_clock::now() + kNewEventsBudget;
+  auto make = [&](std::size_t i) -> std::optional<Post> {
+    auto& a = attempts[i];
+    a.outcome.at = common::now_micros();
+    bool late = a.claimed.id == 0 && std::chrono::steady_clock::now() >= budget_end;
+    if (stopping_ || late) return std::nullopt;
+    if (!a.claimed.enabled) {
+      a.verdict = "failed";
+      a.outcome.error = "the endpoint is disabled";
+      return std::nullopt;
     }
-    attempts.push_back(attempt(delivery));
+    return request(a.claimed);
+  };
+  SendLimits limits{kInFlight, kPerEndpoint, options_.timeout, options_.allow_private};
+  auto results = sender_.post_all(endpoints, make, limits);
+  for (std::size_t i = 0; i < attempts.size(); ++i) {
+    if (results[i]) judge(attempts[i], *results[i]);
   }
   return attempts;
 }
@@ -168,26 +186,20 @@ void Worker::record_all(std::vector<Attempt>& attempts, const std::optional<repo
   });
 }
 
-Worker::Attempt Worker::attempt(const repo::Claimed& claimed) {
-  Attempt a{claimed, {}, "failed"};
-  if (!claimed.enabled) {
-    a.outcome.at = common::now_micros();
-    a.outcome.error = "the endpoint is disabled";
-    return a;
-  }
+// A delivery's POST, signed now (by both secrets during a rotation).
+Post Worker::request(const repo::Claimed& claimed) const {
   auto now = common::now_micros();
   auto timestamp = now / 1'000'000;
   auto id = message_id(claimed.event_id, claimed.event_created_at);
-  Post request{claimed.url, {}, message_body(claimed.type, claimed.event_created_at, claimed.payload)};
+  Post post{claimed.url, {}, message_body(claimed.type, claimed.event_created_at, claimed.payload)};
   bool previous_signs = claimed.previous_secret && claimed.previous_secret_until.value_or(0) > now;
-  request.headers = {{"Content-Type", "application/json"},
-                     {"webhook-id", id},
-                     {"webhook-timestamp", std::to_string(timestamp)},
-                     {"webhook-signature", signature_header(claimed.secret,
-                                                            previous_signs ? claimed.previous_secret : std::nullopt,
-                                                            id, timestamp, request.body)}};
-  judge(a, sender_.post(request, options_.timeout, options_.allow_private));
-  return a;
+  post.headers = {{"Content-Type", "application/json"},
+                  {"webhook-id", id},
+                  {"webhook-timestamp", std::to_string(timestamp)},
+                  {"webhook-signature", signature_header(claimed.secret,
+                                                         previous_signs ? claimed.previous_secret : std::nullopt,
+                                                         id, timestamp, post.body)}};
+  return post;
 }
 
 // A 2xx succeeded; anything else waits for the schedule's next step (or the receiver's longer
@@ -204,8 +216,9 @@ void Worker::judge(Attempt& a, const PostResult& result) const {
     return;
   }
   a.outcome.error = result.status != 0 ? "HTTP " + std::to_string(result.status) : result.error;
+  a.verdict = "failed";
   auto step = static_cast<std::size_t>(a.claimed.attempts);  // the attempt just made, from 1
-  if (step > options_.schedule.size()) return;  // failed
+  if (step > options_.schedule.size()) return;
   a.verdict = "retried";
   a.wait = options_.schedule[step - 1];
   if (result.retry_after) {

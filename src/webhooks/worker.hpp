@@ -1,11 +1,12 @@
 #pragma once
 // Sends webhook deliveries: a common::Periodic thread that claims due deliveries in a short transaction
 // (the email worker's design: a lease, attempts as the fencing token, SKIP LOCKED on PostgreSQL, so two
-// nodes never send one attempt), POSTs each outside any transaction, signed as Standard Webhooks says,
-// then records the outcome: succeeded (a 2xx), a retry on the schedule (webhook_retry_schedule, or
+// nodes never send one attempt), POSTs them outside any transaction, several at once (at most four to
+// one endpoint, so a hanging receiver holds up its own deliveries only), signed as Standard Webhooks
+// says, then records the outcomes: succeeded (a 2xx), a retry on the schedule (webhook_retry_schedule, or
 // later when the receiver's Retry-After asks so), or failed once the schedule has run out. An endpoint
-// whose attempts have all failed for `disable_after` is disabled. Receivers' trouble delays webhooks
-// and nothing else.
+// whose attempts have all failed for `disable_after` is disabled. Receivers' trouble delays their own
+// webhooks and nothing else.
 //
 // On SQLite a sale writes its event row and no more (migrations 016 and 017): the worker leases the
 // events after a cursor, sends them to the endpoints subscribed then, and writes each delivery's row
@@ -70,7 +71,7 @@ class Worker {
     stopping_ = false;
     thread_.start();
   }
-  // Finishes the attempt being made (bounded by the timeout), gives the rest of the batch back, joins.
+  // Finishes the attempts being made (bounded by the timeout), gives the rest of the batch back, joins.
   void stop() {
     stopping_ = true;
     thread_.stop();
@@ -92,7 +93,7 @@ class Worker {
   // Attempts them all and records the outcomes (with `fresh`: new events' deliveries, and the cursor).
   void send(const std::vector<repo::Claimed>& claimed, const std::optional<repo::NewEvents>& fresh);
   std::vector<Attempt> attempt_all(const std::vector<repo::Claimed>& claimed);
-  Attempt attempt(const repo::Claimed& claimed);  // sends one delivery
+  Post request(const repo::Claimed& claimed) const;  // a delivery's POST, signed
   void record_all(std::vector<Attempt>& attempts, const std::optional<repo::NewEvents>& fresh);
   void judge(Attempt& a, const PostResult& result) const;
   void record(db::Connection& c, Attempt& a) const;

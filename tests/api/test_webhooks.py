@@ -251,6 +251,32 @@ def test_a_receiver_that_was_down_gets_every_event_once_by_webhook_id(hooks_serv
     assert all(row["attempts"] >= 2 for row in rows)
 
 
+def test_a_slow_receiver_is_sent_four_deliveries_at_once_and_no_more(hooks_server, receiver):
+    # One after another, twelve answers of 1.5 s would take 18 s; four at a time they take about 5.
+    s, staff = hooks_server, staff_token(hooks_server)
+    subscribe(s, staff, receiver, "/slow", events=["order.placed"])
+    receiver.answer("/slow", delay_ms=1500)
+    customer, product = customer_token(s), new_product(s, staff, 100)
+    orders = [place(s, customer, product_id=product["id"], expect=201).json() for _ in range(12)]
+    ok = delivered(receiver, "/slow", 12)
+    assert sorted(json.loads(e["body"])["data"]["id"] for e in ok) == sorted(o["id"] for o in orders)
+    assert max(e["open"] for e in receiver.log("/slow")) == 4, "four open at once to one endpoint, never more"
+
+
+def test_a_hanging_receiver_does_not_hold_up_another_endpoint(make_server, receiver):
+    s = make_server(env={**FAST, "ORDERD_WEBHOOK_TIMEOUT": "60s"})
+    staff = staff_token(s)
+    subscribe(s, staff, receiver, "/hang", events=["order.placed"])  # the first endpoint: sent to first
+    receiver.answer("/hang", hang=True)
+    subscribe(s, staff, receiver, "/fine", events=["order.placed"])
+    customer, product = customer_token(s), new_product(s, staff, 100)
+    order = place(s, customer, product_id=product["id"], expect=201).json()
+    ok = delivered(receiver, "/fine", 1, "the healthy endpoint's delivery while the other hangs")
+    assert json.loads(ok[0]["body"])["data"]["id"] == order["id"]
+    assert len(receiver.log("/hang")) == 1 and not receiver.log("/hang")[0]["status"] >= 300
+    receiver.stop()  # its connections close: the hanging attempt ends now, not at the 60 s timeout
+
+
 def test_retry_after_is_honoured_and_the_schedule_ends_in_failed(make_server, receiver):
     s = make_server(env={"ORDERD_WEBHOOK_ALLOW_PRIVATE": "true", "ORDERD_WEBHOOK_RETRY_SCHEDULE": "100ms,100ms"})
     staff = staff_token(s)
@@ -273,8 +299,8 @@ def test_retry_after_is_honoured_and_the_schedule_ends_in_failed(make_server, re
 def test_kill_9_between_the_commit_and_the_send_loses_nothing(make_server, receiver, tmp_path):
     s = make_server(env={**FAST, "ORDERD_WEBHOOK_TIMEOUT": "20s"})
     staff = staff_token(s)
-    # The worker sends one delivery at a time: while it waits on a receiver that never answers, the
-    # order's event is committed and not yet sent.
+    # The worker finishes a pass's deliveries before it takes new events: while it waits on a receiver
+    # that never answers, the order's event is committed and not yet sent.
     hanging = subscribe(s, staff, receiver, "/hang", events=["order.paid"])
     receiver.answer("/hang", hang=True)
     subscribe(s, staff, receiver, "/kill", events=["order.placed"])

@@ -1,20 +1,22 @@
 // A webhook receiver for tests/api/test_webhooks.py. Every delivery is verified with the Standard
 // Webhooks reference library (the `standardwebhooks` npm package, pinned by package-lock.json), never
 // with orderd's own code, and logged as one JSON line:
-//   {"path", "id", "type", "verified": [true|false per secret], "status", "body"}
+//   {"path", "open", "id", "type", "verified": [true|false per secret], "status", "body"}
 //
 // Usage: node receiver.mjs DIR. It listens on 127.0.0.1 (a free port) and prints {"port": N} on stdout.
 // The test steers it with two files in DIR, read on every request:
 //   secrets.json  {"/path": ["whsec_...", ...]}  the secrets to verify deliveries to /path with
 //   answers.json  {"/path": {"status": 503, "retry_after": "1"}}  how to answer (default 204);
-//                 {"/path": {"hang": true}} never answers
-// and reads DIR/log.jsonl.
+//                 {"/path": {"hang": true}} never answers; {"/path": {"delay_ms": 500}} answers that late
+// and reads DIR/log.jsonl. Each entry's "open" counts the requests to its path not yet answered,
+// itself included: how many deliveries orderd had open to that endpoint at once.
 import { appendFileSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 
 const dir = process.argv[2];
+const open = {};  // path -> requests not yet answered
 
 function readJson(name) {
   try {
@@ -47,8 +49,10 @@ const server = createServer((request, response) => {
     try {
       type = JSON.parse(body).type ?? null;
     } catch {}
+    open[path] = (open[path] ?? 0) + 1;
     const entry = {
       path,
+      open: open[path],
       id: request.headers["webhook-id"] ?? null,
       type,
       verified: verifiedWith(readJson("secrets.json")[path] ?? [], body, request.headers),
@@ -59,8 +63,11 @@ const server = createServer((request, response) => {
     appendFileSync(join(dir, "log.jsonl"), `${JSON.stringify(entry)}\n`);
     if (answer.hang) return;
     const headers = answer.retry_after ? { "Retry-After": answer.retry_after } : {};
-    response.writeHead(status, headers);
-    response.end(answer.body ?? "");
+    setTimeout(() => {
+      open[path] -= 1;
+      response.writeHead(status, headers);
+      response.end(answer.body ?? "");
+    }, answer.delay_ms ?? 0);
   });
 });
 
