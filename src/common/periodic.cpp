@@ -2,11 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include <pthread.h>
+#include <sched.h>
+
 namespace common {
 
 Periodic::Periodic(std::string name, std::chrono::milliseconds interval, std::function<void()> task,
-                   std::chrono::milliseconds gather)
-    : name_(std::move(name)), interval_(interval), gather_(gather), task_(std::move(task)) {}
+                   std::chrono::milliseconds gather, Priority priority)
+    : name_(std::move(name)), interval_(interval), gather_(gather), priority_(priority), task_(std::move(task)) {}
 
 void Periodic::start() {
   std::lock_guard lock(mutex_);
@@ -35,7 +41,20 @@ void Periodic::wake() {
   wake_.notify_all();
 }
 
+// Lowering a thread's own priority needs no privilege. Where it is refused all the same (a seccomp
+// profile), the task runs at normal priority, which is correct, only less kind to the requests.
+void Periodic::prepare_thread() const {
+  pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
+  if (priority_ != Priority::idle) return;
+  sched_param none{};
+  if (sched_setscheduler(0, SCHED_IDLE, &none) != 0) {
+    spdlog::warn("{}: the idle scheduling class was refused ({}); running at normal priority", name_,
+                 std::strerror(errno));
+  }
+}
+
 void Periodic::loop() {
+  prepare_thread();
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();

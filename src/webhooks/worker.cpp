@@ -54,7 +54,8 @@ Worker::Worker(db::Database& database, common::Metrics& metrics, WorkerOptions o
       lease_(options_.timeout * std::max(1, options_.batch_size) + std::chrono::seconds(30)),
       new_events_lease_(kNewEventsBudget + options_.timeout + std::chrono::seconds(30)),
       gauges_(std::make_shared<Gauges>()),
-      thread_("webhook sender", options_.poll_interval, [this] { drain(); }, options_.gather) {
+      thread_("webhook sender", options_.poll_interval, [this] { drain(); }, options_.gather,
+              common::Periodic::Priority::idle) {
   metrics.gauge("orderd_webhook_queue_depth", "Webhook deliveries waiting to be sent (pending or being sent).",
                 [g = gauges_] { return static_cast<double>(g->depth.load()); });
   metrics.gauge("orderd_webhook_oldest_pending_age_seconds", "Age of the oldest webhook delivery not yet made.",

@@ -13,6 +13,11 @@
 // once, with its first attempt's outcome, in the transaction that moves the cursor past them. The
 // claim then only ever takes retries, redeliveries and test events.
 //
+// The thread ("webhook sender") runs in Linux's idle scheduling class (SCHED_IDLE): sending and signing
+// take only CPU time that no request thread or the database writer wants, so a burst of sales that
+// fills the cores is not slowed by its own webhooks, which go out in its gaps and after it. The
+// worker's transactions still run on the writer at normal priority.
+//
 // At-least-once: a crash between a receiver's 2xx and the mark that records it sends the attempt again
 // once the lease has run out, with the same webhook-id, by which receivers recognise the repeat.
 
