@@ -131,9 +131,9 @@ void Worker::send(const std::vector<repo::Claimed>& claimed, const std::optional
   for (const auto& a : attempts) report(a);
 }
 
-// Several at once (kLimits), a slow receiver holding up only its own endpoint's share. What is not
-// attempted is given back at once rather than left leased until the lease runs out: all that has not
-// started when the worker is stopping, and the new events' deliveries not started after
+// Several at once (kInFlight, kPerEndpoint), a slow receiver holding up only its own endpoint's share.
+// What is not attempted is given back at once rather than left leased until the lease runs out: all
+// that has not started when the worker is stopping, and the new events' deliveries not started after
 // kNewEventsBudget (they become pending rows, which the claim takes in its batches).
 std::vector<Worker::Attempt> Worker::attempt_all(const std::vector<repo::Claimed>& claimed) {
   std::vector<Attempt> attempts;
