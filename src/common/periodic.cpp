@@ -43,14 +43,14 @@ void Periodic::wake() {
 
 // Lowering a thread's own priority needs no privilege. Where it is refused all the same (a seccomp
 // profile), the task runs at normal priority, which is correct, only less kind to the requests.
+// The name comes last, so a thread seen by its name already has its class.
 void Periodic::prepare_thread() const {
-  pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
-  if (priority_ != Priority::idle) return;
   sched_param none{};
-  if (sched_setscheduler(0, SCHED_IDLE, &none) != 0) {
+  if (priority_ == Priority::idle && sched_setscheduler(0, SCHED_IDLE, &none) != 0) {
     spdlog::warn("{}: the idle scheduling class was refused ({}); running at normal priority", name_,
                  std::strerror(errno));
   }
+  pthread_setname_np(pthread_self(), name_.substr(0, 15).c_str());
 }
 
 void Periodic::loop() {

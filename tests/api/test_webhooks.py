@@ -280,7 +280,9 @@ def test_a_hanging_receiver_does_not_hold_up_another_endpoint(make_server, recei
 def test_the_sender_thread_is_named_and_runs_in_the_idle_scheduling_class(hooks_server):
     # SCHED_IDLE (policy 5 in /proc's stat): deliveries take only CPU time the requests leave.
     task = pathlib.Path(f"/proc/{hooks_server.proc.pid}/task")
-    senders = [t for t in task.iterdir() if (t / "comm").read_text().strip() == "webhook sender"]
+    # The thread names itself once it runs, which can be a moment after the server listens.
+    senders = wait_until(lambda: [t for t in task.iterdir() if (t / "comm").read_text().strip() == "webhook sender"],
+                         what="a thread named 'webhook sender'")
     assert len(senders) == 1
     policy = int((senders[0] / "stat").read_text().rsplit(")", 1)[1].split()[38])
     assert policy == 5, f"the sender's scheduling policy is {policy}, not SCHED_IDLE"
