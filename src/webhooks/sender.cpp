@@ -103,7 +103,8 @@ std::size_t read_header(char* data, std::size_t size, std::size_t count, void* u
   return size * count;
 }
 
-void set_options(CURL* easy, Slot& slot, const SendLimits& limits) {
+void set_options(Slot& slot, const SendLimits& limits) {
+  auto* easy = slot.easy;
   const auto& request = slot.post;
   curl_easy_setopt(easy, CURLOPT_PRIVATE, &slot);
   curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
@@ -196,7 +197,7 @@ struct Sender::Run {
     slot.post = std::move(post);
     slot.index = i;
     slot.exchange.allow_private = limits.allow_private;
-    set_options(slot.easy, slot, limits);
+    set_options(slot, limits);
     slot.started = std::chrono::steady_clock::now();
     if (auto code = curl_multi_add_handle(multi, slot.easy); code != CURLM_OK) {
       PostResult failed;

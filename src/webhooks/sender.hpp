@@ -36,11 +36,12 @@ inline constexpr std::size_t kAnswerKept = 1024;       // ... and keep this much
 
 struct SenderSlot;  // sender.cpp's: an easy handle and the post it carries
 
+// Given by the caller in full (the webhook worker's constants and settings hold the numbers).
 struct SendLimits {
-  std::size_t in_flight = 16;   // posts open at once
-  std::size_t per_target = 4;   // of those, to one target (a webhook endpoint)
-  std::chrono::milliseconds timeout{15'000};  // one post, connecting included
-  bool allow_private = false;   // no address check (development and tests)
+  std::size_t in_flight;               // posts open at once
+  std::size_t per_target;              // of those, to one target (a webhook endpoint)
+  std::chrono::milliseconds timeout;   // one post, connecting included
+  bool allow_private;                  // no address check (development and tests)
 };
 
 // Posts several at once from one thread (libcurl's multi interface), keeping the connections to
