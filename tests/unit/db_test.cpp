@@ -183,9 +183,12 @@ TEST_F(SqliteTest, ABusyDatabaseIsReportedToSubmittersAsUnavailable) {
 
 TEST_F(SqliteTest, CheckpointsKeepTheWalShortWithoutTheWriterWaitingForThem) {
   db::migrate(*database_, kMigrations);
-  // 4,000 commits of a 4 KiB row (and its index entry) each, back to back: over 100 MiB through the
+  // 4,000 commits of a 4 KiB row (and its index entry) each, back to back: 126 MiB through the
   // WAL. Checkpoints let the WAL start over once copied back (after 1,000 pages in the background,
-  // after 4,000 at the latest by the writer itself: 16 MiB); without them it would hold it all.
+  // after 4,000 by the writer itself: 16 MiB); without them it would hold it all. The writer's own
+  // checkpoint gives way when the background one is running (SQLITE_BUSY, it never waits), so the WAL
+  // also holds what the writer commits meanwhile: on a loaded machine (ctest runs two tests at once
+  // under the sanitizers) 28 MiB was seen. The bound is under half the 126 MiB no checkpoint leaves.
   const std::string filler(4096, 'x');
   for (int i = 0; i < 4000; ++i) {
     database_->transaction([&](db::Connection& c) {
@@ -194,7 +197,7 @@ TEST_F(SqliteTest, CheckpointsKeepTheWalShortWithoutTheWriterWaitingForThem) {
   }
   auto wal = dir_ / "sub" / "test.db-wal";
   ASSERT_TRUE(std::filesystem::exists(wal));
-  EXPECT_LT(std::filesystem::file_size(wal), 24u * 1024 * 1024);
+  EXPECT_LT(std::filesystem::file_size(wal), 48u * 1024 * 1024);
 }
 
 TEST_F(SqliteTest, PlaceholdersOtherThanNumberedAreRefused) {
