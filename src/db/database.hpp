@@ -130,6 +130,22 @@ class Connection {
     return query(sql, std::span<const Value>(values, sizeof...(Args)));
   }
 
+  // A write whose answer the transaction does not wait for. PostgreSQL sends it with the next
+  // statement or with the COMMIT, in one round trip (libpq's pipeline mode), so it costs the
+  // transaction no round trip of its own; SQLite, where a statement costs none, runs it at once.
+  // Either way it runs in order: a later statement of the transaction sees what it wrote, and its
+  // error fails the transaction (thrown by that later statement, or by the commit). `then` gets its
+  // result once it is known: at once on SQLite, after the COMMIT or that statement on PostgreSQL.
+  using Then = std::function<void(const Result&)>;
+  virtual void defer(std::string_view sql, std::vector<Value> params, Then then) {
+    auto result = query(sql, std::span<const Value>(params));
+    if (then) then(result);
+  }
+  template <class... Args>
+  void defer(Then then, std::string_view sql, const Args&... args) {
+    defer(sql, std::vector<Value>{to_value(args)...}, std::move(then));
+  }
+
  private:
   static Value to_value(const Value& v) { return v; }
   static Value to_value(std::nullopt_t) { return Null{}; }

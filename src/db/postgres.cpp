@@ -125,48 +125,40 @@ class PostgresConnection final : public Connection {
 
   Result query(std::string_view sql, std::span<const Value> params) override {
     const Prepared& st = prepare(sql);
+    auto text = text_params(st, params);
+    ResultPtr r = deferred_.empty()
+                      ? ResultPtr(PQexecPrepared(conn_, st.name.c_str(), st.params, text.values.data(), nullptr, nullptr, 0))
+                      : pipeline(&st, text.values.data());
+    auto status = PQresultStatus(r.get());
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) fail(r.get(), "query failed");
+    return to_result(r.get());
+  }
+
+  // Prepared now (once per connection), sent with the next statement or the COMMIT (pipeline()).
+  void defer(std::string_view sql, std::vector<Value> params, Then then) override {
+    const Prepared& st = prepare(sql);
     if (params.size() < static_cast<std::size_t>(st.params)) {
       throw std::invalid_argument("missing parameter $" + std::to_string(params.size() + 1));
     }
-    // Text format for every parameter: the server parses it as the type it inferred.
-    std::vector<std::string> numbers(static_cast<std::size_t>(st.params));
-    std::vector<const char*> values(static_cast<std::size_t>(st.params), nullptr);
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      if (const auto* n = std::get_if<std::int64_t>(&params[i])) {
-        numbers[i] = std::to_string(*n);
-        values[i] = numbers[i].c_str();
-      } else if (const auto* s = std::get_if<std::string>(&params[i])) {
-        // PostgreSQL text cannot hold U+0000; libpq would silently cut the value there.
-        if (s->find('\0') != std::string::npos) {
-          throw common::Error("validation_error", "Text may not contain the NUL character (U+0000)");
-        }
-        values[i] = s->c_str();
-      }
-    }
-    ResultPtr r(PQexecPrepared(conn_, st.name.c_str(), st.params, values.data(), nullptr, nullptr, 0));
-    auto status = PQresultStatus(r.get());
-    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) fail(r.get(), "query failed");
-
-    Result result;
-    result.columns = PQnfields(r.get());
-    int rows = PQntuples(r.get());
-    result.cells.reserve(static_cast<std::size_t>(rows) * static_cast<std::size_t>(result.columns));
-    for (int row = 0; row < rows; ++row) {
-      for (int c = 0; c < result.columns; ++c) result.cells.push_back(cell(r.get(), row, c));
-    }
-    result.affected_rows = integer(PQcmdTuples(r.get()));
-    return result;
+    deferred_.push_back({&st, std::move(params), std::move(then)});
   }
 
   void execute_script(std::string_view sql) override { exec(std::string(sql)); }
 
   // COMMIT of a transaction that already failed answers ROLLBACK without an error: report it.
   void commit() {
-    auto r = exec("COMMIT");
+    auto r = deferred_.empty() ? exec("COMMIT") : pipeline(nullptr, nullptr);
     if (std::string_view(PQcmdStatus(r.get())) == "ROLLBACK") {
       throw std::runtime_error("the transaction failed earlier and was rolled back");
     }
   }
+
+  // Sends what a body outside a transaction deferred (run_statement): nothing follows to carry it.
+  void flush() {
+    if (!deferred_.empty()) query("SELECT 1", std::span<const Value>{});
+  }
+  // A transaction that failed sends nothing it deferred.
+  void forget_deferred() noexcept { deferred_.clear(); }
 
   // The connection is unusable (the server went away, or it is stuck mid-transaction).
   bool broken() const noexcept { return broken_ || PQstatus(conn_) != CONNECTION_OK; }
@@ -177,6 +169,104 @@ class PostgresConnection final : public Connection {
     std::string name;
     int params = 0;
   };
+
+  // A statement deferred until the next one (defer()).
+  struct Deferred {
+    const Prepared* statement;  // in statements_, whose nodes never move
+    std::vector<Value> params;
+    Then then;
+  };
+
+  // libpq's text parameters (every one in text format: the server parses it as the type it inferred);
+  // `values` points into `numbers` and the params.
+  struct TextParams {
+    std::vector<std::string> numbers;
+    std::vector<const char*> values;
+  };
+  static TextParams text_params(const Prepared& st, std::span<const Value> params) {
+    if (params.size() < static_cast<std::size_t>(st.params)) {
+      throw std::invalid_argument("missing parameter $" + std::to_string(params.size() + 1));
+    }
+    TextParams text{std::vector<std::string>(static_cast<std::size_t>(st.params)),
+                    std::vector<const char*>(static_cast<std::size_t>(st.params), nullptr)};
+    for (std::size_t i = 0; i < text.values.size(); ++i) {
+      if (const auto* n = std::get_if<std::int64_t>(&params[i])) {
+        text.numbers[i] = std::to_string(*n);
+        text.values[i] = text.numbers[i].c_str();
+      } else if (const auto* s = std::get_if<std::string>(&params[i])) {
+        // PostgreSQL text cannot hold U+0000; libpq would silently cut the value there.
+        if (s->find('\0') != std::string::npos) {
+          throw common::Error("validation_error", "Text may not contain the NUL character (U+0000)");
+        }
+        text.values[i] = s->c_str();
+      }
+    }
+    return text;
+  }
+
+  static Result to_result(PGresult* r) {
+    Result result;
+    result.columns = PQnfields(r);
+    int rows = PQntuples(r);
+    result.cells.reserve(static_cast<std::size_t>(rows) * static_cast<std::size_t>(result.columns));
+    for (int row = 0; row < rows; ++row) {
+      for (int c = 0; c < result.columns; ++c) result.cells.push_back(cell(r, row, c));
+    }
+    result.affected_rows = integer(PQcmdTuples(r));
+    return result;
+  }
+
+  // The deferred statements, then `last` (with its `values`; the COMMIT when null), in one pipeline:
+  // one round trip. Returns the answer to `last`; throws the first error, after which the server
+  // skipped the rest (and an open transaction is left failed, for run() to roll back). The deferred
+  // statements' `then` get their results once all went well.
+  ResultPtr pipeline(const Prepared* last, const char* const* values) {
+    auto deferred = std::move(deferred_);
+    deferred_.clear();
+    std::vector<TextParams> texts;
+    texts.reserve(deferred.size());
+    for (const auto& d : deferred) texts.push_back(text_params(*d.statement, d.params));
+    if (PQenterPipelineMode(conn_) != 1) lost(nullptr, "cannot enter pipeline mode");
+    bool sent = true;
+    for (std::size_t i = 0; i < deferred.size() && sent; ++i) {
+      const auto& st = *deferred[i].statement;
+      sent = PQsendQueryPrepared(conn_, st.name.c_str(), st.params, texts[i].values.data(), nullptr, nullptr, 0) == 1;
+    }
+    if (sent) {
+      sent = (last ? PQsendQueryPrepared(conn_, last->name.c_str(), last->params, values, nullptr, nullptr, 0)
+                   : PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0)) == 1;
+    }
+    if (!sent || PQpipelineSync(conn_) != 1) lost(nullptr, "cannot send a pipeline");
+    std::vector<ResultPtr> answers;
+    for (std::size_t i = 0; i <= deferred.size(); ++i) answers.push_back(next_answer());
+    ResultPtr sync(PQgetResult(conn_));
+    if (PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(conn_) != 1) {
+      lost(sync.get(), "the pipeline did not end");
+    }
+    for (auto& answer : answers) {
+      auto status = PQresultStatus(answer.get());
+      if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) fail(answer.get(), "query failed");
+    }
+    for (std::size_t i = 0; i < deferred.size(); ++i) {
+      if (deferred[i].then) deferred[i].then(to_result(answers[i].get()));
+    }
+    return std::move(answers.back());
+  }
+
+  // One statement's answer in a pipeline, and the null that ends it.
+  ResultPtr next_answer() {
+    ResultPtr answer(PQgetResult(conn_));
+    if (!answer) lost(nullptr, "a pipeline's answer is missing");
+    while (PGresult* more = PQgetResult(conn_)) PQclear(more);
+    return answer;
+  }
+
+  // The connection is in a state no ROLLBACK can repair: it goes, and the caller learns why.
+  [[noreturn]] void lost(const PGresult* r, std::string_view context) {
+    broken_ = true;
+    spdlog::warn("PostgreSQL pipeline failed ({}): {}", context, trimmed(PQerrorMessage(conn_)));
+    fail(r, context);
+  }
 
   ResultPtr exec(const std::string& sql) {
     ResultPtr r(PQexec(conn_, sql.c_str()));
@@ -260,6 +350,7 @@ class PostgresConnection final : public Connection {
   bool broken_ = false;
   int prepared_ = 0;
   std::unordered_map<std::string, Prepared, Hash, std::equal_to<>> statements_;
+  std::vector<Deferred> deferred_;
 };
 
 }  // namespace
@@ -346,8 +437,10 @@ void PostgresDatabase::run(std::string_view begin, const Body& body) {
     try {
       body(c);
       if (transaction) c.commit();
+      else c.flush();
       return;
     } catch (...) {
+      c.forget_deferred();
       if (transaction && !c.broken()) {
         try {
           c.execute_script("ROLLBACK");
