@@ -222,12 +222,15 @@ std::int64_t insert_event(db::Connection& c, std::string_view type, const std::s
   return c.query(kInsertEvent, type, payload, now)[0].integer(0);
 }
 
-bool write_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now) {
+void write_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now,
+                 const std::function<void(bool any)>& written) {
   if (c.dialect() == db::Dialect::sqlite) {
     c.query(kWriteEventSqlite, type, payload, now);
-    return true;
+    written(true);
+    return;
   }
-  return c.query(kWriteEventPostgres, type, payload, now, between_commas(type)).affected_rows > 0;
+  c.defer([written](const db::Result& r) { written(r.affected_rows > 0); }, kWriteEventPostgres, type, payload, now,
+          between_commas(type));
 }
 
 std::optional<NewEvents> lease_new_events(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit) {

@@ -7,6 +7,7 @@
 #include "db/database.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,10 +51,13 @@ std::string subscriptions(db::Connection& c);
 bool subscribes(std::string_view subscriptions, std::string_view type);
 // An event alone (the test event, whose one delivery deliver_to makes); returns its id.
 std::int64_t insert_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now);
-// An event that every enabled endpoint subscribed to `type` is to get. On PostgreSQL its pending
-// deliveries are written with it, in the same statement; false when there is none. On SQLite the
-// worker sends it from the log later (lease_new_events), and this returns true.
-bool write_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now);
+// An event that every enabled endpoint subscribed to `type` is to get; `written` is told once it is
+// written, and whether any endpoint gets it. On PostgreSQL its pending deliveries are written with it,
+// in the same statement, which goes with the transaction's COMMIT (db::Connection::defer: no round
+// trip of its own in a sale), and `written` hears after it. On SQLite the worker sends it from the
+// log later (lease_new_events), and `written` hears true at once.
+void write_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now,
+                 const std::function<void(bool any)>& written);
 // SQLite (migrations 016 and 017): the events after the cursor, leased to one worker until `lease_until`
 // so that no other sends them meanwhile. nullopt when there is none, or another worker's lease on them
 // has not run out. On PostgreSQL, always nullopt (the events' own statements wrote their deliveries).

@@ -231,6 +231,30 @@ def test_a_rolled_back_change_sends_nothing(hooks_server, receiver):
     assert s.sql("SELECT COUNT(*) FROM webhook_events WHERE type <> 'webhook.test'") == [(0,)]
 
 
+@postgres_only
+def test_an_event_the_database_refuses_takes_the_sale_back_with_it(hooks_server, receiver):
+    # On PostgreSQL the event's statement is sent with the COMMIT, in one round trip (db::Connection::
+    # defer): its failure must still take the whole sale back, and leave the connection usable.
+    s, staff = hooks_server, staff_token(hooks_server)
+    subscribe(s, staff, receiver, "/refused", events=["order.placed"])
+    product = new_product(s, staff, 100)
+    s.sql("CREATE FUNCTION test_refuse_event() RETURNS trigger LANGUAGE plpgsql AS"
+          " $$ BEGIN RAISE EXCEPTION 'no room for the event' USING ERRCODE = '53100'; END $$")
+    s.sql("CREATE TRIGGER test_refuse_event BEFORE INSERT ON webhook_events"
+          " FOR EACH ROW EXECUTE FUNCTION test_refuse_event()")
+    customer = customer_token(s)
+    for _ in range(4):  # more than one of the pool's connections
+        assert_error(place(s, customer, product_id=product["id"], quantity=2), 503, "unavailable")
+    assert s.sql("SELECT stock FROM products WHERE id = ?", (product["id"],)) == [(100,)]
+    assert s.sql("SELECT COUNT(*) FROM orders") == [(0,)]
+    assert s.sql("SELECT COUNT(*) FROM webhook_events") == [(0,)]
+    s.sql("DROP TRIGGER test_refuse_event ON webhook_events")
+    orders = [place(s, customer, product_id=product["id"], expect=201).json()["id"] for _ in range(4)]
+    ok = delivered(receiver, "/refused", 4, "the events of the sales after the refusals")
+    assert sorted(json.loads(e["body"])["data"]["id"] for e in ok) == sorted(orders)
+    assert s.sql("SELECT stock FROM products WHERE id = ?", (product["id"],)) == [(96,)]
+
+
 # --- delivery: retries, restarts, several nodes ------------------------------------------------------
 
 def test_a_receiver_that_was_down_gets_every_event_once_by_webhook_id(hooks_server, receiver):

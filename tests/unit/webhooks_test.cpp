@@ -116,7 +116,7 @@ class WebhookLog : public ::testing::Test {
     });
   }
   void publish(std::string_view type, std::int64_t at) {
-    write([&](db::Connection& c) { return webhooks::repo::write_event(c, type, "{}", at); });
+    write([&](db::Connection& c) { webhooks::repo::write_event(c, type, "{}", at, [](bool) {}); });
   }
   std::optional<webhooks::repo::NewEvents> lease(std::int64_t now, int limit = 500) {
     return write([&](db::Connection& c) { return webhooks::repo::lease_new_events(c, now, now + 100, limit); });
