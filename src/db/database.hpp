@@ -135,7 +135,8 @@ class Connection {
   // transaction no round trip of its own; SQLite, where a statement costs none, runs it at once.
   // Either way it runs in order: a later statement of the transaction sees what it wrote, and its
   // error fails the transaction (thrown by that later statement, or by the commit). `then` gets its
-  // result once it is known: at once on SQLite, after the COMMIT or that statement on PostgreSQL.
+  // result once it is known: at once on SQLite, after the COMMIT or that statement on PostgreSQL
+  // (which sends them early, carried by a statement of no effect, when a few hundred wait).
   using Then = std::function<void(const Result&)>;
   virtual void defer(std::string_view sql, std::vector<Value> params, Then then) {
     auto result = query(sql, std::span<const Value>(params));

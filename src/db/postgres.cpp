@@ -141,6 +141,9 @@ class PostgresConnection final : public Connection {
       throw std::invalid_argument("missing parameter $" + std::to_string(params.size() + 1));
     }
     deferred_.push_back({&st, std::move(params), std::move(then)});
+    // A pipeline's answers wait in the socket until it is all sent: a bounded number of them cannot
+    // fill it, so the server never stops reading while libpq is still writing.
+    if (deferred_.size() >= kMostDeferred) flush();
   }
 
   void execute_script(std::string_view sql) override { exec(std::string(sql)); }
@@ -153,7 +156,8 @@ class PostgresConnection final : public Connection {
     }
   }
 
-  // Sends what a body outside a transaction deferred (run_statement): nothing follows to carry it.
+  // Sends what was deferred, carried by a statement of no effect: at the end of a body outside a
+  // transaction (run_statement), where nothing follows to carry it, and when kMostDeferred wait.
   void flush() {
     if (!deferred_.empty()) query("SELECT 1", std::span<const Value>{});
   }
@@ -169,6 +173,8 @@ class PostgresConnection final : public Connection {
     std::string name;
     int params = 0;
   };
+
+  static constexpr std::size_t kMostDeferred = 256;
 
   // A statement deferred until the next one (defer()).
   struct Deferred {
