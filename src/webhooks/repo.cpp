@@ -29,31 +29,37 @@ constexpr std::string_view kRotate =
 
 // The events column holds ",a,b,", so a type is subscribed when ",type," occurs in it.
 constexpr std::string_view kSubscriptions = "SELECT events FROM webhook_endpoints WHERE enabled = 1";
-constexpr auto kWriteEventSqlite = db::concat("INSERT INTO webhook_events (type, payload, created_at) VALUES ($1, $2, $3)");
+constexpr auto kWriteEvent = db::concat("INSERT INTO webhook_events (type, payload, created_at) VALUES ($1, $2, $3)");
 // With its id (the test event): RETURNING costs SQLite a temporary table, which a sale need not pay.
-constexpr auto kInsertEvent = db::concat(kWriteEventSqlite, " RETURNING id");
-// PostgreSQL: the event and a pending delivery to each enabled endpoint subscribed to it, in one
-// statement (the placement's transaction pays one round trip for both).
-constexpr std::string_view kWriteEventPostgres =
-    "WITH e AS (INSERT INTO webhook_events (type, payload, created_at) VALUES ($1, $2, CAST($3 AS BIGINT))"
-    " RETURNING id) INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at,"
-    " created_at) SELECT e.id, p.id, 'pending', 0, CAST($3 AS BIGINT), CAST($3 AS BIGINT) FROM e"
-    " JOIN webhook_endpoints p ON p.enabled = 1 AND strpos(p.events, $4) > 0";
-// SQLite: the events after the cursor (at most $3 of them) are leased until $2 unless another worker's
-// lease on them is still running at $1 (migration 017).
-constexpr std::string_view kLeaseNewEvents =
+constexpr auto kInsertEvent = db::concat(kWriteEvent, " RETURNING id");
+// The events after the cursor (at most $3 of them) are leased until $2 unless another worker's lease
+// on them is still running at $1. SQLite: by id (migration 017).
+constexpr std::string_view kLeaseNewEventsSqlite =
     "UPDATE webhook_fan_out SET locked_until = $2, sending_through = (SELECT MAX(id) FROM (SELECT id FROM"
     " webhook_events WHERE id > webhook_fan_out.through ORDER BY id LIMIT $3))"
     " WHERE (locked_until IS NULL OR locked_until <= $1)"
     " AND EXISTS (SELECT 1 FROM webhook_events WHERE id > webhook_fan_out.through) RETURNING through, sending_through";
+// PostgreSQL: by the writing transaction's id (migration 018), and only the transactions before the
+// oldest one still running (the snapshot's xmin), which have all ended: committed or not, nothing of
+// theirs can appear later. The $3rd event's transaction is the last leased, with all its events.
+constexpr std::string_view kLeaseNewEventsPostgres =
+    "WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1 AS ended)"
+    " UPDATE webhook_fan_out f SET locked_until = $2, sending_through = LEAST(h.ended, COALESCE((SELECT e.xid FROM"
+    " webhook_events e WHERE e.xid > f.through ORDER BY e.xid OFFSET $3 - 1 LIMIT 1), h.ended))"
+    " FROM h WHERE (f.locked_until IS NULL OR f.locked_until <= $1)"
+    " AND EXISTS (SELECT 1 FROM webhook_events e WHERE e.xid > f.through AND e.xid <= h.ended)"
+    " RETURNING f.through, f.sending_through";
 // Each event with each endpoint enabled and subscribed now, and made before the event (SQLite writes
-// both on its one writer, so created_at orders them as their commits do).
-constexpr std::string_view kNewDeliveries =
+// both on its one writer, so created_at orders them as their commits do; on PostgreSQL an endpoint
+// made while the event's transaction runs may or may not get it, as on any boundary between nodes).
+constexpr auto kNewDeliveriesFrom = db::concat(
     "SELECT e.id, e.type, e.payload, e.created_at, p.id, p.url, p.enabled, p.secret, p.previous_secret,"
-    " p.previous_secret_until FROM webhook_events e JOIN webhook_endpoints p"
-    " ON p.enabled = 1 AND p.created_at <= e.created_at AND instr(p.events, ',' || e.type || ',') > 0"
-    " WHERE e.id > $1 AND e.id <= $2"
-    " ORDER BY e.id, p.id";
+    " p.previous_secret_until FROM webhook_events e JOIN webhook_endpoints p ON p.enabled = 1"
+    " AND p.created_at <= e.created_at AND ");
+constexpr auto kNewDeliveriesSqlite = db::concat(
+    kNewDeliveriesFrom, "instr(p.events, ',' || e.type || ',') > 0 WHERE e.id > $1 AND e.id <= $2 ORDER BY e.id, p.id");
+constexpr auto kNewDeliveriesPostgres = db::concat(
+    kNewDeliveriesFrom, "strpos(p.events, ',' || e.type || ',') > 0 WHERE e.xid > $1 AND e.xid <= $2 ORDER BY e.id, p.id");
 constexpr std::string_view kPassNewEvents =
     "UPDATE webhook_fan_out SET through = sending_through, sending_through = NULL, locked_until = NULL"
     " WHERE through = $1 AND sending_through = $2 AND locked_until = $3";
@@ -114,19 +120,22 @@ constexpr std::string_view kQueueStats =
     "SELECT waiting, (SELECT created_at FROM webhook_deliveries WHERE id = oldest) FROM (SELECT COUNT(*) AS waiting,"
     " MIN(id) AS oldest FROM webhook_deliveries WHERE status IN ('pending', 'sending')) AS q";
 
-// The oldest events, by id (ids grow with created_at), that nothing is still to be sent for. On SQLite
-// only those the cursor has passed (their deliveries are written), and never the last of them: a new
-// event takes the largest id plus one, which must stay after the cursor (migration 016).
+// The oldest events, by id (ids grow with created_at), that nothing is still to be sent for, of those
+// the cursor has passed (their deliveries are written). On SQLite never the last of them: a new event
+// takes the largest id plus one, which must stay after the cursor (migration 016).
 constexpr auto kOldEventsWhere = db::concat(
     "SELECT e.id FROM webhook_events e WHERE e.created_at < $1 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d"
     " WHERE d.event_id = e.id AND d.status IN ('pending', 'sending'))");
-constexpr auto kOldEventsPostgres = db::concat(kOldEventsWhere, " ORDER BY e.id LIMIT $2");
+constexpr auto kOldEventsPostgres = db::concat(
+    kOldEventsWhere, " AND e.xid <= (SELECT through FROM webhook_fan_out) ORDER BY e.id LIMIT $2");
 constexpr auto kOldEventsSqlite =
     db::concat(kOldEventsWhere, " AND e.id < (SELECT through FROM webhook_fan_out) ORDER BY e.id LIMIT $2");
-// SQLite: the events the cursor has not passed yet (each counts once in the queue's depth) and the first one's time.
-constexpr std::string_view kNotFannedOut =
+// The events the cursor has not passed yet (each counts once in the queue's depth) and the first one's time.
+constexpr std::string_view kNotFannedOutSqlite =
     "SELECT COUNT(*), (SELECT created_at FROM webhook_events WHERE id > f.through ORDER BY id LIMIT 1)"
     " FROM webhook_events, webhook_fan_out f WHERE webhook_events.id > f.through";
+constexpr std::string_view kNotFannedOutPostgres =
+    "SELECT COUNT(*), MIN(e.created_at) FROM webhook_events e, webhook_fan_out f WHERE e.xid > f.through";
 // Each re-checks (a redelivery on another node may have made one pending again since).
 constexpr std::string_view kForgetDeliveries =
     "DELETE FROM webhook_deliveries WHERE event_id = $1 AND status IN ('succeeded', 'failed')";
@@ -156,7 +165,7 @@ bool record(db::Connection& c, std::string_view sql, const Claimed& d, const Out
   return c.query(sql, d.id, d.attempts, o.at, o.status_code, o.latency_ms, o.answer, o.error).affected_rows == 1;
 }
 
-// kClaimedDetail's and kNewDeliveries' columns: the event, then the endpoint.
+// kClaimedDetail's and kNewDeliveriesFrom's columns: the event, then the endpoint.
 Claimed claimed_row(std::int64_t id, std::int64_t attempts, const db::Row& row) {
   return Claimed{id,          attempts,          row.integer(0),       row.text(1),
                  row.text(2), row.integer(3),    row.integer(4),       row.text(5),
@@ -223,26 +232,19 @@ std::int64_t insert_event(db::Connection& c, std::string_view type, const std::s
 }
 
 void write_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now,
-                 const std::function<void(bool any)>& written) {
-  if (c.dialect() == db::Dialect::sqlite) {
-    c.query(kWriteEventSqlite, type, payload, now);
-    written(true);
-    return;
-  }
-  c.defer([written](const db::Result& r) { written(r.affected_rows > 0); }, kWriteEventPostgres, type, payload, now,
-          between_commas(type));
+                 const std::function<void()>& written) {
+  c.defer([written](const db::Result&) { written(); }, kWriteEvent, type, payload, now);
 }
 
 std::optional<NewEvents> lease_new_events(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit) {
-  if (c.dialect() != db::Dialect::sqlite) return std::nullopt;
-  auto r = c.query(kLeaseNewEvents, now, lease_until, limit);
+  auto r = c.query(c.sql(kLeaseNewEventsSqlite, kLeaseNewEventsPostgres), now, lease_until, limit);
   auto row = r.first();
   if (!row) return std::nullopt;
   return NewEvents{row->integer(0), row->integer(1), lease_until};
 }
 
 std::vector<Claimed> new_deliveries(db::Connection& c, const NewEvents& leased) {
-  auto r = c.query(kNewDeliveries, leased.after, leased.through);
+  auto r = c.query(c.sql(kNewDeliveriesSqlite, kNewDeliveriesPostgres), leased.after, leased.through);
   std::vector<Claimed> out;
   out.reserve(r.size());
   for (std::size_t i = 0; i < r.size(); ++i) out.push_back(claimed_row(0, 1, r[i]));
@@ -253,13 +255,14 @@ bool pass_new_events(db::Connection& c, const NewEvents& leased) {
   return c.query(kPassNewEvents, leased.after, leased.through, leased.lease_until).affected_rows == 1;
 }
 
-bool insert_new(db::Connection& c, const Claimed& d, std::string_view status, std::int64_t next_attempt_at,
-                const std::optional<Outcome>& outcome) {
+void insert_new(db::Connection& c, const Claimed& d, std::string_view status, std::int64_t next_attempt_at,
+                const std::optional<Outcome>& outcome, std::function<void(bool inserted)> then) {
   auto o = outcome.value_or(Outcome{});
   std::optional<std::int64_t> at, latency;
   if (outcome) at = o.at, latency = o.latency_ms;
-  return c.query(kInsertNew, d.event_id, d.endpoint_id, status, outcome ? d.attempts : 0, next_attempt_at, at,
-                 o.status_code, latency, o.answer, o.error, d.event_created_at).affected_rows == 1;
+  c.defer([then = std::move(then)](const db::Result& r) { then(r.affected_rows == 1); }, kInsertNew, d.event_id,
+          d.endpoint_id, status, outcome ? d.attempts : 0, next_attempt_at, at, o.status_code, latency, o.answer,
+          o.error, d.event_created_at);
 }
 
 std::int64_t deliver_to(db::Connection& c, std::int64_t event_id, std::int64_t endpoint_id, std::int64_t now) {
@@ -328,8 +331,7 @@ void redeliver(db::Connection& c, std::int64_t id, std::int64_t now) { c.query(k
 QueueStats queue_stats(db::Connection& c) {
   auto r = c.query(kQueueStats);
   QueueStats stats{r[0].integer(0), r[0].optional_integer(1)};
-  if (c.dialect() != db::Dialect::sqlite) return stats;
-  auto waiting = c.query(kNotFannedOut);
+  auto waiting = c.query(c.sql(kNotFannedOutSqlite, kNotFannedOutPostgres));
   stats.depth += waiting[0].integer(0);
   if (auto first = waiting[0].optional_integer(1)) {
     stats.oldest_created_at = std::min(stats.oldest_created_at.value_or(*first), *first);

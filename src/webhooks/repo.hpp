@@ -51,19 +51,20 @@ std::string subscriptions(db::Connection& c);
 bool subscribes(std::string_view subscriptions, std::string_view type);
 // An event alone (the test event, whose one delivery deliver_to makes); returns its id.
 std::int64_t insert_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now);
-// An event that every enabled endpoint subscribed to `type` is to get; `written` is told once it is
-// written, and whether any endpoint gets it. On PostgreSQL its pending deliveries are written with it,
-// in the same statement, which goes with the transaction's COMMIT (db::Connection::defer: no round
-// trip of its own in a sale), and `written` hears after it. On SQLite the worker sends it from the
-// log later (lease_new_events), and `written` hears true at once.
+// An event that every enabled endpoint subscribed to `type` is to get, written alone: the worker sends
+// it from the log (lease_new_events). On PostgreSQL the statement goes with the transaction's next
+// statement, mostly its COMMIT (db::Connection::defer: no round trip of its own in a sale), and
+// `written` hears once it is answered; on SQLite it runs, and `written` hears, at once.
 void write_event(db::Connection& c, std::string_view type, const std::string& payload, std::int64_t now,
-                 const std::function<void(bool any)>& written);
-// SQLite (migrations 016 and 017): the events after the cursor, leased to one worker until `lease_until`
-// so that no other sends them meanwhile. nullopt when there is none, or another worker's lease on them
-// has not run out. On PostgreSQL, always nullopt (the events' own statements wrote their deliveries).
+                 const std::function<void()>& written);
+// The events after the cursor, leased to one worker until `lease_until` so that no other sends them
+// meanwhile; nullopt when there is none, or another worker's lease on them has not run out. The
+// cursor is an event id on SQLite (migrations 016 and 017: its one writer gives ids in commit order)
+// and a transaction id on PostgreSQL (migration 018: only events of transactions older than every
+// running one are leased, so none can still appear behind the cursor).
 struct NewEvents {
   std::int64_t after = 0;    // the cursor: every event up to it has its deliveries written
-  std::int64_t through = 0;  // the last event leased
+  std::int64_t through = 0;  // the last event (SQLite) or transaction (PostgreSQL) leased
   std::int64_t lease_until = 0;
 };
 std::optional<NewEvents> lease_new_events(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit);
@@ -124,9 +125,11 @@ std::vector<Claimed> new_deliveries(db::Connection& c, const NewEvents& leased);
 bool pass_new_events(db::Connection& c, const NewEvents& leased);
 // A new delivery's row, with its status after the first attempt ('succeeded', 'pending' for a retry at
 // `next_attempt_at`, 'failed'), or 'pending' with no attempt (not attempted: due at `next_attempt_at`).
-// False when the row existed already.
-bool insert_new(db::Connection& c, const Claimed& d, std::string_view status, std::int64_t next_attempt_at,
-                        const std::optional<Outcome>& outcome);
+// `then` hears false when the row existed already. On PostgreSQL the row is sent with the
+// transaction's next statement or its COMMIT (db::Connection::defer), so a batch of them is one round
+// trip, and `then` hears once that is answered; on SQLite at once.
+void insert_new(db::Connection& c, const Claimed& d, std::string_view status, std::int64_t next_attempt_at,
+                const std::optional<Outcome>& outcome, std::function<void(bool inserted)> then);
 
 // What staff see of a delivery.
 struct Delivery {

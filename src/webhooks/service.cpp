@@ -143,15 +143,10 @@ void Service::publish(db::Connection& c, std::string_view type, const Data& data
   alignas(std::max_align_t) unsigned char buffer[kDataArena];
   boost::json::monotonic_resource arena(buffer, sizeof buffer);
   auto payload = boost::json::serialize(data(boost::json::storage_ptr(&arena)));
-  repo::write_event(c, type, payload, now, [this](bool any) {
-    // None (PostgreSQL): the kept set was older than the table (another node disabled the endpoint, and
-    // its notification is on its way); read it again next time. The event goes with the retention's purge.
-    if (!any) retire_subscriptions();
-    // On SQLite this runs inside the transaction, which is safe: the worker's lease on new events waits
-    // for its commit. On PostgreSQL it runs once the statement that carried the event is answered: the
-    // COMMIT, mostly, so the worker finds the rows at once (else at its next poll).
-    worker_.wake();
-  });
+  // On SQLite `written` runs inside the transaction, which is safe: the worker's lease on new events
+  // waits for its commit. On PostgreSQL it runs once the statement that carried the event is answered:
+  // the COMMIT, mostly, so the worker finds it at once (else at its next poll).
+  repo::write_event(c, type, payload, now, [this] { worker_.wake(); });
 }
 
 // The stamps are read before the table, so a change that lands between them retires what is read.

@@ -23,7 +23,7 @@ namespace {
 
 constexpr std::chrono::hours kLongestRetryAfter{24};  // a receiver cannot park its deliveries for longer
 constexpr int kPurgeBatch = 500;                       // events forgotten in one (short) transaction
-// SQLite: new events sent from the log in one pass (their lease and their rows: two short transactions),
+// New events sent from the log in one pass (their lease and their rows: two short transactions),
 // and how long sending them may take before the rest is left to the claim's batches (a slow receiver
 // then holds the others up for one timeout at most).
 constexpr int kNewEventsBatch = 500;
@@ -237,8 +237,8 @@ void Worker::record(db::Connection& c, Attempt& a) const {
   bool failed = a.verdict == "failed";
   auto next = a.outcome.at + micros(a.wait);
   if (d.id == 0) {
-    a.marked = repo::insert_new(c, d, succeeded ? "succeeded" : failed ? "failed" : "pending", next,
-                                attempted ? std::optional(a.outcome) : std::nullopt);
+    repo::insert_new(c, d, succeeded ? "succeeded" : failed ? "failed" : "pending", next,
+                     attempted ? std::optional(a.outcome) : std::nullopt, [&a](bool inserted) { a.marked = inserted; });
   } else if (!attempted) {
     a.marked = repo::release(c, d, a.outcome.at);
   } else if (succeeded) {

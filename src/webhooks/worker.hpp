@@ -8,10 +8,11 @@
 // whose attempts have all failed for `disable_after` is disabled. Receivers' trouble delays their own
 // webhooks and nothing else.
 //
-// On SQLite a sale writes its event row and no more (migrations 016 and 017): the worker leases the
-// events after a cursor, sends them to the endpoints subscribed then, and writes each delivery's row
-// once, with its first attempt's outcome, in the transaction that moves the cursor past them. The
-// claim then only ever takes retries, redeliveries and test events.
+// A sale writes its event row and no more (migrations 016 and 017, and 018 on PostgreSQL): the worker
+// leases the events after a cursor (event ids on SQLite, transaction ids on PostgreSQL), sends them to
+// the endpoints subscribed then, and writes each delivery's row once, with its first attempt's outcome,
+// in the transaction that moves the cursor past them. The claim then only ever takes retries,
+// redeliveries and test events.
 //
 // The thread ("webhook sender") runs in Linux's idle scheduling class (SCHED_IDLE): sending and signing
 // take only CPU time that no request thread or the database writer wants, so a burst of sales that
@@ -85,7 +86,7 @@ class Worker {
   void wake() { thread_.wake(); }
   const WorkerOptions& options() const { return options_; }
 
-  // One pass: lease new events (SQLite), claim due deliveries, send them all, record the outcomes.
+  // One pass: lease new events, claim due deliveries, send them all, record the outcomes.
   // Returns whether more may be due at once (a full batch was leased or claimed).
   bool run_once();
   // How many endpoints this worker has disabled: the service's kept subscriptions are older after each.
@@ -111,7 +112,7 @@ class Worker {
   common::Metrics& metrics_;
   WorkerOptions options_;
   std::chrono::milliseconds lease_;             // of a claimed batch
-  std::chrono::milliseconds new_events_lease_;  // of new events sent from the log (SQLite)
+  std::chrono::milliseconds new_events_lease_;  // of new events sent from the log
   std::shared_ptr<Gauges> gauges_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> disabled_{0};

@@ -8,6 +8,7 @@ import json
 import pathlib
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -255,7 +256,61 @@ def test_an_event_the_database_refuses_takes_the_sale_back_with_it(hooks_server,
     assert s.sql("SELECT stock FROM products WHERE id = ?", (product["id"],)) == [(96,)]
 
 
+@postgres_only
+def test_an_event_committed_after_a_later_one_is_neither_skipped_nor_sent_early(hooks_server, receiver):
+    # PostgreSQL's sequence gives ids in no commit order: a slow sale's event can have a smaller id than
+    # a quick sale's that commits first. The worker's cursor is the writing transaction's id, and it
+    # leases only what transactions older than every running one wrote (migration 018): the quick sale's
+    # event waits for the slow one, then both go, once each.
+    import psycopg2
+    s, staff = hooks_server, staff_token(hooks_server)
+    subscribe(s, staff, receiver, "/placed", events=["order.placed"])
+    slow, quick = new_product(s, staff, 10), new_product(s, staff, 10)
+    s.sql("CREATE FUNCTION test_hold_event() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+          " PERFORM pg_advisory_lock_shared(4242); PERFORM pg_advisory_unlock_shared(4242); RETURN NEW; END $$")
+    s.sql("CREATE TRIGGER test_hold_event BEFORE INSERT ON webhook_events FOR EACH ROW"
+          f" WHEN (NEW.payload LIKE '%{slow['name']}%') EXECUTE FUNCTION test_hold_event()")
+    holder = psycopg2.connect(s.database_url)
+    holder.autocommit = True
+    try:
+        holder.cursor().execute("SELECT pg_advisory_lock(4242)")
+        customer = customer_token(s)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            held = pool.submit(place, s, customer, product_id=slow["id"], expect=201)
+            wait_until(lambda: s.sql("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                       == [(1,)], what="the slow sale waiting in its event's insert")
+            first = place(s, customer, product_id=quick["id"], expect=201).json()
+            # A test event goes by the claim, after the same pass's lease: once it arrived, the worker
+            # has looked at the log since the quick sale committed.
+            marker = subscribe(s, staff, receiver, "/marker", events=["order.paid"])
+            assert s.post(f"/admin/webhooks/{marker['id']}/test/", token=staff).status_code == 202
+            delivered(receiver, "/marker", 1, "the marker sent after the quick sale")
+            assert receiver.log("/placed") == [], "the quick sale's event went before an older transaction ended"
+            holder.cursor().execute("SELECT pg_advisory_unlock(4242)")
+            second = held.result(timeout=30).json()
+    finally:
+        holder.close()
+    ok = delivered(receiver, "/placed", 2, "both sales' events")
+    assert sorted(json.loads(e["body"])["data"]["id"] for e in ok) == sorted([first["id"], second["id"]])
+    assert len(ok) == 2, "each event once"
+
+
 # --- delivery: retries, restarts, several nodes ------------------------------------------------------
+
+def test_hundreds_of_deliveries_from_one_transaction_are_sent_and_recorded_once(hooks_server, receiver):
+    # One sale of 100 lines each crossing the low-stock threshold: 100 events of one transaction, which
+    # the worker leases together, times three endpoints. On PostgreSQL their 300 rows are written in
+    # pipelines of at most 256 statements (db::Connection::defer), so this crosses that bound.
+    s, staff = hooks_server, staff_token(hooks_server)
+    endpoints = [subscribe(s, staff, receiver, f"/low{i}", events=["product.low_stock"]) for i in range(3)]
+    products = [new_product(s, staff, 6) for _ in range(100)]
+    place(s, customer_token(s), [{"product_id": p["id"], "quantity": 2} for p in products], expect=201)
+    for i, endpoint in enumerate(endpoints):
+        ok = delivered(receiver, f"/low{i}", 100, f"endpoint {i}'s low-stock events")
+        assert sorted(json.loads(e["body"])["data"]["id"] for e in ok) == sorted(p["id"] for p in products)
+        rows = recorded(s, staff, endpoint, 100)
+        assert len({r["event_id"] for r in rows}) == 100
+
 
 def test_a_receiver_that_was_down_gets_every_event_once_by_webhook_id(hooks_server, receiver):
     s, staff = hooks_server, staff_token(hooks_server)
@@ -353,6 +408,32 @@ def test_kill_9_between_the_commit_and_the_send_loses_nothing(make_server, recei
     ok = delivered(receiver, "/kill", 1, "the committed event after the restart")
     assert json.loads(ok[0]["body"])["data"]["id"] == order["id"]
     assert ok[0]["verified"] == [True]
+
+
+@postgres_only
+def test_migration_018_sends_what_was_waiting_and_nothing_twice(make_server, receiver):
+    # Before 018 a PostgreSQL sale wrote its deliveries in its own statement: a database upgraded with
+    # a delivery still pending sends it (by the claim), sends no finished event again, and sends the
+    # events after it from the log.
+    s = make_server(env=FAST)
+    staff = staff_token(s)
+    endpoint = subscribe(s, staff, receiver, "/upgraded", events=["order.placed"])
+    assert s.stop() == 0
+    s.sql("DROP TABLE webhook_fan_out")
+    s.sql("ALTER TABLE webhook_events DROP COLUMN xid")
+    s.sql("DELETE FROM schema_migrations WHERE version = 18")
+    now = time.time_ns() // 1000  # recent: the retention's purge would forget a finished event of 1970
+    for event, status in ((901, "succeeded"), (902, "pending")):
+        s.sql("INSERT INTO webhook_events (id, type, payload, created_at) VALUES (?, 'order.placed', ?, ?)",
+              (event, json.dumps({"id": event}), now))
+        s.sql("INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, created_at)"
+              " VALUES (?, ?, ?, 0, ?, ?)", (event, endpoint["id"], status, now, now))
+    s.start()
+    order = place(s, customer_token(s), product_id=new_product(s, staff, 10)["id"], expect=201).json()
+    ok = delivered(receiver, "/upgraded", 2, "the waiting delivery and the new sale's event")
+    assert sorted(json.loads(e["body"])["data"]["id"] for e in ok) == sorted([902, order["id"]])
+    recorded(s, staff, endpoint, 3)
+    assert len(receiver.log("/upgraded")) == 2
 
 
 @postgres_only

@@ -116,7 +116,7 @@ class WebhookLog : public ::testing::Test {
     });
   }
   void publish(std::string_view type, std::int64_t at) {
-    write([&](db::Connection& c) { webhooks::repo::write_event(c, type, "{}", at, [](bool) {}); });
+    write([&](db::Connection& c) { webhooks::repo::write_event(c, type, "{}", at, [] {}); });
   }
   std::optional<webhooks::repo::NewEvents> lease(std::int64_t now, int limit = 500) {
     return write([&](db::Connection& c) { return webhooks::repo::lease_new_events(c, now, now + 100, limit); });
@@ -131,7 +131,9 @@ class WebhookLog : public ::testing::Test {
       if (!webhooks::repo::pass_new_events(c, leased)) return false;
       webhooks::repo::Outcome ok;
       ok.at = 500, ok.status_code = 204;
-      for (const auto& d : sent) EXPECT_TRUE(webhooks::repo::insert_new(c, d, "succeeded", ok.at, ok));
+      for (const auto& d : sent) {
+        webhooks::repo::insert_new(c, d, "succeeded", ok.at, ok, [](bool inserted) { EXPECT_TRUE(inserted); });
+      }
       return true;
     });
   }
