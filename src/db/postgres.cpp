@@ -137,9 +137,7 @@ class PostgresConnection final : public Connection {
   // Prepared now (once per connection), sent with the next statement or the COMMIT (pipeline()).
   void defer(std::string_view sql, std::vector<Value> params, Then then) override {
     const Prepared& st = prepare(sql);
-    if (params.size() < static_cast<std::size_t>(st.params)) {
-      throw std::invalid_argument("missing parameter $" + std::to_string(params.size() + 1));
-    }
+    check_count(st, params.size());  // here, where the statement is written, not where it is sent
     deferred_.push_back({&st, std::move(params), std::move(then)});
     // A pipeline's answers wait in the socket until it is all sent: a bounded number of them cannot
     // fill it, so the server never stops reading while libpq is still writing.
@@ -189,10 +187,13 @@ class PostgresConnection final : public Connection {
     std::vector<std::string> numbers;
     std::vector<const char*> values;
   };
-  static TextParams text_params(const Prepared& st, std::span<const Value> params) {
-    if (params.size() < static_cast<std::size_t>(st.params)) {
-      throw std::invalid_argument("missing parameter $" + std::to_string(params.size() + 1));
+  static void check_count(const Prepared& st, std::size_t given) {
+    if (given < static_cast<std::size_t>(st.params)) {
+      throw std::invalid_argument("missing parameter $" + std::to_string(given + 1));
     }
+  }
+  static TextParams text_params(const Prepared& st, std::span<const Value> params) {
+    check_count(st, params.size());
     TextParams text{std::vector<std::string>(static_cast<std::size_t>(st.params)),
                     std::vector<const char*>(static_cast<std::size_t>(st.params), nullptr)};
     for (std::size_t i = 0; i < text.values.size(); ++i) {
