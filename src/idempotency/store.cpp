@@ -133,7 +133,7 @@ Store::Done Store::work_once(const Held& held, const Work& work) {
 }
 
 void Store::record(db::Connection& c, const Held& held, const http::Response& response) {
-  c.query(kFinish, held.user, held.key, response.status, response.body);
+  c.defer(nullptr, kFinish, held.user, held.key, response.status, response.body);
 }
 
 void Store::record_after(const Held& held, const http::Response& response) {

@@ -76,6 +76,7 @@ class Store {
   void wait(Waiting& waiting);
   // Runs the work holding the claim; a common::Error becomes its error response.
   Done work_once(const Held& held, const Work& work);
+  // Sent with the transaction's next statement or its COMMIT (db::Connection::defer): no round trip of its own.
   void record(db::Connection& c, const Held& held, const http::Response& response);
   // The answer of work that did not record it itself: kept, or for a 5xx the key is released.
   void record_after(const Held& held, const http::Response& response);

@@ -16,7 +16,7 @@ namespace {
 constexpr std::string_view kEnqueue =
     "INSERT INTO outbox (kind, order_id, ref, recipient, payload, status, attempts, next_attempt_at, created_at)"
     " VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)"
-    " ON CONFLICT (kind, order_id, ref) DO NOTHING RETURNING id";
+    " ON CONFLICT (kind, order_id, ref) DO NOTHING";
 
 // The claim (db/lease.hpp explains it): due rows leased in one UPDATE, SKIP LOCKED on PostgreSQL.
 constexpr char kOutboxTable[] = "outbox";
@@ -72,18 +72,14 @@ boost::json::value optional_time(const std::optional<std::int64_t>& micros) {
 
 }  // namespace
 
-std::optional<std::int64_t> enqueue(db::Connection& c, std::string_view kind, std::int64_t order_id,
-                                    std::int64_t ref, const std::string& recipient,
-                                    const boost::json::object& context) {
-  auto r = c.query(kEnqueue, kind, order_id, ref, recipient, boost::json::serialize(context), common::now_micros());
-  if (auto row = r.first()) return row->integer(0);
-  return std::nullopt;
+void enqueue(db::Connection& c, std::string_view kind, std::int64_t order_id, std::int64_t ref,
+             const std::string& recipient, const boost::json::object& context) {
+  c.defer(nullptr, kEnqueue, kind, order_id, ref, recipient, boost::json::serialize(context), common::now_micros());
 }
 
-std::optional<std::int64_t> enqueue_order_confirmation(db::Connection& c, std::int64_t order_id,
-                                                       const std::string& recipient,
-                                                       const boost::json::object& context) {
-  return enqueue(c, kOrderConfirmation, order_id, 0, recipient, context);
+void enqueue_order_confirmation(db::Connection& c, std::int64_t order_id, const std::string& recipient,
+                                const boost::json::object& context) {
+  enqueue(c, kOrderConfirmation, order_id, 0, recipient, context);
 }
 
 std::vector<ClaimedEmail> claim_due(db::Connection& c, std::int64_t now, std::int64_t lease_until, int limit) {

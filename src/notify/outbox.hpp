@@ -39,19 +39,18 @@ inline constexpr std::array<std::string_view, 4> kEmailStatuses = {"pending", "s
 // (the fulfilment's or refund's id; 0 when there is only one). A second call with the same
 // (kind, order_id, ref) is ignored (UNIQUE (kind, order_id, ref) of migration 010), so a retried
 // transaction cannot queue two. Call it inside the transaction that makes the change, so the email
-// exists exactly when the change does. `context` holds raw values (docs/contract.md, "Emails": money
-// as "130.00", times as RFC 3339); shop_name, currency and the display forms of money and times are
-// added when the message is rendered (notify/templates.hpp). Returns the row id, or nullopt when
-// that email was already queued.
-std::optional<std::int64_t> enqueue(db::Connection& c, std::string_view kind, std::int64_t order_id,
-                                    std::int64_t ref, const std::string& recipient,
-                                    const boost::json::object& context);
+// exists exactly when the change does: the row is written with the transaction's next statement or
+// its COMMIT (db::Connection::defer; no round trip of its own on PostgreSQL), and its failure fails
+// the transaction. `context` holds raw values (docs/contract.md, "Emails": money as "130.00", times
+// as RFC 3339); shop_name, currency and the display forms of money and times are added when the
+// message is rendered (notify/templates.hpp).
+void enqueue(db::Connection& c, std::string_view kind, std::int64_t order_id, std::int64_t ref,
+             const std::string& recipient, const boost::json::object& context);
 
 // The confirmation email of a paid order: enqueue(c, kOrderConfirmation, order_id, 0, ...), called by
 // the payment's settle.
-std::optional<std::int64_t> enqueue_order_confirmation(db::Connection& c, std::int64_t order_id,
-                                                       const std::string& recipient,
-                                                       const boost::json::object& context);
+void enqueue_order_confirmation(db::Connection& c, std::int64_t order_id, const std::string& recipient,
+                                const boost::json::object& context);
 
 // A row the worker has claimed.
 struct ClaimedEmail {

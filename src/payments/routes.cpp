@@ -63,7 +63,9 @@ std::string item_text(const orders::Item& item) {
   std::string out;
   orders::for_each_item_field(item, [&](std::string_view name, const auto& value) {
     using Value = std::decay_t<decltype(value)>;
-    out += (out.empty() ? "{" : ",") + json_text(name) + ":";
+    out += out.empty() ? '{' : ',';  // appended piece by piece: GCC 12 warns of "{" + string (-Wrestrict)
+    out += json_text(name);
+    out += ':';
     if constexpr (std::is_same_v<Value, common::Money>) out += value.to_string();
     else if constexpr (std::is_same_v<Value, std::string>) out += json_text(value);
     else out += std::to_string(value);
@@ -75,7 +77,10 @@ std::string success_body(const orders::Order& o) {
   std::string body = R"({"message":"Payment successful","order_data":{"order_id":)" + std::to_string(o.id) +
                      R"(,"total_amount":)" + o.total_amount.to_string() + R"(,"created_at":)" +
                      json_text(common::format_rfc3339(o.created_at)) + R"(,"items":[)";
-  for (std::size_t i = 0; i < o.items.size(); ++i) body += (i > 0 ? "," : "") + item_text(o.items[i]);
+  for (std::size_t i = 0; i < o.items.size(); ++i) {
+    if (i > 0) body += ',';
+    body += item_text(o.items[i]);
+  }
   return body + "]}}";
 }
 
