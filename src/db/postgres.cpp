@@ -11,6 +11,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <unordered_map>
+#include <utility>
 
 namespace db {
 namespace {
@@ -23,6 +24,9 @@ constexpr Oid kInt4Oid = 23;
 constexpr Oid kOidOid = 26;
 
 constexpr const char* kUnavailable = "The database is not available right now; try again";
+// READ COMMITTED for writes, one snapshot for reads (PostgresDatabase::run_transaction, run_read).
+constexpr const char* kBeginWrite = "BEGIN ISOLATION LEVEL READ COMMITTED";
+constexpr const char* kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
 struct ClearResult {
   void operator()(PGresult* r) const noexcept { PQclear(r); }
@@ -126,7 +130,7 @@ class PostgresConnection final : public Connection {
   Result query(std::string_view sql, std::span<const Value> params) override {
     const Prepared& st = prepare(sql);
     auto text = text_params(st, params);
-    ResultPtr r = deferred_.empty()
+    ResultPtr r = deferred_.empty() && begin_ == nullptr
                       ? ResultPtr(PQexecPrepared(conn_, st.name.c_str(), st.params, text.values.data(), nullptr, nullptr, 0))
                       : pipeline(&st, text.values.data());
     auto status = PQresultStatus(r.get());
@@ -144,11 +148,32 @@ class PostgresConnection final : public Connection {
     if (deferred_.size() >= kMostDeferred) flush();
   }
 
-  void execute_script(std::string_view sql) override { exec(std::string(sql)); }
+  // A script cannot go in a pipeline: what waits to be sent goes first, carried by a statement of no effect.
+  void execute_script(std::string_view sql) override {
+    if (begin_ != nullptr || !deferred_.empty()) query("SELECT 1", std::span<const Value>{});
+    exec(std::string(sql));
+  }
 
-  // COMMIT of a transaction that already failed answers ROLLBACK without an error: report it.
+  // The transaction's BEGIN (a string literal), kept until its first statement and sent with it in
+  // one pipeline: no round trip of its own. Until that statement is answered nothing of the
+  // transaction can have taken effect (unstarted()), unless the COMMIT went with it.
+  void begin(const char* sql) noexcept {
+    begin_ = sql;
+    unstarted_ = true;
+  }
+  // Whether a failure now leaves nothing done: the BEGIN is not yet answered, and no COMMIT was sent.
+  // The body can then run again on another connection (run()).
+  bool unstarted() const noexcept { return unstarted_; }
+
+  // COMMIT of a transaction that already failed answers ROLLBACK without an error: report it. A
+  // transaction that sent nothing has nothing to commit.
   void commit() {
-    auto r = deferred_.empty() ? exec("COMMIT") : pipeline(nullptr, nullptr);
+    if (begin_ != nullptr && deferred_.empty()) {
+      begin_ = nullptr;
+      unstarted_ = false;
+      return;
+    }
+    auto r = deferred_.empty() && begin_ == nullptr ? exec("COMMIT") : pipeline(nullptr, nullptr);
     if (std::string_view(PQcmdStatus(r.get())) == "ROLLBACK") {
       throw std::runtime_error("the transaction failed earlier and was rolled back");
     }
@@ -159,8 +184,11 @@ class PostgresConnection final : public Connection {
   void flush() {
     if (!deferred_.empty()) query("SELECT 1", std::span<const Value>{});
   }
-  // A transaction that failed sends nothing it deferred.
-  void forget_deferred() noexcept { deferred_.clear(); }
+  // A transaction that failed sends nothing it deferred, nor a BEGIN that was waiting for a statement.
+  void forget_deferred() noexcept {
+    deferred_.clear();
+    begin_ = nullptr;
+  }
 
   // The connection is unusable (the server went away, or it is stuck mid-transaction).
   bool broken() const noexcept { return broken_ || PQstatus(conn_) != CONNECTION_OK; }
@@ -223,18 +251,20 @@ class PostgresConnection final : public Connection {
     return result;
   }
 
-  // The deferred statements, then `last` (with its `values`; the COMMIT when null), in one pipeline:
-  // one round trip. Returns the answer to `last`; throws the first error, after which the server
-  // skipped the rest (and an open transaction is left failed, for run() to roll back). The deferred
-  // statements' `then` get their results once all went well.
+  // The waiting BEGIN, the deferred statements, then `last` (with its `values`; the COMMIT when null),
+  // in one pipeline: one round trip. Returns the answer to `last`; throws the first error, after which
+  // the server skipped the rest (and an open transaction is left failed, for run() to roll back). The
+  // deferred statements' `then` get their results once all went well.
   ResultPtr pipeline(const Prepared* last, const char* const* values) {
     auto deferred = std::move(deferred_);
     deferred_.clear();
+    const char* begin = std::exchange(begin_, nullptr);
+    if (last == nullptr) unstarted_ = false;  // a COMMIT that is lost on the way may have committed
     std::vector<TextParams> texts;
     texts.reserve(deferred.size());
     for (const auto& d : deferred) texts.push_back(text_params(*d.statement, d.params));
     if (PQenterPipelineMode(conn_) != 1) lost(nullptr, "cannot enter pipeline mode");
-    bool sent = true;
+    bool sent = begin == nullptr || PQsendQueryParams(conn_, begin, 0, nullptr, nullptr, nullptr, nullptr, 0) == 1;
     for (std::size_t i = 0; i < deferred.size() && sent; ++i) {
       const auto& st = *deferred[i].statement;
       sent = PQsendQueryPrepared(conn_, st.name.c_str(), st.params, texts[i].values.data(), nullptr, nullptr, 0) == 1;
@@ -244,8 +274,9 @@ class PostgresConnection final : public Connection {
                    : PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0)) == 1;
     }
     if (!sent || PQpipelineSync(conn_) != 1) lost(nullptr, "cannot send a pipeline");
+    std::size_t first = begin != nullptr ? 1 : 0;  // the deferred statements' first answer
     std::vector<ResultPtr> answers;
-    for (std::size_t i = 0; i <= deferred.size(); ++i) answers.push_back(next_answer());
+    for (std::size_t i = 0; i <= first + deferred.size(); ++i) answers.push_back(next_answer());
     ResultPtr sync(PQgetResult(conn_));
     if (PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC || PQexitPipelineMode(conn_) != 1) {
       lost(sync.get(), "the pipeline did not end");
@@ -254,8 +285,9 @@ class PostgresConnection final : public Connection {
       auto status = PQresultStatus(answer.get());
       if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) fail(answer.get(), "query failed");
     }
+    unstarted_ = false;
     for (std::size_t i = 0; i < deferred.size(); ++i) {
-      if (deferred[i].then) deferred[i].then(to_result(answers[i].get()));
+      if (deferred[i].then) deferred[i].then(to_result(answers[first + i].get()));
     }
     return std::move(answers.back());
   }
@@ -355,6 +387,8 @@ class PostgresConnection final : public Connection {
   Backends* backends_ = nullptr;
   int pid_ = 0;
   bool broken_ = false;
+  const char* begin_ = nullptr;  // begin()
+  bool unstarted_ = false;
   int prepared_ = 0;
   std::unordered_map<std::string, Prepared, Hash, std::equal_to<>> statements_;
   std::vector<Deferred> deferred_;
@@ -414,49 +448,44 @@ bool PostgresDatabase::ping() noexcept {
 // A committed write moves the generation on at once, so this node's own next read never gets a page
 // its write made stale (other nodes hear of it through the listener).
 void PostgresDatabase::run_transaction(const Body& body) {
-  run("BEGIN ISOLATION LEVEL READ COMMITTED", body);
+  run(kBeginWrite, body);
   generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 // One snapshot for the whole read, so a count and the page it describes agree.
-void PostgresDatabase::run_read(const Body& body) { run("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", body); }
+void PostgresDatabase::run_read(const Body& body) { run(kBeginRead, body); }
 
 // Autocommit: the statement is its own snapshot.
-void PostgresDatabase::run_statement(const Body& body) { run({}, body); }
+void PostgresDatabase::run_statement(const Body& body) { run(nullptr, body); }
 
-// `begin` empty: no transaction, for run_statement's lone read.
-void PostgresDatabase::run(std::string_view begin, const Body& body) {
-  // A pooled connection may have died while idle (the database restarted). A failed BEGIN has done
-  // nothing, and neither has a lone read that failed on it, so dropping that connection and trying
-  // the next one is safe; a new one is opened once the idle ones are used up.
-  bool transaction = !begin.empty();
+// `begin` null: no transaction, for run_statement's lone read. The BEGIN goes with the body's first
+// statement (PostgresConnection::begin). A pooled connection may have died while idle (the database
+// restarted): a transaction that failed on it before anything of it was answered has done nothing,
+// and neither has a lone read, so the connection is dropped and the body runs again on the next one
+// (a body may run again anyway, run_retrying); a new one is opened once the idle ones are used up.
+void PostgresDatabase::run(const char* begin, const Body& body) {
   for (std::size_t stale = 0;; ++stale) {
     auto lease = pool_.acquire();
     auto& c = static_cast<PostgresConnection&>(*lease);
-    try {
-      if (transaction) c.execute_script(begin);
-    } catch (...) {
-      if (!c.broken()) throw;
-      lease.discard();
-      if (stale < options_.pool_size) continue;
-      throw;
-    }
+    if (begin != nullptr) c.begin(begin);
     try {
       body(c);
-      if (transaction) c.commit();
+      if (begin != nullptr) c.commit();
       else c.flush();
       return;
     } catch (...) {
+      bool nothing_done = begin == nullptr || c.unstarted();
       c.forget_deferred();
-      if (transaction && !c.broken()) {
+      if (begin != nullptr && !c.broken() && !c.idle()) {
         try {
           c.execute_script("ROLLBACK");
         } catch (const std::exception& e) {
           spdlog::warn("rollback failed: {}", e.what());
         }
       }
-      if (c.broken() || !c.idle()) lease.discard();
-      if (!transaction && c.broken() && stale < options_.pool_size) continue;
+      bool broken = c.broken();
+      if (broken || !c.idle()) lease.discard();  // `c` is gone after this
+      if (nothing_done && broken && stale < options_.pool_size) continue;
       throw;
     }
   }

@@ -58,7 +58,7 @@ class PostgresDatabase final : public Database {
   void run_statement(const Body& body) override;
 
  private:
-  void run(std::string_view begin, const Body& body);  // begin empty: one statement, no transaction
+  void run(const char* begin, const Body& body);  // begin null: one statement, no transaction
   // The listener thread: connects, LISTENs, counts notifications, reconnects after a second.
   void listen(const std::stop_token& stop) const;
   void receive_notifications(void* connection, const std::stop_token& stop) const;

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from conftest import BIN, Server, assert_error, customer_token, fresh_database_url, postgres_only, staff_token, unique, wait_until
+from conftest import (BIN, Server, assert_error, customer_token, fresh_database_url, pay, place, postgres_only, staff_token,
+                      unique, wait_until)
 from pg import PgCluster
 
 pytestmark = postgres_only
@@ -49,6 +50,33 @@ def test_while_postgresql_is_down_requests_get_503_and_the_node_recovers_by_itse
     assert s.stop() == 0
     access = [l for l in s.log_text().splitlines() if "rid=" in l]
     assert access and not [l for l in access if re.search(r" 5(?!03)\d\d [\d.]+ms", l)]  # 503, never 500
+
+
+def test_pooled_connections_the_database_closed_are_replaced_and_no_request_fails(make_server):
+    """A transaction's BEGIN goes with its first statement (db/postgres.cpp, PostgresConnection::begin),
+    so on a pooled connection the server closed while it was idle (a restart, an idle timeout, a
+    failover) the loss shows on that statement. Nothing of the transaction was done then, so it runs
+    again on another connection, and the client never sees it."""
+    s = make_server()
+    staff, token = staff_token(s), customer_token(s)
+    product = s.post("/store/products/", token=staff, json={"name": unique("P"), "price": "5.00", "stock": 50}).json()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:  # several connections open, then idle
+        orders = list(pool.map(lambda _: place(s, token, product_id=product["id"], expect=201).json(), range(16)))
+    killed = s.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                   " WHERE application_name = 'orderd' AND datname = current_database()")
+    assert len(killed) >= 2 and all(row[0] for row in killed)
+
+    # One at a time, so each may draw a closed connection: placements, payments (claim and settle),
+    # a staff read (a REPEATABLE READ transaction).
+    for order in orders[:len(killed) + 2]:
+        assert pay(s, token, order).status_code == 200
+        place(s, token, product_id=product["id"], expect=201)
+        assert s.get(f"/admin/orders/{order['id']}/", token=staff).json()["status"] == "paid"
+    assert s.get(f"/store/products/{product['id']}/", token=token).json()["stock"] == 50 - 16 - len(killed) - 2
+    assert s.stop() == 0
+    log = s.log_text()
+    assert "PostgreSQL connection lost" in log  # a closed connection was drawn, and replaced
+    assert not [l for l in log.splitlines() if "rid=" in l and re.search(r" 5\d\d [\d.]+ms", l)]
 
 
 def test_migrate_from_several_processes_at_once_applies_each_migration_once(tmp_path):
