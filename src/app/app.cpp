@@ -278,7 +278,7 @@ struct Wiring {
   Wiring& operator=(const Wiring&) = delete;
 
   void register_routes();
-  void queue_confirmation(db::Connection& c, const orders::Order& order);
+  void queue_confirmation(db::Connection& c, const orders::Order& order, const std::vector<payments::Attempt>* attempts);
   void queue_account_email(db::Connection& c, auth::AccountEmail kind, const std::string& recipient,
                            boost::json::object context, const boost::json::object& sealed);
   void queue_ended(db::Connection& c, const orders::Order& order, orders::EndedBy by);
@@ -286,7 +286,8 @@ struct Wiring {
                            common::Money refunded_total);
   void queue_cancelled_by_staff(db::Connection& c, const orders::Order& order, common::Money refund_amount);
   void queue_low_stock(db::Connection& c, const catalog::LowStock& low);
-  void publish_order(db::Connection& c, std::string_view type, const orders::Order& order);
+  void publish_order(db::Connection& c, std::string_view type, const orders::Order& order,
+                     const std::vector<payments::Attempt>* attempts = nullptr);
   void publish_webhooks();
   void reconcile(std::int64_t now);
   orders::ShippingHooks shipping_hooks();
@@ -338,7 +339,9 @@ Wiring::Wiring(const Config& config)
       gateway(payments::make_gateway(config.payment_gateway, config.gateway_timeout, &metrics)),
       payments(*database, orders, *gateway, metrics,
                {.reconcile_after = 2 * config.gateway_timeout, .currency = config.shop_currency()},
-               [this](db::Connection& c, const orders::Order& order) { queue_confirmation(c, order); }),
+               [this](db::Connection& c, const orders::Order& order, const std::vector<payments::Attempt>* attempts) {
+                 queue_confirmation(c, order, attempts);
+               }),
       refunds(
           *database, orders, *gateway, metrics,
           {.reconcile_after = 2 * config.gateway_timeout, .currency = config.shop_currency()},
@@ -382,10 +385,11 @@ void Wiring::register_routes() {
 // The confirmation email is queued in the same transaction that marks the order paid. Waking the
 // worker from inside it is safe: on SQLite its claim waits for this commit (one writer at a time),
 // elsewhere it finds the row at its next poll.
-void Wiring::queue_confirmation(db::Connection& c, const orders::Order& order) {
+void Wiring::queue_confirmation(db::Connection& c, const orders::Order& order,
+                                const std::vector<payments::Attempt>* attempts) {
   notify::enqueue_order_confirmation(c, order.id, order.email, confirmation_context(order));
   email.worker.wake();
-  publish_order(c, webhooks::kOrderPaid, order);
+  publish_order(c, webhooks::kOrderPaid, order, attempts);
 }
 
 // An account email (password reset, email verification), in the transaction that issued its token;
@@ -425,9 +429,10 @@ void Wiring::queue_cancelled_by_staff(db::Connection& c, const orders::Order& or
 
 // A webhook event about an order, in the transaction of the change it reports; its data is the order as
 // staff see it (GET /admin/orders/{id}/), built only when an endpoint subscribes to the type.
-void Wiring::publish_order(db::Connection& c, std::string_view type, const orders::Order& order) {
+void Wiring::publish_order(db::Connection& c, std::string_view type, const orders::Order& order,
+                           const std::vector<payments::Attempt>* attempts) {
   webhooks.publish(c, type, [&](boost::json::storage_ptr sp) {
-    return admin::order_json(order, payments.attempts_in(c, order.id), std::move(sp));
+    return admin::order_json(order, attempts ? *attempts : payments.attempts_in(c, order.id), std::move(sp));
   });
 }
 
@@ -439,8 +444,13 @@ void Wiring::publish_webhooks() {
     webhooks.publish(c, webhooks::kOrderPlaced,
                      [&](boost::json::storage_ptr sp) { return admin::order_json(order, {}, std::move(sp)); });
   });
-  payments.on_failed([this](db::Connection& c, const orders::Order& order) {
-    publish_order(c, webhooks::kPaymentFailed, order);
+  payments.on_failed([this](db::Connection& c, const orders::Order& order,
+                            const std::vector<payments::Attempt>* attempts) {
+    publish_order(c, webhooks::kPaymentFailed, order, attempts);
+  });
+  // A settle reads the order's attempts with its own statement when its event will carry them.
+  payments.attempts_wanted([this](db::Connection& c, bool succeeded) {
+    return webhooks.subscribed(c, succeeded ? webhooks::kOrderPaid : webhooks::kPaymentFailed);
   });
   // The product as GET /store/products/{id}/ shows it, with the stock the change left.
   catalog.stock_watch().listen([this](db::Connection& c, const catalog::LowStock& low) {

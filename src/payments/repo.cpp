@@ -26,6 +26,13 @@ constexpr auto kColumns = db::concat(
     "id, order_id, user_id, amount, status, idempotency_key, gateway_reference, decline_code, card_brand, card_last4,"
     " created_at");
 constexpr auto kForOrder = db::concat("SELECT ", kColumns, " FROM payments WHERE order_id = $1 ORDER BY id");
+// kSettle returning the settled row, with the order's other attempts (unchanged by it, so the
+// statement's snapshot shows them as they are): no row when it was no longer processing.
+constexpr auto kSettleAndListPostgres = db::concat(
+    "WITH settled AS (UPDATE payments SET status = $2, gateway_reference = $3, decline_code = $4, updated_at = $5"
+    " WHERE id = $1 AND status = 'processing' RETURNING ", kColumns, ")"
+    " SELECT ", kColumns, " FROM settled UNION ALL SELECT ", kColumns, " FROM payments"
+    " WHERE order_id = (SELECT order_id FROM settled) AND id <> $1 ORDER BY id");
 // The same claim for both dialects; PostgreSQL locks the rows it picks and skips those another node holds.
 constexpr auto kStale =
     db::concat("SELECT id FROM payments WHERE status = 'processing' AND updated_at < $1 ORDER BY updated_at LIMIT $2");
@@ -58,10 +65,25 @@ std::optional<std::int64_t> claim_at_once(db::Connection& c, const NewPayment& p
   return std::nullopt;
 }
 
+namespace {
+std::optional<std::string> unless_empty(const std::string& s) { return s.empty() ? std::nullopt : std::optional(s); }
+}  // namespace
+
 bool settle(db::Connection& c, std::int64_t id, std::string_view status, const std::string& reference,
             const std::string& decline_code, std::int64_t now) {
-  auto optional = [](const std::string& s) { return s.empty() ? std::optional<std::string>() : s; };
-  return c.query(kSettle, id, status, optional(reference), optional(decline_code), now).affected_rows == 1;
+  return c.query(kSettle, id, status, unless_empty(reference), unless_empty(decline_code), now).affected_rows == 1;
+}
+
+std::optional<std::vector<PaymentRow>> settle_and_list(db::Connection& c, std::int64_t id, std::int64_t order_id,
+                                                       std::string_view status, const std::string& reference,
+                                                       const std::string& decline_code, std::int64_t now) {
+  if (c.dialect() != db::Dialect::postgres) {  // statements here are calls into this process: two are as cheap
+    if (!settle(c, id, status, reference, decline_code, now)) return std::nullopt;
+    return for_order(c, order_id);
+  }
+  auto all = rows(c.query(kSettleAndListPostgres, id, status, unless_empty(reference), unless_empty(decline_code), now));
+  if (all.empty()) return std::nullopt;
+  return all;
 }
 
 std::vector<PaymentRow> claim_stale_processing(db::Connection& c, std::int64_t before, std::int64_t now,

@@ -51,5 +51,10 @@ bool settle(db::Connection& c, std::int64_t id, std::string_view status, const s
 std::vector<PaymentRow> claim_stale_processing(db::Connection& c, std::int64_t before,
                                                std::int64_t now, std::int64_t limit);
 std::vector<PaymentRow> for_order(db::Connection& c, std::int64_t order_id);
+// settle() and then for_order() of its order (a webhook's data): on PostgreSQL in one statement, so
+// the attempts cost no round trip of their own. nullopt when it was no longer processing.
+std::optional<std::vector<PaymentRow>> settle_and_list(db::Connection& c, std::int64_t id, std::int64_t order_id,
+                                                       std::string_view status, const std::string& reference,
+                                                       const std::string& decline_code, std::int64_t now);
 
 }  // namespace payments::repo

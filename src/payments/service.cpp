@@ -34,13 +34,27 @@ std::string decline_message(std::string_view code) {
 
 }  // namespace
 
+namespace {
+
+std::vector<Attempt> to_attempts(std::vector<repo::PaymentRow> rows) {
+  std::vector<Attempt> out;
+  out.reserve(rows.size());
+  for (auto& r : rows) {
+    out.push_back({r.id, common::Money::from_minor(r.amount), std::move(r.status), std::move(r.card_brand),
+                   std::move(r.card_last4), std::move(r.decline_code), std::move(r.gateway_reference), r.created_at});
+  }
+  return out;
+}
+
+}  // namespace
+
 struct Service::Claim {
   std::int64_t payment_id = 0;
   std::string key;
 };
 
 Service::Service(db::Database& database, orders::Service& orders, Gateway& gateway, common::Metrics& metrics,
-                 Settings settings, orders::BeforeCommit on_paid)
+                 Settings settings, SettleHook on_paid)
     : database_(database),
       orders_(orders),
       gateway_(gateway),
@@ -97,10 +111,18 @@ orders::Order Service::settle(std::int64_t payment_id, std::int64_t order_id, bo
                               const orders::BeforeCommit& before_commit) {
   return database_.transaction([&](db::Connection& c) {
     auto now = common::now_micros();
-    if (!repo::settle(c, payment_id, succeeded ? "succeeded" : "failed", reference, decline_code, now)) {
-      // Someone else (the reconciler of another node) settled it first: report what is true now.
-      return orders_.load(c, order_id);
+    auto status = succeeded ? "succeeded" : "failed";
+    std::optional<std::vector<Attempt>> attempts;
+    bool settled = false;
+    if (attempts_wanted_ && attempts_wanted_(c, succeeded)) {
+      auto rows = repo::settle_and_list(c, payment_id, order_id, status, reference, decline_code, now);
+      if (rows) attempts = to_attempts(std::move(*rows));
+      settled = rows.has_value();
+    } else {
+      settled = repo::settle(c, payment_id, status, reference, decline_code, now);
     }
+    // Not settled: someone else (the reconciler of another node) settled it first; report what is true now.
+    if (!settled) return orders_.load(c, order_id);
     bool held = orders_.end_payment(c, order_id, succeeded);
     if (!held) {
       spdlog::error("payment {} of order {} settled as {} but the order was not held for it", payment_id, order_id,
@@ -109,10 +131,10 @@ orders::Order Service::settle(std::int64_t payment_id, std::int64_t order_id, bo
     // Held, it is now just paid or still unpaid: nothing that needs it paid exists yet.
     auto order = held ? orders_.load_settling(c, order_id) : orders_.load(c, order_id);
     if (succeeded && order.paid()) {
-      if (on_paid_) on_paid_(c, order);
+      if (on_paid_) on_paid_(c, order, attempts ? &*attempts : nullptr);
       if (before_commit) before_commit(c, order);
     }
-    if (!succeeded && on_failed_) on_failed_(c, order);
+    if (!succeeded && on_failed_) on_failed_(c, order, attempts ? &*attempts : nullptr);
     return order;
   });
 }
@@ -173,14 +195,9 @@ std::vector<Attempt> Service::attempts(std::int64_t order_id) {
 }
 
 std::vector<Attempt> Service::attempts_in(db::Connection& c, std::int64_t order_id) {
-  auto rows = repo::for_order(c, order_id);
-  std::vector<Attempt> out;
-  for (auto& r : rows) {
-    out.push_back({r.id, common::Money::from_minor(r.amount), std::move(r.status), std::move(r.card_brand),
-                   std::move(r.card_last4), std::move(r.decline_code), std::move(r.gateway_reference), r.created_at});
-  }
-  return out;
+  return to_attempts(repo::for_order(c, order_id));
 }
+
 
 int Service::reconcile(std::int64_t now_micros, int batch) {
   auto cutoff = now_micros - std::chrono::duration_cast<std::chrono::microseconds>(settings_.reconcile_after).count();

@@ -46,6 +46,10 @@ struct PaymentRequest {
 
 class Service {
  public:
+  // What commits with a settle: the order as it now is, and its payment attempts when the settle has
+  // them (attempts_wanted), else null.
+  using SettleHook = std::function<void(db::Connection&, const orders::Order&, const std::vector<Attempt>*)>;
+
   struct Settings {
     // A processing payment older than this is asked about at the gateway (at least the longest a
     // charge call can take, so the reconciler never races a call still under way).
@@ -55,7 +59,7 @@ class Service {
   };
 
   Service(db::Database& database, orders::Service& orders, Gateway& gateway, common::Metrics& metrics,
-          Settings settings, orders::BeforeCommit on_paid);
+          Settings settings, SettleHook on_paid);
 
   // Charges the order's total; returns the paid order. Errors: 404 not_found (not the caller's),
   // 400 amount_mismatch, 409 order_already_paid / order_not_payable, 402 card codes, 503
@@ -71,7 +75,13 @@ class Service {
 
   // Set once, before serving: what commits with each settle of a payment as failed (a decline, a
   // gateway error, the reconciler's verdict), with the order as it now is.
-  void on_failed(orders::BeforeCommit hook) { on_failed_ = std::move(hook); }
+  void on_failed(SettleHook hook) { on_failed_ = std::move(hook); }
+  // Set once, before serving: whether the hooks of a settle (`succeeded` its outcome) will want the
+  // order's payment attempts (a webhook's data). The settle's own statement then returns them: on
+  // PostgreSQL they cost no round trip of their own.
+  void attempts_wanted(std::function<bool(db::Connection&, bool succeeded)> wanted) {
+    attempts_wanted_ = std::move(wanted);
+  }
 
   // Settles the payments whose charge outcome was lost, by asking the gateway; returns how many.
   int reconcile(std::int64_t now_micros, int batch = 50);
@@ -89,8 +99,9 @@ class Service {
   Gateway& gateway_;
   common::Metrics& metrics_;
   Settings settings_;
-  orders::BeforeCommit on_paid_;  // runs in every successful settle (the confirmation email)
-  orders::BeforeCommit on_failed_;  // runs in every failed settle (the payment.failed webhook)
+  SettleHook on_paid_;    // runs in every successful settle (the confirmation email, the order.paid webhook)
+  SettleHook on_failed_;  // runs in every failed settle (the payment.failed webhook)
+  std::function<bool(db::Connection&, bool)> attempts_wanted_;
 };
 
 }  // namespace payments

@@ -69,6 +69,9 @@ class Service {
   // `data` builds the event's data in the memory it is given (a stack arena, thrown away whole).
   using Data = std::function<boost::json::object(boost::json::storage_ptr)>;
   void publish(db::Connection& c, std::string_view type, const Data& data);
+  // Whether an enabled endpoint subscribes to `type`, from the kept set when it is current (what
+  // publish() asks first; a caller may ask before it, to read an event's data ahead with other work).
+  bool subscribed(db::Connection& c, std::string_view type);
 
   repo::Endpoint create(const EndpointChange& change);
   EndpointPage list(std::int64_t limit, const PageOffset& page_offset);
@@ -85,8 +88,6 @@ class Service {
  private:
   void check(const EndpointChange& change, common::FieldErrors& errors) const;
   static void apply(const EndpointChange& change, repo::Endpoint& endpoint);
-  // Whether an enabled endpoint subscribes to `type`, from the kept set when it is current.
-  bool subscribed(db::Connection& c, std::string_view type);
   // A change of endpoints: `body` in a transaction, the kept set retired in it and once it committed.
   template <class F>
   auto change_endpoints(F&& body);

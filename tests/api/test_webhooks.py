@@ -177,6 +177,24 @@ def test_expired_orders_are_published(make_server, receiver):
     assert events_of(receiver, "/expired", "order.expired")[0]["data"]["id"] == order["id"]
 
 
+def test_a_payment_after_declined_ones_carries_every_attempt(hooks_server, receiver):
+    """A settle whose event is subscribed reads the order's attempts with its own statement
+    (payments::repo::settle_and_list): each event lists the attempts before it and the one it settled."""
+    s, staff = hooks_server, staff_token(hooks_server)
+    subscribe(s, staff, receiver, "/attempts", events=["order.paid", "payment.failed"])
+    customer = customer_token(s)
+    order = place(s, customer, product_id=new_product(s, staff, 10)["id"], expect=201).json()
+    assert pay(s, customer, order, number=DECLINED).status_code == 402
+    assert pay(s, customer, order, number=DECLINED).status_code == 402
+    assert pay(s, customer, order).status_code == 200
+    delivered(receiver, "/attempts", 3, "two payment.failed and an order.paid")
+    staff_sees = s.get(f"/admin/orders/{order['id']}/", token=staff).json()["payments"]
+    assert [p["status"] for p in staff_sees] == ["failed", "failed", "succeeded"]
+    failed = sorted((e["data"]["payments"] for e in events_of(receiver, "/attempts", "payment.failed")), key=len)
+    assert failed == [staff_sees[:1], staff_sees[:2]]
+    assert events_of(receiver, "/attempts", "order.paid")[0]["data"]["payments"] == staff_sees
+
+
 def test_only_subscribed_types_are_sent_and_nothing_is_written_without_a_subscriber(hooks_server, receiver):
     s, staff = hooks_server, staff_token(hooks_server)
     customer = customer_token(s)
