@@ -173,7 +173,7 @@ class PostgresConnection final : public Connection {
       unstarted_ = false;
       return;
     }
-    auto r = deferred_.empty() && begin_ == nullptr ? exec("COMMIT") : pipeline(nullptr, nullptr);
+    auto r = deferred_.empty() ? exec("COMMIT") : pipeline(nullptr, nullptr);
     if (std::string_view(PQcmdStatus(r.get())) == "ROLLBACK") {
       throw std::runtime_error("the transaction failed earlier and was rolled back");
     }

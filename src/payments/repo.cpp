@@ -41,6 +41,8 @@ constexpr auto kClaimStaleSqlite =
 constexpr auto kClaimStalePostgres = db::concat("UPDATE payments SET updated_at = $3 WHERE id IN (", kStale,
                                                 " FOR UPDATE SKIP LOCKED) RETURNING ", kColumns);
 
+std::optional<std::string> unless_empty(const std::string& s) { return s.empty() ? std::nullopt : std::optional(s); }
+
 std::vector<PaymentRow> rows(const db::Result& r) {
   std::vector<PaymentRow> out;
   for (std::size_t i = 0; i < r.size(); ++i) {
@@ -64,10 +66,6 @@ std::optional<std::int64_t> claim_at_once(db::Connection& c, const NewPayment& p
   if (auto row = r.first()) return row->integer(0);
   return std::nullopt;
 }
-
-namespace {
-std::optional<std::string> unless_empty(const std::string& s) { return s.empty() ? std::nullopt : std::optional(s); }
-}  // namespace
 
 bool settle(db::Connection& c, std::int64_t id, std::string_view status, const std::string& reference,
             const std::string& decline_code, std::int64_t now) {

@@ -32,10 +32,6 @@ std::string decline_message(std::string_view code) {
   return "Your card was declined.";
 }
 
-}  // namespace
-
-namespace {
-
 std::vector<Attempt> to_attempts(std::vector<repo::PaymentRow> rows) {
   std::vector<Attempt> out;
   out.reserve(rows.size());
@@ -197,7 +193,6 @@ std::vector<Attempt> Service::attempts(std::int64_t order_id) {
 std::vector<Attempt> Service::attempts_in(db::Connection& c, std::int64_t order_id) {
   return to_attempts(repo::for_order(c, order_id));
 }
-
 
 int Service::reconcile(std::int64_t now_micros, int batch) {
   auto cutoff = now_micros - std::chrono::duration_cast<std::chrono::microseconds>(settings_.reconcile_after).count();
