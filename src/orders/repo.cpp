@@ -26,10 +26,12 @@ constexpr auto kFind = db::concat(kSelectOrders, " WHERE o.id = $1");
 constexpr auto kItems = db::concat(kSelectItems, " WHERE order_id = $1 ORDER BY id");
 // PostgreSQL reads an order and its items in one statement, a row per item (a round trip is what a
 // statement costs there; make_payment loads its order twice). SQLite keeps the two statements above.
-constexpr auto kFindWithItemsPostgres = db::concat(
+constexpr auto kSelectOrderWithItemColumns = db::concat(
     kSelectOrderColumns,
-    ", i.order_id, i.product_id, i.product, i.price, i.quantity, i.id, i.shipped, i.delivered, i.returned",
-    kFromOrders, " LEFT JOIN order_items i ON i.order_id = o.id WHERE o.id = $1 ORDER BY i.id");
+    ", i.order_id, i.product_id, i.product, i.price, i.quantity, i.id, i.shipped, i.delivered, i.returned");
+constexpr auto kJoinItems = db::concat(" LEFT JOIN order_items i ON i.order_id = o.id");
+constexpr auto kFindWithItemsPostgres =
+    db::concat(kSelectOrderWithItemColumns, kFromOrders, kJoinItems, " WHERE o.id = $1 ORDER BY i.id");
 // Listing has three shapes, each with SQL an index can serve: one customer's orders (orders_user),
 // every order with a status (orders_status), every order. A single statement with "$1 IS NULL OR
 // user_id = $1" would make the planner scan the whole table for every customer's page.
@@ -227,10 +229,16 @@ constexpr std::string_view kLeavePending =
     " AND (CAST($4 AS BIGINT) IS NULL OR expires_at <= $4)";
 // A settled charge: paid moves both axes at once (status pending_payment -> paid, payment_status
 // awaiting -> paid); a failed one only releases the hold.
-constexpr std::string_view kEndPayment =
+constexpr auto kEndPayment = db::concat(
     "UPDATE orders SET payment_in_flight = 0, status = CASE WHEN $2 = 1 THEN 'paid' ELSE status END,"
     " payment_status = CASE WHEN $2 = 1 THEN 'paid' ELSE payment_status END, updated_at = $3"
-    " WHERE id = $1 AND status = 'pending_payment' AND payment_status = 'awaiting' AND payment_in_flight = 1";
+    " WHERE id = $1 AND status = 'pending_payment' AND payment_status = 'awaiting' AND payment_in_flight = 1");
+// PostgreSQL ends the charge and reads the order as it now is, with its items, in one statement (the
+// settle's; a round trip is what a statement costs there). No row: the order was not in flight.
+constexpr auto kEndPaymentAndFindPostgres = db::concat(
+    "WITH o AS (", kEndPayment,
+    " RETURNING id, user_id, status, total_amount, created_at, expires_at, payment_status, fulfilment_status) ",
+    kSelectOrderWithItemColumns, " FROM o JOIN users u ON u.id = o.user_id", kJoinItems, " ORDER BY i.id");
 // Staff cancel of a paid order, only while nothing of it is shipped. The guard is on the order row's
 // own fulfilment_status as well as on the items: a shipment moves fulfilment_status in its transaction,
 // and PostgreSQL re-checks a waiting UPDATE's WHERE on the newest version of the row it updates (not
@@ -274,8 +282,8 @@ ItemRow item(const db::Row& r, int at = 0) {
           r.integer(at + 5), r.integer(at + 6), r.integer(at + 7), r.integer(at + 8)};
 }
 
-std::optional<OrderRow> find_with_items_postgres(db::Connection& c, std::int64_t id) {
-  auto r = c.query(kFindWithItemsPostgres, id);
+// An order from kSelectOrderWithItemColumns' rows, one per item (one with NULL items: none).
+std::optional<OrderRow> order_with_items(const db::Result& r) {
   if (r.empty()) return std::nullopt;
   auto o = order(r[0]);
   for (std::size_t i = 0; i < r.size(); ++i) {
@@ -285,7 +293,7 @@ std::optional<OrderRow> find_with_items_postgres(db::Connection& c, std::int64_t
 }
 
 std::optional<OrderRow> find_with_items(db::Connection& c, std::int64_t id) {
-  if (c.dialect() == db::Dialect::postgres) return find_with_items_postgres(c, id);
+  if (c.dialect() == db::Dialect::postgres) return order_with_items(c.query(kFindWithItemsPostgres, id));
   auto r = c.query(kFind, id);
   if (r.empty()) return std::nullopt;
   auto o = order(r[0]);
@@ -305,9 +313,9 @@ void insert_item(db::Connection& c, std::int64_t order_id, const ItemRow& i) {
   c.query(kInsertItem, order_id, i.product_id, i.product, i.price, i.quantity);
 }
 
-std::optional<OrderRow> find(db::Connection& c, std::int64_t id, Parts parts) {
+std::optional<OrderRow> find(db::Connection& c, std::int64_t id) {
   auto o = find_with_items(c, id);
-  if (o && parts == Parts::whole) attach_after_payment(c, std::span(&*o, 1));
+  if (o) attach_after_payment(c, std::span(&*o, 1));
   return o;
 }
 
@@ -384,8 +392,10 @@ bool begin_payment(db::Connection& c, std::int64_t id, std::int64_t now) {
   return c.query(kBeginPayment, id, now).affected_rows == 1;
 }
 
-bool end_payment(db::Connection& c, std::int64_t id, bool paid, std::int64_t now) {
-  return c.query(kEndPayment, id, paid, now).affected_rows == 1;
+std::optional<OrderRow> end_payment(db::Connection& c, std::int64_t id, bool paid, std::int64_t now) {
+  if (c.dialect() == db::Dialect::postgres) return order_with_items(c.query(kEndPaymentAndFindPostgres, id, paid, now));
+  if (c.query(kEndPayment, id, paid, now).affected_rows != 1) return std::nullopt;
+  return find_with_items(c, id);
 }
 
 bool cancel_paid(db::Connection& c, std::int64_t id, std::int64_t now) {

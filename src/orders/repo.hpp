@@ -87,10 +87,8 @@ std::int64_t insert_order(db::Connection& c, std::int64_t user_id, std::int64_t 
                           std::int64_t expires_at);
 void insert_item(db::Connection& c, std::int64_t order_id, const ItemRow& item);
 
-// One order with its items, and its fulfilments, refunds and returns unless `items_only` (an order
-// whose payment is settling has none: they all need it paid; a statement saved).
-enum class Parts { whole, items_only };
-std::optional<OrderRow> find(db::Connection& c, std::int64_t id, Parts parts = Parts::whole);
+// One order with its items, fulfilments, refunds and returns.
+std::optional<OrderRow> find(db::Connection& c, std::int64_t id);
 
 struct Customer {
   std::string username;
@@ -143,8 +141,9 @@ inline constexpr auto kBeginPayment = db::concat(
     "UPDATE orders SET payment_in_flight = 1, updated_at = $2"
     " WHERE id = $1 AND status = 'pending_payment' AND payment_in_flight = 0 AND expires_at > $2");
 // Ends the charge: `paid` moves the order to paid, otherwise it is payable (or expirable) again.
-// Returns false when the order was not in flight.
-bool end_payment(db::Connection& c, std::int64_t id, bool paid, std::int64_t now);
+// Returns the order as it now is, with its items only (a settling order has no fulfilments, refunds
+// or returns: they all need it paid first), or nothing when the order was not in flight.
+std::optional<OrderRow> end_payment(db::Connection& c, std::int64_t id, bool paid, std::int64_t now);
 // Staff cancel of a paid order (paid -> cancelled), only while no unit of it was shipped; false
 // otherwise (no longer paid, or shipped_units() > 0).
 bool cancel_paid(db::Connection& c, std::int64_t id, std::int64_t now);

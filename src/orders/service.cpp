@@ -408,12 +408,6 @@ Order Service::load(db::Connection& c, std::int64_t order_id) {
   return from_row(std::move(*row));
 }
 
-Order Service::load_settling(db::Connection& c, std::int64_t order_id) {
-  auto row = repo::find(c, order_id, repo::Parts::items_only);
-  if (!row) not_found();
-  return from_row(std::move(*row));
-}
-
 Order Service::get_for_customer(std::int64_t order_id, std::int64_t user_id) {
   auto order = get_for_staff(order_id);
   if (order.user_id != user_id) not_found();
@@ -505,8 +499,10 @@ bool Service::begin_payment(db::Connection& c, std::int64_t order_id) {
   return repo::begin_payment(c, order_id, common::now_micros());
 }
 
-bool Service::end_payment(db::Connection& c, std::int64_t order_id, bool paid) {
-  return repo::end_payment(c, order_id, paid, common::now_micros());
+std::optional<Order> Service::end_payment(db::Connection& c, std::int64_t order_id, bool paid) {
+  auto row = repo::end_payment(c, order_id, paid, common::now_micros());
+  if (!row) return std::nullopt;
+  return from_row(std::move(*row));
 }
 
 int Service::expire_overdue(std::int64_t now, int batch) {

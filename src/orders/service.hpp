@@ -212,14 +212,13 @@ class Service {
 
   // For the payment service, inside its own transactions.
   Order load(db::Connection& c, std::int64_t order_id);  // 404 when it does not exist
-  // The same for an order whose payment is settling: its shipments, refunds and returns, which all
-  // need it paid first, are not read (none exist).
-  Order load_settling(db::Connection& c, std::int64_t order_id);
   // Holds a pending, unexpired order while its charge is with the gateway (no cancel, no expiry);
   // false when it is not payable or another payment holds it.
   bool begin_payment(db::Connection& c, std::int64_t order_id);
-  // Releases the hold: paid, or payable again. False when the order was not held.
-  bool end_payment(db::Connection& c, std::int64_t order_id, bool paid);
+  // Releases the hold: paid, or payable again. Returns the order as it now is (its shipments, refunds
+  // and returns, which all need it paid first, are not read: none exist), or nothing when the order
+  // was not held.
+  std::optional<Order> end_payment(db::Connection& c, std::int64_t order_id, bool paid);
 
  private:
   Order cancel_as(std::int64_t order_id, std::optional<std::int64_t> owner);

@@ -119,13 +119,12 @@ orders::Order Service::settle(std::int64_t payment_id, std::int64_t order_id, bo
     }
     // Not settled: someone else (the reconciler of another node) settled it first; report what is true now.
     if (!settled) return orders_.load(c, order_id);
-    bool held = orders_.end_payment(c, order_id, succeeded);
+    auto held = orders_.end_payment(c, order_id, succeeded);
     if (!held) {
       spdlog::error("payment {} of order {} settled as {} but the order was not held for it", payment_id, order_id,
                     succeeded ? "succeeded" : "failed");
     }
-    // Held, it is now just paid or still unpaid: nothing that needs it paid exists yet.
-    auto order = held ? orders_.load_settling(c, order_id) : orders_.load(c, order_id);
+    auto order = held ? std::move(*held) : orders_.load(c, order_id);
     if (succeeded && order.paid()) {
       if (on_paid_) on_paid_(c, order, attempts ? &*attempts : nullptr);
       if (before_commit) before_commit(c, order);
