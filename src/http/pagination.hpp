@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 
 namespace http {
@@ -25,9 +26,11 @@ class Page {
   // The rows to fetch for a list of `count` items; throws not_found past the last page (page 1 of
   // an empty list is fine).
   std::int64_t offset(std::int64_t count);
-  // The offset when the request names its page by number, which needs no count (not ?page=last).
+  // The offset when the request names its page by number, which needs no count (not ?page=last, nor
+  // a page whose offset no int64 holds: past any list's end, which offset(count) answers with 404).
   std::optional<std::int64_t> named_offset() const {
-    return last_ ? std::nullopt : std::optional<std::int64_t>((number_ - 1) * size_);
+    if (last_ || number_ - 1 > std::numeric_limits<std::int64_t>::max() / size_) return std::nullopt;
+    return (number_ - 1) * size_;
   }
 
   // {"count", "next", "previous", "results"}; call after offset().

@@ -319,6 +319,23 @@ def test_pagination_arithmetic(make_server, items):
         assert_error(s.get("/store/products/", token=staff, params={"page": bad}), 404, "not_found")
 
 
+def test_a_page_whose_offset_no_int64_holds_is_404_on_every_list(make_server):
+    # (page - 1) * page_size overflowed on the product list (a crash in the sanitizer build): every
+    # list, for a customer and for staff, answers such a page as past the end.
+    s = make_server(env={"ORDERD_WEBHOOK_ALLOW_PRIVATE": "true"})
+    staff, customer = staff_token(s), customer_token(s)
+    hook = s.post("/admin/webhooks/", token=staff,
+                  json={"url": "http://127.0.0.1:9/hook", "events": ["order.paid"], "enabled": False}).json()
+    lists = [("/store/products/", customer), ("/store/products/", staff), ("/store/orders/", customer),
+             ("/admin/orders/", staff), ("/admin/users/", staff), ("/admin/emails/", staff),
+             ("/admin/webhooks/", staff), (f"/admin/webhooks/{hook['id']}/deliveries/", staff)]
+    for path, token in lists:
+        for page, size in [(2**63 - 1, 10), (92233720368547760, 100), (922337203685477582, None)]:
+            params = {"page": page} | ({"page_size": size} if size else {})
+            assert_error(s.get(path, token=token, params=params), 404, "not_found")
+        assert s.get(path, token=token).status_code == 200
+
+
 def test_page_size_is_capped_and_links_keep_the_query(make_server):
     s = make_server(env={"ORDERD_PUBLIC_URL": "https://shop.example/api"})
     staff = staff_token(s)
