@@ -3,6 +3,7 @@
 #include "auth/repo.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/text.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -47,11 +48,6 @@ void refuse_alerts_for_customers(db::Connection& c, std::int64_t user_id, const 
 User from_row(const repo::UserRow& r) {
   return User{r.id,     r.email,      r.username,       r.phone_number,     stored_role(r.role),
               r.active, r.created_at, r.email_verified, r.low_stock_alerts};
-}
-
-std::size_t code_points(std::string_view s) {
-  return static_cast<std::size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 std::string lower(std::string_view s) {
@@ -137,7 +133,7 @@ Throttle throttle(int limit, std::chrono::seconds window) {
 
 void check_password(common::FieldErrors& errors, std::string_view field, const std::string& pw,
                     std::string_view email, std::string_view username) {
-  auto length = code_points(pw);
+  auto length = common::characters(pw);
   if (length < kMinPassword) errors.add(field, "This password is too short. It must contain at least 8 characters.");
   if (length > kMaxPassword) errors.add(field, "Ensure this field has no more than 128 characters.");
   auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };

@@ -1,6 +1,7 @@
 #include "catalog/service.hpp"
 
 #include "common/clock.hpp"
+#include "common/text.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -24,12 +25,6 @@ std::string_view trimmed(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
   return s;
-}
-
-std::size_t code_points(std::string_view s) {
-  std::size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
 }
 
 [[noreturn]] void stock_changed(const repo::ProductRow& current, std::int64_t expected) {
@@ -114,13 +109,15 @@ ProductChange product_change_from_json(const boost::json::object& body, bool par
   };
   if (const auto* v = field("name")) {
     if (!v->is_string()) errors.add("name", "Not a valid string.");
+    else if (common::has_null(v->get_string())) errors.add("name", common::kNullCharacters);
     else if (auto name = trimmed(v->get_string()); name.empty()) errors.add("name", "This field may not be blank.");
-    else if (code_points(name) > kMaxNameLength) errors.add("name", "Ensure this field has no more than 200 characters.");
+    else if (common::characters(name) > kMaxNameLength) errors.add("name", "Ensure this field has no more than 200 characters.");
     else change.name = std::string(name);
   }
   if (const auto* v = field("description")) {
     if (!v->is_string()) errors.add("description", "Not a valid string.");
-    else if (code_points(v->get_string()) > kMaxDescriptionLength) {
+    else if (common::has_null(v->get_string())) errors.add("description", common::kNullCharacters);
+    else if (common::characters(v->get_string()) > kMaxDescriptionLength) {
       errors.add("description", "Ensure this field has no more than 10000 characters.");
     } else change.description = std::string(v->get_string());
   }

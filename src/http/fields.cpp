@@ -1,5 +1,7 @@
 #include "http/fields.hpp"
 
+#include "common/text.hpp"
+
 namespace http {
 namespace {
 const boost::json::object kEmpty;
@@ -22,6 +24,10 @@ std::optional<std::string> Fields::text(std::string_view name, bool required) {
   }
   if (!v->is_string()) {
     errors_.add(name, "Not a valid string.");
+    return std::nullopt;
+  }
+  if (common::has_null(v->get_string())) {
+    errors_.add(name, common::kNullCharacters);
     return std::nullopt;
   }
   return std::string(v->get_string());

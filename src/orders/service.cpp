@@ -3,6 +3,7 @@
 #include "catalog/service.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "orders/repo.hpp"
 
 #include <boost/json/array.hpp>
@@ -93,6 +94,7 @@ ItemRequest item_from_json(const boost::json::value& value, boost::json::object&
   else if (name) {
     if (!name->is_string()) add("productName", "Not a valid string.");
     else if (name->get_string().empty()) add("productName", "This field may not be blank.");
+    else if (common::has_null(name->get_string())) add("productName", common::kNullCharacters);
     else item.product_name = std::string(name->get_string());
   } else if (!id->is_int64() || id->get_int64() < 1) {
     add("product_id", "A valid product id is required.");

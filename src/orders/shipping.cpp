@@ -3,6 +3,7 @@
 #include "catalog/service.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "orders/repo.hpp"
 #include "orders/shipping_repo.hpp"
 
@@ -21,13 +22,6 @@ constexpr std::size_t kMaxTrackingNumber = 100;
 constexpr std::size_t kMaxTrackingUrl = 2000;
 constexpr std::size_t kMaxReason = 500;
 
-// Characters, not bytes: a UTF-8 continuation byte does not start one.
-std::size_t characters(std::string_view text) {
-  std::size_t n = 0;
-  for (unsigned char ch : text) n += (ch & 0xC0) != 0x80;
-  return n;
-}
-
 // A string field of at most `limit` characters; `required` ones may not be blank.
 std::string text_field(const boost::json::object& body, std::string_view name, std::size_t limit, bool required,
                        common::FieldErrors& errors) {
@@ -41,8 +35,9 @@ std::string text_field(const boost::json::object& body, std::string_view name, s
     return {};
   }
   std::string text(v->get_string());
+  if (common::has_null(text)) errors.add(name, common::kNullCharacters);
   if (required && text.empty()) errors.add(name, "This field may not be blank.");
-  if (characters(text) > limit) {
+  if (common::characters(text) > limit) {
     errors.add(name, "Ensure this field has no more than " + std::to_string(limit) + " characters.");
   }
   return text;

@@ -1,6 +1,7 @@
 #include "payments/refund_routes.hpp"
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "http/fields.hpp"
 #include "idempotency/store.hpp"
 #include "orders/routes.hpp"
@@ -12,13 +13,6 @@ namespace payments {
 namespace {
 
 namespace json = boost::json;
-
-// Characters, not bytes: a reason in Greek may be as long as one in English.
-std::size_t characters(std::string_view utf8) {
-  std::size_t n = 0;
-  for (unsigned char byte : utf8) n += (byte & 0xC0) != 0x80;
-  return n;
-}
 
 // A refund the gateway did not make is an error answer carrying the refund, as make_payment answers a
 // declined card (402) or a gateway it could not use (503).
@@ -49,7 +43,7 @@ RefundRequest refund_request_from_json(const json::value& body, std::int64_t ord
   }
   if (auto reason = f.text("reason")) {
     if (reason->empty()) f.error("reason", "This field may not be blank.");
-    else if (characters(*reason) > kMaxReasonLength) {
+    else if (common::characters(*reason) > kMaxReasonLength) {
       f.error("reason", "Ensure this field has no more than " + std::to_string(kMaxReasonLength) + " characters.");
     }
     request.reason = std::move(*reason);

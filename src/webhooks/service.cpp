@@ -1,6 +1,7 @@
 #include "webhooks/service.hpp"
 
 #include "common/clock.hpp"
+#include "common/text.hpp"
 #include "webhooks/address.hpp"
 #include "webhooks/events.hpp"
 #include "webhooks/signing.hpp"
@@ -186,7 +187,7 @@ auto Service::change_endpoints(F&& body) {
 void Service::check(const EndpointChange& change, common::FieldErrors& errors) const {
   if (change.url) check_url(*change.url, settings_.allow_private, errors);
   if (change.events) check_events(*change.events, errors);
-  if (change.description && change.description->size() > kMaxDescription) {
+  if (change.description && common::characters(*change.description) > kMaxDescription) {
     errors.add("description", "Ensure this field has no more than " + std::to_string(kMaxDescription) + " characters.");
   }
 }

@@ -3,6 +3,7 @@ fulfilments, refunds, returns), payment_status in the old flows, and staff shipp
 taking returns (docs/contract.md, "After payment"). Counts hold under concurrency on SQLite and, with
 ORDERD_TEST_DB=postgres, across two nodes; the restock arithmetic holds after any mix."""
 import concurrent.futures
+import json
 import random
 import threading
 
@@ -267,6 +268,38 @@ def test_bad_fulfilment_bodies_are_400_and_ship_nothing(server, body, field):
                        "validation_error")
     assert field in err["details"], err
     assert staff_view(server, staff, order)["fulfilments"] == []
+
+
+def test_u0000_is_refused_in_every_free_text_field(server):
+    # As DRF's CharField refuses it: a NUL went into the CSV export and into a low-stock email's
+    # Subject header, which a mail server may refuse.
+    nul = "a\u0000b"
+    staff, customer = staff_token(server), customer_token(server)
+    p = product(server, staff)
+    order = paid_order(server, customer, [(p, 1)])
+    ship(server, staff, order, [(p, 1)])
+    attempts = [
+        ("POST", "/store/products/", staff, {"name": nul, "price": "1.00", "stock": 1}, "name"),
+        ("POST", "/store/products/", staff, {"name": unique("P"), "description": nul, "price": "1.00", "stock": 1},
+         "description"),
+        ("PATCH", f"/store/products/{p['id']}/", staff, {"name": nul}, "name"),
+        ("POST", "/store/place_order/", customer, {"items": [{"productName": nul, "quantity": 1}]}, "items"),
+        ("POST", f"/admin/orders/{order['id']}/fulfilments/", staff, {"carrier": nul}, "carrier"),
+        ("POST", f"/admin/orders/{order['id']}/returns/", staff,
+         {"items": [{"product_id": p["id"], "quantity": 1}], "reason": nul}, "reason"),
+        ("POST", f"/admin/orders/{order['id']}/refunds/", staff, {"amount": "1.00", "reason": nul}, "reason"),
+        ("POST", "/admin/webhooks/", staff, {"url": "https://hooks.example.com/", "events": ["order.paid"],
+                                             "description": nul}, "description"),
+        ("POST", "/register/", None, {"email": f"{unique()}@example.com", "username": unique(),
+                                      "password": "a-fine-pass\u0000word"}, "password"),
+    ]
+    for method, path, token, body, field in attempts:
+        r = server.request(method, path, token=token, json=body, headers={"Idempotency-Key": unique("k")})
+        err = assert_error(r, 400, "validation_error")
+        assert "Null characters are not allowed." in json.dumps(err["details"].get(field)), (path, err)
+    after = server.get(f"/store/orders/{order['id']}/", token=customer).json()
+    assert (after["returns"], after["refunds"], len(after["fulfilments"])) == ([], [], 1), after
+    assert server.get(f"/store/products/{p['id']}/", token=staff).json()["name"] == p["name"]
 
 
 def test_a_megabyte_carrier_is_refused_cleanly(server):
