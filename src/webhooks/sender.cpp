@@ -1,10 +1,13 @@
 #include "webhooks/sender.hpp"
 
+#include "common/text.hpp"
 #include "webhooks/address.hpp"
 
 #include <curl/curl.h>
 
+#include <cctype>
 #include <charconv>
+#include <ctime>
 #include <mutex>
 #include <numeric>
 #include <stdexcept>
@@ -81,12 +84,30 @@ std::size_t keep_answer(char* data, std::size_t size, std::size_t count, void* u
   auto bytes = size * count;
   exchange.read += bytes;
   if (exchange.read > kAnswerRead) return 0;  // enough: libcurl stops reading (the status is known)
+  // The character that the kept bytes' limit cuts is read whole, for result_of to leave out.
+  constexpr std::size_t kRaw = kAnswerKept + 3;
   auto& answer = exchange.result.answer;
-  if (answer.size() < kAnswerKept) answer.append(data, std::min(bytes, kAnswerKept - answer.size()));
+  if (answer.size() < kRaw) answer.append(data, std::min(bytes, kRaw - answer.size()));
   return bytes;
 }
 
-// Retry-After in seconds (an HTTP date is not honoured: receivers asking to wait send seconds).
+// Retry-After: seconds, or an HTTP date (RFC 9110, 10.2.3; libcurl reads its three forms), as the
+// wait from now. Anything else is ignored.
+std::optional<std::chrono::seconds> retry_after(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back()))) value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  long long seconds = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec == std::errc{} && end == value.data() + value.size()) {
+    return seconds >= 0 ? std::optional(std::chrono::seconds(seconds)) : std::nullopt;
+  }
+  if (std::isdigit(static_cast<unsigned char>(value.front()))) return std::nullopt;  // a date starts with its day
+  auto at = curl_getdate(std::string(value).c_str(), nullptr);
+  if (at < 0) return std::nullopt;
+  return std::chrono::seconds(std::max<long long>(0, at - std::time(nullptr)));
+}
+
 std::size_t read_header(char* data, std::size_t size, std::size_t count, void* user) {
   auto& exchange = *static_cast<Exchange*>(user);
   std::string_view line(data, size * count);
@@ -94,11 +115,7 @@ std::size_t read_header(char* data, std::size_t size, std::size_t count, void* u
   if (line.size() > kName.size() && std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
         return a == std::tolower(static_cast<unsigned char>(b));
       })) {
-    auto value = line.substr(kName.size());
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    long long seconds = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (ec == std::errc{} && seconds >= 0) exchange.result.retry_after = std::chrono::seconds(seconds);
+    if (auto wait = retry_after(line.substr(kName.size()))) exchange.result.retry_after = wait;
   }
   return size * count;
 }
@@ -134,6 +151,8 @@ void set_options(Slot& slot, const SendLimits& limits) {
 // What a finished post came to.
 PostResult result_of(Slot& slot, CURLcode code) {
   PostResult result = std::move(slot.exchange.result);
+  // Staff read it in JSON, and PostgreSQL keeps it as text: valid UTF-8 whatever the receiver sent.
+  result.answer = common::valid_utf8(result.answer, kAnswerKept);
   result.latency =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - slot.started);
   long status = 0;

@@ -24,10 +24,10 @@ struct Post {
 
 struct PostResult {
   int status = 0;                // the HTTP status; 0 when there was no answer
-  std::string answer;            // the answer's first bytes (at most kAnswerKept)
+  std::string answer;            // the answer's first bytes as valid UTF-8 (at most kAnswerKept)
   std::string error;             // why there was no answer, or "" when there was one
   std::chrono::milliseconds latency{0};
-  std::optional<std::chrono::seconds> retry_after;  // the answer's Retry-After, in seconds form
+  std::optional<std::chrono::seconds> retry_after;  // the answer's Retry-After (seconds or a date), from now
   bool refused = false;          // the address was refused (SSRF): nothing was sent
 };
 

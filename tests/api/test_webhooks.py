@@ -3,6 +3,7 @@ causes them, sent signed as Standard Webhooks says, at least once, to public add
 
 Every delivery is checked by tests/webhooks/receiver.mjs with the Standard Webhooks reference library
 (the `standardwebhooks` npm package, installed by `npm ci --prefix tests/webhooks`), not by orderd's code."""
+import base64
 import concurrent.futures
 import json
 import pathlib
@@ -404,6 +405,44 @@ def test_retry_after_is_honoured_and_the_schedule_ends_in_failed(make_server, re
     assert len(receiver.log("/busy")) == 3
 
 
+def test_retry_after_as_an_http_date_is_honoured(make_server, receiver):
+    from email.utils import formatdate
+    s = make_server(env={"ORDERD_WEBHOOK_ALLOW_PRIVATE": "true", "ORDERD_WEBHOOK_RETRY_SCHEDULE": "100ms,100ms"})
+    staff = staff_token(s)
+    endpoint = subscribe(s, staff, receiver, "/date")
+    receiver.answer("/date", status=503, retry_after=formatdate(time.time() + 4, usegmt=True))
+    assert s.post(f"/admin/webhooks/{endpoint['id']}/test/", token=staff).status_code == 202
+    first = wait_until(lambda: [d for d in deliveries(s, staff, endpoint) if d["attempts"] == 1
+                                and d["status"] == "pending" and d["last_attempt_at"]], what="the first attempt")[0]
+    from datetime import datetime
+    wait = datetime.fromisoformat(first["next_attempt_at"].replace("Z", "+00:00")) - datetime.fromisoformat(
+        first["last_attempt_at"].replace("Z", "+00:00"))
+    assert 2 <= wait.total_seconds() <= 5, first  # the date is in whole seconds; the schedule says 100 ms
+
+
+def test_an_answer_that_is_not_utf8_is_listed_as_utf8_and_holds_nothing_up(hooks_server, receiver):
+    # PostgreSQL refuses a text value that is not UTF-8: a receiver answering in Latin-1 made the
+    # worker's record of its deliveries fail, and the events behind them waited. The answer's first
+    # 1024 bytes are kept as UTF-8, and a character the limit would cut is left out whole.
+    s = hooks_server
+    staff = staff_token(s)
+    endpoint = subscribe(s, staff, receiver, "/latin1", events=["order.placed"])
+    raw = b"caf\xe9 \x00 " + b"a" * 1011 + "\u20ac".encode()
+    receiver.answer("/latin1", status=200, body_base64=base64.b64encode(raw).decode())
+    customer, product = customer_token(s), new_product(s, staff, 100)
+    for _ in range(3):
+        place(s, customer, product_id=product["id"], expect=201)
+    listed = wait_until(lambda: len(d := deliveries(s, staff, endpoint, status="succeeded")) == 3 and d,
+                        what="three deliveries recorded")
+    assert {d["response"] for d in listed} == {"caf\ufffd \ufffd " + "a" * 1011}
+    assert len(receiver.log("/latin1")) == 3
+    receiver.answer("/latin1", status=500, body_base64=base64.b64encode(b"\xff" * 5000).decode())
+    place(s, customer, product_id=product["id"], expect=201)
+    retried = wait_until(lambda: [d for d in deliveries(s, staff, endpoint) if d["status_code"] == 500],
+                         what="the failed attempt recorded")
+    assert retried[0]["response"] == "\ufffd" * 341  # three bytes each: 1023 of the 1024
+
+
 def test_kill_9_between_the_commit_and_the_send_loses_nothing(make_server, receiver, tmp_path):
     s = make_server(env={**FAST, "ORDERD_WEBHOOK_TIMEOUT": "20s"})
     staff = staff_token(s)
@@ -629,6 +668,12 @@ def test_bad_bodies_are_400_with_the_field(hooks_server):
     endpoint = s.post("/admin/webhooks/", token=staff, json={"url": url, "events": ["order.paid"]}).json()
     r = s.patch(f"/admin/webhooks/{endpoint['id']}/", token=staff, json={"description": "x" * 999_000})
     assert "description" in assert_error(r, 400, "validation_error")["details"]
+    # 500 characters, not bytes: "é" is two bytes, "😀" four.
+    for char in ("\u00e9", "\U0001F600"):
+        r = s.patch(f"/admin/webhooks/{endpoint['id']}/", token=staff, json={"description": char * 500})
+        assert r.status_code == 200 and r.json()["description"] == char * 500, r.text[:200]
+        r = s.patch(f"/admin/webhooks/{endpoint['id']}/", token=staff, json={"description": char * 501})
+        assert "description" in assert_error(r, 400, "validation_error")["details"]
 
 
 def test_a_shop_has_at_most_50_endpoints_even_when_created_at_once(hooks_server):

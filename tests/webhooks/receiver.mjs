@@ -7,7 +7,9 @@
 // The test steers it with two files in DIR, read on every request:
 //   secrets.json  {"/path": ["whsec_...", ...]}  the secrets to verify deliveries to /path with
 //   answers.json  {"/path": {"status": 503, "retry_after": "1"}}  how to answer (default 204);
-//                 {"/path": {"hang": true}} never answers; {"/path": {"delay_ms": 500}} answers that late
+//                 {"/path": {"hang": true}} never answers; {"/path": {"delay_ms": 500}} answers that late;
+//                 {"/path": {"body_base64": "..."}} answers with those bytes
+// A delivery that none of its path's secrets verifies is answered 401 whatever answers.json says.
 // and reads DIR/log.jsonl. Each entry's "open" counts the requests to its path not yet answered,
 // itself included: how many deliveries orderd had open to that endpoint at once.
 import { appendFileSync, readFileSync } from "node:fs";
@@ -44,7 +46,12 @@ const server = createServer((request, response) => {
     const body = Buffer.concat(chunks).toString("utf8");
     const path = request.url;
     const answer = readJson("answers.json")[path] ?? {};
-    const status = answer.status ?? 204;
+    const secrets = readJson("secrets.json")[path] ?? [];
+    const verified = verifiedWith(secrets, body, request.headers);
+    // As a real receiver would: a delivery that none of the path's secrets verifies is refused, so
+    // orderd retries it and the test that waits for it fails.
+    const refused = secrets.length > 0 && !verified.includes(true);
+    const status = refused ? 401 : answer.status ?? 204;
     let type = null;
     try {
       type = JSON.parse(body).type ?? null;
@@ -55,7 +62,7 @@ const server = createServer((request, response) => {
       open: open[path],
       id: request.headers["webhook-id"] ?? null,
       type,
-      verified: verifiedWith(readJson("secrets.json")[path] ?? [], body, request.headers),
+      verified,
       status,
       content_type: request.headers["content-type"] ?? null,
       body,
@@ -66,7 +73,7 @@ const server = createServer((request, response) => {
     setTimeout(() => {
       open[path] -= 1;
       response.writeHead(status, headers);
-      response.end(answer.body ?? "");
+      response.end(answer.body_base64 ? Buffer.from(answer.body_base64, "base64") : answer.body ?? "");
     }, answer.delay_ms ?? 0);
   });
 });
