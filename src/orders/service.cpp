@@ -168,6 +168,21 @@ common::Money take_stock(db::Connection& c, const Lines& lines, const catalog::S
   return total;
 }
 
+// An order the gateway can charge: more than nothing, and no more than make_payment takes. Checked
+// once the lines are priced, inside the placement's transaction (a throw takes nothing).
+void check_payable(common::Money total) {
+  if (total.minor() <= 0) {
+    invalid_items(boost::json::array{"The order's total is 0.00: there is nothing to pay."},
+                  "An order's total must be more than 0.00");
+  }
+  if (total.minor() > common::Money::kMaxMinor) {
+    auto largest = common::Money::from_minor(common::Money::kMaxMinor).to_string();
+    invalid_items(boost::json::array{"Ensure the order's total is no more than " + largest + "; it is " +
+                                     total.to_string() + "."},
+                  "An order's total must be at most " + largest);
+  }
+}
+
 // Writes the order and its lines, and returns it as written, built here rather than read back (this
 // runs on SQLite's single writer thread, where every statement counts): items in product-id order, as
 // they are read.
@@ -394,6 +409,7 @@ Order Service::place_in(db::Connection& c, std::int64_t user_id, const std::vect
     const auto& watch = settings_.stock_watch ? *settings_.stock_watch : kNobody;
     auto placed = place_at_once(c, user_id, requested, settings_.reservation_ttl, watch);
     auto order = placed ? std::move(*placed) : place_step_by_step(c, user_id, requested, settings_.reservation_ttl, watch);
+    check_payable(order.total_amount);
     if (on_placed_) on_placed_(c, order);
     if (before_commit) before_commit(c, order);
     return order;

@@ -1,11 +1,13 @@
 """Orders: all-or-nothing placement, no overselling under concurrency, ownership, cancel, expiry,
 idempotency keys, the staff view."""
 import concurrent.futures
+import http.client
+import json
 import time
 
 import pytest
 
-from conftest import assert_error, customer_token, login, place, register, staff_token, unique, wait_until
+from conftest import assert_error, customer_token, login, pay, place, register, staff_token, unique, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +68,28 @@ def test_money_adds_up_exactly(server, staff, customer):
     b = product(server, staff, price=0.2)
     r = place(server, customer, [{"product_id": a["id"], "quantity": 1}, {"product_id": b["id"], "quantity": 1}])
     assert r.json()["total_amount"] == "0.30"
+
+
+@pytest.mark.parametrize("lines,message", [
+    ([("0.00", 3)], "nothing to pay"),                      # a free product alone: the gateway charges no 0
+    ([("1000000000.00", 2)], "no more than 1000000000.00"),  # more than make_payment takes
+    ([("999999999.99", 1), ("0.02", 1)], "no more than 1000000000.00"),
+])
+def test_an_order_that_could_never_be_paid_is_refused_and_takes_nothing(server, staff, customer, lines, message):
+    products = [product(server, staff, price=price, stock=10) for price, _ in lines]
+    items = [{"product_id": p["id"], "quantity": q} for p, (_, q) in zip(products, lines)]
+    err = assert_error(place(server, customer, items), 400, "validation_error")
+    assert message in err["details"]["items"][0], err
+    assert all(stock_of(server, staff, p["id"]) == 10 for p in products)
+    assert server.get("/store/orders/", token=customer).json()["count"] == 0
+
+
+def test_the_largest_payable_total_is_placed_and_paid(server, staff, customer):
+    a, free = product(server, staff, price="999999999.99"), product(server, staff, price="0.00")
+    b = product(server, staff, price="0.01")
+    order = place(server, customer, [{"product_id": p["id"], "quantity": 1} for p in (a, free, b)], expect=201).json()
+    assert order["total_amount"] == "1000000000.00"
+    assert pay(server, customer, order).status_code == 200
 
 
 def test_unknown_item_changes_nothing(server, staff, customer):
@@ -313,6 +337,39 @@ def test_an_error_is_replayed_too(server, staff, customer):
     assert_error(place(server, customer, [{"product_id": a["id"], "quantity": 2}], headers=key), 400,
                  "insufficient_stock")
     assert stock_of(server, staff, a["id"]) == 5
+
+
+def test_the_same_body_with_its_keys_in_another_order_is_the_same_request(server, staff, customer):
+    a, b = product(server, staff, stock=10), product(server, staff, stock=10)
+    key = {"Idempotency-Key": unique("k"), "Content-Type": "application/json"}
+    first = server.post("/store/place_order/", token=customer, headers=key, data=json.dumps(
+        {"items": [{"product_id": a["id"], "quantity": 1}, {"quantity": 2, "product_id": b["id"]}]}))
+    again = server.post("/store/place_order/", token=customer, headers=key, data=json.dumps(
+        {"items": [{"quantity": 1, "product_id": a["id"]}, {"product_id": b["id"], "quantity": 2}]}))
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"] and again.headers["Idempotent-Replayed"] == "true"
+    other = server.post("/store/place_order/", token=customer, headers=key, data=json.dumps(
+        {"items": [{"product_id": b["id"], "quantity": 2}, {"product_id": a["id"], "quantity": 1}]}))
+    assert_error(other, 409, "idempotency_conflict")  # a list's order is the client's to mean something by
+    assert stock_of(server, staff, a["id"]) == 9 and stock_of(server, staff, b["id"]) == 8
+
+
+def test_an_empty_or_repeated_key_header_is_refused(server, staff, customer):
+    a = product(server, staff, stock=1)
+    r = place(server, customer, [{"product_id": a["id"], "quantity": 1}], headers={"Idempotency-Key": ""})
+    assert "Idempotency-Key" in assert_error(r, 400, "validation_error")["details"]
+    body = json.dumps({"items": [{"product_id": a["id"], "quantity": 1}]})
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.putrequest("POST", "/store/place_order/")
+    for header, value in [("Authorization", f"Bearer {customer}"), ("Content-Type", "application/json"),
+                          ("Content-Length", str(len(body))), ("Idempotency-Key", "one"), ("Idempotency-Key", "two")]:
+        connection.putheader(header, value)
+    connection.endheaders(body.encode())
+    answer = connection.getresponse()
+    assert answer.status == 400, answer.read()
+    assert "Idempotency-Key" in json.loads(answer.read())["details"]
+    connection.close()
+    assert stock_of(server, staff, a["id"]) == 1
 
 
 @pytest.mark.parametrize("key", ["x" * 256, "caf\u00e9"])
