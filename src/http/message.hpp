@@ -35,6 +35,7 @@ struct Request {
   std::string authorization;
   std::string host;
   std::string idempotency_key;
+  int idempotency_key_headers = 0;  // how many Idempotency-Key headers came (one is right; 0: none)
   std::string peer_address;    // the TCP peer: the client, or a reverse proxy in front of orderd
   std::string remote_address;  // the client: the peer, or X-Forwarded-For's from a trusted proxy
   std::string base_url;  // "http://host:port" for absolute links: public_url, else from the Host header

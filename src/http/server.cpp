@@ -473,6 +473,7 @@ struct Server::Impl {
     req.authorization = std::string(in[bhttp::field::authorization]);
     req.host = std::string(in[bhttp::field::host]);
     req.idempotency_key = std::string(in["Idempotency-Key"]);
+    req.idempotency_key_headers = static_cast<int>(std::min<std::size_t>(in.count("Idempotency-Key"), 2));
     req.peer_address = peer;
     req.remote_address = options.trusted_proxies.empty() ? peer : client_address(options.trusted_proxies, in, peer);
     req.base_url = options.public_url.empty() ? base_url_from_host(req.host) : options.public_url;
@@ -564,7 +565,7 @@ struct Server::Impl {
   }
 
   bool uses_write_step(const Route& route, const Request& request) const {
-    return route.write && options.submit_write && request.idempotency_key.empty();
+    return route.write && options.submit_write && request.idempotency_key_headers == 0;
   }
 
   // --- One connection: read, handle, write, repeat (as Beast's awaitable HTTP server example). ---

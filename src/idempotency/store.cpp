@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <thread>
+#include <vector>
 
 namespace idempotency {
 namespace {
@@ -24,12 +25,50 @@ constexpr std::string_view kFinish =
 constexpr std::string_view kRelease = "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND status IS NULL";
 constexpr std::string_view kPurge = "DELETE FROM idempotency_keys WHERE created_at < $1";
 
-void check_key(std::string_view key) {
+void check_key(const http::Request& request) {
+  if (request.idempotency_key_headers > 1) {
+    throw common::Error("validation_error", "Send one Idempotency-Key header",
+                        {{"Idempotency-Key", boost::json::array{"Send this header once."}}});
+  }
+  const auto& key = request.idempotency_key;
   bool printable = std::all_of(key.begin(), key.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });
-  if (key.size() > 255 || !printable) {
+  if (key.empty() || key.size() > 255 || !printable) {
     throw common::Error("validation_error", "Idempotency-Key must be 1-255 printable characters",
                         {{"Idempotency-Key", boost::json::array{"Must be 1-255 printable ASCII characters."}}});
   }
+}
+
+// A JSON value written with every object's members in key order: {"a":1,"b":2} and {"b":2,"a":1}
+// are the same request (and so are any two spacings of it, the value being parsed).
+void write_canonical(const boost::json::value& v, std::string& out) {
+  if (v.is_array()) {
+    out += '[';
+    for (const auto& item : v.get_array()) {
+      if (out.back() != '[') out += ',';
+      write_canonical(item, out);
+    }
+    out += ']';
+  } else if (v.is_object()) {
+    std::vector<const boost::json::key_value_pair*> members;
+    for (const auto& member : v.get_object()) members.push_back(&member);
+    std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->key() < b->key(); });
+    out += '{';
+    for (const auto* member : members) {
+      if (out.back() != '{') out += ',';
+      out += boost::json::serialize(boost::json::string_view(member->key()));
+      out += ':';
+      write_canonical(member->value(), out);
+    }
+    out += '}';
+  } else {
+    out += boost::json::serialize(v);
+  }
+}
+
+std::string canonical(const boost::json::value& v) {
+  std::string out;
+  write_canonical(v, out);
+  return out;
 }
 
 // What makes two requests "the same": the route and the identity the route gives them.
@@ -62,14 +101,15 @@ struct Store::Seen {
 };
 
 http::Response Store::run(const http::Request& request, const Work& work) {
-  if (request.idempotency_key.empty()) return work({});
-  return run(request, boost::json::serialize(request.json), work);  // parsed, so whitespace does not matter
+  if (request.idempotency_key_headers == 0) return work({});
+  return run(request, canonical(request.json), work);
 }
 
 http::Response Store::run(const http::Request& request, std::string_view identity, const Work& work) {
   const auto& key = request.idempotency_key;
-  if (key.empty()) return work({});  // nothing to remember: no finish, no work in the transaction
-  check_key(key);
+  // Without the header, nothing to remember: no finish, no work in the transaction.
+  if (request.idempotency_key_headers == 0) return work({});
+  check_key(request);
   Held held{request.user().user_id, key};
   if (auto replayed = claim(held, request.path, request_hash(request, identity))) return std::move(*replayed);
   auto done = work_once(held, work);

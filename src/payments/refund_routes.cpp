@@ -53,7 +53,7 @@ RefundRequest refund_request_from_json(const json::value& body, std::int64_t ord
 }
 
 http::Response refund_order(Refunds& refunds, idempotency::Store& keys, http::Request& q) {
-  if (q.idempotency_key.empty()) {
+  if (q.idempotency_key_headers == 0) {
     throw common::Error("validation_error", "A refund needs an Idempotency-Key header",
                         {{"Idempotency-Key", json::array{"This header is required: a retry must not refund twice."}}});
   }
