@@ -157,7 +157,7 @@ std::optional<Delivery> find_delivery(db::Connection& c, std::int64_t id);
 void redeliver(db::Connection& c, std::int64_t id, std::int64_t now);
 
 struct QueueStats {
-  std::int64_t depth = 0;  // pending + sending deliveries, and on SQLite the events not sent yet
+  std::int64_t depth = 0;  // pending + sending deliveries, and the events not sent yet
   std::optional<std::int64_t> oldest_created_at;
 };
 QueueStats queue_stats(db::Connection& c);
