@@ -358,8 +358,9 @@
   function route() {
     if (!session.access) return;
     const navigation = ++navigations;
+    // A view may pass null for a part it leaves out (replaceChildren would print "null").
     const show = (...nodes) => {
-      if (navigation === navigations) view().replaceChildren(...nodes);
+      if (navigation === navigations) view().replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
     };
     const [name, id] = location.hash.replace(/^#\/?/, "").split("/");
     const render = views[name] || dashboard;
