@@ -128,7 +128,10 @@ constexpr auto kReturnsPostgres =
 std::string id_list(const db::Connection& c, const std::vector<std::int64_t>& ids) {
   const bool postgres = c.dialect() == db::Dialect::postgres;
   std::string text(1, postgres ? '{' : '[');
-  for (std::size_t i = 0; i < ids.size(); ++i) text += (i > 0 ? "," : "") + std::to_string(ids[i]);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) text += ',';
+    text += std::to_string(ids[i]);
+  }
   return text + (postgres ? '}' : ']');
 }
 
