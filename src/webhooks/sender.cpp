@@ -158,8 +158,10 @@ PostResult result_of(Slot& slot, CURLcode code) {
   long status = 0;
   curl_easy_getinfo(slot.easy, CURLINFO_RESPONSE_CODE, &status);
   result.status = static_cast<int>(status);
+  // A refused address counts only when no other answered: libcurl tries a name's next address after
+  // one the socket hook refused, and an answer from a public one is the receiver's.
+  result.refused = result.refused && status == 0;
   if (result.refused) {
-    result.status = 0;
     result.error = "refused: the URL's host resolves to a non-public address";
   } else if (code != CURLE_OK && status == 0) {
     result.error = slot.error[0] != '\0' ? std::string(slot.error) : std::string(curl_easy_strerror(code));

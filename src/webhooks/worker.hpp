@@ -54,7 +54,6 @@ struct WorkerOptions {
   int batch_size = 25;                                   // rows claimed (and their outcomes recorded) at once
   std::chrono::milliseconds disable_after = std::chrono::hours(24 * 5);
   std::chrono::milliseconds keep = std::chrono::hours(24 * 30);  // then a finished event is forgotten
-  std::chrono::milliseconds rotation_overlap = std::chrono::hours(24);  // (used by the service)
 };
 
 // The webhook-id of an event: the same on every attempt and redelivery, distinct across databases that
