@@ -122,7 +122,7 @@ orders::Order Service::settle(std::int64_t payment_id, std::int64_t order_id, bo
     auto held = orders_.end_payment(c, order_id, succeeded);
     if (!held) {
       spdlog::error("payment {} of order {} settled as {} but the order was not held for it", payment_id, order_id,
-                    succeeded ? "succeeded" : "failed");
+                    status);
     }
     auto order = held ? std::move(*held) : orders_.load(c, order_id);
     if (succeeded && order.paid()) {
