@@ -11,6 +11,9 @@ constexpr auto kEndpointColumns = db::concat(
     "SELECT id, url, events, description, enabled, secret, previous_secret, previous_secret_until, failing_since,"
     " disabled_at, created_at, updated_at FROM webhook_endpoints");
 constexpr auto kFindEndpoint = db::concat(kEndpointColumns, " WHERE id = $1");
+// PostgreSQL's row lock keeps a concurrent change or deletion out until the change commits (SQLite's
+// writes are serial already).
+constexpr auto kLockEndpoint = db::concat(kFindEndpoint, " FOR UPDATE");
 constexpr auto kListEndpoints = db::concat(kEndpointColumns, " ORDER BY id LIMIT $1 OFFSET $2");
 constexpr std::string_view kInsertEndpoint =
     "INSERT INTO webhook_endpoints (url, events, description, enabled, secret, created_at, updated_at)"
@@ -192,6 +195,12 @@ std::int64_t insert_endpoint(db::Connection& c, const Endpoint& e, std::int64_t 
 
 std::optional<Endpoint> find_endpoint(db::Connection& c, std::int64_t id) {
   auto r = c.query(kFindEndpoint, id);
+  if (auto row = r.first()) return endpoint_row(*row);
+  return std::nullopt;
+}
+
+std::optional<Endpoint> lock_endpoint(db::Connection& c, std::int64_t id) {
+  auto r = c.query(c.sql(kFindEndpoint, kLockEndpoint), id);
   if (auto row = r.first()) return endpoint_row(*row);
   return std::nullopt;
 }

@@ -35,6 +35,8 @@ struct Endpoint {
 void lock_endpoints(db::Connection& c);
 std::int64_t insert_endpoint(db::Connection& c, const Endpoint& e, std::int64_t now);
 std::optional<Endpoint> find_endpoint(db::Connection& c, std::int64_t id);
+// find_endpoint for a read-change-write: no other transaction changes or deletes the row until this one ends.
+std::optional<Endpoint> lock_endpoint(db::Connection& c, std::int64_t id);
 std::int64_t count_endpoints(db::Connection& c);
 std::vector<Endpoint> list_endpoints(db::Connection& c, std::int64_t limit, std::int64_t offset);
 // Writes url, events, description and enabled; enabling clears disabled_at and failing_since.

@@ -241,7 +241,9 @@ repo::Endpoint Service::update(std::int64_t id, const EndpointChange& change) {
   check(change, errors);
   errors.raise_if_any();
   return change_endpoints([&](db::Connection& c) {
-    auto endpoint = repo::find_endpoint(c, id);
+    // Locked: a PATCH writes every column, so a concurrent PATCH's change would otherwise be lost, and
+    // a DELETE committed between the read and the write would leave nothing to answer with.
+    auto endpoint = repo::lock_endpoint(c, id);
     if (!endpoint) not_found();
     apply(change, *endpoint);
     repo::update_endpoint(c, *endpoint, common::now_micros());
