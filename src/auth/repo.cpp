@@ -9,6 +9,9 @@ constexpr auto kSelectUsers = db::concat(
     " password_changed_at, low_stock_alerts FROM users");
 constexpr auto kUserByEmail = db::concat(kSelectUsers, " WHERE email = $1");
 constexpr auto kUserById = db::concat(kSelectUsers, " WHERE id = $1");
+// PostgreSQL: a password change, reset or deactivation (an UPDATE of the row) waits for the holder, and
+// the holder waits for one in progress and then reads what it committed. SQLite's writes are serial.
+constexpr auto kLockUserById = db::concat(kUserById, " FOR SHARE");
 // Staff's user list: $1 a LIKE pattern or NULL (emails are stored lower-cased).
 constexpr auto kMatching =
     db::concat(" WHERE (CAST($1 AS TEXT) IS NULL OR lower(username) LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\')");
@@ -97,6 +100,10 @@ std::optional<UserRow> find_user_by_email(db::Connection& c, std::string_view em
 }
 
 std::optional<UserRow> find_user_by_id(db::Connection& c, std::int64_t id) { return user_from(c.query(kUserById, id)); }
+
+std::optional<UserRow> lock_user(db::Connection& c, std::int64_t id) {
+  return user_from(c.query(c.sql(kUserById, kLockUserById), id));
+}
 
 bool email_exists(db::Connection& c, std::string_view email) { return !c.query(kEmailExists, email).empty(); }
 

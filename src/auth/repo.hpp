@@ -42,6 +42,9 @@ struct RefreshRow {
 
 std::optional<UserRow> find_user_by_email(db::Connection& c, std::string_view email);
 std::optional<UserRow> find_user_by_id(db::Connection& c, std::int64_t id);
+// find_user_by_id for a transaction that issues refresh tokens: until it ends, no other transaction
+// changes the password or deactivates the account, so its tokens are revoked by any change that follows.
+std::optional<UserRow> lock_user(db::Connection& c, std::int64_t id);
 bool email_exists(db::Connection& c, std::string_view email);
 bool username_exists(db::Connection& c, std::string_view username);
 std::int64_t insert_user(db::Connection& c, const NewUserRow& user, std::int64_t now);

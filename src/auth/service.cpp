@@ -234,8 +234,14 @@ Tokens Service::login(std::string_view email_in, std::string_view password, cons
   }
   per_account_and_address_.reset(email + '\0' + client_address);
   return database_.transaction([&](db::Connection& c) {
+    // The password was checked against the hash read above: a change, reset or deactivation committed
+    // since then has revoked every token, and this one must not outlive it either.
+    auto current = repo::lock_user(c, user->id);
+    if (!current || !current->active || current->password_changed_at != user->password_changed_at) {
+      invalid_credentials();
+    }
     repo::delete_expired_refresh(c, user->id, common::now_micros());
-    return issue(user->id, stored_role(user->role), random_id(), c);
+    return issue(user->id, stored_role(current->role), random_id(), c);
   });
 }
 
@@ -268,6 +274,9 @@ Tokens Service::refresh(std::string_view token) {
   enum class Outcome { issued, reused, invalid };
   Tokens tokens;
   auto outcome = database_.transaction([&](db::Connection& c) {
+    // The account first: a password change or deactivation then either revokes what this issues, or
+    // has committed before the token's row is read (and has revoked it).
+    auto user = repo::lock_user(c, claims.user_id);
     auto row = repo::find_refresh(c, claims.jti);
     if (!row) {
       // We signed it, and it has not expired, yet its row is gone: it was rotated long ago (rotation
@@ -277,7 +286,6 @@ Tokens Service::refresh(std::string_view token) {
       return Outcome::invalid;
     }
     if (row->revoked || row->user_id != claims.user_id || row->family != claims.family) return Outcome::invalid;
-    auto user = repo::find_user_by_id(c, row->user_id);
     if (!user || !user->active) return Outcome::invalid;
     if (!settings_.rotate_refresh) {
       tokens = {signer_.access_token(user->id, stored_role(user->role), now_seconds()), std::string(token)};

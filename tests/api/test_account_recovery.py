@@ -5,9 +5,11 @@ stored only as a hash; resets and changes end sessions; the reset request tells 
 account exists; throttles hold; require_verified_email guards place_order."""
 import concurrent.futures
 import hashlib
+import random
 import re
 import statistics
 import subprocess
+import threading
 import time
 
 import pytest
@@ -271,6 +273,59 @@ def test_a_change_ends_every_other_session_and_returns_a_fresh_pair(server):
     assert server.get("/user/", token=fresh["access"]).status_code == 200
     assert_error(server.post("/login/", json=creds), 401, "invalid_credentials")
     assert login(server, creds["email"], NEW_PASSWORD)
+
+
+def race(first, second, delay):
+    """first() and second() on their own threads, second() `delay` seconds later (earlier if negative)."""
+    barrier = threading.Barrier(2)
+
+    def run(call, wait):
+        barrier.wait(timeout=30)
+        time.sleep(wait)
+        return call()
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        a = pool.submit(run, first, max(0.0, -delay))
+        b = pool.submit(run, second, max(0.0, delay))
+        return a.result(), b.result()
+
+
+def change_password(server, access, old, new):
+    return server.post("/password/change/", token=access, json={"current_password": old, "new_password": new})
+
+
+def test_a_login_with_the_old_password_racing_a_change_leaves_no_session(make_server):
+    # The login checked the password against the hash it had read, then issued a token in a later
+    # transaction: when the change committed in between, the old password's session outlived it (a few
+    # rounds in 40, on both databases).
+    s, rng = make_server(), random.Random(1)
+    for _ in range(40):
+        _, creds = register(s)
+        access = login(s, creds["email"], creds["password"])["access"]
+        changed, logged_in = race(lambda: change_password(s, access, creds["password"], NEW_PASSWORD),
+                                  lambda: s.post("/login/", json=creds), rng.uniform(0, 0.03))
+        assert changed.status_code == 200, changed.text
+        if logged_in.status_code == 200:
+            assert_error(s.post("/token/refresh/", json={"refresh": logged_in.json()["refresh"]}), 401, "token_invalid")
+        else:
+            assert_error(logged_in, 401, "invalid_credentials")
+
+
+def test_a_refresh_racing_a_change_leaves_no_session(make_server):
+    # On PostgreSQL the change's revocation could not see the token a refresh was inserting: it outlived
+    # the change in a few rounds in 80.
+    s, rng = make_server(), random.Random(2)
+    for _ in range(80):
+        _, creds = register(s)
+        tokens = login(s, creds["email"], creds["password"])
+        changed, refreshed = race(lambda: change_password(s, tokens["access"], creds["password"], NEW_PASSWORD),
+                                  lambda: s.post("/token/refresh/", json={"refresh": tokens["refresh"]}),
+                                  rng.uniform(-0.01, 0.01))
+        assert changed.status_code == 200, changed.text
+        if refreshed.status_code == 200:
+            assert_error(s.post("/token/refresh/", json={"refresh": refreshed.json()["refresh"]}), 401, "token_invalid")
+        else:
+            assert_error(refreshed, 401, "token_invalid")
 
 
 def test_a_wrong_current_password_is_400_and_counts_toward_the_login_throttle(make_server):
