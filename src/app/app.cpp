@@ -77,6 +77,16 @@ std::unique_ptr<db::Database> open_database(const Config& config) {
   return database;
 }
 
+// Whether an http:// gateway URL names this machine: anything else carries card numbers over a network
+// in clear text (orderd's gateway client has no TLS; docs/security.md, "Out of scope").
+bool gateway_on_loopback(std::string_view url) {
+  url.remove_prefix(std::min(url.size(), std::string_view("http://").size()));
+  auto authority = url.substr(0, url.find('/'));
+  auto host = authority.starts_with('[') ? authority.substr(1, authority.find(']') - 1)
+                                         : authority.substr(0, authority.find(':'));
+  return host == "localhost" || host.starts_with("127.") || host == "::1";
+}
+
 std::string jwt_secret(const Config& config) {
   if (!config.jwt_secret.empty()) return config.jwt_secret;
   spdlog::warn("no jwt_secret configured: using a random one for this process (development only); "
@@ -538,6 +548,10 @@ int Wiring::serve(std::chrono::steady_clock::time_point started) {
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   spdlog::info("orderd {} listening on {}:{} ({} environment, ready in {:.1f} ms)", ORDERD_VERSION,
                config.listen_host(), port, config.env, ms);
+  if (config.production() && !gateway_on_loopback(config.payment_gateway)) {
+    spdlog::warn("payment_gateway is not on this machine and is reached over plain HTTP: card numbers cross the "
+                 "network unencrypted; keep it on a private network or reach it through a TLS tunnel on this node");
+  }
   sweeper.start();
   reconciler.start();
   email.worker.start();

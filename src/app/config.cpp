@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <set>
 
 namespace app {
 
@@ -332,6 +333,22 @@ void apply_file(Config& config, const std::string& path) {
   }
 }
 
+// Why a production jwt_secret looks typed rather than drawn at random (nullopt: it does not). Anyone
+// who guesses the secret signs staff tokens, which are checked without a database read.
+std::optional<std::string> weak_secret(std::string_view s) {
+  if (s.size() < 32) return "it is shorter than 32 bytes";
+  if (std::set<char>(s.begin(), s.end()).size() < 8) return "it has fewer than 8 different characters";
+  for (std::size_t period = 1; period <= s.size() / 2; ++period) {
+    if (s.substr(period) == s.substr(0, s.size() - period)) return "it repeats a shorter string";
+  }
+  int run = 1;  // characters in a row that each follow the one before ("01234567", "abcdefgh")
+  for (std::size_t i = 1; i < s.size(); ++i) {
+    run = s[i] == s[i - 1] + 1 ? run + 1 : 1;
+    if (run == 8) return "it holds 8 consecutive characters in order";
+  }
+  return std::nullopt;
+}
+
 void validate(const Config& c) {
   try {
     (void)c.listen_port();
@@ -342,8 +359,9 @@ void validate(const Config& c) {
       !c.database_url.starts_with("postgres://")) {
     throw ConfigError("database_url: must start with sqlite:// or postgresql://");
   }
-  if (c.production() && c.jwt_secret.size() < 32) {
-    throw ConfigError("jwt_secret: production needs a secret of at least 32 bytes (ORDERD_JWT_SECRET)");
+  if (auto weak = c.production() ? weak_secret(c.jwt_secret) : std::nullopt) {
+    throw ConfigError("jwt_secret: production needs a random secret of at least 32 bytes, and " + *weak +
+                      " (ORDERD_JWT_SECRET; e.g. openssl rand -hex 32)");
   }
   if (c.production() && c.payment_gateway == "mock") {
     throw ConfigError("payment_gateway: production refuses the mock gateway, which takes test cards as payments; "

@@ -1,6 +1,7 @@
 """Issue #16, operations: production refuses the mock payment gateway, and /metrics needs its token
 (or, in production without one, a loopback client)."""
 import re
+import secrets
 import subprocess
 
 import pytest
@@ -13,14 +14,14 @@ METRICS_TOKEN = "scrape-token-0123456789abcdef"
 def production_env(gateway, **more):
     """What a production node needs besides the harness's defaults (which are for development)."""
     return {"ORDERD_ENV": "production", "ORDERD_PASSWORD_COST": "owasp", "ORDERD_PAYMENT_GATEWAY": gateway.url,
-            **more}
+            "ORDERD_JWT_SECRET": secrets.token_hex(32), **more}
 
 
 # --- 5. the mock gateway in production ----------------------------------------------------------
 
 @pytest.mark.parametrize("gateway", [None, "mock"])
 def test_production_refuses_the_mock_payment_gateway(tmp_path, gateway):
-    env = {"PATH": "/usr/bin:/bin", "ORDERD_ENV": "production", "ORDERD_JWT_SECRET": TEST_SECRET,
+    env = {"PATH": "/usr/bin:/bin", "ORDERD_ENV": "production", "ORDERD_JWT_SECRET": secrets.token_hex(32),
            "ORDERD_LISTEN": "127.0.0.1:0", "ORDERD_DATABASE_URL": f"sqlite://{tmp_path / 'p.db'}"}
     if gateway:
         env["ORDERD_PAYMENT_GATEWAY"] = gateway
@@ -31,6 +32,32 @@ def test_production_refuses_the_mock_payment_gateway(tmp_path, gateway):
     assert p.returncode == 2, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert "payment_gateway" in p.stderr and "ORDERD_PAYMENT_GATEWAY" in p.stderr, p.stderr
+
+
+@pytest.mark.parametrize("secret", [" " * 32, "a" * 32, "changeme" * 4, TEST_SECRET],
+                         ids=["spaces", "one-letter", "repeated-word", "the-test-suites"])
+def test_production_refuses_a_secret_anyone_could_guess(tmp_path, secret):
+    # Access tokens are checked without a database read: whoever knows the secret signs staff tokens.
+    # Production started with each of these (32 bytes was the only rule).
+    env = {"PATH": "/usr/bin:/bin", "ORDERD_ENV": "production", "ORDERD_JWT_SECRET": secret,
+           "ORDERD_PAYMENT_GATEWAY": "http://127.0.0.1:9", "ORDERD_LISTEN": "127.0.0.1:0",
+           "ORDERD_DATABASE_URL": f"sqlite://{tmp_path / 'p.db'}"}
+    try:
+        p = subprocess.run([BIN, "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail("orderd served in production with a guessable jwt_secret")
+    assert p.returncode == 2, p.stderr
+    assert "jwt_secret" in p.stderr and "ORDERD_JWT_SECRET" in p.stderr, p.stderr
+    assert secret.strip() == "" or secret not in p.stderr, p.stderr
+
+
+def test_production_warns_when_card_numbers_go_to_a_gateway_off_the_machine(make_server, mock_gateway):
+    # The gateway client speaks plain HTTP (docs/payment-gateway.md). 0.0.0.0 is not loopback by name,
+    # yet no packet leaves the machine: the server is only started and stopped, nothing is paid.
+    warning = "card numbers cross the network unencrypted"
+    assert warning not in make_server(env=production_env(mock_gateway)).log_text()
+    far = type("Gateway", (), {"url": "http://0.0.0.0:9"})
+    assert warning in make_server(env=production_env(far)).log_text()
 
 
 # --- 7a. /metrics -------------------------------------------------------------------------------

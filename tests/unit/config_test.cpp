@@ -108,6 +108,9 @@ TEST(Config, UnknownFileKeysAreRejected) {
   std::filesystem::remove(path);
 }
 
+// 32 characters as `openssl rand -base64 24` gives them.
+constexpr const char* kRandomSecret = "q8Zr3LmX0wT7bN2fH6sJ9dP4cG1yK5vA";
+
 TEST(Config, ProductionRequiresAStrongSecretAndNeverEchoesIt) {
   EXPECT_THROW(app::load_config(std::nullopt, {}, env_of({{"ORDERD_ENV", "production"}})), ConfigError);
   auto msg = message_of([] {
@@ -117,15 +120,36 @@ TEST(Config, ProductionRequiresAStrongSecretAndNeverEchoesIt) {
   EXPECT_EQ(msg.find("short-secret"), std::string::npos);
   Config ok = app::load_config(std::nullopt, {},
                                env_of({{"ORDERD_ENV", "production"},
-                                       {"ORDERD_JWT_SECRET", "0123456789abcdef0123456789abcdef"},
+                                       {"ORDERD_JWT_SECRET", kRandomSecret},
                                        {"ORDERD_PAYMENT_GATEWAY", "http://gateway.internal:8100"}}));
   EXPECT_TRUE(ok.production());
+}
+
+TEST(Config, ProductionRefusesASecretThatLooksTyped) {
+  auto refusal = [](const std::string& secret) {
+    return message_of([&] {
+      app::load_config(std::nullopt, {},
+                       env_of({{"ORDERD_ENV", "production"}, {"ORDERD_JWT_SECRET", secret},
+                               {"ORDERD_PAYMENT_GATEWAY", "http://127.0.0.1:8100"}}));
+    });
+  };
+  for (const std::string& weak : {std::string(32, ' '), std::string(40, 'a'), std::string("changeme") + "changeme" +
+                                  "changeme" + "changeme", std::string("0123456789abcdef0123456789abcdef"),
+                                  std::string("test-secret-0123456789abcdef0123456789abcdef"),
+                                  std::string("abababababababababababababababababab") + "cd",
+                                  std::string("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaabbbbcccc")}) {
+    auto msg = refusal(weak);
+    EXPECT_NE(msg.find("jwt_secret"), std::string::npos) << weak;
+    EXPECT_EQ(msg.find(weak), std::string::npos) << msg;
+  }
+  EXPECT_EQ(refusal(kRandomSecret), "");
+  EXPECT_EQ(refusal("3f9a1c7e52b08d64e1a7c93b50f2d86a"), "");  // openssl rand -hex 16
 }
 
 TEST(Config, ProductionRefusesTheMockGatewayAndPrivateWebhooks) {
   auto production = [](std::map<std::string, std::string> more) {
     more.emplace("ORDERD_ENV", "production");
-    more.emplace("ORDERD_JWT_SECRET", "0123456789abcdef0123456789abcdef");
+    more.emplace("ORDERD_JWT_SECRET", kRandomSecret);
     return message_of([&] { app::load_config(std::nullopt, {}, env_of(more)); });
   };
   auto msg = production({});  // the default is the mock
