@@ -59,15 +59,21 @@ std::optional<address_v4> embedded_v4(const address_v6::bytes_type& b) {
   return address_v4(address_v4::bytes_type{b[12], b[13], b[14], b[15]});
 }
 
+// IPv6 is public only inside 2000::/3, the global unicast space (IANA's special-purpose IPv6 registry
+// names everything outside it and a few blocks inside it), and for an address that embeds an IPv4
+// one (mapped, compatible, NAT64, 6to4), only when that IPv4 address is public.
 bool is_public6(const address_v6& a) {
   auto b = a.to_bytes();
   if (a.is_unspecified() || a.is_loopback()) return false;
   if (auto v4 = embedded_v4(b)) return is_public4(*v4);
-  if ((b[0] & 0xfe) == 0xfc) return false;                  // fc00::/7 unique local (fd00::/8 among them)
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return false;  // fe80::/10 link-local
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) return false;  // fec0::/10 old site-local
-  if (b[0] == 0xff) return false;                           // multicast
-  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return false;  // documentation
+  if (b[0] == 0x20 && b[1] == 0x02) {  // 2002::/16, 6to4: a relay reaches the IPv4 address in bytes 2-5
+    return is_public4(address_v4(address_v4::bytes_type{b[2], b[3], b[4], b[5]}));
+  }
+  if ((b[0] & 0xe0) != 0x20) return false;  // outside 2000::/3: unique local, link-local, multicast,
+                                            // discard-only 100::/64, SIIT, local-use NAT64 64:ff9b:1::/48
+  if (b[0] == 0x20 && b[1] == 0x01 && (b[2] & 0xfe) == 0) return false;            // 2001::/23: Teredo, ORCHID
+  if (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8) return false;  // 2001:db8::/32 documentation
+  if (b[0] == 0x3f && b[1] == 0xff && (b[2] & 0xf0) == 0) return false;            // 3fff::/20 documentation
   return true;
 }
 

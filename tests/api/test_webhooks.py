@@ -754,7 +754,11 @@ REFUSED = ["http://127.0.0.1/hook", "http://localhost:8080/hook", "http://10.1.2
            "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data/", "http://100.100.100.200/",
            "http://0.0.0.0/", "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://[::ffff:169.254.169.254]/",
            "http://[fd00::1]/", "http://[fe80::1]/", "http://[64:ff9b::a00:1]/", "https://2130706433/",
-           "http://0x7f.1/"]
+           "http://0x7f.1/",
+           # IPv6 outside the global unicast space, or embedding a private IPv4 one (a security audit found
+           # these accepted): SIIT, 6to4, local-use NAT64, Teredo, discard-only
+           "http://[::ffff:0:7f00:1]/", "http://[2002:7f00:1::]/", "http://[2002:a9fe:a9fe::]/",
+           "http://[64:ff9b:1::7f00:1]/", "http://[2001::1]/", "http://[100::1]/"]
 
 
 def test_private_loopback_link_local_and_metadata_targets_are_refused(make_server):

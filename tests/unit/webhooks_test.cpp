@@ -42,10 +42,15 @@ TEST(WebhookAddress, OnlyPublicAddressesArePublic) {
   for (const char* refused : {"127.0.0.1", "10.0.0.1", "172.31.255.255", "192.168.0.1", "169.254.169.254", "0.0.0.0",
                               "100.64.0.1", "224.0.0.1", "255.255.255.255", "::1", "::", "::ffff:127.0.0.1",
                               "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "fd00::1", "fc00::1", "fe80::1", "ff02::1",
-                              "2001:db8::1", "not an address"}) {
+                              "2001:db8::1", "not an address",
+                              // SIIT, 6to4 of loopback, metadata and private, local-use NAT64, Teredo,
+                              // discard-only, ORCHIDv2, the newer documentation block, SRv6 (a security audit)
+                              "::ffff:0:7f00:1", "2002:7f00:1::", "2002:a9fe:a9fe::", "2002:a00:1::",
+                              "64:ff9b:1::7f00:1", "2001::1", "100::1", "2001:20::1", "3fff::1", "5f00::1"}) {
     EXPECT_FALSE(webhooks::is_public_address(refused)) << refused;
   }
-  for (const char* allowed : {"93.184.215.14", "8.8.8.8", "172.32.0.1", "2606:4700::1111", "::ffff:8.8.8.8"}) {
+  for (const char* allowed : {"93.184.215.14", "8.8.8.8", "172.32.0.1", "2606:4700::1111", "::ffff:8.8.8.8",
+                              "2002:808:808::1", "2001:4860:4860::8888", "2a00:1450:4001::1"}) {
     EXPECT_TRUE(webhooks::is_public_address(allowed)) << allowed;
   }
 }
