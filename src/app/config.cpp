@@ -3,6 +3,10 @@
 #include "common/currency.hpp"
 #include "common/time_zone.hpp"
 #include "http/client_address.hpp"
+#include "notify/mailer.hpp"
+#include "payments/gateway.hpp"
+
+#include <boost/url/parse.hpp>
 
 #include <toml.hpp>
 
@@ -124,6 +128,16 @@ Key checked_text(std::string name, std::string Config::*member, std::string help
   return key;
 }
 
+// Links are built on it: an absolute http(s) URL, nothing after its path.
+void check_public_url(const std::string& v) {
+  if (v.empty()) return;
+  auto parsed = boost::urls::parse_absolute_uri(v);
+  if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->host().empty() ||
+      parsed->has_query() || parsed->has_fragment() || parsed->has_userinfo()) {
+    throw std::invalid_argument("must be an absolute http(s) URL such as https://shop.example.com");
+  }
+}
+
 // An account email's link must carry its token somewhere.
 void check_link(const std::string& v) {
   if (!v.empty() && v.find("{token}") == std::string::npos) {
@@ -194,18 +208,27 @@ std::vector<Key> console_keys() {
 // The keys of outgoing mail and of what the shop shows people, in keys()'s order.
 std::vector<Key> mail_and_shop_keys() {
   return {
-      text("smtp_url", &Config::smtp_url, "smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT; empty writes .eml files"),
+      checked_text("smtp_url", &Config::smtp_url,
+                   "smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT; empty writes .eml files",
+                   [](const std::string& v) {
+                     if (!v.empty()) notify::check_smtp_url(v);
+                   }),
       duration("smtp_timeout", &Config::smtp_timeout,
                "longest one delivery to the SMTP server may take (a hanging server is given up after this)",
                Duration(100)),
       text("mail_from", &Config::mail_from, "From address of confirmation emails"),
       text("mail_dir", &Config::mail_dir, "where .eml files go when no SMTP server is configured"),
-      text("template_dir", &Config::template_dir, "directory with email templates overriding the built-in ones"),
+      checked_text("template_dir", &Config::template_dir,
+                   "directory with email templates overriding the built-in ones",
+                   [](const std::string& v) {
+                     if (!v.empty() && !std::filesystem::is_directory(v)) throw std::invalid_argument("no such directory");
+                   }),
       integer("mail_max_attempts", &Config::mail_max_attempts, 1, 1000,
               "delivery attempts of an email before it is marked failed"),
       duration("mail_retry_cap", &Config::mail_retry_cap, "longest wait between two delivery attempts of an email",
                Duration(1000)),
-      text("public_url", &Config::public_url, "base URL for absolute links (pagination); default: from the Host header"),
+      checked_text("public_url", &Config::public_url,
+                   "base URL for absolute links (pagination); default: from the Host header", check_public_url),
       text("metrics_token", &Config::metrics_token,
            "bearer token /metrics requires; without it production serves /metrics to loopback clients only"),
       text("shop_name", &Config::shop_name, "the shop's name, used in emails"),
@@ -224,8 +247,18 @@ const std::vector<Key>& keys() {
     std::vector<Key> v = {
       text("env", &Config::env, "development or production (production requires jwt_secret and a payment_gateway URL)",
            {"development", "production"}),
-      text("listen", &Config::listen, "address and port to serve on, HOST:PORT"),
-      text("database_url", &Config::database_url, "sqlite://PATH or postgresql://USER:PASS@HOST:PORT/DB"),
+      checked_text("listen", &Config::listen, "address and port to serve on, HOST:PORT",
+                   [](const std::string& v) {
+                     Config c;
+                     c.listen = v;
+                     (void)c.listen_port();
+                   }),
+      checked_text("database_url", &Config::database_url, "sqlite://PATH or postgresql://USER:PASS@HOST:PORT/DB",
+                   [](const std::string& v) {
+                     if (!v.starts_with("sqlite://") && !v.starts_with("postgresql://") && !v.starts_with("postgres://")) {
+                       throw std::invalid_argument("must start with sqlite:// or postgresql://");
+                     }
+                   }),
       integer("database_pool", &Config::database_pool, 1, 256, "database connections per node"),
       text("jwt_secret", &Config::jwt_secret, "HMAC key for tokens, at least 32 bytes (random per process in development)"),
       duration("access_ttl", &Config::access_ttl, "lifetime of access tokens"),
@@ -249,8 +282,9 @@ const std::vector<Key>& keys() {
                    [](const std::string& v) { (void)http::TrustedProxies::parse(v); }),
       duration("reservation_ttl", &Config::reservation_ttl, "how long an unpaid order holds its stock"),
       duration("sweep_interval", &Config::sweep_interval, "how often expired reservations are released", Duration(10)),
-      text("payment_gateway", &Config::payment_gateway,
-           "mock (development only: it takes test cards as payments), or the URL of an HTTP gateway"),
+      checked_text("payment_gateway", &Config::payment_gateway,
+                   "mock (development only: it takes test cards as payments), or the URL of an HTTP gateway",
+                   payments::check_gateway_setting),
       duration("gateway_timeout", &Config::gateway_timeout, "timeout of one gateway call"),
     };
     auto mail = mail_and_shop_keys();
@@ -298,8 +332,9 @@ void apply(Config& config, const Key& key, const std::string& value, const std::
   try {
     key.set(config, value);
   } catch (const std::invalid_argument& e) {
-    // Never echo a secret back, even a malformed one.
-    bool secret = key.name == "jwt_secret" || key.name == "metrics_token";
+    // Never echo a secret back, even a malformed one, nor a URL that may carry a password.
+    bool secret = key.name == "jwt_secret" || key.name == "metrics_token" || key.name == "database_url" ||
+                  key.name == "smtp_url" || key.name == "payment_gateway";
     std::string shown = secret ? "(hidden)" : "\"" + value + "\"";
     throw ConfigError(source + ": " + shown + ": " + e.what());
   }
@@ -350,15 +385,6 @@ std::optional<std::string> weak_secret(std::string_view s) {
 }
 
 void validate(const Config& c) {
-  try {
-    (void)c.listen_port();
-  } catch (const std::invalid_argument& e) {
-    throw ConfigError("listen: \"" + c.listen + "\": " + e.what());
-  }
-  if (!c.database_url.starts_with("sqlite://") && !c.database_url.starts_with("postgresql://") &&
-      !c.database_url.starts_with("postgres://")) {
-    throw ConfigError("database_url: must start with sqlite:// or postgresql://");
-  }
   if (auto weak = c.production() ? weak_secret(c.jwt_secret) : std::nullopt) {
     throw ConfigError("jwt_secret: production needs a random secret of at least 32 bytes, and " + *weak +
                       " (ORDERD_JWT_SECRET; e.g. openssl rand -hex 32)");

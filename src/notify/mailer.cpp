@@ -104,13 +104,16 @@ std::string mask_password(std::string_view url) {
   return std::string(u.buffer());
 }
 
-SmtpMailer::SmtpMailer(std::string url, SmtpTimeouts timeouts) : url_(std::move(url)), timeouts_(timeouts) {
-  auto parsed = boost::urls::parse_uri(url_);
+void check_smtp_url(std::string_view url) {
+  auto parsed = boost::urls::parse_uri(url);
   if (!parsed || (parsed->scheme() != "smtp" && parsed->scheme() != "smtps") || parsed->host().empty()) {
-    throw std::invalid_argument("smtp_url must look like smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT, not " +
-                                mask_password(url_));
+    throw std::invalid_argument("must look like smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT");
   }
-  require_tls_ = parsed->scheme() == "smtp" && parsed->has_userinfo();
+}
+
+SmtpMailer::SmtpMailer(std::string url, SmtpTimeouts timeouts) : url_(std::move(url)), timeouts_(timeouts) {
+  check_smtp_url(url_);
+  require_tls_ = url_.starts_with("smtp:") && boost::urls::parse_uri(url_)->has_userinfo();
   init_curl_once();
 }
 

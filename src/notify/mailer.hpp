@@ -63,6 +63,9 @@ class FileMailer final : public Mailer {
   std::string dir_;
 };
 
+// Throws std::invalid_argument, saying why, unless `url` is a URL SmtpMailer takes.
+void check_smtp_url(std::string_view url);
+
 // SmtpMailer for a non-empty smtp_url, else FileMailer into mail_dir. Throws on an unusable URL.
 std::unique_ptr<Mailer> make_mailer(const std::string& smtp_url, const std::string& mail_dir,
                                     SmtpTimeouts timeouts = {});

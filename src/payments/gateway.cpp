@@ -176,6 +176,14 @@ std::string_view to_string(RefundLookupStatus status) noexcept {
   return "unavailable";
 }
 
+void check_gateway_setting(const std::string& setting) {
+  if (setting == "mock") return;
+  if (!setting.starts_with("http://")) {
+    throw std::invalid_argument("must be \"mock\" or an http:// URL (https is not supported)");
+  }
+  (void)HttpGateway(setting, std::chrono::milliseconds(1));  // parses the URL, connects to nothing
+}
+
 std::unique_ptr<Gateway> make_gateway(const std::string& setting, std::chrono::milliseconds timeout,
                                       common::Metrics* metrics) {
   std::unique_ptr<Gateway> gateway;

@@ -143,6 +143,9 @@ class Gateway {
 // "mock" -> MockGateway; "http://host:port" -> HttpGateway (the whole of one call, retries included,
 // is bounded by `timeout`). Anything else throws std::invalid_argument. With `metrics`, every call is
 // timed into orderd_gateway_request_duration_seconds{gateway, operation, outcome}.
+// Throws std::invalid_argument, saying why, unless `setting` is what make_gateway takes.
+void check_gateway_setting(const std::string& setting);
+
 std::unique_ptr<Gateway> make_gateway(const std::string& setting, std::chrono::milliseconds timeout,
                                       common::Metrics* metrics = nullptr);
 

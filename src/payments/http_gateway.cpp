@@ -306,13 +306,13 @@ HttpGateway::HttpGateway(const std::string& url, std::chrono::milliseconds timeo
   auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed || parsed->scheme() != "http" || parsed->host_address().empty() || parsed->has_query() ||
       parsed->has_fragment() || parsed->has_userinfo()) {
-    throw std::invalid_argument("the payment gateway URL must look like http://host:port");
+    throw std::invalid_argument("must look like http://host:port (no user, query or fragment)");
   }
   host_ = std::string(parsed->host_address());
   port_ = parsed->has_port() ? std::string(parsed->port()) : "80";
   if (port_.empty() || port_.size() > 5 || port_.find_first_not_of("0123456789") != std::string::npos ||
       std::stoul(port_) == 0 || std::stoul(port_) > 65535) {
-    throw std::invalid_argument("the payment gateway URL has an invalid port");
+    throw std::invalid_argument("has an invalid port: 1 to 65535");
   }
   prefix_ = std::string(parsed->encoded_path());
   while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();

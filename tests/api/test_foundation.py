@@ -178,6 +178,21 @@ def test_invalid_configuration_stops_start_up_naming_the_key(tmp_path):
     assert "ORDERD_SWEEP_INTERVAL" in p.stderr
 
 
+@pytest.mark.parametrize("name,value", [("ORDERD_PAYMENT_GATEWAY", "ftp://user:pw@gateway"),
+                                        ("ORDERD_SMTP_URL", "gopher://user:pw@mail"),
+                                        ("ORDERD_PUBLIC_URL", "not a url"),
+                                        ("ORDERD_TEMPLATE_DIR", "/nonexistent/orderd-templates"),
+                                        ("ORDERD_DATABASE_URL", "mysql://user:pw@db/shop")])
+def test_a_bad_value_stops_start_up_naming_the_key_as_written(tmp_path, name, value):
+    # The gateway's and SMTP's URLs were refused when first used (exit 1, no key named); an invalid
+    # public_url made relative links and a missing template_dir was ignored.
+    p = subprocess.run([BIN, "serve"], cwd=tmp_path, capture_output=True, text=True, timeout=30,
+                       env={name: value, "ORDERD_LISTEN": "127.0.0.1:0", "PATH": "/usr/bin:/bin"})
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.startswith(f"orderd: configuration error: {name}: "), p.stderr
+    assert "pw" not in p.stderr, p.stderr
+
+
 def test_production_without_a_secret_refuses_to_start(tmp_path):
     p = subprocess.run([BIN, "serve"], cwd=tmp_path, capture_output=True, text=True, timeout=30,
                        env={"ORDERD_ENV": "production", "PATH": "/usr/bin:/bin"})
