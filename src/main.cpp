@@ -118,7 +118,6 @@ std::pair<CLI::App*, CLI::App*> add_product_commands(CLI::App& cli, const WithCo
 // Hidden (no group): a development aid, not part of the documented command line.
 CLI::App* add_routes_command(CLI::App& cli, const WithConfig& with_config) {
   auto* routes = with_config(cli.add_subcommand("routes", "Print every route of the HTTP API: METHOD PATH per line"));
-  routes->group("");
   return routes;
 }
 
@@ -133,7 +132,7 @@ CLI::App* add_email_commands(CLI::App& cli, const WithConfig& with_config, app::
   email_preview
       ->add_option("what", preview.what,
                    "an order id, or a kind: order_confirmation, order_shipped, refund_issued, order_cancelled, "
-                   "order_expired, password_reset, email_verification (the last two: their sample only)")
+                   "order_expired, password_reset, email_verification, low_stock (the last three: their sample only)")
       ->required();
   email_preview->add_option("order_id", preview.order_id, "with a kind: the order")->check(CLI::PositiveNumber);
   email_preview->add_option("--variant", preview.variant,
