@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/clock.hpp"
 #include "common/metrics.hpp"
+#include "common/background.hpp"
 #include "common/periodic.hpp"
 #include "common/time_zone.hpp"
 #include "console/routes.hpp"
@@ -325,6 +326,7 @@ struct Wiring {
   notify::Service outbox;       // what staff do with the email outbox
   common::Periodic sweeper;     // every sweep_interval: sweep()
   common::Periodic reconciler;  // settles payments and refunds whose outcome was lost (a crash, a timeout)
+  common::Background after_answer;  // work a request hands off to be done after its answer (password resets)
   http::Router router;
 };
 
@@ -364,7 +366,8 @@ Wiring::Wiring(const Config& config)
       shipping(*database, orders, metrics, shipping_hooks()),
       outbox(*database, email.worker, email.templates),
       sweeper("reservation sweeper", config.sweep_interval, [this] { sweep(common::now_micros()); }),
-      reconciler("payment reconciler", config.gateway_timeout, [this] { reconcile(common::now_micros()); }) {
+      reconciler("payment reconciler", config.gateway_timeout, [this] { reconcile(common::now_micros()); }),
+      after_answer("after answer", 1000) {
   orders.on_ended([this](db::Connection& c, const orders::Order& order, orders::EndedBy by) {
     queue_ended(c, order, by);
   });
@@ -543,6 +546,8 @@ int Wiring::serve(std::chrono::steady_clock::time_point started) {
       database->submit(std::move(body), std::move(done));
     };
   }
+  after_answer.start();
+  accounts.service.set_after_answer([this](std::function<void()> job) { return after_answer.post(std::move(job)); });
   http::Server server(std::move(options), router, metrics);
   auto port = server.listen();
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
@@ -557,6 +562,7 @@ int Wiring::serve(std::chrono::steady_clock::time_point started) {
   email.worker.start();
   webhook_sender.start();
   server.run();
+  after_answer.stop();  // what was answered is done before the process ends
   webhook_sender.stop();
   email.worker.stop();
   reconciler.stop();

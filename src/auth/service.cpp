@@ -438,13 +438,20 @@ void Service::request_password_reset(std::string_view email_in, std::string_view
   if (wait > 0) too_many("Too many password reset requests; try again later", wait);
   resets_per_address_.record(client_address);
   resets_per_email_.record(email);
-  // One write transaction whether or not the account exists, so both answers take about as long: the
-  // lookup is the same, and the few inserts of a known address cost microseconds beside the request.
-  auto now = common::now_micros();
-  database_.transaction([&](db::Connection& c) {
-    auto user = repo::find_user_by_email(c, email);
-    if (user && user->active && queue_email_) send_link(c, AccountEmail::password_reset, *user, now);
-  });
+  // The lookup and a known address's link (a token row, the email rendered, sealed and queued: about a
+  // millisecond) come after the answer, which then takes as long for any address: a security audit
+  // told known from unknown addresses by the time of three requests each, in 79-93% of cases.
+  auto work = [this, email, now = common::now_micros()] {
+    database_.transaction([&](db::Connection& c) {
+      auto user = repo::find_user_by_email(c, email);
+      if (user && user->active && queue_email_) send_link(c, AccountEmail::password_reset, *user, now);
+    });
+  };
+  if (!after_answer_) return work();
+  if (!after_answer_(std::move(work))) {
+    throw common::Error("too_busy", "The server is too busy for this right now; try again in a moment",
+                        {{"retry_after", 1}});
+  }
 }
 
 void Service::reset_password(std::string_view token, const std::string& password) {

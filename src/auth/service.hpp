@@ -131,10 +131,15 @@ class Service {
 
   // Where the account emails go (the app's outbox); until it is set (the CLI) none is queued.
   void set_email_queue(QueueAccountEmail queue) { queue_email_ = std::move(queue); }
+  // Where work is done after the answer (common::Background::post; false: full). Until it is set (the
+  // CLI) a reset request does its work before answering.
+  using AfterAnswer = std::function<bool(std::function<void()>)>;
+  void set_after_answer(AfterAnswer after) { after_answer_ = std::move(after); }
 
-  // POST /password/reset/: queues a reset link when an active account has that email, and does the
-  // same work and answers the same whether or not one does (no account enumeration). Throttled per
-  // client address and per email (429).
+  // POST /password/reset/: queues a reset link when an active account has that email. The answer is
+  // the same whether or not one does, and so is its work: the account is looked up after the answer
+  // (no account enumeration, by body or by time). Throttled per client address and per email (429);
+  // 503 too_busy when the work after answers is full.
   void request_password_reset(std::string_view email, std::string_view client_address);
   // POST /password/reset/confirm/: sets the password (the registration rules), uses the token once,
   // ends every refresh token of the account. 400 invalid_token when unknown, used, expired or void
@@ -186,6 +191,7 @@ class Service {
   Throttle resets_per_email_;
   Throttle verification_resends_;
   QueueAccountEmail queue_email_;
+  AfterAnswer after_answer_;
 };
 
 }  // namespace auth
