@@ -342,7 +342,7 @@ Wiring::Wiring(const Config& config)
       webhooks(*database, webhook_sender,
                {.allow_private = config.webhook_allow_private == "true", .rotation_overlap = std::chrono::hours(24)}),
       catalog(*database, catalog::StockWatch(config.low_stock_threshold)),
-      keys(*database),
+      keys(*database, {.lease = config.idempotency_lease}),
       orders(*database, metrics,
              {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl),
               .may_order = config.require_verified_email == "true" ? auth::Service::require_verified_email

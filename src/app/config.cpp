@@ -286,6 +286,9 @@ const std::vector<Key>& keys() {
                    "mock (development only: it takes test cards as payments), or the URL of an HTTP gateway",
                    payments::check_gateway_setting),
       duration("gateway_timeout", &Config::gateway_timeout, "timeout of one gateway call"),
+      duration("idempotency_lease", &Config::idempotency_lease,
+               "an Idempotency-Key whose request left no answer this long (it died with its process) is taken "
+               "over by a retry; at least twice gateway_timeout"),
     };
     auto mail = mail_and_shop_keys();
     v.insert(v.end(), mail.begin(), mail.end());
@@ -388,6 +391,10 @@ void validate(const Config& c) {
   if (auto weak = c.production() ? weak_secret(c.jwt_secret) : std::nullopt) {
     throw ConfigError("jwt_secret: production needs a random secret of at least 32 bytes, and " + *weak +
                       " (ORDERD_JWT_SECRET; e.g. openssl rand -hex 32)");
+  }
+  if (c.idempotency_lease < 2 * c.gateway_timeout) {
+    throw ConfigError("idempotency_lease: must be at least twice gateway_timeout (" +
+                      format_duration(c.gateway_timeout) + "), or a retry could take over a payment still running");
   }
   if (c.production() && c.payment_gateway == "mock") {
     throw ConfigError("payment_gateway: production refuses the mock gateway, which takes test cards as payments; "

@@ -42,6 +42,7 @@ struct Config {
   Duration sweep_interval = std::chrono::seconds(10);
   std::string payment_gateway = "mock";  // refused in production (it takes test cards as payments)
   Duration gateway_timeout = std::chrono::seconds(10);
+  Duration idempotency_lease = std::chrono::minutes(2);
   std::string smtp_url;
   Duration smtp_timeout = std::chrono::seconds(30);  // one SMTP delivery, start to end (connecting: at most 10 s)
   std::string mail_from = "orderd <no-reply@localhost>";

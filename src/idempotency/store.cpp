@@ -18,6 +18,10 @@ namespace {
 constexpr std::string_view kClaim =
     "INSERT INTO idempotency_keys (user_id, key, route, request_hash, created_at) VALUES ($1, $2, $3, $4, $5)"
     " ON CONFLICT (user_id, key) DO NOTHING";
+// The same request's claim, unanswered for longer than the lease ($5: its latest created_at).
+constexpr std::string_view kTakeOver =
+    "UPDATE idempotency_keys SET created_at = $3 WHERE user_id = $1 AND key = $2 AND request_hash = $4"
+    " AND status IS NULL AND created_at < $5";
 constexpr std::string_view kFind =
     "SELECT request_hash, status, response FROM idempotency_keys WHERE user_id = $1 AND key = $2";
 constexpr std::string_view kFinish =
@@ -120,8 +124,17 @@ http::Response Store::run(const http::Request& request, std::string_view identit
 Store::Seen Store::look(const Held& held, const std::string& route, const std::string& hash) {
   return database_.transaction([&](db::Connection& c) {
     Seen s;
-    s.claimed = c.query(kClaim, held.user, held.key, route, hash, common::now_micros()).affected_rows == 1;
+    auto now = common::now_micros();
+    s.claimed = c.query(kClaim, held.user, held.key, route, hash, now).affected_rows == 1;
     if (s.claimed) return s;
+    auto stale = now - std::chrono::duration_cast<std::chrono::microseconds>(settings_.lease).count();
+    s.claimed = c.query(kTakeOver, held.user, held.key, now, hash, stale).affected_rows == 1;
+    if (s.claimed) {
+      spdlog::warn("Idempotency-Key of user {} had no answer after {} s (its request died with its process): "
+                   "this request does the work", held.user,
+                   std::chrono::duration_cast<std::chrono::seconds>(settings_.lease).count());
+      return s;
+    }
     auto row = c.query(kFind, held.user, held.key);
     if (auto r = row.first()) {
       s.hash = r->text(0);

@@ -27,6 +27,10 @@ class Store {
   struct Settings {
     std::chrono::milliseconds wait{10'000};  // how long a duplicate waits for the first request
     std::chrono::hours keep{24};             // keys are remembered at least this long
+    // A claim still without an answer after this was left by a request that died with its process
+    // (kill -9, a crash): a request with the same key and body takes it over and does the work. It
+    // must outlast any keyed request (config: at least twice gateway_timeout).
+    std::chrono::milliseconds lease{120'000};
   };
 
   // Stores `response` as the claimed key's answer, inside the caller's transaction.
@@ -70,7 +74,8 @@ class Store {
   // response to replay; throws idempotency_conflict for another request under the key, or when the
   // first one is still working after `wait`.
   std::optional<http::Response> claim(const Held& held, const std::string& route, const std::string& hash);
-  // One short transaction: insert the key's row, or read the one already there.
+  // One short transaction: insert the key's row, take over a claim older than the lease, or read the
+  // row that is there.
   Seen look(const Held& held, const std::string& route, const std::string& hash);
   // Sleeps before the next look; idempotency_conflict once the first request has had `wait`.
   void wait(Waiting& waiting);

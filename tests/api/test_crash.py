@@ -6,11 +6,14 @@ Two gateways: the in-process mock, whose memory dies with the process (a payment
 then settled as failed, which is true: nothing was charged anywhere), and `orderd mock-gateway`, which
 outlives orderd (a processing payment whose charge went through must be settled as paid, and no order
 may be charged twice). Figures go to the log of the test (pytest -s or -rA) and docs/reliability.md."""
+import concurrent.futures
 import random
 import signal
 import time
 
-from conftest import BACKEND, MockGateway, Server, customer_token, staff_token, wait_until
+import requests
+
+from conftest import BACKEND, MockGateway, Server, customer_token, pay, place, staff_token, wait_until
 from invariants import Load, check_invariants, check_seen, make_products, wait_reconciled
 
 KILLS = 8
@@ -91,6 +94,39 @@ def test_kill_9_under_load_with_the_http_gateway_charges_at_most_once(tmp_path):
         paid = {order_id for (order_id,) in server.sql("SELECT id FROM orders WHERE status = 'paid'")}
         assert set(charged_per_order) == paid
         assert all(n == 1 for n in charged_per_order.values()), charged_per_order  # never charged twice
+    finally:
+        server.stop()
+        assert gateway.stop() == 0
+
+
+def test_a_key_whose_request_died_with_the_process_is_taken_over_after_the_lease(tmp_path):
+    # A kill -9 after a keyed payment claimed its Idempotency-Key left the key "in progress" for its 24
+    # hours: every retry with it waited 10 s and got 409 idempotency_conflict. After idempotency_lease
+    # a retry takes the claim over and is answered for what the order is now (found by an audit).
+    gateway = MockGateway(tmp_path / "gw", args=["--latency", "1s"]).start()
+    server = Server(tmp_path / "node", env={"ORDERD_PAYMENT_GATEWAY": gateway.url, "ORDERD_GATEWAY_TIMEOUT": "1500ms",
+                                            "ORDERD_IDEMPOTENCY_LEASE": "3s"}).start()
+    try:
+        staff, customer = staff_token(server), customer_token(server)
+        product = server.post("/store/products/", token=staff, json={"name": "Lease", "price": "10.00", "stock": 5})
+        order = place(server, customer, product_id=product.json()["id"], expect=201).json()
+        key = {"Idempotency-Key": "pay-before-the-kill"}
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            first = pool.submit(pay, server, customer, order, headers=key)
+            wait_until(lambda: server.sql("SELECT COUNT(*) FROM payments")[0][0] == 1, what="the charge under way")
+            server.stop(sig=signal.SIGKILL)
+            try:
+                first.result()
+            except requests.RequestException:
+                pass  # the connection died with the server
+        assert server.sql("SELECT status FROM idempotency_keys") == [(None,)]  # claimed, never answered
+        server.start()
+        retried = pay(server, customer, order, headers=key)
+        assert retried.status_code != 409 or retried.json()["code"] != "idempotency_conflict", retried.text
+        wait_until(lambda: server.sql("SELECT status FROM orders WHERE id = ?", (order["id"],)) == [("paid",)],
+                   what="the order paid once its charge is reconciled")
+        assert server.sql("SELECT COUNT(*) FROM payments WHERE status = 'succeeded'") == [(1,)]
+        assert "this request does the work" in server.log_text()
     finally:
         server.stop()
         assert gateway.stop() == 0
