@@ -36,7 +36,8 @@ struct StaffRecipient {
 boost::json::object low_stock_context(const LowStockAlert& alert, const StaffRecipient& to);
 
 // Records the crossing and queues one low_stock email per recipient, on the caller's connection
-// (inside the transaction that lowered the stock). Returns how many emails were queued.
+// (inside the transaction that lowered the stock), unless the product's last alert still stands (no
+// staff change of it since). Returns how many emails were queued.
 std::size_t enqueue_low_stock(db::Connection& c, const LowStockAlert& alert,
                               const std::vector<StaffRecipient>& recipients);
 

@@ -127,6 +127,23 @@ def test_one_email_per_crossing_per_staff_member_again_after_a_restock(make_serv
     assert sent[0]["order_id"] is None
 
 
+def test_orders_placed_and_cancelled_in_a_loop_alert_staff_once(make_server):
+    # Stock back from a cancelled order re-armed the alert: an audit made one customer's loop send 900
+    # low-stock emails to three staff members in 2.3 s. Only a staff change of the product re-arms it.
+    s = make_server()
+    staff = staff_token(s)
+    opt_in(s, staff, me(s, staff)["id"])
+    customer = customer_token(s)
+    p = product(s, staff, stock=6)
+    for _ in range(5):
+        order = place(s, customer, product_id=p["id"], quantity=2, expect=201).json()  # 6 -> 4: crosses
+        assert s.post(f"/store/orders/{order['id']}/cancel/", token=customer).status_code == 200  # back to 6
+    assert len(alerts(s, p["id"])) == 1
+    assert s.patch(f"/store/products/{p['id']}/", token=staff, json={"stock": 8}).status_code == 200  # a restock
+    place(s, customer, product_id=p["id"], quantity=4, expect=201)  # 8 -> 4
+    assert len(alerts(s, p["id"])) == 2
+
+
 def test_a_sale_that_fails_queues_no_alert(make_server):
     s = make_server()
     staff = staff_token(s)
