@@ -530,6 +530,9 @@ void Wiring::sweep(std::int64_t now) {
   }
   while (accounts.service.purge_account_tokens(now) > 0) {
   }
+  auto mail_before = now - duration_cast<std::chrono::microseconds>(config.mail_keep).count();
+  while (outbox.purge(mail_before) > 0) {
+  }
 }
 
 int Wiring::print_routes() const {

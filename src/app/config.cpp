@@ -227,6 +227,8 @@ std::vector<Key> mail_and_shop_keys() {
               "delivery attempts of an email before it is marked failed"),
       duration("mail_retry_cap", &Config::mail_retry_cap, "longest wait between two delivery attempts of an email",
                Duration(1000)),
+      duration("mail_keep", &Config::mail_keep,
+               "an email sent or given up on is forgotten after this (the outbox and the console's Emails page)"),
       checked_text("public_url", &Config::public_url,
                    "base URL for absolute links (pagination); default: from the Host header", check_public_url),
       text("metrics_token", &Config::metrics_token,

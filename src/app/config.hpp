@@ -63,6 +63,7 @@ struct Config {
   std::string webhook_allow_private = "false";  // true: loopback and private targets allowed (tests, development)
   Duration webhook_timeout = std::chrono::seconds(15);  // one delivery attempt, connect to answer
   Duration webhook_disable_after = std::chrono::hours(24 * 5);  // only failures this long disable an endpoint
+  Duration mail_keep = std::chrono::hours(24 * 30);     // a sent or failed email is kept this long
   Duration webhook_keep = std::chrono::hours(24 * 30);  // a finished event and its deliveries are kept this long
   std::string metrics_token;  // when set, /metrics needs "Authorization: Bearer <token>"
   std::string shop_name = "orderd shop";

@@ -59,6 +59,16 @@ constexpr std::string_view kQueueStats =
     "SELECT waiting, (SELECT created_at FROM outbox WHERE id = oldest)"
     " FROM (SELECT COUNT(*) AS waiting, MIN(id) AS oldest FROM outbox WHERE status IN ('pending', 'sending')) AS q";
 
+// The oldest finished emails (a batch), then the low-stock crossings no email names any more, each
+// product's latest kept: notify/low_stock.cpp reads it to know whether its alert still stands.
+constexpr std::string_view kPurgeFinished =
+    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status IN ('sent', 'failed') AND created_at < $1"
+    " ORDER BY id LIMIT $2)";
+constexpr std::string_view kPurgeCrossings =
+    "DELETE FROM low_stock_crossings WHERE id IN (SELECT x.id FROM low_stock_crossings x WHERE x.crossed_at < $1"
+    " AND x.id < (SELECT MAX(y.id) FROM low_stock_crossings y WHERE y.product_id = x.product_id)"
+    " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'low_stock' AND o.ref = x.id) ORDER BY x.id LIMIT $2)";
+
 EmailRow email_row(const db::Row& r) {
   return EmailRow{r.integer(0),          r.text(1),    r.optional_integer(2), r.text(3),
                   r.text(4),             r.integer(5), r.optional_text(6),    r.integer(7),
@@ -168,6 +178,11 @@ std::optional<StoredEmail> find_for_order(db::Connection& c, std::string_view ki
 std::optional<EmailRow> resend(db::Connection& c, std::int64_t id, std::int64_t now) {
   c.query(kResend, id, now);
   return find_email(c, id);
+}
+
+std::int64_t purge_finished(db::Connection& c, std::int64_t before, std::int64_t limit) {
+  auto emails = c.query(kPurgeFinished, before, limit).affected_rows;
+  return emails + c.query(kPurgeCrossings, before, limit).affected_rows;
 }
 
 QueueStats queue_stats(db::Connection& c) {

@@ -118,6 +118,10 @@ std::optional<StoredEmail> find_for_order(db::Connection& c, std::string_view ki
 // pending one is brought forward; a row being sent right now is left alone. nullopt: no such row.
 std::optional<EmailRow> resend(db::Connection& c, std::int64_t id, std::int64_t now);
 
+// Forgets up to `limit` sent or failed emails created before `before`, and up to `limit` low-stock
+// crossings from before it that no email names (each product's latest is kept). Returns how many rows.
+std::int64_t purge_finished(db::Connection& c, std::int64_t before, std::int64_t limit);
+
 // Undelivered rows (pending + sending) and the creation time of the oldest, for the gauges.
 struct QueueStats {
   std::int64_t depth = 0;

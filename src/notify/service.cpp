@@ -38,6 +38,11 @@ EmailPage Service::list(const std::optional<std::string>& status, std::int64_t l
   });
 }
 
+std::int64_t Service::purge(std::int64_t before) {
+  constexpr std::int64_t kBatch = 500;  // one short transaction each: the writer is never held for long
+  return database_.transaction([&](db::Connection& c) { return purge_finished(c, before, kBatch); });
+}
+
 EmailRow Service::resend(std::int64_t id) {
   auto row = database_.transaction([&](db::Connection& c) { return notify::resend(c, id, common::now_micros()); });
   if (!row) not_found();

@@ -63,6 +63,9 @@ class Service {
     std::int64_t pending = 0;
   };
   Counts counts();
+  // The sweeper: forgets a batch of emails sent or given up on before `before` (microseconds), with
+  // the low-stock crossings only they named; returns how many rows went (0: none left).
+  std::int64_t purge(std::int64_t before);
 
   // The shop's currency, as the emails show it (the staff console shows money the same way).
   const common::Currency& currency() const;

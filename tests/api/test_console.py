@@ -144,6 +144,22 @@ def test_orders_placed_and_cancelled_in_a_loop_alert_staff_once(make_server):
     assert len(alerts(s, p["id"])) == 2
 
 
+def test_finished_emails_are_forgotten_after_mail_keep_and_each_products_last_crossing_is_kept(make_server):
+    # The outbox and the crossings only grew (an audit): sent and failed emails, with their personal
+    # data, now go after mail_keep; waiting ones stay, and so does each product's latest crossing.
+    s = make_server(env={"ORDERD_MAIL_KEEP": "1s", "ORDERD_SWEEP_INTERVAL": "200ms"})
+    staff = staff_token(s)
+    opt_in(s, staff, me(s, staff)["id"])
+    p = product(s, staff, stock=10)
+    for stock in (4, 10, 3):  # two crossings, a restock between them
+        assert s.patch(f"/store/products/{p['id']}/", token=staff, json={"stock": stock}).status_code == 200
+    assert len(alerts(s, p["id"])) == 2
+    wait_until(lambda: s.sql("SELECT COUNT(*) FROM outbox")[0][0] == 0, what="sent emails forgotten")
+    crossings = s.sql("SELECT stock FROM low_stock_crossings WHERE product_id = ?", (p["id"],))
+    assert crossings == [(3,)]
+    assert s.get("/admin/emails/", token=staff).json()["count"] == 0
+
+
 def test_a_sale_that_fails_queues_no_alert(make_server):
     s = make_server()
     staff = staff_token(s)
