@@ -244,23 +244,41 @@ std::vector<Key> mail_and_shop_keys() {
   };
 }
 
+// Logging, threads and the HTTP server's timeouts.
+std::vector<Key> server_keys() {
+  return {
+      text("log_level", &Config::log_level, "trace, debug, info, warn, error, critical or off",
+           {"trace", "debug", "info", "warn", "error", "critical", "off"}),
+      text("log_format", &Config::log_format, "text or json", {"text", "json"}),
+      integer("threads", &Config::threads, 0, 256, "I/O threads (0: one per core)"),
+      integer("workers", &Config::workers, 1, 1024, "threads of the handler pool: database and other blocking work"),
+      duration("header_timeout", &Config::header_timeout, "time a client has to send a request's headers"),
+      duration("read_timeout", &Config::read_timeout, "time a client has to send a request's body"),
+      duration("idle_timeout", &Config::idle_timeout, "an idle keep-alive connection is closed after this"),
+      duration("shutdown_timeout", &Config::shutdown_timeout, "time in-flight requests get to finish on SIGTERM"),
+  };
+}
+
+void check_listen(const std::string& v) {
+  Config c;
+  c.listen = v;
+  (void)c.listen_port();
+}
+
+void check_database_url(const std::string& v) {
+  if (!v.starts_with("sqlite://") && !v.starts_with("postgresql://") && !v.starts_with("postgres://")) {
+    throw std::invalid_argument("must start with sqlite:// or postgresql://");
+  }
+}
+
 const std::vector<Key>& keys() {
   static const std::vector<Key> all = [] {
     std::vector<Key> v = {
       text("env", &Config::env, "development or production (production requires jwt_secret and a payment_gateway URL)",
            {"development", "production"}),
-      checked_text("listen", &Config::listen, "address and port to serve on, HOST:PORT",
-                   [](const std::string& v) {
-                     Config c;
-                     c.listen = v;
-                     (void)c.listen_port();
-                   }),
+      checked_text("listen", &Config::listen, "address and port to serve on, HOST:PORT", check_listen),
       checked_text("database_url", &Config::database_url, "sqlite://PATH or postgresql://USER:PASS@HOST:PORT/DB",
-                   [](const std::string& v) {
-                     if (!v.starts_with("sqlite://") && !v.starts_with("postgresql://") && !v.starts_with("postgres://")) {
-                       throw std::invalid_argument("must start with sqlite:// or postgresql://");
-                     }
-                   }),
+                   check_database_url),
       integer("database_pool", &Config::database_pool, 1, 256, "database connections per node"),
       text("jwt_secret", &Config::jwt_secret, "HMAC key for tokens, at least 32 bytes (random per process in development)"),
       duration("access_ttl", &Config::access_ttl, "lifetime of access tokens"),
@@ -294,17 +312,7 @@ const std::vector<Key>& keys() {
     };
     auto mail = mail_and_shop_keys();
     v.insert(v.end(), mail.begin(), mail.end());
-    v.insert(v.end(), {
-      text("log_level", &Config::log_level, "trace, debug, info, warn, error, critical or off",
-           {"trace", "debug", "info", "warn", "error", "critical", "off"}),
-      text("log_format", &Config::log_format, "text or json", {"text", "json"}),
-      integer("threads", &Config::threads, 0, 256, "I/O threads (0: one per core)"),
-      integer("workers", &Config::workers, 1, 1024, "threads of the handler pool: database and other blocking work"),
-      duration("header_timeout", &Config::header_timeout, "time a client has to send a request's headers"),
-      duration("read_timeout", &Config::read_timeout, "time a client has to send a request's body"),
-      duration("idle_timeout", &Config::idle_timeout, "an idle keep-alive connection is closed after this"),
-      duration("shutdown_timeout", &Config::shutdown_timeout, "time in-flight requests get to finish on SIGTERM"),
-    });
+    for (auto& key : server_keys()) v.push_back(std::move(key));
     auto accounts = account_keys();
     v.insert(v.end(), accounts.begin(), accounts.end());
     for (auto& key : console_keys()) v.push_back(std::move(key));
