@@ -45,6 +45,11 @@ constexpr std::string_view kMarkUsed =
 constexpr std::string_view kRevokeFamily =
     "UPDATE refresh_tokens SET revoked_at = $2 WHERE family = $1 AND revoked_at IS NULL";
 constexpr std::string_view kDeleteExpired = "DELETE FROM refresh_tokens WHERE user_id = $1 AND expires_at < $2";
+// Every live session (a family's unused, unrevoked token) of the account but the newest $2 ends.
+constexpr std::string_view kEndOldestSessions =
+    "UPDATE refresh_tokens SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL AND family IN"
+    " (SELECT family FROM refresh_tokens WHERE user_id = $1 AND used_at IS NULL AND revoked_at IS NULL"
+    " ORDER BY created_at DESC, jti LIMIT 1000000000 OFFSET $2)";
 constexpr std::string_view kTrimUsed =
     "DELETE FROM refresh_tokens WHERE family = $1 AND used_at IS NOT NULL AND jti NOT IN"
     " (SELECT jti FROM refresh_tokens WHERE family = $1 AND used_at IS NOT NULL ORDER BY used_at DESC, jti DESC"
@@ -176,6 +181,10 @@ void revoke_family(db::Connection& c, std::string_view family, std::int64_t now)
 
 void delete_expired_refresh(db::Connection& c, std::int64_t user_id, std::int64_t now) {
   c.query(kDeleteExpired, user_id, now);
+}
+
+void end_oldest_sessions(db::Connection& c, std::int64_t user_id, std::int64_t keep, std::int64_t now) {
+  c.query(kEndOldestSessions, user_id, keep, now);
 }
 
 void trim_used_refresh(db::Connection& c, std::string_view family, std::int64_t keep) {

@@ -73,6 +73,8 @@ std::optional<RefreshRow> find_refresh(db::Connection& c, std::string_view jti);
 bool mark_refresh_used(db::Connection& c, std::string_view jti, std::int64_t now);
 void revoke_family(db::Connection& c, std::string_view family, std::int64_t now);
 void delete_expired_refresh(db::Connection& c, std::int64_t user_id, std::int64_t now);
+// Revokes every live session of the account but the newest `keep` (the sweeper then deletes them).
+void end_oldest_sessions(db::Connection& c, std::int64_t user_id, std::int64_t keep, std::int64_t now);
 // Deletes the family's used tokens except the `keep` most recently used, so that a family that
 // rotates forever keeps a bounded number of rows.
 void trim_used_refresh(db::Connection& c, std::string_view family, std::int64_t keep);

@@ -221,6 +221,9 @@ User Service::register_user(NewUser user, std::string_view client_address) {
   }
 }
 
+// Live sessions (refresh token families) one account may hold; a login beyond them ends the oldest.
+constexpr std::int64_t kMostSessions = 100;
+
 Tokens Service::login(std::string_view email_in, std::string_view password, const std::string& client_address) {
   auto email = lower(trim(email_in));
   check_login_throttles(email, client_address);
@@ -241,6 +244,9 @@ Tokens Service::login(std::string_view email_in, std::string_view password, cons
       invalid_credentials();
     }
     repo::delete_expired_refresh(c, user->id, common::now_micros());
+    // An account holds at most kMostSessions: each login beyond them ends the oldest (an audit's 400
+    // logins left 400 live sessions, each kept for refresh_ttl).
+    repo::end_oldest_sessions(c, user->id, kMostSessions - 1, common::now_micros());
     return issue(user->id, stored_role(current->role), random_id(), c);
   });
 }

@@ -67,3 +67,15 @@ def test_refresh_tokens_expired_or_revoked_are_purged_by_the_sweeper(make_server
     wait_until(lambda: rows(s, "user_id = ?", expiring["id"]) == 0)
     # Purged tokens stay refused (by now also expired).
     assert s.post("/token/refresh/", json={"refresh": other}).status_code == 401
+
+
+def test_an_account_holds_at_most_100_sessions_and_a_login_beyond_ends_the_oldest(server):
+    # 400 logins of one account left 400 live sessions, each kept for refresh_ttl (an audit).
+    _, creds = register(server)
+    sessions = [login(server, creds["email"], creds["password"]) for _ in range(103)]
+    user = server.get("/user/", token=sessions[-1]["access"]).json()["id"]
+    assert rows(server, "user_id = ? AND used_at IS NULL AND revoked_at IS NULL", user) == 100
+    for oldest in sessions[:3]:
+        assert_error(server.post("/token/refresh/", json={"refresh": oldest["refresh"]}), 401, "token_invalid")
+    assert refresh(server, sessions[3]["refresh"])
+    assert refresh(server, sessions[-1]["refresh"])
