@@ -72,8 +72,8 @@ COPY --from=build /src/build/orderd /usr/local/bin/orderd
 RUN ! ldd /usr/local/bin/orderd | grep 'not found' && /usr/local/bin/orderd --version
 
 # Configuration is the ORDERD_* environment (see README "Configuration"). The default is
-# development mode with SQLite in the volume; production needs ORDERD_ENV=production, an
-# ORDERD_JWT_SECRET of at least 32 bytes and ORDERD_PAYMENT_GATEWAY (it refuses the mock); behind a
+# development mode with SQLite in the volume; production needs ORDERD_ENV=production,
+# a random ORDERD_JWT_SECRET (openssl rand -hex 32) and ORDERD_PAYMENT_GATEWAY (it refuses the mock); behind a
 # reverse proxy also ORDERD_TRUSTED_PROXIES (docs/security.md).
 LABEL org.opencontainers.image.title=orderd
 ENV ORDERD_ENV=development \
