@@ -193,6 +193,7 @@ http::Router::Authenticator authenticator(Service& service) {
     if (q.authorization.empty()) {
       throw common::Error("not_authenticated", "Authentication credentials were not provided.");
     }
+    if (q.authorization_repeated) throw common::Error("not_authenticated", "Send one Authorization header.");
     auto token = http::bearer_token(q);
     if (!token) throw common::Error("not_authenticated", "Authorization header must be 'Bearer <access token>'");
     auto claims = service.verify_access(*token);

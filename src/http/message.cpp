@@ -54,6 +54,8 @@ const Principal& Request::user() const {
 std::optional<std::string_view> bearer_token(const Request& request) {
   constexpr std::string_view kBearer = "Bearer ";
   std::string_view header = request.authorization;
+  // Of two headers a proxy in front may have checked the other: neither is taken.
+  if (request.authorization_repeated) return std::nullopt;
   if (header.size() <= kBearer.size() || strncasecmp(header.data(), kBearer.data(), kBearer.size()) != 0) {
     return std::nullopt;
   }

@@ -33,6 +33,7 @@ struct Request {
   std::string body;
   std::string content_type;
   std::string authorization;
+  bool authorization_repeated = false;  // more than one Authorization header came: none is believed
   std::string host;
   std::string idempotency_key;
   int idempotency_key_headers = 0;  // how many Idempotency-Key headers came (one is right; 0: none)
@@ -52,7 +53,7 @@ struct Request {
 };
 
 // The token of an "Authorization: Bearer <token>" header (the scheme in any case); nullopt when the
-// header is absent, names another scheme or carries no token.
+// header is absent or repeated, names another scheme or carries no token.
 std::optional<std::string_view> bearer_token(const Request& request);
 
 // How the server ends an exchange. Only test doubles use more than `answer`: the mock gateway's fault

@@ -471,6 +471,7 @@ struct Server::Impl {
     req.body = std::move(in.body());
     req.content_type = std::string(in[bhttp::field::content_type]);
     req.authorization = std::string(in[bhttp::field::authorization]);
+    req.authorization_repeated = in.count(bhttp::field::authorization) > 1;
     req.host = std::string(in[bhttp::field::host]);
     req.idempotency_key = std::string(in["Idempotency-Key"]);
     req.idempotency_key_headers = static_cast<int>(std::min<std::size_t>(in.count("Idempotency-Key"), 2));

@@ -158,3 +158,26 @@ def test_a_guess_spread_over_many_addresses_meets_the_accounts_ceiling(make_serv
     r = s.post("/login/", json=creds, headers=from_address("198.18.2.1"))
     assert_error(r, 429, "too_many_requests")
     assert int(r.headers["Retry-After"]) > 0
+
+
+def test_two_authorization_headers_authenticate_nobody(server):
+    # Of two headers the first was taken; a proxy in front may have checked the other (a security audit).
+    import http.client
+    import json
+
+    _, creds = register(server)
+    good = "Bearer " + login(server, creds["email"], creds["password"])["access"]
+    for pair in ((good, "Bearer nonsense"), ("Bearer nonsense", good), (good, good)):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            connection.putrequest("GET", "/user/")
+            for value in pair:
+                connection.putheader("Authorization", value)
+            connection.endheaders()
+            answer = connection.getresponse()
+            body = json.loads(answer.read())
+        finally:
+            connection.close()
+        assert answer.status == 401 and body["code"] == "not_authenticated", (pair, body)
+        assert body["error"] == "Send one Authorization header.", body
+    assert server.get("/user/", headers={"Authorization": good}).status_code == 200
