@@ -115,7 +115,7 @@ std::pair<CLI::App*, CLI::App*> add_product_commands(CLI::App& cli, const WithCo
   return {product_import, demo_data};
 }
 
-// Hidden (no group): a development aid, not part of the documented command line.
+// A development aid, listed in --help and the README.
 CLI::App* add_routes_command(CLI::App& cli, const WithConfig& with_config) {
   auto* routes = with_config(cli.add_subcommand("routes", "Print every route of the HTTP API: METHOD PATH per line"));
   return routes;

@@ -78,13 +78,11 @@ std::unique_ptr<db::Database> open_database(const Config& config) {
   return database;
 }
 
-// Whether an http:// gateway URL names this machine: anything else carries card numbers over a network
-// in clear text (orderd's gateway client has no TLS; docs/security.md, "Out of scope").
-bool gateway_on_loopback(std::string_view url) {
-  url.remove_prefix(std::min(url.size(), std::string_view("http://").size()));
-  auto authority = url.substr(0, url.find('/'));
-  auto host = authority.starts_with('[') ? authority.substr(1, authority.find(']') - 1)
-                                         : authority.substr(0, authority.find(':'));
+// Whether an http:// gateway URL (checked by the configuration) names this machine: anything else
+// carries card numbers over a network in clear text (orderd's gateway client has no TLS;
+// docs/security.md, "Out of scope").
+bool gateway_on_loopback(const std::string& url) {
+  auto host = payments::parse_gateway_url(url).host;
   return host == "localhost" || host.starts_with("127.") || host == "::1";
 }
 

@@ -259,11 +259,20 @@ std::vector<Key> server_keys() {
   };
 }
 
-void check_listen(const std::string& v) {
-  Config c;
-  c.listen = v;
-  (void)c.listen_port();
+// HOST:PORT's port; throws std::invalid_argument saying what is wrong.
+unsigned port_of(std::string_view listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) throw std::invalid_argument("expected HOST:PORT");
+  unsigned port = 0;
+  auto text = listen.substr(colon + 1);
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (ec != std::errc{} || end != text.data() + text.size() || port > 65535) {
+    throw std::invalid_argument("port must be a number from 0 to 65535");
+  }
+  return port;
 }
+
+void check_listen(const std::string& v) { (void)port_of(v); }
 
 void check_database_url(const std::string& v) {
   if (!v.starts_with("sqlite://") && !v.starts_with("postgresql://") && !v.starts_with("postgres://")) {
@@ -434,17 +443,7 @@ std::string Config::listen_host() const {
   return host;
 }
 
-unsigned Config::listen_port() const {
-  auto colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0) throw std::invalid_argument("expected HOST:PORT");
-  unsigned port = 0;
-  auto text = std::string_view(listen).substr(colon + 1);
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
-  if (ec != std::errc{} || end != text.data() + text.size() || port > 65535) {
-    throw std::invalid_argument("port must be a number from 0 to 65535");
-  }
-  return port;
-}
+unsigned Config::listen_port() const { return port_of(listen); }
 
 std::vector<KeyInfo> config_keys() {
   std::vector<KeyInfo> out;

@@ -243,10 +243,11 @@ Tokens Service::login(std::string_view email_in, std::string_view password, cons
     if (!current || !current->active || current->password_changed_at != user->password_changed_at) {
       invalid_credentials();
     }
-    repo::delete_expired_refresh(c, user->id, common::now_micros());
+    auto now = common::now_micros();
+    repo::delete_expired_refresh(c, user->id, now);
     // An account holds at most kMostSessions: each login beyond them ends the oldest (an audit's 400
     // logins left 400 live sessions, each kept for refresh_ttl).
-    repo::end_oldest_sessions(c, user->id, kMostSessions - 1, common::now_micros());
+    repo::end_oldest_sessions(c, user->id, kMostSessions - 1, now);
     return issue(user->id, stored_role(current->role), random_id(), c);
   });
 }

@@ -94,6 +94,14 @@ long response_timeout_seconds(std::chrono::milliseconds total) {
   return std::max<long>(1, static_cast<long>((total.count() + 999) / 1000));
 }
 
+boost::urls::url_view parse_smtp_url(std::string_view url) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed || (parsed->scheme() != "smtp" && parsed->scheme() != "smtps") || parsed->host().empty()) {
+    throw std::invalid_argument("must look like smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT");
+  }
+  return *parsed;
+}
+
 }  // namespace
 
 std::string mask_password(std::string_view url) {
@@ -104,16 +112,11 @@ std::string mask_password(std::string_view url) {
   return std::string(u.buffer());
 }
 
-void check_smtp_url(std::string_view url) {
-  auto parsed = boost::urls::parse_uri(url);
-  if (!parsed || (parsed->scheme() != "smtp" && parsed->scheme() != "smtps") || parsed->host().empty()) {
-    throw std::invalid_argument("must look like smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT");
-  }
-}
+void check_smtp_url(std::string_view url) { (void)parse_smtp_url(url); }
 
 SmtpMailer::SmtpMailer(std::string url, SmtpTimeouts timeouts) : url_(std::move(url)), timeouts_(timeouts) {
-  check_smtp_url(url_);
-  require_tls_ = url_.starts_with("smtp:") && boost::urls::parse_uri(url_)->has_userinfo();
+  auto parsed = parse_smtp_url(url_);
+  require_tls_ = parsed.scheme() == "smtp" && parsed.has_userinfo();
   init_curl_once();
 }
 

@@ -140,12 +140,22 @@ class Gateway {
   virtual RefundLookupResult lookup_refund(const std::string& idempotency_key) = 0;
 };
 
-// "mock" -> MockGateway; "http://host:port" -> HttpGateway (the whole of one call, retries included,
-// is bounded by `timeout`). Anything else throws std::invalid_argument. With `metrics`, every call is
-// timed into orderd_gateway_request_duration_seconds{gateway, operation, outcome}.
+// Where an HTTP gateway is: "http://host[:port][/prefix]" taken apart (host without brackets, port
+// 80 unless given, prefix without a trailing slash). Throws std::invalid_argument, saying why, for
+// anything else.
+struct GatewayAddress {
+  std::string host;
+  std::string port;
+  std::string prefix;
+};
+GatewayAddress parse_gateway_url(const std::string& url);
+
 // Throws std::invalid_argument, saying why, unless `setting` is what make_gateway takes.
 void check_gateway_setting(const std::string& setting);
 
+// "mock" -> MockGateway; "http://host:port" -> HttpGateway (the whole of one call, retries included,
+// is bounded by `timeout`). Anything else throws std::invalid_argument. With `metrics`, every call is
+// timed into orderd_gateway_request_duration_seconds{gateway, operation, outcome}.
 std::unique_ptr<Gateway> make_gateway(const std::string& setting, std::chrono::milliseconds timeout,
                                       common::Metrics* metrics = nullptr);
 

@@ -302,20 +302,28 @@ RefundLookupResult interpret_refund_lookup(const Exchange& exchange) {
 
 }  // namespace
 
-HttpGateway::HttpGateway(const std::string& url, std::chrono::milliseconds timeout) : timeout_(timeout) {
+GatewayAddress parse_gateway_url(const std::string& url) {
   auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed || parsed->scheme() != "http" || parsed->host_address().empty() || parsed->has_query() ||
       parsed->has_fragment() || parsed->has_userinfo()) {
     throw std::invalid_argument("must look like http://host:port (no user, query or fragment)");
   }
-  host_ = std::string(parsed->host_address());
-  port_ = parsed->has_port() ? std::string(parsed->port()) : "80";
-  if (port_.empty() || port_.size() > 5 || port_.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(port_) == 0 || std::stoul(port_) > 65535) {
+  GatewayAddress address{std::string(parsed->host_address()),
+                         parsed->has_port() ? std::string(parsed->port()) : "80", std::string(parsed->encoded_path())};
+  const auto& port = address.port;
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port) == 0 || std::stoul(port) > 65535) {
     throw std::invalid_argument("has an invalid port: 1 to 65535");
   }
-  prefix_ = std::string(parsed->encoded_path());
-  while (!prefix_.empty() && prefix_.back() == '/') prefix_.pop_back();
+  while (!address.prefix.empty() && address.prefix.back() == '/') address.prefix.pop_back();
+  return address;
+}
+
+HttpGateway::HttpGateway(const std::string& url, std::chrono::milliseconds timeout) : timeout_(timeout) {
+  auto address = parse_gateway_url(url);
+  host_ = std::move(address.host);
+  port_ = std::move(address.port);
+  prefix_ = std::move(address.prefix);
 }
 
 ChargeResult HttpGateway::charge(const ChargeRequest& charge) {

@@ -329,38 +329,38 @@ def change_password(server, access, old, new):
     return server.post("/password/change/", token=access, json={"current_password": old, "new_password": new})
 
 
+def race_a_change(server, rounds, seed, other, spread, refused):
+    """Each round, a new account's password change and other(creds, tokens) at once (the latter up to
+    `spread` seconds later or earlier): the change wins, and the other either is refused with
+    `refused` or got a session that the change has ended."""
+    rng = random.Random(seed)
+    for _ in range(rounds):
+        _, creds = register(server)
+        tokens = login(server, creds["email"], creds["password"])
+        changed, answer = race(lambda: change_password(server, tokens["access"], creds["password"], NEW_PASSWORD),
+                               lambda: other(creds, tokens), rng.uniform(*spread))
+        assert changed.status_code == 200, changed.text
+        if answer.status_code == 200:
+            assert_error(server.post("/token/refresh/", json={"refresh": answer.json()["refresh"]}), 401,
+                         "token_invalid")
+        else:
+            assert_error(answer, 401, refused)
+
+
 def test_a_login_with_the_old_password_racing_a_change_leaves_no_session(make_server):
     # The login checked the password against the hash it had read, then issued a token in a later
     # transaction: when the change committed in between, the old password's session outlived it (a few
     # rounds in 40, on both databases).
-    s, rng = make_server(), random.Random(1)
-    for _ in range(40):
-        _, creds = register(s)
-        access = login(s, creds["email"], creds["password"])["access"]
-        changed, logged_in = race(lambda: change_password(s, access, creds["password"], NEW_PASSWORD),
-                                  lambda: s.post("/login/", json=creds), rng.uniform(0, 0.03))
-        assert changed.status_code == 200, changed.text
-        if logged_in.status_code == 200:
-            assert_error(s.post("/token/refresh/", json={"refresh": logged_in.json()["refresh"]}), 401, "token_invalid")
-        else:
-            assert_error(logged_in, 401, "invalid_credentials")
+    s = make_server()
+    race_a_change(s, 40, 1, lambda creds, tokens: s.post("/login/", json=creds), (0, 0.03), "invalid_credentials")
 
 
 def test_a_refresh_racing_a_change_leaves_no_session(make_server):
     # On PostgreSQL the change's revocation could not see the token a refresh was inserting: it outlived
     # the change in a few rounds in 80.
-    s, rng = make_server(), random.Random(2)
-    for _ in range(80):
-        _, creds = register(s)
-        tokens = login(s, creds["email"], creds["password"])
-        changed, refreshed = race(lambda: change_password(s, tokens["access"], creds["password"], NEW_PASSWORD),
-                                  lambda: s.post("/token/refresh/", json={"refresh": tokens["refresh"]}),
-                                  rng.uniform(-0.01, 0.01))
-        assert changed.status_code == 200, changed.text
-        if refreshed.status_code == 200:
-            assert_error(s.post("/token/refresh/", json={"refresh": refreshed.json()["refresh"]}), 401, "token_invalid")
-        else:
-            assert_error(refreshed, 401, "token_invalid")
+    s = make_server()
+    race_a_change(s, 80, 2, lambda creds, tokens: s.post("/token/refresh/", json={"refresh": tokens["refresh"]}),
+                  (-0.01, 0.01), "token_invalid")
 
 
 def test_a_wrong_current_password_is_400_and_counts_toward_the_login_throttle(make_server):
