@@ -84,11 +84,12 @@ std::vector<SampleContext> Templates::sample_contexts(std::string_view kind) {
   if (kind == kOrderShipped) return {{"default", shipped_sample()}};
   if (kind == kRefundIssued) return {{"default", refund_sample()}};
   if (kind == kOrderCancelled) {
-    // The three wordings: a customer's own cancel, staff's cancel of an unpaid order, staff's cancel
-    // of a paid order with its refund.
+    // The four wordings: a customer's own cancel, staff's cancel of an unpaid order, staff's cancel
+    // of a paid order with its refund, and of a paid order that earlier refunds gave back in full.
     return {{"customer", cancelled_sample("customer", "")},
             {"staff", cancelled_sample("staff", "")},
-            {"refunded", cancelled_sample("staff", "130.00")}};
+            {"refunded", cancelled_sample("staff", "130.00")},
+            {"refunded_earlier", cancelled_sample("staff", "0.00")}};
   }
   if (kind == kOrderExpired) {
     return {{"default", with(sample_context(), boost::json::object{{"expired_at", "2024-05-04T12:15:00.000000Z"}})}};

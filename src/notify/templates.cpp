@@ -122,14 +122,18 @@ std::string_view text_of(const boost::json::object& o, std::string_view key) {
   return it != o.end() && it->value().is_string() ? std::string_view(it->value().get_string()) : "";
 }
 
-// The flags order_cancelled's three wordings choose by: Mustache tests truth, not equality.
+// The flags order_cancelled's four wordings choose by: Mustache tests truth, not equality. A staff
+// cancel of a paid order carries what it refunds ("0.00" when earlier refunds had given it all back);
+// an unpaid order's carries "".
 void add_cancel_flags(boost::json::object& o) {
   auto text = [&](std::string_view key) { return text_of(o, key); };
   auto refund = text("refund_amount");
-  bool refunded = !refund.empty() && common::Money::parse(refund).value_or(common::Money{}).minor() > 0;
+  bool paid = !refund.empty();
+  bool refunding = paid && common::Money::parse(refund).value_or(common::Money{}).minor() > 0;
   o["cancelled_by_customer"] = text("cancelled_by") == "customer";
   o["cancelled_by_staff"] = text("cancelled_by") == "staff";
-  o["refunded"] = refunded;
+  o["refunded"] = refunding;  // the name predates the wording: the refund is on its way, not made yet
+  o["refunded_earlier"] = paid && !refunding;
 }
 
 // order_shipped's flags: kainjow's Mustache counts an empty string as true, so a shipment sent

@@ -62,6 +62,54 @@ def test_staff_cancelling_an_unpaid_order_uses_the_staff_wording(make_server, sm
     assert preview.json()["subject"] == mail.header("Subject") and "It was not paid" in preview.json()["text"]
 
 
+def staff_cancel_emails(server, smtp_sink, staff, token, number="4242424242424242", refund_first=False):
+    """Pays an order, optionally refunds all of it, has staff cancel it once its emails are out; returns
+    the cancel's answer, the order, its order_cancelled message and the kinds of its outbox rows."""
+    order = place(server, token, product_id=product(server, staff)["id"]).json()
+    assert pay(server, token, order, number=number).status_code == 200
+    expected = 1
+    if refund_first:
+        r = server.post(f"/admin/orders/{order['id']}/refunds/", token=staff, json={"amount": "50.00", "reason": "Broken"},
+                        headers={"Idempotency-Key": unique("refund-")})
+        assert r.status_code == 201 and r.json()["status"] == "succeeded", r.text
+        expected += 1
+    cancel = server.post(f"/admin/orders/{order['id']}/cancel/", token=staff)
+    assert cancel.status_code == 200, cancel.text
+    expected += 1 + ((cancel.json()["refund"] or {}).get("status") == "succeeded")
+    kinds = [kind for kind, _, _ in outbox_rows(server, order["id"])]
+    assert len(kinds) == expected, kinds
+    def mails():
+        return [m for m in smtp_sink.received() if re.search(rf"#{order['id']}\b", m.header("Subject"))]
+
+    wait_until(lambda: len(mails()) == expected, what="the order's emails")
+    [cancelled] = [m for m in mails() if "is cancelled" in m.header("Subject")]
+    return cancel.json(), order, cancelled, kinds
+
+
+def test_staff_cancel_of_a_paid_order_promises_a_refund_only_once_made_and_never_a_false_one(make_server, smtp_sink):
+    """The cancel's email is queued in the cancel's transaction, before the gateway answers the refund:
+    it says the refund is on its way; the refund_issued email says it was made. A refused refund must
+    not be reported as made, and an order refunded in full earlier was paid, not "not paid"."""
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url})
+    staff, token = staff_token(s), customer_token(s)
+
+    cancel, order, mail, kinds = staff_cancel_emails(s, smtp_sink, staff, token)
+    assert cancel["refund"]["status"] == "succeeded" and kinds.count("refund_issued") == 1
+    assert mail.header("Subject").endswith(f"order #{order['id']} is cancelled: $50.00 to be refunded")
+    assert f"we have cancelled your order #{order['id']} and are refunding $50.00" in mail.body("plain")
+
+    cancel, order, mail, kinds = staff_cancel_emails(s, smtp_sink, staff, token, number="4000000000005126")
+    assert cancel["refund"]["status"] == "failed" and "refund_issued" not in kinds
+    for part in (mail.header("Subject"), mail.body("plain"), mail.body("html")):
+        assert "refunded $50.00" not in part and "$50.00 refunded" not in part, part
+
+    cancel, order, mail, kinds = staff_cancel_emails(s, smtp_sink, staff, token, refund_first=True)
+    assert cancel["refund"] is None and kinds.count("refund_issued") == 1
+    text = mail.body("plain")
+    assert "It was not paid" not in text and "has already been refunded" in text, text
+    assert mail.header("Subject").endswith(f"order #{order['id']} is cancelled")
+
+
 def test_an_expired_order_is_told_so_once(make_server, smtp_sink):
     s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url, "ORDERD_RESERVATION_TTL": "1s",
                          "ORDERD_SWEEP_INTERVAL": "100ms"})
@@ -180,12 +228,13 @@ def test_preview_renders_every_kind(make_server, kind):
 
 def test_preview_of_each_cancel_wording_and_of_an_orders_queued_email(make_server):
     s = make_server()
-    wordings = {"customer": "as you asked", "staff": "It was not paid", "refunded": "refunded $130.00"}
+    wordings = {"customer": "as you asked", "staff": "It was not paid", "refunded": "are refunding $130.00",
+                "refunded_earlier": "has already been refunded"}
     for variant, words in wordings.items():
         p = s.cli("email", "preview", "order_cancelled", "--variant", variant, "--text")
         assert p.returncode == 0 and words in p.stdout, (variant, p.stdout, p.stderr)
     p = s.cli("email", "preview", "order_cancelled", "--variant", "nobody")
-    assert p.returncode == 1 and "customer, staff, refunded" in p.stderr
+    assert p.returncode == 1 and "customer, staff, refunded, refunded_earlier" in p.stderr
     p = s.cli("email", "preview", "order_teleported")
     assert p.returncode == 1 and "order_shipped" in p.stderr
 
