@@ -339,7 +339,7 @@ Wiring::Wiring(const Config& config)
       webhook_sender(*database, metrics, webhook_options(config)),
       webhooks(*database, webhook_sender,
                {.allow_private = config.webhook_allow_private == "true", .rotation_overlap = std::chrono::hours(24)}),
-      catalog(*database, catalog::StockWatch(config.low_stock_threshold)),
+      catalog(*database, config.shop_currency(), catalog::StockWatch(config.low_stock_threshold)),
       keys(*database, {.lease = config.idempotency_lease}),
       orders(*database, metrics,
              {.reservation_ttl = duration_cast<std::chrono::microseconds>(config.reservation_ttl),
@@ -710,11 +710,12 @@ int refuse_file(const std::string& path, const std::vector<std::string>& problem
 }
 
 // Every good row of a product file, read a row at a time; the rows' problems go to `problems`.
-void each_product(const std::string& path, catalog::FileFormat format, std::vector<std::string>& problems,
+void each_product(const std::string& path, catalog::FileFormat format, const common::Currency& currency,
+                  std::vector<std::string>& problems,
                   const std::function<void(const catalog::ProductChange&)>& take) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw common::Error("validation_error", "cannot read " + path);
-  auto reader = catalog::read_products(in, format);
+  auto reader = catalog::read_products(in, format, currency);
   catalog::ProductChange product;
   while (reader->next(product, problems)) take(product);
 }
@@ -725,14 +726,14 @@ void each_product(const std::string& path, catalog::FileFormat format, std::vect
 int import_file(const Config& config, const std::string& path, catalog::FileFormat format) {
   std::vector<std::string> problems;
   std::size_t rows = 0;
-  each_product(path, format, problems, [&rows](const catalog::ProductChange&) { ++rows; });
+  each_product(path, format, config.shop_currency(), problems, [&rows](const catalog::ProductChange&) { ++rows; });
   if (!problems.empty()) return refuse_file(path, problems);
   auto database = open_database(config);
-  catalog::Service catalog(*database);
+  catalog::Service catalog(*database, config.shop_currency());
   auto progress = Progress::on_stderr("rows", rows);
   auto source = [&](const std::function<void(const catalog::ProductChange&)>& take) {
     std::vector<std::string> changed;
-    each_product(path, format, changed, take);
+    each_product(path, format, config.shop_currency(), changed, take);
     // Rolls the import back: the file is not the one that was checked.
     if (!changed.empty()) {
       throw common::Error("validation_error", path + " changed while it was imported: " + changed[0]);
@@ -761,9 +762,9 @@ int product_import(const Config& config, const std::string& path) {
 int demo_data(const Config& config) {
   init_logging("warn", config.log_format);
   auto database = open_database(config);
-  catalog::Service catalog(*database);
+  catalog::Service catalog(*database, config.shop_currency());
   return report([&] {
-    print_summary(catalog.import(catalog::demo_products(), false));
+    print_summary(catalog.import(catalog::demo_products(config.shop_currency()), false));
     return 0;
   });
 }

@@ -116,9 +116,10 @@ boost::json::object csv_row_as_json(const std::vector<std::string>& header, cons
 }
 
 // The row as a product, or nullopt with its problems added (at most kMaxProblems in all).
-std::optional<ProductChange> checked_row(const boost::json::object& row, int line, std::vector<std::string>& problems) {
+std::optional<ProductChange> checked_row(const boost::json::object& row, int line, const common::Currency& currency,
+                                         std::vector<std::string>& problems) {
   common::FieldErrors errors;
-  auto change = product_change_from_json(row, false, errors);
+  auto change = product_change_from_json(row, false, currency, errors);
   try {
     errors.raise_if_any();
     return change;
@@ -253,7 +254,7 @@ class JsonElements {
 
 class CsvProducts final : public ProductReader {
  public:
-  explicit CsvProducts(std::istream& in) : records_(in) {}
+  CsvProducts(std::istream& in, const common::Currency& currency) : records_(in), currency_(currency) {}
 
   bool next(ProductChange& product, std::vector<std::string>& problems) override {
     if (!header_read_) {
@@ -268,7 +269,7 @@ class CsvProducts final : public ProductReader {
         add_problem(problems, record.line, "expected 4 fields, found " + std::to_string(record.fields.size()));
         continue;
       }
-      if (auto change = checked_row(csv_row_as_json(kCsvHeader, record.fields), record.line, problems)) {
+      if (auto change = checked_row(csv_row_as_json(kCsvHeader, record.fields), record.line, currency_, problems)) {
         product = std::move(*change);
         return true;
       }
@@ -280,13 +281,14 @@ class CsvProducts final : public ProductReader {
 
  private:
   CsvRecords records_;
+  const common::Currency& currency_;
   bool header_read_ = false;
   bool ok_ = true;
 };
 
 class JsonProducts final : public ProductReader {
  public:
-  explicit JsonProducts(std::istream& in) : elements_(in) {}
+  JsonProducts(std::istream& in, const common::Currency& currency) : elements_(in), currency_(currency) {}
 
   bool next(ProductChange& product, std::vector<std::string>& problems) override {
     std::string text;
@@ -303,7 +305,7 @@ class JsonProducts final : public ProductReader {
         add_problem(problems, line, problem);
         continue;
       }
-      if (auto change = checked_row(value.get_object(), line, problems)) {
+      if (auto change = checked_row(value.get_object(), line, currency_, problems)) {
         product = std::move(*change);
         return true;
       }
@@ -314,13 +316,14 @@ class JsonProducts final : public ProductReader {
 
  private:
   JsonElements elements_;
+  const common::Currency& currency_;
 };
 
 }  // namespace
 
-std::unique_ptr<ProductReader> read_products(std::istream& in, FileFormat format) {
-  if (format == FileFormat::json) return std::make_unique<JsonProducts>(in);
-  return std::make_unique<CsvProducts>(in);
+std::unique_ptr<ProductReader> read_products(std::istream& in, FileFormat format, const common::Currency& currency) {
+  if (format == FileFormat::json) return std::make_unique<JsonProducts>(in, currency);
+  return std::make_unique<CsvProducts>(in, currency);
 }
 
 FileFormat format_of(std::string_view path) {
@@ -332,9 +335,10 @@ FileFormat format_of(std::string_view path) {
   throw common::Error("validation_error", "product files must end in .json or .csv");
 }
 
-std::vector<ProductChange> demo_products() {
-  auto product = [](const char* name, const char* description, std::int64_t cents, std::int64_t stock) {
-    return ProductChange{name, description, common::Money::from_minor(cents), stock};
+std::vector<ProductChange> demo_products(const common::Currency& currency) {
+  auto product = [&currency](const char* name, const char* description, std::int64_t cents, std::int64_t stock) {
+    auto minor = currency.decimals == 0 ? cents * 100 : cents;
+    return ProductChange{name, description, common::Money::from_minor(minor), stock};
   };
   return {
       product("Product A", "The old service's favourite example.", 5000, 100),

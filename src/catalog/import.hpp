@@ -34,10 +34,12 @@ class ProductReader {
   std::size_t rows_ = 0;
 };
 
-// Reads `in`, which must outlive the reader.
-std::unique_ptr<ProductReader> read_products(std::istream& in, FileFormat format);
+// Reads `in`, which must outlive the reader; prices are checked against the shop's `currency` (which
+// must outlive it too).
+std::unique_ptr<ProductReader> read_products(std::istream& in, FileFormat format, const common::Currency& currency);
 
-// The products `orderd demo-data` loads (and `make run` through it).
-std::vector<ProductChange> demo_products();
+// The products `orderd demo-data` loads (and `make run` through it), priced in `currency`: in a
+// zero-decimal one such as JPY a price of 24.50 becomes 2,450 (every price can be charged).
+std::vector<ProductChange> demo_products(const common::Currency& currency);
 
 }  // namespace catalog

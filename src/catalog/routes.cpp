@@ -21,9 +21,9 @@ using http::Request;
 // The body as `parse` (product_change_from_json or product_update_from_json) reads it; its field
 // errors are one validation_error.
 template <class Parse>
-auto body_of(const Request& q, bool partial, Parse parse) {
+auto body_of(const Service& service, const Request& q, bool partial, Parse parse) {
   common::FieldErrors errors;
-  auto parsed = parse(q.json.get_object(), partial, errors);
+  auto parsed = parse(q.json.get_object(), partial, service.currency(), errors);
   errors.raise_if_any();
   return parsed;
 }
@@ -92,17 +92,17 @@ http::Response get_product(Service& service, Request& q) {
 }
 
 http::Response create_product(Service& service, Request& q) {
-  return http::json_response(201, to_json(service.create(body_of(q, false, product_change_from_json))));
+  return http::json_response(201, to_json(service.create(body_of(service, q, false, product_change_from_json))));
 }
 
 http::Response replace_product(Service& service, Request& q) {
   auto id = q.id_param();
-  return http::json_response(200, to_json(service.update(id, body_of(q, false, product_update_from_json))));
+  return http::json_response(200, to_json(service.update(id, body_of(service, q, false, product_update_from_json))));
 }
 
 http::Response patch_product(Service& service, Request& q) {
   auto id = q.id_param();
-  return http::json_response(200, to_json(service.update(id, body_of(q, true, product_update_from_json))));
+  return http::json_response(200, to_json(service.update(id, body_of(service, q, true, product_update_from_json))));
 }
 
 http::Response archive_product(Service& service, Request& q) {

@@ -102,7 +102,8 @@ std::optional<std::int64_t> units(const boost::json::value& v, std::int64_t min,
 
 }  // namespace
 
-ProductChange product_change_from_json(const boost::json::object& body, bool partial, common::FieldErrors& errors) {
+ProductChange product_change_from_json(const boost::json::object& body, bool partial, const common::Currency& currency,
+                                       common::FieldErrors& errors) {
   ProductChange change;
   auto field = [&](std::string_view name) {
     return field_of(body, name, !partial && name != "description", errors);
@@ -123,16 +124,19 @@ ProductChange product_change_from_json(const boost::json::object& body, bool par
   }
   if (const auto* v = field("price")) {
     std::string message;
-    if (auto price = common::money_from_json(*v, message)) change.price = price;
-    else errors.add("price", message);
+    auto price = common::money_from_json(*v, message);
+    if (!price) errors.add("price", message);
+    else if (!currency.gateway_amount(*price)) errors.add("price", currency.whole_amount_message());
+    else change.price = price;
   }
   if (const auto* v = field("stock")) change.stock = units(*v, 0, "stock", errors);
   return change;
 }
 
-ProductUpdate product_update_from_json(const boost::json::object& body, bool partial, common::FieldErrors& errors) {
+ProductUpdate product_update_from_json(const boost::json::object& body, bool partial, const common::Currency& currency,
+                                       common::FieldErrors& errors) {
   ProductUpdate update;
-  update.fields = product_change_from_json(body, partial, errors);
+  update.fields = product_change_from_json(body, partial, currency, errors);
   if (const auto* v = field_of(body, "stock_adjustment", false, errors)) {
     if (body.contains("stock")) errors.add("stock_adjustment", "Send stock or stock_adjustment, not both.");
     else update.stock_adjustment = units(*v, -kMaxStock, "stock_adjustment", errors);

@@ -4,6 +4,7 @@
 
 #include "catalog/low_stock.hpp"
 #include "catalog/repo.hpp"
+#include "common/currency.hpp"
 #include "common/error.hpp"
 #include "common/money.hpp"
 #include "db/database.hpp"
@@ -50,11 +51,14 @@ constexpr std::int64_t kMaxStock = 1'000'000'000;
 
 // Reads a product body (JSON, or a CSV row turned into JSON) field by field, recording DRF-style
 // messages into `errors`. With `partial` (PATCH) absent fields stay unset; otherwise name, price and
-// stock are required and description defaults to "".
-ProductChange product_change_from_json(const boost::json::object& body, bool partial, common::FieldErrors& errors);
+// stock are required and description defaults to "". A price must be one the shop's `currency` can
+// charge (a whole amount of a zero-decimal currency such as JPY).
+ProductChange product_change_from_json(const boost::json::object& body, bool partial, const common::Currency& currency,
+                                       common::FieldErrors& errors);
 // The same for PUT (`partial` false) and PATCH, with `stock_adjustment` (not with `stock`) and
 // `expected_stock`.
-ProductUpdate product_update_from_json(const boost::json::object& body, bool partial, common::FieldErrors& errors);
+ProductUpdate product_update_from_json(const boost::json::object& body, bool partial, const common::Currency& currency,
+                                       common::FieldErrors& errors);
 
 boost::json::object to_json(const Product& p);
 
@@ -84,7 +88,11 @@ void return_stock(db::Connection& c, std::int64_t id, std::int64_t quantity);
 
 class Service {
  public:
-  explicit Service(db::Database& database, StockWatch watch = StockWatch()) : database_(database), watch_(std::move(watch)) {}
+  Service(db::Database& database, const common::Currency& currency, StockWatch watch = StockWatch())
+      : database_(database), currency_(currency), watch_(std::move(watch)) {}
+
+  // The shop's currency, which every price must be able to be charged in.
+  const common::Currency& currency() const noexcept { return currency_; }
 
   // The low-stock threshold and its listeners: staff updates here and orders' takes report to it.
   StockWatch& stock_watch() noexcept { return watch_; }
@@ -131,6 +139,7 @@ class Service {
 
  private:
   db::Database& database_;
+  const common::Currency& currency_;
   StockWatch watch_;
 };
 

@@ -98,11 +98,13 @@ std::optional<std::int64_t> Currency::gateway_amount(Money amount) const {
   return amount.minor() / 100;
 }
 
-std::int64_t Currency::gateway_amount_of(Money amount) const {
+std::string Currency::whole_amount_message() const { return "Must be a whole amount of " + std::string(code) + "."; }
+
+std::int64_t Currency::gateway_amount_of(Money amount, std::string_view field) const {
   auto minor = gateway_amount(amount);
   if (!minor) {
     FieldErrors errors;
-    errors.add("amount", "Must be a whole amount of " + std::string(code) + ".");
+    errors.add(std::string(field), whole_amount_message());
     errors.raise_if_any();
   }
   return *minor;

@@ -37,8 +37,10 @@ struct Currency {
   // written in them (a fraction of a yen).
   std::string gateway_code() const;
   std::optional<std::int64_t> gateway_amount(Money amount) const;
-  // The same for an amount a request asked for: 400 validation_error on `amount` when it cannot be sent.
-  std::int64_t gateway_amount_of(Money amount) const;
+  // The same for an amount a request asked for: 400 validation_error on `field` when it cannot be sent.
+  std::int64_t gateway_amount_of(Money amount, std::string_view field = "amount") const;
+  // Why an amount gateway_amount() cannot write is refused: "Must be a whole amount of JPY."
+  std::string whole_amount_message() const;
 
   // The currency of an ISO 4217 code (any case), or nullptr when the table does not hold it.
   static const Currency* find(std::string_view code);

@@ -65,7 +65,7 @@ common::Counter& Refunds::outcome_counter(std::string_view outcome) {
 Refunds::Claim Refunds::claim(db::Connection& c, const RefundRequest& r) {
   if (r.amount.minor() <= 0) throw std::invalid_argument("a refund must be of a positive amount");
   // In the currency's own minor units, as the charge was: a fraction of a yen cannot be refunded.
-  auto gateway_amount = settings_.currency.gateway_amount_of(r.amount);
+  auto gateway_amount = settings_.currency.gateway_amount_of(r.amount, r.return_id ? "refund" : "amount");
   auto position = refund_repo::lock_position(c, r.order_id);
   if (!position) throw common::Error("not_found", "Not found.");
   auto charge = refund_repo::paid_charge(c, r.order_id);

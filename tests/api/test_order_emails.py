@@ -199,8 +199,39 @@ def test_a_zero_decimal_currency_charges_whole_units(make_server, smtp_sink, moc
                json={"amount": "0.50", "reason": "Half a yen"})
     assert_error(r, 400, "validation_error")
     assert "amount" in r.json()["details"]
-    # A fraction of a yen cannot be charged: refused before the gateway is asked.
-    odd = place(s, token, product_id=product(s, staff, price="10.50")["id"]).json()
+    # A return's refund is its `refund` field, and is refused under that name.
+    r = s.post(f"/admin/orders/{order['id']}/fulfilments/", token=staff, json={"carrier": "Yamato"})
+    assert r.status_code == 201, r.text
+    item = {"product_id": order["items"][0]["product_id"], "quantity": 1, "restock": True}
+    r = s.post(f"/admin/orders/{order['id']}/returns/", token=staff,
+               json={"items": [item], "reason": "Scratched", "refund": "0.50"})
+    assert_error(r, 400, "validation_error")
+    assert r.json()["details"] == {"refund": ["Must be a whole amount of JPY."]}, r.text
+
+    # A fraction of a yen cannot be charged, so no product is priced with one: created, replaced,
+    # patched or imported.
+    for field in ("10.50", "0.01"):
+        r = s.post("/store/products/", token=staff, json={"name": unique("Odd"), "price": field, "stock": 1})
+        assert_error(r, 400, "validation_error")
+        assert r.json()["details"] == {"price": ["Must be a whole amount of JPY."]}, r.text
+    whole = product(s, staff, price="1000")
+    r = s.patch(f"/store/products/{whole['id']}/", token=staff, json={"price": "999.99"})
+    assert_error(r, 400, "validation_error")
+    assert "price" in r.json()["details"]
+    r = s.put(f"/store/products/{whole['id']}/", token=staff, json={"name": "Whole", "price": "999.5", "stock": 1})
+    assert_error(r, 400, "validation_error")
+    assert s.get(f"/store/products/{whole['id']}/", token=staff).json()["price"] == "1000.00"
+    (s.workdir / "odd.csv").write_text("name,description,price,stock\nFine,,1200,1\nOdd,,12.50,1\n")
+    p = s.cli("product", "import", str(s.workdir / "odd.csv"))
+    assert p.returncode == 1 and "line 3: price: Must be a whole amount of JPY." in p.stderr, p.stderr
+    # The demo products are priced in whole yen too.
+    assert s.cli("demo-data").returncode == 0
+    prices = [row[0] for row in s.sql("SELECT price FROM products")]
+    assert len(prices) > 8 and all(price % 100 == 0 for price in prices), prices
+    # One priced so before this rule (written straight to the database) is refused at payment,
+    # before the gateway is asked.
+    s.sql("UPDATE products SET price = 1050 WHERE id = ?", (whole["id"],))
+    odd = place(s, token, product_id=whole["id"]).json()
     r = pay(s, token, odd)
     assert_error(r, 400, "validation_error")
     assert "amount" in r.json()["details"]

@@ -52,7 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // byte-order mark, which a file may begin with) is never read as a file without problems.
   for (auto format : {catalog::FileFormat::json, catalog::FileFormat::csv}) {
     std::istringstream in{std::string(text)};
-    auto reader = catalog::read_products(in, format);
+    auto reader = catalog::read_products(in, format, *common::Currency::find("USD"));
     std::vector<std::string> problems;
     catalog::ProductChange product;
     while (reader->next(product, problems)) {

@@ -70,10 +70,10 @@ const http::Router& router() {
     add("/store/products/", [](Request& q) {
       for (bool partial : {false, true}) {
         common::FieldErrors errors;
-        auto change = catalog::product_change_from_json(q.json.get_object(), partial, errors);
+        auto change = catalog::product_change_from_json(q.json.get_object(), partial, *common::Currency::find("USD"), errors);
         if (errors.empty()) check_product(change, partial);
         common::FieldErrors update_errors;
-        auto update = catalog::product_update_from_json(q.json.get_object(), partial, update_errors);
+        auto update = catalog::product_update_from_json(q.json.get_object(), partial, *common::Currency::find("USD"), update_errors);
         if (update_errors.empty()) check_product_update(update, partial);
         errors.raise_if_any();
         update_errors.raise_if_any();

@@ -17,7 +17,7 @@ struct Read {
 
 Read read(const std::string& text, catalog::FileFormat format = catalog::FileFormat::json) {
   std::istringstream in(text);
-  auto reader = catalog::read_products(in, format);
+  auto reader = catalog::read_products(in, format, *common::Currency::find("USD"));
   Read out;
   catalog::ProductChange product;
   while (reader->next(product, out.problems)) out.products.push_back(product);
