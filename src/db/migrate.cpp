@@ -19,7 +19,11 @@ constexpr std::string_view kRecord = "INSERT INTO schema_migrations (version, na
 // committed, so each migration is applied once. (Concurrent CREATE TABLE IF NOT EXISTS would also
 // collide on PostgreSQL's catalog without it.) SQLite needs nothing: BEGIN IMMEDIATE already
 // serialises writers.
-constexpr std::string_view kLockPostgres = "SELECT pg_advisory_xact_lock(hashtext('orderd schema migrations'))";
+// A migration may wait for a node's locks and rebuild a large table: it lifts the pool's bounds on
+// waits (PostgresConnection::bound_waits) for its own transaction only.
+constexpr std::string_view kLockPostgres =
+    "SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0;"
+    " SELECT pg_advisory_xact_lock(hashtext('orderd schema migrations'))";
 
 void take_turn(Connection& c) {
   if (c.dialect() == Dialect::postgres) c.execute_script(kLockPostgres);

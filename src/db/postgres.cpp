@@ -24,6 +24,8 @@ constexpr Oid kInt4Oid = 23;
 constexpr Oid kOidOid = 26;
 
 constexpr const char* kUnavailable = "The database is not available right now; try again";
+// The longest any statement of the pool's connections may run (PostgresConnection::bound_waits).
+constexpr std::chrono::milliseconds kStatementLimit{60'000};
 // READ COMMITTED for writes, one snapshot for reads (PostgresDatabase::run_transaction, run_read).
 constexpr const char* kBeginWrite = "BEGIN ISOLATION LEVEL READ COMMITTED";
 constexpr const char* kBeginRead = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
@@ -117,6 +119,16 @@ class PostgresConnection final : public Connection {
   PostgresConnection(const std::string& url, std::chrono::seconds connect_timeout, Backends* backends = nullptr)
       : conn_(connect_to(url, connect_timeout, "orderd")), backends_(backends), pid_(PQbackendPID(conn_)) {
     if (backends_) backends_->add(pid_);
+  }
+
+  // Bounds every wait of this connection's statements (docs/scaling.md, "Waits"): a lock another
+  // session holds is waited for at most `lock_wait` (55P03), a statement runs at most kStatementLimit
+  // (57014); both answer 503 `unavailable`. Without them a request behind a lock held by hand waited
+  // forever, and a handler pool's worth of them stopped every route. Set per session, not in the
+  // startup packet, which PgBouncer refuses to carry. Migrations lift both (db::migrate).
+  void bound_waits(std::chrono::milliseconds lock_wait) {
+    execute_script("SET lock_timeout = " + std::to_string(lock_wait.count()) +
+                   "; SET statement_timeout = " + std::to_string(kStatementLimit.count()));
   }
 
   ~PostgresConnection() override {
@@ -337,8 +349,12 @@ class PostgresConnection final : public Connection {
       spdlog::warn("PostgreSQL connection lost ({}): {}", state.empty() ? "no SQLSTATE" : state, message);
       throw common::Error("unavailable", kUnavailable);
     }
-    if (temporarily_unavailable(state)) {
+    if (temporarily_unavailable(state)) {  // 57014 too: a statement past kStatementLimit
       spdlog::warn("PostgreSQL is unavailable ({}): {}", state, message);
+      throw common::Error("unavailable", kUnavailable);
+    }
+    if (state == "55P03") {  // a lock another session held past lock_timeout: the request may be sent again
+      spdlog::warn("a lock was not free in time ({}): {}", state, message);
       throw common::Error("unavailable", kUnavailable);
     }
     message = std::string(context) + ": " + message + " [" + state + "]";
@@ -417,7 +433,9 @@ PostgresDatabase::PostgresDatabase(std::string url, const Options& options)
       pool_(
           [this]() -> std::unique_ptr<Connection> {
             try {
-              return std::make_unique<PostgresConnection>(url_, options_.connect_timeout, &backends_);
+              auto c = std::make_unique<PostgresConnection>(url_, options_.connect_timeout, &backends_);
+              c->bound_waits(options_.busy_timeout);
+              return c;
             } catch (const ConnectFailed& e) {
               spdlog::warn("cannot connect to PostgreSQL: {}", e.what());
               throw common::Error("unavailable", kUnavailable);

@@ -34,6 +34,7 @@
 #include <csignal>
 #include <exception>
 #include <sys/resource.h>
+#include <latch>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -257,14 +258,40 @@ struct Server::Impl {
 
   asio::io_context& main_context() { return io_threads.front()->ioc; }
 
+  // SIGINT and SIGTERM stop gracefully. SIGHUP (a closed terminal, a log rotation's habit) used to
+  // kill the process mid-request by its default action; orderd has nothing to reload, so it is logged
+  // and ignored.
   void catch_signals() {
     if (signals) return;
-    signals.emplace(main_context(), SIGINT, SIGTERM);
+    signals.emplace(main_context(), SIGINT, SIGTERM, SIGHUP);
+    wait_for_signal();
+  }
+
+  void wait_for_signal() {
     signals->async_wait([this](const boost::system::error_code& ec, int signal) {
       if (ec) return;
+      if (signal == SIGHUP) {
+        spdlog::info("received SIGHUP; ignored (orderd reloads nothing: restart it to apply new settings)");
+        wait_for_signal();
+        return;
+      }
       spdlog::info("received signal {}; finishing in-flight requests", signal);
       begin_shutdown();
     });
+  }
+
+  // After shutdown_timeout: every client hears its connection close now, not when the process ends.
+  // Runs on each I/O thread (the only one that touches its connections) and waits for all of them.
+  void close_every_connection() {
+    std::latch closed(static_cast<std::ptrdiff_t>(io_threads.size()));
+    for (auto& io : io_threads) {
+      asio::post(io->ioc, [io = io.get(), &closed] {
+        boost::system::error_code ignored;
+        for (auto* c : io->connections) c->stream->socket().close(ignored);
+        closed.count_down();
+      });
+    }
+    closed.wait();
   }
 
   void begin_shutdown() {
@@ -740,11 +767,14 @@ void Server::run() {
 
   std::unique_lock lock(impl.mutex);
   impl.changed.wait(lock, [&] { return impl.stopping.load(); });
-  if (!impl.changed.wait_for(lock, impl.options.shutdown_timeout, [&] { return impl.live.load() == 0; })) {
-    spdlog::warn("{} connections still open after {} ms; closing them", impl.live.load(),
-                 impl.options.shutdown_timeout.count());
-  }
+  bool drained = impl.changed.wait_for(lock, impl.options.shutdown_timeout, [&] { return impl.live.load() == 0; });
   lock.unlock();
+  if (!drained) {
+    spdlog::warn("{} connections still open after {} ms; closing them unanswered (requests still running "
+                 "finish their work before the process exits)",
+                 impl.live.load(), impl.options.shutdown_timeout.count());
+    impl.close_every_connection();
+  }
 
   guards.clear();
   for (auto& io : impl.io_threads) io->ioc.stop();

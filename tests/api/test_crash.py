@@ -11,6 +11,7 @@ import random
 import signal
 import time
 
+import pytest
 import requests
 
 from conftest import BACKEND, MockGateway, Server, customer_token, pay, place, staff_token, wait_until
@@ -139,3 +140,42 @@ def test_a_signal_right_after_listening_is_a_graceful_stop(tmp_path):
     for i in range(10):
         s = Server(tmp_path / f"s{i}").start()
         assert s.stop(signal.SIGTERM if i % 2 else signal.SIGINT) == 0, s.log_text()[-2000:]
+
+
+def test_sighup_is_logged_and_ignored(tmp_path):
+    # SIGHUP's default action killed orderd mid-request (a closed terminal, a log rotation's habit);
+    # it has nothing to reload, so it now says so and goes on serving (found by an audit).
+    server = Server(tmp_path / "node").start()
+    try:
+        server.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: "received SIGHUP; ignored" in server.log_text(), what="the SIGHUP logged")
+        assert server.get("/healthz").status_code == 200 and server.proc.poll() is None
+    finally:
+        assert server.stop() == 0
+
+
+def test_past_shutdown_timeout_clients_hear_the_close_at_once_and_the_payment_still_settles(tmp_path):
+    # A payment waits 3 s for the gateway; SIGTERM with shutdown_timeout 500ms. The connection used to
+    # stay open, unanswered, until the process exited; now it closes at the timeout, while the
+    # payment's handler runs on and settles what the gateway charged before the process exits.
+    gateway = MockGateway(tmp_path / "gw", args=["--latency", "3s"]).start()
+    server = Server(tmp_path / "node", env={"ORDERD_PAYMENT_GATEWAY": gateway.url, "ORDERD_GATEWAY_TIMEOUT": "6s",
+                                            "ORDERD_SHUTDOWN_TIMEOUT": "500ms"}).start()
+    try:
+        staff, customer = staff_token(server), customer_token(server)
+        product = server.post("/store/products/", token=staff, json={"name": "Late", "price": "10.00", "stock": 5})
+        order = place(server, customer, product_id=product.json()["id"], expect=201).json()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            paying = pool.submit(pay, server, customer, order, timeout=30)
+            wait_until(lambda: server.sql("SELECT COUNT(*) FROM payments")[0][0] == 1, what="the charge under way")
+            server.proc.send_signal(signal.SIGTERM)
+            with pytest.raises(requests.ConnectionError):
+                paying.result()
+        # Heard before the gateway answered: the order is not paid yet when the client sees the close.
+        assert server.sql("SELECT status FROM orders WHERE id = ?", (order["id"],)) == [("pending_payment",)]
+        assert server.proc.wait(timeout=30) == 0
+        assert server.sql("SELECT status FROM orders WHERE id = ?", (order["id"],)) == [("paid",)]
+        assert "closing them unanswered" in server.log_text()
+    finally:
+        server.stop()
+        assert gateway.stop() == 0

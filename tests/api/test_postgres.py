@@ -169,3 +169,33 @@ def test_a_deadlock_is_retried_and_the_order_succeeds(make_server, tmp_path):
     retries = [line for line in s.log_text().splitlines() if "running it again" in line]
     assert len(retries) == 1 and "[40P01]" in retries[0], retries
     assert [p["stock"] for p in (s.get(f"/store/products/{x['id']}/", token=staff).json() for x in (a, b))] == [4, 4]
+
+
+def test_requests_behind_a_lock_held_elsewhere_are_503_within_the_lock_wait_and_the_rest_still_answer(make_server):
+    # No lock_timeout used to mean a request behind a lock held by hand (an administrator's LOCK TABLE,
+    # a long migration) waited forever, and a handler pool's worth of them stopped every route,
+    # /readyz included. Now a lock not free within 5 s is 503 `unavailable` and the thread is free again.
+    import psycopg2
+
+    s = make_server(env={"ORDERD_WORKERS": "4"})
+    staff, token = staff_token(s), customer_token(s)
+    p = s.post("/store/products/", token=staff, json={"name": unique("Held"), "price": "5.00", "stock": 100}).json()
+    holder = psycopg2.connect(s.database_url, connect_timeout=10)
+    try:
+        holder.cursor().execute("LOCK TABLE products IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+            orders = [pool.submit(place, s, token, product_id=p["id"], timeout=60) for _ in range(8)]
+            # While the pool's threads wait their turn, a route that needs no product answers all the same.
+            ready = s.get("/readyz", timeout=30)
+            answers = [f.result() for f in orders]
+        assert ready.status_code == 200, ready.text
+        for r in answers:
+            assert_error(r, 503, "unavailable")
+        assert time.monotonic() - started < 30  # two rounds of four threads, 5 s each, not forever
+        assert "55P03" in s.log_text()
+    finally:
+        holder.rollback()
+        holder.close()
+    assert place(s, token, product_id=p["id"]).status_code == 201
+    assert s.get(f"/store/products/{p['id']}/", token=staff).json()["stock"] == 99  # nothing taken by the 503s
