@@ -598,7 +598,8 @@ int migrate(const Config& config) {
   init_logging(config.log_level, config.log_format);
   auto database = db::open(config.database_url);
   int applied = db::migrate(*database);
-  spdlog::info("{} migrations applied; schema is up to date", applied);
+  if (db::newer_schema(*database)) spdlog::info("{} migrations applied", applied);  // and the warning said why
+  else spdlog::info("{} migrations applied; schema is up to date", applied);
   return 0;
 }
 

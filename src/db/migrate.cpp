@@ -2,6 +2,7 @@
 
 #include "common/clock.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace db {
@@ -14,6 +15,7 @@ constexpr std::string_view kCreateTable =
     " applied_at BIGINT NOT NULL)";
 constexpr std::string_view kIsApplied = "SELECT 1 FROM schema_migrations WHERE version = $1";
 constexpr std::string_view kRecord = "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)";
+constexpr std::string_view kNewest = "SELECT version, name FROM schema_migrations ORDER BY version DESC LIMIT 1";
 // PostgreSQL: nodes starting together take turns. The lock is held until the transaction ends, and
 // READ COMMITTED gives the next statement (kIsApplied) a snapshot that sees what the previous holder
 // committed, so each migration is applied once. (Concurrent CREATE TABLE IF NOT EXISTS would also
@@ -50,7 +52,19 @@ int migrate(Database& database, const std::vector<Migration>& migrations) {
       ++applied;
     }
   }
+  if (auto newer = newer_schema(database, migrations)) spdlog::warn("{}", *newer);
   return applied;
+}
+
+std::optional<std::string> newer_schema(Database& database, const std::vector<Migration>& migrations) {
+  if (migrations.empty()) return std::nullopt;
+  const auto& known = migrations.back();
+  auto newest = database.read([&](Connection& c) { return c.query(kNewest); });
+  if (newest.empty() || newest[0].integer(0) <= known.version) return std::nullopt;
+  return fmt::format("the database was migrated by a newer orderd: its schema is at migration {} ({}), this orderd "
+                     "knows migrations up to {} ({}); run the newer orderd, or restore the database from before the "
+                     "upgrade",
+                     newest[0].integer(0), newest[0].text(1), known.version, known.name);
 }
 
 }  // namespace db

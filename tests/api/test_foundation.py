@@ -228,3 +228,19 @@ def test_migrate_creates_the_schema_and_is_idempotent(tmp_path):
     with sqlite3.connect(tmp_path / "m.db") as c:
         versions = [v for (v,) in c.execute("SELECT version FROM schema_migrations")]
     assert versions == sorted(set(versions))
+
+
+def test_a_database_a_newer_orderd_migrated_is_said_so_not_up_to_date(make_server):
+    # A rolled-back upgrade leaves a schema this binary does not know; `migrate` said "up to date"
+    # and `serve` nothing (found by an audit). Both still run (nodes of two versions meet during a
+    # rolling upgrade) but warn, naming both versions.
+    s = make_server()
+    s.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '999_from_the_future', 0)")
+    p = s.cli("migrate")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout + p.stderr
+    assert "migrated by a newer orderd" in out and "migration 999 (999_from_the_future)" in out, out
+    assert "up to date" not in out
+    s.stop()
+    s.start()
+    assert "migrated by a newer orderd" in s.log_text() and s.get("/healthz").status_code == 200
