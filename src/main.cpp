@@ -29,6 +29,31 @@ int run_mock_gateway(const app::MockGatewayCommand& gateway);
 bool load_config(const std::string& config_file, const std::map<std::string, std::string>& flags,
                  app::Config& config);
 
+// Parses the command line; an exit code when it must end here: 0 after --help or --version, 2 for a
+// usage mistake (as for a bad configuration value), told on stderr with what was wrong. CLI11's own
+// codes (105, 106, ...) were undocumented, and an unknown word was reported as "A subcommand is
+// required" without naming it.
+std::optional<int> parse_arguments(CLI::App& cli, int argc, char** argv) {
+  try {
+    cli.parse(argc, argv);
+    return std::nullopt;
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string message = e.what();
+    if (argc > 1 && cli.get_subcommands().empty()) {  // nothing known was named: say what was
+      std::string first = argv[1];
+      message = first.starts_with("-") ? "unknown option " + first : "unknown command '" + first + "'";
+    }
+    std::cerr << "orderd: " << message << "\nRun orderd --help for the commands and their options.\n";
+    return 2;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,7 +92,7 @@ int main(int argc, char** argv) {
   app::MockGatewayCommand gateway;
   auto* mock_gateway = add_mock_gateway_command(cli, gateway);
 
-  CLI11_PARSE(cli, argc, argv);
+  if (auto usage = parse_arguments(cli, argc, argv)) return *usage;
 
   if (mock_gateway->parsed()) return run_mock_gateway(gateway);
   app::Config config;

@@ -244,3 +244,14 @@ def test_a_database_a_newer_orderd_migrated_is_said_so_not_up_to_date(make_serve
     s.stop()
     s.start()
     assert "migrated by a newer orderd" in s.log_text() and s.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("args,said", [(["--bogus"], "unknown option --bogus"),
+                                       (["bogus"], "unknown command 'bogus'"),
+                                       (["serve", "--nope"], "--nope"),
+                                       (["user"], "subcommand is required")])
+def test_a_command_line_mistake_is_exit_2_naming_it(tmp_path, args, said):
+    # CLI11's own exit codes (105, 106, ...) were undocumented, and an unknown word was reported as
+    # "A subcommand is required" without naming it (found by an audit).
+    p = subprocess.run([BIN, *args], cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and said in p.stderr and "orderd --help" in p.stderr, (p.returncode, p.stderr)
