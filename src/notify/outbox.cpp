@@ -37,13 +37,15 @@ constexpr std::string_view kRelease =
     "UPDATE outbox SET status = 'pending', next_attempt_at = $3, locked_until = NULL, attempts = attempts - 1"
     " WHERE id = $1 AND status = 'sending' AND attempts = $2";
 
-// $1 IS NULL: one statement for "all statuses" and "one status", so the SQL stays a constant. The
-// CAST tells PostgreSQL the parameter's type, which it cannot infer from an IS NULL test alone.
-constexpr std::string_view kCount =
-    "SELECT COUNT(*) FROM outbox WHERE (CAST($1 AS TEXT) IS NULL OR status = $1)";
-constexpr std::string_view kList =
+// All statuses, and one: two statements, since "$1 IS NULL OR status = $1" kept SQLite from the
+// status index (a scan of the whole outbox to count its few pending rows).
+constexpr std::string_view kCount = "SELECT COUNT(*) FROM outbox";
+constexpr std::string_view kCountWithStatus = "SELECT COUNT(*) FROM outbox WHERE status = $1";
+constexpr auto kListed = db::concat(
     "SELECT id, kind, order_id, recipient, status, attempts, last_error, created_at, sent_at, next_attempt_at"
-    " FROM outbox WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) ORDER BY id DESC LIMIT $2 OFFSET $3";
+    " FROM outbox");
+constexpr auto kList = db::concat(kListed, " ORDER BY id DESC LIMIT $1 OFFSET $2");
+constexpr auto kListWithStatus = db::concat(kListed, " WHERE status = $1 ORDER BY id DESC LIMIT $2 OFFSET $3");
 constexpr std::string_view kFind =
     "SELECT id, kind, order_id, recipient, status, attempts, last_error, created_at, sent_at, next_attempt_at"
     " FROM outbox WHERE id = $1";
@@ -61,9 +63,14 @@ constexpr std::string_view kQueueStats =
 
 // The oldest finished emails (a batch), then the low-stock crossings no email names any more, each
 // product's latest kept: notify/low_stock.cpp reads it to know whether its alert still stands.
+// The oldest first by outbox_finished (migration 019), which holds finished rows only. SQLite's planner,
+// without statistics, would take outbox_due's status prefix and sort every finished row instead.
 constexpr std::string_view kPurgeFinished =
     "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status IN ('sent', 'failed') AND created_at < $1"
-    " ORDER BY id LIMIT $2)";
+    " ORDER BY created_at LIMIT $2)";
+constexpr std::string_view kPurgeFinishedSqlite =
+    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_finished"
+    " WHERE status IN ('sent', 'failed') AND created_at < $1 ORDER BY created_at LIMIT $2)";
 constexpr std::string_view kPurgeCrossings =
     "DELETE FROM low_stock_crossings WHERE id IN (SELECT x.id FROM low_stock_crossings x WHERE x.crossed_at < $1"
     " AND x.id < (SELECT MAX(y.id) FROM low_stock_crossings y WHERE y.product_id = x.product_id)"
@@ -146,12 +153,12 @@ boost::json::object to_json(const EmailRow& row) {
 }
 
 std::int64_t count_emails(db::Connection& c, const std::optional<std::string>& status) {
-  return c.query(kCount, status)[0].integer(0);
+  return (status ? c.query(kCountWithStatus, *status) : c.query(kCount))[0].integer(0);
 }
 
 std::vector<EmailRow> list_emails(db::Connection& c, const std::optional<std::string>& status, std::int64_t limit,
                                   std::int64_t offset) {
-  auto r = c.query(kList, status, limit, offset);
+  auto r = status ? c.query(kListWithStatus, *status, limit, offset) : c.query(kList, limit, offset);
   std::vector<EmailRow> rows;
   for (std::size_t i = 0; i < r.size(); ++i) rows.push_back(email_row(r[i]));
   return rows;
@@ -181,7 +188,8 @@ std::optional<EmailRow> resend(db::Connection& c, std::int64_t id, std::int64_t 
 }
 
 std::int64_t purge_finished(db::Connection& c, std::int64_t before, std::int64_t limit) {
-  auto emails = c.query(kPurgeFinished, before, limit).affected_rows;
+  auto purge = c.dialect() == db::Dialect::sqlite ? kPurgeFinishedSqlite : kPurgeFinished;
+  auto emails = c.query(purge, before, limit).affected_rows;
   return emails + c.query(kPurgeCrossings, before, limit).affected_rows;
 }
 

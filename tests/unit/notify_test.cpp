@@ -837,3 +837,37 @@ TEST(OutboxMigration, TheRebuildKeepsEveryRowAndItsId) {
 }
 
 }  // namespace
+
+// mail_keep's purge (app's sweep): the oldest finished emails first, a batch at a time, through the
+// index of finished rows (migration 019); waiting emails and newer ones are kept, as are the figures
+// of the admin list's status filter.
+TEST_F(OutboxTest, ThePurgeForgetsTheOldestFinishedEmailsABatchAtATimeAndKeepsTheRest) {
+  std::vector<std::int64_t> ids;
+  for (std::int64_t order = 1; order <= 6; ++order) ids.push_back(enqueue(order));
+  const char* statuses[] = {"sent", "failed", "pending", "sent", "sent", "sent"};
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    // created_at runs against the ids, so "oldest first" is not "lowest id first".
+    sql("UPDATE outbox SET status = $2, created_at = $3 WHERE id = $1", ids[i], std::string(statuses[i]),
+        static_cast<std::int64_t>(100 - i));
+  }
+  auto purge = [&](std::int64_t before, std::int64_t limit) {
+    return database_->transaction([&](db::Connection& c) { return notify::purge_finished(c, before, limit); });
+  };
+  EXPECT_EQ(purge(98, 2), 2);  // of the finished before 98 (ids[3], ids[4], ids[5]), the two oldest
+  auto left = [&] {
+    std::vector<std::int64_t> out;
+    auto r = sql("SELECT id FROM outbox ORDER BY id");
+    for (std::size_t i = 0; i < r.size(); ++i) out.push_back(r[i].integer(0));
+    return out;
+  };
+  EXPECT_EQ(left(), (std::vector<std::int64_t>{ids[0], ids[1], ids[2], ids[3]}));
+  EXPECT_EQ(purge(1000, 500), 3);  // every finished one; the pending one stays
+  EXPECT_EQ(left(), (std::vector<std::int64_t>{ids[2]}));
+  database_->read([&](db::Connection& c) {
+    EXPECT_EQ(notify::count_emails(c, std::string("pending")), 1);
+    EXPECT_EQ(notify::count_emails(c, std::string("sent")), 0);
+    EXPECT_EQ(notify::count_emails(c, std::nullopt), 1);
+    EXPECT_EQ(notify::list_emails(c, std::string("pending"), 10, 0).size(), 1u);
+    EXPECT_TRUE(notify::list_emails(c, std::string("failed"), 10, 0).empty());
+  });
+}
