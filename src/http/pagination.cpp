@@ -9,14 +9,19 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 namespace http {
 namespace {
 
+// A positive whole number; digits beyond int64 count as the largest (DRF's integers have no limit, so
+// ?page_size=99999999999999999999 is capped at the maximum there, not ignored).
 std::optional<std::int64_t> positive(std::string_view text) {
   std::int64_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc{} || end != text.data() + text.size() || n < 1) return std::nullopt;
+  if (text.empty() || end != text.data() + text.size() || text.front() == '-') return std::nullopt;
+  if (ec == std::errc::result_out_of_range) return std::numeric_limits<std::int64_t>::max();
+  if (ec != std::errc{} || n < 1) return std::nullopt;
   return n;
 }
 

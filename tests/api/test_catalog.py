@@ -346,6 +346,12 @@ def test_page_size_is_capped_and_links_keep_the_query(make_server):
     assert body["next"] == "https://shop.example/api/store/products/?page_size=5&search=thing&page=2"
     assert len(s.get("/store/products/", token=staff, params={"page_size": 1000}).json()["results"]) == 23
     assert len(s.get("/store/products/", token=staff, params={"page_size": "x"}).json()["results"]) == 10
+    # Beyond int64 is still "too many" (DRF's integers have no limit): capped, not ignored.
+    huge = s.get("/store/products/", token=staff, params={"page_size": "9" * 20}).json()
+    assert len(huge["results"]) == 23, huge
+    for size in ("", "-" + "9" * 20, "0", "+5"):
+        assert len(s.get("/store/products/", token=staff, params={"page_size": size}).json()["results"]) == 10
+    assert_error(s.get("/store/products/", token=staff, params={"page": "9" * 20}), 404, "not_found")
     last = s.get("/store/products/", token=staff, params={"page": "last", "page_size": 10}).json()
     assert len(last["results"]) == 3 and last["next"] is None
 
