@@ -437,7 +437,10 @@ PostgresDatabase::PostgresDatabase(std::string url, const Options& options)
               c->bound_waits(options_.busy_timeout);
               return c;
             } catch (const ConnectFailed& e) {
-              spdlog::warn("cannot connect to PostgreSQL: {}", e.what());
+              // Every request tries while the database is away: a line per 10 s, not per request.
+              if (auto left_out = connect_log_.allow()) {
+                spdlog::warn("cannot connect to PostgreSQL: {}{}", e.what(), common::left_out_note(*left_out));
+              }
               throw common::Error("unavailable", kUnavailable);
             }
           },

@@ -15,6 +15,7 @@
 // commit that sent it moved the generation already, and counting its echo would retire every page
 // twice per order.
 
+#include "common/log_limit.hpp"
 #include "db/database.hpp"
 #include "db/pool.hpp"
 
@@ -68,6 +69,7 @@ class PostgresDatabase final : public Database {
   std::string url_;
   Options options_;
   Backends backends_;  // before pool_: its connections remove themselves as they close
+  common::LogLimit connect_log_{std::chrono::seconds(10)};  // before pool_, whose factory logs with it
   Pool pool_;
   mutable std::atomic<std::uint64_t> generation_{0};
   mutable std::atomic<std::uint64_t> endpoints_generation_{0};

@@ -3,6 +3,7 @@
 // transaction, then records the outcome (sent, retry later with capped exponential backoff, or
 // failed after max_attempts). Mail problems delay mail and nothing else.
 
+#include "common/log_limit.hpp"
 #include "notify/mailer.hpp"
 #include "notify/outbox.hpp"
 
@@ -74,6 +75,7 @@ class OutboxWorker {
   common::Counter& failed_;
   common::Counter& send_errors_;
   std::shared_ptr<Gauges> gauges_;
+  common::LogLimit retry_log_{std::chrono::seconds(10)};
   std::chrono::steady_clock::time_point gauges_refreshed_{};  // by run_once's caller only
 
   mutable std::mutex mutex_;
