@@ -60,11 +60,13 @@ constexpr auto kEveryItems = db::concat(
     kSelectItems, " WHERE order_id IN (SELECT id FROM orders ORDER BY id DESC LIMIT $1 OFFSET $2) ORDER BY id");
 constexpr ListSql kEvery{kEveryCount, kEveryPage, kEveryItems};
 // Staff search by customer (a part of the username or email), optionally with a status:
-// $1 status or NULL, $2 a LIKE pattern, $3 limit, $4 offset. Staff searches are rare and the
-// customers matching a text are not indexable by a prefix index anyway, so the join scans users.
+// $1 status or NULL, $2 a LIKE pattern, $3 limit, $4 offset. The customers matching a text are not
+// indexable by a prefix index, so users are scanned, once: their orders are then found by orders_user.
+// (Matching each order's customer instead made SQLite test every order: about 1 s with 200,000 orders,
+// against 6-30 ms this way, an audit's figures.)
 constexpr auto kSearchWhere = db::concat(
-    " WHERE (CAST($1 AS TEXT) IS NULL OR o.status = $1)"
-    " AND (lower(u.username) LIKE $2 ESCAPE '\\' OR u.email LIKE $2 ESCAPE '\\')");
+    " WHERE o.user_id IN (SELECT id FROM users WHERE lower(username) LIKE $2 ESCAPE '\\' OR email LIKE $2 ESCAPE '\\')"
+    " AND (CAST($1 AS TEXT) IS NULL OR o.status = $1)");
 constexpr auto kSearchCount = db::concat("SELECT count(*)", kFromOrders, kSearchWhere);
 constexpr auto kSearchPage = db::concat(kSelectOrders, kSearchWhere, " ORDER BY o.id DESC LIMIT $3 OFFSET $4");
 constexpr auto kSearchItems = db::concat(kSelectItems, " WHERE order_id IN (SELECT o.id", kFromOrders, kSearchWhere,
