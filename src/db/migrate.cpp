@@ -59,7 +59,9 @@ int migrate(Database& database, const std::vector<Migration>& migrations) {
 std::optional<std::string> newer_schema(Database& database, const std::vector<Migration>& migrations) {
   if (migrations.empty()) return std::nullopt;
   const auto& known = migrations.back();
-  auto newest = database.read([&](Connection& c) { return c.query(kNewest); });
+  // Where the migrations were written: a read would find no table in a sqlite://:memory: database
+  // (`orderd routes`), whose every connection is a database of its own.
+  auto newest = database.transaction([&](Connection& c) { return c.query(kNewest); });
   if (newest.empty() || newest[0].integer(0) <= known.version) return std::nullopt;
   return fmt::format("the database was migrated by a newer orderd: its schema is at migration {} ({}), this orderd "
                      "knows migrations up to {} ({}); run the newer orderd, or restore the database from before the "
