@@ -67,11 +67,14 @@ class RecordingContext final : public mustache::basic_context<std::string> {
 };
 
 std::string collapse_to_one_line(std::string s) {
-  // A header cannot span lines; a template's line breaks become single spaces.
+  // A header cannot span lines; a template's line breaks become single spaces, and so does every other
+  // ASCII control character (a product name may hold a vertical tab or a form feed: RFC 5322's header
+  // text is printable characters and spaces only).
   std::string out;
   bool space = false;
   for (char c : s) {
-    if (c == '\r' || c == '\n' || c == '\t' || c == ' ') {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f || c == ' ') {
       space = !out.empty();
       continue;
     }

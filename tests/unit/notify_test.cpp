@@ -99,6 +99,14 @@ TEST(EmailTemplates, EscapeHtmlInTheHtmlBodyOnly) {
   EXPECT_EQ(email.subject, "Your Salt & Pepper order #42 is confirmed");
 }
 
+// A subject is header text: printable characters and spaces. A name holding a vertical tab or a form
+// feed (a product's, in the low-stock subject; the shop's here) gives a space, as a line break does.
+TEST(EmailTemplates, EveryControlCharacterInASubjectBecomesASpace) {
+  auto templates = notify::Templates::load("", "Salt\vand\fPepper\x7f\x01" "Co\r\nBcc: x@example.com");
+  EXPECT_EQ(templates.render(contract_context()).subject,
+            "Your Salt and Pepper Co Bcc: x@example.com order #42 is confirmed");
+}
+
 TEST(EmailTemplates, ADirectoryOverridesFileByFile) {
   auto dir = fresh_dir("templates");
   write_file(dir / "order_confirmation.subject.mustache", "Order {{order_id}}\nfrom {{shop_name}}\n");
