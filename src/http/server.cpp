@@ -386,11 +386,17 @@ struct Server::Impl {
   };
 
   // Writes a response; the status line, X-Request-Id and keep-alive are set here for every response.
+  // An API answer (JSON: a customer's orders, staff's lists) is never stored by a cache and never
+  // sniffed into another type, unless the route said otherwise (pages and assets set their own).
   asio::awaitable<bool> write(beast::tcp_stream& stream, Response& response, unsigned version, bool keep_alive,
                               const std::string& request_id) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
     out.set(bhttp::field::server, "orderd");
     if (!response.content_type.empty()) out.set(bhttp::field::content_type, response.content_type);
+    if (response.content_type.starts_with("application/json")) {
+      out.set(bhttp::field::cache_control, "no-store");
+      out.set("X-Content-Type-Options", "nosniff");
+    }
     out.set("X-Request-Id", request_id);
     for (auto& [name, value] : response.headers) out.set(name, value);
     out.body() = std::move(response.body);

@@ -181,3 +181,17 @@ def test_two_authorization_headers_authenticate_nobody(server):
         assert answer.status == 401 and body["code"] == "not_authenticated", (pair, body)
         assert body["error"] == "Send one Authorization header.", body
     assert server.get("/user/", headers={"Authorization": good}).status_code == 200
+
+
+def test_api_answers_are_never_stored_by_a_cache_nor_sniffed_and_pages_keep_their_own_headers(server):
+    # A customer's orders or staff's customer list went out with no Cache-Control and no nosniff (the
+    # pages and assets had both): an outside audit's hardening finding.
+    staff = staff_token(server)
+    for r in (server.get("/user/", token=staff), server.get("/admin/users/", token=staff),
+              server.get("/store/orders/999999999/", token=staff), server.post("/login/", json={}),
+              server.get("/healthz")):
+        assert r.headers["Content-Type"].startswith("application/json"), r.headers
+        assert r.headers["Cache-Control"] == "no-store" and r.headers["X-Content-Type-Options"] == "nosniff", \
+            (r.url, r.status_code, r.headers)
+    page = server.get("/admin/")
+    assert page.status_code == 200 and page.headers["Cache-Control"] != "no-store", page.headers
