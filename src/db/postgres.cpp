@@ -121,9 +121,9 @@ class PostgresConnection final : public Connection {
     if (backends_) backends_->add(pid_);
   }
 
-  // Bounds every wait of this connection's statements (docs/scaling.md, "Waits"): a lock another
-  // session holds is waited for at most `lock_wait` (55P03), a statement runs at most kStatementLimit
-  // (57014); both answer 503 `unavailable`. Without them a request behind a lock held by hand waited
+  // Bounds every wait of this connection's statements (docs/scaling.md, "When something fails"): a
+  // lock another session holds is waited for at most `lock_wait` (55P03), a statement runs at most
+  // kStatementLimit (57014); both answer 503 `unavailable`. Without them a request behind a lock held by hand waited
   // forever, and a handler pool's worth of them stopped every route. Set per session, not in the
   // startup packet, which PgBouncer refuses to carry. Migrations lift both (db::migrate).
   void bound_waits(std::chrono::milliseconds lock_wait) {

@@ -100,6 +100,20 @@ def test_kill_9_under_load_with_the_http_gateway_charges_at_most_once(tmp_path):
         assert gateway.stop() == 0
 
 
+def placed_order(server, name):
+    """A customer's token and an unpaid order of one unit of a new product `name` (10.00)."""
+    staff, customer = staff_token(server), customer_token(server)
+    product = server.post("/store/products/", token=staff, json={"name": name, "price": "10.00", "stock": 5})
+    return customer, place(server, customer, product_id=product.json()["id"], expect=201).json()
+
+
+def charge_under_way(pool, server, customer, order, **request):
+    """Pays `order` on `pool`; returns the payment's future once its charge is under way (its row written)."""
+    paying = pool.submit(pay, server, customer, order, **request)
+    wait_until(lambda: server.sql("SELECT COUNT(*) FROM payments")[0][0] == 1, what="the charge under way")
+    return paying
+
+
 def test_a_key_whose_request_died_with_the_process_is_taken_over_after_the_lease(tmp_path):
     # A kill -9 after a keyed payment claimed its Idempotency-Key left the key "in progress" for its 24
     # hours: every retry with it waited 10 s and got 409 idempotency_conflict. After idempotency_lease
@@ -108,13 +122,10 @@ def test_a_key_whose_request_died_with_the_process_is_taken_over_after_the_lease
     server = Server(tmp_path / "node", env={"ORDERD_PAYMENT_GATEWAY": gateway.url, "ORDERD_GATEWAY_TIMEOUT": "1500ms",
                                             "ORDERD_IDEMPOTENCY_LEASE": "3s"}).start()
     try:
-        staff, customer = staff_token(server), customer_token(server)
-        product = server.post("/store/products/", token=staff, json={"name": "Lease", "price": "10.00", "stock": 5})
-        order = place(server, customer, product_id=product.json()["id"], expect=201).json()
+        customer, order = placed_order(server, "Lease")
         key = {"Idempotency-Key": "pay-before-the-kill"}
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            first = pool.submit(pay, server, customer, order, headers=key)
-            wait_until(lambda: server.sql("SELECT COUNT(*) FROM payments")[0][0] == 1, what="the charge under way")
+            first = charge_under_way(pool, server, customer, order, headers=key)
             server.stop(sig=signal.SIGKILL)
             try:
                 first.result()
@@ -162,12 +173,9 @@ def test_past_shutdown_timeout_clients_hear_the_close_at_once_and_the_payment_st
     server = Server(tmp_path / "node", env={"ORDERD_PAYMENT_GATEWAY": gateway.url, "ORDERD_GATEWAY_TIMEOUT": "6s",
                                             "ORDERD_SHUTDOWN_TIMEOUT": "500ms"}).start()
     try:
-        staff, customer = staff_token(server), customer_token(server)
-        product = server.post("/store/products/", token=staff, json={"name": "Late", "price": "10.00", "stock": 5})
-        order = place(server, customer, product_id=product.json()["id"], expect=201).json()
+        customer, order = placed_order(server, "Late")
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            paying = pool.submit(pay, server, customer, order, timeout=30)
-            wait_until(lambda: server.sql("SELECT COUNT(*) FROM payments")[0][0] == 1, what="the charge under way")
+            paying = charge_under_way(pool, server, customer, order, timeout=30)
             server.proc.send_signal(signal.SIGTERM)
             with pytest.raises(requests.ConnectionError):
                 paying.result()
