@@ -37,11 +37,7 @@ std::optional<int> parse_arguments(CLI::App& cli, int argc, char** argv) {
   try {
     cli.parse(argc, argv);
     return std::nullopt;
-  } catch (const CLI::CallForHelp& e) {
-    return cli.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return cli.exit(e);
-  } catch (const CLI::CallForVersion& e) {
+  } catch (const CLI::Success& e) {  // --help, --help-all, --version
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {
     std::string message = e.what();

@@ -65,12 +65,12 @@ constexpr std::string_view kQueueStats =
 // product's latest kept: notify/low_stock.cpp reads it to know whether its alert still stands.
 // The oldest first by outbox_finished (migration 019), which holds finished rows only. SQLite's planner,
 // without statistics, would take outbox_due's status prefix and sort every finished row instead.
-constexpr std::string_view kPurgeFinished =
-    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status IN ('sent', 'failed') AND created_at < $1"
-    " ORDER BY created_at LIMIT $2)";
-constexpr std::string_view kPurgeFinishedSqlite =
-    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_finished"
-    " WHERE status IN ('sent', 'failed') AND created_at < $1 ORDER BY created_at LIMIT $2)";
+// The oldest finished emails first, through migration 019's partial index; SQLite is told to use it.
+constexpr auto kOldestFinished =
+    db::concat(" WHERE status IN ('sent', 'failed') AND created_at < $1 ORDER BY created_at LIMIT $2)");
+constexpr auto kPurgeFinished = db::concat("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox", kOldestFinished);
+constexpr auto kPurgeFinishedSqlite =
+    db::concat("DELETE FROM outbox WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_finished", kOldestFinished);
 constexpr std::string_view kPurgeCrossings =
     "DELETE FROM low_stock_crossings WHERE id IN (SELECT x.id FROM low_stock_crossings x WHERE x.crossed_at < $1"
     " AND x.id < (SELECT MAX(y.id) FROM low_stock_crossings y WHERE y.product_id = x.product_id)"
@@ -188,7 +188,7 @@ std::optional<EmailRow> resend(db::Connection& c, std::int64_t id, std::int64_t 
 }
 
 std::int64_t purge_finished(db::Connection& c, std::int64_t before, std::int64_t limit) {
-  auto purge = c.dialect() == db::Dialect::sqlite ? kPurgeFinishedSqlite : kPurgeFinished;
+  auto purge = c.dialect() == db::Dialect::sqlite ? std::string_view(kPurgeFinishedSqlite) : kPurgeFinished;
   auto emails = c.query(purge, before, limit).affected_rows;
   return emails + c.query(kPurgeCrossings, before, limit).affected_rows;
 }
