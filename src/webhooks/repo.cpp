@@ -73,6 +73,8 @@ constexpr std::string_view kInsertNew =
     "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, last_attempt_at,"
     " last_status_code, last_latency_ms, last_response, last_error, created_at)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (event_id, endpoint_id) DO NOTHING";
+constexpr auto kExistingEndpoints = db::concat("SELECT id FROM webhook_endpoints");
+constexpr auto kExistingEndpointsLocked = db::concat(kExistingEndpoints, " FOR KEY SHARE");
 constexpr std::string_view kDeliverTo =
     "INSERT INTO webhook_deliveries (event_id, endpoint_id, status, attempts, next_attempt_at, created_at)"
     " VALUES ($1, $2, 'pending', 0, $3, $3) RETURNING id";
@@ -272,6 +274,13 @@ void insert_new(db::Connection& c, const Claimed& d, std::string_view status, st
   c.defer([then = std::move(then)](const db::Result& r) { then(r.affected_rows == 1); }, kInsertNew, d.event_id,
           d.endpoint_id, status, outcome ? d.attempts : 0, next_attempt_at, at, o.status_code, latency, o.answer,
           o.error, d.event_created_at);
+}
+
+std::set<std::int64_t> existing_endpoints(db::Connection& c) {
+  auto r = c.query(c.sql(kExistingEndpoints, kExistingEndpointsLocked));
+  std::set<std::int64_t> ids;
+  for (std::size_t i = 0; i < r.size(); ++i) ids.insert(r[i].integer(0));
+  return ids;
 }
 
 std::int64_t deliver_to(db::Connection& c, std::int64_t event_id, std::int64_t endpoint_id, std::int64_t now) {

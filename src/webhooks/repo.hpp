@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -125,6 +126,10 @@ std::vector<Claimed> new_deliveries(db::Connection& c, const NewEvents& leased);
 // The cursor moves past the leased events, whose deliveries the same transaction writes (insert_new).
 // False, and nothing moves, when the lease is no longer this worker's.
 bool pass_new_events(db::Connection& c, const NewEvents& leased);
+// The endpoints that still exist, for a batch's new delivery rows: one deleted while its deliveries
+// were sent gets none (its rows would break the foreign key and roll the whole batch back). On
+// PostgreSQL they are locked FOR KEY SHARE, so none is deleted before the batch commits.
+std::set<std::int64_t> existing_endpoints(db::Connection& c);
 // A new delivery's row, with its status after the first attempt ('succeeded', 'pending' for a retry at
 // `next_attempt_at`, 'failed'), or 'pending' with no attempt (not attempted: due at `next_attempt_at`).
 // `then` hears false when the row existed already. On PostgreSQL the row is sent with the

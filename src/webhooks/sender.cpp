@@ -102,6 +102,9 @@ std::optional<std::chrono::seconds> retry_after(std::string_view value) {
   if (ec == std::errc{} && end == value.data() + value.size()) {
     return seconds >= 0 ? std::optional(std::chrono::seconds(seconds)) : std::nullopt;
   }
+  if (ec == std::errc::result_out_of_range && end == value.data() + value.size() && value.front() != '-') {
+    return std::chrono::seconds::max();  // more seconds than 64 bits hold: the longest wait, as the caller caps it
+  }
   if (std::isdigit(static_cast<unsigned char>(value.front()))) return std::nullopt;  // a date starts with its day
   auto at = curl_getdate(std::string(value).c_str(), nullptr);
   if (at < 0) return std::nullopt;
@@ -131,7 +134,6 @@ void set_options(Slot& slot, const SendLimits& limits) {
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, slot.error);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(limits.timeout.count()));
-  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kAnswerRead));
   curl_easy_setopt(easy, CURLOPT_USERAGENT, std::string(kUserAgent).c_str());
   curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.c_str());
   curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
@@ -163,9 +165,12 @@ PostResult result_of(Slot& slot, CURLcode code) {
   result.refused = result.refused && status == 0;
   if (result.refused) {
     result.error = "refused: the URL's host resolves to a non-public address";
-  } else if (code != CURLE_OK && status == 0) {
+  } else if (code != CURLE_OK) {  // no answer, or one cut short (a reset, the timeout)
     result.error = slot.error[0] != '\0' ? std::string(slot.error) : std::string(curl_easy_strerror(code));
   }
+  // keep_answer stopping at kAnswerRead ends the transfer with a write error: the answer was had.
+  result.complete = code == CURLE_OK || (code == CURLE_WRITE_ERROR && slot.exchange.read > kAnswerRead);
+  if (result.complete) result.error.clear();
   return result;
 }
 

@@ -25,7 +25,8 @@ struct Post {
 struct PostResult {
   int status = 0;                // the HTTP status; 0 when there was no answer
   std::string answer;            // the answer's first bytes as valid UTF-8 (at most kAnswerKept)
-  std::string error;             // why there was no answer, or "" when there was one
+  std::string error;             // why there was no answer, or why it was cut short; "" when it came whole
+  bool complete = false;         // the answer came whole (or up to kAnswerRead, where reading stops)
   std::chrono::milliseconds latency{0};
   std::optional<std::chrono::seconds> retry_after;  // the answer's Retry-After (seconds or a date), from now
   bool refused = false;          // the address was refused (SSRF): nothing was sent

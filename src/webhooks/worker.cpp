@@ -24,10 +24,11 @@ namespace {
 constexpr std::chrono::hours kLongestRetryAfter{24};  // a receiver cannot park its deliveries for longer
 constexpr int kPurgeBatch = 500;                       // events forgotten in one (short) transaction
 // New events sent from the log in one pass (their lease and their rows: two short transactions),
-// and how long sending them may take before the rest is left to the claim's batches (a slow receiver
-// then holds the others up for one timeout at most).
+// and how long a pass's sending (new events, or claimed retries) may start posts: what has not
+// started by then is left to the next pass, so a hanging receiver holds the others up for one
+// timeout at most, however many of its retries are due.
 constexpr int kNewEventsBatch = 500;
-constexpr std::chrono::seconds kNewEventsBudget{5};
+constexpr std::chrono::seconds kPassBudget{5};
 constexpr std::string_view kNotAttempted = "not attempted";
 // Deliveries open at once, and of those to one endpoint: a receiver that hangs holds up its own four
 // and the others go on; one that answers slowly is not sent more at once than a small server takes.
@@ -52,7 +53,7 @@ Worker::Worker(db::Database& database, common::Metrics& metrics, WorkerOptions o
       metrics_(metrics),
       options_(std::move(options)),
       lease_(options_.timeout * std::max(1, options_.batch_size) + std::chrono::seconds(30)),
-      new_events_lease_(kNewEventsBudget + options_.timeout + std::chrono::seconds(30)),
+      new_events_lease_(kPassBudget + options_.timeout + std::chrono::seconds(30)),
       gauges_(std::make_shared<Gauges>()),
       thread_("webhook sender", options_.poll_interval, [this] { drain(); }, options_.gather,
               common::Periodic::Priority::idle) {
@@ -103,6 +104,7 @@ struct Worker::Attempt {
   std::chrono::milliseconds wait{0};  // before the retry
   bool marked = true;    // false: the claim was taken over meanwhile
   bool disabled = false;  // this failure disabled the endpoint
+  bool gone = false;      // a new event's delivery whose endpoint was deleted meanwhile: no row
 };
 
 bool Worker::run_once() {
@@ -133,8 +135,8 @@ void Worker::send(const std::vector<repo::Claimed>& claimed, const std::optional
 
 // Several at once (kInFlight, kPerEndpoint), a slow receiver holding up only its own endpoint's share.
 // What is not attempted is given back at once rather than left leased until the lease runs out: all
-// that has not started when the worker is stopping, and the new events' deliveries not started after
-// kNewEventsBudget (they become pending rows, which the claim takes in its batches).
+// that has not started when the worker is stopping or after kPassBudget (the new events' deliveries
+// become pending rows, which the claim takes in its batches; claimed ones are released, due at once).
 std::vector<Worker::Attempt> Worker::attempt_all(const std::vector<repo::Claimed>& claimed) {
   std::vector<Attempt> attempts;
   std::vector<std::int64_t> endpoints;
@@ -144,11 +146,11 @@ std::vector<Worker::Attempt> Worker::attempt_all(const std::vector<repo::Claimed
     attempts.push_back(Attempt{delivery, {}, kNotAttempted});
     endpoints.push_back(delivery.endpoint_id);
   }
-  auto budget_end = std::chrono::steady_clock::now() + kNewEventsBudget;
+  auto budget_end = std::chrono::steady_clock::now() + kPassBudget;
   auto make = [&](std::size_t i) -> std::optional<Post> {
     auto& a = attempts[i];
     a.outcome.at = common::now_micros();
-    bool late = a.claimed.id == 0 && std::chrono::steady_clock::now() >= budget_end;
+    bool late = std::chrono::steady_clock::now() >= budget_end;
     if (stopping_ || late) return std::nullopt;
     if (!a.claimed.enabled) {
       a.verdict = "failed";
@@ -173,11 +175,13 @@ void Worker::record_all(std::vector<Attempt>& attempts, const std::optional<repo
   if (attempts.empty() && !fresh) return;
   database_.transaction([&](db::Connection& c) {
     bool ours = !fresh || repo::pass_new_events(c, *fresh);
+    auto existing = fresh ? repo::existing_endpoints(c) : std::set<std::int64_t>{};
     // An endpoint with a success in the batch is not failing (once per endpoint, and before the
     // batch's failures, which then start a new failing spell rather than disable it).
     std::set<std::int64_t> answered;
     for (auto& a : attempts) {
-      a.marked = ours || a.claimed.id != 0;
+      a.gone = a.claimed.id == 0 && !existing.contains(a.claimed.endpoint_id);  // deleted while it was sent
+      a.marked = !a.gone && (ours || a.claimed.id != 0);
       if (a.marked && a.verdict == "succeeded") answered.insert(a.claimed.endpoint_id);
     }
     for (auto endpoint : answered) repo::endpoint_succeeded(c, endpoint);
@@ -212,19 +216,23 @@ void Worker::judge(Attempt& a, const PostResult& result) const {
     a.outcome.status_code = result.status;
     a.outcome.answer = result.answer;
   }
-  if (result.status >= 200 && result.status < 300) {
+  bool ok = result.status >= 200 && result.status < 300;
+  if (ok && result.complete) {
     a.verdict = "succeeded";
     return;
   }
-  a.outcome.error = result.status != 0 ? "HTTP " + std::to_string(result.status) : result.error;
+  // A 2xx whose answer never ended (a reset, the timeout) is a failure too, as Standard Webhooks says.
+  a.outcome.error = ok                  ? "HTTP " + std::to_string(result.status) + ", cut short: " + result.error
+                    : result.status != 0 ? "HTTP " + std::to_string(result.status)
+                                         : result.error;
   a.verdict = "failed";
   auto step = static_cast<std::size_t>(a.claimed.attempts);  // the attempt just made, from 1
   if (step > options_.schedule.size()) return;
   a.verdict = "retried";
   a.wait = options_.schedule[step - 1];
-  if (result.retry_after) {
-    a.wait = std::max<std::chrono::milliseconds>(a.wait, std::min<std::chrono::milliseconds>(*result.retry_after,
-                                                                                            kLongestRetryAfter));
+  if (result.retry_after) {  // capped in seconds: a receiver's huge figure would overflow milliseconds
+    auto asked = std::min<std::chrono::seconds>(*result.retry_after, kLongestRetryAfter);
+    a.wait = std::max<std::chrono::milliseconds>(a.wait, asked);
   }
 }
 
@@ -255,7 +263,8 @@ void Worker::report(const Attempt& a) {
   const auto& d = a.claimed;
   // A delivery by its row, or a new event's (whose row this worker did not read back) by its event.
   auto name = d.id != 0 ? "delivery " + std::to_string(d.id) : "event " + std::to_string(d.event_id);
-  if (!a.marked) spdlog::warn("webhook {} to endpoint {} was attempted after its lease was taken over", name, d.endpoint_id);
+  if (a.gone) spdlog::info("webhook {} to endpoint {}: the endpoint was deleted while it was sent", name, d.endpoint_id);
+  else if (!a.marked) spdlog::warn("webhook {} to endpoint {} was attempted after its lease was taken over", name, d.endpoint_id);
   if (a.verdict == kNotAttempted) return;
   count(d.type, a.verdict);
   if (a.verdict == "succeeded") return;

@@ -376,6 +376,79 @@ def test_a_hanging_receiver_does_not_hold_up_another_endpoint(make_server, recei
     receiver.stop()  # its connections close: the hanging attempt ends now, not at the 60 s timeout
 
 
+def test_many_due_retries_to_a_hanging_receiver_hold_another_endpoint_up_one_timeout_at_most(make_server, receiver):
+    # The claim took 25 due retries and sent them all, four at a time: with 16 to a hanging receiver
+    # that was four timeouts before the next pass sent anything else (an outside audit: 90 s).
+    s = make_server(env={**FAST, "ORDERD_WEBHOOK_TIMEOUT": "6s"})
+    staff = staff_token(s)
+    subscribe(s, staff, receiver, "/hang", events=["order.placed"])
+    receiver.answer("/hang", status=500)
+    subscribe(s, staff, receiver, "/fine", events=["order.paid"])
+    customer, product = customer_token(s), new_product(s, staff, 100)
+    orders = [place(s, customer, product_id=product["id"], expect=201).json() for _ in range(16)]
+    wait_until(lambda: len({e["id"] for e in receiver.log("/hang")}) == 16, what="16 first attempts")
+    receiver.answer("/hang", hang=True)
+    before = len(receiver.log("/hang"))
+    wait_until(lambda: len(receiver.log("/hang")) >= before + 4, what="retries hanging")
+    paid_at = time.monotonic()
+    assert pay(s, customer, orders[0]).status_code == 200
+    delivered(receiver, "/fine", 1, "order.paid")
+    assert time.monotonic() - paid_at < 15, "held up by more than one timeout and a pass"
+    receiver.stop()
+
+
+def test_an_endpoint_deleted_while_its_delivery_is_sent_holds_nothing_up_and_nothing_is_sent_twice(hooks_server,
+                                                                                                   receiver):
+    # The batch's delivery rows then broke the foreign key: the whole record rolled back, the other
+    # endpoints waited for the lease to run out (37 s) and got the batch again (an outside audit).
+    s, staff = hooks_server, staff_token(hooks_server)
+    slow = subscribe(s, staff, receiver, "/slow", events=["order.placed"])
+    receiver.answer("/slow", delay_ms=3000)
+    subscribe(s, staff, receiver, "/other", events=["order.placed"])
+    customer, product = customer_token(s), new_product(s, staff, 100)
+    first = place(s, customer, product_id=product["id"], expect=201).json()
+    wait_until(lambda: receiver.log("/slow"), what="the slow endpoint's delivery under way")
+    assert s.delete(f"/admin/webhooks/{slow['id']}/", token=staff).status_code == 204
+    delivered(receiver, "/other", 1)
+    second = place(s, customer, product_id=product["id"], expect=201).json()
+    started = time.monotonic()
+    ok = delivered(receiver, "/other", 2)
+    assert time.monotonic() - started < 10, "the next event waited for a lease to run out"
+    assert sorted(json.loads(e["body"])["data"]["id"] for e in ok) == sorted([first["id"], second["id"]])
+    assert len(receiver.log("/other")) == 2, "an event was sent twice"
+    assert "FOREIGN KEY" not in s.log_text() and "foreign key" not in s.log_text()
+
+
+def test_a_2xx_cut_short_is_a_failure_and_a_long_answer_is_kept_from_its_start(make_server, receiver):
+    s = make_server(env={"ORDERD_WEBHOOK_ALLOW_PRIVATE": "true", "ORDERD_WEBHOOK_RETRY_SCHEDULE": "1h"})
+    staff = staff_token(s)
+    cut = subscribe(s, staff, receiver, "/cut")
+    receiver.answer("/cut", cut=True, status=200)
+    long = subscribe(s, staff, receiver, "/long")
+    receiver.answer("/long", status=500, body="x" * 200_000)  # with Content-Length: nothing was kept
+    big = subscribe(s, staff, receiver, "/big")
+    receiver.answer("/big", status=200, body="y" * 200_000)  # read up to 64 KiB: a success
+    huge_wait = subscribe(s, staff, receiver, "/later")
+    receiver.answer("/later", status=503, retry_after="99999999999999999999")  # beyond 64 bits: the 24 h cap
+    for endpoint in (cut, long, big, huge_wait):
+        assert s.post(f"/admin/webhooks/{endpoint['id']}/test/", token=staff).status_code == 202
+
+    def attempted(endpoint):
+        return wait_until(lambda: [d for d in deliveries(s, staff, endpoint) if d["last_attempt_at"]],
+                          what="the attempt")[0]
+    d = attempted(cut)
+    assert d["status"] == "pending" and d["status_code"] == 200 and "cut short" in d["error"], d
+    d = attempted(long)
+    assert d["status_code"] == 500 and d["response"] == "x" * 1024, d
+    d = attempted(big)
+    assert d["status"] == "succeeded", d
+    d = attempted(huge_wait)
+    from datetime import datetime
+    wait = datetime.fromisoformat(d["next_attempt_at"].replace("Z", "+00:00")) - datetime.fromisoformat(
+        d["last_attempt_at"].replace("Z", "+00:00"))
+    assert wait.total_seconds() >= 86399, d
+
+
 def test_the_sender_thread_is_named_and_runs_in_the_idle_scheduling_class(hooks_server):
     # SCHED_IDLE (policy 5 in /proc's stat): deliveries take only CPU time the requests leave.
     task = pathlib.Path(f"/proc/{hooks_server.proc.pid}/task")

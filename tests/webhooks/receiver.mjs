@@ -8,7 +8,8 @@
 //   secrets.json  {"/path": ["whsec_...", ...]}  the secrets to verify deliveries to /path with
 //   answers.json  {"/path": {"status": 503, "retry_after": "1"}}  how to answer (default 204);
 //                 {"/path": {"hang": true}} never answers; {"/path": {"delay_ms": 500}} answers that late;
-//                 {"/path": {"body_base64": "..."}} answers with those bytes
+//                 {"/path": {"body_base64": "..."}} answers with those bytes;
+//                 {"/path": {"cut": true, "status": 200}} sends the status and part of the body, then resets
 // A delivery that none of its path's secrets verifies is answered 401 whatever answers.json says.
 // and reads DIR/log.jsonl. Each entry's "open" counts the requests to its path not yet answered,
 // itself included: how many deliveries orderd had open to that endpoint at once.
@@ -69,6 +70,13 @@ const server = createServer((request, response) => {
     };
     appendFileSync(join(dir, "log.jsonl"), `${JSON.stringify(entry)}\n`);
     if (answer.hang) return;
+    if (answer.cut) {
+      open[path] -= 1;
+      response.writeHead(status, { "Content-Length": "1000" });
+      response.write("part of an answer");
+      setTimeout(() => request.socket.destroy(), 100);
+      return;
+    }
     const headers = answer.retry_after ? { "Retry-After": answer.retry_after } : {};
     setTimeout(() => {
       open[path] -= 1;
