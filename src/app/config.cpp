@@ -31,7 +31,10 @@ Duration parse_duration(std::string_view text) {
   else if (unit == "h") scale = 3600 * 1000;
   else if (unit == "d") scale = 86400 * 1000;
   else throw std::invalid_argument("unknown duration unit");
-  if (amount > std::numeric_limits<std::int64_t>::max() / scale) throw std::invalid_argument("duration too long");
+  // Durations become microseconds and nanoseconds, and are added to times and to each other: past
+  // 100 years they overflow there, so that is the ceiling (it also serves as "for ever").
+  constexpr std::int64_t kLongest = 36500LL * 86400 * 1000;
+  if (amount > kLongest / scale) throw std::invalid_argument("duration too long (at most 36500d)");
   return Duration(amount * scale);
 }
 
@@ -290,8 +293,8 @@ const std::vector<Key>& keys() {
                    check_database_url),
       integer("database_pool", &Config::database_pool, 1, 256, "database connections per node"),
       text("jwt_secret", &Config::jwt_secret, "HMAC key for tokens, at least 32 bytes (random per process in development)"),
-      duration("access_ttl", &Config::access_ttl, "lifetime of access tokens"),
-      duration("refresh_ttl", &Config::refresh_ttl, "lifetime of refresh tokens"),
+      duration("access_ttl", &Config::access_ttl, "lifetime of access tokens", Duration(1000)),  // whole seconds in a JWT
+      duration("refresh_ttl", &Config::refresh_ttl, "lifetime of refresh tokens", Duration(1000)),
       text("refresh_rotation", &Config::refresh_rotation,
            "on: a refresh token works once and its reuse revokes the session; off: the old service's behaviour",
            {"on", "off"}),

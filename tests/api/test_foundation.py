@@ -255,3 +255,13 @@ def test_a_command_line_mistake_is_exit_2_naming_it(tmp_path, args, said):
     # "A subcommand is required" without naming it (found by an audit).
     p = subprocess.run([BIN, *args], cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert p.returncode == 2 and said in p.stderr and "orderd --help" in p.stderr, (p.returncode, p.stderr)
+
+
+@pytest.mark.parametrize("key,value", [("ORDERD_SHOP_TIMEZONE", "Europe"), ("ORDERD_SHOP_TIMEZONE", "America/"),
+                                       ("ORDERD_MAIL_KEEP", "200000000d"), ("ORDERD_ACCESS_TTL", "500ms")])
+def test_a_setting_that_would_misbehave_later_stops_the_start_naming_it(tmp_path, key, value):
+    # A zone directory aborted the process (SIGABRT, no key named); durations past 100 years
+    # overflowed later (this mail_keep forgot every email at once); a 500 ms token was dead on arrival.
+    env = {"PATH": "/usr/bin:/bin", "ORDERD_DATABASE_URL": f"sqlite://{tmp_path}/o.db", key: value}
+    p = subprocess.run([BIN, "migrate"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+    assert p.returncode == 2 and key in p.stderr, (p.returncode, p.stderr)

@@ -47,6 +47,23 @@ TEST(Duration, RejectsWhatIsNotADuration) {
   }
 }
 
+TEST(Duration, HundredYearsIsTheLongest) {
+  // Longer ones overflowed where they became nanoseconds or were added to a time: 200000d made the
+  // sweeper spin, 200000000d as mail_keep forgot every email at once (an outside audit).
+  EXPECT_EQ(parse_duration("36500d"), Duration(36500LL * 86400 * 1000));
+  EXPECT_EQ(parse_duration("876000h"), Duration(36500LL * 86400 * 1000));
+  for (const char* bad : {"36501d", "876001h", "200000d", "106751991167d", "3153600000001ms"}) {
+    EXPECT_THROW(parse_duration(bad), std::invalid_argument) << bad;
+  }
+}
+
+TEST(Config, TokenLifetimesAreWholeSecondsAtLeastOne) {
+  for (const char* key : {"access_ttl", "refresh_ttl"}) {
+    EXPECT_THROW(app::load_config(std::nullopt, {{key, "500ms"}}, env_of({})), app::ConfigError) << key;
+    EXPECT_EQ(app::load_config(std::nullopt, {{key, "1s"}}, env_of({})).access_ttl.count() > 0, true);
+  }
+}
+
 TEST(Duration, FormatsInTheLargestWholeUnit) {
   EXPECT_EQ(app::format_duration(15min), "15m");
   EXPECT_EQ(app::format_duration(1500ms), "1500ms");

@@ -50,7 +50,9 @@ TEST(TimeZone, AQuarterHourZoneAndOneWhoseMidnightSkipped) {
 }
 
 TEST(TimeZone, NamesThatAreNotZonesAreRefused) {
-  for (const char* name : {"Mars/Olympus_Mons", "../../etc/passwd", "/etc/passwd", "Europe/Berlin\n", ""}) {
+  // A directory of the database ("Europe") aborted the process from inside the stream's read.
+  for (const char* name : {"Mars/Olympus_Mons", "../../etc/passwd", "/etc/passwd", "Europe/Berlin\n", "", "Europe",
+                           "America", "Etc", "Europe/"}) {
     EXPECT_THROW(TimeZone::load(name), std::invalid_argument) << name;
   }
   std::int64_t d = 0;
