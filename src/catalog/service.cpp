@@ -1,6 +1,7 @@
 #include "catalog/service.hpp"
 
 #include "common/clock.hpp"
+#include "common/json.hpp"
 #include "common/text.hpp"
 
 #include <boost/json/array.hpp>
@@ -93,10 +94,19 @@ const boost::json::value* field_of(const boost::json::object& body, std::string_
 std::optional<std::int64_t> units(const boost::json::value& v, std::int64_t min, std::string_view name,
                                   common::FieldErrors& errors) {
   constexpr auto kTooLarge = "Ensure this value is less than or equal to 1000000000.";
-  if (!v.is_int64()) errors.add(name, v.is_uint64() ? kTooLarge : "A valid integer is required.");
-  else if (v.get_int64() < min) errors.add(name, "Ensure this value is greater than or equal to " + std::to_string(min) + ".");
-  else if (v.get_int64() > kMaxStock) errors.add(name, kTooLarge);
-  else return v.get_int64();
+  std::int64_t n = 0;
+  // The old field (`stock`) reads as DRF's IntegerField did ("5" too); the new ones take JSON integers only.
+  bool new_field_not_a_number = name != "stock" && !v.is_int64() && !v.is_uint64();
+  auto read = new_field_not_a_number ? common::IntegerRead::not_integer : common::read_integer(v, n);
+  if (read != common::IntegerRead::integer) {
+    errors.add(name, read == common::IntegerRead::too_large ? kTooLarge : "A valid integer is required.");
+  } else if (n < min) {
+    errors.add(name, "Ensure this value is greater than or equal to " + std::to_string(min) + ".");
+  } else if (n > kMaxStock) {
+    errors.add(name, kTooLarge);
+  } else {
+    return n;
+  }
   return std::nullopt;
 }
 

@@ -4,6 +4,8 @@
 #include <boost/json/error.hpp>
 #include <boost/json/value_stack.hpp>
 
+#include <charconv>
+#include <limits>
 #include <string>
 
 namespace common {
@@ -96,6 +98,33 @@ json::value parse_json(std::string_view text, error_code& ec) {
   if (!ec && n < text.size()) ec = json::error::extra_data;
   if (ec) return nullptr;
   return handler.st.release();
+}
+
+IntegerRead read_integer(const json::value& v, std::int64_t& out) {
+  if (v.is_int64()) {
+    out = v.get_int64();
+    return IntegerRead::integer;
+  }
+  if (v.is_uint64()) return IntegerRead::too_large;
+  if (!v.is_string()) return IntegerRead::not_integer;
+  std::string_view text = v.get_string();
+  constexpr std::string_view kBlank = " \t\n\r";
+  auto first = text.find_first_not_of(kBlank);
+  if (first == std::string_view::npos || text.size() > 1000) return IntegerRead::not_integer;
+  text = text.substr(first, text.find_last_not_of(kBlank) + 1 - first);
+  if (auto dot = text.find('.'); dot != std::string_view::npos) {  // "2.0", "2.": DRF drops a zero fraction
+    if (text.find_first_not_of('0', dot + 1) != std::string_view::npos) return IntegerRead::not_integer;
+    text = text.substr(0, dot);
+  }
+  bool negative = text.starts_with('-');
+  if (negative || text.starts_with('+')) text.remove_prefix(1);
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) return IntegerRead::not_integer;
+  std::uint64_t magnitude = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), magnitude);
+  constexpr auto kMax = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (ec != std::errc{} || magnitude > kMax + (negative ? 1 : 0)) return IntegerRead::too_large;
+  out = negative ? static_cast<std::int64_t>(0 - magnitude) : static_cast<std::int64_t>(magnitude);
+  return IntegerRead::integer;
 }
 
 }  // namespace common

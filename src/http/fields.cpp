@@ -1,5 +1,6 @@
 #include "http/fields.hpp"
 
+#include "common/json.hpp"
 #include "common/text.hpp"
 
 namespace http {
@@ -39,12 +40,12 @@ std::optional<std::int64_t> Fields::integer(std::string_view name, bool required
     if (required) errors_.add(name, "This field is required.");
     return std::nullopt;
   }
-  if (v->is_int64()) return v->get_int64();
-  if (v->is_uint64()) {
-    errors_.add(name, "Ensure this value is a reasonable integer.");
-    return std::nullopt;
+  std::int64_t value = 0;
+  switch (common::read_integer(*v, value)) {
+    case common::IntegerRead::integer: return value;
+    case common::IntegerRead::too_large: errors_.add(name, "Ensure this value is a reasonable integer."); break;
+    case common::IntegerRead::not_integer: errors_.add(name, "A valid integer is required."); break;
   }
-  errors_.add(name, "A valid integer is required.");
   return std::nullopt;
 }
 

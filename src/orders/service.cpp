@@ -3,6 +3,7 @@
 #include "catalog/service.hpp"
 #include "common/clock.hpp"
 #include "common/error.hpp"
+#include "common/json.hpp"
 #include "common/text.hpp"
 #include "orders/repo.hpp"
 
@@ -96,20 +97,24 @@ ItemRequest item_from_json(const boost::json::value& value, boost::json::object&
     else if (name->get_string().empty()) add("productName", "This field may not be blank.");
     else if (common::has_null(name->get_string())) add("productName", common::kNullCharacters);
     else item.product_name = std::string(name->get_string());
-  } else if (!id->is_int64() || id->get_int64() < 1) {
+  } else if (std::int64_t product = 0;
+             common::read_integer(*id, product) != common::IntegerRead::integer || product < 1) {
     add("product_id", "A valid product id is required.");
   } else {
-    item.product_id = id->get_int64();
+    item.product_id = product;
   }
   const auto* quantity = object.if_contains("quantity");
+  std::int64_t units = 0;
+  auto read = quantity == nullptr || quantity->is_null() ? common::IntegerRead::not_integer
+                                                         : common::read_integer(*quantity, units);
   if (quantity == nullptr || quantity->is_null()) add("quantity", "This field is required.");
-  else if (!quantity->is_int64() && !quantity->is_uint64()) add("quantity", "A valid integer is required.");
-  else if (quantity->is_uint64() || quantity->get_int64() > kMaxQuantity) {
+  else if (read == common::IntegerRead::not_integer) add("quantity", "A valid integer is required.");
+  else if (read == common::IntegerRead::too_large || units > kMaxQuantity) {
     add("quantity", "Ensure this value is less than or equal to " + kMaxQuantityText + ".");
-  } else if (quantity->get_int64() < 1) {
+  } else if (units < 1) {
     add("quantity", "Ensure this value is greater than or equal to 1.");
   } else {
-    item.quantity = quantity->get_int64();
+    item.quantity = units;
   }
   return item;
 }

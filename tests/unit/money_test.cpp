@@ -72,3 +72,28 @@ TEST(Money, ReadsJsonNumbersFromTheirSourceText) {
   EXPECT_FALSE(from_json("\"12abc\"", &message));
   EXPECT_EQ(message, "A valid number is required.");
 }
+
+TEST(Json, ReadsIntegersAsDrfsIntegerFieldDid) {
+  auto read = [](std::string_view text, std::int64_t& out) {
+    boost::system::error_code ec;
+    auto value = common::parse_json(text, ec);
+    EXPECT_FALSE(ec) << text;
+    return common::read_integer(value, out);
+  };
+  using common::IntegerRead;
+  for (auto text : {"2", "\"2\"", "2.0", "\"2.0\"", "\" 2 \"", "\"+2\"", "\"2.\"", "2.000"}) {
+    std::int64_t n = 0;
+    EXPECT_EQ(read(text, n), IntegerRead::integer) << text;
+    EXPECT_EQ(n, 2) << text;
+  }
+  std::int64_t n = 0;
+  EXPECT_EQ(read("\"-7\"", n), IntegerRead::integer);
+  EXPECT_EQ(n, -7);
+  for (auto text : {"2.5", "\"2.5\"", "\"two\"", "\"\"", "\" \"", "\"1e3\"", "1e3", "true", "null", "[2]", "\"0x10\"",
+                    "\"2 2\"", "\"+-2\"", "\".0\"", "\"-\""}) {
+    EXPECT_EQ(read(text, n), IntegerRead::not_integer) << text;
+  }
+  for (auto text : {"99999999999999999999", "\"99999999999999999999\"", "\"-9223372036854775809\""}) {
+    EXPECT_EQ(read(text, n), IntegerRead::too_large) << text;
+  }
+}

@@ -40,9 +40,17 @@ TEST(OrderItems, AnEmptyOrMissingListIsEmptyItems) {
 }
 
 TEST(OrderItems, EveryBadQuantityIsRefused) {
-  for (auto q : {"0", "-1", "1.5", "\"2\"", "10001", "1e3", "true", "null", "18446744073709551615"}) {
+  for (auto q : {"0", "-1", "1.5", "\"2.5\"", "\"two\"", "10001", "\"10001\"", "1e3", "true", "null",
+                 "18446744073709551615"}) {
     auto body = std::string(R"({"items": [{"productName": "A", "quantity": )") + q + "}]}";
     EXPECT_EQ(code_of(body), "validation_error") << q;
+  }
+}
+
+TEST(OrderItems, AQuantityIsReadAsDrfsIntegerFieldReadIt) {
+  for (auto q : {"2", "\"2\"", "2.0", "\"2.0\""}) {
+    auto body = std::string(R"({"items": [{"productName": "A", "quantity": )") + q + "}]}";
+    EXPECT_EQ(code_of(body), "accepted") << q;
   }
 }
 
