@@ -8,6 +8,7 @@
 
 #include <boost/json/array.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -36,7 +37,12 @@ std::optional<std::string> search_of(const Request& q) {
 
 // The two reads every shop page makes are local reads (the I/O thread with SQLite), except a text
 // search, which scans the catalogue.
-bool is_search(const Request& q) { return search_of(q).has_value(); }
+// It runs on the I/O thread, before the route's errors are answered: it reads the raw value and never
+// throws (a search that is not UTF-8 text is then refused by search_of, on the route's own path).
+bool is_search(const Request& q) {
+  auto found = std::find_if(q.query.begin(), q.query.end(), [](const auto& p) { return p.first == "search"; });
+  return found != q.query.end() && !found->second.empty();
+}
 
 // The generation a page of the list is kept at; none for a search, which is never kept, or while
 // the database cannot tell one (db::Database::write_generation).

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import TIMEOUT, assert_error
+from conftest import TIMEOUT, assert_error, login, register
 
 HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
 
@@ -356,3 +356,58 @@ def test_many_bad_clients_at_once_do_not_disturb_a_good_one(server):
     finally:
         for s in bad:
             s.close()
+
+
+def _chunked(path, trailer=b"", extension=b"", headers=b""):
+    return (b"POST " + path + b" HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n"
+            + headers + b"\r\n2" + extension + b"\r\n{}\r\n0\r\n" + trailer + b"\r\n")
+
+
+@pytest.mark.parametrize("trailer", [b"X-T: " + b"a" * 65534 + b"\r\n", b"X" * 70000 + b": v\r\n"])
+def test_a_long_trailer_field_is_400_and_the_server_lives_on(server, trailer):
+    # Beast threw from inside the read for a trailer field past 64 KiB; the exception left the I/O
+    # thread and ended the process: one unauthenticated request (an outside audit, critical).
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as s:
+        try:
+            s.sendall(_chunked(b"/healthz", trailer=trailer))
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        status, _, body, _ = read_response(s)
+    assert status == 400 and json.loads(body)["code"] == "bad_request"
+    assert server.get("/healthz").status_code == 200
+    assert server.proc.poll() is None
+
+
+def test_an_endless_chunk_extension_is_cut_off_with_memory_flat(server):
+    # A chunk-size line that never ends was buffered whole: 400 MB in 4 s on one connection.
+    before = rss_kib(server)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as s:
+        s.sendall(b"POST /healthz HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n2;")
+        sent = 0
+        try:
+            while sent < 64 * 1024 * 1024:
+                s.sendall(b"a" * 65536)
+                sent += 65536
+        except (ConnectionResetError, BrokenPipeError, socket.timeout):
+            pass
+        assert sent < 64 * 1024 * 1024, "64 MiB of one chunk-size line was read"
+    assert rss_kib(server) - before < 32 * 1024
+    assert server.get("/healthz").status_code == 200
+
+
+def test_trailer_fields_are_refused_not_taken_as_headers(server):
+    # An Authorization sent in the trailer authenticated the request: a proxy that checks headers
+    # never saw it (RFC 9110 section 6.5.1).
+    _, creds = register(server)
+    token = login(server, creds["email"], creds["password"])["access"]
+    request = (b"GET /user/ HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+               b"Authorization: Bearer " + token.encode() + b"\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as s:
+        s.sendall(request)
+        status, _, body, _ = read_response(s)
+    assert status == 400 and json.loads(body)["code"] == "bad_request", body
+    # a chunked body without trailer fields is read as before
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as s:
+        s.sendall(_chunked(b"/login/", headers=b""))
+        status, _, body, _ = read_response(s)
+    assert status == 400 and json.loads(body)["code"] == "validation_error", body

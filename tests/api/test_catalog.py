@@ -62,6 +62,16 @@ def test_search_is_a_case_insensitive_substring_and_escapes_wildcards(server, st
     assert r.json()["count"] == 0
 
 
+@pytest.mark.parametrize("route", ["/store/products/", "/admin/orders/", "/admin/users/"])
+def test_a_search_that_is_not_utf8_text_is_400_on_both_databases(server, staff, customer, route):
+    # PostgreSQL refused the bytes and the route answered 500 (an outside audit); SQLite matched nothing.
+    token = customer if route == "/store/products/" else staff
+    for raw in ("%FF", "%C0%AE", "%ED%A0%80", "%E2%82", "a%00b"):
+        err = assert_error(server.get(f"{route}?search={raw}", token=token), 400, "validation_error")
+        assert "search" in err["details"], err
+    assert server.get(f"{route}?search=%C3%A9t%C3%A9", token=token).status_code == 200  # été
+
+
 def test_unknown_product_is_404(server, customer):
     assert_error(server.get("/store/products/999999999/", token=customer), 404, "not_found")
     assert_error(server.get("/store/products/abc/", token=customer), 404, "not_found")
