@@ -60,15 +60,23 @@ const Principal& Request::user() const {
   return *principal;
 }
 
+// "Bearer", then the token after any run of spaces or tabs, as SimpleJWT split the header; a header
+// of more than these two parts carries no token.
 std::optional<std::string_view> bearer_token(const Request& request) {
-  constexpr std::string_view kBearer = "Bearer ";
+  constexpr std::string_view kBearer = "Bearer";
+  constexpr std::string_view kBlank = " \t";
   std::string_view header = request.authorization;
   // Of two headers a proxy in front may have checked the other: neither is taken.
   if (request.authorization_repeated) return std::nullopt;
   if (header.size() <= kBearer.size() || strncasecmp(header.data(), kBearer.data(), kBearer.size()) != 0) {
     return std::nullopt;
   }
-  return header.substr(kBearer.size());
+  auto rest = header.substr(kBearer.size());
+  auto start = rest.find_first_not_of(kBlank);
+  if (start == 0 || start == std::string_view::npos) return std::nullopt;
+  auto token = rest.substr(start, rest.find_last_not_of(kBlank) + 1 - start);
+  if (token.find_first_of(kBlank) != std::string_view::npos) return std::nullopt;
+  return token;
 }
 
 Response json_response(int status, const boost::json::value& body) {

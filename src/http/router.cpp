@@ -53,6 +53,14 @@ void decode_json_body(Request& request) {
   if (!request.json.is_object()) throw common::Error("validation_error", "Request body must be a JSON object");
 }
 
+// Adds a method to an Allow header's list, once.
+void allow(std::string& list, Method method) {
+  auto name = to_string(method);
+  if (list.find(name) != std::string::npos) return;
+  if (!list.empty()) list += ", ";
+  list += name;
+}
+
 }  // namespace
 
 void Router::add(Route route) {
@@ -74,7 +82,8 @@ Router::Match Router::match(Method method, std::string_view path, Params& params
       same = is_param(pattern[s]) ? !segments[s].empty() : pattern[s] == segments[s];
     }
     if (!same) continue;
-    if (routes_[i].method == method) {
+    auto route_method = routes_[i].method;
+    if (route_method == method || (method == Method::head && route_method == Method::get)) {
       params.clear();
       for (std::size_t s = 0; s < pattern.size(); ++s) {
         if (is_param(pattern[s])) params.emplace_back(pattern[s].substr(1, pattern[s].size() - 2), segments[s]);
@@ -83,11 +92,8 @@ Router::Match Router::match(Method method, std::string_view path, Params& params
       result.allow.clear();
       return result;
     }
-    auto name = to_string(routes_[i].method);
-    if (result.allow.find(name) == std::string::npos) {
-      if (!result.allow.empty()) result.allow += ", ";
-      result.allow += name;
-    }
+    allow(result.allow, route_method);
+    if (route_method == Method::get) allow(result.allow, Method::head);
   }
   return result;
 }
@@ -108,6 +114,8 @@ Response Router::failure(const Route& route, const Request& request, std::except
     std::rethrow_exception(error);
   } catch (const common::Error& e) {
     auto response = error_response(e.code(), e.what(), e.details());
+    // RFC 9110 section 15.5.2: a 401 names the scheme to use (SimpleJWT's views sent the same header).
+    if (response.status == 401) response.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"api\"");
     if (const auto* wait = e.details().if_contains("retry_after"); wait && wait->is_int64()) {
       response.headers.emplace_back("Retry-After", std::to_string(wait->get_int64()));
     }

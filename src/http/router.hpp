@@ -97,7 +97,9 @@ class Router {
     const Route* route = nullptr;
     std::string allow;  // when no route matched but the path exists with other methods: "GET, POST"
   };
-  // Finds the route for a method and path and fills `params` with its {name} values.
+  // Finds the route for a method and path and fills `params` with its {name} values. HEAD is served
+  // by a path's GET route (RFC 9110 section 9.3.2; the server then writes the headers only), so
+  // `allow` names HEAD beside every GET.
   Match match(Method method, std::string_view path, Params& params) const;
 
   // Authentication, body decoding and the handler; every failure becomes the contract's error body.

@@ -31,6 +31,7 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <ctime>
 #include <csignal>
 #include <exception>
 #include <sys/resource.h>
@@ -118,6 +119,22 @@ std::string peer_address(beast::tcp_stream& stream) {
   boost::system::error_code ec;
   auto endpoint = stream.socket().remote_endpoint(ec);
   return ec ? std::string() : endpoint.address().to_string();
+}
+
+// The Date header's value now (RFC 9110 section 6.6.1: "Wed, 03 Dec 2026 21:15:00 GMT"), made once a
+// second per I/O thread.
+const std::string& http_date() {
+  thread_local std::time_t made = -1;
+  thread_local std::string text;
+  auto now = std::time(nullptr);
+  if (now != made) {
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char buffer[64];
+    text.assign(buffer, std::strftime(buffer, sizeof buffer, "%a, %d %b %Y %H:%M:%S GMT", &utc));
+    made = now;
+  }
+  return text;
 }
 
 // Runs an I/O thread's context; an exception out of a handler is logged and the thread runs on,
@@ -401,9 +418,10 @@ struct Server::Impl {
 
   // Writes a response; the status line, X-Request-Id and keep-alive are set here for every response.
   // An API answer (JSON: a customer's orders, staff's lists) is never stored by a cache and never
-  // sniffed into another type, unless the route said otherwise (pages and assets set their own).
+  // sniffed into another type, unless the route said otherwise (pages and assets set their own). The
+  // answer to HEAD is the same headers, Content-Length included, without the body.
   asio::awaitable<bool> write(beast::tcp_stream& stream, Response& response, unsigned version, bool keep_alive,
-                              const std::string& request_id) {
+                              const std::string& request_id, bool head) {
     bhttp::response<bhttp::string_body> out{static_cast<bhttp::status>(response.status), version};
     out.set(bhttp::field::server, "orderd");
     if (!response.content_type.empty()) out.set(bhttp::field::content_type, response.content_type);
@@ -411,12 +429,19 @@ struct Server::Impl {
       out.set(bhttp::field::cache_control, "no-store");
       out.set("X-Content-Type-Options", "nosniff");
     }
+    out.set(bhttp::field::date, http_date());
     out.set("X-Request-Id", request_id);
     for (auto& [name, value] : response.headers) out.set(name, value);
     out.body() = std::move(response.body);
     out.keep_alive(keep_alive);
-    out.prepare_payload();
+    if (head && response.pieces) out.chunked(true);  // as the GET's streamed answer would be
+    else out.prepare_payload();
     stream.expires_after(options.read_timeout);
+    if (head) {
+      bhttp::response_serializer<bhttp::string_body> serializer{out};
+      auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, use_nothrow);
+      co_return !ec;
+    }
     auto [ec, n] = co_await bhttp::async_write(stream, out, use_nothrow);
     co_return !ec;
   }
@@ -430,6 +455,7 @@ struct Server::Impl {
     bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(response.status), version};
     head.set(bhttp::field::server, "orderd");
     if (!response.content_type.empty()) head.set(bhttp::field::content_type, response.content_type);
+    head.set(bhttp::field::date, http_date());
     head.set("X-Request-Id", request_id);
     for (auto& [name, value] : response.headers) head.set(name, value);
     head.keep_alive(keep_alive);
@@ -469,7 +495,7 @@ struct Server::Impl {
   asio::awaitable<void> reject(beast::tcp_stream& stream, const Rejection& rejection) {
     auto response = error_response(rejection.code, rejection.message);
     auto request_id = new_request_id();
-    if (co_await write(stream, response, 11, false, request_id)) {
+    if (co_await write(stream, response, 11, false, request_id, false)) {
       boost::system::error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
       stream.expires_after(std::chrono::seconds(2));
@@ -747,9 +773,10 @@ struct Server::Impl {
       }
       int status = response.status;
       bool keep_alive = in.keep_alive() && !stopping;
-      bool written = response.pieces && request.method != Method::head
+      bool head = request.method == Method::head;
+      bool written = response.pieces && !head
                          ? co_await write_streamed(stream, response, in.version(), keep_alive, request.request_id)
-                         : co_await write(stream, response, in.version(), keep_alive, request.request_id);
+                         : co_await write(stream, response, in.version(), keep_alive, request.request_id, head);
       record(request, handled.route, status, started);
       if (!written || !keep_alive) break;
     }

@@ -31,10 +31,27 @@ Response own_page(std::string html, std::string_view cache_control) {
   return r;
 }
 
+namespace {
+
+// "console.css" for "console.3f2a1b4c5d6e.css": the name without its content's hash.
+bool is_plain_name_of(std::string_view hashed, std::string_view name) {
+  constexpr std::size_t kHash = 12;
+  auto dot = hashed.rfind('.');
+  if (dot == std::string_view::npos || dot < kHash + 1 || hashed[dot - kHash - 1] != '.') return false;
+  auto stem = hashed.substr(0, dot - kHash - 1);
+  auto extension = hashed.substr(dot);
+  return name.size() == stem.size() + extension.size() && name.starts_with(stem) && name.ends_with(extension);
+}
+
+}  // namespace
+
 Response hashed_asset(std::span<const StaticAsset> assets, std::string_view name) {
   for (const auto& asset : assets) {
     if (asset.name == name) {
       return static_response(asset.content_type, std::string(asset.body), "public, max-age=31536000, immutable");
+    }
+    if (is_plain_name_of(asset.name, name)) {
+      return static_response(asset.content_type, std::string(asset.body), "no-cache");
     }
   }
   throw common::Error("not_found", "Not found.");

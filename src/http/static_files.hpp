@@ -24,7 +24,8 @@ Response static_response(std::string_view content_type, std::string body, std::s
 Response own_page(std::string html, std::string_view cache_control);
 
 // The asset called `name`, cached for a year (its name changes with its content, so a cached copy
-// is never stale); 404 not_found for any other name.
+// is never stale); under its plain name ("console.css", for a script or a check that cannot know the
+// hash) the same file, revalidated each time; 404 not_found for any other name.
 Response hashed_asset(std::span<const StaticAsset> assets, std::string_view name);
 
 }  // namespace http

@@ -193,6 +193,29 @@ def test_user_route_needs_a_token(server):
     assert_error(server.get("/user/", token="not.a.jwt"), 401, "token_invalid")
 
 
+def test_every_401_names_the_bearer_scheme_as_simplejwt_did(server):
+    # RFC 9110 requires the challenge on a 401; SimpleJWT's views sent this one, and some HTTP clients
+    # (Android's HttpURLConnection) fail on a 401 without it (an old-client compatibility audit).
+    _, creds = register(server)
+    for r in (server.get("/user/"), server.get("/user/", token="not.a.jwt"),
+              server.post("/login/", json={**creds, "password": "wrong-password"}),
+              server.post("/token/refresh/", json={"refresh": "not.a.jwt"})):
+        assert r.status_code == 401, r.text
+        assert r.headers["WWW-Authenticate"] == 'Bearer realm="api"', r.headers
+    for r in (server.get("/healthz"), server.get("/user/", token=login(server, creds["email"], creds["password"])["access"])):
+        assert r.status_code == 200 and "WWW-Authenticate" not in r.headers
+
+
+def test_the_token_may_follow_bearer_after_any_blanks_as_simplejwt_split_it(server):
+    _, creds = register(server)
+    access = login(server, creds["email"], creds["password"])["access"]
+    for header in (f"Bearer  {access}", f"Bearer\t{access}", f"bearer {access}"):
+        assert server.get("/user/", headers={"Authorization": header}).status_code == 200, repr(header)
+    for header in (f"Bearer {access} extra", f"Bearer{access}", "Bearer  ", f"Bearer {access[:-2]} {access[-2:]}"):
+        r = server.get("/user/", headers={"Authorization": header})
+        assert r.status_code == 401, repr(header)
+
+
 def test_forged_tokens_are_refused(server):
     body, creds = register(server)
     uid = body["id"]

@@ -272,4 +272,10 @@ def test_console_page_and_its_files_are_served_from_the_binary(server):
             if path.endswith(".js"):
                 # Tokens stay in memory: no web storage, no cookies.
                 assert not re.search(r"(localStorage|sessionStorage|document\.cookie)\s*[.\[=]", asset.text)
-    assert_error(server.get("/admin/assets/console.js"), 404, "not_found")
+                # Its plain name (the API description's example: Postman's request got a 404) is the
+                # same file, revalidated each time since that name does not change with the content.
+                plain = server.get("/admin/assets/console.js")
+                assert plain.status_code == 200 and plain.content == asset.content
+                assert plain.headers["Cache-Control"] == "no-cache"
+    for name in ("console.min.js", "console.0123456789ab.js", "console", ".js", "nosuchfile.css"):
+        assert_error(server.get("/admin/assets/" + name), 404, "not_found")

@@ -62,9 +62,20 @@ TEST(Router, ReportsAllowedMethodsForKnownPaths) {
   http::Params params;
   auto m = r.match(Method::del, "/store/products/", params);
   EXPECT_EQ(m.route, nullptr);
-  EXPECT_EQ(m.allow, "GET, POST");
+  EXPECT_EQ(m.allow, "GET, HEAD, POST");
   auto unknown = r.match(Method::del, "/nowhere/", params);
   EXPECT_TRUE(unknown.allow.empty());
+}
+
+TEST(Router, HeadIsServedByTheGetRoute) {
+  Router r = sample_router();
+  http::Params params;
+  auto m = r.match(Method::head, "/store/products/", params);
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.route->method, Method::get);
+  auto post_only = r.match(Method::head, "/store/orders/42/cancel/", params);
+  EXPECT_EQ(post_only.route, nullptr);
+  EXPECT_EQ(post_only.allow, "POST");
 }
 
 TEST(Router, IdParameterMustBeAPositiveInteger) {
