@@ -11,6 +11,7 @@
 // SCREENSHOT_DIR=docs/screenshots keeps screenshots of the main screens (make screenshots).
 import { spawn, spawnSync } from "node:child_process";
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -668,5 +669,31 @@ describe("staff console", () => {
     assert.equal((await logout).status(), 204);
     await page.waitForSelector("#signin-form");
     assert.match(await text("#signin-error"), /signed out/);
+  });
+
+  it("waits for a token that lives longer than setTimeout can count instead of refreshing at once", async () => {
+    // With access_ttl of 25 days or more the refresh's delay passed 2^31 - 1 ms, which browsers treat
+    // as 0: the console refreshed about 125 times a second (a time audit). The token is one the
+    // server accepts, signed with this run's secret, with a 30-day lifetime.
+    const real = (await http("POST", "/login/", { email: STAFF.email, password: STAFF.password })).body;
+    const claims = JSON.parse(Buffer.from(real.access.split(".")[1], "base64url"));
+    const now = Math.floor(Date.now() / 1000);
+    const encode = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+    const unsigned = `${encode({ alg: "HS256", typ: "JWT" })}.${encode({ ...claims, iat: now, exp: now + 30 * 86400 })}`;
+    const signature = crypto.createHmac("sha256", env.ORDERD_JWT_SECRET).update(unsigned).digest("base64url");
+    // Login and refresh both answer with it, as a server with access_ttl = 30d would.
+    const answer = (route) => route.fulfill({
+      status: 200, contentType: "application/json", body: JSON.stringify({ access: `${unsigned}.${signature}`, refresh: real.refresh }),
+    });
+    await page.route(`${base}/login/`, answer);
+    await page.route(`${base}/token/refresh/`, answer);
+    await page.goto(`${base}/admin/`);  // a fresh page: signed out (the tokens lived in memory)
+    refreshes = 0;
+    await signIn(STAFF);
+    await page.waitForSelector("#stat-orders");
+    await page.waitForTimeout(2_000);
+    assert.equal(refreshes, 0, `refreshed ${refreshes} times in 2 s`);
+    await page.unroute(`${base}/login/`);
+    await page.unroute(`${base}/token/refresh/`);
   });
 });

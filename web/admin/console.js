@@ -77,7 +77,11 @@
       const lifetime = exp - (iat || Math.floor(Date.now() / 1000));
       const lead = Math.min(60, lifetime * 0.2);
       const wait = Math.max(1, exp - lead - Date.now() / 1000) * 1000;
-      session.timer = setTimeout(() => refreshTokens().catch(() => {}), wait);
+      // setTimeout fires at once past 2^31 - 1 ms (24.8 days): a longer wait is taken a day at a time.
+      const day = 86400 * 1000;
+      session.timer = wait > day
+        ? setTimeout(() => adopt(tokens), day)
+        : setTimeout(() => refreshTokens().catch(() => {}), wait);
     }
   }
 
