@@ -363,7 +363,8 @@ def _chunked(path, trailer=b"", extension=b"", headers=b""):
             + headers + b"\r\n2" + extension + b"\r\n{}\r\n0\r\n" + trailer + b"\r\n")
 
 
-@pytest.mark.parametrize("trailer", [b"X-T: " + b"a" * 65534 + b"\r\n", b"X" * 70000 + b": v\r\n"])
+@pytest.mark.parametrize("trailer", [b"X-T: " + b"a" * 65534 + b"\r\n", b"X" * 70000 + b": v\r\n"],
+                         ids=["a-long-value", "a-long-name"])
 def test_a_long_trailer_field_is_400_and_the_server_lives_on(server, trailer):
     # Beast threw from inside the read for a trailer field past 64 KiB; the exception left the I/O
     # thread and ended the process: one unauthenticated request (an outside audit, critical).
