@@ -104,8 +104,10 @@ constexpr auto kRelease = db::concat(
 
 constexpr std::string_view kEndpointSucceeded =
     "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL";
+// $2 now, $3 the quiet gap's start: a spell whose last failure is older is over, and this one begins anew.
 constexpr std::string_view kEndpointFailing =
-    "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL";
+    "UPDATE webhook_endpoints SET failing_since = CASE WHEN failing_since IS NULL OR last_failed_at IS NULL"
+    " OR last_failed_at < $3 THEN $2 ELSE failing_since END, last_failed_at = $2 WHERE id = $1";
 constexpr std::string_view kDisableFailing =
     "UPDATE webhook_endpoints SET enabled = 0, disabled_at = $2, updated_at = $2"
     " WHERE id = $1 AND enabled = 1 AND failing_since <= $3";
@@ -319,9 +321,9 @@ bool release(db::Connection& c, const Claimed& d, std::int64_t now) {
 
 void endpoint_succeeded(db::Connection& c, std::int64_t endpoint_id) { c.query(kEndpointSucceeded, endpoint_id); }
 
-bool endpoint_failed(db::Connection& c, std::int64_t endpoint_id, std::int64_t now,
+bool endpoint_failed(db::Connection& c, std::int64_t endpoint_id, std::int64_t now, std::int64_t quiet_since,
                      std::int64_t disable_if_failing_since) {
-  c.query(kEndpointFailing, endpoint_id, now);
+  c.query(kEndpointFailing, endpoint_id, now, quiet_since);
   return c.query(kDisableFailing, endpoint_id, now, disable_if_failing_since).affected_rows == 1;
 }
 

@@ -114,10 +114,12 @@ bool schedule_retry(db::Connection& c, const Claimed& d, const Outcome& o, std::
 bool mark_failed(db::Connection& c, const Claimed& d, const Outcome& o);
 bool release(db::Connection& c, const Claimed& d, std::int64_t now);  // not attempted: pending again
 
-// An endpoint's record of failure: cleared by a success; a failure starts it, and disables the endpoint
-// once it began at or before `disable_if_failing_since`. Returns true when this call disabled it.
+// An endpoint's record of failure: cleared by a success; a failure starts it (or starts it anew when the
+// last failure was before `quiet_since`: no attempt failed for longer than a failing endpoint's retries
+// leave), and disables the endpoint once it began at or before `disable_if_failing_since`. Returns true
+// when this call disabled it.
 void endpoint_succeeded(db::Connection& c, std::int64_t endpoint_id);
-bool endpoint_failed(db::Connection& c, std::int64_t endpoint_id, std::int64_t now,
+bool endpoint_failed(db::Connection& c, std::int64_t endpoint_id, std::int64_t now, std::int64_t quiet_since,
                      std::int64_t disable_if_failing_since);
 
 // The leased events' deliveries, oldest first: each event with each endpoint that existed before it and

@@ -37,6 +37,10 @@ constexpr std::size_t kPerEndpoint = 4;
 
 std::int64_t micros(std::chrono::milliseconds d) { return d.count() * 1000; }
 
+std::chrono::milliseconds longest_wait(const std::vector<std::chrono::milliseconds>& schedule) {
+  return schedule.empty() ? std::chrono::milliseconds(0) : *std::max_element(schedule.begin(), schedule.end());
+}
+
 }  // namespace
 
 std::string message_id(std::int64_t event_id, std::int64_t created_at) {
@@ -54,6 +58,7 @@ Worker::Worker(db::Database& database, common::Metrics& metrics, WorkerOptions o
       options_(std::move(options)),
       lease_(options_.timeout * std::max(1, options_.batch_size) + std::chrono::seconds(30)),
       new_events_lease_(kPassBudget + options_.timeout + std::chrono::seconds(30)),
+      quiet_gap_(longest_wait(options_.schedule) + options_.timeout + kPassBudget),
       gauges_(std::make_shared<Gauges>()),
       thread_("webhook sender", options_.poll_interval, [this] { drain(); }, options_.gather,
               common::Periodic::Priority::idle) {
@@ -255,7 +260,7 @@ void Worker::record(db::Connection& c, Attempt& a) const {
     a.marked = failed ? repo::mark_failed(c, d, a.outcome) : repo::schedule_retry(c, d, a.outcome, next);
   }
   if (!attempted || succeeded) return;
-  a.disabled = d.enabled && repo::endpoint_failed(c, d.endpoint_id, a.outcome.at,
+  a.disabled = d.enabled && repo::endpoint_failed(c, d.endpoint_id, a.outcome.at, a.outcome.at - micros(quiet_gap_),
                                                   a.outcome.at - micros(options_.disable_after));
 }
 

@@ -112,6 +112,9 @@ class Worker {
   WorkerOptions options_;
   std::chrono::milliseconds lease_;             // of a claimed batch
   std::chrono::milliseconds new_events_lease_;  // of new events sent from the log
+  // The longest a failing endpoint goes without a failed attempt while its retries run (the schedule's
+  // longest wait, a timeout, a pass): a longer quiet ends its failing spell (repo::endpoint_failed).
+  std::chrono::milliseconds quiet_gap_;
   std::shared_ptr<Gauges> gauges_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> disabled_{0};

@@ -640,6 +640,32 @@ def test_an_endpoint_failing_for_disable_after_is_disabled(make_server, receiver
     assert r.status_code == 200 and r.json()["enabled"] is True and r.json()["disabled_at"] is None
 
 
+def test_one_failure_after_a_quiet_spell_starts_a_new_failing_spell_rather_than_disabling(make_server, receiver):
+    # failing_since was cleared only by a success: an endpoint that failed once, then had nothing to
+    # receive for longer than webhook_disable_after, was disabled by its next single failure, and the
+    # events after it were not even written (an outside audit).
+    s = make_server(env={"ORDERD_WEBHOOK_ALLOW_PRIVATE": "true", "ORDERD_WEBHOOK_DISABLE_AFTER": "3s",
+                         "ORDERD_WEBHOOK_RETRY_SCHEDULE": "300ms,1s", "ORDERD_WEBHOOK_TIMEOUT": "1s"})
+    staff = staff_token(s)
+    endpoint = subscribe(s, staff, receiver, "/blip")
+    receiver.answer("/blip", status=500)
+    assert s.post(f"/admin/webhooks/{endpoint['id']}/test/", token=staff).status_code == 202
+    wait_until(lambda: deliveries(s, staff, endpoint, status="failed"), what="the first delivery to fail")
+    first_spell = s.get(f"/admin/webhooks/{endpoint['id']}/", token=staff).json()["failing_since"]
+    assert first_spell
+    # Quiet: no attempts for longer than the gap a failing endpoint's retries leave (the longest
+    # wait, 1 s, a timeout, 1 s, and a pass, 5 s) and than webhook_disable_after.
+    time.sleep(7.5)
+    assert s.post(f"/admin/webhooks/{endpoint['id']}/test/", token=staff).status_code == 202
+    wait_until(lambda: len(receiver.log("/blip")) == 4, what="the blip")
+    shown = wait_until(lambda: (e := s.get(f"/admin/webhooks/{endpoint['id']}/", token=staff).json())["failing_since"]
+                       != first_spell and e, what="a new failing spell")
+    assert shown["enabled"] is True and shown["disabled_at"] is None, shown
+    receiver.answer("/blip", status=204)  # the retry succeeds: the spell ends
+    wait_until(lambda: s.get(f"/admin/webhooks/{endpoint['id']}/", token=staff).json()["failing_since"] is None,
+               what="the spell to end with a success")
+
+
 def test_finished_events_are_forgotten_after_webhook_keep_and_waiting_ones_are_kept(make_server, receiver):
     s = make_server(env={"ORDERD_WEBHOOK_ALLOW_PRIVATE": "true", "ORDERD_WEBHOOK_KEEP": "2s",
                          "ORDERD_WEBHOOK_RETRY_SCHEDULE": "1h"})
