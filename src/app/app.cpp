@@ -229,6 +229,7 @@ http::ServerOptions server_options(const Config& config) {
   o.slow_lane_threads = config.password_threads;
   o.slow_lane_queue = config.password_queue;
   o.trusted_proxies = http::TrustedProxies::parse(config.trusted_proxies);
+  o.cors = http::CorsPolicy::parse(config.cors_origins);
   o.header_timeout = config.header_timeout;
   o.read_timeout = config.read_timeout;
   o.idle_timeout = config.idle_timeout;

@@ -3,6 +3,7 @@
 #include "common/currency.hpp"
 #include "common/time_zone.hpp"
 #include "http/client_address.hpp"
+#include "http/cors.hpp"
 #include "notify/mailer.hpp"
 #include "payments/gateway.hpp"
 
@@ -312,6 +313,10 @@ const std::vector<Key>& keys() {
                    "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For names the "
                    "client (empty: trust none)",
                    [](const std::string& v) { (void)http::TrustedProxies::parse(v); }),
+      checked_text("cors_origins", &Config::cors_origins,
+                   "comma-separated origins (https://shop.example.com) whose browser pages may call the API, or * "
+                   "for any (empty: none)",
+                   [](const std::string& v) { (void)http::CorsPolicy::parse(v); }),
       duration("reservation_ttl", &Config::reservation_ttl, "how long an unpaid order holds its stock"),
       duration("sweep_interval", &Config::sweep_interval, "how often expired reservations are released", Duration(10)),
       checked_text("payment_gateway", &Config::payment_gateway,

@@ -38,6 +38,7 @@ struct Config {
   int password_queue = 64;
   int registrations_per_hour = 10;      // per client address; 0: no limit
   std::string trusted_proxies;          // http::TrustedProxies::parse
+  std::string cors_origins;             // http::CorsPolicy::parse
   Duration reservation_ttl = std::chrono::minutes(15);
   Duration sweep_interval = std::chrono::seconds(10);
   std::string payment_gateway = "mock";  // refused in production (it takes test cards as payments)

@@ -40,6 +40,8 @@ struct Request {
   std::string peer_address;    // the TCP peer: the client, or a reverse proxy in front of orderd
   std::string remote_address;  // the client: the peer, or X-Forwarded-For's from a trusted proxy
   std::string base_url;  // "http://host:port" for absolute links: public_url, else from the Host header
+  std::string origin;               // the Origin header: a browser page's scheme://host:port, or empty
+  std::string cors_request_method;  // Access-Control-Request-Method: set in a CORS preflight
 
   std::string request_id;
   std::optional<Principal> principal;  // set for routes that require a user

@@ -551,6 +551,8 @@ struct Server::Impl {
     req.peer_address = peer;
     req.remote_address = options.trusted_proxies.empty() ? peer : client_address(options.trusted_proxies, in, peer);
     req.base_url = options.public_url.empty() ? base_url_from_host(req.host) : options.public_url;
+    req.origin = std::string(in[bhttp::field::origin]);
+    req.cors_request_method = std::string(in[bhttp::field::access_control_request_method]);
     auto id = in["X-Request-Id"];
     req.request_id = is_sane_request_id(id) ? std::string(id) : new_request_id();
     return req;
@@ -650,7 +652,8 @@ struct Server::Impl {
     std::string_view route = "unmatched";
   };
 
-  // The matched route's response (run where the dispatch policy says), or 404 / 405 with Allow.
+  // The matched route's response (run where the dispatch policy says), or 404 / 405 with Allow; OPTIONS
+  // on a known path answers which methods it takes, and a CORS preflight what an allowed origin may send.
   asio::awaitable<Handled> handle(Request& request, std::string_view method_text) {
     Params params;
     auto match = router.match(request.method, request.path, params);
@@ -660,6 +663,7 @@ struct Server::Impl {
       co_return Handled{std::move(response), match.route->path};
     }
     if (match.allow.empty()) co_return Handled{error_response("not_found", "Not found")};
+    if (request.method == Method::options) co_return Handled{options_answer(options.cors, request, match.allow)};
     auto response = error_response("method_not_allowed", fmt::format("Method {} not allowed", method_text));
     response.headers.emplace_back("Allow", match.allow);
     co_return Handled{std::move(response)};
@@ -766,6 +770,7 @@ struct Server::Impl {
       Request request = to_request(in, peer);
       Handled handled = co_await handle(request, in.method_string());
       auto& response = handled.response;
+      if (request.method != Method::options) add_cors_headers(options.cors, request, response);
       if (response.delivery != Delivery::answer) {
         co_await withhold(stream, self, response.delivery);
         record_withheld(request, handled.route, response.delivery);

@@ -3,6 +3,7 @@
 // pool (or where their route says: http::Runs). Asio and Beast stay inside server.cpp.
 
 #include "http/client_address.hpp"
+#include "http/cors.hpp"
 #include "http/router.hpp"
 
 #include <chrono>
@@ -27,6 +28,7 @@ struct ServerOptions {
   int slow_lane_threads = 2;  // Runs::slow_lane handlers at once
   int slow_lane_queue = 64;   // and how many more may wait for one of them before 503 too_busy
   TrustedProxies trusted_proxies;  // peers whose X-Forwarded-For names the client
+  CorsPolicy cors;                 // origins whose browser pages may call the API (none by default)
   bool local_reads = false;  // Runs::local_read routes run on the I/O thread (the database is SQLite)
   // Hands a transaction to the database's writer and calls back (on the writer's thread) once it is
   // committed or failed; routes' write steps use it when set (db::Database::submit, when it queues_writes()).

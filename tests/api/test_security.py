@@ -195,3 +195,54 @@ def test_api_answers_are_never_stored_by_a_cache_nor_sniffed_and_pages_keep_thei
             (r.url, r.status_code, r.headers)
     page = server.get("/admin/")
     assert page.status_code == 200 and page.headers["Cache-Control"] != "no-store", page.headers
+
+
+# --- cross-origin pages (CORS) -------------------------------------------------------------------------
+
+SHOP = "https://shop.example.com"
+
+
+def preflight(server, path, origin, method="POST"):
+    return server.request("OPTIONS", path, headers={
+        "Origin": origin, "Access-Control-Request-Method": method,
+        "Access-Control-Request-Headers": "authorization, content-type"})
+
+
+def test_options_says_which_methods_a_path_takes_and_no_origin_is_allowed_by_default(server):
+    # OPTIONS was 405 on every route (DRF answered it); a shop's pages on another origin could not
+    # call the API at all (an old-client compatibility audit).
+    r = preflight(server, "/login/", SHOP)
+    assert r.status_code == 204 and r.headers["Allow"] == "POST, OPTIONS" and not r.content
+    assert "Access-Control-Allow-Origin" not in r.headers
+    assert server.request("OPTIONS", "/store/products/").headers["Allow"] == "GET, HEAD, POST, OPTIONS"
+    assert_error(server.request("OPTIONS", "/no/such/route/"), 404, "not_found")
+    assert "Access-Control-Allow-Origin" not in server.get("/healthz", headers={"Origin": SHOP}).headers
+
+
+def test_a_configured_origin_may_call_the_api_from_its_pages_and_another_may_not(make_server):
+    s = make_server(env={"ORDERD_CORS_ORIGINS": f"{SHOP}, https://m.shop.example.com"})
+    r = preflight(s, "/store/place_order/", SHOP)
+    assert r.status_code == 204, r.text
+    assert r.headers["Access-Control-Allow-Origin"] == SHOP
+    assert "POST" in r.headers["Access-Control-Allow-Methods"]
+    assert {"Authorization", "Content-Type", "Idempotency-Key"} <= {
+        h.strip() for h in r.headers["Access-Control-Allow-Headers"].split(",")}
+    assert "Access-Control-Allow-Credentials" not in r.headers  # tokens go in a header, never in cookies
+    _, creds = register(s)
+    r = s.post("/login/", json=creds, headers={"Origin": "https://m.shop.example.com"})
+    assert r.status_code == 200 and r.headers["Access-Control-Allow-Origin"] == "https://m.shop.example.com"
+    assert "X-Request-Id" in r.headers["Access-Control-Expose-Headers"] and "Origin" in r.headers["Vary"]
+    for evil in ("https://evil.example.com", "https://shop.example.com.evil.example", "null", "http://shop.example.com"):
+        assert "Access-Control-Allow-Origin" not in preflight(s, "/login/", evil).headers, evil
+        assert "Access-Control-Allow-Origin" not in s.post("/login/", json=creds, headers={"Origin": evil}).headers
+    anyone = make_server(env={"ORDERD_CORS_ORIGINS": "*"})
+    assert preflight(anyone, "/login/", "https://any.example").headers["Access-Control-Allow-Origin"] == \
+        "https://any.example"
+
+
+def test_a_cors_origin_that_is_not_one_stops_the_start(tmp_path):
+    for bad in ("shop.example.com", "https://shop.example.com/", "https://shop.example.com/path", "ftp://x.example",
+                "https://Shop.example.com", "https://a.example,,https://b.example"):
+        env = {"PATH": "/usr/bin:/bin", "ORDERD_DATABASE_URL": f"sqlite://{tmp_path}/o.db", "ORDERD_CORS_ORIGINS": bad}
+        p = subprocess.run([BIN, "migrate"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=30)
+        assert p.returncode == 2 and "ORDERD_CORS_ORIGINS" in p.stderr, (bad, p.returncode, p.stderr)
