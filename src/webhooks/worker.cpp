@@ -110,6 +110,7 @@ struct Worker::Attempt {
   bool marked = true;    // false: the claim was taken over meanwhile
   bool disabled = false;  // this failure disabled the endpoint
   bool gone = false;      // a new event's delivery whose endpoint was deleted meanwhile: no row
+  bool receiver_gone = false;  // the receiver answered 410 Gone: failed, and the endpoint disabled
 };
 
 bool Worker::run_once() {
@@ -231,8 +232,10 @@ void Worker::judge(Attempt& a, const PostResult& result) const {
                     : result.status != 0 ? "HTTP " + std::to_string(result.status)
                                          : result.error;
   a.verdict = "failed";
+  // 410 Gone: the receiver says the endpoint is no more; Standard Webhooks has the sender disable it.
+  a.receiver_gone = result.status == 410;
   auto step = static_cast<std::size_t>(a.claimed.attempts);  // the attempt just made, from 1
-  if (step > options_.schedule.size()) return;
+  if (step > options_.schedule.size() || a.receiver_gone) return;
   a.verdict = "retried";
   a.wait = options_.schedule[step - 1];
   if (result.retry_after) {  // capped in seconds: a receiver's huge figure would overflow milliseconds
@@ -260,8 +263,9 @@ void Worker::record(db::Connection& c, Attempt& a) const {
     a.marked = failed ? repo::mark_failed(c, d, a.outcome) : repo::schedule_retry(c, d, a.outcome, next);
   }
   if (!attempted || succeeded) return;
+  auto disable_if_since = a.receiver_gone ? a.outcome.at : a.outcome.at - micros(options_.disable_after);
   a.disabled = d.enabled && repo::endpoint_failed(c, d.endpoint_id, a.outcome.at, a.outcome.at - micros(quiet_gap_),
-                                                  a.outcome.at - micros(options_.disable_after));
+                                                  disable_if_since);
 }
 
 void Worker::report(const Attempt& a) {
@@ -279,8 +283,9 @@ void Worker::report(const Attempt& a) {
   if (a.disabled) {
     // After the commit, so that a publisher reading the endpoints with the new count sees them disabled.
     disabled_.fetch_add(1, std::memory_order_acq_rel);
-    spdlog::error("webhook endpoint {} disabled: its deliveries have all failed for {} h", d.endpoint_id,
-                  std::chrono::duration_cast<std::chrono::hours>(options_.disable_after).count());
+    if (a.receiver_gone) spdlog::error("webhook endpoint {} disabled: its receiver answered 410 Gone", d.endpoint_id);
+    else spdlog::error("webhook endpoint {} disabled: its deliveries have all failed for {} h", d.endpoint_id,
+                       std::chrono::duration_cast<std::chrono::hours>(options_.disable_after).count());
   }
 }
 

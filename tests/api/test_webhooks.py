@@ -666,6 +666,25 @@ def test_one_failure_after_a_quiet_spell_starts_a_new_failing_spell_rather_than_
                what="the spell to end with a success")
 
 
+def test_a_receiver_answering_410_gone_has_its_endpoint_disabled_at_once(hooks_server, receiver):
+    # Standard Webhooks: "410 Gone ... the sender should disable the webhook endpoint". It was retried
+    # for the whole schedule and never disabled (an outside audit).
+    s, staff = hooks_server, staff_token(hooks_server)
+    gone = subscribe(s, staff, receiver, "/gone", events=["order.placed"])
+    receiver.answer("/gone", status=410)
+    other = subscribe(s, staff, receiver, "/other", events=["order.placed"])
+    customer, product = customer_token(s), new_product(s, staff, 100)
+    place(s, customer, product_id=product["id"], expect=201)
+    shown = wait_until(lambda: (e := s.get(f"/admin/webhooks/{gone['id']}/", token=staff).json())["disabled_at"]
+                       and e, what="the endpoint to be disabled")
+    assert shown["enabled"] is False
+    failed = wait_until(lambda: deliveries(s, staff, gone, status="failed"), what="the delivery failed, not retried")
+    assert failed[0]["attempts"] == 1 and failed[0]["status_code"] == 410
+    assert len(receiver.log("/gone")) == 1
+    delivered(receiver, "/other", 1)
+    assert s.get(f"/admin/webhooks/{other['id']}/", token=staff).json()["enabled"] is True
+
+
 def test_finished_events_are_forgotten_after_webhook_keep_and_waiting_ones_are_kept(make_server, receiver):
     s = make_server(env={"ORDERD_WEBHOOK_ALLOW_PRIVATE": "true", "ORDERD_WEBHOOK_KEEP": "2s",
                          "ORDERD_WEBHOOK_RETRY_SCHEDULE": "1h"})
