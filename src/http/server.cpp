@@ -150,6 +150,26 @@ void run_catching(asio::io_context& ioc) {
   }
 }
 
+// What a request's path is set to when its target cannot be read: it matches no route.
+constexpr std::string_view kBadTarget = "\x01";
+
+// The request target with the characters browsers leave unencoded in a query though RFC 3986 does not
+// allow them there (?search=a|b, {, }, ^, `, \, [, ], quotes, < and >) percent-encoded, so it is read
+// as they meant it; any other mistake (a lone %) still makes it unreadable.
+std::string loosely_encoded(std::string_view target) {
+  constexpr std::string_view kLoose = "|^{}[]`\"<>\\";
+  std::string out;
+  out.reserve(target.size());
+  for (char c : target) {
+    if (kLoose.find(c) == std::string_view::npos) {
+      out += c;
+    } else {
+      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    }
+  }
+  return out;
+}
+
 std::string new_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return fmt::format("{:016x}", rng());
@@ -533,13 +553,17 @@ struct Server::Impl {
   Request to_request(bhttp::request<bhttp::string_body>& in, const std::string& peer) {
     Request req;
     req.method = to_method(in.method());
-    auto target = in.target();
+    auto target = loosely_encoded(in.target());
     auto url = boost::urls::parse_origin_form(target);
+    if (!url && (target.starts_with("http://") || target.starts_with("https://"))) {
+      url = boost::urls::parse_absolute_uri(target);  // absolute-form, which RFC 9112 says servers accept
+    }
     if (url) {
       req.path = std::string(url->encoded_path());
+      if (req.path.empty()) req.path = "/";
       for (auto param : url->params()) req.query.emplace_back(param.key, param.value);
     } else {
-      req.path = "\x01";  // not a valid origin-form target: matches no route
+      req.path = std::string(kBadTarget);  // answered 400 by handle()
     }
     req.body = std::move(in.body());
     req.content_type = std::string(in[bhttp::field::content_type]);
@@ -655,6 +679,9 @@ struct Server::Impl {
   // The matched route's response (run where the dispatch policy says), or 404 / 405 with Allow; OPTIONS
   // on a known path answers which methods it takes, and a CORS preflight what an allowed origin may send.
   asio::awaitable<Handled> handle(Request& request, std::string_view method_text) {
+    if (request.path == kBadTarget) {
+      co_return Handled{error_response("bad_request", "The request target is not a valid path and query")};
+    }
     Params params;
     auto match = router.match(request.method, request.path, params);
     if (match.route) {

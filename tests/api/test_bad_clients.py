@@ -412,3 +412,18 @@ def test_trailer_fields_are_refused_not_taken_as_headers(server):
         s.sendall(_chunked(b"/login/", headers=b""))
         status, _, body, _ = read_response(s)
     assert status == 400 and json.loads(body)["code"] == "validation_error", body
+
+
+@pytest.mark.parametrize("target,status", [
+    ("/healthz?x=a|b", 200), ("/healthz?x={1}^[2]`", 200), ('/healthz?q="a"<b>\\', 200),  # as browsers send them
+    ("http://127.0.0.1/healthz", 200),  # absolute-form: RFC 9112 says servers accept it
+    ("/healthz?x=%zz", 400), ("/healthz?x=%", 400), ("/heal%zzthz", 400), ("*", 400),
+])
+def test_a_target_is_read_as_browsers_send_it_and_an_unreadable_one_is_400(server, target, status):
+    # These were all 404 not_found, which told a client its route did not exist (an HTTP audit).
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as s:
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
+        got, _, body, _ = read_response(s)
+    assert got == status, (target, body)
+    if status == 400:
+        assert json.loads(body)["code"] == "bad_request"
