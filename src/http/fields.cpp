@@ -36,6 +36,15 @@ std::optional<std::string> Fields::text(std::string_view name, bool required) {
 
 std::optional<std::int64_t> Fields::integer(std::string_view name, bool required) {
   const auto* v = object_.if_contains(name);
+  if (v != nullptr && !v->is_null() && !v->is_int64() && !v->is_uint64()) {
+    errors_.add(name, "A valid integer is required.");
+    return std::nullopt;
+  }
+  return drf_integer(name, required);
+}
+
+std::optional<std::int64_t> Fields::drf_integer(std::string_view name, bool required) {
+  const auto* v = object_.if_contains(name);
   if (v == nullptr || v->is_null()) {
     if (required) errors_.add(name, "This field is required.");
     return std::nullopt;

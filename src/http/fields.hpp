@@ -22,6 +22,8 @@ class Fields {
   std::optional<std::string> text(std::string_view name, bool required = true);
   // An integer field given as a JSON integer (not a string, not a fraction).
   std::optional<std::int64_t> integer(std::string_view name, bool required = true);
+  // An old route's integer field, read as DRF's IntegerField read it: "2" and 2.0 too (common::read_integer).
+  std::optional<std::int64_t> drf_integer(std::string_view name, bool required = true);
   const boost::json::value* raw(std::string_view name) const;
 
   void error(std::string_view name, std::string_view message) { errors_.add(name, message); }

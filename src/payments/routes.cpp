@@ -29,7 +29,7 @@ std::optional<std::string> digits_field(http::Fields& f, std::string_view name) 
 PaymentRequest payment_request_from_json(const boost::json::value& body) {
   http::Fields f(body);
   PaymentRequest request;
-  auto order_id = f.integer("order_id");
+  auto order_id = f.drf_integer("order_id");  // an old route's field
   std::optional<common::Money> amount;
   if (const auto* v = f.raw("amount"); v == nullptr || v->is_null()) {
     f.error("amount", "This field is required.");

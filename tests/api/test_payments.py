@@ -107,7 +107,7 @@ def test_processing_error_is_503_and_nothing_is_charged(server, staff, customer)
     ("card_number", "4242"), ("card_number", "4242 4242 4242 4242 4242"), ("card_number", "4242x42424242424"),
     ("card_number", ""), ("card_number", None), ("expiry_date", "13/30"), ("expiry_date", "00/30"),
     ("expiry_date", "1230"), ("expiry_date", "12/3"), ("expiry_date", None), ("cvv", "12"), ("cvv", "12345"),
-    ("cvv", "abc"), ("cvv", None), ("order_id", "1"), ("order_id", 1.5), ("order_id", None), ("amount", "1.234"),
+    ("cvv", "abc"), ("cvv", None), ("order_id", "one"), ("order_id", "1.5"), ("order_id", 1.5), ("order_id", None), ("amount", "1.234"),
     ("amount", -1), ("amount", "abc"), ("amount", None),
 ])
 def test_bad_input(server, staff, customer, field, value):
