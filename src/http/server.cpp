@@ -156,8 +156,8 @@ constexpr std::string_view kBadTarget = "\x01";
 // The request target with the characters browsers leave unencoded in a query though RFC 3986 does not
 // allow them there (?search=a|b, {, }, ^, `, \, [, ], quotes, < and >) percent-encoded, so it is read
 // as they meant it; any other mistake (a lone %) still makes it unreadable.
+constexpr std::string_view kLoose = "|^{}[]`\"<>\\";
 std::string loosely_encoded(std::string_view target) {
-  constexpr std::string_view kLoose = "|^{}[]`\"<>\\";
   std::string out;
   out.reserve(target.size());
   for (char c : target) {
@@ -553,7 +553,9 @@ struct Server::Impl {
   Request to_request(bhttp::request<bhttp::string_body>& in, const std::string& peer) {
     Request req;
     req.method = to_method(in.method());
-    auto target = loosely_encoded(in.target());
+    std::string_view target = in.target();
+    std::string encoded;  // made only for a target that needs it: most requests' is read as it came
+    if (target.find_first_of(kLoose) != std::string_view::npos) target = encoded = loosely_encoded(target);
     auto url = boost::urls::parse_origin_form(target);
     if (!url && (target.starts_with("http://") || target.starts_with("https://"))) {
       url = boost::urls::parse_absolute_uri(target);  // absolute-form, which RFC 9112 says servers accept
@@ -722,6 +724,9 @@ struct Server::Impl {
     stream.expires_after(options.header_timeout);
     auto [ec, header_n] = co_await bhttp::async_read_header(stream, buffer, parser, use_nothrow);
     auto fields = std::distance(parser.get().begin(), parser.get().end());
+    // RFC 9112 section 3.2: an HTTP/1.1 request without a Host header, or with two, is a 400 (the first
+    // one was taken, and with no public_url it builds the links of every list).
+    if (!ec && parser.get().version() >= 11 && parser.get().count(bhttp::field::host) != 1) ec = bhttp::error::bad_field;
     if (!ec && parser.get()[bhttp::field::expect] == "100-continue") {
       bhttp::response<bhttp::empty_body> proceed{bhttp::status::continue_, 11};
       co_await bhttp::async_write(stream, proceed, use_nothrow);

@@ -427,3 +427,15 @@ def test_a_target_is_read_as_browsers_send_it_and_an_unreadable_one_is_400(serve
     assert got == status, (target, body)
     if status == 400:
         assert json.loads(body)["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("headers", [b"", b"Host: a\r\nHost: b\r\n"], ids=["none", "two"])
+def test_an_http_1_1_request_without_one_host_header_is_400(server, headers):
+    # Both were served; the first Host fed the pagination links (an HTTP audit; RFC 9112 section 3.2).
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\n" + headers + b"\r\n")
+        status, _, body, _ = read_response(s)
+    assert status == 400 and json.loads(body)["code"] == "bad_request"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as s:
+        s.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")  # HTTP/1.0 has no Host to require
+        assert read_response(s)[0] == 200
