@@ -8,7 +8,6 @@
 
 #include <boost/json/array.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -40,8 +39,8 @@ std::optional<std::string> search_of(const Request& q) {
 // It runs on the I/O thread, before the route's errors are answered: it reads the raw value and never
 // throws (a search that is not UTF-8 text is then refused by search_of, on the route's own path).
 bool is_search(const Request& q) {
-  auto found = std::find_if(q.query.begin(), q.query.end(), [](const auto& p) { return p.first == "search"; });
-  return found != q.query.end() && !found->second.empty();
+  auto search = q.raw_query_param("search");
+  return search && !search->empty();
 }
 
 // The generation a page of the list is kept at; none for a search, which is never kept, or while

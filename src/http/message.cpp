@@ -29,13 +29,17 @@ std::string_view to_string(Method m) noexcept {
 // A value that is not UTF-8, or holds a NUL (%FF, %00), is refused here: PostgreSQL's text refuses
 // both, so a search passed on answered 500 there (an outside audit), and no parameter needs them.
 std::optional<std::string_view> Request::query_param(std::string_view name) const {
+  auto v = raw_query_param(name);
+  if (v && common::valid_utf8(*v, v->size()) != *v) {
+    throw common::Error("validation_error", "Query parameter '" + std::string(name) + "' is not valid UTF-8 text",
+                        {{std::string(name), boost::json::array{"Enter valid UTF-8 text without NUL characters."}}});
+  }
+  return v;
+}
+
+std::optional<std::string_view> Request::raw_query_param(std::string_view name) const {
   for (const auto& [k, v] : query) {
-    if (k != name) continue;
-    if (common::valid_utf8(v, v.size()) != v) {
-      throw common::Error("validation_error", "Query parameter '" + std::string(name) + "' is not valid UTF-8 text",
-                          {{std::string(name), boost::json::array{"Enter valid UTF-8 text without NUL characters."}}});
-    }
-    return std::string_view(v);
+    if (k == name) return std::string_view(v);
   }
   return std::nullopt;
 }

@@ -47,7 +47,10 @@ struct Request {
   std::optional<Principal> principal;  // set for routes that require a user
   boost::json::value json;             // the parsed body, for routes that take JSON
 
+  // The first value of a query parameter; 400 validation_error when it is not UTF-8 text.
   std::optional<std::string_view> query_param(std::string_view name) const;
+  // The same value unchecked, for code that must not throw (the dispatch policy, on the I/O thread).
+  std::optional<std::string_view> raw_query_param(std::string_view name) const;
   std::string_view path_param(std::string_view name) const;
   // The path parameter as a positive id; throws not_found when it is not one.
   std::int64_t id_param(std::string_view name = "id") const;
