@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 PYTHON := /usr/bin/python3
 CMAKE_FLAGS := -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON
 
-.PHONY: all deps test-deps build build-test run test unit-test api-test api-test-pg e2e-test lint-openapi check-code screenshots postman bench \
+.PHONY: all deps test-deps build build-test run test unit-test webhooks-npm api-test api-test-pg e2e-npm e2e-test lint-openapi check-code screenshots postman bench \
         docker-test clean build-fuzz fuzz build-tsan tsan-test
 
 all: build
@@ -35,12 +35,15 @@ run: build
 	$(BUILD_DIR)/orderd demo-data
 	exec $(BUILD_DIR)/orderd serve
 
-# The black-box suite runs twice: against SQLite, then against a throwaway PostgreSQL 15 cluster that
-# the harness starts and removes itself (tests/api/pg.py), including the multi-node tests. Then the
-# staff console is driven in headless Chromium, docs/openapi.yaml is linted, and src/'s functions are
-# measured.
+# The black-box suite runs twice: against SQLite, and against a throwaway PostgreSQL 15 cluster that
+# the harness starts and removes itself (tests/api/pg.py), including the multi-node tests. The staff
+# console is driven in headless Chromium, docs/openapi.yaml is linted, and src/'s functions are
+# measured. After the unit tests, the rest runs two at a time (most of a black-box test is waiting
+# for a server to start or a worker to act, so two suites share the cores well); each part's output
+# is printed whole when it ends, and any failure fails the run.
 test: build-test
-	@$(MAKE) --no-print-directory unit-test api-test api-test-pg e2e-test lint-openapi check-code
+	@$(MAKE) --no-print-directory unit-test
+	@$(MAKE) --no-print-directory -j2 --output-sync=target api-test-pg api-test e2e-test lint-openapi check-code
 
 unit-test:
 	ctest --test-dir $(TEST_BUILD_DIR) --output-on-failure -j2
@@ -49,29 +52,32 @@ unit-test:
 # tests/webhooks/package-lock.json), in a small Node receiver.
 WEBHOOKS_NPM_CI = npm ci --prefix tests/webhooks --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
 
-api-test:
+# A prerequisite of both suites rather than a line of each, so that under make -j2 it runs once.
+webhooks-npm:
 	$(WEBHOOKS_NPM_CI)
+
+api-test: webhooks-npm
 	ORDERD_BIN=$(TEST_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q -p no:cacheprovider
 
-api-test-pg:
-	$(WEBHOOKS_NPM_CI)
+api-test-pg: webhooks-npm
 	ORDERD_TEST_DB=postgres ORDERD_BIN=$(TEST_BUILD_DIR)/orderd $(PYTHON) -m pytest tests/api -q -p no:cacheprovider
 
 # The staff console and the account pages in a browser (tests/e2e): playwright-core from npm (pinned by
 # tests/e2e/package-lock.json, installed into tests/e2e/node_modules) drives Debian's /usr/bin/chromium
 # against the built binary.
 E2E_NPM_CI = npm ci --prefix tests/e2e --ignore-scripts --prefer-offline --no-audit --no-fund --loglevel=error
-E2E = $(E2E_NPM_CI) && \
-      cd tests/e2e && ORDERD_BIN=$(TEST_BUILD_DIR)/orderd node --test --test-concurrency=1 console.test.mjs \
+E2E = cd tests/e2e && ORDERD_BIN=$(TEST_BUILD_DIR)/orderd node --test --test-concurrency=1 console.test.mjs \
         accounts.test.mjs
-e2e-test:
+e2e-npm:
+	$(E2E_NPM_CI)
+
+e2e-test: e2e-npm
 	$(E2E)
 
 # docs/openapi.yaml linted by Redocly CLI, pinned beside playwright-core in tests/e2e/package.json (so
 # the same npm ci installs it), with the rules of redocly.yaml and the deliberate exceptions of
 # .redocly.lint-ignore.yaml. Any problem fails, and so does a mistake in redocly.yaml.
-lint-openapi:
-	$(E2E_NPM_CI)
+lint-openapi: e2e-npm
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
 	  tests/e2e/node_modules/.bin/redocly lint --lint-config=error --format=stylish docs/openapi.yaml
 
@@ -81,7 +87,7 @@ check-code:
 	$(PYTHON) scripts/function-lengths $(TEST_BUILD_DIR) 60
 
 # The same run, keeping screenshots of the main screens in docs/screenshots (commit them).
-screenshots: build-test
+screenshots: build-test e2e-npm
 	export SCREENSHOT_DIR=docs/screenshots && $(E2E)
 
 # Fuzzing (docs/reliability.md "Fuzzing"): every libFuzzer target of tests/fuzz for FUZZ_SECONDS each,
