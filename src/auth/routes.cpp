@@ -222,10 +222,10 @@ http::Response update_user(Service& service, Request& q) {
 
 void register_routes(http::Router& router, Service& service) {
   using http::handle;
-  router.add(http::post("/register/", Access::anyone, handle(register_user, service)).json().runs(Runs::slow_lane));
-  router.add(http::post("/login/", Access::anyone, handle(login, service)).json().runs(Runs::slow_lane));
-  router.add(http::post("/token/refresh/", Access::anyone, handle(refresh, service)).json());
-  router.add(http::post("/logout/", Access::anyone, handle(logout, service)).json());
+  router.add(http::post("/register/", Access::anyone, handle(register_user, service)).json_or_form().runs(Runs::slow_lane));
+  router.add(http::post("/login/", Access::anyone, handle(login, service)).json_or_form().runs(Runs::slow_lane));
+  router.add(http::post("/token/refresh/", Access::anyone, handle(refresh, service)).json_or_form());
+  router.add(http::post("/logout/", Access::anyone, handle(logout, service)).json_or_form());
   router.add(http::get("/user/", Access::user, handle(current_user, service)));
   router.add(http::post("/password/reset/", Access::anyone, handle(request_reset, service)).json());
   router.add(http::post("/password/reset/confirm/", Access::anyone, handle(confirm_reset, service))

@@ -133,9 +133,9 @@ void register_routes(http::Router& router, Service& service) {
   // Before {id}/, which would take "export.csv" for an id.
   router.add(http::get("/store/products/export.csv", Access::staff, handle(export_products, service)));
   router.add(http::get("/store/products/{id}/", Access::user, handle(get_product, service)).runs(Runs::local_read));
-  router.add(http::post("/store/products/", Access::staff, handle(create_product, service)).json());
-  router.add(http::put("/store/products/{id}/", Access::staff, handle(replace_product, service)).json());
-  router.add(http::patch("/store/products/{id}/", Access::staff, handle(patch_product, service)).json());
+  router.add(http::post("/store/products/", Access::staff, handle(create_product, service)).json_or_form());
+  router.add(http::put("/store/products/{id}/", Access::staff, handle(replace_product, service)).json_or_form());
+  router.add(http::patch("/store/products/{id}/", Access::staff, handle(patch_product, service)).json_or_form());
   router.add(http::del("/store/products/{id}/", Access::staff, handle(archive_product, service)));
 }
 

@@ -1,5 +1,7 @@
 #include "http/router.hpp"
 
+#include "http/form.hpp"
+
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/log_context.hpp"
@@ -43,9 +45,16 @@ bool is_json_content_type(std::string_view type) {
          });
 }
 
-void decode_json_body(Request& request) {
+void decode_body(Body kind, Request& request) {
+  if (kind == Body::json_or_form && is_form_content_type(request.content_type)) {
+    request.json = parse_form(request.content_type, request.body);
+    return;
+  }
   if (!is_json_content_type(request.content_type)) {
-    throw common::Error("unsupported_media_type", "Content-Type must be application/json");
+    throw common::Error("unsupported_media_type",
+                        kind == Body::json_or_form ? "Content-Type must be application/json, application/x-www-form-"
+                                                     "urlencoded or multipart/form-data"
+                                                   : "Content-Type must be application/json");
   }
   boost::system::error_code ec;
   request.json = common::parse_json(request.body, ec);
@@ -106,7 +115,7 @@ void Router::admit(const Route& route, Request& request) const {
       throw common::Error("forbidden", "You do not have permission to perform this action");
     }
   }
-  if (route.body == Body::json) decode_json_body(request);
+  if (route.body != Body::none) decode_body(route.body, request);
 }
 
 Response Router::failure(const Route& route, const Request& request, std::exception_ptr error) const {

@@ -10,7 +10,8 @@
 //   router.add(http::post("/store/products/", Access::staff, handle(create_product, service)).json());
 //
 // http::get / post / put / patch / del(path, access, handler) make the Route; its options are
-// .json() (the body is a JSON object, decoded before the handler), .runs(lane), .scans(predicate)
+// .json() (the body is a JSON object, decoded before the handler), .json_or_form() (or an HTML form,
+// as the old service's routes took), .runs(lane), .scans(predicate)
 // and .write(write handler) (the fields of Route below). http::handle(fn, deps...) binds a handler
 // function `Response fn(Deps&..., Request&)` to what it needs: an lvalue dependency is held by
 // reference (services and stores, which outlive the router), an rvalue is moved into the handler (a
@@ -35,7 +36,9 @@ class Connection;
 namespace http {
 
 enum class Access { anyone, user, staff };
-enum class Body { none, json };  // json: a JSON object, checked and parsed before the handler runs
+// json: a JSON object, checked and parsed before the handler runs. json_or_form: the same, or an HTML
+// form's fields as strings (http/form.hpp), as the old service's routes took them.
+enum class Body { none, json, json_or_form };
 
 using Handler = std::function<Response(Request&)>;
 
@@ -139,6 +142,10 @@ class RouteBuilder {
 
   RouteBuilder&& json() && {
     route_.body = Body::json;
+    return std::move(*this);
+  }
+  RouteBuilder&& json_or_form() && {
+    route_.body = Body::json_or_form;
     return std::move(*this);
   }
   RouteBuilder&& runs(Runs where) && {

@@ -113,7 +113,7 @@ http::Response make_payment(Service& service, idempotency::Store& keys, Request&
 }  // namespace
 
 void register_routes(http::Router& router, Service& service, idempotency::Store& keys) {
-  router.add(http::post("/store/make_payment/", Access::user, http::handle(make_payment, service, keys)).json());
+  router.add(http::post("/store/make_payment/", Access::user, http::handle(make_payment, service, keys)).json_or_form());
 }
 
 }  // namespace payments
