@@ -125,9 +125,18 @@ ItemRequest item_from_json(const boost::json::value& value, boost::json::object&
 
 using Lines = std::map<std::int64_t, Item>;  // by product id: stock is taken in id order
 
+// A name is echoed up to the longest a product can have (200 characters, 800 bytes at most), so a
+// megabyte of name does not come back twice in the answer.
+std::string echoed_name(const std::string& name) {
+  constexpr std::size_t kLongestName = 800;
+  if (name.size() <= kLongestName) return name;
+  return common::valid_utf8(name, kLongestName) + "\u2026";
+}
+
 [[noreturn]] void unknown_product(const ItemRequest& r) {
-  auto label = r.product_name ? "'" + *r.product_name + "'" : "with id " + std::to_string(*r.product_id);
-  boost::json::object details{{"product", r.product_name ? boost::json::value(*r.product_name) : nullptr}};
+  auto name = r.product_name ? echoed_name(*r.product_name) : std::string();
+  auto label = r.product_name ? "'" + name + "'" : "with id " + std::to_string(*r.product_id);
+  boost::json::object details{{"product", r.product_name ? boost::json::value(name) : nullptr}};
   if (r.product_id) details["product_id"] = *r.product_id;
   throw common::Error("unknown_product", "Product " + label + " does not exist", std::move(details));
 }

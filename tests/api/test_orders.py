@@ -102,6 +102,16 @@ def test_unknown_item_changes_nothing(server, staff, customer):
     assert_error(place(server, customer, [{"product_id": 99999999, "quantity": 1}]), 400, "unknown_product")
 
 
+def test_an_unknown_name_of_a_megabyte_is_not_echoed_whole(server, customer):
+    # An audit saw a 1 MB name come back twice, in the message and in details: 2 MB per request.
+    name = "é" + "x" * 1_000_000
+    r = place(server, customer, [{"productName": name, "quantity": 1}])
+    body = assert_error(r, 400, "unknown_product")
+    assert len(r.content) < 4000
+    assert body["details"]["product"] == name[:799] + "\u2026"
+    assert body["error"] == f"Product '{name[:799]}\u2026' does not exist"
+
+
 def test_short_item_changes_nothing_and_says_what_is_available(server, staff, customer):
     a = product(server, staff, stock=5)
     b = product(server, staff, stock=2)
