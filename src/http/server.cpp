@@ -81,6 +81,15 @@ bool is_sane_request_id(std::string_view id) {
   return true;
 }
 
+// Whether a request's one Transfer-Encoding header names chunked and nothing else.
+bool only_chunked(const bhttp::request<bhttp::string_body>& in) {
+  if (in.count(bhttp::field::transfer_encoding) != 1) return false;
+  std::string_view coding = in[bhttp::field::transfer_encoding];
+  while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+  while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+  return beast::iequals(coding, "chunked");
+}
+
 // "http://" + the Host header, when it is a plausible host[:port]; a client's garbage never reaches a link.
 std::string base_url_from_host(std::string_view host) {
   bool sane = !host.empty() && host.size() <= 255 && std::all_of(host.begin(), host.end(), [](char c) {
@@ -454,7 +463,7 @@ struct Server::Impl {
     for (auto& [name, value] : response.headers) out.set(name, value);
     out.body() = std::move(response.body);
     out.keep_alive(keep_alive);
-    if (head && response.pieces) out.chunked(true);  // as the GET's streamed answer would be
+    if (head && response.pieces) out.chunked(version >= 11);  // as the GET's streamed answer would be
     else out.prepare_payload();
     stream.expires_after(options.read_timeout);
     if (head) {
@@ -469,7 +478,8 @@ struct Server::Impl {
   // Writes a streamed response (Response::pieces): the head with chunked transfer encoding, then one
   // chunk per piece as the handler pool makes them. false when the client went away or a piece
   // failed (logged); the connection then ends without the last chunk, so the client knows the body
-  // is incomplete.
+  // is incomplete. HTTP/1.0 has no chunked encoding: there the pieces are written as they are and
+  // the connection's close ends the body (the caller closes it).
   asio::awaitable<bool> write_streamed(beast::tcp_stream& stream, Response& response, unsigned version,
                                        bool keep_alive, const std::string& request_id) {
     bhttp::response<bhttp::empty_body> head{static_cast<bhttp::status>(response.status), version};
@@ -479,7 +489,8 @@ struct Server::Impl {
     head.set("X-Request-Id", request_id);
     for (auto& [name, value] : response.headers) head.set(name, value);
     head.keep_alive(keep_alive);
-    head.chunked(true);
+    const bool chunked = version >= 11;
+    head.chunked(chunked);
     bhttp::response_serializer<bhttp::empty_body> serializer{head};
     stream.expires_after(options.read_timeout);
     if (auto [ec, n] = co_await bhttp::async_write_header(stream, serializer, use_nothrow); ec) co_return false;
@@ -491,10 +502,12 @@ struct Server::Impl {
       }
       stream.expires_after(options.read_timeout);
       if (piece.text.empty()) {
+        if (!chunked) co_return true;
         auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk_last(), use_nothrow);
         co_return !ec;
       }
-      auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(piece.text)), use_nothrow);
+      auto [ec, n] = chunked ? co_await asio::async_write(stream, bhttp::make_chunk(asio::buffer(piece.text)), use_nothrow)
+                             : co_await asio::async_write(stream, asio::buffer(piece.text), use_nothrow);
       if (ec) co_return false;
     }
   }
@@ -727,6 +740,12 @@ struct Server::Impl {
     // RFC 9112 section 3.2: an HTTP/1.1 request without a Host header, or with two, is a 400 (the first
     // one was taken, and with no public_url it builds the links of every list).
     if (!ec && parser.get().version() >= 11 && parser.get().count(bhttp::field::host) != 1) ec = bhttp::error::bad_field;
+    // RFC 9112 section 6: a transfer coding other than chunked alone ("chunked, gzip" was read until
+    // the connection closed), or one in an HTTP/1.0 request, leaves the body's length unknown: 400.
+    if (!ec && parser.get().count(bhttp::field::transfer_encoding) > 0 &&
+        (parser.get().version() < 11 || !only_chunked(parser.get()))) {
+      ec = bhttp::error::bad_transfer_encoding;
+    }
     if (!ec && parser.get()[bhttp::field::expect] == "100-continue") {
       bhttp::response<bhttp::empty_body> proceed{bhttp::status::continue_, 11};
       co_await bhttp::async_write(stream, proceed, use_nothrow);
@@ -809,7 +828,8 @@ struct Server::Impl {
         break;
       }
       int status = response.status;
-      bool keep_alive = in.keep_alive() && !stopping;
+      // An HTTP/1.0 client learns where a streamed body ends only from the close (write_streamed).
+      bool keep_alive = in.keep_alive() && !stopping && !(response.pieces && in.version() < 11);
       bool head = request.method == Method::head;
       bool written = response.pieces && !head
                          ? co_await write_streamed(stream, response, in.version(), keep_alive, request.request_id)
