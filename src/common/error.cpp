@@ -58,6 +58,7 @@ constexpr std::array kStatuses{
     CodeStatus{"return_exceeds_shipped", 409},
     CodeStatus{"refund_exceeds_payment", 409},
     CodeStatus{"order_has_shipments", 409},
+    CodeStatus{"endpoint_disabled", 409},
     CodeStatus{"payload_too_large", 413},
     CodeStatus{"unsupported_media_type", 415},
     CodeStatus{"headers_too_large", 431},

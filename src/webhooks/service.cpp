@@ -289,7 +289,15 @@ DeliveryPage Service::deliveries(std::int64_t endpoint_id, const std::optional<s
 }
 
 repo::Delivery Service::redeliver(std::int64_t delivery_id) {
-  auto delivery = database_.transaction([&](db::Connection& c) {
+  auto delivery = database_.transaction([&](db::Connection& c) -> std::optional<repo::Delivery> {
+    auto found = repo::find_delivery(c, delivery_id);
+    if (!found) return std::nullopt;
+    // It would be failed unsent: say so now (a test event does reach a disabled endpoint).
+    if (auto endpoint = repo::find_endpoint(c, found->endpoint_id); endpoint && !endpoint->enabled) {
+      throw common::Error("endpoint_disabled", "Webhook endpoint " + std::to_string(endpoint->id) +
+                                                   " is disabled: enable it before redelivering (a test event is "
+                                                   "sent to it meanwhile)");
+    }
     repo::redeliver(c, delivery_id, common::now_micros());
     return repo::find_delivery(c, delivery_id);
   });

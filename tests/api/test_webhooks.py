@@ -742,6 +742,31 @@ def test_redeliver_sends_the_same_webhook_id_again(hooks_server, receiver):
                  "validation_error")
 
 
+def test_a_disabled_endpoint_takes_a_test_event_and_refuses_a_redelivery_until_enabled(hooks_server, receiver):
+    # A test to a disabled endpoint was recorded as failed without being sent, so staff could not
+    # check a fixed receiver before enabling it again (last session's webhook audit).
+    s, staff = hooks_server, staff_token(hooks_server)
+    endpoint = subscribe(s, staff, receiver, "/off")
+    first = s.post(f"/admin/webhooks/{endpoint['id']}/test/", token=staff).json()
+    recorded(s, staff, endpoint, 1)
+    assert s.patch(f"/admin/webhooks/{endpoint['id']}/", token=staff, json={"enabled": False}).status_code == 200
+    test = s.post(f"/admin/webhooks/{endpoint['id']}/test/", token=staff)
+    assert test.status_code == 202, test.text
+    delivered(receiver, "/off", 2)
+    recorded(s, staff, endpoint, 2)
+    # A redelivery would be failed unsent: it is refused, and nothing is sent or changed.
+    err = assert_error(s.post(f"/admin/webhooks/deliveries/{first['id']}/redeliver/", token=staff), 409,
+                       "endpoint_disabled")
+    assert "enable" in err["error"]
+    assert s.get(f"/admin/webhooks/{endpoint['id']}/", token=staff).json()["enabled"] is False
+    assert len(receiver.log("/off")) == 2
+    assert s.patch(f"/admin/webhooks/{endpoint['id']}/", token=staff, json={"enabled": True}).status_code == 200
+    assert s.post(f"/admin/webhooks/deliveries/{first['id']}/redeliver/", token=staff).status_code == 200
+    wait_until(lambda: len(receiver.log("/off")) == 3, what="the redelivery")
+    log = receiver.log("/off")
+    assert log[2]["id"] == log[0]["id"] == first["webhook_id"] and log[2]["verified"] == [True]
+
+
 # --- staff routes: validation, limits, who may call them -------------------------------------------------
 
 def test_crud_of_an_endpoint(hooks_server, receiver):
