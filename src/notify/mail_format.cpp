@@ -52,17 +52,52 @@ std::string rfc5322_date(std::int64_t micros) {
                      static_cast<int>(ymd.year()), hms.hours().count(), hms.minutes().count(), hms.seconds().count());
 }
 
+namespace {
+
+// RFC 5322 2.2.3: a long header is folded by putting CRLF before whitespace. A line should stay
+// within 78 characters and must within 998; a name such as "Subject: " comes before the first.
+constexpr std::size_t kFoldAt = 68;
+constexpr std::string_view kFold = "\r\n ";
+
+// ASCII text folded at its spaces; empty when a word is too long for any line (a caller then encodes).
+std::string fold_ascii(std::string_view text) {
+  std::string out;
+  std::size_t line = 0;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto space = text.find(' ', pos + 1);
+    auto word = text.substr(pos, space == std::string_view::npos ? std::string_view::npos : space - pos);
+    if (word.size() > 900) return {};
+    if (line > 0 && line + word.size() > kFoldAt && word.starts_with(' ')) {
+      out += "\r\n";
+      line = 0;
+    }
+    out += word;
+    line += word.size();
+    if (space == std::string_view::npos) break;
+    pos = space;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string encode_header_text(std::string_view text) {
-  if (is_ascii(text)) return std::string(text);
-  // "=?UTF-8?B?" + base64 + "?=" is 12 + 4*ceil(n/3) characters; 45 bytes give 72 <= 75 (RFC 2047).
-  constexpr std::size_t kChunk = 45;
+  if (is_ascii(text)) {
+    if (text.size() <= kFoldAt) return std::string(text);
+    if (auto folded = fold_ascii(text); !folded.empty()) return folded;
+  }
+  // "=?UTF-8?B?" + base64 + "?=" is 12 + 4*ceil(n/3) characters; 42 bytes give 68, so that with
+  // "Subject: " before it the first line is within 78 too (RFC 2047 allows 75).
+  // Words are folded one to a line: the whitespace between two encoded words is not part of the text.
+  constexpr std::size_t kChunk = 42;
   std::string out;
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t end = std::min(pos + kChunk, text.size());
     // Back off to the start of a UTF-8 sequence (continuation bytes are 10xxxxxx).
     while (end < text.size() && end > pos + 1 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-    if (!out.empty()) out += ' ';
+    if (!out.empty()) out += kFold;
     out += "=?UTF-8?B?" + base64(text.substr(pos, end - pos)) + "?=";
     pos = end;
   }

@@ -15,8 +15,10 @@ namespace notify::mail_format {
 // "Sat, 04 May 2024 12:00:00 +0000"
 std::string rfc5322_date(std::int64_t micros);
 
-// ASCII text unchanged; otherwise RFC 2047 encoded words (=?UTF-8?B?...?=), each at most 75
-// characters and never splitting a UTF-8 sequence.
+// Short ASCII text unchanged, longer ASCII text folded at its spaces (CRLF before a space, lines of
+// about 68 characters); otherwise, or when a word is too long to fold, RFC 2047 encoded words
+// (=?UTF-8?B?...?=), each at most 75 characters, one to a folded line, never splitting a UTF-8
+// sequence. So no header line passes 998 octets however long the text.
 std::string encode_header_text(std::string_view text);
 
 // "Name <addr>" -> "addr"; a bare address is returned as is.

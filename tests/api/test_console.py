@@ -3,6 +3,7 @@ of orders and products (streamed, in constant memory), the dashboard's sales ove
 time zone, and the attacker's and the unlucky user's side of each route."""
 import csv
 import io
+import itertools
 import json
 import re
 import subprocess
@@ -88,6 +89,25 @@ def test_staff_opt_in_to_low_stock_emails_and_customers_cannot(make_server):
     assert_error(s.patch(f"/admin/users/{staff_id}/", token=customer_token(s), json={"low_stock_alerts": True}),
                  403, "forbidden")
     assert_error(s.patch("/admin/users/999999/", token=staff, json={"low_stock_alerts": True}), 404, "not_found")
+
+
+def test_a_product_name_of_200_cjk_characters_reaches_staff_in_a_folded_subject(make_server, smtp_sink):
+    # The Subject was one line of 1,063 octets; an SMTP server refuses a line over 998 (RFC 5322),
+    # so the alert was retried for hours and never arrived. Every line of the message is short now.
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url})
+    staff = staff_token(s)
+    opt_in(s, staff, me(s, staff)["id"])
+    name = "\u5546" * 200
+    p = product(s, staff, name=name, stock=6)
+    place(s, customer_token(s), product_id=p["id"], quantity=2, expect=201)  # 6 -> 4: crosses the line (5)
+    to = me(s, staff)["email"]
+    mail = wait_until(lambda: [m for m in smtp_sink.received() if m.rcpt_tos == [to]], what="the low-stock email")[0]
+    assert name in str(mail.header("Subject"))
+    lines = mail.raw.split(b"\r\n")
+    assert max(len(line) for line in lines) <= 998
+    first = next(i for i, line in enumerate(lines) if line.startswith(b"Subject: "))
+    subject = [lines[first], *itertools.takewhile(lambda line: line.startswith(b" "), lines[first + 1:])]
+    assert len(subject) > 10 and max(len(line) for line in subject) <= 78
 
 
 def test_one_email_per_crossing_per_staff_member_again_after_a_restock(make_server):

@@ -323,8 +323,53 @@ TEST(MailFormat, NonAsciiHeadersBecomeEncodedWordsOfWholeCharacters) {
   EXPECT_EQ(notify::mail_format::encode_header_text("Your order #42"), "Your order #42");
   std::string subject = "Bestätigung Ihrer Bestellung #42 – Café Crème ✓ – ünïcödé everywhere, again and again";
   auto encoded = notify::mail_format::encode_header_text(subject);
-  EXPECT_THAT(encoded, Not(HasSubstr("\n")));
+  EXPECT_THAT(encoded, HasSubstr("?=\r\n =?UTF-8?B?"));  // folded between words
   EXPECT_EQ(decode_words(encoded), subject);
+}
+
+// Every line of "Subject: " + the encoded text: at most 78 octets, and a continuation starts with a space.
+std::vector<std::string> header_field_lines(const std::string& value) {
+  std::vector<std::string> lines;
+  std::string all = "Subject: " + value;
+  for (std::size_t pos = 0;;) {
+    auto end = all.find("\r\n", pos);
+    lines.push_back(all.substr(pos, end == std::string::npos ? std::string::npos : end - pos));
+    if (end == std::string::npos) break;
+    pos = end + 2;
+  }
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_LE(lines[i].size(), 78u) << lines[i];
+    EXPECT_TRUE(i == 0 || lines[i].starts_with(" ")) << lines[i];
+    EXPECT_THAT(lines[i], Not(HasSubstr("\n")));
+  }
+  return lines;
+}
+
+std::string unfold(std::string folded) {
+  for (std::size_t at; (at = folded.find("\r\n ")) != std::string::npos;) folded.erase(at, 2);
+  return folded;
+}
+
+// A staff alert about a product of 200 CJK characters was one Subject line of 1,063 octets, which
+// an SMTP server refuses (RFC 5322's limit is 998): the long subject is folded instead.
+TEST(MailFormat, LongSubjectsAreFoldedIntoShortLines) {
+  std::string cjk;
+  for (int i = 0; i < 200; ++i) cjk += "\u5546";
+  auto encoded = notify::mail_format::encode_header_text("Low stock: " + cjk);
+  EXPECT_GT(header_field_lines(encoded).size(), 10u);
+  EXPECT_EQ(decode_words(encoded), "Low stock: " + cjk);
+
+  std::string ascii = "Your order #42:";
+  for (int i = 0; i < 100; ++i) ascii += " Product number " + std::to_string(i) + ",";
+  auto folded = notify::mail_format::encode_header_text(ascii);
+  EXPECT_GT(header_field_lines(folded).size(), 20u);
+  EXPECT_EQ(unfold(folded), ascii);  // folding only put CRLF before spaces that were there
+
+  std::string word(1200, 'x');  // no space to fold at: encoded words, which fold
+  auto long_word = notify::mail_format::encode_header_text("Order " + word);
+  header_field_lines(long_word);
+  EXPECT_EQ(decode_words(long_word), "Order " + word);
+  EXPECT_EQ(notify::mail_format::encode_header_text("Your order #42"), "Your order #42");
 }
 
 TEST(MailFormat, MailboxesAndDates) {
