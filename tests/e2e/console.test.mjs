@@ -619,6 +619,31 @@ describe("staff console", () => {
     await shot("order-after-payment");
   });
 
+  it("ships once however often Ship is clicked, and takes a corrected refund after a refused one", async () => {
+    const lamp = await productA();
+    const o = await paidOrder(lamp.id, 2);
+    await page.click("#ship-order");
+    await page.fill("#ship-form [name=carrier]", "DHL");
+    await page.fill("#ship-form [name=tracking_number]", "JD0002");
+    await page.dblclick("#ship-form button[type=submit]");  // two shipments and two emails, before
+    await settled("2 items shipped");
+    await page.waitForSelector("#order-fulfilments");
+    const staff = await token(STAFF);
+    assert.equal((await http("GET", `/admin/orders/${o.id}/`, undefined, staff)).body.fulfilments.length, 1);
+
+    // The form's Idempotency-Key stayed the refused request's: every corrected one was 409.
+    await page.click("#refund-order");
+    await page.fill("#refund-form [name=amount]", "100000.00");
+    await page.fill("#refund-form [name=reason]", "Too much");
+    await page.click("#refund-form button[type=submit]");
+    await page.waitForSelector("#flash.bad");
+    await page.fill("#refund-form [name=amount]", "1.00");
+    await page.click("#refund-form button[type=submit]");
+    await settled("refund of $1.00");
+    const refunds = (await http("GET", `/admin/orders/${o.id}/`, undefined, staff)).body.refunds;
+    assert.deepEqual(refunds.map((r) => r.amount), ["1.00"]);
+  });
+
   it("adds a webhook endpoint, shows its secret once, sends a test and lists its delivery", async () => {
     await go("webhooks");
     await page.waitForSelector("#webhook-form");

@@ -91,7 +91,14 @@
       session.refreshing = call("POST", "token/refresh/", { refresh: token })
         .then((tokens) => adopt(tokens))
         .catch((e) => {
-          if (session.refresh === token) endSession("Your session has ended. Please sign in again.");
+          // Only the server's refusal of the refresh token ends the session. A network error or a
+          // 5xx (a restart, a blip) keeps it, and what staff were typing, and tries again shortly.
+          const refused = e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 429;
+          if (session.refresh === token && refused) endSession("Your session has ended. Please sign in again.");
+          else if (session.refresh === token) {
+            clearTimeout(session.timer);
+            session.timer = setTimeout(() => refreshTokens().catch(() => {}), 5000);
+          }
           throw e;
         })
         .finally(() => {
@@ -806,16 +813,29 @@
   }
 
   // Runs a staff action after a confirmation that states what it does and the amount involved.
+  // While it is on its way, the same action again (a second click) is ignored: two clicks on
+  // "Ship…" made two shipments. Returns true when done, the error when it failed, false otherwise.
+  const actionsInFlight = new Set();
   async function act(question, method, path, body, done, headers) {
-    if (!confirm(question)) return;
+    const what = `${method} ${path}`;
+    if (actionsInFlight.has(what) || !confirm(question)) return false;
+    actionsInFlight.add(what);
     try {
       await api(method, path, body, headers);
       flash(done);
       route();
+      return true;
     } catch (e) {
       fail(e);
+      return e;
+    } finally {
+      actionsInFlight.delete(what);
     }
   }
+
+  // A form's Idempotency-Key makes its resending one action; once the server has refused the
+  // request (4xx: nothing was done), a corrected one is a new request and needs a new key.
+  const refusedByServer = (outcome) => outcome instanceof ApiError && outcome.status >= 400 && outcome.status < 500;
 
   const itemsWorth = (lines, counts) => lines.reduce((n, l) => n + cents(l.price) * (counts[l.product_id] || 0), 0);
   const unitsText = (n) => `${n} ${n === 1 ? "item" : "items"}`;
@@ -846,7 +866,7 @@
   }
 
   function refundForm(o) {
-    const key = crypto.randomUUID();  // one refund however often this form is sent
+    let key = crypto.randomUUID();  // one refund however often this form is sent
     const form = h("form", { id: "refund-form", class: "action-form" },
       h("h3", {}, "Refund"),
       h("div", { class: "form-grid" },
@@ -858,14 +878,15 @@
       e.preventDefault();
       const body = { amount: form.amount.value.trim(), reason: form.reason.value.trim() };
       act(`Refund ${money(body.amount)} of order #${o.id} to ${o.customer}'s card?`, "POST", `admin/orders/${o.id}/refunds/`, body,
-          `Order #${o.id}: refund of ${money(body.amount)} sent.`, { "Idempotency-Key": key });
+          `Order #${o.id}: refund of ${money(body.amount)} sent.`, { "Idempotency-Key": key })
+        .then((outcome) => { if (refusedByServer(outcome)) key = crypto.randomUUID(); });
     });
     return form;
   }
 
   function returnForm(o) {
     const lines = lineCounts(o).filter((l) => l.shipped > l.returned);
-    const key = crypto.randomUUID();  // one return however often this form is sent
+    let key = crypto.randomUUID();  // one return however often this form is sent
     const form = h("form", { id: "return-form", class: "action-form" },
       h("h3", {}, "Return"),
       h("table", {}, h("tbody", {}, lines.map((l) => h("tr", {}, h("td", {}, l.product),
@@ -884,7 +905,8 @@
       const units = items.reduce((n, i) => n + i.quantity, 0);
       act(`Record the return of ${unitsText(units)} of order #${o.id} and refund ${money(refund)} to ${o.customer}'s card?`,
           "POST", `admin/orders/${o.id}/returns/`, { items, refund, reason: form.reason.value.trim() },
-          `Order #${o.id}: return recorded, ${money(refund)} refunded.`, { "Idempotency-Key": key });
+          `Order #${o.id}: return recorded, ${money(refund)} refunded.`, { "Idempotency-Key": key })
+        .then((outcome) => { if (refusedByServer(outcome)) key = crypto.randomUUID(); });
     });
     return form;
   }
@@ -1220,6 +1242,9 @@
       event.preventDefault();
       const body = { url: form.url.value.trim(), description: form.description.value,
         events: [...form.querySelectorAll("input[name=events]:checked")].map((b) => b.value) };
+      const button = form.querySelector("button[type=submit]");
+      if (button.disabled) return;  // a double click made two endpoints, and hid the first secret
+      button.disabled = true;
       try {
         webhookState.secret = await api("POST", "admin/webhooks/", body);
         flash(`Endpoint #${webhookState.secret.id} added.`);
@@ -1227,6 +1252,8 @@
       } catch (e) {
         if (e instanceof ApiError && e.status === 401) return;
         showFieldErrors(form, e);
+      } finally {
+        button.disabled = false;
       }
     });
     return h("div", { class: "card" }, h("h2", {}, "New endpoint"), form);
