@@ -680,10 +680,19 @@ describe("staff console", () => {
     await page.waitForSelector("#webhooks-table .badge.failed:has-text('disabled')");
   });
 
-  it("kept the session alive by refreshing the tokens, and signs out", async () => {
+  it("kept the session alive by refreshing the tokens, through a failed refresh, and signs out", async () => {
     // Access tokens live 8 s: past two of their lifetimes the console has refreshed them (rotating
-    // the refresh token each time) and is still signed in.
+    // the refresh token each time) and is still signed in. The first refresh meets a 503 (a server
+    // restarting): that signed staff out, losing what they were typing; now it is tried again.
+    let blips = 0;
+    await page.route(`${base}/token/refresh/`, (route) => (blips++ === 0
+      ? route.fulfill({ status: 503, contentType: "application/json",
+        body: JSON.stringify({ code: "unavailable", error: "The database is unavailable", details: {} }) })
+      : route.continue()));
     await page.waitForTimeout(17_000);
+    await page.unroute(`${base}/token/refresh/`);
+    assert.ok(blips >= 2, `expected a failed refresh and a later one, saw ${blips}`);
+    assert.equal(await page.isVisible("#signin"), false);
     assert.ok(refreshes >= 2, `expected token refreshes, saw ${refreshes}`);
     await go("orders");
     await page.waitForSelector("#orders-table");
