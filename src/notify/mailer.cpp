@@ -165,8 +165,12 @@ void SmtpMailer::send(const Email& email) {
     long response = 0;
     curl_easy_getinfo(h.easy, CURLINFO_RESPONSE_CODE, &response);
     std::string detail = error[0] != '\0' ? error : curl_easy_strerror(rc);
-    throw std::runtime_error("SMTP " + mask_password(url_) + ": " + detail +
-                             (response > 0 ? " (server replied " + std::to_string(response) + ")" : ""));
+    auto why = "SMTP " + mask_password(url_) + ": " + detail +
+               (response > 0 ? " (server replied " + std::to_string(response) + ")" : "");
+    // 550-556 are about this mailbox or this message; other 5xx (a refused login, a command the
+    // server does not know) are the shop's configuration, which may be fixed, so they are retried.
+    if (response >= 550 && response <= 556) throw RefusedForGood(why);
+    throw std::runtime_error(why);
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -19,10 +20,17 @@ struct Email {
   std::string message_id;  // "<...@...>", see notify::message_id
 };
 
+// The mail server refused this message for good (RFC 5321: a 550-556 reply to the recipient or
+// the message, such as "no such mailbox" or "rejected as spam"): sending it again cannot succeed.
+struct RefusedForGood : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class Mailer {
  public:
   virtual ~Mailer() = default;
-  // Delivers the message or throws std::runtime_error saying why (never with a password in it).
+  // Delivers the message or throws std::runtime_error saying why (never with a password in it);
+  // RefusedForGood when the server's answer says that trying again would not help.
   virtual void send(const Email& email) = 0;
   // Where mail goes, for the start-up log line (passwords masked).
   virtual std::string describe() const = 0;

@@ -140,6 +140,13 @@ void OutboxWorker::deliver(const ClaimedEmail& claimed) {
   }
   try {
     mailer_.send(email);
+  } catch (const RefusedForGood& e) {
+    // RFC 5321 4.2.1: a client should not repeat a transaction that met a permanent refusal.
+    spdlog::error("email {} refused by the mail server, giving up (staff may resend it): {}", claimed.id, e.what());
+    database_.transaction([&](db::Connection& c) { mark_failed(c, claimed, e.what()); });
+    send_errors_.add();
+    failed_.add();
+    return;
   } catch (const std::exception& e) {
     record_failure(claimed, e.what());
     return;

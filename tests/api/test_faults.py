@@ -221,6 +221,25 @@ def test_mail_server_refusing_delays_mail_never_the_payment(make_server, smtp_si
     delivered_once(s, smtp_sink, order)
 
 
+def test_mail_server_refusing_for_good_fails_the_email_at_once_and_staff_can_resend_it(make_server, smtp_sink):
+    # A 554 ("rejected as spam") was retried like a 451, about 500 times over four hours (RFC 5321
+    # says not to repeat it). The email now fails at its first attempt; the payment is untouched.
+    smtp_sink.reject_with = "554 5.7.1 message refused"
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url, "ORDERD_MAIL_RETRY_CAP": "1s"})
+    staff, customer = staff_token(s), customer_token(s)
+    order = new_order(s, staff, customer)
+    assert pay(s, customer, order).status_code == 200
+    wait_until(lambda: outbox_row(s, order)[0] == "failed", timeout=20, what="the email failed")
+    status, attempts, error = outbox_row(s, order)
+    assert attempts == 1 and "554" in error
+    assert order_row(s, order) == ("paid", 0)
+    smtp_sink.reject_with = None
+    failed = s.get("/admin/emails/?status=failed", token=staff).json()["results"]
+    email_id = next(e["id"] for e in failed if e["order_id"] == order["id"])
+    assert s.post(f"/admin/emails/{email_id}/resend/", token=staff).status_code in (200, 202)
+    delivered_once(s, smtp_sink, order)
+
+
 def test_mail_server_hanging_is_given_up_after_smtp_timeout_and_retried(make_server, smtp_sink):
     smtp_sink.hang = True
     s, order = paid_while_mail_fails(make_server, smtp_sink, lambda: smtp_sink.hung >= 1,
