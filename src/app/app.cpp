@@ -264,14 +264,18 @@ std::string read_password() {
 }
 
 // Runs a CLI command, turning domain errors into a readable message and exit code 1.
-int report(const std::function<int()>& command) {
+enum class ValidationErrors { are_failures, are_usage };
+
+// A command's common::Error on stderr: exit code 1, or 2 for a validation_error of a command whose
+// validation is all of its command line (README, "Command line": a bad value there is 2).
+int report(const std::function<int()>& command, ValidationErrors validation = ValidationErrors::are_failures) {
   try {
     return command();
   } catch (const common::Error& e) {
     std::cerr << "orderd: " << e.what();
     if (!e.details().empty()) std::cerr << " " << boost::json::serialize(e.details());
     std::cerr << "\n";
-    return 1;
+    return validation == ValidationErrors::are_usage && e.code() == "validation_error" ? 2 : 1;
   }
 }
 
@@ -827,6 +831,8 @@ notify::RenderedEmail order_email(db::Database& database, const notify::Template
 
 int email_preview(const Config& config, const EmailPreviewCommand& command) {
   init_logging("warn", config.log_format);
+  // Every validation_error here is about the command line (a kind, a --variant, an order id a kind
+  // does not take): exit code 2, as for any bad value there (README, "Command line").
   return report([&] {
     auto templates = notify::Templates::load(config.template_dir, config.shop_name, config.shop_currency());
     std::string kind(notify::kOrderConfirmation);
@@ -847,7 +853,7 @@ int email_preview(const Config& config, const EmailPreviewCommand& command) {
     auto database = open_database(config);
     print_preview(order_email(*database, templates, kind, *order_id), command.part);
     return 0;
-  });
+  }, ValidationErrors::are_usage);
 }
 
 }  // namespace app

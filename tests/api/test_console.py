@@ -234,7 +234,7 @@ def test_the_cli_previews_the_low_stock_email(make_server):
     p = s.cli("email", "preview", "low_stock", "--html")
     assert p.returncode == 0 and p.stdout.lstrip().lower().startswith("<!doctype html>")
     p = s.cli("email", "preview", "low_stock", "1")
-    assert p.returncode == 1 and "not an order" in p.stderr
+    assert p.returncode == 2 and "not an order" in p.stderr
 
 
 # --- exports -----------------------------------------------------------------------------------------
