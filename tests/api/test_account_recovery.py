@@ -185,7 +185,7 @@ def test_the_cli_previews_each_account_email_with_a_placeholder_for_its_link(mak
     assert "token=" not in p.stdout
     # An account email is about no order.
     p = s.cli("email", "preview", kind, "1")
-    assert p.returncode == 1 and "not an order" in p.stderr, p.stderr
+    assert p.returncode == 2 and "not an order" in p.stderr, p.stderr  # a bad value on the command line
 
 
 def test_a_broken_account_template_stops_the_start(tmp_path):
