@@ -104,6 +104,16 @@ std::string encode_header_text(std::string_view text) {
   return out;
 }
 
+std::string crlf_lines(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 32);
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out += '\r';
+    out += text[i];
+  }
+  return out;
+}
+
 std::string address_of(std::string_view mailbox) {
   auto open = mailbox.rfind('<');
   auto close = mailbox.rfind('>');
@@ -157,7 +167,7 @@ std::string file_message(const Email& email, std::int64_t now_micros, std::strin
   auto part = [&](std::string_view type, std::string_view body) {
     out += fmt::format("--{}\r\nContent-Type: {}; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n",
                        boundary, type);
-    out += base64_lines(body);
+    out += base64_lines(crlf_lines(body));
   };
   part("text/plain", email.text);
   part("text/html", email.html);

@@ -21,6 +21,10 @@ std::string rfc5322_date(std::int64_t micros);
 // sequence. So no header line passes 998 octets however long the text.
 std::string encode_header_text(std::string_view text);
 
+// A text part's lines ended with CRLF, as MIME asks before a text is base64-encoded (RFC 2045 6.8):
+// each LF not already after a CR gets one.
+std::string crlf_lines(std::string_view text);
+
 // "Name <addr>" -> "addr"; a bare address is returned as is.
 std::string address_of(std::string_view mailbox);
 // The part after '@' of the mailbox's address ("localhost" when there is none).

@@ -42,7 +42,8 @@ struct CurlHandles {
   }
 };
 
-void add_text_part(curl_mime* mime, const std::string& body, const char* type) {
+void add_text_part(curl_mime* mime, const std::string& text, const char* type) {
+  auto body = mail_format::crlf_lines(text);  // libcurl copies the data
   curl_mimepart* part = curl_mime_addpart(mime);
   if (part == nullptr || curl_mime_data(part, body.data(), body.size()) != CURLE_OK ||
       curl_mime_type(part, type) != CURLE_OK || curl_mime_encoder(part, "base64") != CURLE_OK) {

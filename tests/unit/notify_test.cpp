@@ -372,6 +372,13 @@ TEST(MailFormat, LongSubjectsAreFoldedIntoShortLines) {
   EXPECT_EQ(notify::mail_format::encode_header_text("Your order #42"), "Your order #42");
 }
 
+TEST(MailFormat, TextPartsEndTheirLinesWithCrlf) {
+  using notify::mail_format::crlf_lines;
+  EXPECT_EQ(crlf_lines("Hello\nyour order\r\nis paid\n"), "Hello\r\nyour order\r\nis paid\r\n");
+  EXPECT_EQ(crlf_lines("\n\n"), "\r\n\r\n");
+  EXPECT_EQ(crlf_lines("no break"), "no break");
+}
+
 TEST(MailFormat, MailboxesAndDates) {
   using namespace notify::mail_format;
   EXPECT_EQ(address_of("orderd <no-reply@shop.example>"), "no-reply@shop.example");
