@@ -263,11 +263,11 @@ std::string read_password() {
   return line;
 }
 
-// Runs a CLI command, turning domain errors into a readable message and exit code 1.
 enum class ValidationErrors { are_failures, are_usage };
 
-// A command's common::Error on stderr: exit code 1, or 2 for a validation_error of a command whose
-// validation is all of its command line (README, "Command line": a bad value there is 2).
+// Runs a CLI command, turning domain errors into a readable message and exit code 1, or 2 for a
+// validation_error of a command whose validation is all of its command line (README, "Command
+// line": a bad value there is 2).
 int report(const std::function<int()>& command, ValidationErrors validation = ValidationErrors::are_failures) {
   try {
     return command();

@@ -142,10 +142,7 @@ void OutboxWorker::deliver(const ClaimedEmail& claimed) {
     mailer_.send(email);
   } catch (const RefusedForGood& e) {
     // RFC 5321 4.2.1: a client should not repeat a transaction that met a permanent refusal.
-    spdlog::error("email {} refused by the mail server, giving up (staff may resend it): {}", claimed.id, e.what());
-    database_.transaction([&](db::Connection& c) { mark_failed(c, claimed, e.what()); });
-    send_errors_.add();
-    failed_.add();
+    record_failure(claimed, e.what(), Retry::never);
     return;
   } catch (const std::exception& e) {
     record_failure(claimed, e.what());
@@ -159,13 +156,17 @@ void OutboxWorker::deliver(const ClaimedEmail& claimed) {
   else spdlog::warn("email {} was sent after its claim was taken over; it may arrive twice", claimed.id);
 }
 
-void OutboxWorker::record_failure(const ClaimedEmail& claimed, const std::string& error) {
+void OutboxWorker::record_failure(const ClaimedEmail& claimed, const std::string& error, Retry retry) {
   send_errors_.add();
   auto now = common::now_micros();
-  if (claimed.attempts >= options_.max_attempts) {
+  if (retry == Retry::never || claimed.attempts >= options_.max_attempts) {
     database_.transaction([&](db::Connection& c) { mark_failed(c, claimed, error); });
     failed_.add();
-    spdlog::error("email {} failed after {} attempts, giving up: {}", claimed.id, claimed.attempts, error);
+    if (retry == Retry::never) {
+      spdlog::error("email {} refused by the mail server, giving up (staff may resend it): {}", claimed.id, error);
+    } else {
+      spdlog::error("email {} failed after {} attempts, giving up: {}", claimed.id, claimed.attempts, error);
+    }
     return;
   }
   auto delay = retry_delay(claimed.attempts, options_.retry_cap);

@@ -62,7 +62,10 @@ class OutboxWorker {
   void loop();
   void deliver(const ClaimedEmail& claimed);
   Email compose(const ClaimedEmail& claimed) const;
-  void record_failure(const ClaimedEmail& claimed, const std::string& error);
+  // A failed attempt: retried later, or marked failed once the attempts are used up or the server
+  // refused the message for good (Retry::never).
+  enum class Retry { while_attempts_last, never };
+  void record_failure(const ClaimedEmail& claimed, const std::string& error, Retry retry = Retry::while_attempts_last);
   void refresh_gauges();
   bool stopping() const;
 

@@ -13,7 +13,7 @@ import urllib.parse
 import jsonschema
 import pytest
 
-from conftest import BIN, ROOT, customer_token, register, login, staff_token, unique
+from conftest import BIN, ROOT, customer_token, login, place, register, staff_token, unique
 
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -569,8 +569,7 @@ def test_query_values_that_are_not_text_and_replayed_staff_cancels_are_documente
     check(server.get("/user/?page=%ff", token=customer), "GET", "/user/", 200)  # it reads no query
     product = server.post("/store/products/", token=staff,
                           json={"name": unique("p"), "description": "", "price": "1.00", "stock": 5}).json()
-    order = server.post("/store/place_order/", token=customer,
-                        json={"items": [{"product_id": product["id"], "quantity": 1}]}).json()
+    order = place(server, customer, product_id=product["id"], expect=201).json()
     key = {"Idempotency-Key": unique("cancel-")}
     first = check(server.post(f"/admin/orders/{order['id']}/cancel/", token=staff, headers=key),
                   "POST", "/admin/orders/{id}/cancel/", 200)

@@ -23,6 +23,10 @@
     }
   }
 
+  // The server answered and refused the request (4xx): nothing was done, and sending the same
+  // request again would be refused again (unlike a network error or a 5xx).
+  const refusedByServer = (outcome) => outcome instanceof ApiError && outcome.status >= 400 && outcome.status < 500;
+
   async function call(method, path, body, token, extra = {}) {
     const headers = { Accept: "application/json", ...extra };
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -93,9 +97,10 @@
         .catch((e) => {
           // Only the server's refusal of the refresh token ends the session. A network error or a
           // 5xx (a restart, a blip) keeps it, and what staff were typing, and tries again shortly.
-          const refused = e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 429;
-          if (session.refresh === token && refused) endSession("Your session has ended. Please sign in again.");
-          else if (session.refresh === token) {
+          if (session.refresh !== token) throw e;  // a newer session took over
+          if (refusedByServer(e) && e.status !== 429) {
+            endSession("Your session has ended. Please sign in again.");
+          } else {
             clearTimeout(session.timer);
             session.timer = setTimeout(() => refreshTokens().catch(() => {}), 5000);
           }
@@ -833,10 +838,6 @@
     }
   }
 
-  // A form's Idempotency-Key makes its resending one action; once the server has refused the
-  // request (4xx: nothing was done), a corrected one is a new request and needs a new key.
-  const refusedByServer = (outcome) => outcome instanceof ApiError && outcome.status >= 400 && outcome.status < 500;
-
   const itemsWorth = (lines, counts) => lines.reduce((n, l) => n + cents(l.price) * (counts[l.product_id] || 0), 0);
   const unitsText = (n) => `${n} ${n === 1 ? "item" : "items"}`;
 
@@ -866,7 +867,9 @@
   }
 
   function refundForm(o) {
-    let key = crypto.randomUUID();  // one refund however often this form is sent
+    // One refund however often this form is sent; once the server has refused it (nothing was
+    // done), a corrected one is a new request and gets a new key.
+    let key = crypto.randomUUID();
     const form = h("form", { id: "refund-form", class: "action-form" },
       h("h3", {}, "Refund"),
       h("div", { class: "form-grid" },
@@ -886,7 +889,7 @@
 
   function returnForm(o) {
     const lines = lineCounts(o).filter((l) => l.shipped > l.returned);
-    let key = crypto.randomUUID();  // one return however often this form is sent
+    let key = crypto.randomUUID();  // one return however often this form is sent; a new one after a refusal
     const form = h("form", { id: "return-form", class: "action-form" },
       h("h3", {}, "Return"),
       h("table", {}, h("tbody", {}, lines.map((l) => h("tr", {}, h("td", {}, l.product),
@@ -1243,8 +1246,7 @@
       const body = { url: form.url.value.trim(), description: form.description.value,
         events: [...form.querySelectorAll("input[name=events]:checked")].map((b) => b.value) };
       const button = form.querySelector("button[type=submit]");
-      if (button.disabled) return;  // a double click made two endpoints, and hid the first secret
-      button.disabled = true;
+      button.disabled = true;  // until answered: a double click made two endpoints, and hid the first secret
       try {
         webhookState.secret = await api("POST", "admin/webhooks/", body);
         flash(`Endpoint #${webhookState.secret.id} added.`);
