@@ -5,7 +5,8 @@
 // the API, cancel it and watch the stock come back, look at the email queue and resend an email,
 // promote and demote a user, archive the last row of a list's last page, and after payment ship part
 // of an order, mark it delivered, refund some, take an item back and cancel a paid order, reading
-// each confirmation's amount in the shop's currency, and add a webhook endpoint. Access tokens live 8 seconds
+// each confirmation's amount in the shop's currency, add and edit a webhook endpoint, follow a stale
+// link and retry a screen that failed to load. Access tokens live 8 seconds
 // here, so the console refreshes (and rotates) its tokens several times during the run.
 //
 // SCREENSHOT_DIR=docs/screenshots keeps screenshots of the main screens (make screenshots).
@@ -678,6 +679,72 @@ describe("staff console", () => {
     assert.notEqual(await text("#webhook-secret pre"), secret);
     await page.locator("#webhooks-table tbody tr").first().locator("button.toggle").click();
     await page.waitForSelector("#webhooks-table .badge.failed:has-text('disabled')");
+  });
+
+  it("edits a webhook endpoint, sending only the fields staff changed", async () => {
+    const staff = await token(STAFF);
+    const [endpoint] = (await http("GET", "/admin/webhooks/", undefined, staff)).body.results;
+    const patches = [];
+    const watch = (request) => {
+      if (request.method() === "PATCH" && request.url().includes("/admin/webhooks/")) patches.push(request.postDataJSON());
+    };
+    page.on("request", watch);
+    try {
+      await go("webhooks");
+      await page.locator(`#webhooks-table tr[data-id="${endpoint.id}"] button.edit`).click();
+      await page.waitForSelector(`#webhook-form button:has-text('Save changes')`);
+      assert.equal(await page.inputValue("#webhook-form [name=url]"), endpoint.url);
+      assert.equal(await page.inputValue("#webhook-form [name=description]"), "ERP");
+      assert.equal(await page.isChecked("#webhook-form input[value='order.paid']"), true);
+      // A refused URL is explained at the field and saves nothing.
+      await page.fill("#webhook-form [name=url]", "ftp://127.0.0.1/hooks");
+      await page.click("#webhook-form button[type=submit]");
+      await page.waitForSelector("#webhook-form .field-error[data-for=url]:has-text('http')");
+      await page.fill("#webhook-form [name=url]", endpoint.url);
+      await page.fill("#webhook-form [name=description]", "ERP and warehouse");
+      await page.check("#webhook-form input[value='order.fulfilled']");
+      await page.click("#webhook-form button[type=submit]");
+      await page.waitForSelector(`#flash:has-text('Endpoint #${endpoint.id} saved')`);
+      await page.waitForSelector(`#webhooks-table tr[data-id="${endpoint.id}"]:has-text('ERP and warehouse')`);
+      assert.deepEqual(patches.at(-1), { description: "ERP and warehouse", events: ["order.paid", "order.fulfilled"] });
+      const saved = (await http("GET", `/admin/webhooks/${endpoint.id}/`, undefined, staff)).body;
+      assert.equal(saved.url, endpoint.url);
+      assert.deepEqual([...saved.events].sort(), ["order.fulfilled", "order.paid"]);
+      assert.equal(saved.description, "ERP and warehouse");
+      // An endpoint deleted since the link was made is said to be gone, with no form to save.
+      await page.evaluate(() => { location.hash = "#/webhooks/999999/edit"; });
+      await page.waitForSelector("#endpoint-missing");
+      assert.equal(await page.locator("#webhook-form").count(), 0);
+    } finally {
+      page.off("request", watch);
+    }
+  });
+
+  it("shows an archived product's link as gone, not as a form that would create a new one", async () => {
+    const staff = await token(STAFF);
+    const made = await http("POST", "/store/products/", { name: "Retired Lamp", description: "", price: "5.00", stock: 1 }, staff);
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.equal((await http("DELETE", `/store/products/${made.body.id}/`, undefined, staff)).status, 204);
+    await page.evaluate((id) => { location.hash = `#/products/${id}`; }, made.body.id);
+    await page.waitForSelector("#product-missing");
+    assert.equal(await page.locator("#product-form").count(), 0);
+  });
+
+  it("says when a page could not be loaded, and loads it again on Try again", async () => {
+    let refused = 0;
+    await page.route(`${base}/admin/dashboard/`, (route) => (refused++ === 0
+      ? route.fulfill({ status: 503, contentType: "application/json",
+        body: JSON.stringify({ code: "unavailable", error: "The database is unavailable", details: {} }) })
+      : route.continue()));
+    try {
+      await go("dashboard");
+      await page.waitForSelector("#view-error:has-text('The database is unavailable')");
+      await page.click("#view-error button:has-text('Try again')");
+      await page.waitForSelector("#stat-orders");
+      assert.equal(await page.locator("#view-error").count(), 0);
+    } finally {
+      await page.unroute(`${base}/admin/dashboard/`);
+    }
   });
 
   it("kept the session alive by refreshing the tokens, through a failed refresh, and signs out", async () => {

@@ -378,13 +378,20 @@
     const show = (...nodes) => {
       if (navigation === navigations) view().replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
     };
-    const [name, id] = location.hash.replace(/^#\/?/, "").split("/");
+    const [name, id, sub] = location.hash.replace(/^#\/?/, "").split("/");
     const render = views[name] || dashboard;
     for (const link of document.querySelectorAll("#nav a")) {
       link.classList.toggle("active", link.dataset.view === (views[name] ? name : "dashboard"));
     }
     view().replaceChildren(h("p", { class: "muted" }, "Loading…"));
-    render(id, show).catch(fail);
+    render(id, show, sub).catch((error) => {
+      fail(error);
+      // Not "Loading…" for ever: say what failed, and offer the same view again.
+      if (error instanceof ApiError && error.status === 401) return;
+      show(h("div", { class: "card", id: "view-error" }, h("h2", {}, "This page could not be loaded"),
+        h("p", { class: "error" }, error.message || String(error)),
+        h("button", { type: "button", class: "primary", onclick: () => route() }, "Try again")));
+    });
   }
 
   // Dashboard ---------------------------------------------------------------------------------------
@@ -593,9 +600,9 @@
             h("button", { type: "button", class: "danger", onclick: () => archiveProduct(p) }, "Archive"))),
       empty: productState.search ? "No product matches." : "No products yet.",
     });
-    const editing = selected ? await api("GET", `store/products/${selected}/`).catch(() => null) : null;
+    const editing = selected ? await productToEdit(selected) : null;
     const search = h("input", { type: "search", name: "search", placeholder: "Search products by name", value: productState.search });
-    const form = productForm(editing);
+    const form = editing && editing.missing ? productMissing(selected) : productForm(editing);
     show(
       h("h1", {}, "Products"),
       h(
@@ -626,6 +633,24 @@
         form,
       ),
     );
+  }
+
+  // The product #/products/ID names, or { missing: true } when the catalogue has none by that id
+  // (archived since the link was made, or never there). Any other failure is the view's.
+  async function productToEdit(id) {
+    try {
+      return await api("GET", `store/products/${id}/`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return { missing: true };
+      throw e;
+    }
+  }
+
+  // Not an empty "New product" form in its place: saving that created a second product.
+  function productMissing(id) {
+    return h("div", { class: "card", id: "product-missing" }, h("h2", {}, `Product #${id}`),
+      h("p", {}, "It is not in the catalogue: it was archived, or the link is wrong. Orders that contain it keep it."),
+      h("button", { type: "button", onclick: () => { location.hash = "#/products"; } }, "New product"));
   }
 
   // A whole number goes as a number, anything else as typed, so the API's own messages explain it.
@@ -1178,14 +1203,17 @@
   const webhookState = { page: 1, secret: null };
   const deliveryState = { status: "", page: 1, endpoint: null };
 
-  async function webhooks(selected, show) {
+  async function webhooks(selected, show, sub) {
+    const highlighted = selected;
+    const endpoint = selected && sub === "edit" ? await endpointToEdit(selected) : null;
+    if (endpoint) selected = null; // the edit form in place of the deliveries
     if (deliveryState.endpoint !== selected) Object.assign(deliveryState, { status: "", page: 1, endpoint: selected });
     const list = await pagedList({
       id: "webhooks-table",
       state: webhookState,
       fetchPage: (paging) => api("GET", `admin/webhooks/${query(paging)}`),
       columns: ["ID", "URL", "Events", "State", "Description", ""],
-      row: (e) => webhookRow(e, selected),
+      row: (e) => webhookRow(e, highlighted),
       empty: "No webhook endpoints yet.",
     });
     const secret = webhookState.secret;
@@ -1196,8 +1224,23 @@
         h("p", {}, "Copy it now into the receiving system: it is not shown again."), h("pre", {}, secret.secret)) : null,
       h("div", { class: "split stacked" },
         h("div", { class: "card" }, list),
-        selected ? await deliveriesCard(selected) : webhookForm()),
+        selected ? await deliveriesCard(selected) : endpoint && endpoint.missing ? endpointMissing() : webhookForm(endpoint)),
     );
+  }
+
+  async function endpointToEdit(id) {
+    try {
+      return await api("GET", `admin/webhooks/${id}/`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404) return { missing: true };
+      throw e;
+    }
+  }
+
+  function endpointMissing() {
+    return h("div", { class: "card", id: "endpoint-missing" }, h("h2", {}, "No such endpoint"),
+      h("p", {}, "It was deleted, or the link is wrong."),
+      h("button", { type: "button", onclick: () => { location.hash = "#/webhooks"; } }, "New endpoint"));
   }
 
   function webhookRow(e, selected) {
@@ -1208,6 +1251,7 @@
       h("td", {}, state, failing), h("td", {}, e.description),
       h("td", { class: "actions" },
         h("button", { type: "button", onclick: () => { location.hash = `#/webhooks/${e.id}`; } }, "Deliveries"),
+        h("button", { type: "button", class: "edit", onclick: () => { location.hash = `#/webhooks/${e.id}/edit`; } }, "Edit"),
         h("button", { type: "button", class: "send-test", onclick: () => act(`Send a test event to ${e.url}?`, "POST",
           `admin/webhooks/${e.id}/test/`, undefined, "Test event queued.") }, "Test"),
         h("button", { type: "button", class: "toggle", onclick: () => act(`${e.enabled ? "Disable" : "Enable"} ${e.url}?`,
@@ -1228,26 +1272,46 @@
     }
   }
 
-  function webhookForm() {
+  // A new endpoint, or (given one) an edit that sends only the fields staff changed.
+  function webhookForm(endpoint) {
     const field = (name, label, input) =>
       h("div", { class: "wide" }, h("label", {}, label, input), h("div", { class: "field-error", dataset: { for: name } }));
+    const subscribed = new Set(endpoint ? endpoint.events : []);
     const boxes = WEBHOOK_EVENTS.map((name) => h("label", { class: "check" },
-      h("input", { type: "checkbox", name: "events", value: name }), ` ${name}`));
+      h("input", { type: "checkbox", name: "events", value: name, checked: subscribed.has(name) }), ` ${name}`));
     const form = h("form", { id: "webhook-form", novalidate: true },
       h("div", { class: "form-grid" },
-        field("url", "URL", h("input", { name: "url", placeholder: "https://erp.example.com/hooks", maxlength: 2048 })),
-        field("description", "Description", h("input", { name: "description", maxlength: 500 })),
+        field("url", "URL", h("input", { name: "url", placeholder: "https://erp.example.com/hooks", maxlength: 2048,
+          value: endpoint ? endpoint.url : "" })),
+        field("description", "Description", h("input", { name: "description", maxlength: 500,
+          value: endpoint ? endpoint.description : "" })),
         h("div", { class: "wide" }, h("span", {}, "Events"), h("div", { class: "checks" }, boxes),
           h("div", { class: "field-error", dataset: { for: "events" } }))),
       h("div", { class: "field-error", dataset: { for: "non_field_errors" } }),
-      h("button", { type: "submit", class: "primary" }, "Add endpoint"));
+      h("button", { type: "submit", class: "primary" }, endpoint ? "Save changes" : "Add endpoint"),
+      endpoint ? h("button", { type: "button", style: "margin-left:8px", onclick: () => { location.hash = "#/webhooks"; } }, "Cancel") : null);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const body = { url: form.url.value.trim(), description: form.description.value,
         events: [...form.querySelectorAll("input[name=events]:checked")].map((b) => b.value) };
+      if (endpoint) {
+        if (body.url === endpoint.url) delete body.url;
+        if (body.description === endpoint.description) delete body.description;
+        if (body.events.join() === WEBHOOK_EVENTS.filter((n) => subscribed.has(n)).join()) delete body.events;
+        if (!Object.keys(body).length) {
+          flash("Nothing to save: no field was changed.");
+          return;
+        }
+      }
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;  // until answered: a double click made two endpoints, and hid the first secret
       try {
+        if (endpoint) {
+          await api("PATCH", `admin/webhooks/${endpoint.id}/`, body);
+          flash(`Endpoint #${endpoint.id} saved.`);
+          location.hash = "#/webhooks";
+          return;
+        }
         webhookState.secret = await api("POST", "admin/webhooks/", body);
         flash(`Endpoint #${webhookState.secret.id} added.`);
         route();
@@ -1258,7 +1322,7 @@
         button.disabled = false;
       }
     });
-    return h("div", { class: "card" }, h("h2", {}, "New endpoint"), form);
+    return h("div", { class: "card" }, h("h2", {}, endpoint ? `Edit endpoint #${endpoint.id}` : "New endpoint"), form);
   }
 
   async function deliveriesCard(id) {
