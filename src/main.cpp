@@ -11,6 +11,9 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
+
+#include <unistd.h>  // environ
 
 namespace {
 
@@ -215,6 +218,12 @@ int run_mock_gateway(const app::MockGatewayCommand& gateway) {
 bool load_config(const std::string& config_file, const std::map<std::string, std::string>& flags,
                  app::Config& config) {
   try {
+    std::vector<std::string> names;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+      const std::string_view text(*entry);
+      names.emplace_back(text.substr(0, text.find('=')));
+    }
+    app::refuse_misspelled_env(names);
     config = app::load_config(config_file.empty() ? std::nullopt : std::optional(config_file), flags);
     return true;
   } catch (const app::ConfigError& e) {

@@ -453,6 +453,47 @@ std::string Config::listen_host() const {
 
 unsigned Config::listen_port() const { return port_of(listen); }
 
+namespace {
+
+// Edits (insertions, deletions, substitutions) that turn `a` into `b`, ignoring case.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const bool same = std::toupper(static_cast<unsigned char>(a[i - 1])) ==
+                        std::toupper(static_cast<unsigned char>(b[j - 1]));
+      const std::size_t next = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
+      diagonal = row[j];
+      row[j] = next;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+void refuse_misspelled_env(const std::vector<std::string>& names) {
+  constexpr std::string_view kPrefix = "ORDERD_";
+  for (const auto& name : names) {
+    if (name.size() <= kPrefix.size() || name.compare(0, kPrefix.size(), kPrefix) != 0) continue;
+    bool known = false;
+    for (const auto& key : keys()) known = known || env_name(key.name) == name;
+    if (known) continue;
+    // A near miss of a setting is a typo that would otherwise quietly leave the default in place (a
+    // shop on SQLite in var/ while it meant PostgreSQL). Other ORDERD_ names may be another tool's.
+    const std::string_view suffix = std::string_view(name).substr(kPrefix.size());
+    for (const auto& key : keys()) {
+      const std::size_t allowed = key.name.size() >= 6 ? 2 : 1;
+      if (edit_distance(suffix, key.name) <= allowed) {
+        throw ConfigError(name + " is not a setting; did you mean " + env_name(key.name) + "?");
+      }
+    }
+  }
+}
+
 std::vector<KeyInfo> config_keys() {
   std::vector<KeyInfo> out;
   Config defaults;
@@ -471,6 +512,7 @@ Config load_config(const std::optional<std::string>& file, const std::map<std::s
   Config config;
   if (file) {
     if (!std::filesystem::exists(*file)) throw ConfigError("config file " + *file + " does not exist");
+    if (std::filesystem::is_directory(*file)) throw ConfigError("config file " + *file + " is a directory");
     apply_file(config, *file);
   } else if (std::filesystem::exists("orderd.toml")) {
     apply_file(config, "orderd.toml");

@@ -103,6 +103,10 @@ std::vector<KeyInfo> config_keys();
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 std::optional<std::string> process_env(const std::string& name);
 
+// Throws ConfigError for an ORDERD_ variable that is not a setting but nearly spells one
+// (ORDERD_DATABASE_URl, ORDERD_DATABSE_URL); other ORDERD_ names are left to whoever set them.
+void refuse_misspelled_env(const std::vector<std::string>& names);
+
 // Builds the configuration from its four layers; throws ConfigError naming the offending key.
 // `file`: an explicit --config path (must exist); without it ./orderd.toml is read when present.
 Config load_config(const std::optional<std::string>& file, const std::map<std::string, std::string>& flags,

@@ -225,6 +225,21 @@ def test_invalid_configuration_stops_start_up_naming_the_key(tmp_path):
     assert "ORDERD_SWEEP_INTERVAL" in p.stderr
 
 
+def test_a_misspelled_setting_or_a_directory_as_the_config_file_stops_start_up(tmp_path):
+    # ORDERD_DATABASE_URl was ignored: the shop ran on a new SQLite file in var/ while it meant
+    # PostgreSQL. A directory given as --config ended with "std::bad_alloc".
+    p = subprocess.run([BIN, "serve"], cwd=tmp_path, capture_output=True, text=True, timeout=30,
+                       env={"ORDERD_DATABASE_URl": "postgresql://shop@127.0.0.1/shop", "ORDERD_LISTEN": "127.0.0.1:0",
+                            "PATH": "/usr/bin:/bin"})
+    assert p.returncode == 2, p.stderr
+    assert "ORDERD_DATABASE_URl is not a setting; did you mean ORDERD_DATABASE_URL?" in p.stderr
+    assert not (tmp_path / "var").exists()
+    p = subprocess.run([BIN, "serve", "--config", str(tmp_path)], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=30, env={"PATH": "/usr/bin:/bin"})
+    assert p.returncode == 2, p.stderr
+    assert p.stderr == f"orderd: configuration error: config file {tmp_path} is a directory\n"
+
+
 @pytest.mark.parametrize("name,value", [("ORDERD_PAYMENT_GATEWAY", "ftp://user:pw@gateway"),
                                         ("ORDERD_SMTP_URL", "gopher://user:pw@mail"),
                                         ("ORDERD_PUBLIC_URL", "not a url"),

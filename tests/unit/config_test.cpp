@@ -200,7 +200,9 @@ TEST(Config, MetricsTokenIsAConfigurationKey) {
   auto config = app::load_config(std::nullopt, {{"metrics_token", "scrape-me-0123456789"}}, env_of({}));
   EXPECT_EQ(config.metrics_token, "scrape-me-0123456789");
   for (const auto& key : app::config_keys()) {
-    if (key.name == "metrics_token") EXPECT_EQ(key.env, "ORDERD_METRICS_TOKEN");
+    if (key.name == "metrics_token") {
+      EXPECT_EQ(key.env, "ORDERD_METRICS_TOKEN");
+    }
   }
 }
 
@@ -209,5 +211,27 @@ TEST(Config, EveryKeyHasAnEnvironmentNameAndAFlag) {
     EXPECT_EQ(key.env.rfind("ORDERD_", 0), 0u) << key.name;
     EXPECT_EQ(key.flag.rfind("--", 0), 0u) << key.name;
     EXPECT_FALSE(key.help.empty()) << key.name;
+  }
+}
+
+TEST(Config, AMisspelledSettingInTheEnvironmentIsRefusedNamingTheSetting) {
+  auto refusal = [](const std::string& name) -> std::string {
+    try {
+      app::refuse_misspelled_env({"PATH", "ORDERD_LISTEN", name});
+      return "";
+    } catch (const app::ConfigError& e) {
+      return e.what();
+    }
+  };
+  EXPECT_EQ(refusal("ORDERD_DATABASE_URl"), "ORDERD_DATABASE_URl is not a setting; did you mean ORDERD_DATABASE_URL?");
+  EXPECT_NE(refusal("ORDERD_DATABSE_URL").find("ORDERD_DATABASE_URL?"), std::string::npos);
+  EXPECT_NE(refusal("ORDERD_JWT_SECRETS").find("ORDERD_JWT_SECRET?"), std::string::npos);
+  EXPECT_NE(refusal("ORDERD_ENVV").find("ORDERD_ENV?"), std::string::npos);
+  // Every setting spelled right, and the names the project's own tools and tests set, pass.
+  for (const auto& key : app::config_keys()) EXPECT_EQ(refusal(key.env), "") << key.env;
+  for (const char* tool : {"ORDERD_BIN", "ORDERD_TEST_DB", "ORDERD_TESTS", "ORDERD_FUZZ", "ORDERD_FUZZ_TARGETS",
+                           "ORDERD_SANITIZE", "ORDERD_TSAN", "ORDERD_PG_BIN", "ORDERD_SOURCE_DIR", "ORDERD_DOCKER_CACHE",
+                           "ORDERD_", "ORDERD_SOMETHING_ELSE", "orderd_listen", "XORDERD_LISTEN"}) {
+    EXPECT_EQ(refusal(tool), "") << tool;
   }
 }
