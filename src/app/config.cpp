@@ -4,6 +4,7 @@
 #include "common/time_zone.hpp"
 #include "http/client_address.hpp"
 #include "http/cors.hpp"
+#include "notify/mail_format.hpp"
 #include "notify/mailer.hpp"
 #include "payments/gateway.hpp"
 
@@ -220,7 +221,10 @@ std::vector<Key> mail_and_shop_keys() {
       duration("smtp_timeout", &Config::smtp_timeout,
                "longest one delivery to the SMTP server may take (a hanging server is given up after this)",
                Duration(100)),
-      text("mail_from", &Config::mail_from, "From address of confirmation emails"),
+      checked_text("mail_from", &Config::mail_from, "From address of confirmation emails",
+                   [](const std::string& v) {
+                     if (auto problem = notify::mail_format::mailbox_problem(v)) throw std::invalid_argument(*problem);
+                   }),
       text("mail_dir", &Config::mail_dir, "where .eml files go when no SMTP server is configured"),
       checked_text("template_dir", &Config::template_dir,
                    "directory with email templates overriding the built-in ones",

@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <stdexcept>
 
@@ -130,12 +131,73 @@ std::string domain_of(std::string_view mailbox) {
   return address.substr(at + 1);
 }
 
+namespace {
+
+// RFC 5322's "specials": in a display name they must be inside a quoted string.
+bool has_specials(std::string_view name) { return name.find_first_of("()<>[]:;@\\,.\"") != std::string_view::npos; }
+
+bool atext(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
+}
+
+// A dot-atom (RFC 5322 3.2.3): atext runs joined by single dots.
+bool dot_atom(std::string_view s) {
+  if (s.empty() || s.front() == '.' || s.back() == '.' || s.find("..") != std::string_view::npos) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == '.' || atext(c); });
+}
+
+// Host names of letters, digits and hyphens (RFC 5321 4.1.2), at most 255 characters.
+bool host_name(std::string_view s) {
+  if (s.empty() || s.size() > 255) return false;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    auto end = std::min(s.find('.', start), s.size());
+    auto label = s.substr(start, end - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char c : label) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::string> mailbox_problem(std::string_view mailbox) {
+  if (mailbox.find_first_of("\r\n") != std::string_view::npos) return "must be one line";
+  auto open = mailbox.find('<');
+  if (open != std::string_view::npos && (mailbox.back() != '>' || mailbox.find('<', open + 1) != std::string_view::npos)) {
+    return "must be an address, or a name followed by <address>";
+  }
+  auto address = address_of(mailbox);
+  auto at = address.rfind('@');
+  if (at == std::string::npos) return "\"" + address + "\" has no @domain";
+  if (!dot_atom(std::string_view(address).substr(0, at))) {
+    return "\"" + address + "\": the part before @ must be ASCII letters, digits and !#$%&'*+-/=?^_`{|}~ joined by dots";
+  }
+  if (!host_name(std::string_view(address).substr(at + 1))) {
+    return "\"" + address + "\": the domain must be ASCII letters, digits and hyphens joined by dots (an IDN in its xn-- form)";
+  }
+  if (address.size() > 254) return "the address is longer than 254 characters";
+  return std::nullopt;
+}
+
 std::string encode_mailbox(std::string_view mailbox) {
   auto open = mailbox.rfind('<');
-  if (open == std::string_view::npos || is_ascii(mailbox)) return trim(mailbox);
+  if (open == std::string_view::npos) return trim(mailbox);
   auto name = trim(mailbox.substr(0, open));
-  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
-  return encode_header_text(name) + " <" + address_of(mailbox) + ">";
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') return trim(mailbox);  // quoted by its author
+  if (name.empty()) return "<" + address_of(mailbox) + ">";
+  if (!is_ascii(name)) return encode_header_text(name) + " <" + address_of(mailbox) + ">";
+  if (!has_specials(name)) return name + " <" + address_of(mailbox) + ">";
+  // "Shop, Inc. <a@b>" unquoted is two mailboxes to a mail server ("Shop" and "Inc. <a@b>").
+  std::string quoted = "\"";
+  for (char c : name) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "\" <" + address_of(mailbox) + ">";
 }
 
 std::vector<std::string> header_lines(const Email& email, std::int64_t now_micros) {

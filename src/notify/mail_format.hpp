@@ -6,6 +6,7 @@
 #include "notify/mailer.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,8 +30,13 @@ std::string crlf_lines(std::string_view text);
 std::string address_of(std::string_view mailbox);
 // The part after '@' of the mailbox's address ("localhost" when there is none).
 std::string domain_of(std::string_view mailbox);
-// The mailbox with a non-ASCII display name encoded: "=?UTF-8?B?...?= <addr>".
+// The mailbox as a header writes it: a non-ASCII display name encoded ("=?UTF-8?B?...?= <addr>"),
+// an ASCII one with RFC 5322 specials (a comma, a dot) quoted ("\"Shop, Inc.\" <addr>").
 std::string encode_mailbox(std::string_view mailbox);
+
+// Why `mailbox` ("addr" or "Display Name <addr>") is not one a mail server takes as a sender, or
+// nothing: one line, an ASCII dot-atom address at a host name. The display name may be any text.
+std::optional<std::string> mailbox_problem(std::string_view mailbox);
 
 // From, To, Subject, Date, Message-ID, MIME-Version: the top-level headers of both mailers.
 // Throws std::invalid_argument when a field holds a line break (header injection) or no address.

@@ -76,11 +76,15 @@ def test_email_routes_are_for_staff_only(make_server):
 
 
 def test_a_queued_confirmation_reaches_the_smtp_server(make_server, smtp_sink):
-    server = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url, "ORDERD_MAIL_FROM": "Test Shop <shop@example.com>",
+    # The sender's name has a comma and a dot: unquoted, mail readers saw two senders, "Test Shop" and
+    # "Inc. <shop@example.com>".
+    server = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url, "ORDERD_MAIL_FROM": "Test Shop, Inc. <shop@example.com>",
                               "ORDERD_SHOP_NAME": "Test & Shop"})
     row_id = queue_confirmation(server, 42)
     [mail] = smtp_sink.wait_for(1)
     assert mail.mail_from == "shop@example.com" and mail.rcpt_tos == ["buyer@example.com"]
+    [sender] = mail.message["From"].addresses
+    assert (sender.display_name, sender.addr_spec) == ("Test Shop, Inc.", "shop@example.com")
     assert mail.header("Subject") == "Your Test & Shop order #42 is confirmed"
     assert mail.header("To") == "buyer@example.com"
     assert mail.header("Message-ID").startswith(f"<orderd.outbox.{row_id}.")

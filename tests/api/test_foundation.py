@@ -244,10 +244,13 @@ def test_a_misspelled_setting_or_a_directory_as_the_config_file_stops_start_up(t
                                         ("ORDERD_SMTP_URL", "gopher://user:pw@mail"),
                                         ("ORDERD_PUBLIC_URL", "not a url"),
                                         ("ORDERD_TEMPLATE_DIR", "/nonexistent/orderd-templates"),
-                                        ("ORDERD_DATABASE_URL", "mysql://user:pw@db/shop")])
+                                        ("ORDERD_DATABASE_URL", "mysql://user:pw@db/shop"),
+                                        ("ORDERD_MAIL_FROM", "Shop <orders>"),
+                                        ("ORDERD_MAIL_FROM", "Shop <bestellung@bücher.example>")])
 def test_a_bad_value_stops_start_up_naming_the_key_as_written(tmp_path, name, value):
     # The gateway's and SMTP's URLs were refused when first used (exit 1, no key named); an invalid
-    # public_url made relative links and a missing template_dir was ignored.
+    # public_url made relative links and a missing template_dir was ignored; a mail_from without a
+    # domain, or with one a mail server cannot take, failed every email instead.
     p = subprocess.run([BIN, "serve"], cwd=tmp_path, capture_output=True, text=True, timeout=30,
                        env={name: value, "ORDERD_LISTEN": "127.0.0.1:0", "PATH": "/usr/bin:/bin"})
     assert p.returncode == 2, p.stderr

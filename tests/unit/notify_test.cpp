@@ -386,7 +386,32 @@ TEST(MailFormat, MailboxesAndDates) {
   EXPECT_EQ(domain_of("orderd <no-reply@shop.example>"), "shop.example");
   EXPECT_EQ(encode_mailbox("Shop <a@b.c>"), "Shop <a@b.c>");
   EXPECT_THAT(encode_mailbox("Café <a@b.c>"), ::testing::MatchesRegex("=\\?UTF-8\\?B\\?.*\\?= <a@b.c>"));
+  // Unquoted, a comma made two mailboxes of one and a dot is not allowed in a phrase (RFC 5322 3.4).
+  EXPECT_EQ(encode_mailbox("Shop, Inc. <a@b.c>"), "\"Shop, Inc.\" <a@b.c>");
+  EXPECT_EQ(encode_mailbox("Say \"hi\" \\ co. <a@b.c>"), "\"Say \\\"hi\\\" \\\\ co.\" <a@b.c>");
+  EXPECT_EQ(encode_mailbox("\"Shop, Inc.\" <a@b.c>"), "\"Shop, Inc.\" <a@b.c>");
+  EXPECT_EQ(encode_mailbox("  <a@b.c>"), "<a@b.c>");
   EXPECT_EQ(rfc5322_date(1714824000LL * 1000000 + 123456), "Sat, 04 May 2024 12:00:00 +0000");
+}
+
+TEST(MailFormat, OnlyASenderAMailServerTakesPassesTheCheck) {
+  using notify::mail_format::mailbox_problem;
+  for (const char* good : {"orderd <no-reply@localhost>", "shop@example.com", "Shop, Inc. <orders@shop.example>",
+                           "Café Zürich <hallo@cafe.example>", "o'brien+shop@mail.example.co.uk", "<a@b.c>"}) {
+    EXPECT_EQ(mailbox_problem(good), std::nullopt) << good;
+  }
+  auto problem = [](std::string_view mailbox) { return mailbox_problem(mailbox).value_or("(none)"); };
+  EXPECT_EQ(problem("Shop"), "\"Shop\" has no @domain");
+  EXPECT_EQ(problem("Shop <orders>"), "\"orders\" has no @domain");
+  EXPECT_THAT(problem("café@shop.example"), ::testing::HasSubstr("before @ must be ASCII"));
+  EXPECT_THAT(problem("a b@shop.example"), ::testing::HasSubstr("before @ must be ASCII"));
+  EXPECT_THAT(problem("a..b@shop.example"), ::testing::HasSubstr("before @ must be ASCII"));
+  EXPECT_THAT(problem("shop@bücher.example"), ::testing::HasSubstr("xn--"));
+  EXPECT_THAT(problem("shop@-bad.example"), ::testing::HasSubstr("domain"));
+  EXPECT_THAT(problem("shop@a..b"), ::testing::HasSubstr("domain"));
+  EXPECT_EQ(problem("Shop <a@b.c> extra"), "must be an address, or a name followed by <address>");
+  EXPECT_EQ(problem("Shop <a@b.c>\r\nBcc: x@y.z"), "must be one line");
+  EXPECT_EQ(problem(std::string(250, 'a') + "@b.cd"), "the address is longer than 254 characters");
 }
 
 TEST(MailFormat, HeadersRefuseLineBreaks) {
