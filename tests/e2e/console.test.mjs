@@ -617,6 +617,9 @@ describe("staff console", () => {
     assert.equal(dialogs.at(-1), `Record the return of 1 item of order #${o.id} and refund ${usd(lamp.cents)} to ${CUSTOMER.username}'s card?`);
     assert.match(await text("#order-returns"), /1 × Product A \(restocked\)\s+Too big/);
     assert.match(await text("#order-refunds"), new RegExp(`\\${usd(lamp.cents)}`));
+    // The list says it too: the order is not just "paid" any more.
+    assert.deepEqual(await page.locator(`#orders-table tr[data-id="${o.id}"] td.order-state .badge`).allInnerTexts(),
+      ["paid", "partially refunded", "partially returned"]);
     await shot("order-after-payment");
   });
 
@@ -744,6 +747,28 @@ describe("staff console", () => {
       assert.equal(await page.locator("#view-error").count(), 0);
     } finally {
       await page.unroute(`${base}/admin/dashboard/`);
+    }
+  });
+
+  it("keeps a row's buttons in their table cell, and fits a phone's screen", async () => {
+    // td.actions was made a flexbox by the order page's .actions rule: its buttons left the row.
+    await go("products");
+    await page.waitForSelector("#products-table td.actions");
+    assert.equal(await page.$eval("#products-table td.actions", (td) => getComputedStyle(td).display), "table-cell");
+    const wide = page.viewportSize();
+    await page.setViewportSize({ width: 375, height: 740 });
+    try {
+      for (const [name, ready] of [["dashboard", "#stat-orders"], ["products", "#products-table"],
+        ["orders", "#orders-table"], ["emails", "#emails-table"], ["users", "#users-table"], ["webhooks", "#webhooks-table"]]) {
+        await go(name);
+        await page.waitForSelector(ready);
+        // Wide tables scroll inside their card; the page itself is never wider than the screen.
+        const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+        assert.ok(scroll <= width, `${name}: the page is ${scroll} px wide on a ${width} px screen`);
+        if (name === "orders") await shot("phone-orders");
+      }
+    } finally {
+      await page.setViewportSize(wide);
     }
   });
 

@@ -771,6 +771,13 @@
   const orderStatus = (name) => ORDER_STATUSES[name] || { label: name.replace(/_/g, " "), holdsStock: false, actions: [] };
   const orderBadge = (name) => badge(orderStatus(name).label, name);
 
+  // What happened to a paid order since, for the list: a refunded order showed only "paid".
+  function afterPayment(o) {
+    const refunded = ["partially_refunded", "refunded"].includes(o.payment_status) ? badge(o.payment_status) : null;
+    const moved = o.fulfilment_status && o.fulfilment_status !== "not_fulfilled" ? badge(o.fulfilment_status) : null;
+    return [refunded, moved];
+  }
+
   async function orders(selected, show) {
     const list = await pagedList({
       id: "orders-table",
@@ -780,7 +787,7 @@
       row: (o) =>
         h("tr", { class: String(o.id) === selected ? "selected" : null, dataset: { id: o.id } },
           h("td", {}, h("a", { href: `#/orders/${o.id}` }, `#${o.id}`)), h("td", {}, o.customer),
-          h("td", {}, orderBadge(o.status)), h("td", { class: "num" }, money(o.total_amount)), h("td", { class: "when" }, when(o.created_at)),
+          h("td", { class: "order-state" }, orderBadge(o.status), afterPayment(o)), h("td", { class: "num" }, money(o.total_amount)), h("td", { class: "when" }, when(o.created_at)),
           h("td", { class: "num" }, o.items.reduce((n, i) => n + i.quantity, 0))),
       empty: "No orders match.",
     });
