@@ -40,6 +40,7 @@ const env = {
   ORDERD_REGISTRATIONS_PER_HOUR: "0",
   ORDERD_ACCESS_TTL: "8s",
   ORDERD_SHOP_NAME: "Corner Shop",
+  ORDERD_SHOP_TIMEZONE: "Asia/Kolkata",
   // The webhook endpoint the console adds is on loopback: tests send nothing off this machine.
   ORDERD_WEBHOOK_ALLOW_PRIVATE: "true",
   ASAN_OPTIONS: "detect_leaks=0",
@@ -203,7 +204,7 @@ describe("staff console", () => {
     const row = page.locator('#products-table tr[data-name="Walnut Desk Organizer"]');
     await row.locator("button", { hasText: "Edit" }).click();
     await page.waitForSelector("#product-form button:has-text('Save changes')");
-    await page.fill("#product-form [name=price]", "21.50");
+    await page.fill("#product-form [name=price]", "21,50"); // a decimal comma, as typed in much of Europe
     await page.fill("#product-form [name=stock]", "8");
     await page.click("#product-form button[type=submit]");
     await page.waitForSelector("#flash:has-text('Saved Walnut Desk Organizer')");
@@ -227,6 +228,9 @@ describe("staff console", () => {
     await go("orders");
     await page.fill("#order-filter [name=search]", "SAM_cust");
     await page.click("#order-filter button[type=submit]");
+    // Times are the shop's (Asia/Kolkata here, UTC+5:30), as its dashboard days and exports are.
+    const kolkata = new Date(Date.parse(order.created_at) + 5.5 * 3600_000).toISOString().slice(0, 16).replace("T", " ");
+    assert.equal(await text(`#orders-table tr[data-id="${order.id}"] td.when`), `${kolkata} GMT+5:30`);
     await page.click(`#orders-table tr[data-id="${order.id}"] a`);
     await page.waitForSelector("#order-detail");
     assert.match(await text("#order-detail"), new RegExp(`Order #${order.id}`));

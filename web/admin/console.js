@@ -153,9 +153,30 @@
     }, bad ? 8000 : 4000);
   }
 
+  // Times as the shop's day runs: in `shop_timezone` (the dashboard's `time_zone`), as the dashboard's
+  // "today" and the exports count them; UTC until it is known.
+  let shopTimeZone = "UTC";
+  let whenFormat = null;
   function when(timestamp) {
     if (!timestamp) return "—";
-    return timestamp.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC");
+    const utc = timestamp.replace("T", " ").replace(/:\d\d(\.\d+)?Z$/, " UTC");
+    if (shopTimeZone === "UTC") return utc;
+    try {
+      whenFormat ||= new Intl.DateTimeFormat("en-GB", { timeZone: shopTimeZone, year: "numeric", month: "2-digit",
+        day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZoneName: "short" });
+      const part = Object.fromEntries(whenFormat.formatToParts(new Date(timestamp)).map((p) => [p.type, p.value]));
+      return `${part.year}-${part.month}-${part.day} ${part.hour}:${part.minute} ${part.timeZoneName}`;
+    } catch {
+      return utc; // a zone this browser does not know
+    }
+  }
+
+  function learnShop(dashboard) {
+    shopCurrency = dashboard.currency || shopCurrency;
+    if (dashboard.time_zone && dashboard.time_zone !== shopTimeZone) {
+      shopTimeZone = dashboard.time_zone;
+      whenFormat = null;
+    }
   }
 
   // Money as people read it, in the shop's currency: the dashboard's `currency` describes it from the
@@ -300,7 +321,7 @@
       session.user = await api("GET", "user/");
       // The API decides who is staff: a customer's token gets 403 from every staff route.
       try {
-        shopCurrency = (await api("GET", "admin/dashboard/")).currency || null;
+        learnShop(await api("GET", "admin/dashboard/"));
       } catch (e) {
         if (e instanceof ApiError && e.status === 403) {
           await signOut(false);
@@ -398,7 +419,7 @@
 
   async function dashboard(_id, show) {
     const d = await api("GET", "admin/dashboard/");
-    shopCurrency = d.currency || shopCurrency;
+    learnShop(d);
     const stat = (label, value, sub, attrs = {}) =>
       h("div", { class: "stat", ...attrs }, h("div", { class: "label" }, label), h("div", { class: "value" }, value),
         sub ? h("div", { class: "sub" }, sub) : null);
@@ -653,6 +674,13 @@
       h("button", { type: "button", onclick: () => { location.hash = "#/products"; } }, "New product"));
   }
 
+  // An amount as typed: "12,50" (a decimal comma, as much of Europe types it) is 12.50; anything else,
+  // "1,000" among it (a thousands mark, or three decimals?), goes as typed for the API to explain.
+  const amountText = (text) => {
+    const t = text.trim();
+    return /^\d+,\d{1,2}$/.test(t) ? t.replace(",", ".") : t;
+  };
+
   // A whole number goes as a number, anything else as typed, so the API's own messages explain it.
   const wholeOr = (text) => (/^[+-]?\d+$/.test(text) ? Number(text) : text);
 
@@ -661,7 +689,7 @@
     return {
       name: form.name.value,
       description: form.description.value,
-      price: form.price.value.trim(),
+      price: amountText(form.price.value),
       stock: wholeOr(form.stock.value.trim()),
     };
   }
@@ -673,7 +701,7 @@
     const body = {};
     if (form.name.value !== product.name) body.name = form.name.value;
     if (form.description.value !== product.description) body.description = form.description.value;
-    if (form.price.value.trim() !== product.price) body.price = form.price.value.trim();
+    if (amountText(form.price.value) !== product.price) body.price = amountText(form.price.value);
     const stock = form.stock.value.trim();
     if (stock !== String(product.stock)) Object.assign(body, { stock: wholeOr(stock), expected_stock: product.stock });
     const received = form.stock_adjustment.value.trim();
@@ -911,7 +939,7 @@
       h("button", { type: "submit" }, "Refund…"));
     form.addEventListener("submit", (e) => {
       e.preventDefault();
-      const body = { amount: form.amount.value.trim(), reason: form.reason.value.trim() };
+      const body = { amount: amountText(form.amount.value), reason: form.reason.value.trim() };
       act(`Refund ${money(body.amount)} of order #${o.id} to ${o.customer}'s card?`, "POST", `admin/orders/${o.id}/refunds/`, body,
           `Order #${o.id}: refund of ${money(body.amount)} sent.`, { "Idempotency-Key": key })
         .then((outcome) => { if (refusedByServer(outcome)) key = crypto.randomUUID(); });
@@ -936,7 +964,7 @@
       const counts = Object.fromEntries(lines.map((l) => [l.product_id, Number(form[`qty-${l.product_id}`].value) || 0]));
       const items = lines.filter((l) => counts[l.product_id] > 0)
         .map((l) => ({ product_id: l.product_id, quantity: counts[l.product_id], restock: form[`restock-${l.product_id}`].checked }));
-      const refund = form.refund.value.trim() || decimal(Math.min(itemsWorth(lines, counts), refundable(o)));
+      const refund = amountText(form.refund.value) || decimal(Math.min(itemsWorth(lines, counts), refundable(o)));
       const units = items.reduce((n, i) => n + i.quantity, 0);
       act(`Record the return of ${unitsText(units)} of order #${o.id} and refund ${money(refund)} to ${o.customer}'s card?`,
           "POST", `admin/orders/${o.id}/returns/`, { items, refund, reason: form.reason.value.trim() },
