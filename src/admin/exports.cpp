@@ -4,6 +4,7 @@
 #include "common/error.hpp"
 #include "common/money.hpp"
 #include "common/time_zone.hpp"
+#include "db/database.hpp"
 #include "http/csv.hpp"
 #include "orders/service.hpp"
 
@@ -38,10 +39,11 @@ std::optional<std::int64_t> day_param(const http::Request& q, std::string_view n
   return std::nullopt;
 }
 
-// The export's filter from ?status, ?from and ?to; validation_error naming each bad one.
+// The export's filter from ?status, ?search, ?from and ?to; validation_error naming each bad one.
 orders::repo::ExportFilter order_filter(const http::Request& q, const common::TimeZone& zone) {
   orders::repo::ExportFilter filter;
   if (auto s = q.query_param("status"); s && !s->empty()) filter.status = std::string(*s);
+  if (auto s = q.query_param("search"); s && !s->empty()) filter.customer_pattern = db::contains_pattern(*s);
   boost::json::object errors;
   auto from = day_param(q, "from", errors);
   auto to = day_param(q, "to", errors);

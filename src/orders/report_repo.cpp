@@ -11,7 +11,10 @@ constexpr std::string_view kExportLines =
     " o.total_amount, o.refunded_amount, i.id, i.product_id, i.product, i.price, i.quantity"
     " FROM (SELECT id, user_id, created_at, status, payment_status, fulfilment_status, total_amount, refunded_amount"
     "       FROM orders WHERE id > $1 AND (CAST($2 AS TEXT) IS NULL OR status = $2)"
-    "       AND created_at >= $3 AND created_at < $4 ORDER BY id LIMIT $5) AS o"
+    "       AND created_at >= $3 AND created_at < $4"
+    "       AND (CAST($6 AS TEXT) IS NULL OR user_id IN (SELECT id FROM users"
+    "            WHERE lower(username) LIKE $6 ESCAPE '\\' OR email LIKE $6 ESCAPE '\\'))"
+    "       ORDER BY id LIMIT $5) AS o"
     " JOIN users u ON u.id = o.user_id JOIN order_items i ON i.order_id = o.id"
     " ORDER BY o.id, i.id";
 
@@ -59,7 +62,7 @@ std::vector<ProductSales> top_products(db::Connection& c, std::int64_t start, st
 
 std::vector<ExportLine> export_lines(db::Connection& c, const ExportFilter& filter, std::int64_t after_id,
                                      std::int64_t orders) {
-  auto r = c.query(kExportLines, after_id, filter.status, filter.from, filter.to, orders);
+  auto r = c.query(kExportLines, after_id, filter.status, filter.from, filter.to, orders, filter.customer_pattern);
   std::vector<ExportLine> lines;
   lines.reserve(r.size());
   for (std::size_t i = 0; i < r.size(); ++i) {

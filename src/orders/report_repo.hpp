@@ -18,6 +18,9 @@ struct ExportFilter {
   std::optional<std::string> status;
   std::int64_t from = 0;
   std::int64_t to = INT64_MAX;
+  // Orders of customers whose username or email contains a text, as the orders list's ?search:
+  // a LIKE pattern (db::contains_pattern).
+  std::optional<std::string> customer_pattern;
 };
 
 // One line of an order, with its order's figures (repeated on each of its lines).

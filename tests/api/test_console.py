@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from conftest import (BIN, assert_error, customer_token, pay, place, postgres_only, register, staff_token, unique,
-                      wait_until)
+from conftest import (BIN, assert_error, customer_token, login, pay, place, postgres_only, register, staff_token,
+                      unique, wait_until)
 from test_multinode import customers, start_nodes  # noqa: F401 (a fixture)
 
 
@@ -269,6 +269,33 @@ def test_orders_export_is_one_csv_line_per_order_item(make_server):
     today = time.strftime("%Y-%m-%d", time.gmtime())
     assert len(read_csv(s.get(f"/admin/orders/export.csv?from={today}&to={today}", token=staff))) == 4
     assert len(read_csv(s.get("/admin/orders/export.csv?to=2001-01-01", token=staff))) == 1
+
+
+def test_orders_export_takes_the_lists_search_so_the_download_is_what_staff_see(make_server):
+    # The console's Download CSV sent only the status filter: a search for one customer exported
+    # every customer's orders.
+    s = make_server()
+    staff = staff_token(s)
+    item = product(s, staff, price="2.00", stock=100)
+    _, ann_creds = register(s, username="ann_" + unique(), email=unique("ann.") + "@shop-a.example")
+    _, bob_creds = register(s, username="bob_" + unique(), email=unique("bob.") + "@shop-b.example")
+    ann = login(s, ann_creds["email"], ann_creds["password"])["access"]
+    bob = login(s, bob_creds["email"], bob_creds["password"])["access"]
+    ann_orders = [place(s, ann, product_id=item["id"], quantity=1, expect=201).json()["id"] for _ in range(2)]
+    bob_order = place(s, bob, product_id=item["id"], quantity=1, expect=201).json()
+    assert pay(s, bob, bob_order).status_code == 200
+    bob_order = bob_order["id"]
+
+    def exported(query):
+        return sorted({int(r[0]) for r in read_csv(s.get(f"/admin/orders/export.csv?{query}", token=staff))[1:]})
+
+    def listed(query):
+        return sorted(o["id"] for o in s.get(f"/admin/orders/?{query}", token=staff).json()["results"])
+
+    for query, expected in [("search=ANN_", ann_orders), ("search=shop-b.example", [bob_order]),
+                            ("search=_", ann_orders + [bob_order]), ("search=%25", []), ("search=nobody", []),
+                            ("search=shop-&status=paid", [bob_order]), ("search=ann_&status=paid", [])]:
+        assert exported(query) == expected == listed(query), query
 
 
 def test_export_inputs_and_callers_are_checked_before_anything_is_sent(server):

@@ -837,7 +837,7 @@
             route();
           } }, status, search, h("button", { type: "submit" }, "Filter"), h("span", { class: "grow" }),
             downloadButton("download-orders", "Download CSV",
-              () => `admin/orders/export.csv${query({ status: orderState.status })}`, "orders.csv")),
+              () => `admin/orders/export.csv${query({ status: orderState.status, search: orderState.search })}`, "orders.csv")),
           list,
         ),
         detail ? orderDetail(detail) : null,
