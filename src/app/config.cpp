@@ -12,6 +12,8 @@
 
 #include <toml.hpp>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
@@ -280,7 +282,19 @@ unsigned port_of(std::string_view listen) {
   return port;
 }
 
-void check_listen(const std::string& v) { (void)port_of(v); }
+// An address to bind, not a name to look up: an IP literal (IPv6 in brackets) or localhost.
+void check_listen(const std::string& v) {
+  (void)port_of(v);
+  auto host = v.substr(0, v.rfind(':'));
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  unsigned char address[16];
+  const bool ip = inet_pton(bracketed ? AF_INET6 : AF_INET, host.c_str(), address) == 1;
+  if (!ip && host != "localhost") {
+    throw std::invalid_argument("\"" + host + "\" is not an IP address: use 127.0.0.1 (this machine only), 0.0.0.0 (every "
+                                "interface), [::] or another address of this machine, then :PORT");
+  }
+}
 
 void check_database_url(const std::string& v) {
   if (!v.starts_with("sqlite://") && !v.starts_with("postgresql://") && !v.starts_with("postgres://")) {

@@ -34,6 +34,7 @@
 #include <ctime>
 #include <csignal>
 #include <exception>
+#include <stdexcept>
 #include <sys/resource.h>
 #include <latch>
 #include <mutex>
@@ -851,12 +852,22 @@ Server::~Server() = default;
 std::uint16_t Server::listen() {
   auto& ioc = impl_->main_context();
   auto host = impl_->options.host == "localhost" ? std::string("127.0.0.1") : impl_->options.host;
-  tcp::endpoint endpoint(asio::ip::make_address(host), impl_->options.port);
-  impl_->acceptor.emplace(ioc);
-  impl_->acceptor->open(endpoint.protocol());
-  impl_->acceptor->set_option(asio::socket_base::reuse_address(true));
-  impl_->acceptor->bind(endpoint);
-  impl_->acceptor->listen(asio::socket_base::max_listen_connections);
+  try {
+    tcp::endpoint endpoint(asio::ip::make_address(host), impl_->options.port);
+    impl_->acceptor.emplace(ioc);
+    impl_->acceptor->open(endpoint.protocol());
+    impl_->acceptor->set_option(asio::socket_base::reuse_address(true));
+    impl_->acceptor->bind(endpoint);
+    impl_->acceptor->listen(asio::socket_base::max_listen_connections);
+  } catch (const boost::system::system_error& e) {
+    // "bind: Cannot assign requested address [system:99 at .../reactive_socket_service.hpp:161:5 in
+    // function ...]" named neither the setting nor the address.
+    impl_->acceptor.reset();
+    const auto& name = impl_->options.host;
+    const auto where = name.find(':') == std::string::npos ? name : "[" + name + "]";
+    throw std::runtime_error(fmt::format("cannot listen on {}:{} (listen): {}", where, impl_->options.port,
+                                         e.code().message()));
+  }
   // From here on SIGINT/SIGTERM are caught (and queued until run()): a caller announces that it is
   // listening right after this, and a signal sent in reply must be a graceful stop, not a kill.
   impl_->catch_signals();

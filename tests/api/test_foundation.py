@@ -240,6 +240,22 @@ def test_a_misspelled_setting_or_a_directory_as_the_config_file_stops_start_up(t
     assert p.stderr == f"orderd: configuration error: config file {tmp_path} is a directory\n"
 
 
+def test_a_listen_address_that_cannot_be_served_is_refused_naming_the_setting(tmp_path, make_server):
+    # A host name was taken and failed later with "Invalid argument"; a taken port or an address of
+    # another machine with "bind: ... [system:98 at /usr/include/boost/asio/...]".
+    p = subprocess.run([BIN, "serve", "--listen", "shop.example:8000"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=30, env={"PATH": "/usr/bin:/bin"})
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.startswith('orderd: configuration error: --listen: "shop.example:8000": "shop.example" is not an '
+                               "IP address"), p.stderr
+    taken = make_server()
+    p = subprocess.run([BIN, "serve", "--listen", f"127.0.0.1:{taken.port}"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=30, env={"PATH": "/usr/bin:/bin", "ORDERD_PASSWORD_COST": "minimum"})
+    assert p.returncode == 1, p.stderr
+    assert f"orderd: cannot listen on 127.0.0.1:{taken.port} (listen): Address already in use\n" in p.stderr
+    assert "boost" not in p.stderr and "system:" not in p.stderr
+
+
 @pytest.mark.parametrize("name,value", [("ORDERD_PAYMENT_GATEWAY", "ftp://user:pw@gateway"),
                                         ("ORDERD_SMTP_URL", "gopher://user:pw@mail"),
                                         ("ORDERD_PUBLIC_URL", "not a url"),
