@@ -74,7 +74,7 @@ class Checker:
             assert response.json()["code"] == expected_code, f"{where}, expected {expected_code}: {response.text[:300]}"
         assert status in operation["responses"], f"undocumented status: {where}: {response.text[:300]}"
         documented = resolve(self.spec, operation["responses"][status])
-        for header in ("Idempotent-Replayed", "Retry-After", "Location", "Content-Disposition"):
+        for header in ("Idempotent-Replayed", "Retry-After", "Location", "Content-Disposition", "WWW-Authenticate"):
             if header in response.headers:  # a header a client acts on is one the status documents
                 assert header in documented.get("headers", {}), f"undocumented header {header}: {where}"
         content = documented.get("content")
