@@ -754,6 +754,29 @@ describe("staff console", () => {
     }
   });
 
+  it("names every control for screen readers", async () => {
+    // A search box or a status filter named only by its placeholder (or nothing) is read out as
+    // "edit text": each control has a label, an aria-label or, for a button, its text.
+    const unnamed = () => [...document.querySelectorAll("#view input, #view select, #view textarea, #view button")]
+      .filter((c) => c.type !== "hidden" && !(c.getAttribute("aria-label") || "").trim() && !(c.title || "").trim()
+        && !(c.labels && c.labels.length) && !(c.tagName === "BUTTON" && c.textContent.trim()))
+      .map((c) => c.outerHTML.slice(0, 120));
+    const screens = [["dashboard", "#stat-orders"], ["products", "#product-form"], ["orders", "#orders-table"],
+      ["emails", "#emails-table"], ["users", "#users-table"], ["webhooks", "#webhook-form"]];
+    for (const [name, ready] of screens) {
+      await go(name);
+      await page.waitForSelector(ready);
+      assert.deepEqual(await page.evaluate(unnamed), [], name);
+    }
+    const paid = (await http("GET", "/admin/orders/?status=paid", undefined, await token(STAFF))).body.results[0];
+    await page.evaluate((id) => { location.hash = `#/orders/${id}`; }, paid.id);
+    await page.waitForSelector("#order-detail");
+    for (const open of ["#ship-order", "#refund-order", "#return-order"]) {
+      if (await page.locator(open).count()) await page.click(open);
+      assert.deepEqual(await page.evaluate(unnamed), [], open);
+    }
+  });
+
   it("keeps a row's buttons in their table cell, and fits a phone's screen", async () => {
     // td.actions was made a flexbox by the order page's .actions rule: its buttons left the row.
     await go("products");

@@ -622,7 +622,7 @@
       empty: productState.search ? "No product matches." : "No products yet.",
     });
     const editing = selected ? await productToEdit(selected) : null;
-    const search = h("input", { type: "search", name: "search", placeholder: "Search products by name", value: productState.search });
+    const search = h("input", { type: "search", name: "search", placeholder: "Search products by name", "aria-label": "Search products by name", value: productState.search });
     const form = editing && editing.missing ? productMissing(selected) : productForm(editing);
     show(
       h("h1", {}, "Products"),
@@ -820,9 +820,10 @@
       empty: "No orders match.",
     });
     const detail = selected ? await api("GET", `admin/orders/${selected}/`).catch((e) => e) : null;
-    const status = h("select", { name: "status" }, h("option", { value: "" }, "All statuses"),
+    const status = h("select", { name: "status", "aria-label": "Order status" }, h("option", { value: "" }, "All statuses"),
       Object.entries(ORDER_STATUSES).map(([s, { label }]) => h("option", { value: s, selected: s === orderState.status }, label)));
-    const search = h("input", { type: "search", name: "search", placeholder: "Customer username or email", value: orderState.search });
+    const search = h("input", { type: "search", name: "search", placeholder: "Customer username or email",
+      "aria-label": "Search orders by customer username or email", value: orderState.search });
     show(
       h("h1", {}, "Orders"),
       h(
@@ -906,7 +907,7 @@
     const form = h("form", { id: "ship-form", class: "action-form" },
       h("h3", {}, "Ship"),
       h("table", {}, h("tbody", {}, lines.map((l) => h("tr", {}, h("td", {}, l.product),
-        h("td", { class: "num" }, h("input", { name: `qty-${l.product_id}`, type: "number", min: 0, max: l.quantity - l.shipped,
+        h("td", { class: "num" }, h("input", { name: `qty-${l.product_id}`, "aria-label": `Units of ${l.product} to ship`, type: "number", min: 0, max: l.quantity - l.shipped,
           value: l.quantity - l.shipped, class: "qty" })), h("td", { class: "muted" }, `of ${l.quantity - l.shipped} unshipped`))))),
       h("div", { class: "form-grid" },
         h("label", {}, "Carrier", h("input", { name: "carrier", required: true, placeholder: "DHL" })),
@@ -953,7 +954,8 @@
     const form = h("form", { id: "return-form", class: "action-form" },
       h("h3", {}, "Return"),
       h("table", {}, h("tbody", {}, lines.map((l) => h("tr", {}, h("td", {}, l.product),
-        h("td", { class: "num" }, h("input", { name: `qty-${l.product_id}`, type: "number", min: 0, max: l.shipped - l.returned, value: 0, class: "qty" })),
+        h("td", { class: "num" }, h("input", { name: `qty-${l.product_id}`, "aria-label": `Units of ${l.product} returned`, type: "number", min: 0,
+          max: l.shipped - l.returned, value: 0, class: "qty" })),
         h("td", {}, h("label", { class: "check" }, h("input", { name: `restock-${l.product_id}`, type: "checkbox", checked: true }), "restock")))))),
       h("div", { class: "form-grid" },
         h("label", {}, "Refund (empty: the items' price)", h("input", { name: "refund", inputmode: "decimal" })),
@@ -1107,7 +1109,7 @@
       empty: "No emails.",
     });
     const preview = selected ? await api("GET", `admin/emails/${selected}/preview/`).catch((e) => e) : null;
-    const status = h("select", { name: "status", onchange: () => {
+    const status = h("select", { name: "status", "aria-label": "Email status", onchange: () => {
       Object.assign(emailState, { status: status.value, page: 1 });
       route();
     } }, h("option", { value: "" }, "All statuses"),
@@ -1176,7 +1178,7 @@
       row: (u) => userRow(u, change, sendReset),
       empty: "No users match.",
     });
-    const search = h("input", { type: "search", name: "search", placeholder: "Username or email", value: userState.search });
+    const search = h("input", { type: "search", name: "search", placeholder: "Username or email", "aria-label": "Search users by username or email", value: userState.search });
     show(
       h("h1", {}, "Users"),
       h("div", { class: "card" },
@@ -1376,7 +1378,7 @@
             undefined, `Delivery #${d.id} queued again.`) }, "Redeliver"))),
       empty: "No deliveries yet.",
     });
-    const status = h("select", { name: "status", onchange: () => {
+    const status = h("select", { name: "status", "aria-label": "Delivery status", onchange: () => {
       Object.assign(deliveryState, { status: status.value, page: 1 });
       route();
     } }, h("option", { value: "" }, "All statuses"),
