@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <charconv>
 #include <chrono>
 #include <fstream>
@@ -75,6 +76,10 @@ std::unique_ptr<db::Database> open_database(const Config& config) {
   auto database = db::open(config.database_url, options);
   int applied = db::migrate(*database);
   if (applied > 0) spdlog::info("database migrated ({} migrations applied)", applied);
+  // An older binary on a newer schema (a node left behind, or a rollback after `migrate`) charged
+  // payments it could not record and sent webhooks twice in an audit (docs/scaling.md, "Upgrading"):
+  // it does not start. `migrate` alone still runs, to say where the database stands.
+  if (auto newer = db::newer_schema(*database)) throw std::runtime_error(*newer);
   return database;
 }
 
@@ -603,8 +608,12 @@ int migrate(const Config& config) {
   init_logging(config.log_level, config.log_format);
   auto database = db::open(config.database_url);
   int applied = db::migrate(*database);
-  if (db::newer_schema(*database)) spdlog::info("{} migrations applied", applied);  // and the warning said why
-  else spdlog::info("{} migrations applied; schema is up to date", applied);
+  if (auto newer = db::newer_schema(*database)) {
+    spdlog::warn("{}", *newer);
+    spdlog::info("{} migrations applied", applied);
+  } else {
+    spdlog::info("{} migrations applied; schema is up to date", applied);
+  }
   return 0;
 }
 

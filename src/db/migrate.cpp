@@ -52,7 +52,6 @@ int migrate(Database& database, const std::vector<Migration>& migrations) {
       ++applied;
     }
   }
-  if (auto newer = newer_schema(database, migrations)) spdlog::warn("{}", *newer);
   return applied;
 }
 

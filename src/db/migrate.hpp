@@ -22,13 +22,13 @@ const std::vector<Migration>& embedded_migrations(Dialect dialect);
 // Applies the migrations not yet recorded; returns how many it applied. Safe to run from several
 // processes at once: each migration is checked and applied inside one write transaction, on
 // PostgreSQL under an advisory lock.
-// Warns (newer_schema) when a newer orderd migrated the database.
+// Callers ask newer_schema whether a newer orderd migrated it.
 int migrate(Database& database, const std::vector<Migration>& migrations);
 inline int migrate(Database& database) { return migrate(database, embedded_migrations(database.dialect())); }
 
 // Why the database is ahead of `migrations` when a newer orderd migrated it (a rolled-back upgrade):
-// its schema may hold what this binary does not keep right. Such a database is still served, as nodes
-// of two versions are during a rolling upgrade, but never called up to date.
+// its schema may hold what this binary does not keep right. `serve` and the data commands refuse such
+// a database; `migrate` says so and never calls it up to date.
 std::optional<std::string> newer_schema(Database& database, const std::vector<Migration>& migrations);
 inline std::optional<std::string> newer_schema(Database& database) {
   return newer_schema(database, embedded_migrations(database.dialect()));

@@ -311,10 +311,11 @@ def test_migrate_creates_the_schema_and_is_idempotent(tmp_path):
     assert versions == sorted(set(versions))
 
 
-def test_a_database_a_newer_orderd_migrated_is_said_so_not_up_to_date(make_server):
+def test_a_database_a_newer_orderd_migrated_is_said_so_and_an_older_orderd_does_not_serve_it(make_server):
     # A rolled-back upgrade leaves a schema this binary does not know; `migrate` said "up to date"
-    # and `serve` nothing (found by an audit). Both still run (nodes of two versions meet during a
-    # rolling upgrade) but warn, naming both versions.
+    # and `serve` nothing (found by an audit). An older node on a newer schema then charged payments
+    # it could not record and sent webhooks twice (docs/scaling.md, "Upgrading"): `migrate` says
+    # where the database stands, naming both versions; `serve` and the data commands refuse to run.
     s = make_server()
     s.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '999_from_the_future', 0)")
     p = s.cli("migrate")
@@ -323,8 +324,10 @@ def test_a_database_a_newer_orderd_migrated_is_said_so_not_up_to_date(make_serve
     assert "migrated by a newer orderd" in out and "migration 999 (999_from_the_future)" in out, out
     assert "up to date" not in out
     s.stop()
-    s.start()
-    assert "migrated by a newer orderd" in s.log_text() and s.get("/healthz").status_code == 200
+    for command in (["serve"], ["demo-data"]):
+        p = s.cli(*command)
+        assert p.returncode == 1, (command, p.stderr)
+        assert "orderd: the database was migrated by a newer orderd: its schema is at migration 999" in p.stderr, p.stderr
 
 
 @pytest.mark.parametrize("args,said", [(["--bogus"], "unknown option --bogus"),
