@@ -1,6 +1,7 @@
 // orderd: order processing for online shops. This file only parses the command line.
 
 #include "app/app.hpp"
+#include "app/build_commit.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -57,7 +58,7 @@ std::optional<int> parse_arguments(CLI::App& cli, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   CLI::App cli{"orderd: order processing for online shops"};
-  cli.set_version_flag("--version", std::string("orderd ") + ORDERD_VERSION);
+  cli.set_version_flag("--version", std::string("orderd ") + ORDERD_VERSION + " (" + app::build_commit() + ")");
   cli.require_subcommand(1);
 
   std::string config_file;

@@ -1,6 +1,7 @@
 #include "app/app.hpp"
 
 #include "admin/routes.hpp"
+#include "app/build_commit.hpp"
 #include "app/logging.hpp"
 #include "app/progress.hpp"
 #include "auth/password.hpp"
@@ -46,6 +47,7 @@
 #include "webhooks/worker.hpp"
 
 #include <boost/json/serialize.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <termios.h>
 #include <unistd.h>
@@ -559,11 +561,13 @@ int Wiring::serve(std::chrono::steady_clock::time_point started) {
   }
   after_answer.start();
   accounts.service.set_after_answer([this](std::function<void()> job) { return after_answer.post(std::move(job)); });
+  metrics.gauge("orderd_build_info", "Always 1; its labels name the version and the commit this node runs.",
+                [] { return 1.0; }, fmt::format(R"(version="{}",commit="{}")", ORDERD_VERSION, build_commit()));
   http::Server server(std::move(options), router, metrics);
   auto port = server.listen();
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  spdlog::info("orderd {} listening on {}:{} ({} environment, ready in {:.1f} ms)", ORDERD_VERSION,
-               config.listen_host(), port, config.env, ms);
+  spdlog::info("orderd {} ({}) listening on {}:{} ({} environment, ready in {:.1f} ms)", ORDERD_VERSION,
+               build_commit(), config.listen_host(), port, config.env, ms);
   if (config.production() && !gateway_on_loopback(config.payment_gateway)) {
     spdlog::warn("payment_gateway is not on this machine and is reached over plain HTTP: card numbers cross the "
                  "network unencrypted; keep it on a private network or reach it through a TLS tunnel on this node");

@@ -56,9 +56,10 @@ Histogram& Metrics::histogram(std::string_view name, std::string_view help, std:
   return *slot;
 }
 
-void Metrics::gauge(std::string_view name, std::string_view help, std::function<double()> read) {
+void Metrics::gauge(std::string_view name, std::string_view help, std::function<double()> read,
+                    std::string_view labels) {
   std::lock_guard lock(mutex_);
-  gauges_.insert_or_assign(std::string(name), Gauge{std::string(help), std::move(read)});
+  gauges_.insert_or_assign(std::string(name), Gauge{std::string(help), std::move(read), std::string(labels)});
 }
 
 std::string Metrics::render() const {
@@ -102,7 +103,8 @@ std::string Metrics::render() const {
     }
   }
   for (const auto& [name, g] : gauges_) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, g.help, name, name, g.read());
+    const auto series = g.labels.empty() ? name : fmt::format("{}{{{}}}", name, g.labels);
+    out += fmt::format("# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, g.help, name, series, g.read());
   }
   return out;
 }

@@ -60,7 +60,8 @@ class Metrics {
                        std::span<const double> buckets = kLatencyBuckets);
 
   // A gauge read when /metrics is rendered (e.g. the email queue depth).
-  void gauge(std::string_view name, std::string_view help, std::function<double()> read);
+  // `labels` as for counter() (one series per name).
+  void gauge(std::string_view name, std::string_view help, std::function<double()> read, std::string_view labels = {});
 
   std::string render() const;
 
@@ -82,6 +83,7 @@ class Metrics {
   struct Gauge {
     std::string help;
     std::function<double()> read;
+    std::string labels;
   };
 
   mutable std::mutex mutex_;

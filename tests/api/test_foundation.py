@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import BACKEND, BIN, TIMEOUT, Server, assert_error
+from conftest import BACKEND, BIN, ROOT, TIMEOUT, Server, assert_error
 
 
 def raw_exchange(server, data: bytes, read_until_close=True) -> bytes:
@@ -213,6 +213,21 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_zero(make_server):
 def test_sigint_stops_an_idle_server_with_exit_zero(make_server):
     s = make_server()
     assert s.stop(signal.SIGINT) == 0
+
+
+def test_the_build_is_named_by_version_and_commit_everywhere_an_operator_looks(make_server):
+    # --version said 0.1.0 whatever was built: nodes of two builds on one database (which must not
+    # happen, docs/scaling.md "Upgrading") could not be told apart.
+    p = subprocess.run([BIN, "--version"], capture_output=True, text=True, timeout=30)
+    match = re.fullmatch(r"orderd (\d+\.\d+\.\d+) \(([0-9a-f]{12}(?:-dirty)?|unknown)\)\n", p.stdout)
+    assert p.returncode == 0 and match, p.stdout
+    version, commit = match.groups()
+    if commit != "unknown" and (ROOT / ".git").exists():
+        assert subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", commit.removesuffix("-dirty") + "^{commit}"],
+                              capture_output=True, timeout=30).returncode == 0, commit
+    s = make_server()
+    assert f"orderd {version} ({commit}) listening on 127.0.0.1:{s.port}" in s.log_text()
+    assert f'orderd_build_info{{version="{version}",commit="{commit}"}} 1\n' in s.get("/metrics").text
 
 
 def test_invalid_configuration_stops_start_up_naming_the_key(tmp_path):
