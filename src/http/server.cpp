@@ -708,7 +708,7 @@ struct Server::Impl {
     if (match.allow.empty()) co_return Handled{error_response("not_found", "Not found")};
     if (request.method == Method::options) co_return Handled{options_answer(options.cors, request, match.allow)};
     auto response = error_response("method_not_allowed", fmt::format("Method {} not allowed", method_text));
-    response.headers.emplace_back("Allow", match.allow);
+    response.headers.emplace_back("Allow", match.allow + ", OPTIONS");  // as an OPTIONS request is told
     co_return Handled{std::move(response)};
   }
 

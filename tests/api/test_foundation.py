@@ -48,12 +48,13 @@ def test_unknown_path_is_404_in_the_contract_shape(server):
 
 
 def test_known_path_with_other_method_is_405_with_allow(server):
+    # Allow lists every method the path takes (RFC 9110 10.2.1): OPTIONS too, as OPTIONS itself says.
     r = server.delete("/healthz")
     assert_error(r, 405, "method_not_allowed")
-    assert r.headers["Allow"] == "GET, HEAD"
+    assert r.headers["Allow"] == "GET, HEAD, OPTIONS" == server.request("OPTIONS", "/healthz").headers["Allow"]
     r = server.delete("/login/")
     assert_error(r, 405, "method_not_allowed")
-    assert r.headers["Allow"] == "POST"
+    assert r.headers["Allow"] == "POST, OPTIONS" == server.request("OPTIONS", "/login/").headers["Allow"]
 
 
 def head_then_get(server, path):
