@@ -1329,12 +1329,14 @@
       endpoint ? h("button", { type: "button", style: "margin-left:8px", onclick: () => { location.hash = "#/webhooks"; } }, "Cancel") : null);
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
+      // Types this console has no box for (a newer server's) stay subscribed: an edit here keeps them.
+      const unknown = endpoint ? endpoint.events.filter((n) => !WEBHOOK_EVENTS.includes(n)) : [];
       const body = { url: form.url.value.trim(), description: form.description.value,
-        events: [...form.querySelectorAll("input[name=events]:checked")].map((b) => b.value) };
+        events: [...form.querySelectorAll("input[name=events]:checked")].map((b) => b.value).concat(unknown) };
       if (endpoint) {
         if (body.url === endpoint.url) delete body.url;
         if (body.description === endpoint.description) delete body.description;
-        if (body.events.join() === WEBHOOK_EVENTS.filter((n) => subscribed.has(n)).join()) delete body.events;
+        if (body.events.join() === WEBHOOK_EVENTS.filter((n) => subscribed.has(n)).concat(unknown).join()) delete body.events;
         if (!Object.keys(body).length) {
           flash("Nothing to save: no field was changed.");
           return;
