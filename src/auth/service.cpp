@@ -64,20 +64,13 @@ std::string_view trim(std::string_view s) {
 
 bool is_alnum(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
 
+// A host name of two labels or more whose last (the top-level domain) is two letters or more and
+// holds no digit: "localhost" and "10.0.0.1" are no address to register with.
 bool valid_domain(std::string_view domain) {
-  int labels = 0;
-  std::string_view last;
-  while (true) {
-    auto dot = domain.find('.');
-    auto label = domain.substr(0, dot);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-    if (!std::all_of(label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-'; })) return false;
-    ++labels;
-    last = label;
-    if (dot == std::string_view::npos) break;
-    domain.remove_prefix(dot + 1);
-  }
-  return labels >= 2 && last.size() >= 2 && std::none_of(last.begin(), last.end(), [](char c) {
+  auto dot = domain.rfind('.');
+  if (!common::is_host_name(domain) || dot == std::string_view::npos) return false;
+  auto last = domain.substr(dot + 1);
+  return last.size() >= 2 && std::none_of(last.begin(), last.end(), [](char c) {
            return std::isdigit(static_cast<unsigned char>(c));
          });
 }
@@ -87,15 +80,7 @@ bool valid_email(std::string_view email) {
   auto at = email.rfind('@');
   if (at == std::string_view::npos || at == 0) return false;
   auto local = email.substr(0, at);
-  if (local.size() > 64 || local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) {
-    return false;
-  }
-  constexpr std::string_view kLocalSpecials = "!#$%&'*+/=?^_`{|}~.-";
-  if (!std::all_of(local.begin(), local.end(),
-                   [&](char c) { return is_alnum(c) || kLocalSpecials.find(c) != std::string_view::npos; })) {
-    return false;
-  }
-  return valid_domain(email.substr(at + 1));
+  return local.size() <= 64 && common::is_dot_atom(local) && valid_domain(email.substr(at + 1));
 }
 
 bool valid_username(std::string_view u) {

@@ -1,6 +1,7 @@
 #include "common/text.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace common {
 namespace {
@@ -41,6 +42,29 @@ std::string valid_utf8(std::string_view bytes, std::size_t max_bytes) {
     bytes.remove_prefix(n == 0 ? 1 : n);
   }
   return out;
+}
+
+bool is_dot_atom(std::string_view text) {
+  constexpr std::string_view kSpecials = "!#$%&'*+-/=?^_`{|}~.";
+  if (text.empty() || text.front() == '.' || text.back() == '.' || text.find("..") != std::string_view::npos) return false;
+  return std::all_of(text.begin(), text.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || kSpecials.find(c) != std::string_view::npos;
+  });
+}
+
+bool is_host_name(std::string_view text) {
+  if (text.empty() || text.size() > 255) return false;
+  while (true) {
+    auto dot = text.find('.');
+    auto label = text.substr(0, dot);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    if (!std::all_of(label.begin(), label.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; })) {
+      return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    text.remove_prefix(dot + 1);
+  }
 }
 
 }  // namespace common

@@ -22,4 +22,11 @@ inline bool has_null(std::string_view text) { return text.find('\0') != std::str
 // must not carry it.
 std::string valid_utf8(std::string_view bytes, std::size_t max_bytes);
 
+// The two halves of an email address as mail servers take it, ASCII only. A dot-atom (RFC 5322
+// 3.2.3): letters, digits and !#$%&'*+-/=?^_`{|}~ in runs joined by single dots. A host name (RFC
+// 5321 4.1.2): labels of 1-63 letters, digits and hyphens, no hyphen at either end, joined by dots,
+// at most 255 characters.
+bool is_dot_atom(std::string_view text);
+bool is_host_name(std::string_view text);
+
 }  // namespace common

@@ -1,5 +1,7 @@
 #include "notify/mail_format.hpp"
 
+#include "common/text.hpp"
+
 #include <fmt/format.h>
 #include <sodium.h>
 
@@ -136,32 +138,6 @@ namespace {
 // RFC 5322's "specials": in a display name they must be inside a quoted string.
 bool has_specials(std::string_view name) { return name.find_first_of("()<>[]:;@\\,.\"") != std::string_view::npos; }
 
-bool atext(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-/=?^_`{|}~").find(c) != std::string_view::npos;
-}
-
-// A dot-atom (RFC 5322 3.2.3): atext runs joined by single dots.
-bool dot_atom(std::string_view s) {
-  if (s.empty() || s.front() == '.' || s.back() == '.' || s.find("..") != std::string_view::npos) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == '.' || atext(c); });
-}
-
-// Host names of letters, digits and hyphens (RFC 5321 4.1.2), at most 255 characters.
-bool host_name(std::string_view s) {
-  if (s.empty() || s.size() > 255) return false;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    auto end = std::min(s.find('.', start), s.size());
-    auto label = s.substr(start, end - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-    for (char c : label) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
-    }
-    start = end + 1;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::optional<std::string> mailbox_problem(std::string_view mailbox) {
@@ -173,10 +149,10 @@ std::optional<std::string> mailbox_problem(std::string_view mailbox) {
   auto address = address_of(mailbox);
   auto at = address.rfind('@');
   if (at == std::string::npos) return "\"" + address + "\" has no @domain";
-  if (!dot_atom(std::string_view(address).substr(0, at))) {
+  if (!common::is_dot_atom(std::string_view(address).substr(0, at))) {
     return "\"" + address + "\": the part before @ must be ASCII letters, digits and !#$%&'*+-/=?^_`{|}~ joined by dots";
   }
-  if (!host_name(std::string_view(address).substr(at + 1))) {
+  if (!common::is_host_name(std::string_view(address).substr(at + 1))) {
     return "\"" + address + "\": the domain must be ASCII letters, digits and hyphens joined by dots (an IDN in its xn-- form)";
   }
   if (address.size() > 254) return "the address is longer than 254 characters";

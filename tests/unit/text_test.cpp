@@ -44,3 +44,23 @@ TEST(Text, ValidUtf8StopsBeforeACharacterThatDoesNotFit) {
   EXPECT_EQ(valid_utf8("abc\xE2\x82\xAC", 6), "abc\xE2\x82\xAC");
   EXPECT_EQ(valid_utf8("abc\xFF", 5), "abc");          // nor does its replacement
 }
+
+TEST(Text, DotAtomsAndHostNamesAreWhatMailServersTake) {
+  using common::is_dot_atom;
+  using common::is_host_name;
+  for (const char* good : {"a", "o'brien+shop", "first.last", "!#$%&'*+-/=?^_`{|}~"}) EXPECT_TRUE(is_dot_atom(good)) << good;
+  for (const char* bad : {"", ".a", "a.", "a..b", "a b", "caf\xC3\xA9", "a@b", "a\"b"}) EXPECT_FALSE(is_dot_atom(bad)) << bad;
+  for (const char* good : {"localhost", "example.com", "xn--bcher-kva.example", "a-b.c0"}) EXPECT_TRUE(is_host_name(good)) << good;
+  for (const char* bad : {"", ".", "a..b", "-a.com", "a-.com", "a_b.com", "b\xC3\xBC" "cher.example", "a.com."}) {
+    EXPECT_FALSE(is_host_name(bad)) << bad;
+  }
+  EXPECT_TRUE(is_host_name(std::string(63, 'a') + ".com"));
+  EXPECT_FALSE(is_host_name(std::string(64, 'a') + ".com"));
+  auto labels = [](int n) {  // "a.a.a...": 2n - 1 characters
+    std::string out = "a";
+    for (int i = 1; i < n; ++i) out += ".a";
+    return out;
+  };
+  EXPECT_TRUE(is_host_name(labels(128)));   // 255 characters
+  EXPECT_FALSE(is_host_name(labels(129)));  // 257
+}
