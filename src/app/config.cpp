@@ -282,14 +282,19 @@ unsigned port_of(std::string_view listen) {
   return port;
 }
 
+// HOST:PORT's host, without the brackets of an IPv6 address ("[::1]:8000" -> "::1").
+std::string host_of(std::string_view listen) {
+  auto host = listen.substr(0, listen.rfind(':'));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return std::string(host);
+}
+
 // An address to bind, not a name to look up: an IP literal (IPv6 in brackets) or localhost.
 void check_listen(const std::string& v) {
   (void)port_of(v);
-  auto host = v.substr(0, v.rfind(':'));
-  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
-  if (bracketed) host = host.substr(1, host.size() - 2);
+  auto host = host_of(v);
   unsigned char address[16];
-  const bool ip = inet_pton(bracketed ? AF_INET6 : AF_INET, host.c_str(), address) == 1;
+  const bool ip = inet_pton(v.starts_with('[') ? AF_INET6 : AF_INET, host.c_str(), address) == 1;
   if (!ip && host != "localhost") {
     throw std::invalid_argument("\"" + host + "\" is not an IP address: use 127.0.0.1 (this machine only), 0.0.0.0 (every "
                                 "interface), [::] or another address of this machine, then :PORT");
@@ -462,12 +467,7 @@ const common::Currency& Config::shop_currency() const {
   return *found;
 }
 
-std::string Config::listen_host() const {
-  auto colon = listen.rfind(':');
-  auto host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  return host;
-}
+std::string Config::listen_host() const { return host_of(listen); }
 
 unsigned Config::listen_port() const { return port_of(listen); }
 
