@@ -621,7 +621,7 @@
             h("button", { type: "button", class: "danger", onclick: () => archiveProduct(p) }, "Archive"))),
       empty: productState.search ? "No product matches." : "No products yet.",
     });
-    const editing = selected ? await productToEdit(selected) : null;
+    const editing = selected ? await toEdit(`store/products/${selected}/`) : null;
     const search = h("input", { type: "search", name: "search", placeholder: "Search products by name", "aria-label": "Search products by name", value: productState.search });
     const form = editing && editing.missing ? productMissing(selected) : productForm(editing);
     show(
@@ -656,11 +656,12 @@
     );
   }
 
-  // The product #/products/ID names, or { missing: true } when the catalogue has none by that id
-  // (archived since the link was made, or never there). Any other failure is the view's.
-  async function productToEdit(id) {
+  // What a link to edit names (#/products/ID, #/webhooks/ID/edit), or { missing: true } when the API
+  // has none by that id (archived or deleted since the link was made, or never there). Any other
+  // failure is the view's.
+  async function toEdit(path) {
     try {
-      return await api("GET", `store/products/${id}/`);
+      return await api("GET", path);
     } catch (e) {
       if (e instanceof ApiError && e.status === 404) return { missing: true };
       throw e;
@@ -1242,7 +1243,7 @@
 
   async function webhooks(selected, show, sub) {
     const highlighted = selected;
-    const endpoint = selected && sub === "edit" ? await endpointToEdit(selected) : null;
+    const endpoint = selected && sub === "edit" ? await toEdit(`admin/webhooks/${selected}/`) : null;
     if (endpoint) selected = null; // the edit form in place of the deliveries
     if (deliveryState.endpoint !== selected) Object.assign(deliveryState, { status: "", page: 1, endpoint: selected });
     const list = await pagedList({
@@ -1263,15 +1264,6 @@
         h("div", { class: "card" }, list),
         selected ? await deliveriesCard(selected) : endpoint && endpoint.missing ? endpointMissing() : webhookForm(endpoint)),
     );
-  }
-
-  async function endpointToEdit(id) {
-    try {
-      return await api("GET", `admin/webhooks/${id}/`);
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 404) return { missing: true };
-      throw e;
-    }
   }
 
   function endpointMissing() {
