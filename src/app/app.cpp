@@ -53,12 +53,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <stdexcept>
 #include <charconv>
 #include <chrono>
 #include <fstream>
-#include <sstream>
 #include <iostream>
+#include <sstream>
+#include <stdexcept>
 #include <thread>
 
 namespace app {
