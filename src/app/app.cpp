@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <fstream>
@@ -66,6 +67,9 @@ namespace {
 
 using std::chrono::duration_cast;
 using std::chrono::seconds;
+
+// How often a serving node asks whether a newer orderd has migrated its database (Wiring::watch_schema).
+constexpr std::chrono::milliseconds kSchemaWatchInterval{2000};
 
 int io_threads(const Config& config) {
   return config.threads > 0 ? config.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -313,6 +317,7 @@ struct Wiring {
   void reconcile(std::int64_t now);
   orders::ShippingHooks shipping_hooks();
   void sweep(std::int64_t now);
+  void watch_schema();
   int print_routes() const;
   int serve(std::chrono::steady_clock::time_point started);
 
@@ -338,6 +343,11 @@ struct Wiring {
   common::Periodic reconciler;  // settles payments and refunds whose outcome was lost (a crash, a timeout)
   common::Background after_answer;  // work a request hands off to be done after its answer (password resets)
   http::Router router;
+  // While serving: whether a newer orderd has migrated the database since this node started, and the
+  // server to stop when it has (watch_schema). Last, so it stops before anything it stops.
+  std::atomic<http::Server*> serving{nullptr};
+  std::atomic<bool> outdated{false};
+  common::Periodic schema_watch;
 };
 
 Wiring::Wiring(const Config& config)
@@ -377,7 +387,8 @@ Wiring::Wiring(const Config& config)
       outbox(*database, email.worker, email.templates),
       sweeper("reservation sweeper", config.sweep_interval, [this] { sweep(common::now_micros()); }),
       reconciler("payment reconciler", config.gateway_timeout, [this] { reconcile(common::now_micros()); }),
-      after_answer("after answer", 1000) {
+      after_answer("after answer", 1000),
+      schema_watch("schema watch", kSchemaWatchInterval, [this] { watch_schema(); }) {
   orders.on_ended([this](db::Connection& c, const orders::Order& order, orders::EndedBy by) {
     queue_ended(c, order, by);
   });
@@ -550,7 +561,30 @@ int Wiring::print_routes() const {
   return 0;
 }
 
-// Serves until a signal or a stop; the background tasks run for as long as the server does.
+// A node of this version still serving after a newer orderd's `migrate` would run statements the new
+// schema may not keep right (docs/scaling.md, "Upgrading": payments charged and not recorded, webhooks
+// sent twice). So a serving node asks every kSchemaWatchInterval, and when the answer is yes it stops
+// its background work at once (the newer nodes' workers take it over) and then stops serving as on
+// SIGTERM; serve returns 1. A database that does not answer is the other tasks' to report.
+void Wiring::watch_schema() {
+  std::optional<std::string> newer;
+  try {
+    newer = db::newer_schema_now(*database);
+  } catch (const std::exception& e) {
+    spdlog::debug("schema watch: {}", e.what());
+    return;
+  }
+  if (!newer || outdated.exchange(true)) return;
+  spdlog::error("stopping: {}", *newer);
+  webhook_sender.stop();
+  email.worker.stop();
+  reconciler.stop();
+  sweeper.stop();
+  if (auto* server = serving.load()) server->stop();
+}
+
+// Serves until a signal or a stop; the background tasks run for as long as the server does. Returns 1
+// when it stopped because a newer orderd migrated the database (watch_schema), 0 otherwise.
 int Wiring::serve(std::chrono::steady_clock::time_point started) {
   auto options = server_options(config);
   options.local_reads = database->reads_locally();
@@ -576,13 +610,17 @@ int Wiring::serve(std::chrono::steady_clock::time_point started) {
   reconciler.start();
   email.worker.start();
   webhook_sender.start();
+  serving = &server;
+  schema_watch.start();
   server.run();
+  schema_watch.stop();  // first: it may be stopping the tasks below itself
+  serving = nullptr;
   after_answer.stop();  // what was answered is done before the process ends
   webhook_sender.stop();
   email.worker.stop();
   reconciler.stop();
   sweeper.stop();
-  return 0;
+  return outdated ? 1 : 0;
 }
 
 // serve, or (routes_only) wire the same modules and print the router's table instead of listening.

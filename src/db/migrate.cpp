@@ -55,17 +55,29 @@ int migrate(Database& database, const std::vector<Migration>& migrations) {
   return applied;
 }
 
-std::optional<std::string> newer_schema(Database& database, const std::vector<Migration>& migrations) {
-  if (migrations.empty()) return std::nullopt;
-  const auto& known = migrations.back();
-  // Where the migrations were written: a read would find no table in a sqlite://:memory: database
-  // (`orderd routes`), whose every connection is a database of its own.
-  auto newest = database.transaction([&](Connection& c) { return c.query(kNewest); });
+namespace {
+
+std::optional<std::string> ahead_of(const Result& newest, const Migration& known) {
   if (newest.empty() || newest[0].integer(0) <= known.version) return std::nullopt;
   return fmt::format("the database was migrated by a newer orderd: its schema is at migration {} ({}), this orderd "
                      "knows migrations up to {} ({}); run the newer orderd, or restore the database from before the "
                      "upgrade",
                      newest[0].integer(0), newest[0].text(1), known.version, known.name);
+}
+
+}  // namespace
+
+std::optional<std::string> newer_schema(Database& database, const std::vector<Migration>& migrations) {
+  if (migrations.empty()) return std::nullopt;
+  // Where the migrations were written: a read would find no table in a sqlite://:memory: database
+  // (`orderd routes`), whose every connection is a database of its own.
+  return ahead_of(database.transaction([&](Connection& c) { return c.query(kNewest); }), migrations.back());
+}
+
+std::optional<std::string> newer_schema_now(Database& database) {
+  const auto& migrations = embedded_migrations(database.dialect());
+  if (migrations.empty()) return std::nullopt;
+  return ahead_of(database.read_statement([&](Connection& c) { return c.query(kNewest); }), migrations.back());
 }
 
 }  // namespace db

@@ -33,5 +33,8 @@ std::optional<std::string> newer_schema(Database& database, const std::vector<Mi
 inline std::optional<std::string> newer_schema(Database& database) {
   return newer_schema(database, embedded_migrations(database.dialect()));
 }
+// The same question as one statement on a reader, for a node that is serving: it asks every few
+// seconds and stops when the answer is yes (app.cpp, Wiring::watch_schema).
+std::optional<std::string> newer_schema_now(Database& database);
 
 }  // namespace db

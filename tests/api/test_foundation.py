@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import BACKEND, BIN, ROOT, TIMEOUT, Server, assert_error, wait_until
+from conftest import BACKEND, BIN, ROOT, TIMEOUT, Server, assert_error, customer_token, wait_until
 
 
 def raw_exchange(server, data: bytes, read_until_close=True) -> bytes:
@@ -346,6 +346,22 @@ def test_a_database_a_newer_orderd_migrated_is_said_so_and_an_older_orderd_does_
         p = s.cli(*command)
         assert p.returncode == 1, (command, p.stderr)
         assert "orderd: the database was migrated by a newer orderd: its schema is at migration 999" in p.stderr, p.stderr
+
+
+def test_a_serving_node_stops_when_a_newer_orderd_migrates_its_database(make_server):
+    # Refusing to start left out the node already running when a newer orderd's `migrate` (or a new
+    # node's start) moved the schema on: the rolling upgrade docs/scaling.md warns about, in which
+    # that node charges payments it cannot record and sends webhooks twice. It now notices within
+    # seconds, stops its workers and stops serving, with exit status 1 and a line saying why.
+    s = make_server()
+    token = customer_token(s)
+    assert s.get("/store/products/", token=token).status_code == 200
+    s.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '999_from_the_future', 0)")
+    wait_until(lambda: s.proc.poll() is not None, timeout=20, what="the outdated node to stop")
+    assert s.proc.returncode == 1, s.log_text()
+    log = s.log_text()
+    assert "stopping: the database was migrated by a newer orderd: its schema is at migration 999" in log, log
+    assert s.sanitizer_report() is None, s.sanitizer_report()
 
 
 @pytest.mark.parametrize("args,said", [(["--bogus"], "unknown option --bogus"),
