@@ -116,7 +116,10 @@ class WebhookLog : public ::testing::Test {
   }
   void subscribe(std::string_view events) {
     write([&](db::Connection& c) {
-      webhooks::repo::Endpoint e{.url = "http://127.0.0.1:9/", .events = std::string(events), .secret = "whsec_x"};
+      webhooks::repo::Endpoint e;
+      e.url = "http://127.0.0.1:9/";
+      e.events = std::string(events);
+      e.secret = "whsec_x";
       return webhooks::repo::insert_endpoint(c, e, 1);
     });
   }
