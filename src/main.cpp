@@ -67,6 +67,11 @@ int main(int argc, char** argv) {
   auto* serve = with_config(cli.add_subcommand("serve", "Serve the HTTP API (applies pending migrations first)"));
   auto* migrate = with_config(cli.add_subcommand("migrate", "Apply pending database migrations and exit"));
   auto* routes = add_routes_command(cli, with_config);
+  std::string backup_file;
+  auto* backup = with_config(cli.add_subcommand(
+      "backup", "Copy the SQLite database to FILE while nodes serve it: one consistent moment, checked, never "
+                "overwriting (on PostgreSQL use pg_dump)"));
+  backup->add_option("file", backup_file, "the new file to write")->required();
 
   auto* user = cli.add_subcommand("user", "Manage accounts");
   user->require_subcommand(1);
@@ -101,6 +106,7 @@ int main(int argc, char** argv) {
     if (serve->parsed()) return app::serve(config);
     if (migrate->parsed()) return app::migrate(config);
     if (routes->parsed()) return app::list_routes(config);
+    if (backup->parsed()) return app::backup(config, backup_file);
     if (user_create->parsed()) return app::user_create(config, new_user);
     if (user_role->parsed()) return app::user_set_role(config, role_email, *auth::parse_role(role));
     if (product_import->parsed()) return app::product_import(config, import_file);

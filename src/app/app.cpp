@@ -18,6 +18,7 @@
 #include "common/periodic.hpp"
 #include "common/time_zone.hpp"
 #include "console/routes.hpp"
+#include "db/backup.hpp"
 #include "db/database.hpp"
 #include "db/migrate.hpp"
 #include "docs/routes.hpp"
@@ -656,6 +657,21 @@ int migrate(const Config& config) {
   } else {
     spdlog::info("{} migrations applied; schema is up to date", applied);
   }
+  return 0;
+}
+
+int backup(const Config& config, const std::string& target) {
+  init_logging("warn", config.log_format);
+  constexpr std::string_view kSqlite = "sqlite://";
+  if (!config.database_url.starts_with(kSqlite)) {
+    throw std::runtime_error("backup copies a SQLite database; on PostgreSQL use pg_dump (docs/reliability.md, "
+                             "\"Backups\")");
+  }
+  auto source = config.database_url.substr(kSqlite.size());
+  if (source == ":memory:") throw std::runtime_error("an in-memory database has nothing to back up");
+  auto report = db::backup_sqlite(source, target);
+  std::cout << "backed up " << source << " to " << target << ": " << report.bytes << " bytes, schema at migration "
+            << report.schema_version << " (" << report.schema_name << ")\n";
   return 0;
 }
 

@@ -15,6 +15,9 @@ int serve(const Config& config);
 // test: the binary is the authority on what it serves). Uses an in-memory database.
 int list_routes(const Config& config);
 int migrate(const Config& config);
+// Copies the SQLite database to `target`, a new file, while nodes serve it (db/backup.hpp); on
+// PostgreSQL it says to use pg_dump and fails.
+int backup(const Config& config, const std::string& target);
 
 struct NewUserCommand {
   std::string email;
