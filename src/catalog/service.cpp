@@ -53,9 +53,31 @@ repo::ProductColumns columns_but_stock(const ProductChange& change) {
           change.price ? std::optional<std::int64_t>(change.price->minor()) : std::nullopt, std::nullopt};
 }
 
-// What an update writes, decided on the locked row: 409 stock_changed when the stock is not what the
-// client expected; an adjustment becomes the figure it makes of the current stock.
+// 409 product_changed: a field the client read has been changed since (by other staff, or an import).
+// details.changed has each such field's value now; the message names the fields only (a description
+// may be 10,000 characters, and what the client expected it sent itself).
+void check_expected(const repo::ProductRow& current, const ProductUpdate& update) {
+  boost::json::object changed;
+  if (update.expected_name && *update.expected_name != current.name) changed["name"] = current.name;
+  if (update.expected_description && *update.expected_description != current.description) {
+    changed["description"] = current.description;
+  }
+  if (update.expected_price && update.expected_price->minor() != current.price) {
+    changed["price"] = common::Money::from_minor(current.price).to_string();
+  }
+  if (changed.empty()) return;
+  std::string fields;
+  for (const auto& field : changed) fields += (fields.empty() ? "" : ", ") + std::string(field.key());
+  throw common::Error("product_changed",
+                      "Product '" + current.name + "' was changed after it was read (" + fields +
+                          "): nothing was changed; details.changed has the values now",
+                      {{"changed", std::move(changed)}});
+}
+
+// What an update writes, decided on the locked row: 409 product_changed or stock_changed when a field
+// is not what the client expected; an adjustment becomes the figure it makes of the current stock.
 repo::ProductColumns columns(const repo::ProductRow& current, const ProductUpdate& update) {
+  check_expected(current, update);
   if (update.expected_stock && *update.expected_stock != current.stock) stock_changed(current, *update.expected_stock);
   auto out = columns_but_stock(update.fields);
   out.stock = update.stock_adjustment ? adjusted(current, *update.stock_adjustment) : update.fields.stock;
@@ -153,6 +175,18 @@ ProductUpdate product_update_from_json(const boost::json::object& body, bool par
   }
   if (const auto* v = field_of(body, "expected_stock", false, errors)) {
     update.expected_stock = units(*v, 0, "expected_stock", errors);
+  }
+  for (auto [name, into] : {std::pair{"expected_name", &update.expected_name},
+                            std::pair{"expected_description", &update.expected_description}}) {
+    if (const auto* v = field_of(body, name, false, errors)) {
+      if (v->is_string()) *into = std::string(v->get_string());
+      else errors.add(name, "Not a valid string.");
+    }
+  }
+  if (const auto* v = field_of(body, "expected_price", false, errors)) {
+    std::string message;
+    update.expected_price = common::money_from_json(*v, message);
+    if (!update.expected_price) errors.add("expected_price", message);
   }
   return update;
 }

@@ -38,11 +38,17 @@ struct ProductChange {
 // A PUT or PATCH: the fields it sets, and how it may change stock while orders take from it. An
 // absolute `stock` replaces the figure under the row's lock; `stock_adjustment` adds to (or takes
 // from) whatever the figure is then; `expected_stock` makes the whole update conditional on the
-// figure being what the client saw (else 409 stock_changed with the current figure).
+// figure being what the client saw (else 409 stock_changed with the current figure). The same for
+// name, description and price: `expected_name`, `expected_description` and `expected_price` make it
+// conditional on those being what the client read (else 409 product_changed), so of two staff
+// editing one product the second learns of the first instead of overwriting it.
 struct ProductUpdate {
   ProductChange fields;
   std::optional<std::int64_t> stock_adjustment;
   std::optional<std::int64_t> expected_stock;
+  std::optional<std::string> expected_name;
+  std::optional<std::string> expected_description;
+  std::optional<common::Money> expected_price;
 };
 
 constexpr std::size_t kMaxNameLength = 200;
@@ -55,8 +61,8 @@ constexpr std::int64_t kMaxStock = 1'000'000'000;
 // charge (a whole amount of a zero-decimal currency such as JPY).
 ProductChange product_change_from_json(const boost::json::object& body, bool partial, const common::Currency& currency,
                                        common::FieldErrors& errors);
-// The same for PUT (`partial` false) and PATCH, with `stock_adjustment` (not with `stock`) and
-// `expected_stock`.
+// The same for PUT (`partial` false) and PATCH, with `stock_adjustment` (not with `stock`) and the
+// `expected_` fields.
 ProductUpdate product_update_from_json(const boost::json::object& body, bool partial, const common::Currency& currency,
                                        common::FieldErrors& errors);
 

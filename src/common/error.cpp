@@ -49,6 +49,7 @@ constexpr std::array kStatuses{
     CodeStatus{"cannot_change_own_account", 409},
     CodeStatus{"email_not_renderable", 409},
     CodeStatus{"stock_changed", 409},
+    CodeStatus{"product_changed", 409},
     CodeStatus{"email_already_verified", 409},
     CodeStatus{"account_inactive", 409},
     CodeStatus{"password_changed", 409},

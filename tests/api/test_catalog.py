@@ -213,6 +213,71 @@ def test_an_absolute_stock_from_a_stale_view_is_refused_with_the_current_figure(
     assert r.status_code == 200 and r.json()["stock"] == 25
 
 
+def test_of_two_staff_editing_one_product_the_second_learns_of_the_first(server, staff):
+    # Stock had expected_stock; name, description and price had nothing, and the last save won
+    # silently: one member of staff's price fix was undone by another's older form.
+    p = new_product(server, staff, price="10.00", description="old words")
+    first = server.patch(f"/store/products/{p['id']}/", token=staff,
+                         json={"price": "12.00", "expected_price": "10.00"})
+    assert first.status_code == 200 and first.json()["price"] == "12.00", first.text
+    for method in ("PATCH", "PUT"):
+        body = {"price": "11.00", "expected_price": "10.00", "description": "new words",
+                "expected_description": "old words", "expected_name": p["name"]}
+        if method == "PUT":
+            body.update(name=p["name"], stock=p["stock"])
+        err = assert_error(server.request(method, f"/store/products/{p['id']}/", token=staff, json=body), 409,
+                           "product_changed")
+        assert err["details"] == {"changed": {"price": "12.00"}}, err
+        assert "(price)" in err["error"] and "nothing was changed" in err["error"]
+    assert server.get(f"/store/products/{p['id']}/", token=staff).json() == {**p, "price": "12.00"}
+
+    # Every field that moved is named with its value now; a price compares as an amount ("12" is 12.00).
+    server.patch(f"/store/products/{p['id']}/", token=staff, json={"name": p["name"] + " v2", "description": "x"})
+    err = assert_error(server.patch(f"/store/products/{p['id']}/", token=staff,
+                                    json={"price": "13.00", "expected_price": 12, "expected_name": p["name"],
+                                          "expected_description": "old words"}), 409, "product_changed")
+    assert err["details"] == {"changed": {"name": p["name"] + " v2", "description": "x"}}, err
+    ok = server.patch(f"/store/products/{p['id']}/", token=staff,
+                      json={"price": "13.00", "expected_price": "12", "expected_name": p["name"] + " v2"})
+    assert ok.status_code == 200 and ok.json()["price"] == "13.00", ok.text
+
+
+def test_two_staff_saving_the_same_price_at_once_one_wins_and_one_is_told(server, staff):
+    # The check is made on the locked row: of many saves from the same view, exactly one lands.
+    p = new_product(server, staff, price="10.00")
+
+    def save(i):
+        return server.patch(f"/store/products/{p['id']}/", token=staff,
+                            json={"price": f"{20 + i}.00", "expected_price": "10.00"})
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(save, range(16)))
+    won = [r for r in answers if r.status_code == 200]
+    assert len(won) == 1, [r.status_code for r in answers]
+    assert all(r.status_code == 409 and r.json()["code"] == "product_changed" for r in answers if r not in won)
+    assert server.get(f"/store/products/{p['id']}/", token=staff).json()["price"] == won[0].json()["price"]
+
+
+@pytest.mark.parametrize("fields", [
+    {"expected_name": 5}, {"expected_name": None}, {"expected_description": ["a"]}, {"expected_price": "ten"},
+    {"expected_price": None}, {"expected_price": True}, {"expected_price": "1.005"},
+])
+def test_each_rule_of_the_expected_fields(server, staff, fields):
+    p = new_product(server, staff)
+    err = assert_error(server.patch(f"/store/products/{p['id']}/", token=staff, json={"price": "1.00", **fields}),
+                       400, "validation_error")
+    assert list(err["details"]) == [next(iter(fields))], err
+    assert server.get(f"/store/products/{p['id']}/", token=staff).json() == p
+
+
+def test_a_megabyte_expected_description_is_a_clean_409_that_does_not_echo_it(server, staff):
+    p = new_product(server, staff)
+    err = assert_error(server.patch(f"/store/products/{p['id']}/", token=staff,
+                                    json={"price": "1.00", "expected_description": "x" * 1_000_000}),
+                       409, "product_changed")
+    assert err["details"] == {"changed": {"description": "d"}} and len(err["error"]) < 300
+
+
 @pytest.mark.parametrize("fields", [
     {"stock_adjustment": 1.5}, {"stock_adjustment": "3"}, {"stock_adjustment": True}, {"stock_adjustment": None},
     {"stock_adjustment": [1]}, {"stock_adjustment": 10 ** 12}, {"stock_adjustment": -(10 ** 9) - 1},
