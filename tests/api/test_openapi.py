@@ -155,8 +155,10 @@ def test_documented_examples_match_their_schemas(spec):
             media = [resolve(spec, operation.get("requestBody", {})).get("content", {}).get("application/json")]
             media += [resolve(spec, r).get("content", {}).get("application/json") for r in operation["responses"].values()]
             for m in media:
-                if m and "example" in m:
-                    errors = list(validator(spec, m["schema"]).iter_errors(m["example"]))
+                examples = ([m["example"]] if m and "example" in m else []) + \
+                    [e["value"] for e in (m or {}).get("examples", {}).values()]
+                for example in examples:
+                    errors = list(validator(spec, m["schema"]).iter_errors(example))
                     assert not errors, f"{method.upper()} {path}: example: {errors[0].message}"
                     checked += 1
     assert checked >= 20
@@ -269,6 +271,10 @@ def test_real_responses_match_the_documented_schemas(server, spec, make_server):
           "PATCH", "/store/products/{id}/", 409, "stock_changed")
     check(server.put(f"/store/products/{pid}/", token=staff, json={**body, "stock": 3, "expected_stock": 4}),
           "PUT", "/store/products/{id}/", 409, "stock_changed")
+    check(server.patch(f"/store/products/{pid}/", token=staff, json={"price": "2.00", "expected_price": "0.01"}),
+          "PATCH", "/store/products/{id}/", 409, "product_changed")
+    check(server.put(f"/store/products/{pid}/", token=staff, json={**body, "expected_name": "not it"}),
+          "PUT", "/store/products/{id}/", 409, "product_changed")
     check(server.patch(f"/store/products/{pid}/", token=staff, json={"price": "1.234"}),
           "PATCH", "/store/products/{id}/", 400, "validation_error")
     check(server.patch("/store/products/999999999/", token=staff, json={"stock": 3}),
