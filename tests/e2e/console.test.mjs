@@ -485,7 +485,7 @@ describe("staff console", () => {
 
     await buy(2); // the form still shows 10
     await page.fill("#product-form [name=price]", "32.00");
-    assert.deepEqual(await save(), { price: "32.00" });
+    assert.deepEqual(await save(), { price: "32.00", expected_price: "30.00" });
     await page.waitForSelector("#flash:has-text('Saved Oak Shelf')");
     await shownStock(8);
     assert.equal(await stock(), 8);
@@ -509,6 +509,35 @@ describe("staff console", () => {
     await page.waitForSelector("#flash:has-text('Saved Oak Shelf')");
     await shownStock(24);
     assert.equal(await stock(), 24);
+  });
+
+  it("tells the second of two staff editing one product, instead of undoing the first's change", async () => {
+    const created = await http("POST", "/store/products/", { name: "Elm Stool", price: "40.00", stock: 3 }, await token(STAFF));
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.id;
+    const save = async () => {
+      const request = page.waitForRequest((r) => r.method() === "PATCH" && r.url().endsWith(`/store/products/${id}/`));
+      await page.click("#product-form button[type=submit]");
+      return (await request).postDataJSON();
+    };
+    await page.evaluate((id) => { location.hash = `#/products/${id}`; }, id);
+    await page.waitForSelector("#product-form button:has-text('Save changes')");
+
+    // Meanwhile other staff (here: the API) put the price up; this form still shows 40.00.
+    const other = await http("PATCH", `/store/products/${id}/`, { price: "45.00" }, await token(STAFF));
+    assert.equal(other.status, 200, JSON.stringify(other.body));
+    await page.fill("#product-form [name=price]", "38.00");
+    assert.deepEqual(await save(), { price: "38.00", expected_price: "40.00" });
+    await page.waitForSelector(".field-error[data-for=price]:not(:empty)");
+    assert.match(await text(".field-error[data-for=price]"), /Other staff changed this to "45.00".*Nothing was saved/);
+    assert.equal(await page.inputValue("#product-form [name=price]"), "38.00"); // what was typed stays
+    const now = await http("GET", `/store/products/${id}/`, undefined, await token(STAFF));
+    assert.equal(now.body.price, "45.00");
+
+    // Saving again is a decision made knowing the other change: it is checked against 45.00.
+    assert.deepEqual(await save(), { price: "38.00", expected_price: "45.00" });
+    await page.waitForSelector("#flash:has-text('Saved Elm Stool')");
+    assert.equal((await http("GET", `/store/products/${id}/`, undefined, await token(STAFF))).body.price, "38.00");
   });
 
   it("steps back to the last page when the page shown no longer exists", async () => {

@@ -696,13 +696,18 @@
   }
 
   // An edit sends only what staff changed, never the figures as they were when the page loaded:
-  // orders keep taking stock meanwhile. A new absolute stock is conditional on the stock staff saw
-  // (expected_stock: 409 stock_changed if it moved); "Receive" is relative (stock_adjustment).
+  // orders keep taking stock meanwhile. Each change is conditional on what staff saw: a new absolute
+  // stock on the stock (expected_stock: 409 stock_changed if it moved), a name, description or price
+  // on that field (expected_name, ...: 409 product_changed if other staff changed it meanwhile);
+  // "Receive" is relative (stock_adjustment).
   function changedFields(form, product) {
     const body = {};
-    if (form.name.value !== product.name) body.name = form.name.value;
-    if (form.description.value !== product.description) body.description = form.description.value;
-    if (amountText(form.price.value) !== product.price) body.price = amountText(form.price.value);
+    if (form.name.value !== product.name) Object.assign(body, { name: form.name.value, expected_name: product.name });
+    if (form.description.value !== product.description) {
+      Object.assign(body, { description: form.description.value, expected_description: product.description });
+    }
+    const price = amountText(form.price.value);
+    if (price !== product.price) Object.assign(body, { price, expected_price: product.price });
     const stock = form.stock.value.trim();
     if (stock !== String(product.stock)) Object.assign(body, { stock: wholeOr(stock), expected_stock: product.stock });
     const received = form.stock_adjustment.value.trim();
@@ -718,6 +723,20 @@
     const message = `The stock is ${error.details.stock} now, not ${error.details.expected_stock}: orders or other ` +
       "staff changed it while you were editing. Nothing was saved. Check the figure (or use Receive) and save again.";
     return { code: "validation_error", details: { stock: [message] } };
+  }
+
+  // 409 product_changed: other staff changed a field this edit changes, and nothing was saved. Each
+  // such field says what it is now and keeps what this member of staff typed; the form takes the
+  // new value as the one seen, so saving again replaces it knowingly.
+  function productChanged(product, error) {
+    const details = {};
+    for (const [field, now] of Object.entries(error.details.changed || {})) {
+      product[field] = now;
+      const shown = now.length > 80 ? `${now.slice(0, 80)}…` : now;
+      details[field] = [`Other staff changed this to "${shown}" while you were editing. Nothing was saved. ` +
+        "Save again to replace it with yours."];
+    }
+    return { code: "validation_error", details };
   }
 
   function productForm(product) {
@@ -763,7 +782,8 @@
         else location.hash = `#/products/${saved.id}`;
       } catch (e) {
         if (e instanceof ApiError && e.status === 401) return;
-        showFieldErrors(form, e.code === "stock_changed" ? stockMoved(form, product, e) : e);
+        showFieldErrors(form, e.code === "stock_changed" ? stockMoved(form, product, e)
+          : e.code === "product_changed" ? productChanged(product, e) : e);
       } finally {
         button.disabled = false;
       }
