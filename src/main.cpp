@@ -24,6 +24,7 @@ using WithConfig = std::function<CLI::App*(CLI::App*)>;
 std::pair<CLI::App*, CLI::App*> add_product_commands(CLI::App& cli, const WithConfig& with_config,
                                                      std::string& import_file);
 CLI::App* add_routes_command(CLI::App& cli, const WithConfig& with_config);
+CLI::App* add_backup_command(CLI::App& cli, const WithConfig& with_config, std::string& file);
 CLI::App* add_email_commands(CLI::App& cli, const WithConfig& with_config, app::EmailPreviewCommand& preview,
                              bool& preview_html, bool& preview_text);
 app::PreviewPart part_of(bool html, bool text);  // which part `email preview` shows
@@ -68,10 +69,7 @@ int main(int argc, char** argv) {
   auto* migrate = with_config(cli.add_subcommand("migrate", "Apply pending database migrations and exit"));
   auto* routes = add_routes_command(cli, with_config);
   std::string backup_file;
-  auto* backup = with_config(cli.add_subcommand(
-      "backup", "Copy the SQLite database to FILE while nodes serve it: one consistent moment, checked, never "
-                "overwriting (on PostgreSQL use pg_dump)"));
-  backup->add_option("file", backup_file, "the new file to write")->required();
+  auto* backup = add_backup_command(cli, with_config, backup_file);
 
   auto* user = cli.add_subcommand("user", "Manage accounts");
   user->require_subcommand(1);
@@ -150,6 +148,15 @@ std::pair<CLI::App*, CLI::App*> add_product_commands(CLI::App& cli, const WithCo
 CLI::App* add_routes_command(CLI::App& cli, const WithConfig& with_config) {
   auto* routes = with_config(cli.add_subcommand("routes", "Print every route of the HTTP API: METHOD PATH per line"));
   return routes;
+}
+
+// `backup FILE` (db/backup.hpp).
+CLI::App* add_backup_command(CLI::App& cli, const WithConfig& with_config, std::string& file) {
+  auto* backup = with_config(cli.add_subcommand(
+      "backup", "Copy the SQLite database to FILE while nodes serve it: one consistent moment, checked, never "
+                "overwriting (on PostgreSQL use pg_dump)"));
+  backup->add_option("file", file, "the new file to write")->required();
+  return backup;
 }
 
 // `email preview`.
