@@ -565,8 +565,10 @@ int Wiring::print_routes() const {
 // A node of this version still serving after a newer orderd's `migrate` would run statements the new
 // schema may not keep right (docs/scaling.md, "Upgrading": payments charged and not recorded, webhooks
 // sent twice). So a serving node asks every kSchemaWatchInterval, and when the answer is yes it stops
-// its background work at once (the newer nodes' workers take it over) and then stops serving as on
-// SIGTERM; serve returns 1. A database that does not answer is the other tasks' to report.
+// serving as on SIGTERM (new connections are refused at once; requests in flight finish) and stops its
+// background work (the newer nodes' workers take it over); serve returns 1. The server first: a
+// worker's stop waits for what it is doing (an SMTP conversation, up to smtp_timeout), and the node
+// must not take payments meanwhile. A database that does not answer is the other tasks' to report.
 void Wiring::watch_schema() {
   std::optional<std::string> newer;
   try {
@@ -577,11 +579,11 @@ void Wiring::watch_schema() {
   }
   if (!newer || outdated.exchange(true)) return;
   spdlog::error("stopping: {}", *newer);
+  if (auto* server = serving.load()) server->stop();
   webhook_sender.stop();
   email.worker.stop();
   reconciler.stop();
   sweeper.stop();
-  if (auto* server = serving.load()) server->stop();
 }
 
 // Serves until a signal or a stop; the background tasks run for as long as the server does. Returns 1

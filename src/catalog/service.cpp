@@ -58,7 +58,8 @@ repo::ProductColumns columns_but_stock(const ProductChange& change) {
 // may be 10,000 characters, and what the client expected it sent itself).
 void check_expected(const repo::ProductRow& current, const ProductUpdate& update) {
   boost::json::object changed;
-  if (update.expected_name && *update.expected_name != current.name) changed["name"] = current.name;
+  // A name is stored trimmed: "  Oak Desk " expects the product named "Oak Desk".
+  if (update.expected_name && trimmed(*update.expected_name) != current.name) changed["name"] = current.name;
   if (update.expected_description && *update.expected_description != current.description) {
     changed["description"] = current.description;
   }

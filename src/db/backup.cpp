@@ -3,8 +3,10 @@
 #include <sqlite3.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <memory>
 #include <stdexcept>
 #include <system_error>
@@ -12,6 +14,9 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace db {
@@ -70,19 +75,81 @@ void sync_path(const fs::path& path, int flags) {
   ::close(fd);
 }
 
-// A temporary copy and the -wal and -shm files its check may have left.
-void remove_copy(const fs::path& path) {
-  std::error_code ignored;
-  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(path.string() + suffix, ignored);
+// The copy in the making and what SQLite may leave beside it while writing or checking it.
+constexpr const char* kBeside[] = {"-journal", "-wal", "-shm"};
+
+// What a signal removes: the copy and the files beside it, as paths made before the handlers are
+// installed (a handler may only call async-signal-safe functions such as unlink).
+char g_removed[1 + std::size(kBeside)][4096];
+struct sigaction g_previous[3];
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+void remove_partial_and_die(int number) {
+  for (const auto* path : g_removed) ::unlink(path);
+  ::signal(number, SIG_DFL);
+  ::raise(number);
 }
 
-// The temporary copy goes however the backup ends: after the link `target` holds it.
-struct Partial {
-  fs::path path;
-  explicit Partial(fs::path p) : path(std::move(p)) { remove_copy(path); }  // what a crashed run left
-  ~Partial() { remove_copy(path); }
+// `TARGET.partial`, the copy while it is made: created with mode 0600 before a byte is in it (VACUUM
+// INTO fills an empty file it is given), and locked (flock) for as long as this run writes it. A
+// second backup to the same target finds it locked and stops; one left by a run that was killed
+// (SIGKILL, a power cut) is not locked, and the next run to the target takes it over. SIGINT, SIGTERM
+// and SIGHUP remove it on the way out; so does any error.
+class Partial {
+ public:
+  explicit Partial(const fs::path& target) : path_(fs::absolute(target.string() + ".partial")) {
+    for (int attempt = 0; fd_ < 0; ++attempt) {
+      int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (fd < 0) fail("cannot create '" + path_.string() + "'");
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        throw std::runtime_error("another backup to '" + target.string() + "' is running (it holds '" +
+                                 path_.string() + "')");
+      }
+      struct stat opened {}, named {};
+      // Locked, but the run that held it may have finished and removed the name meanwhile: only a
+      // file still under the name will do.
+      if (::fstat(fd, &opened) == 0 && ::stat(path_.c_str(), &named) == 0 && opened.st_ino == named.st_ino &&
+          opened.st_dev == named.st_dev) {
+        fd_ = fd;
+      } else {
+        ::close(fd);
+        if (attempt == 3) throw std::runtime_error("'" + path_.string() + "' keeps changing: is another backup running?");
+      }
+    }
+    if (::ftruncate(fd_, 0) != 0 || ::fchmod(fd_, 0600) != 0) fail("cannot prepare '" + path_.string() + "'");
+    remove_beside();
+    std::snprintf(g_removed[0], sizeof g_removed[0], "%s", path_.c_str());
+    for (std::size_t i = 0; i < std::size(kBeside); ++i) {
+      std::snprintf(g_removed[i + 1], sizeof g_removed[i + 1], "%s%s", path_.c_str(), kBeside[i]);
+    }
+    struct sigaction action {};
+    action.sa_handler = remove_partial_and_die;
+    sigemptyset(&action.sa_mask);
+    for (std::size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &action, &g_previous[i]);
+  }
+  ~Partial() {
+    for (std::size_t i = 0; i < std::size(kSignals); ++i) ::sigaction(kSignals[i], &g_previous[i], nullptr);
+    for (auto* path : g_removed) path[0] = '\0';
+    ::unlink(path_.c_str());  // after a link, `target` keeps the copy
+    remove_beside();
+    ::close(fd_);  // the lock goes last
+  }
   Partial(const Partial&) = delete;
   Partial& operator=(const Partial&) = delete;
+
+  const fs::path& path() const { return path_; }
+
+ private:
+  [[noreturn]] static void fail(const std::string& what) {
+    throw std::runtime_error(what + ": " + std::strerror(errno));
+  }
+  void remove_beside() const {
+    for (const char* suffix : kBeside) ::unlink((path_.string() + suffix).c_str());
+  }
+
+  fs::path path_;
+  int fd_ = -1;
 };
 
 }  // namespace
@@ -109,9 +176,10 @@ BackupReport backup_sqlite(const std::string& source, const std::string& target)
   if (!migrated) {
     throw std::runtime_error("'" + source + "' is not a database orderd has migrated (it has no schema_migrations)");
   }
-  Partial partial(to.string() + ".partial-" + std::to_string(::getpid()));
-  // One read transaction: what had committed when it began, whatever commits while it copies.
-  const std::string into = partial.path.string();
+  Partial partial(to);
+  // One read transaction: what had committed when it began, whatever commits while it copies. The
+  // path is absolute, so SQLite never reads a name such as "file:x.db" as a URI.
+  const std::string into = partial.path().string();
   run(from.get(), "VACUUM INTO ?1", &into);
   from.reset();
 
@@ -128,12 +196,10 @@ BackupReport backup_sqlite(const std::string& source, const std::string& target)
       report.schema_name = newest[1];
     }
   }
-  // Customers' emails and password hashes: readable by the owner only, whatever the umask.
-  fs::permissions(partial.path, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
   // VACUUM INTO does not sync what it wrote: the copy, then its name in the directory.
-  sync_path(partial.path, O_RDONLY);
+  sync_path(partial.path(), O_RDONLY);
   // A file made at `target` meanwhile is not replaced: link() refuses an existing name, rename() would not.
-  if (::link(partial.path.c_str(), to.c_str()) != 0) {
+  if (::link(partial.path().c_str(), to.c_str()) != 0) {
     int why = errno;
     throw std::runtime_error("cannot create '" + target + "': " + std::strerror(why));
   }

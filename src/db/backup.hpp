@@ -15,12 +15,12 @@ struct BackupReport {
 };
 
 // Copies the SQLite database at `source` into the new file `target`: everything committed when the
-// copy began, compacted (VACUUM INTO), while writers go on. The copy is written beside `target` under
-// a temporary name, checked (PRAGMA quick_check), synced, and only then linked as `target`, so
-// `target` is either absent or whole, and readable by its owner only (0600). Never overwrites, never
-// creates `source`. Throws
-// std::runtime_error saying what is wrong (`target` exists, its directory does not, `source` is
-// missing or not an orderd database).
+// copy began, compacted (VACUUM INTO), while writers go on. The copy is written beside `target` as
+// `target.partial` (mode 0600 from the start, locked against a second run to the same target, removed
+// on an error or on SIGINT, SIGTERM or SIGHUP), checked (PRAGMA quick_check), synced, and only then
+// linked as `target`, so `target` is either absent or whole. Never overwrites, never creates `source`.
+// Throws std::runtime_error saying what is wrong (`target` exists, its directory does not, another
+// backup to it is running, `source` is missing or not an orderd database).
 BackupReport backup_sqlite(const std::string& source, const std::string& target);
 
 }  // namespace db

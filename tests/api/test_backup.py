@@ -1,5 +1,8 @@
 """`orderd backup FILE`: a copy of the SQLite database taken while customers buy, which a node then
 serves as one consistent moment (README, "Command line"; docs/reliability.md, "Backups")."""
+import fcntl
+import os
+import signal
 import sqlite3
 import subprocess
 
@@ -84,6 +87,62 @@ def test_a_backup_never_overwrites_never_creates_the_source_and_says_what_is_wro
     p = s.cli("backup", str(tmp_path / "c.db"), env={"ORDERD_DATABASE_URL": f"sqlite://{other}"})
     assert p.returncode == 1 and "not a database orderd has migrated" in p.stderr, p.stderr
     assert not (tmp_path / "c.db").exists()
+
+
+@sqlite_only
+def test_a_backup_in_the_making_is_the_owners_alone_and_an_interrupted_one_leaves_nothing(make_server, tmp_path):
+    # Found by a review: the copy took the umask's mode (0644) while it was written and became 0600
+    # only at the end, and a run stopped by timeout(1) or Ctrl-C left a full, readable copy behind.
+    s = make_server()
+    s.stop()
+    with sqlite3.connect(s.db_path) as db:  # about 300 MB, so the copy takes a moment to write
+        db.execute("CREATE TABLE ballast (b BLOB)")
+        db.executemany("INSERT INTO ballast VALUES (randomblob(1000000))", [()] * 300)
+    target = tmp_path / "big.db"
+    partial = tmp_path / "big.db.partial"
+    run = subprocess.Popen([BIN, "backup", str(target)], cwd=s.workdir, env=s.env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: partial.exists() and partial.stat().st_size > 0, timeout=30, what="the copy to begin")
+        assert partial.stat().st_mode & 0o777 == 0o600
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=30) == -signal.SIGTERM
+    finally:
+        run.kill()
+        run.communicate(timeout=30)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("big.db")) == []
+
+
+@sqlite_only
+def test_a_second_backup_to_one_file_stops_at_once_and_a_killed_ones_leftover_is_taken_over(make_server, tmp_path):
+    s = make_server()
+    target = tmp_path / "b.db"
+    partial = tmp_path / "b.db.partial"
+    # Another run holds the copy in the making: this one stops at once and leaves it alone.
+    with open(partial, "wb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        p = s.cli("backup", str(target))
+        assert p.returncode == 1 and "another backup to" in p.stderr, p.stderr
+        assert partial.exists() and not target.exists()
+    # Unlocked, it is what a killed run (SIGKILL, a power cut) left: the next run takes it over.
+    partial.write_bytes(b"half a copy")
+    os.chmod(partial, 0o644)
+    p = s.cli("backup", str(target))
+    assert p.returncode == 0, p.stderr
+    assert not partial.exists() and target.stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(target) as db:
+        assert db.execute("PRAGMA quick_check").fetchone() == ("ok",)
+
+
+@sqlite_only
+def test_a_file_name_that_looks_like_a_uri_is_a_file_name(make_server):
+    # SQLite reads "file:..." as a URI where URIs are on: the copy went to another name and the
+    # command failed with the copy left behind (found by a review).
+    s = make_server()
+    p = s.cli("backup", "file:b.db?mode=ro")
+    assert p.returncode == 0, p.stderr
+    assert (s.workdir / "file:b.db?mode=ro").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in s.workdir.iterdir() if p.name.startswith(("b.db", "file:"))) == ["file:b.db?mode=ro"]
 
 
 @postgres_only

@@ -8,8 +8,10 @@ import subprocess
 import time
 
 import pytest
+import requests
 
-from conftest import BACKEND, BIN, ROOT, TIMEOUT, Server, assert_error, customer_token, wait_until
+from conftest import (BACKEND, BIN, ROOT, TIMEOUT, Server, assert_error, customer_token, pay, place, staff_token,
+                      unique, wait_until)
 
 
 def raw_exchange(server, data: bytes, read_until_close=True) -> bytes:
@@ -362,6 +364,33 @@ def test_a_serving_node_stops_when_a_newer_orderd_migrates_its_database(make_ser
     log = s.log_text()
     assert "stopping: the database was migrated by a newer orderd: its schema is at migration 999" in log, log
     assert s.sanitizer_report() is None, s.sanitizer_report()
+
+
+def test_an_outdated_node_stops_taking_requests_at_once_even_while_its_mail_worker_is_stuck(make_server, smtp_sink):
+    # Found by a review: the node stopped its workers first, and each stop waits for the work in hand,
+    # so with a mail server hanging in DATA it went on serving, payments among it, until smtp_timeout.
+    smtp_sink.hang = True
+    s = make_server(env={"ORDERD_SMTP_URL": smtp_sink.url, "ORDERD_SMTP_TIMEOUT": "30s"})
+    staff, customer = staff_token(s), customer_token(s)
+    product = s.post("/store/products/", token=staff, json={"name": unique("p"), "price": "5.00", "stock": 5}).json()
+    order = place(s, customer, product_id=product["id"], expect=201).json()
+    assert pay(s, customer, order).status_code == 200
+    wait_until(lambda: smtp_sink.hung >= 1, what="the confirmation to hang in DATA")
+    s.sql("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, '999_from_the_future', 0)")
+
+    def refused():
+        try:
+            s.get("/healthz", timeout=2)
+            return False
+        except requests.ConnectionError:
+            return True
+
+    # Within a few seconds of the watch (every 2 s), far inside the 30 s the mail worker may still take.
+    wait_until(refused, timeout=10, what="the outdated node to refuse connections")
+    assert s.proc.poll() is None  # still finishing the email it had in hand
+    smtp_sink.hang = False
+    wait_until(lambda: s.proc.poll() is not None, timeout=40, what="the node to exit")
+    assert s.proc.returncode == 1, s.log_text()
 
 
 @pytest.mark.parametrize("args,said", [(["--bogus"], "unknown option --bogus"),

@@ -702,8 +702,15 @@
   // "Receive" is relative (stock_adjustment).
   function changedFields(form, product) {
     const body = {};
-    if (form.name.value !== product.name) Object.assign(body, { name: form.name.value, expected_name: product.name });
-    if (form.description.value !== product.description) {
+    // What the browser makes of a value it shows: an <input> drops line breaks, a <textarea> turns
+    // CR LF into LF. Compared as they came, a name or a description with them (from the API or an
+    // import) always counted as changed, and went out with the other fields' saves.
+    const asInput = (text) => text.replace(/[\r\n]/g, "");
+    const asTextarea = (text) => text.replace(/\r\n?/g, "\n");
+    if (form.name.value !== asInput(product.name)) {
+      Object.assign(body, { name: form.name.value, expected_name: product.name });
+    }
+    if (form.description.value !== asTextarea(product.description)) {
       Object.assign(body, { description: form.description.value, expected_description: product.description });
     }
     const price = amountText(form.price.value);
