@@ -664,15 +664,14 @@ int migrate(const Config& config) {
 
 int backup(const Config& config, const std::string& target) {
   init_logging("warn", config.log_format);
-  constexpr std::string_view kSqlite = "sqlite://";
-  if (!config.database_url.starts_with(kSqlite)) {
+  auto source = db::sqlite_path(config.database_url);
+  if (!source) {
     throw std::runtime_error("backup copies a SQLite database; on PostgreSQL use pg_dump (docs/reliability.md, "
                              "\"Backups\")");
   }
-  auto source = config.database_url.substr(kSqlite.size());
-  if (source == ":memory:") throw std::runtime_error("an in-memory database has nothing to back up");
-  auto report = db::backup_sqlite(source, target);
-  std::cout << "backed up " << source << " to " << target << ": " << report.bytes << " bytes, schema at migration "
+  if (*source == ":memory:") throw std::runtime_error("an in-memory database has nothing to back up");
+  auto report = db::backup_sqlite(*source, target);
+  std::cout << "backed up " << *source << " to " << target << ": " << report.bytes << " bytes, schema at migration "
             << report.schema_version << " (" << report.schema_name << ")\n";
   return 0;
 }

@@ -86,9 +86,14 @@ std::optional<std::string> contains_pattern(const std::optional<std::string>& se
   return search ? std::optional(contains_pattern(std::string_view(*search))) : std::nullopt;
 }
 
-std::unique_ptr<Database> open(const std::string& url, const Options& options) {
+std::optional<std::string> sqlite_path(const std::string& url) {
   constexpr std::string_view kSqlite = "sqlite://";
-  if (url.starts_with(kSqlite)) return std::make_unique<SqliteDatabase>(url.substr(kSqlite.size()), options);
+  if (!url.starts_with(kSqlite)) return std::nullopt;
+  return url.substr(kSqlite.size());
+}
+
+std::unique_ptr<Database> open(const std::string& url, const Options& options) {
+  if (auto path = sqlite_path(url)) return std::make_unique<SqliteDatabase>(*path, options);
   if (url.starts_with("postgres://") || url.starts_with("postgresql://")) {
     return std::make_unique<PostgresDatabase>(url, options);  // libpq parses the URI itself
   }

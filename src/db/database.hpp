@@ -289,5 +289,7 @@ std::exception_ptr too_busy();
 // Opens the database a URL names: sqlite://relative/path.db, sqlite:///absolute/path.db, or
 // postgresql://user:password@host:port/dbname?sslmode=require (also postgres://; libpq's URI syntax).
 std::unique_ptr<Database> open(const std::string& url, const Options& options = {});
+// The file a sqlite:// URL names (":memory:" for an in-memory database); nullopt for any other URL.
+std::optional<std::string> sqlite_path(const std::string& url);
 
 }  // namespace db
